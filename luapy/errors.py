@@ -1,0 +1,73 @@
+"""Exceptions that cross between Lua and Python.
+
+Runtime errors are raised deep inside helpers that do not know where in the
+source they are (``arith`` does not know its line).  They carry a pending
+``level`` instead: the first compiled node that sees a level-1 error stamps
+its own ``chunk:line:`` on it, and each Lua function boundary an error leaves
+lowers the level by one.  That reproduces ``error(msg, level)`` and
+``luaL_where`` exactly, with no cost on the path where nothing fails.
+"""
+
+from __future__ import annotations
+
+
+class LuaException(Exception):
+    """Base of everything the interpreter raises at a Lua program's behest."""
+
+    def __init__(self, value=None, level: int = 1):
+        super().__init__(value)
+        #: The Lua error value (any Lua value; usually a message string).
+        self.value = value
+        #: 0 once positioned; otherwise how many function boundaries remain
+        #: before the position is known.
+        self.level = level
+        #: Lua stack traceback lines, innermost first, filled while unwinding.
+        self.lua_traceback: list[str] = []
+
+    def locate(self, where: str) -> None:
+        """Prefix ``where`` (``"chunk:line:"``) if the value is a message."""
+        self.level = 0
+        if isinstance(self.value, str):
+            self.value = f"{where} {self.value}"
+
+    def __str__(self) -> str:
+        from .runtime.values import tostring_basic
+
+        value = self.value
+        if isinstance(value, str):
+            return value
+        if value is None:
+            return "nil"
+        try:
+            return tostring_basic(value)
+        except Exception:  # a hostile value must never break reporting
+            return "(error object is not a string)"
+
+
+class LuaError(LuaException):
+    """A Lua runtime error; ``value`` is the error object.  pcall catches these."""
+
+
+class LuaSyntaxError(LuaError):
+    """A compile-time error: ``chunk:line: message near 'token'``."""
+
+    def __init__(self, message: str):
+        super().__init__(message, level=0)
+
+
+class LuaLimitError(LuaException):
+    """A sandbox budget ran out.  Lua's pcall can never catch this.
+
+    ``limit`` names the budget: ``"steps"``, ``"time"``, ``"memory"``,
+    ``"depth"`` or ``"source"``.  ``where`` is ``chunk:line`` when known.
+    """
+
+    def __init__(self, limit: str, message: str):
+        super().__init__(message, level=1)
+        self.limit = limit
+        self.where: str | None = None
+
+    def locate(self, where: str) -> None:
+        self.level = 0
+        self.where = where.rstrip(":")
+        self.value = f"{where} {self.value}"

@@ -1,0 +1,63 @@
+"""The front door of the pipeline: source text to a callable Lua function.
+
+    source --parse--> syntax tree --resolve--> slots and cells --compile--> closures
+
+Everything that turns text into code (``load``, ``require``, ``dofile``,
+``LuaRuntime.execute``) goes through ``load_chunk``.
+"""
+
+from __future__ import annotations
+
+from .errors import LuaLimitError, LuaSyntaxError
+
+#: LUA_IDSIZE: how long a chunk id may be, including the terminating NUL.
+_ID_SIZE = 60
+
+
+def chunk_display_name(chunkname: str) -> str:
+    """``luaO_chunkid``: how a chunk is named in messages."""
+    if chunkname.startswith("="):
+        return chunkname[1:_ID_SIZE]
+    if chunkname.startswith("@"):
+        name = chunkname[1:]
+        if len(name) <= _ID_SIZE - 1:
+            return name
+        return "..." + name[-(_ID_SIZE - 4):]
+    first_line, newline, _ = chunkname.partition("\n")
+    limit = _ID_SIZE - len('[string "...     "]')
+    if not newline and len(chunkname) <= limit + 3:
+        return f'[string "{chunkname}"]'
+    return f'[string "{first_line[:limit]}..."]'
+
+
+def to_lua_source(source) -> str:
+    """Lua sources are byte strings; we hold them as latin-1 ``str``."""
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        return bytes(source).decode("latin-1")
+    return source
+
+
+def load_chunk(st, source: str, chunkname: str, env=None):
+    """Compile ``source`` into a vararg ``Function`` whose ``_ENV`` is ``env``.
+
+    ``env`` defaults to the runtime's globals.  Raises ``LuaSyntaxError``
+    (with ``chunk:line:``) or ``LuaLimitError("source")``.
+    """
+    from .compile import compile_chunk
+    from .parser import parse
+    from .resolve import resolve
+
+    display = chunk_display_name(chunkname)
+    limit = st.limits.source_size
+    if limit is not None and len(source) > limit:
+        error = LuaLimitError("source", f"source too large ({len(source)} bytes; limit is {limit})")
+        error.locate(f"{display}:1:")
+        raise error
+    if source.startswith("\x1bLua"):
+        raise LuaSyntaxError(f"attempt to load a binary chunk (mode is 't')")
+    tree = parse(source, display, nesting_limit=st.limits.nesting)
+    resolve(tree)
+    return compile_chunk(st, tree, st.globals if env is None else env)
+
+
+__all__ = ["LuaSyntaxError", "chunk_display_name", "load_chunk", "to_lua_source"]

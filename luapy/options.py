@@ -1,0 +1,62 @@
+"""Every tunable of a runtime, in one place, with its default.
+
+Budgets apply per call from Python into Lua (``execute``, ``eval``, calling
+a Lua function from Python): each such call starts with a full budget.
+``None`` means unlimited.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+MiB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Limits:
+    #: Loop iterations, calls and the inner work of long library functions
+    #: (pattern matching, gsub callbacks, rep, concat, sort, format, JSON).
+    steps: int | None = 10_000_000
+    #: Wall-clock seconds.
+    time: float | None = 1.0
+    #: Bytes allocated, as the interpreter accounts them: strings, tables and
+    #: buffers are charged as they are made (a bound on allocation, since
+    #: there is no Lua-visible garbage collector to credit frees).
+    memory: int | None = 64 * MiB
+    #: Nested non-tail Lua calls, metamethods included.
+    depth: int = 200
+    #: Syntactic nesting (parentheses, tables, blocks, calls) in one chunk.
+    nesting: int = 200
+    #: Bytes of Lua source in one chunk.
+    source_size: int | None = 1 * MiB
+
+
+#: No budgets beyond what the host machine allows; for the ``luapy`` command.
+UNLIMITED = Limits(steps=None, time=None, memory=None, depth=195_000,
+                   nesting=200, source_size=None)
+
+
+@dataclass(frozen=True)
+class Options:
+    """How a runtime is built.
+
+    ``profile``:
+      * ``"sandbox"`` (default): base library without ``dofile``/``loadfile``,
+        text-only ``load``, string, table, math, utf8, coroutine, a safe
+        subset of ``os``, ``require`` of bundled and registered modules only.
+      * ``"standard"``: what ``lua5.4`` offers a script, plus ``io`` and the
+        rest of ``os``; ``require`` also searches ``package.path`` on disk.
+    ``lua51_compat``: add the Lua 5.1 names DeepFlow plugins may use
+    (``unpack``, ``loadstring``, ``table.getn``, ``table.maxn``,
+    ``math.pow``, ``math.log10``).
+    ``encoding``: how Lua strings are returned to Python (``None`` returns
+    ``bytes``) and how Python ``str`` is passed into Lua.
+    """
+
+    profile: str = "sandbox"
+    limits: Limits = field(default_factory=Limits)
+    lua51_compat: bool = False
+    encoding: str | None = "utf-8"
+
+    def with_limits(self, **changes) -> "Options":
+        return replace(self, limits=replace(self.limits, **changes))

@@ -1,0 +1,511 @@
+"""Lua's operators with their full semantics: coercions and metamethods.
+
+The compiler inlines the common cases (two ints, a table without a
+metatable) and falls back here.  Library code calls these directly.  The
+optional ``desc`` arguments name the operand the way lua5.4 does in its
+messages ("local 't'", "field 'x'", "global 'f'").
+"""
+
+from __future__ import annotations
+
+import math
+
+from ..errors import LuaError
+from .values import (
+    MAXINT, MININT, Coroutine, Function, Table, Userdata, float_to_int,
+    number_to_str, str_to_number, tostring_basic, type_name, wrap_int,
+)
+
+#: Lua's MAXTAGLOOP: how long an __index/__newindex chain may be.
+MAX_TAG_LOOP = 2000
+
+_NEG_NAN = -math.nan
+
+ARITH_EVENTS = {
+    "+": "__add", "-": "__sub", "*": "__mul", "/": "__div", "%": "__mod",
+    "^": "__pow", "//": "__idiv", "&": "__band", "|": "__bor", "~": "__bxor",
+    "<<": "__shl", ">>": "__shr",
+}
+BITWISE_OPS = frozenset("& | ~ << >>".split())
+
+
+def _with(desc):
+    return f" ({desc})" if desc else ""
+
+
+# ------------------------------------------------------------ metatables
+
+
+def metatable(st, value):
+    """The metatable of any value, or None (raw: ignores ``__metatable``)."""
+    t = type(value)
+    if t is Table or t is Userdata:
+        return value.meta
+    if t is str:
+        return st.string_meta
+    return None
+
+
+def metamethod(st, value, event: str):
+    t = type(value)
+    if t is Table or t is Userdata:
+        mt = value.meta
+    elif t is str:
+        mt = st.string_meta
+    else:
+        return None
+    if mt is None:
+        return None
+    return mt.hash.get(event)
+
+
+# ------------------------------------------------------------------ calls
+
+
+def call(st, fn, args) -> tuple:
+    """Call any Lua value with ``args`` (a sequence); returns the results."""
+    if type(fn) is Function:
+        return fn.call(*args)
+    handler = metamethod(st, fn, "__call")
+    if handler is None:
+        raise LuaError(f"attempt to call a {type_name(fn)} value")
+    return call(st, handler, (fn, *args))
+
+
+def call_described(st, fn, args, desc) -> tuple:
+    """``call`` for compiled call sites: the error names the callee."""
+    if type(fn) is Function:
+        return fn.call(*args)
+    handler = metamethod(st, fn, "__call")
+    if handler is None:
+        raise LuaError(f"attempt to call a {type_name(fn)} value{_with(desc)}")
+    return call(st, handler, (fn, *args))
+
+
+def call1(st, fn, *args):
+    """Call and keep only the first result (metamethod calls)."""
+    results = call(st, fn, args)
+    return results[0] if results else None
+
+
+# --------------------------------------------------------------- indexing
+
+
+def index(st, obj, key, desc=None):
+    """``obj[key]`` with ``__index``."""
+    for _ in range(MAX_TAG_LOOP):
+        if type(obj) is Table:
+            value = obj.get(key)
+            if value is not None:
+                return value
+            mt = obj.meta
+            if mt is None:
+                return None
+            handler = mt.hash.get("__index")
+            if handler is None:
+                return None
+        else:
+            handler = metamethod(st, obj, "__index")
+            if handler is None:
+                raise LuaError(_index_error(obj, key, desc))
+        if type(handler) is Function:
+            results = handler.call(obj, key)
+            return results[0] if results else None
+        obj = handler
+        desc = None
+    raise LuaError("'__index' chain too long; possible loop")
+
+
+def _index_error(obj, key, desc) -> str:
+    text = f"attempt to index a {type_name(obj)} value{_with(desc)}"
+    if desc is None and type(key) is str and False:
+        pass
+    return text
+
+
+def setindex(st, obj, key, value, desc=None) -> None:
+    """``obj[key] = value`` with ``__newindex``."""
+    for _ in range(MAX_TAG_LOOP):
+        if type(obj) is Table:
+            mt = obj.meta
+            if mt is None:
+                return _rawset_checked(st, obj, key, value)
+            handler = mt.hash.get("__newindex")
+            if handler is None or obj.get(key) is not None:
+                return _rawset_checked(st, obj, key, value)
+        else:
+            handler = metamethod(st, obj, "__newindex")
+            if handler is None:
+                raise LuaError(f"attempt to index a {type_name(obj)} value{_with(desc)}")
+        if type(handler) is Function:
+            handler.call(obj, key, value)
+            return None
+        obj = handler
+        desc = None
+    raise LuaError("'__newindex' chain too long; possible loop")
+
+
+#: What one new table slot is charged against the memory budget.
+SLOT_COST = 40
+TABLE_COST = 56
+
+
+def _rawset_checked(st, table: Table, key, value) -> None:
+    if value is not None and st.memory_left < (1 << 61):
+        st.charge_memory(SLOT_COST)
+    table.set(key, value)
+
+
+def rawset(st, table: Table, key, value) -> None:
+    _rawset_checked(st, table, key, value)
+
+
+# ------------------------------------------------------------- arithmetic
+
+
+def tonumber(value):
+    """Coerce for arithmetic: numbers pass, strings convert, else None."""
+    t = type(value)
+    if t is int or t is float:
+        return value
+    if t is str:
+        return str_to_number(value)
+    return None
+
+
+def tointeger(value):
+    """Coerce for bitwise ops / integer arguments; None if impossible."""
+    t = type(value)
+    if t is int:
+        return value
+    if t is float:
+        return float_to_int(value)
+    if t is str:
+        number = str_to_number(value)
+        if number is None:
+            return None
+        return number if type(number) is int else float_to_int(number)
+    return None
+
+
+def arith(st, op: str, a, b, desc_a=None, desc_b=None):
+    """Any binary arithmetic or bitwise operator, metamethods included."""
+    if op in BITWISE_OPS:
+        x, y = tointeger(a), tointeger(b)
+        if x is not None and y is not None:
+            return BITWISE[op](x, y)
+    else:
+        x, y = tonumber(a), tonumber(b)
+        if x is not None and y is not None:
+            return ARITH[op](x, y)
+    event = ARITH_EVENTS[op]
+    handler = metamethod(st, a, event)
+    if handler is None:
+        handler = metamethod(st, b, event)
+    if handler is not None:
+        return call1(st, handler, a, b)
+    raise LuaError(_arith_error(op, a, b, desc_a, desc_b))
+
+
+def _arith_error(op, a, b, desc_a, desc_b) -> str:
+    if op in BITWISE_OPS:
+        na, nb = tonumber(a), tonumber(b)
+        if na is not None and nb is not None:
+            return "number has no integer representation"
+        if na is None:
+            bad, desc = a, desc_a
+        else:
+            bad, desc = b, desc_b
+        return f"attempt to perform bitwise operation on a {type_name(bad)} value{_with(desc)}"
+    if tonumber(a) is None:
+        bad, desc = a, desc_a
+    else:
+        bad, desc = b, desc_b
+    if type(bad) is str:
+        desc = desc or _constant_desc(bad)
+    return f"attempt to perform arithmetic on a {type_name(bad)} value{_with(desc)}"
+
+
+def _constant_desc(value):
+    return None
+
+
+def add(a, b):
+    if type(a) is int and type(b) is int:
+        r = a + b
+        return r if MININT <= r <= MAXINT else wrap_int(r)
+    return float(a) + float(b)
+
+
+def sub(a, b):
+    if type(a) is int and type(b) is int:
+        r = a - b
+        return r if MININT <= r <= MAXINT else wrap_int(r)
+    return float(a) - float(b)
+
+
+def mul(a, b):
+    if type(a) is int and type(b) is int:
+        r = a * b
+        return r if MININT <= r <= MAXINT else wrap_int(r)
+    return float(a) * float(b)
+
+
+def div(a, b):
+    a = float(a)
+    b = float(b)
+    try:
+        return a / b
+    except ZeroDivisionError:
+        if a != a or a == 0.0:
+            return _NEG_NAN
+        return math.copysign(math.inf, a) * math.copysign(1.0, b)
+
+
+def mod(a, b):
+    if type(a) is int and type(b) is int:
+        if b == 0:
+            raise LuaError("attempt to perform 'n%%0'")
+        return a % b
+    return fmod_lua(float(a), float(b))
+
+
+def fmod_lua(a: float, b: float) -> float:
+    if b == 0.0 or a != a or b != b or math.isinf(a):
+        return math.nan if not (a != a) else a
+    if math.isinf(b):
+        if a == 0.0 or (a > 0) == (b > 0):
+            return a
+        return b
+    m = math.fmod(a, b)
+    if m != 0.0 and (m < 0) != (b < 0):
+        m += b
+    return m
+
+
+def idiv(a, b):
+    if type(a) is int and type(b) is int:
+        if b == 0:
+            raise LuaError("attempt to perform 'n//0'")
+        return a // b
+    return math.floor(div(a, b)) if math.isfinite(div(a, b)) else div(a, b)
+
+
+def pow_(a, b):
+    a = float(a)
+    b = float(b)
+    try:
+        return math.pow(a, b)
+    except OverflowError:
+        return math.inf if a > 0 or b % 2 == 0 else -math.inf
+    except (ValueError, ZeroDivisionError):
+        if a == 0.0 and b < 0:
+            if b % 2 == 1 and math.copysign(1.0, a) < 0:
+                return -math.inf
+            return math.inf
+        return _NEG_NAN
+
+
+def unm(a):
+    if type(a) is int:
+        return wrap_int(-a) if a == MININT else -a
+    return -a
+
+
+def band(a, b):
+    return a & b
+
+
+def bor(a, b):
+    return a | b
+
+
+def bxor(a, b):
+    return a ^ b
+
+
+def shl(a, n):
+    if n < 0:
+        return shr(a, -n)
+    if n >= 64:
+        return 0
+    return wrap_int(a << n)
+
+
+def shr(a, n):
+    if n < 0:
+        return shl(a, -n)
+    if n >= 64:
+        return 0
+    return wrap_int((a & 0xFFFFFFFFFFFFFFFF) >> n)
+
+
+ARITH = {"+": add, "-": sub, "*": mul, "/": div, "%": mod, "//": idiv, "^": pow_}
+BITWISE = {"&": band, "|": bor, "~": bxor, "<<": shl, ">>": shr}
+
+
+def negate(st, a, desc=None):
+    """Unary minus with coercion and ``__unm``."""
+    x = tonumber(a)
+    if x is not None:
+        return unm(x)
+    handler = metamethod(st, a, "__unm")
+    if handler is not None:
+        return call1(st, handler, a, a)
+    raise LuaError(f"attempt to perform arithmetic on a {type_name(a)} value{_with(desc)}")
+
+
+def bnot(st, a, desc=None):
+    x = tointeger(a)
+    if x is not None:
+        return wrap_int(~x)
+    handler = metamethod(st, a, "__bnot")
+    if handler is not None:
+        return call1(st, handler, a, a)
+    if tonumber(a) is not None:
+        raise LuaError("number has no integer representation")
+    raise LuaError(f"attempt to perform bitwise operation on a {type_name(a)} value{_with(desc)}")
+
+
+def length(st, value, desc=None):
+    """``#value`` with ``__len``."""
+    t = type(value)
+    if t is str:
+        return len(value)
+    handler = metamethod(st, value, "__len")
+    if handler is not None:
+        return call1(st, handler, value)
+    if t is Table:
+        return len(value.arr)
+    raise LuaError(f"attempt to get length of a {type_name(value)} value{_with(desc)}")
+
+
+# ------------------------------------------------------------ comparison
+
+
+def equals(st, a, b) -> bool:
+    """``a == b`` with ``__eq``."""
+    ta = type(a)
+    tb = type(b)
+    if ta is tb:
+        if ta is Table or ta is Userdata:
+            if a is b:
+                return True
+            handler = metamethod(st, a, "__eq")
+            if handler is None:
+                handler = metamethod(st, b, "__eq")
+            if handler is None:
+                return False
+            return truthy(call1(st, handler, a, b))
+        return a == b
+    if (ta is int and tb is float) or (ta is float and tb is int):
+        return a == b
+    return False
+
+
+def raw_equals(a, b) -> bool:
+    ta = type(a)
+    tb = type(b)
+    if ta is tb:
+        if ta is Table or ta is Userdata or ta is Function:
+            return a is b
+        return a == b
+    if (ta is int and tb is float) or (ta is float and tb is int):
+        return a == b
+    return False
+
+
+def less_than(st, a, b) -> bool:
+    ta = type(a)
+    tb = type(b)
+    if (ta is int or ta is float) and (tb is int or tb is float):
+        return a < b
+    if ta is str and tb is str:
+        return a < b
+    handler = metamethod(st, a, "__lt") or metamethod(st, b, "__lt")
+    if handler is not None:
+        return truthy(call1(st, handler, a, b))
+    raise LuaError(_compare_error(a, b))
+
+
+def less_equal(st, a, b) -> bool:
+    ta = type(a)
+    tb = type(b)
+    if (ta is int or ta is float) and (tb is int or tb is float):
+        return a <= b
+    if ta is str and tb is str:
+        return a <= b
+    handler = metamethod(st, a, "__le") or metamethod(st, b, "__le")
+    if handler is not None:
+        return truthy(call1(st, handler, a, b))
+    raise LuaError(_compare_error(a, b))
+
+
+def _compare_error(a, b) -> str:
+    t1 = type_name(a)
+    t2 = type_name(b)
+    if t1 == t2:
+        return f"attempt to compare two {t1} values"
+    return f"attempt to compare {t1} with {t2}"
+
+
+def truthy(value) -> bool:
+    return value is not None and value is not False
+
+
+# ---------------------------------------------------------- concatenation
+
+
+def concat(st, a, b, desc_a=None, desc_b=None):
+    """``a .. b`` with ``__concat``; charges the result's size."""
+    ta = type(a)
+    tb = type(b)
+    if (ta is str or ta is int or ta is float) and (tb is str or tb is int or tb is float):
+        sa = a if ta is str else number_to_str(a)
+        sb = b if tb is str else number_to_str(b)
+        st.charge_memory(len(sa) + len(sb))
+        return sa + sb
+    handler = metamethod(st, a, "__concat")
+    if handler is None:
+        handler = metamethod(st, b, "__concat")
+    if handler is not None:
+        return call1(st, handler, a, b)
+    if ta is str or ta is int or ta is float:
+        bad, desc = b, desc_b
+    else:
+        bad, desc = a, desc_a
+    raise LuaError(f"attempt to concatenate a {type_name(bad)} value{_with(desc)}")
+
+
+# ------------------------------------------------------------ tostring
+
+
+def tostring(st, value) -> str:
+    """``tostring(value)``: ``__tostring``, then ``__name``, then the default."""
+    t = type(value)
+    if t is str:
+        return value
+    if t is int or t is float:
+        return number_to_str(value)
+    mt = metatable(st, value)
+    if mt is not None:
+        handler = mt.hash.get("__tostring")
+        if handler is not None:
+            result = call1(st, handler, value)
+            if type(result) is not str:
+                if type(result) in (int, float):
+                    return number_to_str(result)
+                raise LuaError("'__tostring' must return a string")
+            return result
+        name = mt.hash.get("__name")
+        if type(name) is str and (t is Table or t is Userdata):
+            return f"{name}: {tostring_basic(value).split(': ')[-1]}"
+    return tostring_basic(value)
+
+
+__all__ = [
+    "Coroutine", "Function", "Table", "Userdata", "arith", "bnot", "call",
+    "call1", "concat", "equals", "index", "length", "less_equal",
+    "less_than", "metamethod", "metatable", "negate", "raw_equals",
+    "setindex", "tointeger", "tonumber", "tostring", "truthy",
+]

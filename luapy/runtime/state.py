@@ -1,0 +1,134 @@
+"""Per-runtime state: globals, shared metatables and the budgets.
+
+Budget accounting is designed around a cheap countdown.  Hot paths do
+``st.steps_left -= 1`` and only when it goes negative call
+``st.budget_check()``, which settles the real step count, looks at the clock
+and re-arms the countdown.  Once a budget trips it stays tripped (the
+countdown is parked far below zero) until the host starts a new call, so no
+amount of ``pcall`` can keep a runaway plugin alive.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+
+from ..errors import LuaLimitError
+from ..options import Options
+from .values import Table
+
+#: How many steps run between two looks at the clock.
+CHECK_INTERVAL = 1000
+_UNLIMITED = 1 << 62
+_PARKED = -(1 << 62)
+
+
+class State:
+    def __init__(self, options: Options):
+        self.options = options
+        self.limits = options.limits
+        self.globals = Table()
+        #: The metatable every string shares (``getmetatable("")``).
+        self.string_meta: Table | None = None
+        #: ``package.loaded``.
+        self.loaded = Table()
+        #: Modules the host registered: name -> Lua source (str) or Table.
+        self.registered: dict = {}
+        #: Where ``print`` and ``io.write`` go: a callable taking ``str``.
+        self.write_stdout = _default_stdout
+        self.depth = 0
+        self.max_depth = options.limits.depth
+        self.steps_left = _UNLIMITED
+        self.memory_left = _UNLIMITED
+        self._steps_used = 0
+        self._chunk = CHECK_INTERVAL
+        self._deadline = None
+        self.tripped: LuaLimitError | None = None
+        self._entries = 0
+
+    # -- entering from Python ----------------------------------------------
+
+    def enter(self) -> bool:
+        """Arm fresh budgets if this is the outermost call from Python.
+
+        Returns whether it was outermost, to pass back to ``leave``.
+        """
+        self._entries += 1
+        if self._entries > 1:
+            return False
+        limits = self.limits
+        self.tripped = None
+        self.depth = 0
+        self._steps_used = 0
+        self._deadline = (time.monotonic() + limits.time) if limits.time is not None else None
+        self.memory_left = limits.memory if limits.memory is not None else _UNLIMITED
+        self._arm()
+        return True
+
+    def leave(self, outermost: bool) -> None:
+        self._entries -= 1
+        if outermost:
+            self.tripped = None
+            self.depth = 0
+
+    def _arm(self) -> None:
+        limits = self.limits
+        chunk = CHECK_INTERVAL if (limits.time is not None or limits.steps is not None) else _UNLIMITED
+        if limits.steps is not None:
+            chunk = min(chunk, max(limits.steps - self._steps_used, 0))
+        self._chunk = chunk
+        self.steps_left = chunk
+
+    # -- the slow path of every budget -------------------------------------
+
+    def budget_check(self) -> None:
+        if self.tripped is not None:
+            self.steps_left = _PARKED
+            raise self._retrip()
+        self._steps_used += self._chunk - self.steps_left
+        limits = self.limits
+        if limits.steps is not None and self._steps_used >= limits.steps:
+            self.trip("steps", f"step budget exhausted ({limits.steps} steps)")
+        if self._deadline is not None and time.monotonic() > self._deadline:
+            self.trip("time", f"time budget exhausted ({limits.time:g} s)")
+        self._arm()
+
+    def charge(self, steps: int) -> None:
+        """Charge ``steps`` units of library work."""
+        self.steps_left -= steps
+        if self.steps_left < 0:
+            self.budget_check()
+
+    def charge_memory(self, nbytes: int) -> None:
+        """Account an allocation; call *before* making something large."""
+        left = self.memory_left - nbytes
+        self.memory_left = left
+        if left < 0:
+            self.memory_left = 0
+            self.trip("memory", f"memory budget exhausted ({self.limits.memory} bytes)")
+
+    def trip(self, limit: str, message: str):
+        error = LuaLimitError(limit, message)
+        self.tripped = error
+        self._trip_message = message
+        self.steps_left = _PARKED
+        raise error
+
+    def _retrip(self) -> LuaLimitError:
+        return LuaLimitError(self.tripped.limit, self._trip_message)
+
+    # -- call depth ---------------------------------------------------------
+
+    def stack_overflow(self):
+        from ..errors import LuaError
+
+        if self.depth > self.max_depth + 20:
+            # Error handlers that themselves overflow (``xpcall(f, f)``).
+            self.depth -= 1
+            raise LuaError("error in error handling")
+        self.depth -= 1
+        raise LuaError("stack overflow")
+
+
+def _default_stdout(text: str) -> None:
+    sys.stdout.write(text)

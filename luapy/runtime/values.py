@@ -1,0 +1,390 @@
+"""Lua values and their Python representation.
+
+========== ==========================================================
+Lua        Python
+========== ==========================================================
+nil        ``None``
+boolean    ``True`` / ``False``
+integer    ``int``, always kept inside the signed 64-bit range
+float      ``float``
+string     ``str`` whose characters are all < 256: one character per
+           byte, so ``#s`` is ``len(s)`` and any byte round-trips
+table      ``Table``
+function   ``Function`` (Lua closures and host builtins alike)
+thread     ``Coroutine``
+userdata   ``Userdata`` (file handles of the command-line profile)
+========== ==========================================================
+
+Nothing here gives a Lua program a path to Python attributes: Lua code only
+ever reaches values through ``Table`` storage and the runtime's operators.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+MAXINT = 0x7FFFFFFFFFFFFFFF
+MININT = -0x8000000000000000
+_TWO64 = 0x10000000000000000
+_MASK64 = 0xFFFFFFFFFFFFFFFF
+
+
+def wrap_int(value: int) -> int:
+    """Reduce a Python int to Lua's two's-complement 64-bit integer."""
+    return ((value + 0x8000000000000000) & _MASK64) - 0x8000000000000000
+
+
+def float_to_int(value: float):
+    """The integer equal to ``value``, or ``None`` if it has none in 64 bits."""
+    if value.is_integer() and -9.2233720368547758e18 <= value < 9.2233720368547758e18:
+        return int(value)
+    return None
+
+
+class _BoolKey:
+    """Stands for ``true``/``false`` as a dict key.
+
+    Python's ``True == 1`` would make ``t[true]`` and ``t[1]`` the same
+    slot; Lua keeps them apart.
+    """
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: bool):
+        self.value = value
+
+
+_TRUE_KEY = _BoolKey(True)
+_FALSE_KEY = _BoolKey(False)
+
+
+class Table:
+    """A Lua table: an array part for keys ``1..len(arr)`` plus a dict.
+
+    Invariants that make ``#t`` O(1) and exact:
+      * ``arr[-1]`` is never ``None`` (trailing nils are popped);
+      * ``hash`` never holds the integer key ``len(arr) + 1``: appending
+        migrates the following keys out of ``hash``.
+    Keys in ``hash`` are normalised: floats with an integral value become
+    ints, booleans become ``_BoolKey``.
+    """
+
+    __slots__ = ("hash", "arr", "meta", "_iter_keys", "_iter_pos", "__weakref__")
+
+    def __init__(self, arr: list | None = None, hash: dict | None = None):
+        self.arr = arr if arr is not None else []
+        self.hash = hash if hash is not None else {}
+        self.meta: Table | None = None
+        self._iter_keys = None
+        self._iter_pos = None
+
+    # -- raw access ---------------------------------------------------------
+
+    def get(self, key):
+        """``rawget``: never runs metamethods."""
+        kt = type(key)
+        if kt is int:
+            arr = self.arr
+            if 0 < key <= len(arr):
+                return arr[key - 1]
+            return self.hash.get(key)
+        if kt is str:
+            return self.hash.get(key)
+        if kt is float:
+            as_int = float_to_int(key) if key == key else None
+            if as_int is not None:
+                return self.get(as_int)
+            return self.hash.get(key)
+        if kt is bool:
+            return self.hash.get(_TRUE_KEY if key else _FALSE_KEY)
+        return self.hash.get(key)
+
+    def get_str(self, key: str):
+        return self.hash.get(key)
+
+    def set(self, key, value) -> None:
+        """``rawset``.  Raises ``LuaError`` for nil and NaN keys."""
+        kt = type(key)
+        if kt is int:
+            arr = self.arr
+            n = len(arr)
+            if 0 < key <= n:
+                if value is None and key == n:
+                    arr.pop()
+                    while arr and arr[-1] is None:
+                        arr.pop()
+                else:
+                    arr[key - 1] = value
+                return
+            if key == n + 1:
+                if value is not None:
+                    arr.append(value)
+                    hash = self.hash
+                    if hash:
+                        self._migrate(hash, key + 1)
+                return
+        elif kt is str:
+            pass
+        elif kt is float:
+            if key != key:
+                from ..errors import LuaError
+                raise LuaError("table index is NaN")
+            as_int = float_to_int(key)
+            if as_int is not None:
+                return self.set(as_int, value)
+        elif kt is bool:
+            key = _TRUE_KEY if key else _FALSE_KEY
+        elif key is None:
+            from ..errors import LuaError
+            raise LuaError("table index is nil")
+        if value is None:
+            self.hash.pop(key, None)
+        else:
+            self.hash[key] = value
+
+    def _migrate(self, hash: dict, key: int) -> None:
+        arr = self.arr
+        while key in hash:
+            arr.append(hash.pop(key))
+            key += 1
+
+    def length(self) -> int:
+        """The border ``#t`` (raw, no ``__len``)."""
+        return len(self.arr)
+
+    # -- traversal ----------------------------------------------------------
+
+    def next(self, key):
+        """``next(t, key)``: returns ``(key, value)`` or ``None`` at the end.
+
+        Hash keys are walked over a snapshot of the dict's keys, so fields
+        may be cleared or assigned during traversal (as Lua allows) and even
+        new keys only make the walk miss them, never fail.
+        """
+        arr = self.arr
+        if key is None:
+            index = 0
+        else:
+            kt = type(key)
+            if kt is float:
+                as_int = float_to_int(key) if key == key else None
+                if as_int is not None:
+                    key, kt = as_int, int
+            if kt is int and 0 < key <= len(arr):
+                index = key
+            else:
+                return self._next_in_hash(key)
+        n = len(arr)
+        while index < n:
+            value = arr[index]
+            index += 1
+            if value is not None:
+                return index, value
+        return self._next_in_hash(None)
+
+    def _next_in_hash(self, key):
+        hash = self.hash
+        keys = self._iter_keys
+        if key is None:
+            keys = self._iter_keys = list(hash)
+            self._iter_pos = None
+            start = 0
+        else:
+            if type(key) is bool:
+                key = _TRUE_KEY if key else _FALSE_KEY
+            positions = self._iter_pos
+            if keys is None or positions is None or len(positions) != len(keys):
+                if keys is None:
+                    keys = self._iter_keys = list(hash)
+                positions = self._iter_pos = {k: i for i, k in enumerate(keys)}
+            start = positions.get(key)
+            if start is None:
+                keys = self._iter_keys = list(hash)
+                positions = self._iter_pos = {k: i for i, k in enumerate(keys)}
+                start = positions.get(key)
+                if start is None:
+                    from ..errors import LuaError
+                    raise LuaError("invalid key to 'next'")
+            start += 1
+        for i in range(start, len(keys)):
+            k = keys[i]
+            value = hash.get(k)
+            if value is not None:
+                if type(k) is _BoolKey:
+                    k = k.value
+                return k, value
+        return None
+
+    def iter_items(self):
+        """Python-side traversal (arr part, then a snapshot of the hash)."""
+        for i, value in enumerate(self.arr):
+            if value is not None:
+                yield i + 1, value
+        hash = self.hash
+        for k in list(hash):
+            value = hash.get(k)
+            if value is not None:
+                yield (k.value if type(k) is _BoolKey else k), value
+
+
+class Function:
+    """A callable Lua value.
+
+    ``call(*args)`` runs it and returns a tuple (or list) of results.  For
+    Lua closures ``proto`` is the compiled prototype and ``upvals`` its
+    captured cells; builtins have ``proto = None`` and ``name`` is the name
+    their argument errors use ("bad argument #1 to 'insert'").
+    """
+
+    __slots__ = ("call", "name", "proto", "upvals", "__weakref__")
+
+    def __init__(self, call, name: str = "?", proto=None, upvals=None):
+        self.call = call
+        self.name = name
+        self.proto = proto
+        self.upvals = upvals
+
+
+class Coroutine:
+    """A Lua thread; the machinery lives in ``luapy.stdlib.coroutine``."""
+
+    __slots__ = ("__weakref__", "__dict__")
+
+
+class Userdata:
+    """An opaque host object with a metatable (e.g. an io file handle)."""
+
+    __slots__ = ("payload", "meta", "__weakref__")
+
+    def __init__(self, payload, meta: Table | None = None):
+        self.payload = payload
+        self.meta = meta
+
+
+def type_name(value) -> str:
+    """Lua's ``type(value)``."""
+    t = type(value)
+    if t is str:
+        return "string"
+    if t is int or t is float:
+        return "number"
+    if t is Table:
+        return "table"
+    if value is None:
+        return "nil"
+    if t is bool:
+        return "boolean"
+    if t is Function:
+        return "function"
+    if isinstance(value, Coroutine):
+        return "thread"
+    return "userdata"
+
+
+def number_to_str(value) -> str:
+    """``tostring`` for numbers: ``%.14g``, plus ``.0`` on integral floats."""
+    if type(value) is int:
+        return str(value)
+    if value != value:
+        # lua5.4 on Linux prints the sign of a NaN, and 0/0 is negative there.
+        return "-nan" if math.copysign(1.0, value) < 0 else "nan"
+    if value == math.inf:
+        return "inf"
+    if value == -math.inf:
+        return "-inf"
+    text = "%.14g" % value
+    if _LOOKS_INTEGRAL(text):
+        text += ".0"
+    return text
+
+
+_LOOKS_INTEGRAL = re.compile(r"-?[0-9]+\Z").match
+
+
+def address_of(value) -> str:
+    return "0x%014x" % (id(value) & 0xFFFFFFFFFFFFFF)
+
+
+def tostring_basic(value) -> str:
+    """``tostring`` without metamethods (``__tostring``/``__name``)."""
+    t = type(value)
+    if t is str:
+        return value
+    if t is int or t is float:
+        return number_to_str(value)
+    if value is None:
+        return "nil"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if t is Table:
+        return "table: " + address_of(value)
+    if t is Function:
+        if value.proto is None:
+            return "function: builtin: " + address_of(value)
+        return "function: " + address_of(value)
+    if isinstance(value, Coroutine):
+        return "thread: " + address_of(value)
+    return "userdata: " + address_of(value)
+
+
+# -------------------------------------------------------- string -> number
+
+_SPACE = " \f\n\r\t\v"
+_DEC_INT = re.compile(r"-?[0-9]+\Z").match
+_HEX_INT = re.compile(r"(-?)0[xX]([0-9a-fA-F]+)\Z").match
+_DEC_FLOAT = re.compile(r"[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?\Z").match
+_HEX_FLOAT = re.compile(
+    r"([-+]?)0[xX]((?:[0-9a-fA-F]+\.?[0-9a-fA-F]*|\.[0-9a-fA-F]+))(?:[pP]([-+]?[0-9]+))?\Z"
+).match
+
+
+def str_to_number(text: str):
+    """Lua's string-to-number conversion (``lua_stringtonumber``).
+
+    Returns an int, a float or ``None``.  Decimal integers that overflow
+    64 bits become floats; hexadecimal integers wrap around.  Never builds
+    an unbounded Python int (no digit-limit errors on huge inputs).
+    """
+    text = text.strip(_SPACE)
+    if not text or "\0" in text:
+        return None
+    if _DEC_INT(text):
+        digits = text.lstrip("-").lstrip("0")
+        if len(digits) <= 19:
+            value = int(text)
+            if MININT <= value <= MAXINT:
+                return value
+        return float(text)
+    m = _HEX_INT(text)
+    if m:
+        value = int(m.group(2)[-16:], 16)
+        if m.group(1):
+            value = -value
+        return wrap_int(value)
+    if _DEC_FLOAT(text):
+        return float(text)
+    m = _HEX_FLOAT(text)
+    if m:
+        return _hex_float(m.group(1), m.group(2), m.group(3))
+    return None
+
+
+def _hex_float(sign: str, mantissa: str, exponent: str | None) -> float:
+    int_part, _, frac_part = mantissa.partition(".")
+    digits = (int_part + frac_part).lstrip("0") or "0"
+    exp = int(exponent) if exponent else 0
+    exp -= 4 * len(frac_part)
+    # Keep only the significant digits a double can hold, so a pathological
+    # literal never builds a huge integer.
+    if len(digits) > 30:
+        exp += 4 * (len(digits) - 30)
+        digits = digits[:30]
+    exp = max(min(exp, 100000), -100000)
+    try:
+        value = math.ldexp(float(int(digits, 16)), exp)
+    except OverflowError:
+        value = math.inf
+    return -value if sign == "-" else value
