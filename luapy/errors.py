@@ -23,6 +23,9 @@ class LuaException(Exception):
         self.level = level
         #: Lua stack traceback lines, innermost first, filled while unwinding.
         self.lua_traceback: list[str] = []
+        #: Whether the next statement the error crosses should record its
+        #: position in ``lua_traceback`` (set again at each function exit).
+        self.traceback_open = True
 
     def locate(self, where: str) -> None:
         """Prefix ``where`` (``"chunk:line:"``) if the value is a message."""

@@ -53,10 +53,16 @@ class Options:
     ``bytes``) and how Python ``str`` is passed into Lua.
     """
 
+
     profile: str = "sandbox"
     limits: Limits = field(default_factory=Limits)
     lua51_compat: bool = False
     encoding: str | None = "utf-8"
+    #: Compile step and depth accounting into every function and loop.
+    #: Turning it off is only for measuring what the accounting costs:
+    #: without it, step/time budgets are not enforced inside Lua code and
+    #: runaway recursion ends in Python's own recursion limit.
+    count_steps: bool = True
 
     def with_limits(self, **changes) -> "Options":
         return replace(self, limits=replace(self.limits, **changes))

@@ -117,10 +117,7 @@ def index(st, obj, key, desc=None):
 
 
 def _index_error(obj, key, desc) -> str:
-    text = f"attempt to index a {type_name(obj)} value{_with(desc)}"
-    if desc is None and type(key) is str and False:
-        pass
-    return text
+    return f"attempt to index a {type_name(obj)} value{_with(desc)}"
 
 
 def setindex(st, obj, key, value, desc=None) -> None:
@@ -199,12 +196,26 @@ def arith(st, op: str, a, b, desc_a=None, desc_b=None):
         if x is not None and y is not None:
             return ARITH[op](x, y)
     event = ARITH_EVENTS[op]
-    handler = metamethod(st, a, event)
-    if handler is None:
-        handler = metamethod(st, b, event)
-    if handler is not None:
-        return call1(st, handler, a, b)
+    for operand in (a, b):
+        if type(operand) is str and op not in BITWISE_OPS:
+            return _string_arith(st, event, a, b)
+        handler = metamethod(st, operand, event)
+        if handler is not None:
+            return call1(st, handler, a, b)
     raise LuaError(_arith_error(op, a, b, desc_a, desc_b))
+
+
+def _string_arith(st, event: str, a, b):
+    """What the string metatable's arithmetic metamethods do in lua5.4.
+
+    Coercion has already failed; the other operand's own metamethod gets a
+    chance (lstrlib's ``trymt``), else the error names both types.
+    """
+    if type(b) is not str:
+        handler = metamethod(st, b, event)
+        if handler is not None:
+            return call1(st, handler, a, b)
+    raise LuaError(f"attempt to {event[2:]} a '{type_name(a)}' with a '{type_name(b)}'")
 
 
 def _arith_error(op, a, b, desc_a, desc_b) -> str:
@@ -221,13 +232,7 @@ def _arith_error(op, a, b, desc_a, desc_b) -> str:
         bad, desc = a, desc_a
     else:
         bad, desc = b, desc_b
-    if type(bad) is str:
-        desc = desc or _constant_desc(bad)
     return f"attempt to perform arithmetic on a {type_name(bad)} value{_with(desc)}"
-
-
-def _constant_desc(value):
-    return None
 
 
 def add(a, b):
@@ -265,7 +270,7 @@ def div(a, b):
 def mod(a, b):
     if type(a) is int and type(b) is int:
         if b == 0:
-            raise LuaError("attempt to perform 'n%%0'")
+            raise LuaError("attempt to perform 'n%0'")
         return a % b
     return fmod_lua(float(a), float(b))
 
@@ -286,9 +291,10 @@ def fmod_lua(a: float, b: float) -> float:
 def idiv(a, b):
     if type(a) is int and type(b) is int:
         if b == 0:
-            raise LuaError("attempt to perform 'n//0'")
+            raise LuaError("attempt to divide by zero")
         return a // b
-    return math.floor(div(a, b)) if math.isfinite(div(a, b)) else div(a, b)
+    quotient = div(a, b)
+    return float(math.floor(quotient)) if math.isfinite(quotient) else quotient
 
 
 def pow_(a, b):
@@ -349,6 +355,8 @@ def negate(st, a, desc=None):
     x = tonumber(a)
     if x is not None:
         return unm(x)
+    if type(a) is str:
+        return _string_arith(st, "__unm", a, a)
     handler = metamethod(st, a, "__unm")
     if handler is not None:
         return call1(st, handler, a, a)

@@ -36,6 +36,10 @@ class State:
         self.registered: dict = {}
         #: Where ``print`` and ``io.write`` go: a callable taking ``str``.
         self.write_stdout = _default_stdout
+        #: The ``next`` and ipairs-iterator builtins of this runtime, so the
+        #: compiled generic ``for`` can walk tables without a call per step.
+        self.next_function = None
+        self.ipairs_iterator = None
         self.depth = 0
         self.max_depth = options.limits.depth
         self.steps_left = _UNLIMITED

@@ -232,18 +232,21 @@ class Function:
     """A callable Lua value.
 
     ``call(*args)`` runs it and returns a tuple (or list) of results.  For
-    Lua closures ``proto`` is the compiled prototype and ``upvals`` its
-    captured cells; builtins have ``proto = None`` and ``name`` is the name
-    their argument errors use ("bad argument #1 to 'insert'").
+    Lua closures ``proto`` is the compiled prototype, ``upvals`` its
+    captured cells, and ``raw`` the compiled body, which may return a
+    pending tail call instead of running it (``call`` never does); builtins
+    have ``proto = raw = None`` and ``name`` is the name their argument
+    errors use ("bad argument #1 to 'insert'").
     """
 
-    __slots__ = ("call", "name", "proto", "upvals", "__weakref__")
+    __slots__ = ("call", "name", "proto", "upvals", "raw", "__weakref__")
 
-    def __init__(self, call, name: str = "?", proto=None, upvals=None):
+    def __init__(self, call, name: str = "?", proto=None, upvals=None, raw=None):
         self.call = call
         self.name = name
         self.proto = proto
         self.upvals = upvals
+        self.raw = raw
 
 
 class Coroutine:

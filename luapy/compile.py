@@ -1,0 +1,1428 @@
+"""Compile a resolved syntax tree, once, into Python functions.
+
+Each Lua function prototype becomes the Python source of a *factory*::
+
+    def __proto_3(__up):          # run each time Lua creates a closure
+        u0, u1 = __up             # the closure's upvalue cells
+        def __f3(l2=None, *va):   # the Lua function itself
+            ...
+        return __f3
+
+The whole chunk is one generated module, compiled by CPython once, so a Lua
+call is one Python call, Lua locals are Python locals, and nothing
+dispatches on node types at run time.  Generated code only ever contains
+identifiers we made up and ``repr()`` literals: Lua source text can't
+inject Python.
+
+Variables (slots come from ``luapy.resolve``):
+
+* ``l<slot>``  a local that no closure captures;
+* ``c<slot>``  a captured local: a one-element list (a cell) shared with
+  closures, so they capture it by reference;
+* ``u<i>``     an upvalue: a cell received from the creating function;
+* ``va``       the varargs tuple.
+
+Expressions compile to Python expression text.  Fast paths are inlined
+(``int + int`` with a range check, a field read from a table without a
+metatable); everything else calls the runtime helpers of
+``runtime_namespace``.  Operands that appear more than once in a template,
+or whose evaluation could be disturbed by a later operand's side effects,
+are first stored in temporaries, which keeps Lua's left-to-right order.
+
+Errors carry no position while raised.  Every generated function catches
+``LuaException`` once, maps the Python line its frame was on back to the Lua
+line (``LINES``), and stamps level-1 errors with ``chunk:line:`` — zero
+cost until something fails.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+from . import ast
+from .errors import LuaError, LuaException, LuaSyntaxError
+from .resolve import FIRST_LOCAL_SLOT, GlobalRef, LocalVar, UpvalRef
+from .runtime import ops
+from .runtime.values import MAXINT, MININT, Function, Table, _BoolKey, number_to_str
+
+EMPTY = ()
+INDENT = "    "
+#: Past this many nested inline templates, results go to temporaries so the
+#: generated source never hits CPython's parser nesting limits.
+MAX_INLINE_DEPTH = 12
+#: String constants longer than this live in the namespace, not the source.
+MAX_INLINE_STRING = 120
+
+_SIMPLE = re.compile(r"(?:[lt]\d+|_t\d+|None|True|False|-?\d+|-?\d+\.\d+(?:e[-+]?\d+)?|INF|NINF|NAN|K\d+|'[^'\\]{0,40}')\Z")
+
+
+class TailCall:
+    """``return f(args)``: returned by a body, run by the caller's loop."""
+
+    __slots__ = ("fn", "args", "desc")
+
+    def __init__(self, fn, args, desc):
+        self.fn = fn
+        self.args = args
+        self.desc = desc
+
+
+class GotoJump(Exception):
+    """A ``goto`` that must cross Python loops to reach its label."""
+
+    def __init__(self, target: int):
+        self.target = target
+
+
+class BreakJump(Exception):
+    """A ``break`` that must cross a label block to reach its loop."""
+
+    def __init__(self, target: int):
+        self.target = target
+
+
+class Proto:
+    """A compiled Lua function prototype."""
+
+    __slots__ = ("name", "line", "factory", "has_tail_calls", "instantiate")
+
+    def __init__(self, name: str, line: int):
+        self.name = name
+        self.line = line
+        self.factory = None
+        self.has_tail_calls = False
+        self.instantiate = None
+
+
+# ======================================================================
+# the chunk: one generated module
+# ======================================================================
+
+
+class ChunkCompiler:
+    def __init__(self, st, chunkname: str):
+        self.st = st
+        self.chunkname = chunkname
+        self.source: list[str] = []
+        self.lines: list[int] = [0]  # Python line number -> Lua line
+        self.constants: dict[str, object] = {}
+        self.protos: list[Proto] = []
+        self.label_ids: dict[int, int] = {}
+        self.loop_ids: dict[int, int] = {}
+
+    def constant(self, value) -> str:
+        name = f"K{len(self.constants)}"
+        self.constants[name] = value
+        return name
+
+    def label_id(self, label: ast.Label) -> int:
+        return self.label_ids.setdefault(id(label), len(self.label_ids) + 1)
+
+    def add_function(self, lines: list[tuple[int, str, int]]) -> None:
+        for indent, text, lua_line in lines:
+            self.source.append(INDENT * indent + text)
+            self.lines.append(lua_line)
+
+    def compile(self, chunk: ast.Chunk, env) -> Function:
+        main = FunctionCompiler(self, chunk.func).compile()
+        namespace = runtime_namespace(self.st)
+        namespace.update(self.constants)
+        namespace["LINES"] = self.lines
+        namespace["FIXERR"] = _error_fixer(self.chunkname, self.lines)
+        text = "\n".join(self.source) + "\n"
+        try:
+            code = compile(text, f"<lua {self.chunkname}>", "exec")
+        except (SyntaxError, RecursionError, MemoryError) as problem:
+            # CPython's own limits (e.g. 20 nested loops) can refuse code
+            # that Lua accepts; report it as a Lua compile error.
+            raise LuaSyntaxError(f"{self.chunkname}: chunk too complex to compile "
+                                 f"({type(problem).__name__}: {getattr(problem, 'msg', problem)})") from None
+        exec(code, namespace)
+        for index, proto in enumerate(self.protos):
+            proto.factory = namespace[f"__proto_{index}"]
+            proto.instantiate = _instantiator(self.st, proto)
+            namespace[f"P{index}"] = proto.instantiate
+        return main.instantiate(([env],))
+
+
+def _instantiator(st, proto: Proto):
+    factory = proto.factory
+    name = proto.name or "?"
+    if not proto.has_tail_calls:
+        def instantiate(upvals) -> Function:
+            raw = factory(upvals)
+            return Function(raw, name, proto, upvals, raw)
+        return instantiate
+    run_tail = _tail_runner(st)
+
+    def instantiate_trampolined(upvals) -> Function:
+        raw = factory(upvals)
+
+        def call(*args):
+            result = raw(*args)
+            if result.__class__ is TailCall:
+                return run_tail(result)
+            return result
+        return Function(call, name, proto, upvals, raw)
+    return instantiate_trampolined
+
+
+def _tail_runner(st):
+    """Run a chain of tail calls in a loop: tail calls use no stack."""
+    call_described = ops.call_described
+
+    def run_tail(tail):
+        while True:
+            fn = tail.fn
+            if type(fn) is not Function:
+                return call_described(st, fn, tail.args, tail.desc)
+            raw = fn.raw
+            if raw is None:
+                return fn.call(*tail.args)
+            result = raw(*tail.args)
+            if result.__class__ is not TailCall:
+                return result
+            tail = result
+    return run_tail
+
+
+def _error_fixer(chunkname: str, lines: list[int]):
+    def fix(error: LuaException, function_name: str) -> None:
+        tb = error.__traceback__
+        lineno = tb.tb_lineno if tb is not None else 0
+        lua_line = lines[lineno] if 0 <= lineno < len(lines) else 0
+        where = f"{chunkname}:{lua_line}:"
+        if error.level == 1:
+            error.locate(where)
+        elif error.level > 1:
+            error.level -= 1
+        if len(error.lua_traceback) < 22:
+            error.lua_traceback.append(f"{where} in {function_name}")
+    return fix
+
+
+# ======================================================================
+# one function
+# ======================================================================
+
+
+class _Context:
+    """A Python loop we generated: a Lua loop or a label block's dispatcher."""
+
+    __slots__ = ("kind", "ident", "node", "uses_exception", "pc", "labels")
+
+    def __init__(self, kind: str, ident: int, node):
+        self.kind = kind  # "loop" or "labels"
+        self.ident = ident
+        self.node = node
+        self.uses_exception = False
+        self.pc = None
+        self.labels: dict[int, int] = {}
+
+
+class FunctionCompiler:
+    def __init__(self, chunk: ChunkCompiler, node: ast.Function):
+        self.chunk = chunk
+        self.node = node
+        self.scope = node.scope
+        self.out: list[tuple[int, str, int]] = []
+        self.indent = 0
+        self.line = node.line
+        self.temps = 0
+        self.contexts: list[_Context] = []
+        self.inline_depth = 0
+        self.proto = Proto(node.name, node.line)
+        self.index = len(chunk.protos)
+        chunk.protos.append(self.proto)
+        self.st = chunk.st
+
+    # -- output --------------------------------------------------------
+
+    def emit(self, text: str, line: int | None = None) -> None:
+        self.out.append((self.indent, text, self.line if line is None else line))
+
+    def temp(self) -> str:
+        self.temps += 1
+        return f"_t{self.temps}"
+
+    def materialize(self, expression: str, line: int | None = None) -> str:
+        if _SIMPLE.match(expression):
+            return expression
+        name = self.temp()
+        self.emit(f"{name} = {expression}", line)
+        return name
+
+    def capture(self, compile_fn):
+        """Compile into a separate buffer; returns (result, lines)."""
+        saved_out, saved_indent = self.out, self.indent
+        self.out, self.indent = [], 0
+        try:
+            result = compile_fn()
+            return result, self.out
+        finally:
+            self.out, self.indent = saved_out, saved_indent
+
+    def splice(self, lines) -> None:
+        for indent, text, line in lines:
+            self.out.append((self.indent + indent, text, line))
+
+    def budget_tick(self) -> None:
+        if self.st.options.count_steps:
+            self.emit("st.steps_left -= 1")
+            self.emit("if st.steps_left < 0: st.budget_check()")
+
+    # -- the function ----------------------------------------------------
+
+    def compile(self) -> Proto:
+        node = self.node
+        scope = self.scope
+        params = [f"l{v.slot}=None" for v in scope.params]
+        params.append("*va" if scope.is_vararg else "*_")
+        name = node.name or f"function <{self.chunk.chunkname}:{node.line}>"
+        if node.name == "main chunk":
+            trace_name = "main chunk"
+        elif node.name:
+            trace_name = f"function '{node.name}'"
+        else:
+            trace_name = f"function <{self.chunk.chunkname}:{node.line}>"
+        header = []
+        header.append((0, f"def __proto_{self.index}(__up):", node.line))
+        if scope.upvalues:
+            names = ", ".join(f"u{i}" for i in range(len(scope.upvalues)))
+            header.append((1, f"{names}, = __up", node.line))
+        header.append((1, f"def __f{self.index}({', '.join(params)}):", node.line))
+        self.indent = 2
+        for var in scope.params:
+            if var.captured:
+                self.emit(f"c{var.slot} = [l{var.slot}]")
+        counting = self.st.options.count_steps
+        if counting:
+            self.emit("_d = st.depth = st.depth + 1")
+            self.emit("if _d > MAXDEPTH: OVERFLOW()")
+            self.emit("st.steps_left -= 1")
+            self.emit("if st.steps_left < 0: st.budget_check()")
+        self.emit("try:")
+        self.indent += 1
+        body_start = len(self.out)
+        self.block(node.body)
+        if len(self.out) == body_start:
+            self.emit("pass")
+        self.emit("return ()", node.end_line)
+        self.indent -= 1
+        self.emit("except LuaException as _e:", node.end_line)
+        self.emit(f"    FIXERR(_e, {trace_name!r})", node.end_line)
+        self.emit("    raise", node.end_line)
+        self.emit("except RecursionError:", node.end_line)
+        self.emit("    raise LuaError('stack overflow') from None", node.end_line)
+        if counting:
+            self.emit("finally:", node.end_line)
+            self.emit("    st.depth -= 1", node.end_line)
+        self.indent = 1
+        self.emit(f"return __f{self.index}", node.end_line)
+        self.chunk.add_function(header + self.out)
+        return self.proto
+
+    # -- blocks ------------------------------------------------------------
+
+    def block(self, node: ast.Block, until=None) -> None:
+        """Compile a block; ``until`` is a repeat loop's condition."""
+        stats = node.body
+        labels = [s for s in stats if type(s) is ast.Label]
+        if labels and self._needs_dispatch(node, labels, until):
+            self._label_block(node, stats, labels, until)
+            return
+        self.statements(stats, until)
+
+    def statements(self, stats, until=None) -> None:
+        for i, stat in enumerate(stats):
+            if type(stat) is ast.Local and "close" in stat.attribs:
+                self.stat_Local(stat)
+                self._close_scope(stat, stats[i + 1:], until)
+                return
+            self.statement(stat)
+        if until is not None:
+            self._until(until)
+
+    def _until(self, cond) -> None:
+        self.line = cond.line
+        test = self.test(cond)
+        self.emit(f"if {test}: break")
+
+    def statement(self, stat) -> None:
+        self.line = stat.line
+        getattr(self, "stat_" + type(stat).__name__)(stat)
+
+    def _needs_dispatch(self, node, labels, until) -> bool:
+        # A loop body whose labels all come last ("::continue::") needs no
+        # dispatcher: its gotos become Python ``continue``.
+        context = self.contexts[-1] if self.contexts else None
+        trailing = all(type(s) is ast.Label for s in node.body[len(node.body) - len(labels):])
+        if (context is not None and context.kind == "loop" and context.node is not None
+                and context.node.body is node and until is None and trailing
+                and type(context.node) is not ast.Repeat):
+            for label in labels:
+                context.labels[self.chunk.label_id(label)] = -1
+            return False
+        return True
+
+    def _label_block(self, node, stats, labels, until) -> None:
+        """A block owning labels: a dispatch loop over its segments."""
+        ident = len(self.contexts) + 1000 * (self.index + 1) + self.temps
+        context = _Context("labels", ident, None)
+        context.pc = self.temp()
+        segments: list[list] = [[]]
+        for stat in stats:
+            if type(stat) is ast.Label:
+                context.labels[self.chunk.label_id(stat)] = len(segments)
+                segments.append([])
+            else:
+                segments[-1].append(stat)
+        pc = context.pc
+        self.emit(f"{pc} = 0")
+        self.emit("while True:")
+        self.indent += 1
+        self.contexts.append(context)
+
+        def body():
+            for number, segment in enumerate(segments):
+                self.emit(f"if {pc} <= {number}:")
+                self.indent += 1
+                start = len(self.out)
+                self.statements(segment)
+                if len(self.out) == start:
+                    self.emit("pass")
+                self.indent -= 1
+            self.emit("break")
+        _, lines = self.capture(body)
+        self.contexts.pop()
+        if context.uses_exception:
+            self.emit("try:")
+            self.indent += 1
+            self.splice(lines)
+            self.indent -= 1
+            self.emit("except GotoJump as _g:")
+            self.indent += 1
+            first = True
+            for lid, seg in context.labels.items():
+                self.emit(f"{'if' if first else 'elif'} _g.target == {lid}: {pc} = {seg}")
+                first = False
+            self.emit("else: raise")
+            self.budget_tick()
+            self.indent -= 1
+        else:
+            self.splice(lines)
+        self.indent -= 1
+        if until is not None:
+            # The condition sees the body's locals, which outlive the
+            # dispatch loop as Python locals.
+            self._until(until)
+
+    def _close_scope(self, stat: ast.Local, rest, until) -> None:
+        var = stat.bindings[stat.attribs.index("close")]
+        value = f"c{var.slot}[0]" if var.captured else f"l{var.slot}"
+        self.emit(f"CHECK_CLOSABLE({value}, {var.name!r})")
+        self.emit("_cerr = None")
+        self.emit("try:")
+        self.indent += 1
+        start = len(self.out)
+        self.statements(rest, until)
+        if len(self.out) == start:
+            self.emit("pass")
+        self.indent -= 1
+        self.emit("except LuaError as _ce:")
+        self.emit("    _cerr = _ce")
+        self.emit("    raise")
+        self.emit("finally:")
+        self.emit(f"    CLOSE({value}, _cerr)")
+
+    # -- statements ------------------------------------------------------
+
+    def stat_Label(self, node) -> None:
+        pass
+
+    def stat_Do(self, node: ast.Do) -> None:
+        start = len(self.out)
+        self.block(node.body)
+        if len(self.out) == start:
+            self.emit("pass")
+
+    def stat_CallStat(self, node: ast.CallStat) -> None:
+        self.emit(self.multi(node.call))
+
+    def stat_Local(self, node: ast.Local) -> None:
+        targets = node.bindings
+        exprs = node.exprs
+        if not exprs:
+            for var in targets:
+                self.emit(f"c{var.slot} = [None]" if var.captured else f"l{var.slot} = None")
+            return
+        if not _is_multi(exprs[-1]) or len(exprs) > len(targets):
+            # Every expression runs; extra values are dropped, missing ones
+            # are nil.
+            values = self.operands(exprs)
+            for i, value in enumerate(values):
+                if i >= len(targets):
+                    if _has_effects(exprs[i]):
+                        self.emit(value)
+                    continue
+                var = targets[i]
+                self.emit(f"c{var.slot} = [{value}]" if var.captured else f"l{var.slot} = {value}")
+            for var in targets[len(values):]:
+                self.emit(f"c{var.slot} = [None]" if var.captured else f"l{var.slot} = None")
+            return
+        values = self.explist(exprs)
+        names = []
+        for var in targets:
+            names.append(f"_c{var.slot}" if var.captured else f"l{var.slot}")
+        if len(targets) == 1 and len(exprs) == 1:
+            first = f"(_v[0] if (_v := {values}) else None)"
+            self.emit(f"{names[0]} = {first}")
+        else:
+            self.emit(f"{', '.join(names)}, = ADJUST({values}, {len(targets)})")
+        for var in targets:
+            if var.captured:
+                self.emit(f"c{var.slot} = [_c{var.slot}]")
+
+    def stat_LocalFunction(self, node: ast.LocalFunction) -> None:
+        var = node.binding
+        if var.captured:
+            self.emit(f"c{var.slot} = [None]")
+            self.emit(f"c{var.slot}[0] = {self.closure(node.func)}")
+        else:
+            self.emit(f"l{var.slot} = {self.closure(node.func)}")
+
+    def stat_FunctionStat(self, node: ast.FunctionStat) -> None:
+        self.assign([node.target], [node.func])
+
+    def stat_Assign(self, node: ast.Assign) -> None:
+        self.assign(node.targets, node.exprs)
+
+    def assign(self, targets, exprs) -> None:
+        if len(targets) == 1 and len(exprs) == 1:
+            target = targets[0]
+            if type(target) is ast.Name:
+                self.store_name(target, self.expr(exprs[0]))
+                return
+            obj = self.expr(target.obj)
+            obj = self.materialize(obj) if _has_effects(target.key) or _has_effects(exprs[0]) else obj
+            key = self.expr(target.key)
+            if _has_effects(exprs[0]):
+                key = self.materialize(key)
+            value = self.expr(exprs[0])
+            self.store_index(obj, key, value, target)
+            return
+        # Evaluate every target's table and key, then every value, then
+        # assign (the reference assigns right to left).
+        places = []
+        for target in targets:
+            if type(target) is ast.Name:
+                places.append((target, None, None))
+            else:
+                obj = self.materialize(self.expr(target.obj))
+                key = self.materialize(self.expr(target.key))
+                places.append((target, obj, key))
+        if len(exprs) == len(targets) and not _is_multi(exprs[-1]):
+            values = [self.materialize(v) for v in self.operands(exprs, force=True)]
+        else:
+            tuple_name = self.temp()
+            self.emit(f"{tuple_name} = ADJUST({self.explist(exprs)}, {len(targets)})")
+            values = [f"{tuple_name}[{i}]" for i in range(len(targets))]
+        for (target, obj, key), value in reversed(list(zip(places, values))):
+            if obj is None:
+                self.store_name(target, value)
+            else:
+                self.store_index(obj, key, value, target)
+
+    def store_name(self, target: ast.Name, value: str) -> None:
+        binding = target.binding
+        if type(binding) is LocalVar:
+            if binding.captured:
+                self.emit(f"c{binding.slot}[0] = {value}")
+            else:
+                self.emit(f"l{binding.slot} = {value}")
+        elif type(binding) is UpvalRef:
+            self.emit(f"u{binding.index}[0] = {value}")
+        else:
+            env = self.name_value(binding.env)
+            self.emit(f"SETFIELD({env}, {self.string(binding.name)}, {value}, {self.env_desc(binding)!r})")
+
+    def store_index(self, obj: str, key: str, value: str, target) -> None:
+        desc = self.describe(target.obj)
+        if type(target.key) is ast.String:
+            self.emit(f"SETFIELD({obj}, {key}, {value}, {desc!r})")
+        else:
+            self.emit(f"SETINDEX({obj}, {key}, {value}, {desc!r})")
+
+    def stat_Return(self, node: ast.Return) -> None:
+        exprs = node.exprs
+        if len(exprs) == 1 and type(exprs[0]) in (ast.Call, ast.MethodCall):
+            self.proto.has_tail_calls = True
+            self.emit(f"return {self.tail_call(exprs[0])}")
+            return
+        if not exprs:
+            self.emit("return ()")
+        elif len(exprs) == 1 and type(exprs[0]) is ast.Vararg:
+            self.emit("return va")
+        else:
+            self.emit(f"return {self.explist(exprs)}")
+
+    def stat_Break(self, node: ast.Break) -> None:
+        loop = None
+        for context in reversed(self.contexts):
+            if context.kind == "loop":
+                loop = context
+                break
+        if self.contexts and self.contexts[-1] is loop:
+            self.emit("break")
+        else:
+            loop.uses_exception = True
+            self.emit(f"raise BreakJump({loop.ident})")
+
+    def stat_Goto(self, node: ast.Goto) -> None:
+        label_id = self.chunk.label_id(node.target)
+        for depth, context in enumerate(reversed(self.contexts)):
+            segment = context.labels.get(label_id)
+            if segment is None:
+                continue
+            direct = depth == 0
+            if segment == -1:  # a loop's trailing label: "continue"
+                if direct:
+                    self.emit("continue")
+                    return
+            elif direct:
+                self.emit(f"{context.pc} = {segment}")
+                self.budget_tick()
+                self.emit("continue")
+                return
+            context.uses_exception = True
+            self.emit(f"raise GotoJump({label_id})")
+            return
+        raise AssertionError("goto target not in an enclosing block")
+
+    def stat_If(self, node: ast.If) -> None:
+        first = True
+        opened = 0
+        for cond, body in node.tests:
+            self.line = cond.line
+            test, lines = self.capture(lambda: self.test(cond))
+            if first:
+                self.splice(lines)
+                self.emit(f"if {test}:")
+            elif lines:
+                self.emit("else:")
+                self.indent += 1
+                opened += 1
+                self.splice(lines)
+                self.emit(f"if {test}:")
+            else:
+                self.emit(f"elif {test}:")
+            first = False
+            self.indent += 1
+            start = len(self.out)
+            self.block(body)
+            if len(self.out) == start:
+                self.emit("pass")
+            self.indent -= 1
+        if node.orelse is not None and node.orelse.body:
+            self.emit("else:")
+            self.indent += 1
+            start = len(self.out)
+            self.block(node.orelse)
+            if len(self.out) == start:
+                self.emit("pass")
+            self.indent -= 1
+        self.indent -= opened
+
+    def _loop(self, node, header_lines, header: str, prologue=None, until=None) -> None:
+        """Emit a Python loop for a Lua loop, handling exceptional jumps."""
+        line = self.line
+        ident = len(self.chunk.loop_ids) + 1
+        self.chunk.loop_ids[id(node)] = ident
+        context = _Context("loop", ident, node)
+        self.contexts.append(context)
+
+        def body():
+            if prologue:
+                prologue()
+            self.budget_tick()
+            start = len(self.out)
+            self.block(node.body, until)
+            if len(self.out) == start:
+                self.emit("pass")
+        _, lines = self.capture(body)
+        self.contexts.pop()
+        self.splice(header_lines)
+        self.emit(header, line)
+        self.indent += 1
+        if context.uses_exception:
+            # Jumps that had to cross an inner Python loop arrive as
+            # exceptions: a break, or a goto to this body's trailing label.
+            self.emit("try:", line)
+            self.indent += 1
+            self.splice(lines)
+            self.indent -= 1
+            self.emit("except BreakJump as _b:", line)
+            self.emit(f"    if _b.target != {ident}: raise", line)
+            self.emit("    break", line)
+            if context.labels:
+                targets = ", ".join(str(label) for label in context.labels)
+                self.emit("except GotoJump as _g:", line)
+                self.emit(f"    if _g.target not in ({targets},): raise", line)
+        else:
+            self.splice(lines)
+        self.indent -= 1
+
+    def stat_While(self, node: ast.While) -> None:
+        test, lines = self.capture(lambda: self.test(node.cond))
+        if not lines:
+            self._loop(node, [], f"while {test}:")
+            return
+
+        def prologue():
+            self.splice(lines)
+            self.emit(f"if not ({test}): break")
+        self._loop(node, [], "while True:", prologue)
+
+    def stat_Repeat(self, node: ast.Repeat) -> None:
+        self._loop(node, [], "while True:", until=node.cond)
+
+    def stat_NumericFor(self, node: ast.NumericFor) -> None:
+        start, stop, step = self.operands(
+            [node.start, node.stop, node.step if node.step is not None else ast.Number(1, node.line)])
+        var = node.binding
+        loop_var = f"l{var.slot}" if not var.captured else "_fi"
+
+        def prologue():
+            if var.captured:
+                self.emit(f"c{var.slot} = [_fi]")
+        self._loop(node, [], f"for {loop_var} in FORRANGE({start}, {stop}, {step}):", prologue)
+
+    def stat_GenericFor(self, node: ast.GenericFor) -> None:
+        values = self.explist(node.exprs)
+        names = []
+        for var in node.bindings:
+            names.append(f"_g{var.slot}" if var.captured else f"l{var.slot}")
+        count = len(names)
+        target = names[0] if count == 1 else ", ".join(names)
+
+        def prologue():
+            for var in node.bindings:
+                if var.captured:
+                    self.emit(f"c{var.slot} = [_g{var.slot}]")
+        self._loop(node, [], f"for {target} in GENFOR({values}, {count}):", prologue)
+
+    # -- expressions -----------------------------------------------------
+
+    def expr(self, node) -> str:
+        """Python expression text for the single value of ``node``."""
+        line = node.line
+        if line != self.line and line and type(node) in _ERRING_NODES:
+            # Give an expression on its own line its own Python statement,
+            # so errors in it name its line.
+            saved = self.line
+            self.line = line
+            try:
+                return self.materialize(getattr(self, "expr_" + type(node).__name__)(node), line)
+            finally:
+                self.line = saved
+        self.inline_depth += 1
+        try:
+            result = getattr(self, "expr_" + type(node).__name__)(node)
+        finally:
+            self.inline_depth -= 1
+        if self.inline_depth >= MAX_INLINE_DEPTH:
+            return self.materialize(result)
+        return result
+
+    def simple(self, node) -> str:
+        """Like ``expr`` but always a name or a literal (safe to repeat)."""
+        return self.materialize(self.expr(node))
+
+    def operands(self, nodes, force: bool = False) -> list[str]:
+        """Evaluate ``nodes`` left to right, protecting earlier values."""
+        results = []
+        for i, node in enumerate(nodes):
+            value = self.expr(node)
+            if force or any(_has_effects(later) for later in nodes[i + 1:]):
+                value = self.materialize(value)
+            results.append(value)
+        return results
+
+    def string(self, value: str) -> str:
+        if len(value) > MAX_INLINE_STRING:
+            return self.chunk.constant(value)
+        return repr(value)
+
+    def expr_Nil(self, node) -> str:
+        return "None"
+
+    def expr_TrueExpr(self, node) -> str:
+        return "True"
+
+    def expr_FalseExpr(self, node) -> str:
+        return "False"
+
+    def expr_Number(self, node) -> str:
+        value = node.value
+        if type(value) is int:
+            return repr(value)
+        if value != value:
+            return "NAN"
+        if value == math.inf:
+            return "INF"
+        if value == -math.inf:
+            return "NINF"
+        return repr(value)
+
+    def expr_String(self, node) -> str:
+        return self.string(node.value)
+
+    def expr_Vararg(self, node) -> str:
+        return "(va[0] if va else None)"
+
+    def expr_Paren(self, node) -> str:
+        return self.expr(node.expr)
+
+    def expr_Function(self, node) -> str:
+        return self.closure(node)
+
+    def closure(self, node: ast.Function) -> str:
+        inner = FunctionCompiler(self.chunk, node)
+        inner.compile()
+        cells = []
+        for kind, index in node.scope.upvalues:
+            if kind == "local":
+                cells.append(f"c{index}")
+            else:
+                cells.append(f"u{index}")
+        upvals = "(" + ", ".join(cells) + ("," if len(cells) == 1 else "") + ")"
+        return f"P{inner.index}({upvals})"
+
+    def expr_Name(self, node) -> str:
+        return self.name_value(node.binding)
+
+    def name_value(self, binding) -> str:
+        if type(binding) is LocalVar:
+            return f"c{binding.slot}[0]" if binding.captured else f"l{binding.slot}"
+        if type(binding) is UpvalRef:
+            return f"u{binding.index}[0]"
+        env = self.simple_name(binding.env)
+        return self.field_read(env, self.string(binding.name), self.env_desc(binding))
+
+    def simple_name(self, binding) -> str:
+        value = self.name_value(binding)
+        return value if _SIMPLE.match(value) else self.materialize(value)
+
+    def env_desc(self, binding: GlobalRef) -> str:
+        return f"global '{binding.name}'"
+
+    def field_read(self, obj: str, key: str, desc) -> str:
+        return (f"(_v if type({obj}) is Table and ((_v := {obj}.hash.get({key})) is not None "
+                f"or {obj}.meta is None) else INDEX({obj}, {key}, {desc!r}))")
+
+    def describe(self, node) -> str | None:
+        """How lua5.4 names ``node`` in an error message."""
+        t = type(node)
+        if t is ast.Name:
+            binding = node.binding
+            if type(binding) is LocalVar:
+                return f"local '{node.name}'"
+            if type(binding) is UpvalRef:
+                return f"upvalue '{node.name}'"
+            return f"global '{node.name}'"
+        if t is ast.Index and type(node.key) is ast.String:
+            return f"field '{node.key.value}'"
+        if t is ast.String:
+            return f"constant '{node.value}'"
+        return None
+
+    def expr_Index(self, node) -> str:
+        desc = self.describe(node.obj)
+        if type(node.key) is ast.String:
+            obj = self.simple(node.obj)
+            return self.field_read(obj, self.string(node.key.value), desc)
+        obj, key = self.operands([node.obj, node.key], force=True)
+        obj = self.materialize(obj)
+        key = self.materialize(key)
+        return (f"(_v if type({obj}) is Table and ((_v := ({obj}.arr[{key} - 1] if type({key}) is int "
+                f"and 0 < {key} <= len({obj}.arr) else {obj}.get({key}))) is not None or {obj}.meta is None) "
+                f"else INDEX({obj}, {key}, {desc!r}))")
+
+    # -- calls -------------------------------------------------------------
+
+    def arguments(self, args) -> str:
+        """Argument list text (``a, b, *rest``) evaluated left to right."""
+        if not args:
+            return ""
+        if _is_multi(args[-1]):
+            # The expanded call runs last; earlier arguments are fixed first.
+            head = [self.materialize(h) for h in self.operands(args[:-1], force=True)]
+            tail = self.materialize(self.multi(args[-1]))
+            return ", ".join(head + [f"*{tail}"])
+        # Call templates mention the arguments twice (fast and slow branch):
+        # keep them as names so the source never grows with nesting.
+        return ", ".join([self.materialize(a) for a in self.operands(args)])
+
+    def multi(self, node) -> str:
+        """Python expression text for the tuple of all values of ``node``."""
+        t = type(node)
+        if t is ast.Call:
+            return self.call(node)
+        if t is ast.MethodCall:
+            return self.method_call(node)
+        if t is ast.Vararg:
+            return "va"
+        return f"({self.expr(node)},)"
+
+    def call(self, node: ast.Call) -> str:
+        desc = self.describe(node.func)
+        function = self.expr(node.func)
+        if node.args and _SIMPLE.match(function) is None and any(_has_effects(a) for a in node.args):
+            function = self.materialize(function)
+        args = self.arguments(node.args)
+        packed = f"({args},)" if args else "()"
+        return f"(_f.call({args}) if type(_f := {function}) is Function else CALL(_f, {packed}, {desc!r}))"
+
+    def method_call(self, node: ast.MethodCall) -> str:
+        obj = self.simple(node.obj)
+        desc = self.describe(node.obj)
+        key = self.string(node.name)
+        method = f"(_m if type({obj}) is Table and ((_m := {obj}.hash.get({key})) is not None or {obj}.meta is None) else INDEX({obj}, {key}, {desc!r}))"
+        method = self.materialize(method)
+        args = self.arguments(node.args)
+        all_args = obj + (", " + args if args else "")
+        packed = f"({all_args},)"
+        return (f"({method}.call({all_args}) if type({method}) is Function "
+                f"else CALL({method}, {packed}, {'method ' + repr(node.name)!r}))")
+
+    def tail_call(self, node) -> str:
+        if type(node) is ast.MethodCall:
+            obj = self.simple(node.obj)
+            desc = self.describe(node.obj)
+            key = self.string(node.name)
+            method = self.materialize(
+                f"(_m if type({obj}) is Table and ((_m := {obj}.hash.get({key})) is not None or {obj}.meta is None) else INDEX({obj}, {key}, {desc!r}))")
+            args = self.arguments(node.args)
+            all_args = obj + (", " + args if args else "")
+            return f"TailCall({method}, ({all_args},), {'method ' + repr(node.name)!r})"
+        desc = self.describe(node.func)
+        function = self.simple(node.func)
+        args = self.arguments(node.args)
+        packed = "()" if not args else f"({args},)"
+        return f"TailCall({function}, {packed}, {desc!r})"
+
+    def expr_Call(self, node) -> str:
+        return f"(_v[0] if (_v := {self.call(node)}) else None)"
+
+    def expr_MethodCall(self, node) -> str:
+        return f"(_v[0] if (_v := {self.method_call(node)}) else None)"
+
+    def explist(self, nodes) -> str:
+        """Python expression text for the tuple of an expression list."""
+        if not nodes:
+            return "()"
+        if _is_multi(nodes[-1]):
+            if len(nodes) == 1:
+                return self.multi(nodes[0])
+            head = [self.materialize(v) for v in self.operands(nodes[:-1], force=True)]
+            return f"({', '.join(head)}, *{self.multi(nodes[-1])})"
+        values = self.operands(nodes)
+        return f"({', '.join(values)},)"
+
+    # -- tables --------------------------------------------------------------
+
+    def expr_Table(self, node) -> str:
+        fields = node.fields
+        if not fields:
+            return "NEWTABLE()"
+        positional = [f for f in fields if f.key is None]
+        keyed = [f for f in fields if f.key is not None]
+        expands = bool(positional) and fields[-1].key is None and _is_multi(fields[-1].value)
+        # Evaluate every field in source order.
+        order = []
+        for f in fields:
+            if f.key is not None:
+                order.append(f.key)
+            order.append(f.value)
+        if expands:
+            order = order[:-1]
+        values = self.operands(order, force=len(order) > 1 and any(_has_effects(n) for n in order))
+        if expands and values:
+            values = [self.materialize(v) for v in values]
+        it = iter(values)
+        items = []
+        pairs = []
+        for f in fields:
+            if f is fields[-1] and expands:
+                break
+            if f.key is not None:
+                k = next(it)
+                v = next(it)
+                pairs.append(f"{k}, {v}")
+            else:
+                items.append(next(it))
+        if expands:
+            items.append("*" + self.multi(fields[-1].value))
+        array = "[" + ", ".join(items) + "]"
+        if not keyed:
+            return f"NEWARRAY({array})"
+        return f"NEWTABLE({array}, ({', '.join(pairs)},))"
+
+    # -- operators ---------------------------------------------------------
+
+    def expr_BinOp(self, node) -> str:
+        op = node.op
+        if op == "and" or op == "or":
+            return self.logical(node)
+        if op in _COMPARISONS:
+            return self.comparison(node)
+        return self.arithmetic(node)
+
+    def logical(self, node) -> str:
+        left = self.simple(node.left)
+        right, lines = self.capture(lambda: self.expr(node.right))
+        truthy = f"({left} is not None and {left} is not False)"
+        condition = truthy if node.op == "and" else f"not {truthy}"
+        if not lines:
+            return f"({right} if {condition} else {left})"
+        result = self.temp()
+        self.emit(f"{result} = {left}")
+        self.emit(f"if {condition}:")
+        self.indent += 1
+        self.splice(lines)
+        self.emit(f"{result} = {right}")
+        self.indent -= 1
+        return result
+
+    def arithmetic(self, node) -> str:
+        op = node.op
+        left, right = self.operands([node.left, node.right], force=True)
+        left = self.materialize(left)
+        right = self.materialize(right)
+        descs = f"{self.describe(node.left)!r}, {self.describe(node.right)!r}"
+        slow = f"ARITH({op!r}, {left}, {right}, {descs})"
+        right_int = type(node.right) is ast.Number and type(node.right.value) is int
+        left_int = type(node.left) is ast.Number and type(node.left.value) is int
+        checks = []
+        if not left_int:
+            checks.append(f"type({left}) is int")
+        if not right_int:
+            checks.append(f"type({right}) is int")
+        both_int = " and ".join(checks) if checks else "True"
+        if op in ("+", "-", "*"):
+            if op == "-" and right_int and node.right.value > 0:
+                bound = f"(_r := {left} - {right}) >= MININT"
+            elif op == "+" and right_int and node.right.value > 0:
+                bound = f"(_r := {left} + {right}) <= MAXINT"
+            else:
+                bound = f"MININT <= (_r := {left} {op} {right}) <= MAXINT"
+            return f"(_r if {both_int} and {bound} else {slow})"
+        if op == "%":
+            return f"({left} % {right} if {both_int} and {right} else {slow})"
+        if op == "//":
+            return f"({left} // {right} if {both_int} and {right} > 0 else {slow})"
+        if op in ("&", "|", "~"):
+            python_op = "^" if op == "~" else op
+            return f"({left} {python_op} {right} if {both_int} else {slow})"
+        if op == "..":
+            return f"CONCAT(({left}, {right}), ({descs}))"
+        return slow
+
+    def comparison(self, node) -> str:
+        op = node.op
+        right_node = node.right
+        if op in ("==", "~=") and type(right_node) in (ast.String, ast.Nil, ast.TrueExpr, ast.FalseExpr):
+            left = self.expr(node.left)
+            equal = op == "=="
+            if type(right_node) is ast.String:
+                return f"({left} {'==' if equal else '!='} {self.string(right_node.value)})"
+            constant = {ast.Nil: "None", ast.TrueExpr: "True", ast.FalseExpr: "False"}[type(right_node)]
+            return f"({left} {'is' if equal else 'is not'} {constant})"
+        left, right = self.operands([node.left, node.right], force=True)
+        left = self.materialize(left)
+        right = self.materialize(right)
+        if op in ("==", "~="):
+            result = (f"({left} == {right} if type({left}) is type({right}) and type({left}) is not Table "
+                      f"else EQ({left}, {right}))")
+            return result if op == "==" else f"(not {result})"
+        right_num = type(right_node) is ast.Number
+        checks = f"type({left}) is int" + ("" if right_num and type(right_node.value) is int
+                                           else f" and type({right}) is int")
+        if op == "<":
+            return f"({left} < {right} if {checks} else LT({left}, {right}))"
+        if op == "<=":
+            return f"({left} <= {right} if {checks} else LE({left}, {right}))"
+        if op == ">":
+            return f"({left} > {right} if {checks} else LT({right}, {left}))"
+        return f"({left} >= {right} if {checks} else LE({right}, {left}))"
+
+    def expr_Concat(self, node) -> str:
+        values = [self.materialize(v) for v in self.operands(node.operands, force=True)]
+        descs = ", ".join(repr(self.describe(o)) for o in node.operands)
+        if len(values) == 2:
+            a, b = values
+            return (f"({a} + {b} if type({a}) is str and type({b}) is str and CHARGE(len({a}) + len({b})) "
+                    f"else CONCAT(({a}, {b}), ({descs},)))")
+        return f"CONCAT(({', '.join(values)},), ({descs},))"
+
+    def expr_UnOp(self, node) -> str:
+        op = node.op
+        desc = self.describe(node.operand)
+        if op == "not":
+            value = self.simple(node.operand)
+            return f"({value} is None or {value} is False)"
+        value = self.simple(node.operand)
+        if op == "-":
+            return f"(-{value} if type({value}) is int and {value} != MININT else NEG({value}, {desc!r}))"
+        if op == "#":
+            return (f"(len({value}) if type({value}) is str else len({value}.arr) "
+                    f"if type({value}) is Table and {value}.meta is None else LEN({value}, {desc!r}))")
+        return f"BNOT({value}, {desc!r})"
+
+    # -- conditions ----------------------------------------------------------
+
+    def test(self, node) -> str:
+        """Python expression text for the truthiness of ``node``."""
+        t = type(node)
+        if t is ast.BinOp and node.op in _COMPARISONS:
+            return self.comparison(node)
+        if t is ast.UnOp and node.op == "not":
+            inner = self.test(node.operand)
+            return f"(not {inner})"
+        if t is ast.TrueExpr:
+            return "True"
+        if t is ast.BinOp and node.op in ("and", "or"):
+            left = self.test(node.left)
+            right, lines = self.capture(lambda: self.test(node.right))
+            if not lines:
+                return f"({left} {node.op} {right})"
+            result = self.temp()
+            self.emit(f"{result} = {left}")
+            self.emit(f"if {'' if node.op == 'and' else 'not '}{result}:")
+            self.indent += 1
+            self.splice(lines)
+            self.emit(f"{result} = {right}")
+            self.indent -= 1
+            return result
+        value = self.simple(node)
+        return f"({value} is not None and {value} is not False)"
+
+
+_COMPARISONS = frozenset(("==", "~=", "<", "<=", ">", ">="))
+_ERRING_NODES = (ast.Index, ast.Call, ast.MethodCall, ast.BinOp, ast.UnOp, ast.Concat)
+
+
+def _is_multi(node) -> bool:
+    return type(node) in (ast.Call, ast.MethodCall, ast.Vararg)
+
+
+def _has_effects(node) -> bool:
+    """Could evaluating ``node`` run code or change variables?"""
+    t = type(node)
+    if t in (ast.Nil, ast.TrueExpr, ast.FalseExpr, ast.Number, ast.String, ast.Vararg, ast.Function):
+        return False
+    if t is ast.Name:
+        return type(node.binding) is GlobalRef
+    if t is ast.Paren:
+        return _has_effects(node.expr)
+    if t is ast.UnOp and node.op == "not":
+        return _has_effects(node.operand)
+    if t is ast.BinOp and node.op in ("and", "or"):
+        return _has_effects(node.left) or _has_effects(node.right)
+    return True
+
+
+# ======================================================================
+# the runtime helpers generated code calls
+# ======================================================================
+
+
+def runtime_namespace(st) -> dict:
+    """The globals of generated code: helpers bound to one runtime."""
+    index = ops.index
+    setindex = ops.setindex
+    arith = ops.arith
+    call_described = ops.call_described
+    slot_cost = ops.SLOT_COST
+    table_cost = ops.TABLE_COST
+
+    def INDEX(obj, key, desc):
+        return index(st, obj, key, desc)
+
+    def SETFIELD(obj, key, value, desc):
+        if type(obj) is Table and obj.meta is None:
+            hash = obj.hash
+            if key in hash:
+                if value is None:
+                    del hash[key]
+                else:
+                    hash[key] = value
+            elif value is not None:
+                left = st.memory_left - slot_cost
+                st.memory_left = left
+                if left < 0:
+                    st.charge_memory(0)
+                hash[key] = value
+            return
+        setindex(st, obj, key, value, desc)
+
+    def SETINDEX(obj, key, value, desc):
+        if type(obj) is Table and obj.meta is None:
+            if value is not None:
+                left = st.memory_left - slot_cost
+                st.memory_left = left
+                if left < 0:
+                    st.charge_memory(0)
+            if type(key) is int:
+                arr = obj.arr
+                if 0 < key <= len(arr) and value is not None:
+                    arr[key - 1] = value
+                    return
+            obj.set(key, value)
+            return
+        setindex(st, obj, key, value, desc)
+
+    def ARITH(op, a, b, desc_a, desc_b):
+        return arith(st, op, a, b, desc_a, desc_b)
+
+    def CALL(fn, args, desc):
+        return call_described(st, fn, args, desc)
+
+    def EQ(a, b):
+        return ops.equals(st, a, b)
+
+    def LT(a, b):
+        return ops.less_than(st, a, b)
+
+    def LE(a, b):
+        return ops.less_equal(st, a, b)
+
+    def CHARGE(nbytes):
+        left = st.memory_left - nbytes
+        st.memory_left = left
+        if left < 0:
+            st.charge_memory(0)
+        return True
+
+    def CONCAT(values, descs):
+        total = 0
+        for v in values:
+            tv = type(v)
+            if tv is str:
+                total += len(v)
+            elif tv is int or tv is float:
+                total += 24
+            else:
+                break
+        else:
+            st.charge_memory(total)
+            return "".join([v if type(v) is str else number_to_str(v) for v in values])
+        result = values[-1]
+        last = len(values) - 1
+        for i in range(last - 1, -1, -1):
+            result = ops.concat(st, values[i], result, descs[i], descs[i + 1] if i + 1 == last else None)
+        return result
+
+    def NEG(value, desc):
+        return ops.negate(st, value, desc)
+
+    def BNOT(value, desc):
+        return ops.bnot(st, value, desc)
+
+    def LEN(value, desc):
+        return ops.length(st, value, desc)
+
+    def NEWTABLE(array=None, pairs=()):
+        st.memory_left -= table_cost + slot_cost * (len(pairs) // 2 + (len(array) if array else 0))
+        if st.memory_left < 0:
+            st.charge_memory(0)
+        table = Table()
+        for i in range(0, len(pairs), 2):
+            key = pairs[i]
+            value = pairs[i + 1]
+            if key is None:
+                raise LuaError("table index is nil")
+            if value is not None:
+                table.set(key, value)
+        if array:
+            for i, value in enumerate(array, 1):
+                table.set(i, value)
+        return table
+
+    def NEWARRAY(array):
+        st.memory_left -= table_cost + slot_cost * len(array)
+        if st.memory_left < 0:
+            st.charge_memory(0)
+        while array and array[-1] is None:
+            array.pop()
+        return Table(array)
+
+    def ADJUST(values, count):
+        if len(values) == count:
+            return values
+        return (*values, *((None,) * count))[:count]
+
+    def OVERFLOW():
+        st.stack_overflow()
+
+    def CHECK_CLOSABLE(value, name):
+        if value is not None and value is not False and ops.metamethod(st, value, "__close") is None:
+            raise LuaError(f"variable '{name}' got a non-closable value")
+
+    def CLOSE(value, error):
+        if value is None or value is False:
+            return
+        handler = ops.metamethod(st, value, "__close")
+        if handler is not None:
+            ops.call(st, handler, (value, error.value if error is not None else None))
+
+    def GENFOR(values, count):
+        return _generic_for(st, values, count)
+
+    return {
+        "__builtins__": {},
+        "st": st, "Table": Table, "Function": Function, "TailCall": TailCall,
+        "LuaException": LuaException, "LuaError": LuaError,
+        "GotoJump": GotoJump, "BreakJump": BreakJump,
+        "MININT": MININT, "MAXINT": MAXINT, "INF": math.inf, "NINF": -math.inf,
+        "NAN": math.nan, "MAXDEPTH": st.max_depth,
+        "type": type, "len": len, "int": int, "float": float, "str": str,
+        "INDEX": INDEX, "SETFIELD": SETFIELD, "SETINDEX": SETINDEX, "ARITH": ARITH,
+        "CALL": CALL, "EQ": EQ, "LT": LT, "LE": LE, "CHARGE": CHARGE,
+        "CONCAT": CONCAT, "NEG": NEG, "BNOT": BNOT, "LEN": LEN,
+        "NEWTABLE": NEWTABLE, "NEWARRAY": NEWARRAY, "ADJUST": ADJUST,
+        "OVERFLOW": OVERFLOW, "CHECK_CLOSABLE": CHECK_CLOSABLE, "CLOSE": CLOSE,
+        "FORRANGE": _for_range, "GENFOR": GENFOR, "RecursionError": RecursionError,
+    }
+
+
+def _for_range(start, stop, step):
+    """Lua 5.4's numeric for: an int ``range`` or a float sequence."""
+    if type(start) not in (int, float):
+        raise LuaError("'for' initial value must be a number")
+    if type(stop) not in (int, float):
+        raise LuaError("'for' limit must be a number")
+    if type(step) not in (int, float):
+        raise LuaError("'for' step must be a number")
+    if step == 0:
+        raise LuaError("'for' step is zero")
+    if type(start) is int and type(step) is int:
+        if type(stop) is float:
+            if stop != stop:
+                return ()
+            if step > 0:
+                if stop >= 9.2233720368547758e18:
+                    stop = MAXINT
+                else:
+                    stop = math.floor(stop)
+            else:
+                if stop < -9.2233720368547758e18:
+                    stop = MININT
+                else:
+                    stop = math.ceil(stop)
+        if step > 0:
+            return range(start, min(stop, MAXINT) + 1, step)
+        return range(start, max(stop, MININT) - 1, step)
+    return _float_range(float(start), float(stop), float(step))
+
+
+def _float_range(value: float, limit: float, step: float):
+    if step > 0:
+        while value <= limit:
+            yield value
+            value += step
+    else:
+        while value >= limit:
+            yield value
+            value += step
+
+
+def _generic_for(st, values, count):
+    """The values a generic ``for`` binds on each step.
+
+    ``pairs``/``next`` and ``ipairs`` over plain tables walk the table
+    directly instead of calling a Lua function per step.
+    """
+    iterator = values[0] if values else None
+    state = values[1] if len(values) > 1 else None
+    control = values[2] if len(values) > 2 else None
+    closing = values[3] if len(values) > 3 else None
+    if closing is not None and closing is not False:
+        return _closing_for(st, iterator, state, control, closing, count)
+    return _for_steps(st, iterator, state, control, count)
+
+
+def _closing_for(st, iterator, state, control, closing, count):
+    if ops.metamethod(st, closing, "__close") is None:
+        raise LuaError("variable '(for state)' got a non-closable value")
+    try:
+        yield from _for_steps(st, iterator, state, control, count)
+    finally:
+        handler = ops.metamethod(st, closing, "__close")
+        ops.call(st, handler, (closing, None))
+
+
+def _for_steps(st, iterator, state, control, count):
+    if type(state) is Table and count <= 2:
+        if iterator is st.next_function and control is None:
+            yield from _pairs_steps(state, count)
+            return
+        if iterator is st.ipairs_iterator and state.meta is None and control == 0:
+            yield from _ipairs_steps(state, count)
+            return
+    padding = (None,) * count
+    while True:
+        if type(iterator) is Function:
+            results = iterator.call(state, control)
+        else:
+            results = ops.call_described(st, iterator, (state, control), "for iterator 'for iterator'")
+        control = results[0] if results else None
+        if control is None:
+            return
+        if count == 1:
+            yield control
+        elif len(results) == count:
+            yield results
+        else:
+            yield (*results, *padding)[:count]
+
+
+def _pairs_steps(table: Table, count: int):
+    arr = table.arr
+    i = 0
+    while i < len(arr):
+        value = arr[i]
+        i += 1
+        if value is not None:
+            yield i if count == 1 else (i, value)
+    hash = table.hash
+    for key in list(hash):
+        value = hash.get(key)
+        if value is not None:
+            if type(key) is _BoolKey:
+                key = key.value
+            yield key if count == 1 else (key, value)
+
+
+def _ipairs_steps(table: Table, count: int):
+    arr = table.arr
+    i = 0
+    while True:
+        value = arr[i] if i < len(arr) else table.hash.get(i + 1)
+        if value is None:
+            return
+        i += 1
+        yield i if count == 1 else (i, value)
+
+
+def compile_chunk(st, chunk: ast.Chunk, env) -> Function:
+    """Compile a resolved chunk into a Function whose ``_ENV`` is ``env``."""
+    return ChunkCompiler(st, chunk.chunkname).compile(chunk, env)
+
+
+def generated_source(st, chunk: ast.Chunk) -> str:
+    """The Python source a chunk compiles to (for ``luapy --dump-python``)."""
+    compiler = ChunkCompiler(st, chunk.chunkname)
+    FunctionCompiler(compiler, chunk.func).compile()
+    return "\n".join(compiler.source) + "\n"

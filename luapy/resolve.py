@@ -1,0 +1,411 @@
+"""The resolver pass: decide where every variable lives before anything runs.
+
+For each function it assigns every local a slot in the function's frame (a
+Python list) and finds which locals are captured by inner functions: those
+live in a cell (a one-element list) so closures share them by reference.
+Every ``Name`` gets a binding:
+
+* ``LocalVar``  — a local of the running function (``frame[slot]``, or
+  ``frame[slot][0]`` when captured);
+* ``UpvalRef``  — a captured local of an enclosing function
+  (``frame[0][index][0]``);
+* ``GlobalRef`` — ``_ENV.name``, where ``_ENV`` is itself a LocalVar or an
+  UpvalRef (the main chunk receives ``_ENV`` as upvalue 0).
+
+It also performs the checks lua5.4's parser makes about scopes: ``goto``
+targets, labels, ``break`` placement, and assignment to ``<const>`` and
+``<close>`` variables.
+
+Frame layout: slot 0 holds the closure's upvalue cells, slot 1 the varargs
+tuple, parameters start at slot 2.
+"""
+
+from __future__ import annotations
+
+from . import ast
+from .errors import LuaSyntaxError
+
+FIRST_LOCAL_SLOT = 2
+
+
+class LocalVar:
+    __slots__ = ("name", "slot", "captured", "attrib", "line")
+
+    def __init__(self, name: str, slot: int, attrib: str | None, line: int):
+        self.name = name
+        self.slot = slot
+        self.captured = False
+        self.attrib = attrib
+        self.line = line
+
+    @property
+    def is_readonly(self) -> bool:
+        return self.attrib is not None
+
+
+#: The main chunk's ``_ENV``: not a local of any function we compile.
+ENV_VAR = LocalVar("_ENV", -1, None, 0)
+
+
+class UpvalRef:
+    __slots__ = ("index", "var")
+
+    def __init__(self, index: int, var: LocalVar):
+        self.index = index
+        self.var = var
+
+
+class GlobalRef:
+    __slots__ = ("env", "name")
+
+    def __init__(self, env, name: str):
+        self.env = env
+        self.name = name
+
+
+class FunctionScope:
+    """What the compiler needs to build a function's frame and closures."""
+
+    def __init__(self, parent: "FunctionScope | None", node: ast.Function):
+        self.parent = parent
+        self.node = node
+        self.nslots = FIRST_LOCAL_SLOT
+        self.params: list[LocalVar] = []
+        #: How to fetch each upvalue cell when the closure is created:
+        #: ``("local", slot)`` from the creating frame, ``("upval", i)`` from
+        #: the creating closure's own upvalues, ``("env", 0)`` for the chunk.
+        self.upvalues: list[tuple[str, int]] = []
+        self.upvalue_names: list[str] = []
+        self._upvalue_index: dict[int, int] = {}
+        self.blocks: list[_BlockScope] = []
+        self.is_vararg = node.is_vararg
+
+    def new_local(self, name: str, attrib: str | None, line: int) -> LocalVar:
+        var = LocalVar(name, self.nslots, attrib, line)
+        self.nslots += 1
+        return var
+
+    def find_local(self, name: str) -> LocalVar | None:
+        for block in reversed(self.blocks):
+            var = block.vars.get(name)
+            if var is not None:
+                return var
+        return None
+
+    def find_upvalue(self, name: str) -> UpvalRef | None:
+        parent = self.parent
+        if parent is None:
+            if name == "_ENV":
+                return UpvalRef(self._add_upvalue(ENV_VAR, ("env", 0), name), ENV_VAR)
+            return None
+        var = parent.find_local(name)
+        if var is not None:
+            var.captured = True
+            return UpvalRef(self._add_upvalue(var, ("local", var.slot), name), var)
+        ref = parent.find_upvalue(name)
+        if ref is None:
+            return None
+        return UpvalRef(self._add_upvalue(ref.var, ("upval", ref.index), name), ref.var)
+
+    def _add_upvalue(self, var: LocalVar, source: tuple[str, int], name: str) -> int:
+        index = self._upvalue_index.get(id(var))
+        if index is None:
+            index = len(self.upvalues)
+            self._upvalue_index[id(var)] = index
+            self.upvalues.append(source)
+            self.upvalue_names.append(name)
+        return index
+
+    def lookup(self, name: str):
+        var = self.find_local(name)
+        if var is not None:
+            return var
+        return self.find_upvalue(name)
+
+
+class _PendingGoto:
+    __slots__ = ("node", "nactive", "block")
+
+    def __init__(self, node: ast.Goto, nactive: int, block: "_BlockScope"):
+        self.node = node
+        self.nactive = nactive
+        self.block = block
+
+
+class _BlockScope:
+    def __init__(self, is_loop: bool, nactive: int):
+        self.vars: dict[str, LocalVar] = {}
+        self.active: list[LocalVar] = []
+        self.is_loop = is_loop
+        #: Active locals of the enclosing blocks when this block opened.
+        self.base_active = nactive
+        self.labels: dict[str, tuple[ast.Label, int]] = {}
+        self.pending: list[_PendingGoto] = []
+
+    def declare(self, var: LocalVar) -> None:
+        self.vars[var.name] = var
+        self.active.append(var)
+
+
+class Resolver:
+    def __init__(self, chunkname: str):
+        self.chunkname = chunkname
+        self.function: FunctionScope | None = None
+
+    def error(self, line: int, message: str):
+        raise LuaSyntaxError(f"{self.chunkname}:{line}: {message}")
+
+    # -- functions and blocks ----------------------------------------------
+
+    def function_node(self, node: ast.Function) -> None:
+        scope = FunctionScope(self.function, node)
+        node.scope = scope
+        self.function = scope
+        block = self._open_block(node.body, is_loop=False)
+        for name in node.params:
+            var = scope.new_local(name, None, node.line)
+            scope.params.append(var)
+            block.declare(var)
+        self._statements(node.body)
+        self._close_block(node.body)
+        self.function = scope.parent
+
+    def _nactive(self) -> int:
+        blocks = self.function.blocks
+        if not blocks:
+            return 0
+        top = blocks[-1]
+        return top.base_active + len(top.active)
+
+    def _open_block(self, node: ast.Block, is_loop: bool) -> _BlockScope:
+        block = _BlockScope(is_loop, self._nactive())
+        self.function.blocks.append(block)
+        node.scope = block
+        return block
+
+    def _close_block(self, node: ast.Block) -> None:
+        blocks = self.function.blocks
+        block = blocks.pop()
+        if not block.pending:
+            return
+        if blocks:
+            outer = blocks[-1]
+            level = outer.base_active + len(outer.active)
+            for goto in block.pending:
+                goto.nactive = min(goto.nactive, level)
+                goto.block = outer
+                outer.pending.append(goto)
+        else:
+            goto = block.pending[0]
+            self.error(goto.node.line,
+                       f"no visible label '{goto.node.label}' for <goto> at line {goto.node.line}")
+
+    def block(self, node: ast.Block, is_loop: bool = False) -> None:
+        self._open_block(node, is_loop)
+        self._statements(node)
+        self._close_block(node)
+
+    def _statements(self, node: ast.Block, until_follows: bool = False) -> None:
+        body = node.body
+        for index, stat in enumerate(body):
+            if type(stat) is ast.Label:
+                # Before ``until`` a label is not at the end of its scope:
+                # the condition still sees the body's locals.
+                is_last = not until_follows and self._only_labels_follow(body, index)
+                self._label(stat, is_last)
+            else:
+                getattr(self, "stat_" + type(stat).__name__)(stat)
+
+    @staticmethod
+    def _only_labels_follow(body: list, index: int) -> bool:
+        return all(type(s) is ast.Label for s in body[index + 1:])
+
+    # -- labels and gotos --------------------------------------------------
+
+    def _label(self, node: ast.Label, is_last: bool) -> None:
+        for block in self.function.blocks:
+            existing = block.labels.get(node.name)
+            if existing is not None:
+                self.error(node.line,
+                           f"label '{node.name}' already defined on line {existing[0].line}")
+        block = self.function.blocks[-1]
+        # A label at the end of its block is outside every local's scope
+        # (lua 5.4), so jumping forward to it never enters a scope.
+        nactive = block.base_active if is_last else self._nactive()
+        block.labels[node.name] = (node, nactive)
+        still_pending = []
+        for goto in block.pending:
+            if goto.node.label != node.name:
+                still_pending.append(goto)
+                continue
+            if goto.nactive < nactive:
+                var = self._local_at(goto.nactive)
+                self.error(node.line,
+                           f"<goto {node.name}> at line {goto.node.line} jumps into the scope of local '{var.name}'")
+            goto.node.target = node
+        block.pending = still_pending
+
+    def _local_at(self, position: int) -> LocalVar:
+        for block in self.function.blocks:
+            if position < block.base_active + len(block.active):
+                return block.active[position - block.base_active]
+        raise AssertionError("goto position outside any block")
+
+    def stat_Goto(self, node: ast.Goto) -> None:
+        for block in reversed(self.function.blocks):
+            found = block.labels.get(node.label)
+            if found is not None:
+                node.target = found[0]  # a backward jump: always allowed
+                return
+        block = self.function.blocks[-1]
+        block.pending.append(_PendingGoto(node, self._nactive(), block))
+
+    def stat_Break(self, node: ast.Break) -> None:
+        if not any(block.is_loop for block in self.function.blocks):
+            self.error(node.line, f"break outside loop at line {node.line}")
+
+    # -- statements ----------------------------------------------------------
+
+    def stat_Local(self, node: ast.Local) -> None:
+        for expr in node.exprs:
+            self.expr(expr)
+        if node.attribs.count("close") > 1:
+            self.error(node.line, "multiple to-be-closed variables in local list")
+        block = self.function.blocks[-1]
+        node.bindings = []
+        for name, attrib in zip(node.names, node.attribs):
+            var = self.function.new_local(name, attrib, node.line)
+            node.bindings.append(var)
+        for var in node.bindings:
+            block.declare(var)
+
+    def stat_LocalFunction(self, node: ast.LocalFunction) -> None:
+        var = self.function.new_local(node.name, None, node.line)
+        node.binding = var
+        self.function.blocks[-1].declare(var)
+        self.function_node(node.func)
+
+    def stat_FunctionStat(self, node: ast.FunctionStat) -> None:
+        self._assign_target(node.target)
+        self.function_node(node.func)
+
+    def stat_Assign(self, node: ast.Assign) -> None:
+        for target in node.targets:
+            self._assign_target(target)
+        for expr in node.exprs:
+            self.expr(expr)
+
+    def _assign_target(self, target) -> None:
+        if type(target) is ast.Name:
+            self.expr(target)
+            binding = target.binding
+            var = binding.var if type(binding) is UpvalRef else binding
+            if type(var) is LocalVar and var.is_readonly:
+                self.error(target.line, f"attempt to assign to const variable '{var.name}'")
+        else:
+            self.expr(target)
+
+    def stat_CallStat(self, node: ast.CallStat) -> None:
+        self.expr(node.call)
+
+    def stat_Do(self, node: ast.Do) -> None:
+        self.block(node.body)
+
+    def stat_While(self, node: ast.While) -> None:
+        self.expr(node.cond)
+        self.block(node.body, is_loop=True)
+
+    def stat_Repeat(self, node: ast.Repeat) -> None:
+        self._open_block(node.body, is_loop=True)
+        self._statements(node.body, until_follows=True)
+        self.expr(node.cond)  # sees the body's locals
+        self._close_block(node.body)
+
+    def stat_If(self, node: ast.If) -> None:
+        for cond, body in node.tests:
+            self.expr(cond)
+            self.block(body)
+        if node.orelse is not None:
+            self.block(node.orelse)
+
+    def stat_NumericFor(self, node: ast.NumericFor) -> None:
+        self.expr(node.start)
+        self.expr(node.stop)
+        if node.step is not None:
+            self.expr(node.step)
+        block = self._open_block(node.body, is_loop=True)
+        node.binding = self.function.new_local(node.var, None, node.line)
+        block.declare(node.binding)
+        self._statements(node.body)
+        self._close_block(node.body)
+
+    def stat_GenericFor(self, node: ast.GenericFor) -> None:
+        for expr in node.exprs:
+            self.expr(expr)
+        block = self._open_block(node.body, is_loop=True)
+        node.bindings = [self.function.new_local(name, None, node.line) for name in node.names]
+        for var in node.bindings:
+            block.declare(var)
+        self._statements(node.body)
+        self._close_block(node.body)
+
+    def stat_Return(self, node: ast.Return) -> None:
+        for expr in node.exprs:
+            self.expr(expr)
+
+    # -- expressions ---------------------------------------------------------
+
+    def expr(self, node) -> None:
+        # Iterative over left-deep chains (``a+b+c+...``, ``a.b.c``, ``f()()``)
+        # so long chains don't recurse in Python.
+        while True:
+            t = type(node)
+            if t is ast.Name:
+                binding = self.function.lookup(node.name)
+                if binding is None:
+                    binding = GlobalRef(self.function.lookup("_ENV"), node.name)
+                node.binding = binding
+                return
+            if t is ast.BinOp:
+                self.expr(node.right)
+                node = node.left
+            elif t is ast.Index:
+                self.expr(node.key)
+                node = node.obj
+            elif t is ast.Call:
+                for arg in node.args:
+                    self.expr(arg)
+                node = node.func
+            elif t is ast.MethodCall:
+                for arg in node.args:
+                    self.expr(arg)
+                node = node.obj
+            elif t is ast.UnOp:
+                node = node.operand
+            elif t is ast.Paren:
+                node = node.expr
+            elif t is ast.Concat:
+                for operand in node.operands:
+                    self.expr(operand)
+                return
+            elif t is ast.Table:
+                for field in node.fields:
+                    if field.key is not None:
+                        self.expr(field.key)
+                    self.expr(field.value)
+                return
+            elif t is ast.Function:
+                self.function_node(node)
+                return
+            elif t is ast.Vararg:
+                if not self.function.is_vararg:
+                    self.error(node.line, "cannot use '...' outside a vararg function near '...'")
+                return
+            else:
+                return  # literals
+
+
+def resolve(chunk: ast.Chunk) -> ast.Chunk:
+    """Annotate ``chunk`` in place; raises ``LuaSyntaxError`` on scope errors."""
+    Resolver(chunk.chunkname).function_node(chunk.func)
+    return chunk

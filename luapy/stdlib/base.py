@@ -1,0 +1,343 @@
+"""The basic functions (manual §6.1), installed straight into ``_G``."""
+
+from __future__ import annotations
+
+from ..errors import LuaError, LuaException, LuaSyntaxError
+from ..load import load_chunk
+from ..runtime import ops
+from ..runtime.args import (
+    arg, arg_error, check_any, check_int, check_str, check_table, opt_int,
+    register, type_error,
+)
+from ..runtime.values import (
+    MAXINT, Function, Table, str_to_number, type_name, wrap_int,
+)
+
+LUA_VERSION = "Lua 5.4"
+_SPACE = " \f\n\r\t\v"
+_DIGITS = "0123456789abcdefghijklmnopqrstuvwxyz"
+
+
+def open(st) -> None:
+    G = st.globals
+    call = ops.call
+    tostring = ops.tostring
+
+    def lua_print(*args):
+        st.write_stdout("\t".join([tostring(st, a) for a in args]) + "\n")
+        return ()
+
+    def lua_type(*args):
+        check_any(args, 1, "type")
+        return (type_name(args[0]),)
+
+    def lua_tostring(*args):
+        check_any(args, 1, "tostring")
+        return (tostring(st, args[0]),)
+
+    def lua_tonumber(*args):
+        if len(args) < 2 or args[1] is None:
+            value = check_any(args, 1, "tonumber")
+            t = type(value)
+            if t is int or t is float:
+                return (value,)
+            if t is str:
+                return (str_to_number(value),)
+            return (None,)
+        base = check_int(args, 2, "tonumber")
+        value = args[0]
+        if type(value) is not str:
+            type_error(args, 1, "tonumber", "string")
+        if not 2 <= base <= 36:
+            arg_error(2, "tonumber", "base out of range")
+        return (_parse_in_base(value, base),)
+
+    def lua_ipairs(*args):
+        check_any(args, 1, "ipairs")
+        return ipairs_iterator, args[0], 0
+
+    def ipairs_step(table, i):
+        i += 1
+        if type(table) is Table and table.meta is None:
+            value = table.get(i)
+        else:
+            value = ops.index(st, table, i)
+        if value is None:
+            return (None,)
+        return i, value
+
+    ipairs_iterator = Function(ipairs_step, "ipairs_iterator")
+
+    def lua_next(*args):
+        table = check_table(args, 1, "next")
+        found = table.next(arg(args, 2))
+        return found if found is not None else (None,)
+
+    next_function = Function(lua_next, "next")
+
+    def lua_pairs(*args):
+        value = check_any(args, 1, "pairs")
+        handler = ops.metamethod(st, value, "__pairs")
+        if handler is not None:
+            results = call(st, handler, (value,))
+            return (*results, None, None, None)[:3]
+        # Like lua5.4, a non-table only fails when the loop calls ``next``.
+        return next_function, value, None
+
+    def lua_rawget(*args):
+        table = check_table(args, 1, "rawget")
+        check_any(args, 2, "rawget")
+        return (table.get(args[1]),)
+
+    def lua_rawset(*args):
+        table = check_table(args, 1, "rawset")
+        check_any(args, 2, "rawset")
+        check_any(args, 3, "rawset")
+        ops.rawset(st, table, args[1], args[2])
+        return (table,)
+
+    def lua_rawequal(*args):
+        check_any(args, 1, "rawequal")
+        check_any(args, 2, "rawequal")
+        return (ops.raw_equals(args[0], args[1]),)
+
+    def lua_rawlen(*args):
+        value = arg(args, 1)
+        if type(value) is Table:
+            return (value.length(),)
+        if type(value) is str:
+            return (len(value),)
+        arg_error(1, "rawlen", "table or string expected")
+
+    def lua_setmetatable(*args):
+        table = check_table(args, 1, "setmetatable")
+        meta = arg(args, 2)
+        if len(args) < 2 or (meta is not None and type(meta) is not Table):
+            type_error(args, 2, "setmetatable", "nil or table")
+        if table.meta is not None and table.meta.get("__metatable") is not None:
+            raise LuaError("cannot change a protected metatable")
+        table.meta = meta
+        return (table,)
+
+    def lua_getmetatable(*args):
+        check_any(args, 1, "getmetatable")
+        meta = ops.metatable(st, args[0])
+        if meta is None:
+            return (None,)
+        protected = meta.get("__metatable")
+        return (protected if protected is not None else meta,)
+
+    def lua_assert(*args):
+        if not args:
+            arg_error(1, "assert", "value expected")
+        if args[0] is None or args[0] is False:
+            if len(args) >= 2:
+                raise LuaError(args[1], level=0)
+            raise LuaError("assertion failed!")
+        return args
+
+    def lua_error(*args):
+        value = arg(args, 1)
+        level = opt_int(args, 2, "error", 1)
+        if type(value) is str and level > 0:
+            raise LuaError(value, level=level)
+        raise LuaError(value, level=0)
+
+    def lua_pcall(*args):
+        fn = check_any(args, 1, "pcall")
+        depth = st.depth
+        try:
+            return (True, *call(st, fn, args[1:]))
+        except LuaError as error:
+            st.depth = depth
+            return (False, error.value)
+
+    def lua_xpcall(*args):
+        fn = check_any(args, 1, "xpcall")
+        handler = arg(args, 2)
+        depth = st.depth
+        try:
+            return (True, *call(st, fn, args[2:]))
+        except LuaError as error:
+            st.depth = depth
+            return (False, _run_handler(st, handler, error))
+
+    def lua_select(*args):
+        n = arg(args, 1)
+        if n == "#":
+            return (len(args) - 1,)
+        i = check_int(args, 1, "select")
+        count = len(args) - 1
+        if i < 0:
+            i = count + i
+            if i < 0:
+                arg_error(1, "select", "index out of range")
+            return args[1 + i:]
+        if i == 0:
+            arg_error(1, "select", "index out of range")
+        return args[i:]
+
+    def lua_load(*args):
+        chunk = arg(args, 1)
+        chunkname = arg(args, 2)
+        mode = arg(args, 3)
+        if mode is None:
+            mode = "bt"
+        if type(chunk) is str:
+            text = chunk
+            if chunkname is None:
+                chunkname = chunk
+        elif type(chunk) is Function:
+            pieces = []
+            while True:
+                piece = ops.call1(st, chunk)
+                if piece is None or piece == "":
+                    break
+                if type(piece) is not str:
+                    return None, "reader function must return a string"
+                st.charge_memory(len(piece))
+                pieces.append(piece)
+            text = "".join(pieces)
+            if chunkname is None:
+                chunkname = "=(load)"
+        else:
+            type_error(args, 1, "load", "string")
+        if type(chunkname) is not str:
+            chunkname = check_str(args, 2, "load")
+        if type(mode) is not str:
+            mode = check_str(args, 3, "load")
+        is_binary = text.startswith("\x1b")
+        if is_binary:
+            # There is no bytecode format to load: binary chunks are refused
+            # in every mode (string.dump can't make them either).
+            return None, f"attempt to load a binary chunk (mode is '{mode}')"
+        elif "t" not in mode:
+            return None, f"attempt to load a text chunk (mode is '{mode}')"
+        env = args[3] if len(args) >= 4 else st.globals
+        try:
+            return (load_chunk(st, text, chunkname, env),)
+        except LuaSyntaxError as error:
+            return None, error.value
+
+    def lua_collectgarbage(*args):
+        option = arg(args, 1)
+        if option is None:
+            option = "collect"
+        option = check_str(args, 1, "collectgarbage") if option != "collect" else option
+        used_kb = _accounted_kilobytes(st)
+        if option == "count":
+            return (used_kb,)
+        if st.options.profile == "sandbox":
+            arg_error(1, "collectgarbage", f"invalid option '{option}'")
+        answers = {
+            "collect": 0, "step": True, "isrunning": True, "incremental": "incremental",
+            "generational": "incremental", "stop": 0, "restart": 0,
+            "setpause": 200, "setstepmul": 100,
+        }
+        if option not in answers:
+            arg_error(1, "collectgarbage", f"invalid option '{option}'")
+        if option == "collect":
+            import gc
+            gc.collect()
+        return (answers[option],)
+
+    functions = {
+        "print": lua_print, "type": lua_type, "tostring": lua_tostring,
+        "tonumber": lua_tonumber, "ipairs": lua_ipairs, "pairs": lua_pairs,
+        "rawget": lua_rawget, "rawset": lua_rawset, "rawequal": lua_rawequal,
+        "rawlen": lua_rawlen, "setmetatable": lua_setmetatable,
+        "getmetatable": lua_getmetatable, "assert": lua_assert, "error": lua_error,
+        "pcall": lua_pcall, "xpcall": lua_xpcall, "select": lua_select,
+        "load": lua_load, "collectgarbage": lua_collectgarbage,
+    }
+    for name, func in functions.items():
+        register(G, name, func)
+    G.set("next", next_function)
+    G.set("_G", G)
+    G.set("_VERSION", LUA_VERSION)
+    st.next_function = next_function
+    st.ipairs_iterator = ipairs_iterator
+    if st.options.profile == "standard":
+        _open_file_loaders(st, G)
+    return None
+
+
+def _run_handler(st, handler, error: LuaError):
+    """Call xpcall's message handler; a failing handler is lua's LUA_ERRERR."""
+    try:
+        results = ops.call(st, handler, (error.value,))
+    except LuaError:
+        return "error in error handling"
+    return results[0] if results else None
+
+
+def _accounted_kilobytes(st) -> float:
+    limit = st.limits.memory
+    if limit is None:
+        import sys
+        return float(sys.getallocatedblocks() * 64) / 1024.0
+    return max(limit - st.memory_left, 0) / 1024.0
+
+
+def _parse_in_base(text: str, base: int):
+    text = text.strip(_SPACE)
+    negative = text.startswith("-")
+    if negative:
+        text = text[1:]
+    if not text:
+        return None
+    value = 0
+    for ch in text.lower():
+        digit = _DIGITS.find(ch)
+        if digit < 0 or digit >= base:
+            return None
+        value = (value * base + digit) & 0xFFFFFFFFFFFFFFFF
+    value = wrap_int(value)
+    return wrap_int(-value) if negative else value
+
+
+def _open_file_loaders(st, G: Table) -> None:
+    """``dofile`` and ``loadfile``: the command-line profile only."""
+    import sys
+
+    def read_source(filename):
+        if filename is None:
+            data = sys.stdin.buffer.read()
+            return data.decode("latin-1"), "=stdin"
+        with open_file(filename) as handle:
+            data = handle.read()
+        return data.decode("latin-1"), "@" + filename
+
+    def lua_loadfile(*args):
+        filename = arg(args, 1)
+        if filename is not None:
+            filename = check_str(args, 1, "loadfile")
+        env = args[2] if len(args) >= 3 else st.globals
+        try:
+            text, chunkname = read_source(filename)
+        except OSError as error:
+            return None, f"cannot open {filename} ({error.strerror})"
+        if text.startswith("#"):
+            newline = text.find("\n")
+            text = "--" + text[2:] if newline != 0 else text
+        try:
+            return (load_chunk(st, text, chunkname, env),)
+        except LuaSyntaxError as error:
+            return None, error.value
+
+    def lua_dofile(*args):
+        result = lua_loadfile(*args[:1])
+        if result[0] is None:
+            raise LuaError(result[1])
+        return ops.call(st, result[0], ())
+
+    register(G, "loadfile", lua_loadfile)
+    register(G, "dofile", lua_dofile)
+
+
+def open_file(filename: str):
+    import builtins
+    return builtins.open(filename.encode("latin-1"), "rb")
+
+
+__all__ = ["LUA_VERSION", "LuaException", "MAXINT", "open"]
