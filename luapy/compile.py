@@ -39,12 +39,13 @@ from __future__ import annotations
 
 import math
 import re
+import warnings
 
 from . import ast
 from .errors import LuaError, LuaException, LuaSyntaxError
 from .resolve import FIRST_LOCAL_SLOT, GlobalRef, LocalVar, UpvalRef
 from .runtime import ops
-from .runtime.values import MAXINT, MININT, Function, Table, _BoolKey, number_to_str
+from .runtime.values import MAXINT, MININT, Function, Table, _BoolKey, number_to_str, type_name
 
 EMPTY = ()
 INDENT = "    "
@@ -132,7 +133,10 @@ class ChunkCompiler:
         namespace["FIXERR"] = _error_fixer(self.chunkname, self.lines)
         text = "\n".join(self.source) + "\n"
         try:
-            code = compile(text, f"<lua {self.chunkname}>", "exec")
+            with warnings.catch_warnings():
+                # Templates may compare literals with ``is``; harmless.
+                warnings.simplefilter("ignore")
+                code = compile(text, f"<lua {self.chunkname}>", "exec")
         except (SyntaxError, RecursionError, MemoryError) as problem:
             # CPython's own limits (e.g. 20 nested loops) can refuse code
             # that Lua accepts; report it as a Lua compile error.
@@ -523,7 +527,12 @@ class FunctionCompiler:
                 key = self.materialize(self.expr(target.key))
                 places.append((target, obj, key))
         if len(exprs) == len(targets) and not _is_multi(exprs[-1]):
-            values = [self.materialize(v) for v in self.operands(exprs, force=True)]
+            # Copy every value before assigning any: ``a, b = b, a``.
+            values = []
+            for value in self.operands(exprs, force=True):
+                copy = self.temp()
+                self.emit(f"{copy} = {value}")
+                values.append(copy)
         else:
             tuple_name = self.temp()
             self.emit(f"{tuple_name} = ADJUST({self.explist(exprs)}, {len(targets)})")
@@ -818,6 +827,7 @@ class FunctionCompiler:
         return f"global '{binding.name}'"
 
     def field_read(self, obj: str, key: str, desc) -> str:
+        obj = _attributable(obj)
         return (f"(_v if type({obj}) is Table and ((_v := {obj}.hash.get({key})) is not None "
                 f"or {obj}.meta is None) else INDEX({obj}, {key}, {desc!r}))")
 
@@ -843,7 +853,7 @@ class FunctionCompiler:
             obj = self.simple(node.obj)
             return self.field_read(obj, self.string(node.key.value), desc)
         obj, key = self.operands([node.obj, node.key], force=True)
-        obj = self.materialize(obj)
+        obj = _attributable(self.materialize(obj))
         key = self.materialize(key)
         return (f"(_v if type({obj}) is Table and ((_v := ({obj}.arr[{key} - 1] if type({key}) is int "
                 f"and 0 < {key} <= len({obj}.arr) else {obj}.get({key}))) is not None or {obj}.meta is None) "
@@ -885,7 +895,7 @@ class FunctionCompiler:
         return f"(_f.call({args}) if type(_f := {function}) is Function else CALL(_f, {packed}, {desc!r}))"
 
     def method_call(self, node: ast.MethodCall) -> str:
-        obj = self.simple(node.obj)
+        obj = _attributable(self.simple(node.obj))
         desc = self.describe(node.obj)
         key = self.string(node.name)
         method = f"(_m if type({obj}) is Table and ((_m := {obj}.hash.get({key})) is not None or {obj}.meta is None) else INDEX({obj}, {key}, {desc!r}))"
@@ -898,19 +908,24 @@ class FunctionCompiler:
 
     def tail_call(self, node) -> str:
         if type(node) is ast.MethodCall:
-            obj = self.simple(node.obj)
+            obj = _attributable(self.simple(node.obj))
             desc = self.describe(node.obj)
             key = self.string(node.name)
             method = self.materialize(
                 f"(_m if type({obj}) is Table and ((_m := {obj}.hash.get({key})) is not None or {obj}.meta is None) else INDEX({obj}, {key}, {desc!r}))")
             args = self.arguments(node.args)
             all_args = obj + (", " + args if args else "")
-            return f"TailCall({method}, ({all_args},), {'method ' + repr(node.name)!r})"
+            desc = repr('method ' + repr(node.name))
+            return (f"(TailCall({method}, ({all_args},), {desc}) if type({method}) is Function "
+                    f"else CALL({method}, ({all_args},), {desc}))")
         desc = self.describe(node.func)
         function = self.simple(node.func)
         args = self.arguments(node.args)
         packed = "()" if not args else f"({args},)"
-        return f"TailCall({function}, {packed}, {desc!r})"
+        # Only Lua functions are worth a trampoline; calling anything else
+        # here keeps its errors positioned at this line.
+        return (f"(TailCall({function}, {packed}, {desc!r}) if type({function}) is Function "
+                f"else CALL({function}, {packed}, {desc!r}))")
 
     def expr_Call(self, node) -> str:
         return f"(_v[0] if (_v := {self.call(node)}) else None)"
@@ -1076,6 +1091,7 @@ class FunctionCompiler:
         if op == "-":
             return f"(-{value} if type({value}) is int and {value} != MININT else NEG({value}, {desc!r}))"
         if op == "#":
+            value = _attributable(value)
             return (f"(len({value}) if type({value}) is str else len({value}.arr) "
                     f"if type({value}) is Table and {value}.meta is None else LEN({value}, {desc!r}))")
         return f"BNOT({value}, {desc!r})"
@@ -1111,6 +1127,13 @@ class FunctionCompiler:
 
 _COMPARISONS = frozenset(("==", "~=", "<", "<=", ">", ">="))
 _ERRING_NODES = (ast.Index, ast.Call, ast.MethodCall, ast.BinOp, ast.UnOp, ast.Concat)
+
+
+def _attributable(expression: str) -> str:
+    """Parenthesise literals so ``X.attr`` in a template is valid Python."""
+    if expression[:1].isdigit() or expression[:1] in "'\"-" or expression in ("None", "True", "False"):
+        return f"({expression})"
+    return expression
 
 
 def _is_multi(node) -> bool:
@@ -1299,12 +1322,9 @@ def runtime_namespace(st) -> dict:
 
 def _for_range(start, stop, step):
     """Lua 5.4's numeric for: an int ``range`` or a float sequence."""
-    if type(start) not in (int, float):
-        raise LuaError("'for' initial value must be a number")
-    if type(stop) not in (int, float):
-        raise LuaError("'for' limit must be a number")
-    if type(step) not in (int, float):
-        raise LuaError("'for' step must be a number")
+    for value, what in ((start, "initial value"), (stop, "limit"), (step, "step")):
+        if type(value) is not int and type(value) is not float:
+            raise LuaError(f"bad 'for' {what} (number expected, got {type_name(value)})")
     if step == 0:
         raise LuaError("'for' step is zero")
     if type(start) is int and type(step) is int:

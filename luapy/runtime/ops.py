@@ -292,7 +292,7 @@ def idiv(a, b):
     if type(a) is int and type(b) is int:
         if b == 0:
             raise LuaError("attempt to divide by zero")
-        return a // b
+        return a // b if b != -1 else wrap_int(-a)
     quotient = div(a, b)
     return float(math.floor(quotient)) if math.isfinite(quotient) else quotient
 
