@@ -52,6 +52,8 @@ INDENT = "    "
 #: Past this many nested inline templates, results go to temporaries so the
 #: generated source never hits CPython's parser nesting limits.
 MAX_INLINE_DEPTH = 12
+#: Loop iterations are charged to the step budget in batches of this many.
+LOOP_BATCH = 64
 #: String constants longer than this live in the namespace, not the source.
 MAX_INLINE_STRING = 120
 
@@ -275,6 +277,11 @@ class FunctionCompiler:
         if self.st.options.count_steps:
             self.emit("st.steps_left -= 1")
             self.emit("if st.steps_left < 0: st.budget_check()")
+
+    def loop_tick(self, counter: str) -> None:
+        """Charge a loop iteration: a local countdown, settled in batches."""
+        if self.st.options.count_steps:
+            self.emit(f"if ({counter} := {counter} - 1) < 0: {counter} = TICK()")
 
     # -- the function ----------------------------------------------------
 
@@ -560,8 +567,19 @@ class FunctionCompiler:
         desc = self.describe(target.obj)
         if type(target.key) is ast.String:
             self.emit(f"SETFIELD({obj}, {key}, {value}, {desc!r})")
-        else:
-            self.emit(f"SETINDEX({obj}, {key}, {value}, {desc!r})")
+            return
+        obj = _attributable(self.materialize(obj))
+        key = self.materialize(key)
+        value = self.materialize(value)
+        # Storing into or appending to a plain table's array part inline;
+        # everything else (holes, hash keys, metatables) goes to SETINDEX.
+        self.emit(f"if type({obj}) is Table and {obj}.meta is None and type({key}) is int "
+                  f"and {value} is not None and 0 < {key} <= len(_a := {obj}.arr) + 1 and not {obj}.hash:")
+        self.emit(f"    if {key} > len(_a):")
+        self.emit(f"        _a.append({value})")
+        self.emit(f"        if not {key} & 63: CHARGE(APPEND_COST)")
+        self.emit(f"    else: _a[{key} - 1] = {value}")
+        self.emit(f"else: SETINDEX({obj}, {key}, {value}, {desc!r})")
 
     def stat_Return(self, node: ast.Return) -> None:
         exprs = node.exprs
@@ -651,10 +669,13 @@ class FunctionCompiler:
         context = _Context("loop", ident, node)
         self.contexts.append(context)
 
+        counter = self.temp() if self.st.options.count_steps else None
+
         def body():
             if prologue:
                 prologue()
-            self.budget_tick()
+            if counter:
+                self.loop_tick(counter)
             start = len(self.out)
             self.block(node.body, until)
             if len(self.out) == start:
@@ -662,6 +683,8 @@ class FunctionCompiler:
         _, lines = self.capture(body)
         self.contexts.pop()
         self.splice(header_lines)
+        if counter:
+            self.emit(f"{counter} = 0", line)
         self.emit(header, line)
         self.indent += 1
         if context.uses_exception:
@@ -841,10 +864,17 @@ class FunctionCompiler:
             if type(binding) is UpvalRef:
                 return f"upvalue '{node.name}'"
             return f"global '{node.name}'"
-        if t is ast.Index and type(node.key) is ast.String:
-            return f"field '{node.key.value}'"
+        if t is ast.Index:
+            key = node.key
+            if type(key) is ast.String:
+                if type(node.obj) is ast.Name and node.obj.name == "_ENV":
+                    return f"global '{key.value}'"
+                return f"field '{key.value}'"
+            if type(key) is ast.Number and type(key.value) is int and 0 <= key.value <= 255:
+                return "field 'integer index'"  # lua5.4's wording for t[<small int>]
+            return "field '?'"
         if t is ast.String:
-            return f"constant '{node.value}'"
+            return f"constant '{node.value.split(chr(0))[0]}'"  # a C string ends at NUL
         return None
 
     def expr_Index(self, node) -> str:
@@ -1303,6 +1333,10 @@ def runtime_namespace(st) -> dict:
     def GENFOR(values, count):
         return _generic_for(st, values, count)
 
+    def TICK():
+        st.charge(LOOP_BATCH)
+        return LOOP_BATCH - 1
+
     return {
         "__builtins__": {},
         "st": st, "Table": Table, "Function": Function, "TailCall": TailCall,
@@ -1317,6 +1351,7 @@ def runtime_namespace(st) -> dict:
         "NEWTABLE": NEWTABLE, "NEWARRAY": NEWARRAY, "ADJUST": ADJUST,
         "OVERFLOW": OVERFLOW, "CHECK_CLOSABLE": CHECK_CLOSABLE, "CLOSE": CLOSE,
         "FORRANGE": _for_range, "GENFOR": GENFOR, "RecursionError": RecursionError,
+        "TICK": TICK, "APPEND_COST": 64 * slot_cost,
     }
 
 

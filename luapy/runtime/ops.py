@@ -188,7 +188,9 @@ def tointeger(value):
 def arith(st, op: str, a, b, desc_a=None, desc_b=None):
     """Any binary arithmetic or bitwise operator, metamethods included."""
     if op in BITWISE_OPS:
-        x, y = tointeger(a), tointeger(b)
+        # Strings are not coerced here: lua5.4's string metatable only
+        # defines the arithmetic metamethods.
+        x, y = _integer_operand(a), _integer_operand(b)
         if x is not None and y is not None:
             return BITWISE[op](x, y)
     else:
@@ -218,12 +220,25 @@ def _string_arith(st, event: str, a, b):
     raise LuaError(f"attempt to {event[2:]} a '{type_name(a)}' with a '{type_name(b)}'")
 
 
+def _integer_operand(value):
+    t = type(value)
+    if t is int:
+        return value
+    if t is float:
+        return float_to_int(value)
+    return None
+
+
+def _is_number(value) -> bool:
+    return type(value) is int or type(value) is float
+
+
 def _arith_error(op, a, b, desc_a, desc_b) -> str:
     if op in BITWISE_OPS:
-        na, nb = tonumber(a), tonumber(b)
-        if na is not None and nb is not None:
-            return "number has no integer representation"
-        if na is None:
+        if _is_number(a) and _is_number(b):
+            desc = desc_a if _integer_operand(a) is None else desc_b
+            return f"number{_with(desc)} has no integer representation"
+        if not _is_number(a):
             bad, desc = a, desc_a
         else:
             bad, desc = b, desc_b
@@ -294,7 +309,10 @@ def idiv(a, b):
             raise LuaError("attempt to divide by zero")
         return a // b if b != -1 else wrap_int(-a)
     quotient = div(a, b)
-    return float(math.floor(quotient)) if math.isfinite(quotient) else quotient
+    if not math.isfinite(quotient):
+        return quotient
+    floored = float(math.floor(quotient))
+    return floored if floored else math.copysign(0.0, quotient)  # keep -0.0
 
 
 def pow_(a, b):
@@ -364,14 +382,14 @@ def negate(st, a, desc=None):
 
 
 def bnot(st, a, desc=None):
-    x = tointeger(a)
+    x = _integer_operand(a)
     if x is not None:
         return wrap_int(~x)
     handler = metamethod(st, a, "__bnot")
     if handler is not None:
         return call1(st, handler, a, a)
-    if tonumber(a) is not None:
-        raise LuaError("number has no integer representation")
+    if _is_number(a):
+        raise LuaError(f"number{_with(desc)} has no integer representation")
     raise LuaError(f"attempt to perform bitwise operation on a {type_name(a)} value{_with(desc)}")
 
 

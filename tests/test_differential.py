@@ -1,0 +1,93 @@
+"""Generated programs, run by luapy and by real Lua 5.4 (lupa): same output.
+
+Skipped when lupa is not installed.
+"""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from luapy import LuaError, LuaRuntime
+
+lupa = pytest.importorskip("lupa")
+from lupa import lua54  # noqa: E402
+
+NUMBERS = ["0", "1", "2", "3", "-1", "7", "10", "255", "1000000", "0.5", "1.5", "-2.25", "3.0",
+           "1e300", "math.maxinteger", "math.mininteger", "math.huge", "-math.huge", "0x10",
+           "9007199254740993", "2^53", "(0/0)"]
+STRINGS = ["'abc'", "'10'", "' 5 '", "'0x1F'", "'1e2'", "''", "'a\\0b'", "'Z'"]
+OTHERS = ["nil", "true", "false", "a", "b", "s", "t.x", "t[1]", "#t", "#s"]
+BINARY = ["+", "-", "*", "/", "//", "%", "^", "..", "==", "~=", "<", "<=", ">", ">=",
+          "and", "or", "&", "|", "~", "<<", ">>"]
+UNARY = ["-", "not ", "#", "~"]
+
+PRELUDE = "local a, b, s, t = 6, -4.5, 'hey', {x = 3, 10, 20, 30}\n"
+
+atoms = st.sampled_from(NUMBERS + STRINGS + OTHERS)
+expressions = st.recursive(
+    atoms,
+    lambda inner: st.one_of(
+        st.tuples(inner, st.sampled_from(BINARY), inner).map(lambda p: f"({p[0]} {p[1]} {p[2]})"),
+        st.tuples(st.sampled_from(UNARY), inner).map(lambda p: f"({p[0]}{p[1]})"),
+        inner.map(lambda e: f"tostring({e})"),
+        inner.map(lambda e: f"math.type({e})"),
+    ),
+    max_leaves=6,
+)
+
+
+def _normalise(value: str) -> str:
+    return value.replace('[string "<python>"]', "chunk").replace('[string "chunk"]', "chunk")
+
+
+def run_reference(source: str) -> str:
+    lua = lua54.LuaRuntime(encoding=None)
+    runner = lua.eval("""function(src)
+        local f, err = load(src, '=chunk')
+        if not f then return 'compile error: ' .. err end
+        local results = table.pack(pcall(f))
+        for i = 1, results.n do results[i] = tostring(results[i]) end
+        return table.concat(results, ' | ', 1, results.n)
+    end""")
+    return _normalise(runner(source.encode()).decode("latin-1"))
+
+
+def run_luapy(source: str) -> str:
+    lua = LuaRuntime(encoding=None)
+    runner = lua.eval("""function(src)
+        local f, err = load(src, '=chunk')
+        if not f then return 'compile error: ' .. err end
+        local results = table.pack(pcall(f))
+        for i = 1, results.n do results[i] = tostring(results[i]) end
+        return table.concat(results, ' | ', 1, results.n)
+    end""")
+    return _normalise(runner(source.encode()).decode("latin-1"))
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(expressions)
+def test_expressions_match_reference(expression):
+    source = PRELUDE + f"return {expression}"
+    assert run_luapy(source) == run_reference(source), source
+
+
+statements = st.lists(
+    st.sampled_from([
+        "a = a + 1", "b = b * 2", "s = s .. a", "t[#t + 1] = a", "t.x = (t.x or 0) + 1",
+        "if a > 3 then a = a - 5 else a = a + 2 end", "for i = 1, 3 do a = a + i end",
+        "for k, v in ipairs(t) do b = b + v end", "local n = 0 while n < 3 do n = n + 1 a = a ~ n end",
+        "repeat a = a // 2 until a < 10", "do local q = a a = b b = q end",
+        "a, b = b, a", "s = s:upper()", "t = {t[1], t[2], a}", "a = #s + #t",
+        "b = math.floor(b)", "a = a % 7", "s = string.rep('x', 3, ',')",
+    ]),
+    min_size=1, max_size=8,
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(statements)
+def test_statement_sequences_match_reference(body):
+    source = PRELUDE + "\n".join(body) + "\nreturn a, b, s, #t, t.x"
+    assert run_luapy(source) == run_reference(source), source
