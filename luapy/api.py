@@ -26,7 +26,10 @@ deeply with raw access, caps and cycle detection.
 
 from __future__ import annotations
 
+import queue
 import sys
+import threading
+import weakref
 from collections.abc import Mapping
 
 from .errors import LuaError, LuaLimitError, LuaSyntaxError
@@ -38,9 +41,14 @@ from .runtime.values import (
     MAXINT, MININT, Coroutine, Function, Table, Userdata, tostring_basic,
 )
 
-#: Python frames one Lua call level may take (call site, wrapper, block,
-#: statement, expression nodes); the recursion limit is raised to fit.
-_FRAMES_PER_LEVEL = 24
+#: Python frames one Lua call level may take (the generated function plus
+#: call helpers, pcall, metamethods); the recursion limit is raised to fit.
+_FRAMES_PER_LEVEL = 8
+#: Runtimes allowed deeper recursion than this run their calls on a thread
+#: of their own with a large stack: on Python 3.10 every Python call uses
+#: the C stack, and the caller's thread may have only a few megabytes.
+DEEP_STACK_THRESHOLD = 1000
+DEEP_STACK_BYTES = 1024 * 1024 * 1024
 #: How deep a converted result may nest, and how many values it may hold.
 MAX_CONVERT_DEPTH = 100
 MAX_CONVERT_ITEMS = 1_000_000
@@ -75,6 +83,7 @@ class LuaRuntime:
         self.options = options
         self._encoding = options.encoding
         self._state = State(options)
+        self._executor = _DeepStackExecutor() if options.limits.depth > DEEP_STACK_THRESHOLD else None
         from .stdlib import open_libs
 
         open_libs(self._state)
@@ -100,6 +109,11 @@ class LuaRuntime:
         return self._load_text(text, name or "=(execute)")
 
     def _load_text(self, text: str, chunkname: str):
+        if self._executor is not None:
+            return self._executor.run(self._load_here, text, chunkname)
+        return self._load_here(text, chunkname)
+
+    def _load_here(self, text: str, chunkname: str):
         st = self._state
         outermost = st.enter()
         try:
@@ -117,6 +131,11 @@ class LuaRuntime:
         Returns the raw Lua results.  The lowest-overhead way in; the
         resolver's plugin host uses it.
         """
+        if self._executor is not None:
+            return self._executor.run(self._call_here, function, lua_args)
+        return self._call_here(function, lua_args)
+
+    def _call_here(self, function, lua_args) -> tuple:
         st = self._state
         outermost = st.enter()
         if outermost:
@@ -125,12 +144,12 @@ class LuaRuntime:
                 sys.setrecursionlimit(needed)
         try:
             return lua_call(st, function, lua_args)
-        except LuaLimitError:
-            raise
-        except LuaError:
+        except (LuaError, LuaLimitError):
             raise
         except RecursionError:
             raise LuaError("stack overflow", level=0) from None
+        except MemoryError:
+            raise LuaLimitError("memory", "not enough memory") from None
         finally:
             st.leave(outermost)
 
@@ -245,6 +264,62 @@ class LuaRuntime:
         if len(results) == 1:
             return self._from_lua(results[0])
         return tuple(self._from_lua(r) for r in results)
+
+
+class _DeepStackExecutor:
+    """Runs a runtime's calls on one long-lived thread with a large stack."""
+
+    def __init__(self):
+        self._requests: queue.SimpleQueue = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def _start(self) -> threading.Thread:
+        previous = threading.stack_size()
+        try:
+            threading.stack_size(DEEP_STACK_BYTES)
+        except (ValueError, RuntimeError):
+            pass
+        try:
+            thread = threading.Thread(target=_serve, args=(self._requests,),
+                                      name="luapy-deep-stack", daemon=True)
+            thread.start()
+        finally:
+            threading.stack_size(previous)
+        weakref.finalize(self, self._requests.put, None)
+        return thread
+
+    def run(self, function, *args):
+        if threading.current_thread() is self._thread:
+            return function(*args)  # Lua called Python called Lua: already here
+        with self._lock:
+            if self._thread is None:
+                self._thread = self._start()
+        done = threading.Event()
+        outcome: list = []
+        self._requests.put((function, args, outcome, done))
+        done.wait()
+        ok, value = outcome
+        if ok:
+            return value
+        raise value
+
+
+def _serve(requests: queue.SimpleQueue) -> None:
+    limit = 2_000_000
+    if sys.getrecursionlimit() < limit:
+        sys.setrecursionlimit(limit)
+    while True:
+        request = requests.get()
+        if request is None:
+            return
+        function, args, outcome, done = request
+        try:
+            outcome.extend((True, function(*args)))
+        except BaseException as error:  # handed back to the calling thread
+            outcome.extend((False, error))
+        finally:
+            done.set()
 
 
 def _as_results(result):
