@@ -947,15 +947,15 @@ class FunctionCompiler:
             all_args = obj + (", " + args if args else "")
             desc = repr('method ' + repr(node.name))
             return (f"(TailCall({method}, ({all_args},), {desc}) if type({method}) is Function "
-                    f"else CALL({method}, ({all_args},), {desc}))")
+                    f"and {method}.raw is not None else CALL({method}, ({all_args},), {desc}))")
         desc = self.describe(node.func)
         function = self.simple(node.func)
         args = self.arguments(node.args)
         packed = "()" if not args else f"({args},)"
-        # Only Lua functions are worth a trampoline; calling anything else
-        # here keeps its errors positioned at this line.
+        # Only Lua functions need the trampoline; builtins and __call run
+        # here, so their errors are positioned at this line as in lua5.4.
         return (f"(TailCall({function}, {packed}, {desc!r}) if type({function}) is Function "
-                f"else CALL({function}, {packed}, {desc!r}))")
+                f"and {function}.raw is not None else CALL({function}, {packed}, {desc!r}))")
 
     def expr_Call(self, node) -> str:
         return f"(_v[0] if (_v := {self.call(node)}) else None)"

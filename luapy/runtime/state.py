@@ -135,4 +135,11 @@ class State:
 
 
 def _default_stdout(text: str) -> None:
-    sys.stdout.write(text)
+    """Lua strings are bytes: write them as bytes when stdout allows it."""
+    stdout = sys.stdout
+    buffer = getattr(stdout, "buffer", None)
+    if buffer is None:
+        stdout.write(text)
+        return
+    stdout.flush()
+    buffer.write(text.encode("latin-1"))

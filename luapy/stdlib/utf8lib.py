@@ -1,0 +1,221 @@
+"""The ``utf8`` library (Lua 5.4 manual §6.5), ported from ``lutf8lib.c``.
+
+Lua strings are byte strings (here: ``str`` with one char per byte), so
+decoding walks ``ord()`` values.  Strict mode rejects surrogates and code
+points above U+10FFFF; lax mode accepts the original 6-byte UTF-8 up to
+2^31.  Overlong encodings are always rejected.
+"""
+
+from __future__ import annotations
+
+from ..errors import LuaError
+from ..runtime import ops
+from ..runtime.args import arg_error, check_int, check_str, opt_int, register
+from ..runtime.values import Function, Table
+
+MAXUNICODE = 0x10FFFF
+MAXUTF = 0x7FFFFFFF
+_MASK64 = 0xFFFFFFFFFFFFFFFF
+#: The smallest code point each sequence length may encode (no overlongs);
+#: a lone continuation byte (length 0) is always invalid.
+_LIMITS = (0xFFFFFFFF, 0x80, 0x800, 0x10000, 0x200000, 0x4000000)
+#: ``LUAI_MAXSTACK`` bounds how many values ``codepoint`` may return.
+_MAX_RESULTS = 999_990
+CHARPATTERN = "[\x00-\x7F\xC2-\xFD][\x80-\xBF]*"
+_MSG_INVALID = "invalid UTF-8 code"
+
+
+def _byte(s: str, i: int) -> int:
+    """The byte at ``i``; past the end reads the C string's final NUL."""
+    return ord(s[i]) if i < len(s) else 0
+
+
+def _iscont(s: str, i: int) -> bool:
+    return i < len(s) and (ord(s[i]) & 0xC0) == 0x80
+
+
+def decode(s: str, i: int, strict: bool):
+    """``utf8_decode`` at byte offset ``i``: ``(code, next_offset)`` or None."""
+    c = _byte(s, i)
+    if c < 0x80:
+        code = c
+    else:
+        code = 0
+        count = 0
+        while c & 0x40:  # while it needs continuation bytes
+            count += 1
+            cc = _byte(s, i + count)
+            if (cc & 0xC0) != 0x80:
+                return None
+            code = (code << 6) | (cc & 0x3F)
+            c <<= 1
+        if count > 5:
+            return None
+        code |= (c & 0x7F) << (count * 5)
+        if code > MAXUTF or code < _LIMITS[count]:
+            return None
+        i += count
+    if strict and (code > MAXUNICODE or 0xD800 <= code <= 0xDFFF):
+        return None
+    return code, i + 1
+
+
+def encode(code: int) -> str:
+    """``luaO_utf8esc``: up to six bytes, as a Lua string."""
+    if code < 0x80:
+        return chr(code)
+    out = []
+    mfb = 0x3F  # largest value that still fits in the first byte
+    while True:
+        out.append(chr(0x80 | (code & 0x3F)))
+        code >>= 6
+        mfb >>= 1
+        if code <= mfb:
+            break
+    out.append(chr(((~mfb << 1) | code) & 0xFF))
+    return "".join(reversed(out))
+
+
+def _posrelat(pos: int, length: int) -> int:
+    if pos >= 0:
+        return pos
+    if -pos > length:
+        return 0
+    return length + pos + 1
+
+
+def open(st) -> Table:
+    lib = Table()
+
+    def char(*args):
+        pieces = []
+        for n in range(1, len(args) + 1):
+            code = check_int(args, n, "char")
+            if not (code & _MASK64) <= MAXUTF:
+                arg_error(n, "char", "value out of range")
+            pieces.append(encode(code))
+        st.charge_memory(6 * len(pieces))
+        return ("".join(pieces),)
+
+    def codepoint(*args):
+        s = check_str(args, 1, "codepoint")
+        length = len(s)
+        posi = _posrelat(opt_int(args, 2, "codepoint", 1), length)
+        pose = _posrelat(opt_int(args, 3, "codepoint", posi), length)
+        lax = len(args) >= 4 and args[3] is not None and args[3] is not False
+        if not posi >= 1:
+            arg_error(2, "codepoint", "out of bounds")
+        if not pose <= length:
+            arg_error(3, "codepoint", "out of bounds")
+        if posi > pose:
+            return ()
+        if pose - posi >= _MAX_RESULTS:
+            raise LuaError("string slice too long")
+        st.charge(1 + ((pose - posi) >> 6))
+        st.charge_memory(16 * (pose - posi + 1))
+        codes = []
+        i = posi - 1
+        while i < pose:
+            decoded = decode(s, i, not lax)
+            if decoded is None:
+                raise LuaError(_MSG_INVALID)
+            code, i = decoded
+            codes.append(code)
+        return tuple(codes)
+
+    def len_(*args):
+        s = check_str(args, 1, "len")
+        length = len(s)
+        posi = _posrelat(opt_int(args, 2, "len", 1), length)
+        posj = _posrelat(opt_int(args, 3, "len", -1), length)
+        lax = len(args) >= 4 and args[3] is not None and args[3] is not False
+        if not (1 <= posi and posi - 1 <= length):
+            arg_error(2, "len", "initial position out of bounds")
+        posi -= 1
+        posj -= 1
+        if not posj < length:
+            arg_error(3, "len", "final position out of bounds")
+        st.charge(1 + (max(posj - posi, 0) >> 6))
+        count = 0
+        strict = not lax
+        while posi <= posj:
+            if ord(s[posi]) < 0x80:  # ASCII fast path
+                posi += 1
+            else:
+                decoded = decode(s, posi, strict)
+                if decoded is None:
+                    return (None, posi + 1)
+                posi = decoded[1]
+            count += 1
+        return (count,)
+
+    def offset(*args):
+        s = check_str(args, 1, "offset")
+        n = check_int(args, 2, "offset")
+        length = len(s)
+        default = 1 if n >= 0 else length + 1
+        posi = _posrelat(opt_int(args, 3, "offset", default), length)
+        if not (1 <= posi and posi - 1 <= length):
+            arg_error(3, "offset", "position out of bounds")
+        posi -= 1
+        st.charge(1 + (length >> 6))
+        if n == 0:
+            # find the beginning of the current byte sequence
+            while posi > 0 and _iscont(s, posi):
+                posi -= 1
+        else:
+            if _iscont(s, posi):
+                raise LuaError("initial position is a continuation byte")
+            if n < 0:
+                while n < 0 and posi > 0:  # move back
+                    posi -= 1
+                    while posi > 0 and _iscont(s, posi):
+                        posi -= 1
+                    n += 1
+            else:
+                n -= 1  # do not move for the first character
+                while n > 0 and posi < length:
+                    posi += 1
+                    while _iscont(s, posi):
+                        posi += 1
+                    n -= 1
+        if n == 0:
+            return (posi + 1,)
+        return (None,)
+
+    def make_iterator(strict: bool):
+        def iterate(*args):
+            s = check_str(args, 1, "for iterator")
+            length = len(s)
+            control = args[1] if len(args) >= 2 else None
+            n = ops.tointeger(control) or 0
+            n &= _MASK64  # lua_Unsigned: a negative control ends the loop
+            if n < length:
+                while _iscont(s, n):  # skip the current character's tail
+                    n += 1
+            if n >= length:
+                return ()
+            decoded = decode(s, n, strict)
+            if decoded is None or _iscont(s, decoded[1]):
+                raise LuaError(_MSG_INVALID)
+            st.charge(1)
+            return (n + 1, decoded[0])
+        return iterate
+
+    iter_strict = Function(make_iterator(True), "for iterator")
+    iter_lax = Function(make_iterator(False), "for iterator")
+
+    def codes(*args):
+        lax = len(args) >= 2 and args[1] is not None and args[1] is not False
+        s = check_str(args, 1, "codes")
+        if _iscont(s, 0):
+            arg_error(1, "codes", _MSG_INVALID)
+        return (iter_lax if lax else iter_strict, s, 0)
+
+    register(lib, "char", char)
+    register(lib, "codepoint", codepoint)
+    register(lib, "codes", codes)
+    register(lib, "len", len_)
+    register(lib, "offset", offset)
+    lib.set("charpattern", CHARPATTERN)
+    return lib
