@@ -1107,7 +1107,7 @@ class FunctionCompiler:
         descs = ", ".join(repr(self.describe(o)) for o in node.operands)
         if len(values) == 2:
             a, b = values
-            return (f"({a} + {b} if type({a}) is str and type({b}) is str and CHARGE(len({a}) + len({b})) "
+            return (f"({a} + {b} if type({a}) is str and type({b}) is str and CHARGE({ops.STRING_COST} + len({a}) + len({b})) "
                     f"else CONCAT(({a}, {b}), ({descs},)))")
         return f"CONCAT(({', '.join(values)},), ({descs},))"
 
@@ -1269,7 +1269,7 @@ def runtime_namespace(st) -> dict:
             else:
                 break
         else:
-            st.charge_memory(total)
+            st.charge_memory(ops.STRING_COST + total)
             return "".join([v if type(v) is str else number_to_str(v) for v in values])
         result = values[-1]
         last = len(values) - 1

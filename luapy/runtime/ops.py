@@ -142,9 +142,13 @@ def setindex(st, obj, key, value, desc=None) -> None:
     raise LuaError("'__newindex' chain too long; possible loop")
 
 
-#: What one new table slot is charged against the memory budget.
-SLOT_COST = 40
-TABLE_COST = 56
+#: What the memory budget is charged, in bytes, for one new table slot, one
+#: new table, and the object behind one new string: close to what CPython
+#: really spends (a dict entry plus growth slack; a Table with its list and
+#: dict; a str header), so the budget tracks real memory.
+SLOT_COST = 64
+TABLE_COST = 160
+STRING_COST = 48
 
 
 def _rawset_checked(st, table: Table, key, value) -> None:
@@ -489,7 +493,7 @@ def concat(st, a, b, desc_a=None, desc_b=None):
     if (ta is str or ta is int or ta is float) and (tb is str or tb is int or tb is float):
         sa = a if ta is str else number_to_str(a)
         sb = b if tb is str else number_to_str(b)
-        st.charge_memory(len(sa) + len(sb))
+        st.charge_memory(STRING_COST + len(sa) + len(sb))
         return sa + sb
     handler = metamethod(st, a, "__concat")
     if handler is None:
