@@ -882,6 +882,12 @@ class FunctionCompiler:
         if type(node.key) is ast.String:
             obj = self.simple(node.obj)
             return self.field_read(obj, self.string(node.key.value), desc)
+        key_node = node.key
+        if type(key_node) is ast.Number and type(key_node.value) is int and key_node.value >= 1:
+            k = key_node.value
+            obj = _attributable(self.simple(node.obj))
+            return (f"(_v if type({obj}) is Table and ((_v := ({obj}.arr[{k - 1}] if len({obj}.arr) >= {k} "
+                    f"else {obj}.hash.get({k}))) is not None or {obj}.meta is None) else INDEX({obj}, {k}, {desc!r}))")
         obj, key = self.operands([node.obj, node.key], force=True)
         obj = _attributable(self.materialize(obj))
         key = self.materialize(key)
