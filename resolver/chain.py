@@ -1,0 +1,205 @@
+"""The resolution chain: virtual-kubelet rule, then plugins, then owner rules.
+
+Every pod is resolved on its own: nothing one pod does (or one plugin call
+leaves behind) changes another pod's answer, and results come out sorted by
+namespace, name and uid.  So the answer never depends on the order pods
+were read in.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Callable, Sequence
+
+from .plugins import CallResult, LuaPlugin, to_lua_string
+from .pods import Pod, PodSet
+from .rules import Resolved, Unresolved, owner_rules, virtual_kubelet
+
+
+@dataclass(frozen=True)
+class TrailStep:
+    """One step of ``--explain``: who looked at the pod and what it said."""
+
+    step: str
+    said: str
+
+
+@dataclass
+class PodResult:
+    pod: Pod
+    outcome: Resolved | Unresolved
+    trail: list[TrailStep] | None = None
+
+    @property
+    def resolved(self) -> bool:
+        return isinstance(self.outcome, Resolved)
+
+
+@dataclass
+class Summary:
+    """Counts per source (``plugin:X``/``builtin:Y``) and per unresolved reason."""
+
+    by_source: Counter = field(default_factory=Counter)
+    by_reason: Counter = field(default_factory=Counter)
+    plugin_errors: Counter = field(default_factory=Counter)
+    unsupported: Counter = field(default_factory=Counter)
+    #: Plugins taken out of the pass for running out of budget too often.
+    disabled: list = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        return sum(self.by_source.values()) + sum(self.by_reason.values())
+
+
+#: Called on every plugin error and unsupported type: (event, plugin, pod, message).
+EventSink = Callable[[str, str, Pod, str], None]
+
+#: A plugin whose calls run out of budget more often than this in one pass
+#: is taken out of that pass (see ``PluginDisabled``).  Each such call can
+#: cost the whole time budget (1 s), so this bounds what a runaway plugin
+#: can cost: a few seconds, not a second per pod.
+MAX_LIMIT_ERRORS_PER_PASS = 3
+
+
+class PluginDisabled(Exception):
+    """A plugin exhausted its budget too often; the pass must run without it.
+
+    Dropping it for the *whole* pass (rather than for the pods after the
+    trip) keeps results independent of pod order.
+    """
+
+    def __init__(self, plugin: str, message: str):
+        super().__init__(message)
+        self.plugin = plugin
+
+
+def describe_call(result: CallResult) -> str:
+    if result.status == "claim":
+        return f"claimed {result.type} {result.name}"
+    if result.status == "pass":
+        return "not mine (empty string)"
+    if result.status == "unsupported":
+        return f"unsupported type {result.type!r} (name {result.name!r}); next"
+    return f"error ({result.error.metric_kind}): {result.error}"
+
+
+class Chain:
+    """Resolves pods with a fixed, ordered list of loaded plugins."""
+
+    def __init__(self, plugins: Sequence[LuaPlugin] = (), replicasets: dict | None = None,
+                 on_event: EventSink | None = None,
+                 max_limit_errors: int | None = MAX_LIMIT_ERRORS_PER_PASS):
+        self.plugins = list(plugins)
+        self.replicasets = replicasets if replicasets is not None else {}
+        self.on_event = on_event
+        self.max_limit_errors = max_limit_errors
+        self._limit_errors: dict[str, int] = {}
+
+    def _builtin(self, pod: Pod) -> tuple:
+        """(virtual-kubelet answer, owner-rules answer), computed once per pod set."""
+        cache = pod.builtin_cache
+        if cache is None or cache[0] is not self.replicasets:
+            serverless = virtual_kubelet(pod.metadata)
+            owner = owner_rules(pod.metadata, self.replicasets) if serverless is None else None
+            cache = pod.builtin_cache = (self.replicasets, serverless, owner)
+        return cache[1], cache[2]
+
+    def resolve(self, pod: Pod, explain: bool = False) -> PodResult:
+        trail: list[TrailStep] | None = [] if explain else None
+        serverless, outcome = self._builtin(pod)
+        if serverless is not None:
+            if trail is not None:
+                trail.append(TrailStep(serverless.source, f"{serverless.type} {serverless.name}"))
+            return PodResult(pod, serverless, trail)
+        if trail is not None:
+            trail.append(TrailStep("builtin:virtual-kubelet", "does not apply"))
+        if self.plugins:
+            meta_json = pod.lua_meta or to_lua_string(pod.meta_json)
+            for plugin in self.plugins:
+                result = plugin.call(meta_json)
+                if trail is not None:
+                    trail.append(TrailStep(f"plugin:{plugin.name}", describe_call(result)))
+                status = result.status
+                if status == "claim":
+                    return PodResult(pod, Resolved(result.type, result.name, f"plugin:{plugin.name}"), trail)
+                if status == "error" and result.error.kind == "limit" and self.max_limit_errors is not None:
+                    self._count_limit_error(plugin, result)
+                if status != "pass" and self.on_event is not None:
+                    if status == "error":
+                        self.on_event("plugin_error", plugin.name, pod, str(result.error))
+                    else:
+                        self.on_event("unsupported_type", plugin.name, pod,
+                                      f"unsupported workload type {result.type!r} (name {result.name!r})")
+        if trail is not None:
+            if isinstance(outcome, Resolved):
+                trail.append(TrailStep(outcome.source, f"{outcome.type} {outcome.name}"))
+            else:
+                trail.append(TrailStep("builtin:owner-rules", f"unresolved: {outcome.reason}"))
+        return PodResult(pod, outcome, trail)
+
+    def _count_limit_error(self, plugin: LuaPlugin, result: CallResult) -> None:
+        count = self._limit_errors[plugin.name] = self._limit_errors.get(plugin.name, 0) + 1
+        if count > self.max_limit_errors:
+            raise PluginDisabled(plugin.name, f"plugin {plugin.name} ran out of budget on more than "
+                                              f"{self.max_limit_errors} pods ({result.error}); "
+                                              "resolving without it")
+
+    def resolve_all(self, pods: Sequence[Pod], explain: bool = False,
+                    progress: Callable[[int], None] | None = None) -> tuple[list[PodResult], Summary]:
+        """Resolve every pod; results sorted by (namespace, name, uid)."""
+        results = []
+        for index, pod in enumerate(pods):
+            results.append(self.resolve(pod, explain))
+            if progress is not None and index % 256 == 255:
+                progress(index + 1)
+        if progress is not None:
+            progress(len(pods))
+        results.sort(key=lambda r: r.pod.sort_key)
+        return results, summarise(results, self.plugins)
+
+
+def summarise(results: Sequence[PodResult], plugins: Sequence[LuaPlugin] = ()) -> Summary:
+    summary = Summary()
+    for result in results:
+        outcome = result.outcome
+        if isinstance(outcome, Resolved):
+            summary.by_source[outcome.source] += 1
+        else:
+            summary.by_reason[outcome.reason] += 1
+    return summary
+
+
+def resolve_podset(podset: PodSet, plugins: Sequence[LuaPlugin] = (), *, explain: bool = False,
+                   on_event: EventSink | None = None, progress=None,
+                   on_disabled: Callable[[PluginDisabled], None] | None = None,
+                   ) -> tuple[list[PodResult], Summary]:
+    """Resolve a whole input, counting each plugin's errors in the summary.
+
+    A plugin that runs out of budget too often (``PluginDisabled``) is
+    dropped and the pass starts again without it, so every pod is resolved
+    by the same chain.
+    """
+    plugins = list(plugins)
+    disabled: list[str] = []
+    while True:
+        before = {p.name: (sum(p.stats.errors.values()), p.stats.unsupported) for p in plugins}
+        chain = Chain(plugins, podset.replicasets, on_event)
+        try:
+            results, summary = chain.resolve_all(podset.pods, explain, progress)
+            break
+        except PluginDisabled as exc:
+            if on_disabled is not None:
+                on_disabled(exc)
+            disabled.append(exc.plugin)
+            plugins = [p for p in plugins if p.name != exc.plugin]
+    summary.disabled = disabled
+    for plugin in plugins:
+        errors_before, unsupported_before = before[plugin.name]
+        errors = sum(plugin.stats.errors.values()) - errors_before
+        unsupported = plugin.stats.unsupported - unsupported_before
+        if errors:
+            summary.plugin_errors[plugin.name] = errors
+        if unsupported:
+            summary.unsupported[plugin.name] = unsupported
+    return results, summary

@@ -1,0 +1,310 @@
+"""The real service: waitress on a loopback port, changed while it runs."""
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+
+from resolver.client import ServiceClient
+from resolver.store import PluginStore
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+SAMPLE = os.path.join(HERE, "data", "pods-sample.json")
+SEED = os.path.join(ROOT, "examples", "plugins", "opengauss.lua")
+TOKEN = "s3cret-token"
+
+
+class Service:
+    """``resolver serve`` in a subprocess, its log lines collected."""
+
+    def __init__(self, tmp_path, *extra, pods=SAMPLE, token=TOKEN):
+        self.store_path = str(tmp_path / "plugins.db")
+        self.env = dict(os.environ, PYTHONPATH=ROOT, RESOLVER_STORE=self.store_path)
+        self.env.pop("RESOLVER_TOKEN", None)
+        args = [sys.executable, "-m", "resolver", "serve", "--listen", "127.0.0.1:0"]
+        if pods:
+            args += ["--pods", pods]
+        if token:
+            args += ["--token", token]
+        self.proc = subprocess.Popen(args + list(extra), env=self.env, stderr=subprocess.PIPE, text=True)
+        self.lines: list[str] = []
+        self._listening = threading.Event()
+        self.url = None
+        threading.Thread(target=self._read, daemon=True).start()
+        assert self._listening.wait(20), self.lines
+        self.wait_for(lambda: self.get("/healthz")["resolutions"] >= (1 if pods else 0))
+
+    def _read(self):
+        for line in self.proc.stderr:
+            self.lines.append(line.rstrip("\n"))
+            match = re.search(r"event=listening url=(\S+)", line)
+            if match:
+                self.url = match.group(1)
+                self._listening.set()
+
+    def request(self, method, path, body=None, headers=None):
+        request = urllib.request.Request(self.url + path, data=body, method=method, headers=headers or {})
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return response.status, response.read().decode()
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.read().decode()
+
+    def get(self, path):
+        status, body = self.request("GET", path)
+        assert status == 200, (status, body)
+        return json.loads(body)
+
+    def wait_for(self, condition, timeout=5.0):
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                if condition():
+                    return time.monotonic()
+            except (AssertionError, KeyError, OSError):
+                pass
+            if time.monotonic() > deadline:
+                raise AssertionError("condition not met in time; log:\n" + "\n".join(self.lines[-20:]))
+            time.sleep(0.01)
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+@pytest.fixture
+def service(tmp_path):
+    s = Service(tmp_path)
+    yield s
+    s.stop()
+
+
+def cli(service, *args):
+    return subprocess.run([sys.executable, "-m", "resolver", *args], env=service.env,
+                          capture_output=True, text=True, timeout=60)
+
+
+def gauss_source(service):
+    return service.get("/v1/pods/data/gauss-ha-sts-0").get("source")
+
+
+def test_read_routes(service):
+    health = service.get("/healthz")
+    assert (health["status"], health["pods"], health["plugins"]) == ("ok", 60, [])
+    workloads = service.get("/v1/workloads?namespace=kube-system")
+    proxy = next(w for w in workloads["workloads"] if w["name"] == "kube-proxy")
+    assert (proxy["type"], sorted(proxy["pods"]), proxy["sources"]) == \
+        ("DaemonSet", ["kube-proxy-95r9r", "kube-proxy-wmtrd"], ["builtin:owner"])
+    assert {u["reason"] for u in workloads["unresolved"]} == {"no owner", "static pod (owned by Node)"}
+    assert service.get("/v1/pods/monitoring/mysql-0") == {
+        "namespace": "monitoring", "pod": "mysql-0", "uid": "977804a0-b2f4-432f-909c-a87eb99e8c2c",
+        "type": "StatefulSet", "name": "mysql", "source": "builtin:owner"}
+    status, body = service.request("GET", "/v1/pods/nowhere/none")
+    assert status == 404 and json.loads(body) == {"error": "no pod nowhere/none"}
+
+
+def test_post_resolve_accepts_pod_metadata_and_podlist(service):
+    pod = {"kind": "Pod", "metadata": {"name": "w-0", "namespace": "x", "ownerReferences": [
+        {"kind": "StatefulSet", "name": "w", "controller": True}]}}
+    status, body = service.request("POST", "/v1/resolve?explain=1", json.dumps(pod).encode())
+    data = json.loads(body)
+    assert status == 200 and data["results"][0]["name"] == "w" and data["results"][0]["trail"][-1] == \
+        {"step": "builtin:owner", "said": "StatefulSet w"}
+    status, body = service.request("POST", "/v1/resolve", json.dumps(pod["metadata"]).encode())
+    assert json.loads(body)["results"][0]["source"] == "builtin:owner"
+    with open(SAMPLE, "rb") as handle:
+        status, body = service.request("POST", "/v1/resolve", handle.read())
+    assert json.loads(body)["summary"]["pods"] == 60
+    status, body = service.request("POST", "/v1/resolve", b"{broken")
+    assert status == 400 and "invalid JSON" in json.loads(body)["error"]
+
+
+def test_cli_create_on_the_same_store_takes_effect_within_one_second(service):
+    assert "source" not in service.get("/v1/pods/data/gauss-ha-sts-0")
+    proc = cli(service, "plugin", "create", "--type", "lua", "--image", SEED, "--name", "opengauss",
+               "--user", "server")
+    stored = time.monotonic()
+    assert proc.returncode == 0, proc.stderr
+    seen = service.wait_for(lambda: gauss_source(service) == "plugin:opengauss", timeout=3)
+    assert seen - stored < 1.0
+    answer = service.get("/v1/pods/data/gauss-ha-sts-0")
+    assert (answer["type"], answer["name"]) == ("StatefulSet", "gauss-ha")
+    # Deleting through the command line takes effect too.
+    assert cli(service, "plugin", "delete", "opengauss").returncode == 0
+    service.wait_for(lambda: "source" not in service.get("/v1/pods/data/gauss-ha-sts-0"), timeout=1.5)
+    assert any("event=plugin_loaded plugin=opengauss" in line for line in service.lines)
+    assert any("event=plugin_unloaded plugin=opengauss" in line for line in service.lines)
+
+
+def multipart(fields, filename="p.lua"):
+    boundary = "xXxBOUNDARYxXx"
+    parts = []
+    for key, value in fields.items():
+        disposition = f'form-data; name="{key}"' + (f'; filename="{filename}"' if key == "IMAGE" else "")
+        parts.append(f"--{boundary}\r\nContent-Disposition: {disposition}\r\n\r\n".encode()
+                     + (value if isinstance(value, bytes) else value.encode()) + b"\r\n")
+    parts.append(f"--{boundary}--\r\n".encode())
+    return b"".join(parts), {"Content-Type": f"multipart/form-data; boundary={boundary}"}
+
+
+def test_deepflow_plugin_routes_with_bearer_token(service):
+    with open(SEED, "rb") as handle:
+        body, headers = multipart({"NAME": "opengauss", "TYPE": "lua", "USER": "server", "IMAGE": handle.read()})
+    status, answer = service.request("POST", "/v1/plugin/", body, headers)
+    assert status == 401 and json.loads(answer) == {"error": "a valid bearer token is required"}
+    status, answer = service.request("POST", "/v1/plugin/", body, dict(headers, Authorization="Bearer wrong"))
+    assert status == 401
+    status, answer = service.request("POST", "/v1/plugin/", body, dict(headers, Authorization=f"Bearer {TOKEN}"))
+    assert status == 200, answer
+    envelope = json.loads(answer)
+    assert envelope["OPT_STATUS"] == "SUCCESS" and envelope["DATA"]["NAME"] == "opengauss"
+    service.wait_for(lambda: gauss_source(service) == "plugin:opengauss", timeout=1)
+    listing = service.get("/v1/plugin/")
+    assert [(p["NAME"], p["TYPE"], p["USER"]) for p in listing["DATA"]] == [("opengauss", "lua", "server")]
+    status, _ = service.request("DELETE", "/v1/plugin/opengauss/")
+    assert status == 401
+    status, answer = service.request("DELETE", "/v1/plugin/opengauss/", headers={"Authorization": f"Bearer {TOKEN}"})
+    assert status == 200
+    service.wait_for(lambda: "source" not in service.get("/v1/pods/data/gauss-ha-sts-0"), timeout=1)
+    status, answer = service.request("DELETE", "/v1/plugin/opengauss/", headers={"Authorization": f"Bearer {TOKEN}"})
+    assert status == 404 and json.loads(answer)["DESCRIPTION"] == "plugin 'opengauss' not found"
+
+
+def test_api_rejects_invalid_plugins_and_other_types(service):
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    body, headers = multipart({"NAME": "broken", "TYPE": "lua", "IMAGE": "function GetWorkloadTypeAndName(\n"})
+    status, answer = service.request("POST", "/v1/plugin/", body, dict(headers, **auth))
+    assert status == 400 and json.loads(answer)["DESCRIPTION"].startswith("broken.lua:2:")
+    body, headers = multipart({"NAME": "w", "TYPE": "wasm", "IMAGE": "\0asm"})
+    status, answer = service.request("POST", "/v1/plugin/", body, dict(headers, **auth))
+    assert status == 400 and "plugin type 'wasm' is not supported" in json.loads(answer)["DESCRIPTION"]
+    assert service.get("/v1/plugin/")["DATA"] == []
+
+
+def test_cli_through_server(service):
+    base = ["--server", service.url, "--token", TOKEN]
+    proc = cli(service, "plugin", "create", "--type", "lua", "--image", SEED, "--name", "og", *base)
+    assert proc.returncode == 0, proc.stderr
+    listing = cli(service, "plugin", "list", "--server", service.url)
+    assert listing.stdout.splitlines()[1].split()[:3] == ["lua", "og", "server"]
+    assert "OpenGaussCluster" in cli(service, "plugin", "show", "og", "--server", service.url).stdout
+    proc = cli(service, "plugin", "delete", "og", "--server", service.url)
+    assert proc.returncode == 1 and proc.stderr == f"resolver: {service.url}: 401: a valid bearer token is required\n"
+    assert cli(service, "plugin", "delete", "og", *base).returncode == 0
+    assert [v.split()[0] for v in cli(service, "plugin", "history", "og", *base).stdout.splitlines()[1:]] == ["1"]
+    assert cli(service, "plugin", "rollback", "og", *base).returncode == 0
+    service.wait_for(lambda: gauss_source(service) == "plugin:og", timeout=1)
+
+
+def test_invalid_version_in_store_never_displaces_the_working_one(service):
+    store = PluginStore(service.store_path)
+    with open(SEED, "rb") as handle:
+        store.create("og", handle.read())
+    service.wait_for(lambda: gauss_source(service) == "plugin:og", timeout=1)
+    store.create("og", b"function GetWorkloadTypeAndName(", replace=True)  # bypasses validation
+    service.wait_for(lambda: any("event=plugin_load_failed plugin=og" in l for l in service.lines), timeout=1)
+    assert gauss_source(service) == "plugin:og"
+    status, metrics = service.request("GET", "/metrics")
+    assert 'resolver_plugin_load_failures_total{plugin="og"} 1' in metrics
+    assert 'resolver_plugin_loaded_version{plugin="og"} 1' in metrics
+
+
+def test_metrics_and_error_logging(tmp_path):
+    # Both plugins are in the store before the service starts: exactly one pass runs.
+    store = PluginStore(str(tmp_path / "plugins.db"))
+    with open(SEED, "rb") as handle:
+        store.create("opengauss", handle.read())
+    store.create("bad", b'function GetWorkloadTypeAndName(m)\n  if m:find("Job", 1, true) then error("no jobs") end\n'
+                        b'  return "", ""\nend\n')
+    service = Service(tmp_path)
+    try:
+        _check_metrics_and_logs(service)
+    finally:
+        service.stop()
+
+
+def _check_metrics_and_logs(service):
+    assert gauss_source(service) == "plugin:opengauss"
+    status, text = service.request("GET", "/metrics")
+    assert status == 200
+    lines = set(text.splitlines())
+    assert 'resolver_plugin_calls_total{plugin="opengauss"} 57' in lines
+    assert 'resolver_plugin_claims_total{plugin="opengauss"} 2' in lines
+    assert 'resolver_plugin_errors_total{plugin="bad",kind="runtime"} 4' in lines
+    # bad runs after opengauss (created later), so it never sees the 2 pods opengauss claimed.
+    assert 'resolver_plugin_calls_total{plugin="bad"} 55' in lines
+    assert 'resolver_plugin_call_seconds_bucket{plugin="bad",le="+Inf"} 55' in lines
+    assert 'resolver_plugin_call_seconds_count{plugin="bad"} 55' in lines
+    assert 'resolver_plugins_loaded 2' in lines
+    assert 'resolver_pods{source="plugin:opengauss"} 2' in lines
+    assert 'resolver_unresolved_pods{reason="owned by Job"} 4' in lines
+    assert "# TYPE resolver_plugin_call_seconds histogram" in lines
+    error_lines = [l for l in service.lines if "event=plugin_error" in l]
+    assert len(error_lines) == 4
+    assert re.search(r'event=plugin_error plugin=bad pod=prod/report-28041427-lrbzc msg="bad.lua:2: no jobs"$',
+                     "\n".join(error_lines), re.M)
+
+
+def test_pods_file_is_reread_when_it_changes(tmp_path):
+    pods = tmp_path / "pods.json"
+    pods.write_text(json.dumps({"kind": "Pod", "metadata": {"name": "a", "namespace": "x"}}))
+    s = Service(tmp_path, pods=str(pods), token=None)
+    try:
+        assert s.get("/healthz")["pods"] == 1
+        pods.write_text(json.dumps({"kind": "List", "items": [
+            {"kind": "Pod", "metadata": {"name": "a", "namespace": "x"}},
+            {"kind": "Pod", "metadata": {"name": "b", "namespace": "x", "ownerReferences": [
+                {"kind": "DaemonSet", "name": "ds"}]}}]}))
+        s.wait_for(lambda: s.get("/v1/pods/x/b")["type"] == "DaemonSet", timeout=1)
+        # Without a token, mutating routes are open (loopback only).
+        body, headers = multipart({"NAME": "p", "TYPE": "lua",
+                                   "IMAGE": 'function GetWorkloadTypeAndName(m) return "", "" end'})
+        assert s.request("POST", "/v1/plugin/", body, headers)[0] == 200
+    finally:
+        s.stop()
+
+
+def test_refuses_non_loopback_without_token(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "resolver", "serve", "--listen", "0.0.0.0:0",
+                           "--store", str(tmp_path / "s.db")],
+                          env=dict(os.environ, PYTHONPATH=ROOT), capture_output=True, text=True, timeout=30)
+    assert proc.returncode == 1
+    assert proc.stderr == ("resolver: refusing to listen on 0.0.0.0 (beyond loopback) without a token: "
+                           "pass --token or set RESOLVER_TOKEN\n")
+
+
+def test_sigterm_shuts_down_cleanly(tmp_path):
+    s = Service(tmp_path)
+    s.proc.send_signal(signal.SIGTERM)
+    assert s.proc.wait(10) == 0
+    time.sleep(0.1)
+    assert any("event=shutdown signal=SIGTERM" in line for line in s.lines)
+    assert s.lines[-1].endswith("event=stopped")
+
+
+def test_process_isolation_serves_the_same_answers(tmp_path):
+    s = Service(tmp_path, "--isolation", "process")
+    try:
+        proc = cli(s, "plugin", "create", "--type", "lua", "--image", SEED, "--name", "opengauss")
+        stored = time.monotonic()
+        assert proc.returncode == 0, proc.stderr
+        seen = s.wait_for(lambda: gauss_source(s) == "plugin:opengauss", timeout=3)
+        assert seen - stored < 1.0
+        assert any("isolation=process" in line for line in s.lines)
+    finally:
+        s.stop()
+    assert s.proc.returncode == 0
