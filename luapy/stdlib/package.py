@@ -1,0 +1,254 @@
+"""The package library and ``require``, as lua5.4's ``loadlib.c`` has them.
+
+``package.searchers`` holds three builtin searchers, tried in order:
+
+1. **preload**: ``package.preload[name]``;
+2. **bundled**: modules the host registered with ``register_module``
+   (``st.registered``: Lua source text or a table), then modules that ship
+   with luapy (``dkjson``);
+3. **Lua files**: ``package.path`` templates.  In the standard profile the
+   files are really opened; in the sandbox profile this searcher never
+   touches the file system and only reports the names it would have tried,
+   so error messages keep lua5.4's format whatever the profile.
+
+There are no C searchers (``package.cpath`` is ``""``): nothing native is
+ever loaded.  ``require`` itself follows ``ll_require`` step by step, reading
+``package.searchers`` and ``package.path`` when it runs, so a script that
+replaces or extends them (``package.path = package.path .. ";/bin/?.lua"``)
+gets what it would get under lua5.4.
+"""
+
+from __future__ import annotations
+
+import os
+from importlib import import_module
+
+from ..errors import LuaError, LuaSyntaxError
+from ..runtime import ops
+from ..runtime.args import check_str, opt_str, register
+from ..runtime.values import Function, Table, number_to_str
+
+#: LUA_PATH_DEFAULT of a stock lua5.4 (LUA_ROOT "/usr/local/").
+LUA_PATH_DEFAULT = (
+    "/usr/local/share/lua/5.4/?.lua;/usr/local/share/lua/5.4/?/init.lua;"
+    "/usr/local/lib/lua/5.4/?.lua;/usr/local/lib/lua/5.4/?/init.lua;"
+    "./?.lua;./?/init.lua"
+)
+#: LUA_DIRSEP, LUA_PATH_SEP, LUA_PATH_MARK, LUA_EXEC_DIR, LUA_IGMARK.
+CONFIG = "/\n;\n?\n!\n-\n"
+#: What lua5.4 built without dynamic-library support answers.
+DLL_DISABLED = "dynamic libraries not enabled; check your Lua installation"
+
+#: Modules shipped with luapy: ``require`` name -> ``luapy.stdlib`` module
+#: whose ``open(st)`` builds a fresh module table for one runtime.
+BUNDLED_MODULES = {"dkjson": "dkjson"}
+
+#: Second value of ``require`` for the modules the bundled searcher finds.
+BUNDLED_DATA = ":bundled:"
+REGISTERED_DATA = ":registered:"
+
+
+def initial_path(profile: str) -> str:
+    """``package.path`` at start: the default, or ``LUA_PATH`` (standard only).
+
+    Like lua5.4's ``setpath``: ``LUA_PATH_5_4`` wins over ``LUA_PATH``, and a
+    ``;;`` in it stands for the default path.  The sandbox never looks at the
+    host's environment.
+    """
+    if profile != "standard":
+        return LUA_PATH_DEFAULT
+    path = os.environ.get("LUA_PATH_5_4")
+    if path is None:
+        path = os.environ.get("LUA_PATH")
+    if path is None:
+        return LUA_PATH_DEFAULT
+    path = path.encode("utf-8", "surrogateescape").decode("latin-1")
+    mark = path.find(";;")
+    if mark < 0:
+        return path
+    prefix, suffix = path[:mark], path[mark + 2:]
+    return (prefix + ";" if prefix else "") + LUA_PATH_DEFAULT + (";" + suffix if suffix else "")
+
+
+def search_path(name: str, path: str, sep: str, dirsep: str, may_open: bool):
+    """lua5.4's ``searchpath``: ``(filename, None)`` or ``(None, message)``.
+
+    With ``may_open`` false no file is opened and every candidate is
+    reported as missing.
+    """
+    if sep and sep[0] in name:
+        name = name.replace(sep, dirsep)
+    candidates = path.replace("?", name)
+    if may_open and candidates:
+        for filename in candidates.split(";"):
+            if _readable(filename):
+                return filename, None
+    return None, "no file '" + candidates.replace(";", "'\n\tno file '") + "'"
+
+
+def _readable(filename: str) -> bool:
+    """``fopen(filename, "r") != NULL`` (so a directory counts, as in C)."""
+    try:
+        os.close(os.open(filename.encode("latin-1"), os.O_RDONLY))
+        return True
+    except (OSError, ValueError):
+        return False
+
+
+def _read_source(st, filename: str) -> str:
+    """A Lua source file as ``luaL_loadfile`` sees it (BOM and ``#`` line skipped)."""
+    try:
+        fd = os.open(filename.encode("latin-1"), os.O_RDONLY)
+    except OSError as error:
+        raise _LoadFailure(f"cannot open {filename}: {error.strerror}") from None
+    try:
+        st.charge_memory(os.fstat(fd).st_size)
+        with os.fdopen(fd, "rb") as handle:
+            data = handle.read()
+    except OSError as error:
+        raise _LoadFailure(f"cannot read {filename}: {error.strerror}") from None
+    source = data.decode("latin-1")
+    if source.startswith("\xef\xbb\xbf"):
+        source = source[3:]
+    if source.startswith("#"):
+        # Drop the first line but keep its newline, so line numbers stay right.
+        newline = source.find("\n")
+        source = "" if newline < 0 else source[newline:]
+    return source
+
+
+class _LoadFailure(Exception):
+    """``luaL_loadfile`` could not read the file (message as lauxlib words it)."""
+
+
+def _as_message(value):
+    """What ``lua_isstring`` accepts, as the string ``luaL_addvalue`` adds."""
+    t = type(value)
+    if t is str:
+        return value
+    if t is int or t is float:
+        return number_to_str(value)
+    return None
+
+
+def open(st) -> Table:
+    """Build the ``package`` table and install ``require`` in ``_G``."""
+    from ..load import load_chunk
+
+    sandbox = st.options.profile == "sandbox"
+    package = Table()
+    preload = Table()
+    searchers = Table()
+
+    def searcher_preload(*args):
+        name = check_str(args, 1, "?")
+        loader = ops.index(st, preload, name)
+        if loader is None:
+            return (f"no field package.preload['{name}']",)
+        return (loader, ":preload:")
+
+    def searcher_bundled(*args):
+        name = check_str(args, 1, "?")
+        module = st.registered.get(name)
+        if module is not None:
+            return (_registered_loader(name, module), REGISTERED_DATA)
+        library = BUNDLED_MODULES.get(name)
+        if library is not None:
+            opener = import_module(f"{__package__}.{library}").open
+            return (Function(lambda *args: (opener(st),), name), BUNDLED_DATA)
+        return ()  # no message: lua5.4 then adds nothing to the error
+
+    def _registered_loader(name: str, module) -> Function:
+        if type(module) is Table:
+            return Function(lambda *args: (module,), name)
+        try:
+            return load_chunk(st, module, "=" + name)
+        except LuaSyntaxError as error:
+            raise LuaError(f"error loading module '{name}' from registered source:\n\t{error.value}",
+                           level=0) from None
+
+    def searcher_lua(*args):
+        name = check_str(args, 1, "?")
+        path = _as_message(ops.index(st, package, "path"))
+        if path is None:
+            # Raised by a searcher, which require called: no position (level 0).
+            raise LuaError("'package.path' must be a string", level=0)
+        filename, message = search_path(name, path, ".", "/", not sandbox)
+        if filename is None:
+            return (message,)
+        try:
+            chunk = load_chunk(st, _read_source(st, filename), "@" + filename)
+        except (LuaSyntaxError, _LoadFailure) as error:
+            reason = error.value if isinstance(error, LuaSyntaxError) else str(error)
+            raise LuaError(f"error loading module '{name}' from file '{filename}':\n\t{reason}",
+                           level=0) from None
+        return (chunk, filename)
+
+    def find_loader(name: str):
+        """``findloader``: the first searcher's loader, or the full error."""
+        current = ops.index(st, package, "searchers")
+        if type(current) is not Table:
+            raise LuaError("'package.searchers' must be a table")
+        messages = []
+        i = 1
+        while True:
+            searcher = current.get(i)
+            if searcher is None:
+                raise LuaError(f"module '{name}' not found:" + "".join("\n\t" + m for m in messages))
+            results = ops.call(st, searcher, (name,))
+            found = results[0] if results else None
+            if type(found) is Function:
+                return found, (results[1] if len(results) > 1 else None)
+            message = _as_message(found)
+            if message is not None:
+                messages.append(message)
+            i += 1
+
+    def require(*args):
+        name = check_str(args, 1, "require")
+        loaded = st.loaded
+        module = ops.index(st, loaded, name)
+        if module is not None and module is not False:
+            return (module,)
+        loader, data = find_loader(name)
+        results = ops.call(st, loader, (name, data))
+        result = results[0] if results else None
+        if result is not None:
+            ops.setindex(st, loaded, name, result)
+        module = ops.index(st, loaded, name)
+        if module is None:
+            module = True
+            ops.setindex(st, loaded, name, True)
+        return (module, data)
+
+    def searchpath(*args):
+        # lua5.4 checks these as C call arguments, which gcc evaluates last
+        # to first: pcall(package.searchpath) complains about #2.
+        dirsep = opt_str(args, 4, "package.searchpath", "/")
+        sep = opt_str(args, 3, "package.searchpath", ".")
+        path = check_str(args, 2, "package.searchpath")
+        name = check_str(args, 1, "package.searchpath")
+        filename, message = search_path(name, path, sep, dirsep, not sandbox)
+        if filename is not None:
+            return (filename,)
+        return (None, message)
+
+    def loadlib(*args):
+        check_str(args, 1, "package.loadlib")
+        check_str(args, 2, "package.loadlib")
+        return (None, DLL_DISABLED, "absent")
+
+    for searcher in (searcher_preload, searcher_bundled, searcher_lua):
+        searchers.set(searchers.length() + 1, Function(searcher, "?"))
+
+    package.set("config", CONFIG)
+    package.set("path", initial_path(st.options.profile))
+    package.set("cpath", "")
+    package.set("loaded", st.loaded)
+    package.set("preload", preload)
+    package.set("searchers", searchers)
+    register(package, "searchpath", searchpath, "package.searchpath")
+    if not sandbox:
+        register(package, "loadlib", loadlib, "package.loadlib")
+    register(st.globals, "require", require)
+    return package
