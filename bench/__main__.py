@@ -15,7 +15,7 @@ from pathlib import Path
 
 
 def main(selected: list[str]) -> int:
-    names = sorted(module.name for module in pkgutil.iter_modules([str(Path(__file__).parent))
+    names = sorted(module.name for module in pkgutil.iter_modules([str(Path(__file__).parent)])
                    if module.name.startswith("bench_"))
     if selected:
         names = [name for name in names if any(word in name for word in selected)]

@@ -170,7 +170,7 @@ def _main(argv: list[str]) -> int:
                 try:
                     with open(script, "rb") as handle:
                         source = handle.read().decode("latin-1")
-                except OSError as error:
+                except OSError:
                     sys.stderr.write(f"{PROGNAME}: cannot open {script}\n")
                     return 1
                 chunkname = "@" + _to_lua(script)

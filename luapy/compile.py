@@ -43,7 +43,7 @@ import warnings
 
 from . import ast
 from .errors import LuaError, LuaException, LuaSyntaxError
-from .resolve import FIRST_LOCAL_SLOT, GlobalRef, LocalVar, UpvalRef
+from .resolve import GlobalRef, LocalVar, UpvalRef
 from .runtime import ops
 from .runtime.values import MAXINT, MININT, Function, Table, _BoolKey, number_to_str, type_name
 
@@ -290,7 +290,6 @@ class FunctionCompiler:
         scope = self.scope
         params = [f"l{v.slot}=None" for v in scope.params]
         params.append("*va" if scope.is_vararg else "*_")
-        name = node.name or f"function <{self.chunk.chunkname}:{node.line}>"
         if node.name == "main chunk":
             trace_name = "main chunk"
         elif node.name:

@@ -27,7 +27,7 @@ from werkzeug.wrappers import Request, Response
 from .chain import PodResult, Summary, resolve_podset
 from .client import record_to_api, version_to_api
 from .loader import PluginSet
-from .plugins import LATENCY_BUCKETS, LuaPlugin, PluginError, to_lua_string
+from .plugins import LATENCY_BUCKETS, LuaPlugin, PluginError
 from .pods import PodInputError, collect, load_pods, parse_documents, PodSet
 from .rules import Resolved
 from .store import PLUGIN_USERS, PluginStore, StoreError

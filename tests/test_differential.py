@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from luapy import LuaError, LuaRuntime
+from luapy import LuaRuntime
 
 lupa = pytest.importorskip("lupa")
 from lupa import lua54  # noqa: E402
@@ -42,27 +42,23 @@ def _normalise(value: str) -> str:
     return value.replace('[string "<python>"]', "chunk").replace('[string "chunk"]', "chunk")
 
 
+#: Runs a chunk under pcall and reports every result with tostring.
+RUNNER = """function(src)
+    local f, err = load(src, '=chunk')
+    if not f then return 'compile error: ' .. err end
+    local results = table.pack(pcall(f))
+    for i = 1, results.n do results[i] = tostring(results[i]) end
+    return table.concat(results, ' | ', 1, results.n)
+end"""
+
+
 def run_reference(source: str) -> str:
-    lua = lua54.LuaRuntime(encoding=None)
-    runner = lua.eval("""function(src)
-        local f, err = load(src, '=chunk')
-        if not f then return 'compile error: ' .. err end
-        local results = table.pack(pcall(f))
-        for i = 1, results.n do results[i] = tostring(results[i]) end
-        return table.concat(results, ' | ', 1, results.n)
-    end""")
+    runner = lua54.LuaRuntime(encoding=None).eval(RUNNER)
     return _normalise(runner(source.encode()).decode("latin-1"))
 
 
 def run_luapy(source: str) -> str:
-    lua = LuaRuntime(encoding=None)
-    runner = lua.eval("""function(src)
-        local f, err = load(src, '=chunk')
-        if not f then return 'compile error: ' .. err end
-        local results = table.pack(pcall(f))
-        for i = 1, results.n do results[i] = tostring(results[i]) end
-        return table.concat(results, ' | ', 1, results.n)
-    end""")
+    runner = LuaRuntime(encoding=None).eval(RUNNER)
     return _normalise(runner(source.encode()).decode("latin-1"))
 
 

@@ -13,7 +13,6 @@ import urllib.request
 
 import pytest
 
-from resolver.client import ServiceClient
 from resolver.store import PluginStore
 
 HERE = os.path.dirname(os.path.abspath(__file__))
