@@ -1,0 +1,1291 @@
+"""Lua 5.4 source text to a syntax tree (``luapy.ast``).
+
+Three parts:
+
+* **The lexer** (``_tokens``) follows llex.c: one master regular expression
+  finds each token, numerals are read greedily as ``read_numeral`` does,
+  strings are decoded with llex.c's escape rules, and every lexical error
+  carries lua5.4's exact message.
+* **The parse table** comes from Lark's LALR(1) analysis of
+  ``grammar/lua.lark``.  The analysis is cached as JSON (plain data: loading
+  it runs no code), so a warm start does not even import Lark.
+* **The driver** (``_Parser.run``) is a small LALR loop that calls one
+  callback per reduction to build the tree bottom-up, with no Python
+  recursion, so no input can overflow the interpreter stack.  Alongside each
+  value it tracks two measures: the tree height (the compiler recurses over
+  the tree, so it is capped at ``MAX_TREE_DEPTH``) and lparser.c's nesting
+  level (``enterlevel``: one per statement and per sub-expression), which
+  lua5.4 caps at LUAI_MAXCCALLS.
+
+Syntax errors are derived from the unexpected token, the set of tokens the
+table would have accepted and the open constructs on the parser stack, so
+that they read exactly as lua5.4's recursive-descent parser words them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import zlib
+
+from . import ast
+from .errors import LuaSyntaxError
+from .runtime.values import str_to_number
+
+#: The compiler and resolver recurse over the tree; deeper trees are refused.
+MAX_TREE_DEPTH = 1000
+
+__all__ = ["parse", "MAX_TREE_DEPTH"]
+
+
+# ===================================================================== lexer
+
+_KEYWORDS = {
+    word: word.upper()
+    for word in ("break do else elseif end false for function goto if in local "
+                 "nil not repeat return then true until while").split()
+}
+_KEYWORDS["and"] = "BINOP"
+_KEYWORDS["or"] = "BINOP"
+
+_OPERATORS = {
+    "+": "BINOP", "*": "BINOP", "/": "BINOP", "//": "BINOP", "%": "BINOP",
+    "^": "BINOP", "..": "BINOP", "==": "BINOP", "~=": "BINOP", "<=": "BINOP",
+    ">=": "BINOP", "&": "BINOP", "|": "BINOP", "<<": "BINOP", ">>": "BINOP",
+    "-": "MINUS", "~": "TILDE", "<": "LT", ">": "GT", "#": "HASH",
+    "=": "ASSIGN", "(": "LPAR", ")": "RPAR", "[": "LSQB", "]": "RSQB",
+    "{": "LBRACE", "}": "RBRACE", ";": "SEMI", ":": "COLON", "::": "DBCOLON",
+    ",": "COMMA", ".": "DOT", "...": "ELLIPSIS",
+}
+
+# Alternatives are tried in order; each names the kind of token it finds.
+# Strings, long strings and long comments that do not close fall through to
+# the ``bad*`` alternatives, which rescan them slowly for llex.c's message.
+_TOKEN_RE = re.compile(r"""
+  (?P<ws>[ \t\f\v]+)
+| (?P<nl>\r\n|\n\r|\n|\r)
+| (?P<name>[A-Za-z_][A-Za-z0-9_]*)
+| (?P<num>\.?(?:0[xX](?:[pP][-+]?|[0-9a-fA-F.])*|[0-9](?:[eE][-+]?|[0-9a-fA-F.])*)[A-Za-z_]?)
+| (?P<lcomment>--\[(?P<ceq>=*)\[(?s:.*?)\](?P=ceq)\])
+| (?P<badlcomment>--\[=*\[)
+| (?P<comment>--[^\r\n]*)
+| (?P<lstring>\[(?P<seq>=*)\[(?s:.*?)\](?P=seq)\])
+| (?P<badlstring>\[=*\[)
+| (?P<baddelim>\[=+)
+| (?P<str>"(?:[^"\\\r\n]|\\(?:z[ \t\n\r\f\v]*|\r\n|\n\r|[\s\S]))*"
+         |'(?:[^'\\\r\n]|\\(?:z[ \t\n\r\f\v]*|\r\n|\n\r|[\s\S]))*')
+| (?P<badstr>["'])
+| (?P<op>\.\.\.|\.\.|==|~=|<=|>=|<<|>>|//|::|[-+*/%^#&~|<>=(){}\[\];:,.])
+| (?P<other>[\s\S])
+""", re.VERBOSE)
+
+_NEWLINE_RE = re.compile(r"\r\n|\n\r|\n|\r")
+_SIMPLE_ESCAPES = {"a": "\a", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t",
+                   "v": "\v", "\\": "\\", '"': '"', "'": "'"}
+_HEX_DIGITS = "0123456789abcdefABCDEF"
+_LUA_SPACE = " \t\n\r\f\v"
+
+
+def _count_newlines(text: str) -> int:
+    """Lines a stretch of source spans: ``\\r\\n`` and ``\\n\\r`` count once."""
+    if "\r" not in text:
+        return text.count("\n")
+    return len(_NEWLINE_RE.findall(text))
+
+
+def _normalize_newlines(text: str) -> str:
+    return _NEWLINE_RE.sub("\n", text) if "\r" in text else text
+
+
+def _utf8_escape(code: int) -> str:
+    """luaO_utf8esc: UTF-8 with Lua's 5- and 6-byte forms, as latin-1 chars."""
+    if code < 0x80:
+        return chr(code)
+    out = []
+    first_max = 0x3F
+    while True:
+        out.append(0x80 | (code & 0x3F))
+        code >>= 6
+        first_max >>= 1
+        if code <= first_max:
+            break
+    out.append(((~first_max << 1) & 0xFF) | code)
+    return "".join(map(chr, reversed(out)))
+
+
+class _Lexer:
+    """Lexical errors and the slow paths of llex.c, for one source text."""
+
+    def __init__(self, source: str, chunkname: str):
+        self.source = source
+        self.chunkname = chunkname
+
+    def error(self, line: int, message: str, near: str | None) -> LuaSyntaxError:
+        text = f"{self.chunkname}:{line}: {message}"
+        if near is not None:
+            text += f" near {near}"
+        return LuaSyntaxError(text)
+
+    def read_string(self, pos: int, line: int):
+        """llex.c's ``read_string`` from the opening quote at ``pos``.
+
+        Returns ``(value, end_pos, end_line)``.  Errors quote the token as far
+        as it was read, escapes already decoded, exactly as lua5.4 does.
+        """
+        src = self.source
+        n = len(src)
+        delim = src[pos]
+        buf = [delim]          # what llex.c's buffer holds, for messages
+        i = pos + 1
+
+        def fail(message):
+            # esccheck: the offending character joins the quoted text.
+            if i < n:
+                buf.append(src[i])
+            return self.error(line, message, "'" + "".join(buf) + "'")
+
+        while True:
+            if i >= n:
+                raise self.error(line, "unfinished string", "<eof>")
+            c = src[i]
+            if c == delim:
+                return "".join(buf[1:]), i + 1, line
+            if c in "\r\n":
+                raise self.error(line, "unfinished string", "'" + "".join(buf) + "'")
+            if c != "\\":
+                buf.append(c)
+                i += 1
+                continue
+            buf.append("\\")   # kept until the escape is decoded
+            i += 1
+            if i >= n:
+                continue        # the next round reports the unfinished string
+            c = src[i]
+            if c in _SIMPLE_ESCAPES:
+                buf[-1] = _SIMPLE_ESCAPES[c]
+                i += 1
+            elif c in "\r\n":
+                pair = src[i:i + 2]
+                i += 2 if pair in ("\r\n", "\n\r") else 1
+                line += 1
+                buf[-1] = "\n"
+            elif c == "x":
+                buf.append("x")
+                i += 1
+                value = 0
+                for _ in range(2):
+                    if i >= n or src[i] not in _HEX_DIGITS:
+                        raise fail("hexadecimal digit expected")
+                    buf.append(src[i])
+                    value = value * 16 + int(src[i], 16)
+                    i += 1
+                del buf[-4:]
+                buf.append(chr(value))
+            elif c == "z":
+                buf.pop()
+                i += 1
+                while i < n and src[i] in _LUA_SPACE:
+                    if src[i] in "\r\n":
+                        pair = src[i:i + 2]
+                        i += 2 if pair in ("\r\n", "\n\r") else 1
+                        line += 1
+                    else:
+                        i += 1
+            elif c == "u":
+                start = len(buf) - 1
+                buf.append("u")
+                i += 1
+                if i >= n or src[i] != "{":
+                    raise fail("missing '{'")
+                buf.append("{")
+                i += 1
+                if i >= n or src[i] not in _HEX_DIGITS:
+                    raise fail("hexadecimal digit expected")
+                code = int(src[i], 16)
+                buf.append(src[i])
+                i += 1
+                while i < n and src[i] in _HEX_DIGITS:
+                    if code > (0x7FFFFFFF >> 4):
+                        raise fail("UTF-8 value too large")
+                    code = code * 16 + int(src[i], 16)
+                    buf.append(src[i])
+                    i += 1
+                if i >= n or src[i] != "}":
+                    raise fail("missing '}'")
+                i += 1
+                del buf[start:]
+                buf.append(_utf8_escape(code))
+            elif c.isdigit() and c < "\x80":
+                value = 0
+                digits = 0
+                while digits < 3 and i < n and "0" <= src[i] <= "9":
+                    value = value * 10 + ord(src[i]) - 48
+                    buf.append(src[i])
+                    i += 1
+                    digits += 1
+                if value > 255:
+                    raise fail("decimal escape too large")
+                del buf[-digits - 1:]
+                buf.append(chr(value))
+            else:
+                raise fail("invalid escape sequence")
+
+
+def _long_bracket_value(text: str) -> str:
+    """The contents of ``[==[...]==]``: the first newline is dropped."""
+    level = text.index("[", 1) + 1
+    body = text[level:-level]
+    if body[:1] in ("\r", "\n"):
+        pair = body[:2]
+        body = body[2:] if pair in ("\r\n", "\n\r") else body[1:]
+    return _normalize_newlines(body)
+
+
+def _tokens(source: str, start: int, lexer: _Lexer):
+    """Yield ``(type, value, line, pos)`` tuples, then ``("$END", ...)``.
+
+    ``line`` is the line where the token ends, which is what lua5.4 reports
+    for it.  NUMBER values are converted numbers, STRING values decoded
+    strings; operators and keywords carry their own text.
+    """
+    line = 1
+    operators = _OPERATORS
+    keywords = _KEYWORDS
+    names: dict = {}            # one string object per distinct name
+    for m in _TOKEN_RE.finditer(source, start):
+        kind = m.lastgroup
+        if kind == "ws":
+            continue
+        if kind == "name":
+            text = m.group()
+            ttype = keywords.get(text)
+            if ttype is None:
+                yield ("NAME", names.setdefault(text, text), line, m.start())
+            else:
+                yield (ttype, text, line, m.start())
+        elif kind == "op":
+            text = m.group()
+            yield (operators[text], text, line, m.start())
+        elif kind == "nl":
+            line += 1
+        elif kind == "num":
+            text = m.group()
+            value = str_to_number(text)
+            if value is None:
+                raise lexer.error(line, "malformed number", f"'{text}'")
+            yield ("NUMBER", value, line, m.start())
+        elif kind == "str":
+            text = m.group()
+            if "\\" in text:
+                value, _, line = lexer.read_string(m.start(), line)
+            else:
+                value = text[1:-1]
+            yield ("STRING", value, line, m.start())
+        elif kind == "comment":
+            continue
+        elif kind == "lstring":
+            text = m.group()
+            line += _count_newlines(text)
+            yield ("STRING", _long_bracket_value(text), line, m.start())
+        elif kind == "lcomment":
+            line += _count_newlines(m.group())
+        elif kind == "other":
+            yield ("OTHER", m.group(), line, m.start())
+        elif kind == "badstr":
+            lexer.read_string(m.start(), line)      # raises the precise error
+            raise AssertionError("read_string accepted a string the lexer refused")
+        elif kind == "baddelim":
+            raise lexer.error(line, "invalid long string delimiter", f"'{m.group()}'")
+        else:  # badlstring / badlcomment: the closing bracket never came
+            what = "comment" if kind == "badlcomment" else "string"
+            end_line = line + _count_newlines(source[m.start():])
+            raise lexer.error(end_line, f"unfinished long {what} (starting at line {line})",
+                              "<eof>")
+    yield ("$END", None, line, len(source))
+
+
+def _near(token, source: str) -> str:
+    """How lua5.4 quotes a token in ``near ...``."""
+    ttype, value, _, pos = token
+    if ttype == "$END":
+        return "<eof>"
+    if ttype == "NUMBER":
+        return "'" + _TOKEN_RE.match(source, pos).group() + "'"
+    if ttype == "STRING":
+        if source[pos] in "\"'":
+            return "'" + source[pos] + value + source[pos] + "'"
+        opener = source[pos:source.index("[", pos + 1) + 1]       # [==[
+        return "'" + opener + value + opener.replace("[", "]") + "'"
+    if ttype == "OTHER":
+        return f"'{value}'" if " " <= value <= "~" else f"'<\\{ord(value)}>'"
+    return f"'{value}'"
+
+
+# ============================================================= parse table
+
+_TABLE_FORMAT = 1
+
+
+def _grammar_file(package_dir: str | None = None) -> str:
+    """``luapy/grammar/lua.lark`` in a wheel, ``<repo>/grammar/lua.lark`` in a checkout."""
+    here = os.fspath(package_dir or os.path.dirname(os.path.abspath(__file__)))
+    for candidate in (os.path.join(here, "grammar", "lua.lark"),
+                      os.path.join(os.path.dirname(here), "grammar", "lua.lark")):
+        if os.path.isfile(candidate):
+            return candidate
+    raise FileNotFoundError("lua.lark not found next to luapy or in the source tree")
+
+
+def _cache_dir() -> str:
+    configured = os.environ.get("LUAPY_CACHE_DIR")
+    if configured:
+        return configured
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "luapy")
+
+
+def _analyse(grammar: str) -> dict:
+    """Run Lark's LALR(1) analysis; return the table as plain data."""
+    import lark
+    from lark.lexer import Lexer
+    from lark.parsers.lalr_analysis import Shift
+
+    class ExternalLexer(Lexer):
+        """Tokens come from ``_tokens``; Lark only analyses the grammar."""
+
+        def __init__(self, lexer_conf):
+            pass
+
+        def lex(self, lexer_state, parser_state):  # pragma: no cover - never used
+            raise NotImplementedError
+
+    frontend = lark.Lark(grammar, parser="lalr", lexer=ExternalLexer, start="start")
+    table = frontend.parser.parser._parse_table
+    rule_index: dict = {}
+    rules = []
+    states = []
+    for state in range(len(table.states)):
+        actions = {}
+        for symbol, (action, arg) in table.states[state].items():
+            if action is Shift:
+                actions[symbol] = arg
+            else:
+                if arg not in rule_index:
+                    rule_index[arg] = len(rules)
+                    rules.append([arg.origin.name, len(arg.expansion), arg.alias or arg.origin.name])
+                actions[symbol] = ~rule_index[arg]
+        states.append(actions)
+    return {"format": _TABLE_FORMAT, "states": states, "rules": rules,
+            "start": table.start_states["start"], "end": table.end_states["start"]}
+
+
+def _load_table() -> dict:
+    """The parse table, from the JSON cache when it matches the grammar.
+
+    The cache holds plain data (loading it runs no code) in the user's own
+    cache directory; it is keyed by the grammar text, so editing the
+    grammar simply makes a new one.
+    """
+    with open(_grammar_file(), encoding="utf-8") as f:
+        grammar = f.read()
+    key = f"{_TABLE_FORMAT}-{len(grammar)}-{zlib.crc32(grammar.encode()):08x}"
+    path = None
+    try:
+        path = os.path.join(_cache_dir(), f"lua-lalr-{key}.json")
+        with open(path, encoding="utf-8") as f:
+            data = json.load(f)
+        if data.get("format") == _TABLE_FORMAT and data.get("key") == key:
+            return data
+    except (OSError, ValueError, AttributeError, RuntimeError):
+        pass
+    data = _analyse(grammar)
+    data["key"] = key
+    if path is not None:
+        import tempfile
+
+        try:  # write atomically; any failure just means no cache
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".lua-lalr-",
+                                       suffix=".tmp")
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                json.dump(data, f, separators=(",", ":"))
+            os.replace(tmp, path)
+        except OSError:
+            pass
+    return data
+
+
+class _Table:
+    """The parse table in the shape the driver loop wants."""
+
+    def __init__(self, data: dict):
+        self.actions = data["states"]
+        self.start = data["start"]
+        self.end = data["end"]
+        self.rules = [(origin, size, alias) for origin, size, alias in data["rules"]]
+
+
+_table: _Table | None = None
+
+
+def _get_table() -> _Table:
+    global _table
+    if _table is None:
+        _table = _Table(_load_table())
+    return _table
+
+
+# ================================================================= builder
+
+# lparser.c's priority table: (left, right) binding power of each operator.
+_PRIORITY = {
+    "+": (10, 10), "-": (10, 10), "*": (11, 11), "%": (11, 11), "^": (14, 13),
+    "/": (11, 11), "//": (11, 11), "&": (6, 6), "|": (4, 4), "~": (5, 5),
+    "<<": (7, 7), ">>": (7, 7), "..": (9, 8), "==": (3, 3), "<": (3, 3),
+    "<=": (3, 3), "~=": (3, 3), ">": (3, 3), ">=": (3, 3), "and": (2, 2), "or": (1, 1),
+}
+_UNARY_PRIORITY = 12
+
+#: Rules whose value is a syntax-tree node one level above its children.
+_NODE_RULES = frozenset("""
+    block block_return ret_none ret_values st_expr st_assign st_label st_break st_goto
+    st_do st_while st_repeat st_if st_if_else st_for_num st_for_num_step st_for_in
+    st_function st_method st_local_function st_local st_local_assign
+    e_number e_string e_nil e_true e_false e_vararg e_function e_name e_paren
+    e_field e_index e_call e_method_call table_empty table
+    field_positional field_named field_keyed attname attname_attrib funcname_field
+    funcbody funcbody_noparams
+""".split())
+
+#: Rules that are one lparser.c ``enterlevel``: statements and sub-expressions.
+_LEVEL_RULES = frozenset("""
+    ret_none ret_values st_empty st_expr st_label st_break st_goto st_do st_while
+    st_repeat st_if st_if_else st_for_num st_for_num_step st_for_in st_function
+    st_method st_local_function st_local st_local_assign exp_single
+""".split())
+
+#: Rules whose callback computes the two measures itself.
+_MEASURED_RULES = frozenset("exp_ops st_assign targets_add".split())
+#: One-child rules whose value is the child itself.
+_IDENTITY_RULES = frozenset("unit exp_single".split())
+
+# How the driver reduces a rule (cheapest first).
+_PASS_THROUGH, _IN_PLACE, _GENERAL, _MEASURED = range(4)
+
+_SUFFIX_RULES = {ast.Name: "e_name", ast.Index: "e_field", ast.Call: "e_call",
+                 ast.MethodCall: "e_method_call", ast.Paren: "e_paren"}
+_KEEP_PARENS = (ast.Call, ast.MethodCall, ast.Vararg, ast.Name, ast.Index)
+
+_CLOSERS = frozenset("END ELSE ELSEIF UNTIL $END".split())
+#: Tokens that open or close blocks, for naming the block an error leaves open.
+_BLOCK_TOKENS = frozenset("WHILE FOR IF REPEAT DO FUNCTION END UNTIL".split())
+
+
+class _FuncName:
+    """``a.b.c`` after ``function``: the assignable target and its dotted text."""
+
+    __slots__ = ("target", "text")
+
+    def __init__(self, target, text):
+        self.target = target
+        self.text = text
+
+
+class _Ops:
+    """A run of operators and operands: ``items`` holds operand nodes and
+    operator tokens in source order; ``heights``/``levels`` measure the
+    operands."""
+
+    __slots__ = ("items", "heights", "levels")
+
+    def __init__(self):
+        self.items = []
+        self.heights = []
+        self.levels = []
+
+
+class _Body:
+    __slots__ = ("params", "is_vararg", "block", "lpar_line", "end_line")
+
+    def __init__(self, params, is_vararg, block, lpar_line, end_line):
+        self.params = params
+        self.is_vararg = is_vararg
+        self.block = block
+        self.lpar_line = lpar_line
+        self.end_line = end_line
+
+
+class _Parser:
+    """One parse: the driver loop and the tree-building callbacks."""
+
+    def __init__(self, source: str, chunkname: str, nesting_limit: int):
+        self.source = source
+        self.chunkname = chunkname
+        # A chunk loaded straight from the host (luaL_loadbuffer) fails in
+        # lua5.4 at its 200th level; ``load`` called from Lua code has its own
+        # C call counted too, so there real Lua allows one level less.
+        self.level_limit = nesting_limit
+        self.lexer = _Lexer(source, chunkname)
+        self.lookahead = None
+        self.heights: list = []
+        self.levels: list = []
+        self.height = 0        # set by the _MEASURED_RULES callbacks
+        self.level = 0
+        self.args_line = 0     # see e_call
+
+    # ------------------------------------------------------------ driver
+
+    def run(self, start: int):
+        table = _get_table()
+        actions = table.actions
+        end_state = table.end
+        rules = []
+        for origin, size, alias in table.rules:
+            callback = getattr(self, alias)
+            if alias in _MEASURED_RULES:
+                kind = _MEASURED
+            elif size == 1 and origin != "start":    # the last reduction returns
+                kind = _PASS_THROUGH if alias in _IDENTITY_RULES else _IN_PLACE
+            else:
+                kind = _GENERAL
+            rules.append((kind, size, origin, alias in _NODE_RULES, alias in _LEVEL_RULES,
+                          callback))
+        level_limit = self.level_limit
+        states = [table.start]
+        values = self.values = [None]
+        heights = self.heights = [0]
+        levels = self.levels = [0]
+        for token in _tokens(self.source, start, self.lexer):
+            ttype = token[0]
+            self.lookahead = token
+            while True:
+                action = actions[states[-1]].get(ttype)
+                if action is None:
+                    raise self.syntax_error(token, states, values)
+                if action >= 0:
+                    states.append(action)
+                    values.append(token)
+                    heights.append(0)
+                    levels.append(0)
+                    break
+                kind, size, origin, node_inc, level_inc, callback = rules[~action]
+                if kind <= _IN_PLACE:
+                    # One child: its stack slot becomes the parent's.
+                    if kind == _IN_PLACE:
+                        values[-1] = callback(values[-1:])
+                    if node_inc and heights[-1] >= MAX_TREE_DEPTH:
+                        raise self.too_complex()
+                    if level_inc and levels[-1] + 1 >= level_limit:
+                        raise self.stack_overflow()
+                    heights[-1] += node_inc
+                    levels[-1] += level_inc
+                    states[-1] = actions[states[-2]][origin]
+                    continue
+                if size:
+                    value = callback(values[-size:])
+                    if kind == _MEASURED:
+                        height = self.height
+                        level = self.level
+                    else:
+                        height = max(heights[-size:]) + node_inc
+                        level = max(levels[-size:]) + level_inc
+                    del states[-size:], values[-size:], heights[-size:], levels[-size:]
+                else:
+                    value = callback(None)
+                    height = node_inc
+                    level = level_inc
+                if height > MAX_TREE_DEPTH:
+                    raise self.too_complex()
+                if level >= level_limit:
+                    raise self.stack_overflow()
+                states.append(actions[states[-1]][origin])
+                values.append(value)
+                heights.append(height)
+                levels.append(level)
+                if states[-1] == end_state:
+                    return value
+        raise AssertionError("token stream ended without $END")  # pragma: no cover
+
+    # ------------------------------------------------------------ errors
+
+    def error(self, line: int, message: str, token=None) -> LuaSyntaxError:
+        text = f"{self.chunkname}:{line}: {message}"
+        if token is not None:
+            text += " near " + _near(token, self.source)
+        return LuaSyntaxError(text)
+
+    def error_near_lookahead(self, message: str) -> LuaSyntaxError:
+        return self.error(self.lookahead[2], message, self.lookahead)
+
+    def too_complex(self) -> LuaSyntaxError:
+        return self.error_near_lookahead(
+            f"expression too complex (more than {MAX_TREE_DEPTH} levels)")
+
+    def stack_overflow(self) -> LuaSyntaxError:
+        # lua5.4's text (from luaE_checkcstack); lua5.4 gives no position
+        # because the error comes from the C stack guard, but a syntax error
+        # here always names where it happened.
+        return LuaSyntaxError(f"{self.chunkname}:{self.lookahead[2]}: C stack overflow")
+
+    def syntax_error(self, token, states, values) -> LuaSyntaxError:
+        """Word the error as lparser.c would at this point of the input.
+
+        The viable next tokens say where the parser is: NIL among them means
+        an expression may start, LOCAL a statement, BINOP that an expression
+        may go on, DOT that a suffixed expression may; END/UNTIL/ELSE/$END
+        that the current block may close.  The checks run in the order
+        lparser.c would reach them.
+        """
+        expected = self.viable_tokens(states)
+        top = values[-1]
+        if (type(top) is tuple and top[0] == "ELLIPSIS" and "BINOP" in expected
+                and not self.in_vararg_function()):
+            # lparser.c rejects the '...' expression itself, before looking further.
+            return self.error(top[2], "cannot use '...' outside a vararg function", top)
+        ttype = token[0]
+        line = token[2]
+
+        def near(message):
+            return self.error(line, message, token)
+
+        if not expected.isdisjoint(_CLOSERS):
+            # The current block may end here.
+            if ttype in _CLOSERS:
+                return self.closer_expected(token, values)
+            if "ASSIGN" in expected and "DOT" in expected and "LOCAL" in expected:
+                # After the first expression of an expression statement:
+                # lua5.4 accepts it as a statement only if it is a call.
+                if self.last_suffix(states, values, "SEMI") in ("e_call", "e_method_call"):
+                    return near("unexpected symbol")
+                return near("syntax error")
+            if "LOCAL" in expected or "NIL" in expected:
+                return near("unexpected symbol")
+            return self.closer_expected(token, values)    # after 'return ...'
+        if "NIL" in expected:
+            return near("unexpected symbol")
+        if "NAME" in expected and "ELLIPSIS" in expected:
+            return near("<name> or '...' expected")
+        if "THEN" in expected:
+            return near("'then' expected")
+        if "DO" in expected:
+            return near("'do' expected")
+        if "RPAR" in expected:
+            return self.rpar_expected(token, values)
+        if "RBRACE" in expected:
+            opener = self.innermost_open(values, "LBRACE", "RBRACE")
+            return self.match_expected("'}'", "'{'", values[opener] if opener else None, token)
+        if "RSQB" in expected:
+            return near("']' expected")
+        if "IN" in expected:
+            return near("'=' or 'in' expected" if "ASSIGN" in expected else "'in' expected")
+        if "GT" in expected and "BINOP" not in expected:
+            return near("'>' expected")
+        if "DBCOLON" in expected:
+            return near("'::' expected")
+        if "ASSIGN" in expected:
+            if "DOT" in expected and self.last_suffix(states, values, "ASSIGN") not in (
+                    "e_name", "e_field", "e_index"):
+                return near("syntax error")     # a later target that is no variable
+            return near("'=' expected")
+        if "COMMA" in expected:
+            return near("',' expected")
+        if "STRING" in expected and "LPAR" in expected and "NAME" not in expected:
+            return near("function arguments expected")
+        if "LPAR" in expected and "NAME" not in expected:
+            return near("'(' expected")
+        if "NAME" in expected and "LPAR" not in expected:
+            return near("<name> expected")
+        return near("unexpected symbol")
+
+    @staticmethod
+    def viable_tokens(states) -> set:
+        """The terminals the parser could really shift next from ``states``.
+
+        An LALR state's action row also lists lookaheads merged in from
+        other contexts, which only lead to an error a few reductions later;
+        replaying the reductions on a copy of the stack weeds them out.
+        """
+        table = _get_table()
+        actions = table.actions
+        viable = set()
+        for terminal in actions[states[-1]]:
+            if not terminal.isupper() and terminal != "$END":
+                continue            # a goto on a nonterminal
+            stack = list(states)
+            while True:
+                action = actions[stack[-1]].get(terminal)
+                if action is None:
+                    break
+                if action >= 0:
+                    viable.add(terminal)
+                    break
+                origin, size, _ = table.rules[~action]
+                if size:
+                    del stack[-size:]
+                stack.append(actions[stack[-1]][origin])
+                if stack[-1] == table.end:
+                    viable.add(terminal)
+                    break
+        return viable
+
+    @staticmethod
+    def last_suffix(states, values, terminal: str) -> str | None:
+        """The rule that built the suffixed expression on top of the stack
+        (``e_name``, ``e_call``, ...), which may still be waiting for its
+        final reductions: replay what ``terminal`` would reduce."""
+        top = values[-1]
+        if isinstance(top, ast.Node):
+            return _SUFFIX_RULES.get(type(top))
+        table = _get_table()
+        actions = table.actions
+        stack = list(states)
+        last = None
+        while True:
+            action = actions[stack[-1]].get(terminal)
+            if action is None or action >= 0:
+                return last
+            origin, size, alias = table.rules[~action]
+            if origin != "suffixedexp" and origin != "args":
+                return last
+            if origin == "suffixedexp":
+                last = alias
+            if size:
+                del stack[-size:]
+            stack.append(actions[stack[-1]][origin])
+
+    @staticmethod
+    def innermost_open(values, opener: str, closer: str):
+        """Index of the innermost ``opener`` token not yet matched by a
+        ``closer`` on the stack (a complete ``(...)`` may wait there for
+        its reduction), or 0."""
+        closed = 0
+        for i in range(len(values) - 1, 0, -1):
+            value = values[i]
+            if type(value) is tuple:
+                if value[0] == closer:
+                    closed += 1
+                elif value[0] == opener:
+                    if not closed:
+                        return i
+                    closed -= 1
+        return 0
+
+    def match_expected(self, what: str, who: str, opener_line, token) -> LuaSyntaxError:
+        """lparser.c's ``check_match``."""
+        if not isinstance(opener_line, int):
+            opener_line = opener_line[2] if opener_line else token[2]
+        if opener_line == token[2]:
+            return self.error(token[2], f"{what} expected", token)
+        return self.error(token[2], f"{what} expected (to close {who} at line {opener_line})",
+                          token)
+
+    def rpar_expected(self, token, values) -> LuaSyntaxError:
+        """')' expected: parameter lists say so plainly; parenthesised
+        expressions and argument lists use ``check_match``."""
+        i = self.innermost_open(values, "LPAR", "RPAR")
+        if not i:
+            return self.error(token[2], "')' expected", token)
+        before = values[i - 1]
+        method_call = (type(before) is tuple and before[0] == "NAME" and i >= 3
+                       and values[i - 2][0:1] == ("COLON",)
+                       and isinstance(values[i - 3], ast.Node))
+        parameters = not method_call and (isinstance(before, _FuncName) or (
+            type(before) is tuple and before[0] in ("NAME", "FUNCTION")))
+        if parameters:
+            return self.error(token[2], "')' expected", token)
+        return self.match_expected("')'", "'('", values[i], token)
+
+    def closer_expected(self, token, values) -> LuaSyntaxError:
+        """The innermost open block wants its ``end``/``until``."""
+        closed = 0      # 'end'/'until' tokens seen: they close the next openers
+        for i in range(len(values) - 1, 0, -1):
+            value = values[i]
+            if type(value) is not tuple or value[0] not in _BLOCK_TOKENS:
+                continue
+            kind = value[0]
+            if kind in ("END", "UNTIL"):
+                closed += 1
+                continue
+            if kind == "DO":
+                before = values[i - 1]
+                standalone = type(before) is list and not (
+                    type(values[i - 2]) is tuple and values[i - 2][0] == "IN")
+                if not standalone:
+                    continue        # the 'do' of a while or for
+            if closed:
+                closed -= 1
+                continue
+            if kind == "REPEAT":
+                return self.match_expected("'until'", "'repeat'", value, token)
+            if kind == "DO":
+                return self.match_expected("'end'", "'do'", value, token)
+            if kind == "FUNCTION":
+                after = values[i + 1] if i + 1 < len(values) else None
+                line = value[2]
+                if not isinstance(after, _FuncName):
+                    # anonymous and local functions are dated by their '('
+                    line = next(v[2] for v in values[i:] if type(v) is tuple and v[0] == "LPAR")
+                return self.match_expected("'end'", "'function'", line, token)
+            return self.match_expected("'end'", f"'{kind.lower()}'", value, token)
+        return self.error(token[2], "<eof> expected", token)
+
+    # ------------------------------------------------------- statements
+
+    def chunk(self, c):
+        return c[0]
+
+    def block(self, c):
+        return ast.Block(c[0], 0, 0)
+
+    def block_return(self, c):
+        body = c[0]
+        body.append(c[1])
+        return ast.Block(body, 0, 0)
+
+    def stats_new(self, c):
+        return []
+
+    def stats_add(self, c):
+        stats = c[0]
+        if c[1] is not None:
+            stats.append(c[1])
+        return stats
+
+    def ret_none(self, c):
+        return ast.Return([], c[0][2])
+
+    def ret_values(self, c):
+        return ast.Return(c[1], c[0][2])
+
+    def st_empty(self, c):
+        return None
+
+    def st_expr(self, c):
+        expr = c[0]
+        if type(expr) is ast.Call or type(expr) is ast.MethodCall:
+            return ast.CallStat(expr, expr.line)
+        raise self.error_near_lookahead("syntax error")
+
+    def targets_new(self, c):
+        self.check_target(c[0])
+        return [c[0]]
+
+    def targets_add(self, c):
+        targets = c[0]
+        self.check_target(c[2])
+        targets.append(c[2])
+        # lparser.c's restassign nests one level per extra target.
+        self.height = max(self.heights[-3], self.heights[-1])
+        self.level = max(self.levels[-3], len(targets) - 2 + self.levels[-1])
+        return targets
+
+    def check_target(self, target):
+        if type(target) is not ast.Name and type(target) is not ast.Index:
+            raise self.error_near_lookahead("syntax error")
+
+    def st_assign(self, c):
+        targets = c[0]
+        self.height = 1 + max(self.heights[-3], self.heights[-1])
+        self.level = 1 + max(self.levels[-3], len(targets) - 1 + self.levels[-1])
+        return ast.Assign(targets, c[2], targets[0].line)
+
+    def st_label(self, c):
+        return ast.Label(c[1][1], c[0][2])
+
+    def st_break(self, c):
+        return ast.Break(c[0][2])
+
+    def st_goto(self, c):
+        return ast.Goto(c[1][1], c[0][2])
+
+    @staticmethod
+    def close_block(block, opener, closer):
+        block.line = opener[2]
+        block.end_line = closer[2]
+        return block
+
+    def st_do(self, c):
+        return ast.Do(self.close_block(c[1], c[0], c[2]), c[0][2])
+
+    def st_while(self, c):
+        return ast.While(c[1], self.close_block(c[3], c[2], c[4]), c[0][2])
+
+    def st_repeat(self, c):
+        return ast.Repeat(self.close_block(c[1], c[0], c[2]), c[3], c[0][2])
+
+    def elseifs_new(self, c):
+        return []
+
+    def elseifs_add(self, c):
+        c[0].append([c[1], c[2], c[3], c[4]])   # ELSEIF, cond, THEN, block
+        return c[0]
+
+    def build_if(self, c, orelse_clause):
+        clauses = [(c[0], c[1], c[2], c[3])] + c[4]
+        closers = [clause[0] for clause in clauses[1:]]
+        closers.append(orelse_clause[0] if orelse_clause else c[-1])
+        tests = []
+        for (_, cond, then, block), closer in zip(clauses, closers):
+            tests.append((cond, self.close_block(block, then, closer)))
+        orelse = None
+        if orelse_clause:
+            orelse = self.close_block(orelse_clause[1], orelse_clause[0], c[-1])
+        return ast.If(tests, orelse, c[0][2])
+
+    def st_if(self, c):
+        return self.build_if(c, None)
+
+    def st_if_else(self, c):
+        return self.build_if(c, (c[5], c[6]))
+
+    def st_for_num(self, c):
+        body = self.close_block(c[7], c[6], c[8])
+        return ast.NumericFor(c[1][1], c[3], c[5], None, body, c[0][2])
+
+    def st_for_num_step(self, c):
+        body = self.close_block(c[9], c[8], c[10])
+        return ast.NumericFor(c[1][1], c[3], c[5], c[7], body, c[0][2])
+
+    def st_for_in(self, c):
+        body = self.close_block(c[5], c[4], c[6])
+        return ast.GenericFor(c[1], c[3], body, c[0][2])
+
+    def names_new(self, c):
+        return [c[0][1]]
+
+    def names_add(self, c):
+        c[0].append(c[2][1])
+        return c[0]
+
+    # ------------------------------------------------------- functions
+
+    def funcname_new(self, c):
+        token = c[0]
+        return _FuncName(ast.Name(token[1], token[2]), token[1])
+
+    def funcname_field(self, c):
+        base, name = c[0], c[2]
+        target = ast.Index(base.target, ast.String(name[1], name[2]), name[2])
+        return _FuncName(target, f"{base.text}.{name[1]}")
+
+    def funcbody_noparams(self, c):
+        return _Body([], False, self.close_block(c[2], c[0], c[3]), c[0][2], c[3][2])
+
+    def funcbody(self, c):
+        params, is_vararg = c[1]
+        return _Body(params, is_vararg, self.close_block(c[3], c[0], c[4]), c[0][2], c[4][2])
+
+    # (Only tokens are tuples on the parser stack: other values use lists.)
+    def params(self, c):
+        return [c[0], False]
+
+    def params_vararg(self, c):
+        return [c[0], True]
+
+    def params_only_vararg(self, c):
+        return [[], True]
+
+    @staticmethod
+    def function(body: _Body, line: int, name, is_method=False):
+        params = ["self"] + body.params if is_method else body.params
+        return ast.Function(params, body.is_vararg, body.block, line, body.end_line,
+                            name, is_method)
+
+    def st_function(self, c):
+        name = c[1]
+        func = self.function(c[2], c[0][2], name.text)
+        return ast.FunctionStat(name.target, func, c[0][2])
+
+    def st_method(self, c):
+        name, method = c[1], c[3]
+        target = ast.Index(name.target, ast.String(method[1], method[2]), method[2])
+        func = self.function(c[4], c[0][2], f"{name.text}:{method[1]}", is_method=True)
+        return ast.FunctionStat(target, func, c[0][2])
+
+    def st_local_function(self, c):
+        # lua5.4 dates local and anonymous functions by their '(' line.
+        body = c[3]
+        func = self.function(body, body.lpar_line, c[2][1])
+        return ast.LocalFunction(c[2][1], func, c[0][2])
+
+    def e_function(self, c):
+        body = c[1]
+        return self.function(body, body.lpar_line, None)
+
+    # ------------------------------------------------------- locals
+
+    def attname(self, c):
+        return [c[0][1], None]
+
+    def attname_attrib(self, c):
+        attrib = c[2][1]
+        if attrib not in ("const", "close"):
+            raise self.error(self.lookahead[2], f"unknown attribute '{attrib}'")
+        return [c[0][1], attrib]
+
+    def attnames_new(self, c):
+        return [c[0]]
+
+    def attnames_add(self, c):
+        names = c[0]
+        if c[2][1] == "close" and any(attrib == "close" for _, attrib in names):
+            raise self.error(self.lookahead[2], "multiple to-be-closed variables in local list")
+        names.append(c[2])
+        return names
+
+    def st_local(self, c):
+        names = c[1]
+        return ast.Local([n for n, _ in names], [a for _, a in names], [], c[0][2])
+
+    def st_local_assign(self, c):
+        names = c[1]
+        return ast.Local([n for n, _ in names], [a for _, a in names], c[3], c[0][2])
+
+    # ------------------------------------------------------- expressions
+
+    def explist_new(self, c):
+        return [c[0]]
+
+    def explist_add(self, c):
+        c[0].append(c[2])
+        return c[0]
+
+    def unit(self, c):
+        return c[0]
+
+    exp_single = unit
+
+    def ops_unary(self, c):
+        ops = _Ops()
+        ops.items.append(c[0])
+        return ops
+
+    def ops_binary(self, c):
+        ops = _Ops()
+        ops.items += c
+        ops.heights.append(self.heights[-2])
+        ops.levels.append(self.levels[-2])
+        return ops
+
+    def ops_add_unary(self, c):
+        c[0].items.append(c[1])
+        return c[0]
+
+    def ops_add_binary(self, c):
+        ops = c[0]
+        ops.items.append(c[1])
+        ops.items.append(c[2])
+        ops.heights.append(self.heights[-2])
+        ops.levels.append(self.levels[-2])
+        return ops
+
+    def exp_ops(self, c):
+        ops = c[0]
+        ops.items.append(c[1])
+        ops.heights.append(self.heights[-1])
+        ops.levels.append(self.levels[-1])
+        return self.climb(ops)
+
+    def climb(self, ops: _Ops):
+        """lparser.c's ``subexpr`` over a flat run, without recursion.
+
+        Each frame is a suspended ``subexpr`` call: the binding limit it
+        runs under and the unary operator or left operand and binary
+        operator waiting for their right side.  The frame count is exactly
+        lparser.c's nesting depth inside this expression.  Sets
+        ``self.height``/``self.level`` to the measures of the result.
+        """
+        items = ops.items
+        heights = ops.heights
+        levels = ops.levels
+        level_limit = self.level_limit
+        priority = _PRIORITY
+        frames = []
+        fresh_concats = []       # Concat nodes of this run, operands reversed
+        fresh_ids = set()
+        limit = 0
+        pos = 0
+        operand = 0
+        max_level = 0
+        count = len(items)
+        while True:
+            # Enter a subexpr: prefix operators first.
+            item = items[pos]
+            while type(item) is tuple:
+                frames.append((limit, item, None, 0))
+                if len(frames) + 1 >= level_limit:
+                    raise self.stack_overflow()
+                limit = _UNARY_PRIORITY
+                pos += 1
+                item = items[pos]
+            value = item
+            height = heights[operand]
+            level = len(frames) + 1 + levels[operand]
+            if level > max_level:
+                max_level = level
+            operand += 1
+            pos += 1
+            # Expand while the next operator binds tighter than the limit.
+            while True:
+                op = items[pos][1] if pos < count else None
+                if op is not None and priority[op][0] > limit:
+                    frames.append((limit, items[pos], value, height))
+                    if len(frames) + 1 >= level_limit:
+                        raise self.stack_overflow()
+                    limit = priority[op][1]
+                    pos += 1
+                    break
+                if not frames:
+                    for concat in fresh_concats:
+                        concat.operands.reverse()
+                    self.height = height
+                    self.level = max_level
+                    return value
+                limit, token, left, left_height = frames.pop()
+                if left is None:                       # a prefix operator
+                    value = ast.UnOp(token[1], value, token[2])
+                    height += 1
+                elif token[1] == "..":
+                    if type(value) is ast.Concat and id(value) in fresh_ids:
+                        value.operands.append(left)
+                        height = max(height, left_height + 1)
+                    else:
+                        value = ast.Concat([value, left], token[2])
+                        fresh_concats.append(value)
+                        fresh_ids.add(id(value))
+                        height = max(height, left_height) + 1
+                else:
+                    value = ast.BinOp(token[1], left, value, token[2])
+                    height = max(height, left_height) + 1
+                if height > MAX_TREE_DEPTH:
+                    raise self.too_complex()
+
+    def e_number(self, c):
+        return ast.Number(c[0][1], c[0][2])
+
+    def e_string(self, c):
+        return ast.String(c[0][1], c[0][2])
+
+    def e_nil(self, c):
+        return ast.Nil(c[0][2])
+
+    def e_true(self, c):
+        return ast.TrueExpr(c[0][2])
+
+    def e_false(self, c):
+        return ast.FalseExpr(c[0][2])
+
+    def e_vararg(self, c):
+        if not self.in_vararg_function():
+            raise self.error(c[0][2], "cannot use '...' outside a vararg function", c[0])
+        return ast.Vararg(c[0][2])
+
+    def in_vararg_function(self) -> bool:
+        """Whether the innermost open function takes ``...``.
+
+        The only ')' tokens left on the parser stack close the parameter
+        lists of unfinished function bodies (any other ')' is reduced as
+        soon as the next token arrives), so the nearest one tells.
+        """
+        values = self.values
+        for i in range(len(values) - 1, 0, -1):
+            value = values[i]
+            if type(value) is tuple and value[0] == "RPAR":
+                params = values[i - 1]
+                return type(params) is list and params[1]
+        return True     # the main chunk is vararg
+
+    def e_name(self, c):
+        return ast.Name(c[0][1], c[0][2])
+
+    def e_paren(self, c):
+        inner = c[1]
+        line = c[0][2]
+        if isinstance(inner, _KEEP_PARENS):
+            # Calls and '...' need Paren to truncate to one value, and a
+            # parenthesised variable must stay unassignable.
+            return ast.Paren(inner, line)
+        return inner
+
+    # An index is dated by its key, where lua5.4 emits the access.
+
+    def e_field(self, c):
+        name = c[2]
+        return ast.Index(c[0], ast.String(name[1], name[2]), name[2])
+
+    def e_index(self, c):
+        return ast.Index(c[0], c[2], c[1][2])
+
+    # lua5.4 dates a call by the line where its arguments open (funcargs).
+    # The argument list is always reduced just before its call, so the
+    # line can wait in ``self.args_line``.
+
+    def e_call(self, c):
+        return ast.Call(c[0], c[1], self.args_line)
+
+    def e_method_call(self, c):
+        return ast.MethodCall(c[0], c[2][1], c[3], self.args_line)
+
+    def args_none(self, c):
+        self.args_line = c[0][2]
+        return []
+
+    def args_list(self, c):
+        self.args_line = c[0][2]
+        return c[1]
+
+    def args_one(self, c):
+        self.args_line = c[0].line
+        return [c[0]]
+
+    def args_string(self, c):
+        self.args_line = c[0][2]
+        return [ast.String(c[0][1], c[0][2])]
+
+    def table_empty(self, c):
+        return ast.Table([], c[0][2])
+
+    def table(self, c):
+        return ast.Table(c[1], c[0][2])
+
+    def fields_new(self, c):
+        return [c[0]]
+
+    def fields_add(self, c):
+        c[0].append(c[2])
+        return c[0]
+
+    def field_positional(self, c):
+        return ast.Field(None, c[0], c[0].line)
+
+    def field_named(self, c):
+        name = c[0]
+        return ast.Field(ast.String(name[1], name[2]), c[2], name[2])
+
+    def field_keyed(self, c):
+        return ast.Field(c[1], c[4], c[0][2])
+
+
+# ===================================================================== API
+
+
+def parse(source: str, chunkname: str, nesting_limit: int = 200) -> ast.Chunk:
+    """Parse a Lua chunk.
+
+    ``source`` is a latin-1 ``str`` (one character per byte); ``chunkname``
+    is the display name used in messages.  Raises ``LuaSyntaxError`` with
+    lua5.4's wording.
+    """
+    start = 0
+    if source.startswith("#"):
+        # A first line such as "#!/usr/bin/lua" is skipped, its newline kept.
+        newline = _NEWLINE_RE.search(source)
+        start = newline.start() if newline else len(source)
+    parser = _Parser(source, chunkname, nesting_limit)
+    block = parser.run(start)
+    last_line = parser.lookahead[2]
+    block.line = 1
+    block.end_line = last_line
+    main = ast.Function([], True, block, 0, last_line, "main chunk")
+    return ast.Chunk(main, chunkname)
