@@ -28,7 +28,7 @@ LIBRARIES = ["mathlib", "oslib", "tablib", "utf8lib", "strlib", "base", "dkjson"
 arguments = hs.lists(
     hs.one_of(
         hs.sampled_from(VALUES),
-        hs.integers(),
+        hs.integers(-2 ** 63, 2 ** 63 - 1),  # Lua integers are 64-bit
         hs.builds(lambda xs: Table(list(xs)), hs.lists(hs.sampled_from([1, 2.5, "s"]))),
         hs.just(Function(lambda *a: (True,))),
     ),
