@@ -1,0 +1,502 @@
+"""The ``string`` library (manual §6.4) and the string metatable.
+
+Semantics follow lstrlib.c of Lua 5.4 (index clipping, error texts, the
+gsub/gmatch treatment of empty matches); pattern matching lives in
+``lpattern``, ``string.format`` in ``strformat`` and ``pack``/``unpack`` in
+``strpack``.
+"""
+
+from __future__ import annotations
+
+from ..errors import LuaError
+from ..runtime import ops
+from ..runtime.args import (
+    arg_error, check_int, check_str, opt_int, opt_str, register, type_error,
+)
+from ..runtime.values import Function, Table, number_to_str, type_name
+from . import strformat, strpack
+from .lpattern import Matcher, PatternCache, regex_captures
+
+#: lstrlib's MAXSIZE for results (INT_MAX on every real platform).
+MAXSIZE = 0x7FFFFFFF
+#: Lua's stack limit (LUAI_MAXSTACK): how many values one call may return.
+MAX_RESULTS = 1_000_000
+
+_UPPER_TABLE = {c: c - 32 for c in range(97, 123)}
+_LOWER_TABLE = {c: c + 32 for c in range(65, 91)}
+
+
+def posrelat_start(pos: int, length: int) -> int:
+    """lstrlib's ``posrelatI``: a 1-based start clipped to [1, inf)."""
+    if pos > 0:
+        return pos
+    if pos == 0 or pos < -length:
+        return 1
+    return length + pos + 1
+
+
+def end_position(pos: int, length: int) -> int:
+    """lstrlib's ``getendpos``: a 1-based end clipped to [0, length]."""
+    if pos > length:
+        return length
+    if pos >= 0:
+        return pos
+    if pos < -length:
+        return 0
+    return length + pos + 1
+
+
+def open(st):
+    lib = Table()
+    patterns = PatternCache()
+
+    def len_(*args):
+        return (len(check_str(args, 1, "len")),)
+
+    def sub(*args):
+        s = check_str(args, 1, "sub")
+        length = len(s)
+        start = posrelat_start(check_int(args, 2, "sub"), length)
+        end = end_position(opt_int(args, 3, "sub", -1), length)
+        if start > end:
+            return ("",)
+        return (s[start - 1:end],)
+
+    def upper(*args):
+        s = check_str(args, 1, "upper")
+        st.charge_memory(len(s))
+        return (s.translate(_UPPER_TABLE),)
+
+    def lower(*args):
+        s = check_str(args, 1, "lower")
+        st.charge_memory(len(s))
+        return (s.translate(_LOWER_TABLE),)
+
+    def reverse(*args):
+        s = check_str(args, 1, "reverse")
+        st.charge_memory(len(s))
+        return (s[::-1],)
+
+    def rep(*args):
+        s = check_str(args, 1, "rep")
+        n = check_int(args, 2, "rep")
+        sep = opt_str(args, 3, "rep", "")
+        if n <= 0:
+            return ("",)
+        unit = len(s) + len(sep)
+        if unit > MAXSIZE // n:
+            raise LuaError("resulting string too large")
+        total = n * len(s) + (n - 1) * len(sep)
+        st.charge_memory(total)
+        st.charge(1 + (total >> 6))
+        if sep:
+            return ((s + sep) * (n - 1) + s,)
+        return (s * n,)
+
+    def byte(*args):
+        s = check_str(args, 1, "byte")
+        length = len(s)
+        first = opt_int(args, 2, "byte", 1)
+        start = posrelat_start(first, length)
+        end = end_position(opt_int(args, 3, "byte", first), length)
+        if start > end:
+            return ()
+        count = end - start + 1
+        if count >= MAXSIZE:
+            raise LuaError("string slice too long")
+        if count >= MAX_RESULTS:
+            raise LuaError("stack overflow (string slice too long)")
+        st.charge_memory(count * 16)
+        st.charge(1 + (count >> 6))
+        return tuple(s[start - 1:end].encode("latin-1"))
+
+    def char(*args):
+        st.charge_memory(len(args))
+        codes = []
+        for i in range(1, len(args) + 1):
+            c = check_int(args, i, "char")
+            if not 0 <= c <= 255:
+                arg_error(i, "char", "value out of range")
+            codes.append(c)
+        return (bytes(codes).decode("latin-1"),)
+
+    def dump(*args):
+        if len(args) < 1 or type(args[0]) is not Function:
+            type_error(args, 1, "dump", "function")
+        raise LuaError("unable to dump given function")
+
+    # -- pattern matching -------------------------------------------------
+
+    def find_aux(args, find: bool, fname: str):
+        nargs = len(args)
+        # the common case first: two strings and no init
+        if nargs >= 2 and type(args[0]) is str and type(args[1]) is str:
+            s, p = args[0], args[1]
+        else:
+            s = check_str(args, 1, fname)
+            p = check_str(args, 2, fname)
+        length = len(s)
+        if nargs >= 3:
+            init = posrelat_start(opt_int(args, 3, fname, 1), length) - 1
+            if init > length:
+                return (None,)
+        else:
+            init = 0
+        plain = find and nargs >= 4 and args[3] is not None and args[3] is not False
+        if not plain:
+            pattern = patterns.get(p)
+            plain = find and pattern.plain
+        st.steps_left -= 1 + ((length - init) >> 4)
+        if st.steps_left < 0:
+            st.budget_check()
+        if plain:
+            start = s.find(p, init)
+            if start < 0:
+                return (None,)
+            return (start + 1, start + len(p))
+        if length <= pattern.re_max_len:
+            regex = pattern.regex
+            m = regex.match(s, init) if pattern.anchored else regex.search(s, init)
+            if length > pattern.re_cheap_len:
+                st.budget_check()  # an expensive search: look at the clock
+            if m is None:
+                return (None,)
+            if find:
+                if pattern.ncaptures == 0:
+                    return m.span(0)[0] + 1, m.end()
+                return (m.start() + 1, m.end()) + regex_captures(pattern, m, False)
+            if pattern.ncaptures == 0:
+                return (m.group(),)
+            return regex_captures(pattern, m)
+        matcher = Matcher(st, s, pattern)
+        scan = pattern.first_scan
+        start = init
+        while True:
+            if scan is not None and start < length:
+                m = scan.search(s, start)
+                start = m.start() if m is not None else length
+            matcher.reset()
+            end = matcher.match(start, 0)
+            if end != -1:
+                if find:
+                    return (start + 1, end) + matcher.captures(start, end, False)
+                return matcher.captures(start, end)
+            start += 1
+            if start > length or pattern.anchored:
+                return (None,)
+
+    def find(*args):
+        return find_aux(args, True, "find")
+
+    def match(*args):
+        return find_aux(args, False, "match")
+
+    def gmatch(*args):
+        s = check_str(args, 1, "gmatch")
+        p = check_str(args, 2, "gmatch")
+        length = len(s)
+        init = posrelat_start(opt_int(args, 3, "gmatch", 1), length) - 1
+        if init > length:
+            init = length + 1
+        pattern = patterns.get(p, honour_anchor=False)
+        state = [init, -1]  # next start, end of the last match
+
+        if pattern.use_regex(length):
+            regex = pattern.regex
+
+            def step(*_):
+                src, last = state
+                while src <= length:
+                    st.charge(1 + ((length - src) >> 4))
+                    m = regex.search(s, src)
+                    if length > pattern.re_cheap_len:
+                        st.budget_check()
+                    if m is None:
+                        break
+                    if m.end() == last:  # empty match right where the last ended
+                        src = m.start() + 1
+                        continue
+                    state[0] = state[1] = m.end()
+                    return regex_captures(pattern, m)
+                state[0] = length + 1
+                return (None,)
+        else:
+            matcher = Matcher(st, s, pattern)
+            scan = pattern.first_scan
+
+            def step(*_):
+                src, last = state
+                while src <= length:
+                    if scan is not None and src < length:
+                        m = scan.search(s, src)
+                        src = m.start() if m is not None else length
+                    matcher.reset()
+                    end = matcher.match(src, 0)
+                    if end != -1 and end != last:
+                        state[0] = state[1] = end
+                        return matcher.captures(src, end)
+                    src += 1
+                state[0] = length + 1
+                return (None,)
+
+        return (Function(step, "gmatch_aux"),)
+
+    def gsub(*args):
+        nargs = len(args)
+        if nargs >= 2 and type(args[0]) is str and type(args[1]) is str:
+            src, p = args[0], args[1]
+        else:
+            src = check_str(args, 1, "gsub")
+            p = check_str(args, 2, "gsub")
+        length = len(src)
+        max_n = opt_int(args, 4, "gsub", length + 1) if nargs >= 4 else length + 1
+        repl = args[2] if nargs >= 3 else None
+        rtype = type(repl)
+        if rtype is int or rtype is float:
+            repl = number_to_str(repl)
+            rtype = str
+        if rtype is not str and rtype is not Table and rtype is not Function:
+            type_error(args, 3, "gsub", "string/function/table")
+        pattern = patterns.get(p)
+        if rtype is str:
+            if (pattern.nonempty and not pattern.anchored and length <= pattern.re_max_len
+                    and max_n > 0):
+                fast = _gsub_with_subn(st, pattern, src, repl, max_n)
+                if fast is not None:
+                    return fast
+            template = _parse_template(repl)
+        out = []
+        count = 0
+        changed = False
+        pos = 0
+        last = -1
+
+        def add_value(whole: str, captures) -> bool:
+            """Append the replacement; False if the original text was kept."""
+            if rtype is str:
+                for part in template:
+                    if type(part) is str:
+                        out.append(part)
+                    elif part == 0:
+                        out.append(whole)
+                    elif part < 0:
+                        raise LuaError("invalid use of '%' in replacement string")
+                    else:
+                        value = captures(part - 1)
+                        out.append(value if type(value) is str else number_to_str(value))
+                return True
+            if rtype is Table:
+                value = ops.index(st, repl, captures(0))
+            else:
+                results = ops.call(st, repl, captures(None))
+                value = results[0] if results else None
+            if value is None or value is False:
+                out.append(whole)
+                return False
+            vt = type(value)
+            if vt is str:
+                out.append(value)
+            elif vt is int or vt is float:
+                out.append(number_to_str(value))
+            else:
+                raise LuaError(f"invalid replacement value (a {type_name(value)})")
+            return True
+
+        st.charge(1 + (length >> 4))
+        if pattern.use_regex(length):
+            regex = pattern.regex
+            finder = regex.match if pattern.anchored else regex.search
+            expensive = length > pattern.re_cheap_len
+            while count < max_n:
+                m = finder(src, pos)
+                if expensive:
+                    st.budget_check()
+                if m is None:
+                    break
+                start, end = m.span()
+                if end == last:  # empty match where the previous one ended
+                    if pos < length:
+                        out.append(src[pos])
+                        pos += 1
+                        if pattern.anchored:
+                            break
+                        continue
+                    break
+                st.charge(1)
+                count += 1
+                if start > pos:
+                    out.append(src[pos:start])
+
+                def captures(i, m=m):
+                    values = regex_captures(pattern, m)
+                    if i is None:
+                        return values
+                    if i >= len(values):
+                        if i != 0:
+                            raise LuaError(f"invalid capture index %{i + 1}")
+                        return m.group()
+                    return values[i]
+
+                changed = add_value(m.group(), captures) or changed
+                pos = last = end
+                if pattern.anchored:
+                    break
+        else:
+            matcher = Matcher(st, src, pattern)
+            scan = None if pattern.anchored else pattern.first_scan
+            while count < max_n:
+                if scan is not None and pos < length:
+                    m = scan.search(src, pos)
+                    candidate = m.start() if m is not None else length
+                    if candidate > pos:
+                        out.append(src[pos:candidate])
+                        pos = candidate
+                matcher.reset()
+                end = matcher.match(pos, 0)
+                if end != -1 and end != last:
+                    count += 1
+                    start = pos
+
+                    def captures(i, start=start, end=end):
+                        if i is None:
+                            return matcher.captures(start, end)
+                        return matcher.capture(i, start, end)
+
+                    changed = add_value(src[start:end], captures) or changed
+                    pos = last = end
+                elif pos < length:
+                    out.append(src[pos])
+                    pos += 1
+                else:
+                    break
+                if pattern.anchored:
+                    break
+        if not changed:
+            return (src, count)
+        out.append(src[pos:])
+        size = 0
+        for piece in out:
+            size += len(piece)
+        st.charge_memory(size)
+        return ("".join(out), count)
+
+    for name, func in [
+        ("byte", byte), ("char", char), ("dump", dump), ("find", find),
+        ("format", strformat.make_format(st)), ("gmatch", gmatch), ("gsub", gsub),
+        ("len", len_), ("lower", lower), ("match", match), ("rep", rep),
+        ("reverse", reverse), ("sub", sub), ("upper", upper),
+    ]:
+        register(lib, name, func)
+    for name, func in strpack.make_functions(st).items():
+        register(lib, name, func)
+
+    meta = Table()
+    _add_arith_metamethods(st, meta)
+    meta.set("__index", lib)
+    st.string_meta = meta
+    return lib
+
+
+def _python_template(pattern, template: list):
+    """The ``re`` template doing what the Lua replacement does, or None when
+    it needs lstrlib's own handling (position captures, bad indices)."""
+    out = []
+    for part in template:
+        if type(part) is str:
+            out.append(part.replace("\\", "\\\\"))
+        elif part == 0 or (part == 1 and pattern.ncaptures == 0):
+            out.append(r"\g<0>")
+        elif 0 < part <= pattern.ncaptures and part not in pattern.positions:
+            out.append(r"\g<%d>" % part)
+        else:
+            return None
+    return "".join(out)
+
+
+def _gsub_with_subn(st, pattern, src: str, repl: str, max_n: int):
+    """gsub by ``re.subn``: exact when the pattern cannot match empty (then
+    Lua's and Python's scanning agree).  None if the replacement needs the
+    general path."""
+    templates = pattern.templates
+    prepared = templates.get(repl)
+    if prepared is None:
+        if len(templates) >= 64:
+            templates.clear()
+        template = _parse_template(repl)
+        literal = sum(len(part) for part in template if type(part) is str)
+        references = len(template) - sum(1 for part in template if type(part) is str)
+        prepared = templates[repl] = (_python_template(pattern, template), literal, references)
+    python, literal, references = prepared
+    if python is None:
+        return None
+    length = len(src)
+    # Matches are disjoint and non-empty, which bounds the result.
+    most = length if length < max_n else max_n
+    st.charge_memory(length + most * literal + references * length)
+    st.steps_left -= 1 + (length >> 4)
+    if st.steps_left < 0:
+        st.budget_check()
+    result, count = pattern.regex.subn(python, src, most)
+    if length > pattern.re_cheap_len:
+        st.budget_check()
+    if count == 0:
+        return (src, 0)
+    return (result, count)
+
+
+def _parse_template(repl: str) -> list:
+    """A gsub replacement string as literal pieces and capture numbers
+    (0 = whole match); -1 marks an invalid '%' (raised when reached, as
+    lstrlib only fails once it gets there)."""
+    parts = []
+    i = 0
+    n = len(repl)
+    while True:
+        j = repl.find("%", i)
+        if j < 0:
+            if i < n:
+                parts.append(repl[i:])
+            return parts
+        if j > i:
+            parts.append(repl[i:j])
+        c = repl[j + 1] if j + 1 < n else ""
+        if c == "%":
+            parts.append("%")
+        elif "0" <= c <= "9" and c != "":
+            parts.append(ord(c) - 48)
+        else:
+            parts.append(-1)
+            return parts
+        i = j + 2
+
+
+_ARITH_EVENTS = [
+    ("__add", "+"), ("__sub", "-"), ("__mul", "*"), ("__mod", "%"), ("__pow", "^"),
+    ("__div", "/"), ("__idiv", "//"), ("__unm", None),
+]
+
+
+def _add_arith_metamethods(st, meta: Table) -> None:
+    """lstrlib's string metamethods: arithmetic on numeric strings, and the
+    "attempt to add a 'string' with a 'table'" diagnostics otherwise."""
+
+    def make(event: str, op):
+        def handler(*args):
+            a = args[0] if args else None
+            b = args[1] if len(args) > 1 else None
+            x, y = ops.tonumber(a), ops.tonumber(b)
+            if x is not None and y is not None:
+                if op is None:
+                    return (ops.unm(x),)
+                return (ops.ARITH[op](x, y),)
+            # trymt: the second operand's metamethod, unless it is a string
+            if type(b) is not str:
+                other = ops.metamethod(st, b, event)
+                if other is not None:
+                    return (ops.call1(st, other, a, b),)
+            raise LuaError(f"attempt to {event[2:]} a '{type_name(a)}' with a '{type_name(b)}'")
+
+        return handler
+
+    for event, op in _ARITH_EVENTS:
+        meta.set(event, Function(make(event, op), event))
