@@ -5,8 +5,8 @@
 Loads ``examples/plugins/opengauss.lua`` (DeepFlow's documented example) in
 a sandboxed ``LuaRuntime`` and calls ``GetWorkloadTypeAndName`` once per pod
 of ``tests/data/pods-sample.json``, the 60 pods repeated to ``--calls``.
-Each pod's metadata is cut to the fields DeepFlow hands plugins and
-serialised the way Go's ``encoding/json`` does (see ``go_json``).
+Each pod's metadata is cut and serialised exactly as the resolver does it
+(``resolver.pods.cut_metadata`` and ``go_json``).
 
 Reported side by side, best of ``--rounds`` interleaved rounds, in
 microseconds per pod:
@@ -28,61 +28,19 @@ import json
 import os
 import time
 
-from luapy import LuaRuntime
+from luapy import LuaRuntime, Options
+from resolver.pods import cut_metadata, go_json
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PODS = os.path.join(ROOT, "tests", "data", "pods-sample.json")
 PLUGIN = os.path.join(ROOT, "examples", "plugins", "opengauss.lua")
-#: The metadata fields a DeepFlow Lua plugin receives.
-METADATA_FIELDS = ("uid", "name", "namespace", "ownerReferences", "creationTimestamp",
-                   "labels", "annotations")
-
-# Go's encoding/json escapes these even though JSON does not require it
-# (HTML safety and JavaScript line terminators).
-_GO_ESCAPES = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t",
-               "<": "\\u003c", ">": "\\u003e", "&": "\\u0026",
-               "\u2028": "\\u2028", "\u2029": "\\u2029"}
-
-
-def _go_string(text: str) -> str:
-    out = []
-    for char in text:
-        escaped = _GO_ESCAPES.get(char)
-        if escaped is not None:
-            out.append(escaped)
-        elif char < " ":
-            out.append("\\u%04x" % ord(char))
-        else:
-            out.append(char)
-    return '"' + "".join(out) + '"'
-
-
-def go_json(value) -> str:
-    """``json.Marshal``: compact, map keys sorted, HTML-safe escapes, UTF-8."""
-    if isinstance(value, dict):
-        return "{" + ",".join(_go_string(k) + ":" + go_json(value[k]) for k in sorted(value)) + "}"
-    if isinstance(value, list):
-        return "[" + ",".join(go_json(v) for v in value) + "]"
-    if isinstance(value, str):
-        return _go_string(value)
-    if value is True:
-        return "true"
-    if value is False:
-        return "false"
-    if value is None:
-        return "null"
-    return json.dumps(value)
 
 
 def pod_documents(path: str = PODS) -> list[bytes]:
+    """Each pod's metadata as the resolver hands it to plugins."""
     with open(path, encoding="utf-8") as handle:
         pods = json.load(handle)["items"]
-    documents = []
-    for pod in pods:
-        metadata = pod["metadata"]
-        cut = {k: metadata[k] for k in METADATA_FIELDS if k in metadata}
-        documents.append(go_json(cut).encode("utf-8"))
-    return documents
+    return [go_json(cut_metadata(pod["metadata"])).encode("utf-8") for pod in pods]
 
 
 def interleaved_best(rounds: int, runs: dict) -> dict:
@@ -146,10 +104,19 @@ def main(argv=None) -> None:
                 function(item)
         return run
 
+    # The same plugin compiled without step and depth accounting: what the
+    # budget checks cost (issue target: under 15%).
+    unchecked = LuaRuntime(Options(count_steps=False))
+    with open(PLUGIN, encoding="utf-8") as handle:
+        unchecked.execute(handle.read(), name="@opengauss.lua")
+    unchecked_plugin = unchecked.globals()["GetWorkloadTypeAndName"]._function
+    unchecked_call = unchecked.call_raw
+
     runs = {
         "json.loads": each(json.loads, texts),
         "dkjson.decode": each(lambda s: call_raw(decode, [s, 1, None]), lua_strings),
         "plugin call": each(lambda s: call_raw(plugin, [s]), lua_strings),
+        "plugin, no accounting": each(lambda s: unchecked_call(unchecked_plugin, [s]), lua_strings),
     }
 
     reference = _reference_dkjson()
@@ -173,6 +140,8 @@ def main(argv=None) -> None:
     print(f"{'':22} {'us/pod':>9} {'x json.loads':>13}")
     for name, seconds in results.items():
         print(f"{name:22} {seconds / calls * 1e6:9.2f} {seconds / base:13.2f}")
+    accounting = results["plugin call"] / results["plugin, no accounting"] - 1
+    print(f"budget accounting costs {accounting:.1%} of a plugin call")
 
 
 if __name__ == "__main__":

@@ -237,7 +237,7 @@ SUBJECT_CHARS = "ab x1.()\n-"
 
 @pytest.fixture(scope="module")
 def lua():
-    lupa = pytest.importorskip("lupa")
+    pytest.importorskip("lupa")
     from lupa import lua54
     runtime = lua54.LuaRuntime(encoding=None)
     runtime.execute("""
@@ -349,3 +349,24 @@ def test_expensive_regex_calls_cannot_outrun_the_time_budget():
     finally:
         st.leave(True)
     assert time.perf_counter() - start < 1.0
+
+
+def test_walking_a_long_string_is_charged_linearly():
+    # 30,000 matches over 90,000 bytes: a charge per remaining length on
+    # every step would be quadratic and exhaust this budget many times over.
+    st, lib = make_lib(steps=300_000, time=10.0)
+    subject = "ab " * 30000
+    st.enter()
+    try:
+        it = lib.get("gmatch").call(subject, "%a+")[0]
+        count = 0
+        while it.call()[0] is not None:
+            count += 1
+        init, found = 1, 0
+        find = lib.get("find")
+        while found < 5000:
+            start, end = find.call(subject, "%a+", init)[:2]
+            init, found = end + 1, found + 1
+    finally:
+        st.leave(True)
+    assert count == 30000

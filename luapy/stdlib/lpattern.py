@@ -19,6 +19,11 @@ Two engines share one front door, ``Pattern``:
   interrupted, it is used only when the worst-case number of backtracking
   paths for the subject length at hand is small (``RE_MAX_COST``); longer
   subjects go through ``Matcher``.
+
+``Matcher`` avoids Python-level work that cannot change the outcome: it
+skips backtracking attempts that would fail on a required literal byte, and
+start positions whose byte the pattern's first item cannot match are found
+with a one-class regex scan instead of one ``match`` call each.
 """
 
 from __future__ import annotations

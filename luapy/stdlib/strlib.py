@@ -146,19 +146,22 @@ def open(st):
         if not plain:
             pattern = patterns.get(p)
             plain = find and pattern.plain
-        st.steps_left -= 1 + ((length - init) >> 4)
-        if st.steps_left < 0:
-            st.budget_check()
+        # Searches are charged for the stretch of subject they scanned, so
+        # a loop walking a long string with ``init`` is charged linearly.
         if plain:
             start = s.find(p, init)
+            st.steps_left -= 1 + (((start if start >= 0 else length) - init) >> 6)
+            if st.steps_left < 0:
+                st.budget_check()
             if start < 0:
                 return (None,)
             return (start + 1, start + len(p))
         if length <= pattern.re_max_len:
             regex = pattern.regex
             m = regex.match(s, init) if pattern.anchored else regex.search(s, init)
-            if length > pattern.re_cheap_len:
-                st.budget_check()  # an expensive search: look at the clock
+            st.steps_left -= 1 + (((m.end() if m is not None else length) - init) >> 4)
+            if st.steps_left < 0 or length > pattern.re_cheap_len:
+                st.budget_check()  # also: an expensive search looks at the clock
             if m is None:
                 return (None,)
             if find:
@@ -207,9 +210,9 @@ def open(st):
             def step(*_):
                 src, last = state
                 while src <= length:
-                    st.charge(1 + ((length - src) >> 4))
                     m = regex.search(s, src)
-                    if length > pattern.re_cheap_len:
+                    st.steps_left -= 1 + (((m.end() if m is not None else length) - src) >> 4)
+                    if st.steps_left < 0 or length > pattern.re_cheap_len:
                         st.budget_check()
                     if m is None:
                         break
