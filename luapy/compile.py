@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import math
 import re
+import types
 import warnings
 
 from . import ast
@@ -54,6 +55,11 @@ INDENT = "    "
 MAX_INLINE_DEPTH = 12
 #: Loop iterations are charged to the step budget in batches of this many.
 LOOP_BATCH = 64
+#: Numeric for loops nested deeper than this charge per iteration instead
+#: of per chunk (a chunked loop is two Python loops; CPython caps nesting).
+MAX_CHUNKED_NESTING = 6
+#: Iterations a numeric for charges at a time.
+FOR_CHUNK = 1024
 #: String constants longer than this live in the namespace, not the source.
 MAX_INLINE_STRING = 120
 
@@ -124,16 +130,28 @@ class ChunkCompiler:
 
     def add_function(self, lines: list[tuple[int, str, int]]) -> None:
         for indent, text, lua_line in lines:
-            self.source.append(INDENT * indent + text)
+            # One level deeper: every factory is nested in ``__chunk``.
+            self.source.append(INDENT * (indent + 1) + text)
             self.lines.append(lua_line)
+
+    def module_source(self) -> str:
+        """The generated module: the factories nested in ``__chunk``.
+
+        ``__chunk`` only exists to declare ``_depth`` and ``_steps``, the
+        variables every function shares through ``nonlocal``; its factories
+        are later rebuilt around the runtime's own cells (``_bind_cells``).
+        """
+        header = ["def __chunk():", INDENT + "_depth = _steps = 0"]
+        return "\n".join(header + self.source) + "\n"
 
     def compile(self, chunk: ast.Chunk, env) -> Function:
         main = FunctionCompiler(self, chunk.func).compile()
         namespace = runtime_namespace(self.st)
         namespace.update(self.constants)
-        namespace["LINES"] = self.lines
-        namespace["FIXERR"] = _error_fixer(self.chunkname, self.lines)
-        text = "\n".join(self.source) + "\n"
+        lines = [0, 0] + self.lines  # the two header lines of module_source
+        namespace["LINES"] = lines
+        namespace["FIXERR"] = _error_fixer(self.chunkname, lines)
+        text = self.module_source()
         try:
             with warnings.catch_warnings():
                 # Templates may compare literals with ``is``; harmless.
@@ -145,11 +163,28 @@ class ChunkCompiler:
             raise LuaSyntaxError(f"{self.chunkname}: chunk too complex to compile "
                                  f"({type(problem).__name__}: {getattr(problem, 'msg', problem)})") from None
         exec(code, namespace)
+        factories = _bind_cells(namespace["__chunk"], namespace, self.st)
         for index, proto in enumerate(self.protos):
-            proto.factory = namespace[f"__proto_{index}"]
+            proto.factory = factories[f"__proto_{index}"]
             proto.instantiate = _instantiator(self.st, proto)
             namespace[f"P{index}"] = proto.instantiate
         return main.instantiate(([env],))
+
+
+def _bind_cells(chunk_function, namespace: dict, st) -> dict:
+    """Build each factory with the runtime's depth and step cells.
+
+    ``types.FunctionType`` accepts an explicit closure: the factories of
+    every chunk a runtime loads then share the same two cells, so Lua calls
+    and loops update them as cheap ``nonlocal`` variables.
+    """
+    cells = {"_depth": st.depth_cell, "_steps": st.steps_cell}
+    factories = {}
+    for const in chunk_function.__code__.co_consts:
+        if isinstance(const, types.CodeType) and const.co_name.startswith("__proto_"):
+            closure = tuple(cells[name] for name in const.co_freevars) or None
+            factories[const.co_name] = types.FunctionType(const, namespace, const.co_name, None, closure)
+    return factories
 
 
 def _instantiator(st, proto: Proto):
@@ -239,6 +274,8 @@ class FunctionCompiler:
         self.contexts: list[_Context] = []
         self.inline_depth = 0
         self.proto = Proto(node.name, node.line)
+        #: Slots of numeric-for variables that can only ever hold integers.
+        self.known_int: set[int] = set()
         self.index = len(chunk.protos)
         chunk.protos.append(self.proto)
         self.st = chunk.st
@@ -275,8 +312,8 @@ class FunctionCompiler:
 
     def budget_tick(self) -> None:
         if self.st.options.count_steps:
-            self.emit("st.steps_left -= 1")
-            self.emit("if st.steps_left < 0: st.budget_check()")
+            self.emit("_steps -= 1")
+            self.emit("if _steps < 0: st.budget_check()")
 
     def loop_tick(self, counter: str) -> None:
         """Charge a loop iteration: a local countdown, settled in batches."""
@@ -303,15 +340,16 @@ class FunctionCompiler:
             header.append((1, f"{names}, = __up", node.line))
         header.append((1, f"def __f{self.index}({', '.join(params)}):", node.line))
         self.indent = 2
+        counting = self.st.options.count_steps
+        if counting:
+            self.emit("nonlocal _depth, _steps")
+            self.emit("_depth += 1")
+            self.emit(f"if _depth > {self.st.max_depth}: OVERFLOW()")
+            self.emit("_steps -= 1")
+            self.emit("if _steps < 0: st.budget_check()")
         for var in scope.params:
             if var.captured:
                 self.emit(f"c{var.slot} = [l{var.slot}]")
-        counting = self.st.options.count_steps
-        if counting:
-            self.emit("_d = st.depth = st.depth + 1")
-            self.emit("if _d > MAXDEPTH: OVERFLOW()")
-            self.emit("st.steps_left -= 1")
-            self.emit("if st.steps_left < 0: st.budget_check()")
         self.emit("try:")
         self.indent += 1
         body_start = len(self.out)
@@ -327,7 +365,7 @@ class FunctionCompiler:
         self.emit("    raise LuaError('stack overflow') from None", node.end_line)
         if counting:
             self.emit("finally:", node.end_line)
-            self.emit("    st.depth -= 1", node.end_line)
+            self.emit("    _depth -= 1", node.end_line)
         self.indent = 1
         self.emit(f"return __f{self.index}", node.end_line)
         self.chunk.add_function(header + self.out)
@@ -520,7 +558,7 @@ class FunctionCompiler:
             if _has_effects(exprs[0]):
                 key = self.materialize(key)
             value = self.expr(exprs[0])
-            self.store_index(obj, key, value, target)
+            self.store_index(obj, key, value, target, exprs[0])
             return
         # Evaluate every target's table and key, then every value, then
         # assign (the reference assigns right to left).
@@ -562,7 +600,7 @@ class FunctionCompiler:
             env = self.name_value(binding.env)
             self.emit(f"SETFIELD({env}, {self.string(binding.name)}, {value}, {self.env_desc(binding)!r})")
 
-    def store_index(self, obj: str, key: str, value: str, target) -> None:
+    def store_index(self, obj: str, key: str, value: str, target, value_node=None) -> None:
         desc = self.describe(target.obj)
         if type(target.key) is ast.String:
             self.emit(f"SETFIELD({obj}, {key}, {value}, {desc!r})")
@@ -570,10 +608,12 @@ class FunctionCompiler:
         obj = _attributable(self.materialize(obj))
         key = self.materialize(key)
         value = self.materialize(value)
+        key_check = "" if self.is_int(target.key) else f"type({key}) is int and "
+        value_check = "" if value_node is not None and _never_nil(value_node, self) else f"{value} is not None and "
         # Storing into or appending to a plain table's array part inline;
         # everything else (holes, hash keys, metatables) goes to SETINDEX.
-        self.emit(f"if type({obj}) is Table and {obj}.meta is None and type({key}) is int "
-                  f"and {value} is not None and 0 < {key} <= len(_a := {obj}.arr) + 1 and not {obj}.hash:")
+        self.emit(f"if type({obj}) is Table and {obj}.meta is None and {key_check}"
+                  f"{value_check}0 < {key} <= len(_a := {obj}.arr) + 1 and not {obj}.hash:")
         self.emit(f"    if {key} > len(_a):")
         self.emit(f"        _a.append({value})")
         self.emit(f"        if not {key} & 63: CHARGE(APPEND_COST)")
@@ -660,15 +700,21 @@ class FunctionCompiler:
             self.indent -= 1
         self.indent -= opened
 
-    def _loop(self, node, header_lines, header: str, prologue=None, until=None) -> None:
-        """Emit a Python loop for a Lua loop, handling exceptional jumps."""
+    def _loop(self, node, header_lines, header: str, prologue=None, until=None,
+              chunks: str | None = None) -> None:
+        """Emit a Python loop for a Lua loop, handling exceptional jumps.
+
+        With ``chunks`` (an expression yielding iterables whose iterations
+        were charged in advance), the loop is two Python loops and the body
+        carries no per-iteration accounting.
+        """
         line = self.line
         ident = len(self.chunk.loop_ids) + 1
         self.chunk.loop_ids[id(node)] = ident
         context = _Context("loop", ident, node)
         self.contexts.append(context)
 
-        counter = self.temp() if self.st.options.count_steps else None
+        counter = self.temp() if self.st.options.count_steps and chunks is None else None
 
         def body():
             if prologue:
@@ -684,6 +730,11 @@ class FunctionCompiler:
         self.splice(header_lines)
         if counter:
             self.emit(f"{counter} = 0", line)
+        if chunks is not None:
+            # for chunk in chunks: for var in chunk: body, where a break in
+            # the body must also leave the outer loop (for/else idiom).
+            self.emit(f"for _chunk in {chunks}:", line)
+            self.indent += 1
         self.emit(header, line)
         self.indent += 1
         if context.uses_exception:
@@ -703,6 +754,11 @@ class FunctionCompiler:
         else:
             self.splice(lines)
         self.indent -= 1
+        if chunks is not None:
+            self.emit("else:", line)
+            self.emit("    continue", line)
+            self.emit("break", line)
+            self.indent -= 1
 
     def stat_While(self, node: ast.While) -> None:
         test, lines = self.capture(lambda: self.test(node.cond))
@@ -719,15 +775,25 @@ class FunctionCompiler:
         self._loop(node, [], "while True:", until=node.cond)
 
     def stat_NumericFor(self, node: ast.NumericFor) -> None:
-        start, stop, step = self.operands(
-            [node.start, node.stop, node.step if node.step is not None else ast.Number(1, node.line)])
+        step_node = node.step if node.step is not None else ast.Number(1, node.line)
+        start, stop, step = self.operands([node.start, node.stop, step_node])
         var = node.binding
         loop_var = f"l{var.slot}" if not var.captured else "_fi"
+        if (_is_int_literal(node.start) and _is_int_literal(step_node) and not var.captured
+                and not _assigns_to(node.body, var)):
+            self.known_int.add(var.slot)
 
         def prologue():
             if var.captured:
                 self.emit(f"c{var.slot} = [_fi]")
-        self._loop(node, [], f"for {loop_var} in FORRANGE({start}, {stop}, {step}):", prologue)
+        # Charging iterations a chunk at a time keeps accounting out of the
+        # body; CPython allows only 20 nested blocks, so deep nests use the
+        # per-iteration countdown instead of a second Python loop.
+        if self.st.options.count_steps and len(self.contexts) < MAX_CHUNKED_NESTING:
+            self._loop(node, [], f"for {loop_var} in _chunk:", prologue,
+                       chunks=f"FORCHUNKS({start}, {stop}, {step})")
+        else:
+            self._loop(node, [], f"for {loop_var} in FORRANGE({start}, {stop}, {step}):", prologue)
 
     def stat_GenericFor(self, node: ast.GenericFor) -> None:
         values = self.explist(node.exprs)
@@ -853,6 +919,13 @@ class FunctionCompiler:
         return (f"(_v if type({obj}) is Table and ((_v := {obj}.hash.get({key})) is not None "
                 f"or {obj}.meta is None) else INDEX({obj}, {key}, {desc!r}))")
 
+    def is_int(self, node) -> bool:
+        """Is ``node`` certainly an integer (a literal or a plain int loop variable)?"""
+        if _is_int_literal(node):
+            return True
+        return (type(node) is ast.Name and type(node.binding) is LocalVar
+                and not node.binding.captured and node.binding.slot in self.known_int)
+
     def describe(self, node) -> str | None:
         """How lua5.4 names ``node`` in an error message."""
         t = type(node)
@@ -890,8 +963,9 @@ class FunctionCompiler:
         obj, key = self.operands([node.obj, node.key], force=True)
         obj = _attributable(self.materialize(obj))
         key = self.materialize(key)
-        return (f"(_v if type({obj}) is Table and ((_v := ({obj}.arr[{key} - 1] if type({key}) is int "
-                f"and 0 < {key} <= len({obj}.arr) else {obj}.get({key}))) is not None or {obj}.meta is None) "
+        int_check = "" if self.is_int(node.key) else f"type({key}) is int and "
+        return (f"(_v if type({obj}) is Table and ((_v := ({obj}.arr[{key} - 1] if {int_check}"
+                f"0 < {key} <= len({obj}.arr) else {obj}.get({key}))) is not None or {obj}.meta is None) "
                 f"else INDEX({obj}, {key}, {desc!r}))")
 
     # -- calls -------------------------------------------------------------
@@ -1052,18 +1126,19 @@ class FunctionCompiler:
         right = self.materialize(right)
         descs = f"{self.describe(node.left)!r}, {self.describe(node.right)!r}"
         slow = f"ARITH({op!r}, {left}, {right}, {descs})"
-        right_int = type(node.right) is ast.Number and type(node.right.value) is int
-        left_int = type(node.left) is ast.Number and type(node.left.value) is int
+        right_int = self.is_int(node.right)
+        left_int = self.is_int(node.left)
         checks = []
         if not left_int:
             checks.append(f"type({left}) is int")
         if not right_int:
             checks.append(f"type({right}) is int")
         both_int = " and ".join(checks) if checks else "True"
+        right_positive = _is_int_literal(node.right) and node.right.value > 0
         if op in ("+", "-", "*"):
-            if op == "-" and right_int and node.right.value > 0:
+            if op == "-" and right_positive:
                 bound = f"(_r := {left} - {right}) >= MININT"
-            elif op == "+" and right_int and node.right.value > 0:
+            elif op == "+" and right_positive:
                 bound = f"(_r := {left} + {right}) <= MAXINT"
             else:
                 bound = f"MININT <= (_r := {left} {op} {right}) <= MAXINT"
@@ -1093,12 +1168,15 @@ class FunctionCompiler:
         left = self.materialize(left)
         right = self.materialize(right)
         if op in ("==", "~="):
-            result = (f"({left} == {right} if type({left}) is type({right}) and type({left}) is not Table "
-                      f"else EQ({left}, {right}))")
+            if self.is_int(node.left) and self.is_int(right_node):
+                result = f"({left} == {right})"
+            else:
+                result = (f"({left} == {right} if type({left}) is type({right}) and type({left}) is not Table "
+                          f"else EQ({left}, {right}))")
             return result if op == "==" else f"(not {result})"
-        right_num = type(right_node) is ast.Number
-        checks = f"type({left}) is int" + ("" if right_num and type(right_node.value) is int
-                                           else f" and type({right}) is int")
+        conditions = [f"type({operand}) is int" for operand, node_ in ((left, node.left), (right, right_node))
+                      if not self.is_int(node_)]
+        checks = " and ".join(conditions) if conditions else "True"
         if op == "<":
             return f"({left} < {right} if {checks} else LT({left}, {right}))"
         if op == "<=":
@@ -1162,6 +1240,37 @@ class FunctionCompiler:
 
 _COMPARISONS = frozenset(("==", "~=", "<", "<=", ">", ">="))
 _ERRING_NODES = (ast.Index, ast.Call, ast.MethodCall, ast.BinOp, ast.UnOp, ast.Concat)
+
+
+def _is_int_literal(node) -> bool:
+    return type(node) is ast.Number and type(node.value) is int
+
+
+def _never_nil(node, compiler) -> bool:
+    """Can ``node`` be proven non-nil at compile time?"""
+    t = type(node)
+    return (t in (ast.Number, ast.String, ast.TrueExpr, ast.FalseExpr, ast.Table, ast.Function,
+                  ast.Concat) or compiler.is_int(node))
+
+
+def _assigns_to(block: ast.Block, var: LocalVar) -> bool:
+    """Does any statement in ``block`` (nested blocks included) assign ``var``?"""
+    pending = [block]
+    while pending:
+        current = pending.pop()
+        for stat in current.body:
+            t = type(stat)
+            if t is ast.Assign or t is ast.FunctionStat:
+                targets = stat.targets if t is ast.Assign else [stat.target]
+                if any(type(x) is ast.Name and x.binding is var for x in targets):
+                    return True
+            elif t in (ast.Do, ast.While, ast.Repeat, ast.NumericFor, ast.GenericFor):
+                pending.append(stat.body)
+            elif t is ast.If:
+                pending.extend(body for _, body in stat.tests)
+                if stat.orelse is not None:
+                    pending.append(stat.orelse)
+    return False
 
 
 def _attributable(expression: str) -> str:
@@ -1342,6 +1451,9 @@ def runtime_namespace(st) -> dict:
         st.charge(LOOP_BATCH)
         return LOOP_BATCH - 1
 
+    def FORCHUNKS(start, stop, step):
+        return _for_chunks(st, _for_range(start, stop, step))
+
     return {
         "__builtins__": {},
         "st": st, "Table": Table, "Function": Function, "TailCall": TailCall,
@@ -1356,7 +1468,7 @@ def runtime_namespace(st) -> dict:
         "NEWTABLE": NEWTABLE, "NEWARRAY": NEWARRAY, "ADJUST": ADJUST,
         "OVERFLOW": OVERFLOW, "CHECK_CLOSABLE": CHECK_CLOSABLE, "CLOSE": CLOSE,
         "FORRANGE": _for_range, "GENFOR": GENFOR, "RecursionError": RecursionError,
-        "TICK": TICK, "APPEND_COST": 64 * slot_cost,
+        "TICK": TICK, "APPEND_COST": 64 * slot_cost, "FORCHUNKS": FORCHUNKS,
     }
 
 
@@ -1385,6 +1497,47 @@ def _for_range(start, stop, step):
             return range(start, min(stop, MAXINT) + 1, step)
         return range(start, max(stop, MININT) - 1, step)
     return _float_range(float(start), float(stop), float(step))
+
+
+def _for_chunks(st, iterations):
+    """Split a numeric for's iterations into charged-in-advance chunks.
+
+    A loop's steps are charged before each chunk runs, so a ``break`` may
+    leave up to a chunk's worth charged but unused: the budget stays an
+    upper bound on the work done.
+    """
+    if type(iterations) is range:
+        start, stop, step = iterations.start, iterations.stop, iterations.step
+        count = (stop - start + step - (1 if step > 0 else -1)) // step if (stop - start) * step > 0 else 0
+        if count <= FOR_CHUNK:
+            st.charge(count)
+            return (iterations,)
+        return _range_chunks(st, start, stop, step)
+    return _float_chunks(st, iterations)
+
+
+def _range_chunks(st, start: int, stop: int, step: int):
+    span = FOR_CHUNK * step
+    while (stop - start) * step > 0:
+        end = start + span
+        if (end - stop) * step > 0:
+            end = stop
+        st.charge(FOR_CHUNK)
+        yield range(start, end, step)
+        start = end
+
+
+def _float_chunks(st, values):
+    chunk = []
+    for value in values:
+        chunk.append(value)
+        if len(chunk) == FOR_CHUNK:
+            st.charge(FOR_CHUNK)
+            yield chunk
+            chunk = []
+    if chunk:
+        st.charge(len(chunk))
+        yield chunk
 
 
 def _float_range(value: float, limit: float, step: float):
@@ -1485,4 +1638,4 @@ def generated_source(st, chunk: ast.Chunk) -> str:
     """The Python source a chunk compiles to (for ``luapy --dump-python``)."""
     compiler = ChunkCompiler(st, chunk.chunkname)
     FunctionCompiler(compiler, chunk.func).compile()
-    return "\n".join(compiler.source) + "\n"
+    return compiler.module_source()
