@@ -14,14 +14,15 @@ Threads are started lazily on the first resume (creating a coroutine costs
 no thread) and come from a small per-runtime pool of parked workers, so a
 program that churns through many short-lived coroutines reuses a handful of
 threads.  A coroutine's thread is released when it returns, fails, is
-closed, or when its Lua object is garbage collected: a weak reference on
-the Lua-visible object queues the coroutine for killing, and the next
-coroutine operation of that runtime (never a GC callback, which can fire in
-the middle of anything) resumes it with a kill signal.  The kill unwinds its
-stack as ``coroutine.close`` does, calling pending ``__close`` metamethods
-with a nil error.  The thread's frames reference only the internal
-``_Thread`` record, never the Lua object, so dropping the last Lua
-reference really does free the thread.
+closed, or when its Lua object is garbage collected.  A weak reference on
+the Lua-visible object notices the collection; the coroutine is then killed
+on the thread that holds control (never concurrently with running Lua), by
+resuming it with a kill signal that unwinds its stack as ``coroutine.close``
+does, calling pending ``__close`` metamethods with a nil error.  The most
+recently collected one is left for the next new coroutine, whose first
+resume unwinds it on the way (one thread switch instead of three).  The
+thread's frames reference only the internal ``_Thread`` record, never the
+Lua object, so dropping the last Lua reference really does free the thread.
 
 Budgets and depth: the runtime's ``State`` is shared by all its threads.
 ``st.depth`` counts nested Lua calls; a coroutine keeps its own depth
@@ -65,8 +66,12 @@ MAX_IDLE_WORKERS = 4
 #: ...and how long (seconds) an unused one waits before exiting.
 IDLE_TIMEOUT = 30.0
 #: Charged against the memory budget per coroutine (lua5.4's ``lua_State``
-#: plus its initial stack come to about a kilobyte; our record is smaller).
+#: plus its initial stack come to about a kilobyte; our record is smaller)...
 COROUTINE_COST = 256
+#: ...and per thread started for coroutines (measured: a suspended coroutine
+#: holds about 17 KiB of thread stack and state), so that the memory budget
+#: also bounds how many coroutines a script can keep suspended.
+THREAD_COST = 16 * 1024
 
 SUSPENDED = "suspended"
 RUNNING = "running"
@@ -223,6 +228,9 @@ class _WorkerPool:
 
 
 _stack_size_lock = threading.Lock()
+_MAIN_THREAD_IDENT = threading.main_thread().ident
+#: Seconds between two looks at pending signals while the main thread waits.
+_SIGNAL_POLL = 0.1
 
 
 def _start_worker(pool: _WorkerPool) -> _Worker:
@@ -339,6 +347,12 @@ class _Scheduler:
         return obj
 
     def _collected(self, ref: _CoreRef) -> None:
+        try:
+            self._free_collected(ref.core)
+        except BaseException:  # noqa: BLE001 - a GC callback has nobody to report to;
+            pass               # a tripped budget stays tripped for the caller
+
+    def _free_collected(self, core: _Thread) -> None:
         """A coroutine's Lua object was garbage collected: free its thread.
 
         A weakref callback runs wherever the last reference went away, so
@@ -349,7 +363,6 @@ class _Scheduler:
         holds control and we are not mid-switch (a consistent point, like
         those where Lua runs ``__gc``), else at the next coroutine call.
         """
-        core = ref.core
         if core.worker is None or core.status != SUSPENDED:
             return
         self.graveyard.append(core)
@@ -359,8 +372,6 @@ class _Scheduler:
             outermost = st.enter()          # budgets apply even between host calls
             try:
                 self.reap(MAX_DOOMED)
-            except BaseException:  # noqa: BLE001 - nobody to report to from a GC
-                pass               # callback; a tripped budget stays tripped
             finally:
                 st.leave(outermost)
 
@@ -398,12 +409,26 @@ class _Scheduler:
         st = self.st
         if self.nested >= MAX_NESTED_RESUMES or st.depth + core.depth >= st.max_depth:
             return False, "C stack overflow"
-        if core.worker is None and len(self.live) >= MAX_SUSPENDED:
-            gc.collect()
-            self.reap()
+        if core.worker is not None:
+            outcome, value = self._switch(core, args)
+        else:
+            # First resume: find it a thread before touching any bookkeeping.
             if len(self.live) >= MAX_SUSPENDED:
-                return False, "too many suspended coroutines"
-        outcome, value = self._switch(core, args)
+                gc.collect()
+                self.reap()
+                if len(self.live) >= MAX_SUSPENDED:
+                    return False, "too many suspended coroutines"
+            doomed = self._doomed()
+            worker = None
+            if doomed is None:
+                worker = self.pool.take()
+                if worker is None:
+                    st.charge_memory(THREAD_COST)
+                    try:
+                        worker = _start_worker(self.pool)
+                    except RuntimeError:  # the OS refuses another thread
+                        return False, "cannot start a thread for the coroutine"
+            outcome, value = self._switch(core, args, worker, doomed)
         if outcome == YIELDED or outcome == RETURNED:
             return True, value
         if outcome == FAILED:
@@ -421,8 +446,12 @@ class _Scheduler:
             raise value
         return True, None
 
-    def _switch(self, core: _Thread, args):
-        """Hand control to ``core`` and wait until it hands it back."""
+    def _switch(self, core: _Thread, args, worker=None, doomed=None):
+        """Hand control to ``core`` and wait until it hands it back.
+
+        A first resume brings the thread to run it on: an idle ``worker``,
+        or the thread of a ``doomed`` (collected) coroutine to unwind first.
+        """
         st = self.st
         self.switching = True
         previous = self.current
@@ -436,12 +465,12 @@ class _Scheduler:
         self.nested += 1
         core.base = resumer_depth
         st.depth = resumer_depth + core.depth
-        worker = core.worker
-        if worker is None:             # first resume: give it a thread
+        if core.worker is not None:
+            worker = core.worker
+        else:
             core.back = _thread.allocate_lock()
             core.back.acquire()
             self.live.add(core)
-            doomed = self._doomed()
             if doomed is not None:
                 # Its thread first unwinds it (as the running coroutine),
                 # then runs ``core``: see ``succeed``.
@@ -452,7 +481,6 @@ class _Scheduler:
                 self.current = doomed
                 st.depth = resumer_depth + doomed.depth
             else:
-                worker = self.pool.take() or _start_worker(self.pool)
                 core.worker = worker
                 worker.core = core
         # Everything the coroutine may look at is set: let it run.
@@ -498,16 +526,19 @@ class _Scheduler:
     def _wait(self, lock) -> None:
         """Block until ``lock`` is released by the thread we handed control to.
 
-        Only the main Python thread can be interrupted here (Ctrl-C).  We
-        must not run on while the coroutine runs, so the interrupt is
-        forwarded to the thread that holds control; it unwinds and hands
-        the exception back through the normal path.
+        Only the main Python thread runs signal handlers (Ctrl-C).  It must
+        not run on while the coroutine runs, so the interrupt is forwarded
+        to the thread that holds control, which unwinds and hands the
+        exception back through the normal path.  The main thread waits in
+        slices: a signal delivered to another thread does not interrupt
+        its wait, but is handled between two slices.
         """
+        poll = _SIGNAL_POLL if _thread.get_ident() == _MAIN_THREAD_IDENT else -1
         forwarded_to = None
         while True:
             try:
-                lock.acquire()
-                break
+                if lock.acquire(True, poll):
+                    break
             except BaseException as interrupt:
                 target = self.active_ident
                 if target != _thread.get_ident():

@@ -328,9 +328,7 @@ def decode_lenient(st, s: str, pos: int, nullval, objectmeta, arraymeta):
         raise _DecodeFailure(len(s) + 1, "no valid JSON value (reached the end)")
     while True:
         # -- scan one value starting at p (a non-space position) -------------
-        st.steps_left -= 1
-        if st.steps_left < 0:
-            st.budget_check()
+        st.charge(1)
         c = s[p]
         if c == "{" or c == "[":
             table = Table()
@@ -685,9 +683,7 @@ class _Encoder:
 
     def encode(self, value, level) -> None:
         st = self.st
-        st.steps_left -= 1
-        if st.steps_left < 0:
-            st.budget_check()
+        st.charge(1)
         vt = type(value)
         if vt is Table or vt is Userdata:
             meta = value.meta
@@ -971,9 +967,7 @@ def open(st) -> Table:
         if left < 0:
             st.charge_memory(size * MEMORY_PER_INPUT_BYTE)
         st.memory_left = left
-        st.steps_left -= size // INPUT_BYTES_PER_STEP + 1
-        if st.steps_left < 0:
-            st.budget_check()
+        st.charge(size // INPUT_BYTES_PER_STEP + 1)
         try:
             if fast_ok:
                 first = s[start]

@@ -193,9 +193,7 @@ class Matcher:
         pat = self.pat
         plen = self.plen
         while True:
-            st.steps_left -= 1
-            if st.steps_left < 0:
-                st.budget_check()
+            st.charge(1)
             if p == plen:
                 break
             ch = pat[p]
@@ -292,9 +290,7 @@ class Matcher:
             while i < slen and src[i] in members:
                 i += 1
         st = self.st
-        st.steps_left -= (i - s) >> 3
-        if st.steps_left < 0:
-            st.budget_check()
+        st.charge((i - s) >> 3)
         rest = ep + 1
         literal = self._literal_after(rest)
         while i >= s:
@@ -302,9 +298,7 @@ class Matcher:
             # raise "pattern too complex" while depth is left.
             if literal is not None and self.depth > 0 and (i >= slen or src[i] != literal):
                 i -= 1
-                st.steps_left -= 1
-                if st.steps_left < 0:
-                    st.budget_check()
+                st.charge(1)
                 continue
             result = self.match(i, rest)
             if result != -1:
@@ -320,9 +314,7 @@ class Matcher:
         literal = self._literal_after(rest)
         while True:
             if literal is not None and self.depth > 0 and (s >= slen or src[s] != literal):
-                st.steps_left -= 1
-                if st.steps_left < 0:
-                    st.budget_check()
+                st.charge(1)
             else:
                 result = self.match(s, rest)
                 if result != -1:

@@ -150,18 +150,16 @@ def open(st):
         # a loop walking a long string with ``init`` is charged linearly.
         if plain:
             start = s.find(p, init)
-            st.steps_left -= 1 + (((start if start >= 0 else length) - init) >> 6)
-            if st.steps_left < 0:
-                st.budget_check()
+            st.charge(1 + (((start if start >= 0 else length) - init) >> 6))
             if start < 0:
                 return (None,)
             return (start + 1, start + len(p))
         if length <= pattern.re_max_len:
             regex = pattern.regex
             m = regex.match(s, init) if pattern.anchored else regex.search(s, init)
-            st.steps_left -= 1 + (((m.end() if m is not None else length) - init) >> 4)
-            if st.steps_left < 0 or length > pattern.re_cheap_len:
-                st.budget_check()  # also: an expensive search looks at the clock
+            st.charge(1 + (((m.end() if m is not None else length) - init) >> 4))
+            if length > pattern.re_cheap_len:
+                st.budget_check()  # an expensive search also looks at the clock
             if m is None:
                 return (None,)
             if find:
@@ -211,8 +209,8 @@ def open(st):
                 src, last = state
                 while src <= length:
                     m = regex.search(s, src)
-                    st.steps_left -= 1 + (((m.end() if m is not None else length) - src) >> 4)
-                    if st.steps_left < 0 or length > pattern.re_cheap_len:
+                    st.charge(1 + (((m.end() if m is not None else length) - src) >> 4))
+                    if length > pattern.re_cheap_len:
                         st.budget_check()
                     if m is None:
                         break
@@ -436,9 +434,7 @@ def _gsub_with_subn(st, pattern, src: str, repl: str, max_n: int):
     # Matches are disjoint and non-empty, which bounds the result.
     most = length if length < max_n else max_n
     st.charge_memory(length + most * literal + references * length)
-    st.steps_left -= 1 + (length >> 4)
-    if st.steps_left < 0:
-        st.budget_check()
+    st.charge(1 + (length >> 4))
     result, count = pattern.regex.subn(python, src, most)
     if length > pattern.re_cheap_len:
         st.budget_check()
