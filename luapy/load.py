@@ -54,7 +54,7 @@ def load_chunk(st, source: str, chunkname: str, env=None):
         error.locate(f"{display}:1:")
         raise error
     if source.startswith("\x1bLua"):
-        raise LuaSyntaxError(f"attempt to load a binary chunk (mode is 't')")
+        raise LuaSyntaxError("attempt to load a binary chunk (mode is 't')")
     tree = parse(source, display, nesting_limit=st.limits.nesting)
     resolve(tree)
     return compile_chunk(st, tree, st.globals if env is None else env)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from importlib import import_module
 
-from ..runtime.values import Table
 
 #: (global name, module) in opening order; ``None`` means the module installs
 #: its functions straight into ``_G``.
@@ -46,6 +45,3 @@ def open_libs(st) -> None:
 
         compat51.install(st)
 
-
-def new_library(st) -> Table:
-    return Table()

@@ -123,7 +123,7 @@ def test_a_corrupt_file_is_a_clear_error(tmp_path):
 def _writer(path, worker, rounds):
     store = PluginStore(path)
     for i in range(rounds):
-        store.create(f"shared", f"-- worker {worker} round {i}".encode(), replace=True)
+        store.create("shared", f"-- worker {worker} round {i}".encode(), replace=True)
         store.create(f"own-{worker}", f"-- {i}".encode(), replace=True)
     store.close()
 
