@@ -40,6 +40,7 @@ from .runtime.state import State
 from .runtime.values import (
     MAXINT, MININT, Coroutine, Function, Table, Userdata, tostring_basic,
 )
+from .stdlib import corolib
 
 #: Python frames one Lua call level may take (the generated function plus
 #: call helpers, pcall, metamethods); the recursion limit is raised to fit.
@@ -87,6 +88,19 @@ class LuaRuntime:
         from .stdlib import open_libs
 
         open_libs(self._state)
+        # Suspended coroutines hold threads whose frames reference the State;
+        # release them when the runtime goes away.
+        self._finalizer = weakref.finalize(self, corolib.shutdown, self._state)
+
+    def close(self) -> None:
+        """Release the threads of suspended coroutines now (also done on GC)."""
+        self._finalizer()
+
+    def _on_executor(self) -> bool:
+        # A host function called from a running coroutine that calls back
+        # into Lua must run right there: the executor thread is blocked
+        # waiting for that coroutine.
+        return self._executor is not None and not corolib.holds_control(self._state)
 
     # -- running code -------------------------------------------------------
 
@@ -109,7 +123,7 @@ class LuaRuntime:
         return self._load_text(text, name or "=(execute)")
 
     def _load_text(self, text: str, chunkname: str):
-        if self._executor is not None:
+        if self._on_executor():
             return self._executor.run(self._load_here, text, chunkname)
         return self._load_here(text, chunkname)
 
@@ -131,7 +145,7 @@ class LuaRuntime:
         Returns the raw Lua results.  The lowest-overhead way in; the
         resolver's plugin host uses it.
         """
-        if self._executor is not None:
+        if self._on_executor():
             return self._executor.run(self._call_here, function, lua_args)
         return self._call_here(function, lua_args)
 
@@ -226,10 +240,8 @@ class LuaRuntime:
             return value.encode(encoding, "surrogateescape").decode("latin-1")
         if t is bytes or t is bytearray:
             return bytes(value).decode("latin-1")
-        if isinstance(value, LuaTable):
-            return value._table
-        if isinstance(value, LuaFunction):
-            return value._function
+        if isinstance(value, LuaObject):
+            return value._value
         if isinstance(value, (bool, int, float)):
             return self._to_lua(t.__mro__[1](value) if t is not bool else bool(value))
         if _depth > MAX_CONVERT_DEPTH:

@@ -175,3 +175,22 @@ def test_runtimes_work_from_several_threads():
 def test_unknown_profile_is_refused():
     with pytest.raises(ValueError):
         LuaRuntime(Options(profile="nope"))
+
+
+def test_coroutines_returned_to_python_can_be_passed_back(lua):
+    co = lua.eval("coroutine.create(function(a) local b = coroutine.yield(a + 1) return b * 2 end)")
+    assert lua.execute("local co = ... return coroutine.resume(co, 1)", co) == (True, 2)
+    assert lua.execute("local co = ... return coroutine.resume(co, 21)", co) == (True, 42)
+
+
+def test_close_releases_coroutine_threads():
+    import threading
+    lua = LuaRuntime()
+    lua.execute("held = coroutine.create(function() coroutine.yield() end) coroutine.resume(held)")
+    before = threading.active_count()
+    lua.close()
+    for _ in range(50):
+        if threading.active_count() < before:
+            break
+        threading.Event().wait(0.05)
+    assert threading.active_count() < before

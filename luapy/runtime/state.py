@@ -47,6 +47,8 @@ class State:
         #: compiled generic ``for`` can walk tables without a call per step.
         self.next_function = None
         self.ipairs_iterator = None
+        #: The coroutine scheduler (``luapy.stdlib.corolib``), set when opened.
+        self.coroutines = None
         #: Shared with generated code as its ``_depth`` / ``_steps`` variables.
         self.depth_cell = types.CellType(0)
         self.steps_cell = types.CellType(_UNLIMITED)
