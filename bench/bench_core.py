@@ -11,8 +11,8 @@ compiled with ``Options(count_steps=False)``.
 
 from __future__ import annotations
 
-import time
 
+from bench.timing import best_of
 from luapy import LuaRuntime, Options
 from luapy.options import UNLIMITED
 
@@ -31,15 +31,6 @@ PROGRAMS = {
         end
     """,
 }
-
-
-def best_of(function, repeat: int) -> float:
-    best = float("inf")
-    for _ in range(repeat):
-        start = time.perf_counter()
-        function()
-        best = min(best, time.perf_counter() - start)
-    return best
 
 
 def luapy_runner(source: str, count_steps: bool = True):

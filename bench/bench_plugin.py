@@ -26,8 +26,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import time
 
+from bench.timing import interleaved_best
 from luapy import LuaRuntime, Options
 from resolver.pods import cut_metadata, go_json
 
@@ -41,21 +41,6 @@ def pod_documents(path: str = PODS) -> list[bytes]:
     with open(path, encoding="utf-8") as handle:
         pods = json.load(handle)["items"]
     return [go_json(cut_metadata(pod["metadata"])).encode("utf-8") for pod in pods]
-
-
-def interleaved_best(rounds: int, runs: dict) -> dict:
-    """Best time of each run over ``rounds``, running them in turn each round.
-
-    Interleaving keeps the ratios honest on a shared machine: a slow spell
-    hits every variant of that round instead of one variant's whole series.
-    """
-    best = {name: float("inf") for name in runs}
-    for _ in range(rounds):
-        for name, run in runs.items():
-            start = time.perf_counter()
-            run()
-            best[name] = min(best[name], time.perf_counter() - start)
-    return best
 
 
 def _reference_dkjson():

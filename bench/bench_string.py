@@ -10,8 +10,8 @@ the ratio luapy/lupa.  Target: luapy within 10x of lupa.
 
 from __future__ import annotations
 
-import time
 
+from bench.timing import best_of
 from luapy import LuaRuntime, Options
 from luapy.options import UNLIMITED
 
@@ -38,15 +38,6 @@ def program(body: str) -> str:
             end
         end
     """
-
-
-def best_of(function, repeat: int) -> float:
-    best = float("inf")
-    for _ in range(repeat):
-        start = time.perf_counter()
-        function()
-        best = min(best, time.perf_counter() - start)
-    return best
 
 
 def main(repeat: int = 3) -> dict:

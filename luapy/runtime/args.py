@@ -27,16 +27,20 @@ def arg_error(n: int, fname: str, message: str):
     raise LuaError(f"bad argument #{n} to '{fname}' ({message})")
 
 
-def typename_of_arg(args, n: int) -> str:
-    if len(args) < n:
-        return "no value"
-    value = args[n - 1]
+def typename(value) -> str:
+    """``luaL_typename`` as argument errors use it: ``__name`` wins."""
     meta = getattr(value, "meta", None)
     if type(meta) is Table:
         name = meta.hash.get("__name")
         if type(name) is str:
             return name
     return type_name(value)
+
+
+def typename_of_arg(args, n: int) -> str:
+    if len(args) < n:
+        return "no value"
+    return typename(args[n - 1])
 
 
 def type_error(args, n: int, fname: str, expected: str):

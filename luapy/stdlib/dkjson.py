@@ -36,7 +36,7 @@ import re
 
 from ..errors import LuaError
 from ..runtime import ops
-from ..runtime.args import register
+from ..runtime.args import register, typename
 from ..runtime.values import (
     MAXINT, MININT, Coroutine, Function, Table, Userdata, float_to_int,
     number_to_str, str_to_number, type_name,
@@ -132,16 +132,9 @@ def _strfind_subject(value) -> str:
         return value
     if t is int or t is float:
         return number_to_str(value)
-    raise LuaError(f"bad argument #1 to 'strfind' (string expected, got {_typename(value)})")
+    raise LuaError(f"bad argument #1 to 'strfind' (string expected, got {typename(value)})")
 
 
-def _typename(value) -> str:
-    meta = getattr(value, "meta", None)
-    if type(meta) is Table:
-        name = meta.hash.get("__name")
-        if type(name) is str:
-            return name
-    return type_name(value)
 
 
 # ----------------------------------------------------------------- decoding
@@ -287,7 +280,7 @@ def _scanstring(s: str, pos: int):
 
 def _check_metatable(meta):
     if meta is not None and type(meta) is not Table:
-        raise LuaError(f"bad argument #2 to 'setmetatable' (nil or table expected, got {_typename(meta)})")
+        raise LuaError(f"bad argument #2 to 'setmetatable' (nil or table expected, got {typename(meta)})")
 
 
 #: "No value scanned yet" in the lenient scanner (nil is a value there).
@@ -1099,7 +1092,7 @@ def _start_index(pos, length: int) -> int:
             number = as_int
         pos = number
     elif t is not int:
-        raise LuaError(f"bad argument #3 to 'strfind' (number expected, got {_typename(pos)})")
+        raise LuaError(f"bad argument #3 to 'strfind' (number expected, got {typename(pos)})")
     if pos > 0:
         return pos - 1
     if pos == 0 or pos < -length:
