@@ -3,7 +3,7 @@
     python -m bench.bench_resolve [--pods 100000] [--serving-pods 60]
 
 * Generates a PodList of ``--pods`` pods shaped like the sample
-  (tests/resolver/data/pods-sample.json: each sample pod copied with a fresh
+  (tests/data/pods-sample.json: each sample pod copied with a fresh
   name and uid).
 * Resolves it on one core (one process, one thread), in a fresh subprocess
   per scenario so each peak RSS is its own:
@@ -41,7 +41,7 @@ import urllib.request
 import uuid
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SAMPLE = os.path.join(ROOT, "tests", "resolver", "data", "pods-sample.json")
+SAMPLE = os.path.join(ROOT, "tests", "data", "pods-sample.json")
 PLUGINS = os.path.join(ROOT, "examples", "plugins")
 SCENARIOS = {
     "builtin": [],

@@ -9,7 +9,7 @@ import pytest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
-SAMPLE = os.path.join(HERE, "data", "pods-sample.json")
+SAMPLE = os.path.join(HERE, "..", "data", "pods-sample.json")
 EXAMPLES = os.path.join(ROOT, "examples")
 SEED = os.path.join(EXAMPLES, "plugins", "opengauss.lua")
 

@@ -10,8 +10,7 @@ from resolver.pods import (
     PodInputError, collect, cut_metadata, go_json, load_pods, make_pod, parse_documents,
 )
 
-DATA = os.path.join(os.path.dirname(__file__), "data")
-SAMPLE = os.path.join(DATA, "pods-sample.json")
+SAMPLE = os.path.join(os.path.dirname(__file__), "..", "data", "pods-sample.json")
 
 
 # -- Go encoding/json -------------------------------------------------------

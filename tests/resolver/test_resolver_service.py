@@ -17,7 +17,7 @@ from resolver.store import PluginStore
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
-SAMPLE = os.path.join(HERE, "data", "pods-sample.json")
+SAMPLE = os.path.join(HERE, "..", "data", "pods-sample.json")
 SEED = os.path.join(ROOT, "examples", "plugins", "opengauss.lua")
 TOKEN = "s3cret-token"
 

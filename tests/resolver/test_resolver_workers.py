@@ -14,7 +14,7 @@ pytestmark = pytest.mark.skipif(not available(), reason="needs POSIX resource li
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
-SAMPLE = os.path.join(HERE, "data", "pods-sample.json")
+SAMPLE = os.path.join(HERE, "..", "data", "pods-sample.json")
 SEED = os.path.join(ROOT, "examples", "plugins", "opengauss.lua")
 
 
