@@ -295,8 +295,12 @@ def mod(a, b):
 
 
 def fmod_lua(a: float, b: float) -> float:
-    if b == 0.0 or a != a or b != b or math.isinf(a):
-        return math.nan if not (a != a) else a
+    if a != a:
+        return a  # a NaN operand propagates with its sign, as in C
+    if b != b:
+        return b
+    if b == 0.0 or math.isinf(a):
+        return _NEG_NAN  # C's fmod: the default NaN, negative on x86
     if math.isinf(b):
         if a == 0.0 or (a > 0) == (b > 0):
             return a
