@@ -52,12 +52,6 @@ def data_file(tmp_path):
     return str(path)
 
 
-@pytest.fixture(scope="module")
-def lua():
-    lupa = pytest.importorskip("lupa")
-    return lupa.lua54.LuaRuntime(encoding=None)
-
-
 def error_of(fn, *args) -> str:
     with pytest.raises(LuaError) as info:
         fn(*args)
@@ -68,9 +62,9 @@ def decode(values):
     return tuple(v.decode("latin-1") if isinstance(v, bytes) else v for v in values)
 
 
-def lua_read(lua, path, formats):
+def lua_read(reference_bytes, path, formats):
     """``f:read(formats...)`` in lua5.4, as a tuple."""
-    fn = lua.eval("""function(path, ...)
+    fn = reference_bytes.eval("""function(path, ...)
         local f = io.open(path)
         local r = table.pack(f:read(...))
         f:close()
@@ -98,28 +92,28 @@ READ_CASES = [
 
 
 @pytest.mark.parametrize("formats", READ_CASES, ids=[repr(f) for f in READ_CASES])
-def test_read_formats_match_lua(lib, lua, data_file, formats):
+def test_read_formats_match_lua(lib, reference_bytes, data_file, formats):
     (handle,) = lib("open", data_file)
-    assert lib.method(handle, "read", *formats) == lua_read(lua, data_file, formats)
+    assert lib.method(handle, "read", *formats) == lua_read(reference_bytes, data_file, formats)
 
 
-def test_read_number_forms(lib, lua, tmp_path):
+def test_read_number_forms(lib, reference_bytes, tmp_path):
     for text in ("0x", "1e", "  -0x1p4", "+.5", "1..2", "0x1.8", "12abc", "1e+", "nan", "- 1",
                  "9" * 250, "0x" + "f" * 20, "  \n\t 42"):
         path = tmp_path / "num.txt"
         path.write_bytes(text.encode())
         (handle,) = lib("open", str(path))
         mine = lib.method(handle, "read", "n", "a")
-        assert mine == lua_read(lua, str(path), ("n", "a")), text
+        assert mine == lua_read(reference_bytes, str(path), ("n", "a")), text
 
 
-def test_write_formats_numbers_like_lua(lib, lua, tmp_path):
+def test_write_formats_numbers_like_lua(lib, reference_bytes, tmp_path):
     (handle,) = lib("open", str(tmp_path / "w.txt"), "w")
     values = (1, 1.0, -0.0, 2.0 ** 63, 1e100, 0.1, 1 / 3, float("inf"), -float("inf"), "s\xff")
     assert lib.method(handle, "write", *values) == (handle,)
     lib.method(handle, "close")
     mine = (tmp_path / "w.txt").read_bytes()
-    lua.execute("""local path = ...
+    reference_bytes.execute("""local path = ...
         local f = io.open(path, 'w')
         f:write(1, 1.0, -0.0, 2^63, 1e100, 0.1, 1/3, 1/0, -1/0, 's\\xff')
         f:close()""", str(tmp_path / "l.txt").encode())
@@ -145,10 +139,10 @@ def test_stderr_writes_bytes(lib, capfdbinary):
     assert capfdbinary.readouterr().err.endswith(b"err\xff\n")
 
 
-def test_open_failures(lib, lua):
+def test_open_failures(lib, reference_bytes):
     assert lib("open", "/nonexistent/x") == \
         (None, "/nonexistent/x: No such file or directory", 2)
-    assert decode(lua.execute("return io.open('/nonexistent/x')")) == \
+    assert decode(reference_bytes.execute("return io.open('/nonexistent/x')")) == \
         (None, "/nonexistent/x: No such file or directory", 2)
     for mode in ("rw", "x", "", "r+x", "+r"):
         assert error_of(lib, "open", "/tmp/x", mode) == "bad argument #2 to 'open' (invalid mode)"
@@ -219,7 +213,7 @@ def test_close_metamethods_close_the_file(lib, data_file):
     assert lib("type", handle) == ("closed file",)
 
 
-def test_lines(lib, lua, data_file):
+def test_lines(lib, reference_bytes, data_file):
     iterator, _, _, handle = lib("lines", data_file)
     lines = []
     while True:

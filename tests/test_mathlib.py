@@ -25,12 +25,6 @@ def m():
     return call
 
 
-@pytest.fixture(scope="module")
-def lua():
-    lupa = pytest.importorskip("lupa")
-    return lupa.lua54.LuaRuntime()
-
-
 def error_of(fn, *args) -> str:
     with pytest.raises(LuaError) as info:
         fn(*args)
@@ -45,9 +39,9 @@ def typed(values):
             for v in values]
 
 
-def lua_typed(lua, expr):
+def lua_typed(reference, expr):
     """Evaluate ``expr`` in lua5.4 and describe each result like ``typed``."""
-    fn = lua.eval("""function(...)
+    fn = reference.eval("""function(...)
         local out = {}
         for i = 1, select('#', ...) do
             local v = select(i, ...)
@@ -57,7 +51,7 @@ def lua_typed(lua, expr):
         end
         return table.concat(out, ';')
     end""")
-    return lua.execute(f"local f = ...; return f({expr})", fn)
+    return reference.execute(f"local f = ...; return f({expr})", fn)
 
 
 def my_typed(values):
@@ -137,8 +131,8 @@ CASES = [
 
 
 @pytest.mark.parametrize("expr,call", CASES, ids=[c[0] for c in CASES])
-def test_matches_lua(m, lua, expr, call):
-    assert my_typed(m(*call)) == lua_typed(lua, expr)
+def test_matches_lua(m, reference, expr, call):
+    assert my_typed(m(*call)) == lua_typed(reference, expr)
 
 
 def test_constants(m):
@@ -168,15 +162,15 @@ ERRORS = [
 
 
 @pytest.mark.parametrize("name,args,message", ERRORS, ids=[e[2] for e in ERRORS])
-def test_errors(m, lua, name, args, message):
+def test_errors(m, reference, name, args, message):
     assert error_of(m, name, *args) == message
     lua_args = "".join(", " + (repr(a) if isinstance(a, str) else str(a)) for a in args)
-    got = lua.execute(f"return select(2, pcall(math.{name}{lua_args}))")
+    got = reference.execute(f"return select(2, pcall(math.{name}{lua_args}))")
     assert got == message.replace(f"'{name}'", f"'math.{name}'")
 
 
-def test_random_sequence_matches_lua(m, lua):
-    lua_values = lua.execute("""
+def test_random_sequence_matches_lua(m, reference):
+    lua_values = reference.execute("""
         local out = {math.randomseed(42)}
         for i = 1, 20 do out[#out + 1] = math.random(1, 100) end
         for i = 1, 5 do out[#out + 1] = math.random() end
@@ -199,13 +193,13 @@ def test_random_sequence_matches_lua(m, lua):
 @settings(max_examples=40, deadline=None)
 @given(seed=hs.integers(MININT, MAXINT), seed2=hs.integers(MININT, MAXINT),
        low=hs.integers(-10 ** 6, 10 ** 6), span=hs.integers(0, 10 ** 9))
-def test_random_matches_lua_for_any_seed(lua, seed, seed2, low, span):
+def test_random_matches_lua_for_any_seed(reference, seed, seed2, low, span):
     st = State(Options())
     lib = mathlib.open(st)
     assert lib.get("randomseed").call(seed, seed2) == (seed, seed2)
     mine = [lib.get("random").call(low, low + span)[0] for _ in range(3)]
     mine.append(lib.get("random").call()[0])
-    theirs = lua.execute(
+    theirs = reference.execute(
         f"math.randomseed({seed}, {seed2}); local a, b = {low}, {low + span}; "
         "return math.random(a, b), math.random(a, b), math.random(a, b), math.random()")
     assert mine == list(theirs)
@@ -236,7 +230,7 @@ def test_runtimes_are_seeded_independently():
 
 @settings(max_examples=100, deadline=None)
 @given(hs.floats(allow_nan=True, allow_infinity=True))
-def test_floor_ceil_modf_match_lua_for_any_float(lua, x):
+def test_floor_ceil_modf_match_lua_for_any_float(reference, x):
     st = State(Options())
     lib = mathlib.open(st)
     if x != x:  # lua's 0/0 is a negative NaN
@@ -245,7 +239,7 @@ def test_floor_ceil_modf_match_lua_for_any_float(lua, x):
         literal = repr(x) if math.isfinite(x) else ("(1/0)" if x > 0 else "(-1/0)")
     for name in ("floor", "ceil", "modf", "abs", "sqrt", "exp", "log"):
         mine = my_typed(lib.get(name).call(x))
-        assert mine == lua_typed(lua, f"math.{name}({literal})"), name
+        assert mine == lua_typed(reference, f"math.{name}({literal})"), name
 
 
 # ------------------------------------------------------ through the interpreter
@@ -263,8 +257,8 @@ LUA_CASES = [
 
 
 @pytest.mark.parametrize("source", LUA_CASES)
-def test_lua_level_matches_lua(lua, source):
+def test_lua_level_matches_lua(reference, source):
     from luapy import LuaRuntime
-    assert LuaRuntime().execute(source) == lua.execute(source)
+    assert LuaRuntime().execute(source) == reference.execute(source)
 
 

@@ -21,12 +21,6 @@ def u():
     return call
 
 
-@pytest.fixture(scope="module")
-def lua():
-    lupa = pytest.importorskip("lupa")
-    return lupa.lua54.LuaRuntime(encoding=None)
-
-
 def error_of(fn, *args) -> str:
     with pytest.raises(LuaError) as info:
         fn(*args)
@@ -41,14 +35,14 @@ def outcome(fn, *args):
         return ("error", error.value)
 
 
-def lua_outcome(lua, fname, s: str, *args):
+def lua_outcome(reference_bytes, fname, s: str, *args):
     """Call ``utf8.<fname>(s, *args)`` in lua5.4, bytes in and out."""
-    runner = lua.eval("""function(f, ...)
+    runner = reference_bytes.eval("""function(f, ...)
         local r = table.pack(pcall(f, ...))
         if not r[1] then return 'error', r[2] end
         return 'ok', r.n - 1, table.unpack(r, 2, r.n)
     end""")
-    fn = lua.eval(f"utf8.{fname}")
+    fn = reference_bytes.eval(f"utf8.{fname}")
     result = runner(fn, s.encode("latin-1"), *args)
     status, *values = result
     if status == b"ok":
@@ -156,11 +150,11 @@ utf8ish = hs.lists(
 
 @settings(max_examples=150, deadline=None)
 @given(s=utf8ish, i=hs.integers(-14, 14), j=hs.integers(-14, 14), lax=hs.booleans())
-def test_matches_lua_on_arbitrary_bytes(u, lua, s, i, j, lax):
-    assert outcome(u, "len", s, i, j, lax) == lua_outcome(lua, "len", s, i, j, lax)
-    assert outcome(u, "codepoint", s, i, j, lax) == lua_outcome(lua, "codepoint", s, i, j, lax)
-    assert outcome(u, "offset", s, i, j) == lua_outcome(lua, "offset", s, i, j)
-    theirs = lua.eval("""function(s, lax)
+def test_matches_lua_on_arbitrary_bytes(u, reference_bytes, s, i, j, lax):
+    assert outcome(u, "len", s, i, j, lax) == lua_outcome(reference_bytes, "len", s, i, j, lax)
+    assert outcome(u, "codepoint", s, i, j, lax) == lua_outcome(reference_bytes, "codepoint", s, i, j, lax)
+    assert outcome(u, "offset", s, i, j) == lua_outcome(reference_bytes, "offset", s, i, j)
+    theirs = reference_bytes.eval("""function(s, lax)
         local out = {}
         local ok, err = pcall(function()
             for p, c in utf8.codes(s, lax) do out[#out + 1] = p; out[#out + 1] = c end
@@ -181,9 +175,9 @@ def test_matches_lua_on_arbitrary_bytes(u, lua, s, i, j, lax):
 
 @settings(max_examples=100, deadline=None)
 @given(hs.lists(hs.integers(0, 0x7FFFFFFF), max_size=5))
-def test_char_matches_lua(u, lua, codes):
+def test_char_matches_lua(u, reference_bytes, codes):
     mine = u("char", *codes)[0]
-    theirs = lua.eval("utf8.char")(*codes).decode("latin-1")
+    theirs = reference_bytes.eval("utf8.char")(*codes).decode("latin-1")
     assert mine == theirs
 
 
