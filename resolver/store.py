@@ -232,14 +232,7 @@ class PluginStore:
                 raise StoreError(f"plugin {name!r} already exists (use --replace to store a new version)")
             version = self._add_version(db, name, type, user, priority, source,
                                         "replaced" if existing else "created")
-            now = _now()
-            if existing is None:
-                db.execute("INSERT INTO plugins (name, version, created_at, updated_at) VALUES (?, ?, ?, ?)",
-                           (name, version, now, now))
-            else:
-                db.execute("UPDATE plugins SET version = ?, updated_at = ? WHERE name = ?",
-                           (version, now, name))
-            self._bump(db)
+            self._make_current(db, name, version, exists=existing is not None)
         return self.get(name)
 
     @_locked
@@ -275,15 +268,19 @@ class PluginStore:
             if row is None:
                 raise StoreError(f"plugin {name!r} has no version {version}")
             new_version = self._add_version(db, name, *row, note=f"rollback to {version}")
-            now = _now()
-            if current is None:
-                db.execute("INSERT INTO plugins (name, version, created_at, updated_at) VALUES (?, ?, ?, ?)",
-                           (name, new_version, now, now))
-            else:
-                db.execute("UPDATE plugins SET version = ?, updated_at = ? WHERE name = ?",
-                           (new_version, now, name))
-            self._bump(db)
+            self._make_current(db, name, new_version, exists=current is not None)
         return self.get(name)
+
+    def _make_current(self, db, name: str, version: int, exists: bool) -> None:
+        """Point ``name`` at ``version`` (adding the plugin row if needed)."""
+        now = _now()
+        if exists:
+            db.execute("UPDATE plugins SET version = ?, updated_at = ? WHERE name = ?",
+                       (version, now, name))
+        else:
+            db.execute("INSERT INTO plugins (name, version, created_at, updated_at) VALUES (?, ?, ?, ?)",
+                       (name, version, now, now))
+        self._bump(db)
 
     def _add_version(self, db, name, type, user, priority, source, note) -> int:
         (last,) = db.execute("SELECT COALESCE(MAX(version), 0) FROM versions WHERE name = ?", (name,)).fetchone()
