@@ -8,6 +8,8 @@ Everything that turns text into code (``load``, ``require``, ``dofile``,
 
 from __future__ import annotations
 
+import sys
+
 from .errors import LuaLimitError, LuaSyntaxError
 
 #: LUA_IDSIZE: how long a chunk id may be, including the terminating NUL.
@@ -56,8 +58,25 @@ def load_chunk(st, source: str, chunkname: str, env=None):
     if source.startswith("\x1bLua"):
         raise LuaSyntaxError("attempt to load a binary chunk (mode is 't')")
     tree = parse(source, display, nesting_limit=st.limits.nesting)
+    _ensure_recursion_headroom()
     resolve(tree)
     return compile_chunk(st, tree, st.globals if env is None else env)
+
+
+#: The parser never builds a tree deeper than 1,000 levels; resolving and
+#: compiling recurse a few Python frames per level.
+_COMPILE_FRAMES = 1000 * 6 + 2000
+
+
+def _ensure_recursion_headroom() -> None:
+    frames = 0
+    frame = sys._getframe()
+    while frame is not None:
+        frames += 1
+        frame = frame.f_back
+    needed = frames + _COMPILE_FRAMES
+    if sys.getrecursionlimit() < needed:
+        sys.setrecursionlimit(needed)
 
 
 __all__ = ["LuaSyntaxError", "chunk_display_name", "load_chunk", "to_lua_source"]

@@ -276,3 +276,14 @@ def test_parser_bombs_in_a_subprocess():
     lines = completed.stdout.split("\n")[:-1]
     assert len(lines) == len(BOMBS)
     assert all(line in ("result", "error LuaSyntaxError", "error LuaError") for line in lines), lines
+
+
+@pytest.mark.parametrize("source, expected", [
+    ("local t = {x = {}} t.x.x = t.x return t" + ".x" * 990 + " == t.x", True),
+    ("return 1" + "+1" * 990, 991),
+    ("local function f() return f end return f" + "()" * 990 + " == f", True),
+    ("local s = {} function s:m() return self end return s" + ":m()" * 990 + " == s", True),
+])
+def test_long_chains_just_under_the_depth_cap_run(source, expected):
+    # The parser allows trees 1,000 levels deep; the compiler must too.
+    assert LuaRuntime().execute(source) == expected
