@@ -169,6 +169,8 @@ def parse_documents(text: str, label: str = "<input>") -> list:
             return [json.loads(text, parse_constant=_reject_constant)]
         except _NotJSON as exc:
             raise PodInputError(f"{label}: invalid JSON: {exc}") from None
+        except RecursionError:
+            raise PodInputError(f"{label}: invalid input: JSON nests too deeply") from None
         except json.JSONDecodeError as exc:
             if exc.msg != "Extra data":
                 raise PodInputError(f"{label}:{exc.lineno}:{exc.colno}: invalid JSON: {exc.msg}") from None
@@ -194,6 +196,8 @@ def _parse_ndjson(text: str, label: str) -> list:
             documents.append(json.loads(line, parse_constant=_reject_constant))
         except _NotJSON as exc:
             raise PodInputError(f"{label}:{lineno}: invalid JSON: {exc}") from None
+        except RecursionError:
+            raise PodInputError(f"{label}:{lineno}: invalid input: JSON nests too deeply") from None
         except json.JSONDecodeError as exc:
             raise PodInputError(f"{label}:{lineno}:{exc.colno}: invalid JSON: {exc.msg}") from None
     return documents

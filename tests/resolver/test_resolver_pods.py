@@ -112,6 +112,12 @@ def test_invalid_json_error_has_line_and_column():
         parse_documents('{\n  ,}', "f.json")
 
 
+def test_absurdly_nested_json_is_an_input_error():
+    text = '{"items": [' + "[" * 100_000 + "]" * 100_000 + "]}"
+    with pytest.raises(PodInputError, match=r"^deep.json: invalid input: JSON nests too deeply$"):
+        parse_documents(text, "deep.json")
+
+
 YAML_LIST = """\
 apiVersion: v1
 kind: List
