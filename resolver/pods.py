@@ -217,6 +217,8 @@ def _parse_yaml(text: str, label: str) -> list:
         where = f"{label}:{mark.line + 1}:{mark.column + 1}" if mark else label
         problem = getattr(exc, "problem", None) or str(exc)
         raise PodInputError(f"{where}: invalid YAML: {problem}") from None
+    except RecursionError:
+        raise PodInputError(f"{label}: invalid input: YAML nests too deeply") from None
 
 
 _LOADER_CACHE: dict = {}

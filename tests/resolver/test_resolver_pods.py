@@ -112,6 +112,13 @@ def test_invalid_json_error_has_line_and_column():
         parse_documents('{\n  ,}', "f.json")
 
 
+def test_absurdly_nested_yaml_is_an_input_error():
+    pytest.importorskip("yaml")
+    text = "items:\n- " + "[" * 50_000 + "]" * 50_000 + "\n"
+    with pytest.raises(PodInputError, match=r"^deep.yaml: invalid input: YAML nests too deeply$"):
+        parse_documents(text, "deep.yaml")
+
+
 def test_absurdly_nested_json_is_an_input_error():
     text = '{"items": [' + "[" * 100_000 + "]" * 100_000 + "]}"
     with pytest.raises(PodInputError, match=r"^deep.json: invalid input: JSON nests too deeply$"):
