@@ -947,6 +947,15 @@ class FunctionCompiler:
             return "field '?'"
         if t is ast.String:
             return f"constant '{node.value.split(chr(0))[0]}'"  # a C string ends at NUL
+        if t is ast.Paren:
+            return self.describe(node.expr)
+        if t is ast.BinOp and node.op in ("and", "or"):
+            # lua5.4 folds `const and x` / `const or x` at compile time, so
+            # the value is named after whichever operand is chosen.
+            truth = _constant_truth(node.left)
+            if truth is not None:
+                chosen = node.right if truth == (node.op == "and") else node.left
+                return self.describe(chosen)
         return None
 
     def expr_Index(self, node) -> str:
@@ -1240,6 +1249,16 @@ class FunctionCompiler:
 
 _COMPARISONS = frozenset(("==", "~=", "<", "<=", ">", ">="))
 _ERRING_NODES = (ast.Index, ast.Call, ast.MethodCall, ast.BinOp, ast.UnOp, ast.Concat)
+
+
+def _constant_truth(node):
+    """The truthiness of a constant expression, or None if not constant."""
+    t = type(node)
+    if t in (ast.Number, ast.String, ast.TrueExpr):
+        return True
+    if t in (ast.Nil, ast.FalseExpr):
+        return False
+    return None
 
 
 def _is_int_literal(node) -> bool:

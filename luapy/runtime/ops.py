@@ -326,6 +326,11 @@ def idiv(a, b):
 def pow_(a, b):
     a = float(a)
     b = float(b)
+    if b == 2.0:
+        return a * a  # lua5.4's luai_numpow special case
+    if a != a:
+        # glibc's pow answers a NaN base with a positive NaN (x^0 is 1).
+        return 1.0 if b == 0.0 else math.nan
     try:
         return math.pow(a, b)
     except OverflowError:

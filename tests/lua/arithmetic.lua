@@ -16,6 +16,9 @@ print(123456789012345678901234567890, 3., .5, 1e-3, 0xA.8p1)
 local x = 1
 for i = 1, 70 do x = x * 3 end
 print(x)
+print((0/0)^1, (0/0)^2, 2^(0/0), (-3)^2, 2^0.5, -math.huge % 2, 5.5 % math.huge)
+print(pcall(function() return ~(0 and 'abc') end))
+print(pcall(function() return -(nil or {}) end))
 
 -- expect: 3	3	1	-4	1	3.5	1024.0
 -- expect: 4611686018427387904	1	7	6	-6	16	-9223372036854775808	0	9223372036854775807
@@ -32,3 +35,6 @@ print(x)
 -- expect: 255	9223372036854775807	-1	8.0	inf	9007199254740993
 -- expect: 1.2345678901235e+29	3.0	0.5	0.001	21.0
 -- expect: 2293070008301402073
+-- expect: nan	-nan	-nan	9.0	1.4142135623731	-nan	5.5
+-- expect: false	arithmetic.lua:20: attempt to perform bitwise operation on a string value (constant 'abc')
+-- expect: false	arithmetic.lua:21: attempt to perform arithmetic on a table value
