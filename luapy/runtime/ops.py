@@ -329,8 +329,12 @@ def pow_(a, b):
     if b == 2.0:
         return a * a  # lua5.4's luai_numpow special case
     if a != a:
-        # glibc's pow answers a NaN base with a positive NaN (x^0 is 1).
-        return 1.0 if b == 0.0 else math.nan
+        # glibc's pow keeps a NaN base's sign, except that an odd integer
+        # exponent clears it (and x^0 is 1).
+        if b == 0.0:
+            return 1.0
+        negative = math.copysign(1.0, a) < 0 and not (b.is_integer() and b % 2 == 1)
+        return _NEG_NAN if negative else math.nan
     try:
         return math.pow(a, b)
     except OverflowError:
