@@ -200,7 +200,16 @@ def arith(st, op: str, a, b, desc_a=None, desc_b=None):
     else:
         x, y = tonumber(a), tonumber(b)
         if x is not None and y is not None:
-            return ARITH[op](x, y)
+            if type(a) is not str and type(b) is not str:
+                return ARITH[op](x, y)
+            try:
+                return ARITH[op](x, y)
+            except LuaError as error:
+                # In lua5.4 string operands are converted by the string
+                # metatable's C metamethods, so errors raised there
+                # ("attempt to divide by zero") carry no position.
+                error.level = 0
+                raise
     event = ARITH_EVENTS[op]
     for operand in (a, b):
         if type(operand) is str and op not in BITWISE_OPS:
