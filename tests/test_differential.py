@@ -87,3 +87,33 @@ statements = st.lists(
 def test_statement_sequences_match_reference(body):
     source = PRELUDE + "\n".join(body) + "\nreturn a, b, s, #t, t.x"
     assert run_luapy(source) == run_reference(source), source
+
+
+RICH_PRELUDE = PRELUDE + """local mt = {__add = function(x, y) return 'add' end, __index = function(t, k) return k end, __call = function(self, v) return v end}
+local o = setmetatable({}, mt)
+local function va(...) return select('#', ...), ... end
+local function mk(n) return function(d) n = n + (d or 1) return n end end
+local cnt = mk(0)
+"""
+RICH_STATEMENTS = [
+    "s = s:upper()", "s = s:rep(2, '-')", "s = s:sub(2, -2)", "s = (s:gsub('%w', '%0%0', 2))",
+    "a = #s + (s:find('e', 1, true) or 0)", "s = string.format('%5.2f|%d|%s', b, a, s)",
+    "s = tostring(a) .. tostring(b)", "a = select('#', va(a, nil, b))", "b = cnt(2)",
+    "t[#t + 1] = o.key", "s = s .. (o + 1)", "a = o(a)", "t = {va(1, 2, 3)}",
+    "do local ok, e = pcall(function() return a.b.c end) s = tostring(ok) .. s end",
+    "do local ok, e = pcall(error, {code = a}) a = type(e) == 'table' and e.code or 0 end",
+    "for i = #t, 1, -1 do if t[i] == nil then goto skip end a = a + 1 ::skip:: end",
+    "a = math.floor(b * 3) // 2", "b = b ^ 0.5", "a = a % 7 - 3", "b = -b",
+    "s = table.concat({a, b, s}, ',')", "a = (a < 10) and a * 2 or a - 10",
+    "t = setmetatable({}, {__len = function() return 5 end}) a = #t",
+    "do local r = {} for k, v in pairs({x = 1, y = 2}) do r[#r + 1] = k end table.sort(r) s = table.concat(r) end",
+    "a = tonumber(tostring(a)) or -1", "s = s:reverse():lower()", "a = utf8.len('héllo') or 0",
+    "local co = coroutine.wrap(function(x) local y = coroutine.yield(x + 1) return y * 2 end) a = co(a) + co(3)",
+]
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.sampled_from(RICH_STATEMENTS), min_size=1, max_size=10))
+def test_programs_with_libraries_and_metatables_match_reference(body):
+    source = RICH_PRELUDE + "\n".join(body) + "\nreturn a, b, s, #t"
+    assert run_luapy(source) == run_reference(source), source
