@@ -328,7 +328,7 @@ class NumericFor(Stat):
 
 
 class GenericFor(Stat):
-    __slots__ = ("names", "exprs", "body", "bindings", "hidden")
+    __slots__ = ("names", "exprs", "body", "bindings")
 
     def __init__(self, names: list, exprs: list, body: Block, line: int):
         self.names = names
@@ -336,7 +336,6 @@ class GenericFor(Stat):
         self.body = body
         self.line = line
         self.bindings = None
-        self.hidden = None
 
 
 class FunctionStat(Stat):

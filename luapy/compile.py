@@ -48,7 +48,6 @@ from .resolve import GlobalRef, LocalVar, UpvalRef
 from .runtime import ops
 from .runtime.values import MAXINT, MININT, Function, Table, _BoolKey, number_to_str, type_name
 
-EMPTY = ()
 INDENT = "    "
 #: Past this many nested inline templates, results go to temporaries so the
 #: generated source never hits CPython's parser nesting limits.

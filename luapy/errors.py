@@ -2,9 +2,9 @@
 
 Runtime errors are raised deep inside helpers that do not know where in the
 source they are (``arith`` does not know its line).  They carry a pending
-``level`` instead: the first compiled node that sees a level-1 error stamps
-its own ``chunk:line:`` on it, and each Lua function boundary an error leaves
-lowers the level by one.  That reproduces ``error(msg, level)`` and
+``level`` instead: the first generated Lua function that sees a level-1
+error stamps it with the ``chunk:line:`` it was executing, and each Lua
+function an error leaves lowers the level by one.  That reproduces ``error(msg, level)`` and
 ``luaL_where`` exactly, with no cost on the path where nothing fails.
 """
 
@@ -23,9 +23,6 @@ class LuaException(Exception):
         self.level = level
         #: Lua stack traceback lines, innermost first, filled while unwinding.
         self.lua_traceback: list[str] = []
-        #: Whether the next statement the error crosses should record its
-        #: position in ``lua_traceback`` (set again at each function exit).
-        self.traceback_open = True
 
     def locate(self, where: str) -> None:
         """Prefix ``where`` (``"chunk:line:"``) if the value is a message."""
