@@ -6,11 +6,11 @@ import math
 
 import pytest
 
-from luapy.errors import LuaError
 from luapy.options import Options
 from luapy.runtime.state import State
 from luapy.runtime.values import Function, Table
 from luapy.stdlib import compat51, mathlib, tablib
+from tests.stdlib_support import error_of
 
 
 @pytest.fixture
@@ -36,12 +36,6 @@ def call(g, path, *args):
     for part in path.split("."):
         target = target.get(part)
     return target.call(*args)
-
-
-def error_of(fn, *args) -> str:
-    with pytest.raises(LuaError) as info:
-        fn(*args)
-    return info.value.value
 
 
 def test_unpack_is_table_unpack(env):

@@ -7,11 +7,12 @@ import sys
 
 import pytest
 
-from luapy.errors import LuaError, LuaLimitError
+from luapy.errors import LuaLimitError
 from luapy.options import Options
 from luapy.runtime.state import State
 from luapy.runtime.values import Userdata
 from luapy.stdlib import iolib
+from tests.stdlib_support import error_of
 
 CONTENT = "line1\n12 0x1F -3.5e2 nope\n\n  .5e  99999999999999999999 0x.8p1 --1\nlast\xe9"
 
@@ -50,12 +51,6 @@ def data_file(tmp_path):
     path = tmp_path / "data.txt"
     path.write_bytes(CONTENT.encode("latin-1"))
     return str(path)
-
-
-def error_of(fn, *args) -> str:
-    with pytest.raises(LuaError) as info:
-        fn(*args)
-    return info.value.value
 
 
 def decode(values):

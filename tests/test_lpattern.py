@@ -12,6 +12,7 @@ from luapy.options import Options
 from luapy.runtime.state import State
 from luapy.runtime.values import Table
 from luapy.stdlib import lpattern, strlib
+from tests.stdlib_support import outcome_caller
 
 
 def make_lib(**limits):
@@ -23,15 +24,7 @@ def make_lib(**limits):
 ST, LIB = make_lib()
 
 
-def call(name, *args):
-    """Run string.<name> in luapy: ('ok', results) or ('err', message)."""
-    ST.enter()
-    try:
-        return ("ok", tuple(LIB.get(name).call(*args)))
-    except LuaError as e:
-        return ("err", str(e.value))
-    finally:
-        ST.leave(True)
+call = outcome_caller(ST, LIB)
 
 
 def drain_gmatch(*args):

@@ -7,28 +7,16 @@ import math
 import pytest
 from hypothesis import given, settings, strategies as hs
 
-from luapy.errors import LuaError
 from luapy.options import Options
 from luapy.runtime.state import State
 from luapy.runtime.values import MAXINT, MININT, number_to_str
 from luapy.stdlib import mathlib
+from tests.stdlib_support import error_of, library_caller
 
 
 @pytest.fixture
 def m():
-    st = State(Options())
-    lib = mathlib.open(st)
-
-    def call(name, *args):
-        return lib.get(name).call(*args)
-    call.lib = lib
-    return call
-
-
-def error_of(fn, *args) -> str:
-    with pytest.raises(LuaError) as info:
-        fn(*args)
-    return info.value.value
+    return library_caller(mathlib)
 
 
 def typed(values):

@@ -8,11 +8,10 @@ import time
 import pytest
 from hypothesis import example, given, settings, strategies as hs
 
-from luapy.errors import LuaError
 from luapy.options import Options
-from luapy.runtime.state import State
 from luapy.runtime.values import Table
 from luapy.stdlib import oslib
+from tests.stdlib_support import error_of, library_caller
 
 ALL_SPECIFIERS = "aAbBcCdDeFgGhHIjmMnprRStTuUVwWxXyYzZ%"
 MODIFIED = "Ec EC Ex EX Ey EY Od Oe OH OI Om OM OS Ou OU OV Ow OW Oy".split()
@@ -20,13 +19,7 @@ FULL_FORMAT = "|".join("%" + c for c in ALL_SPECIFIERS) + "|" + "|".join("%" + c
 
 
 def make(profile="sandbox"):
-    st = State(Options(profile=profile))
-    lib = oslib.open(st)
-
-    def call(name, *args):
-        return lib.get(name).call(*args)
-    call.lib = lib
-    return call
+    return library_caller(oslib, Options(profile=profile))
 
 
 @pytest.fixture
@@ -37,12 +30,6 @@ def sandbox_os():
 @pytest.fixture
 def std_os():
     return make("standard")
-
-
-def error_of(fn, *args) -> str:
-    with pytest.raises(LuaError) as info:
-        fn(*args)
-    return info.value.value
 
 
 def test_profiles_decide_what_exists(sandbox_os, std_os):

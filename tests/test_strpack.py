@@ -6,23 +6,17 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as hs
 
-from luapy.errors import LuaError, LuaLimitError
+from luapy.errors import LuaLimitError
 from luapy.options import Options
 from luapy.runtime.state import State
 from luapy.stdlib import strlib
+from tests.stdlib_support import outcome_caller
 
 ST = State(Options())
 LIB = strlib.open(ST)
 
 
-def call(name, *args):
-    ST.enter()
-    try:
-        return ("ok", tuple(LIB.get(name).call(*args)))
-    except LuaError as e:
-        return ("err", str(e.value))
-    finally:
-        ST.leave(True)
+call = outcome_caller(ST, LIB)
 
 
 @pytest.mark.parametrize("args, expected", [

@@ -10,6 +10,7 @@ from luapy.options import Options
 from luapy.runtime.state import State
 from luapy.runtime.values import Function, Table
 from luapy.stdlib import tablib
+from tests.stdlib_support import error_of
 
 
 def new_lib(**limits):
@@ -39,12 +40,6 @@ def seq(*values) -> Table:
 def items(t: Table, n=None):
     n = len(t.arr) if n is None else n
     return [t.get(i) for i in range(1, n + 1)]
-
-
-def error_of(fn, *args) -> str:
-    with pytest.raises(LuaError) as info:
-        fn(*args)
-    return info.value.value
 
 
 # ------------------------------------------------------------------ insert

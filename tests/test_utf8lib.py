@@ -6,25 +6,13 @@ import pytest
 from hypothesis import given, settings, strategies as hs
 
 from luapy.errors import LuaError
-from luapy.options import Options
-from luapy.runtime.state import State
 from luapy.stdlib import utf8lib
+from tests.stdlib_support import error_of, library_caller
 
 
 @pytest.fixture(scope="module")
 def u():
-    lib = utf8lib.open(State(Options()))
-
-    def call(name, *args):
-        return lib.get(name).call(*args)
-    call.lib = lib
-    return call
-
-
-def error_of(fn, *args) -> str:
-    with pytest.raises(LuaError) as info:
-        fn(*args)
-    return info.value.value
+    return library_caller(utf8lib)
 
 
 def outcome(fn, *args):
