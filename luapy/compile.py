@@ -29,6 +29,16 @@ metatable); everything else calls the runtime helpers of
 or whose evaluation could be disturbed by a later operand's side effects,
 are first stored in temporaries, which keeps Lua's left-to-right order.
 
+Accounting.  A Lua call costs one step and one level of call depth,
+charged in the function's prologue: ``_depth += 1`` and a ``_steps``
+countdown, both closure cells every generated function of the runtime
+shares.  The prologue is the main cost of a budgeted call, so it is placed
+lazily: the call-free statements a body starts with (its *lead*, like
+``if n < 2 then return n end``) run before it, and a call that returns
+from them costs nothing.  The depth stays exact: lead code can reach other
+Lua code only through an operator's metamethod, and there it calls the
+``*_LEAD`` variant of the helper, which charges the missing level first.
+
 Errors carry no position while raised.  Every generated function catches
 ``LuaException`` once, maps the Python line its frame was on back to the Lua
 line (``LINES``), and stamps level-1 errors with ``chunk:line:`` — zero
@@ -74,6 +84,24 @@ class TailCall:
         self.fn = fn
         self.args = args
         self.desc = desc
+
+
+class _HelperNames:
+    """The names templates use for the helpers that may run a metamethod.
+
+    Lead code (see "Accounting") calls ``INDEX_LEAD`` for ``INDEX`` and so
+    on: the same helper, charging the level its frame has not counted yet.
+    """
+
+    NAMES = ("INDEX", "SETFIELD", "SETINDEX", "ARITH", "EQ", "LT", "LE", "CONCAT", "NEG", "BNOT", "LEN")
+
+    def __init__(self, suffix: str):
+        for name in self.NAMES:
+            setattr(self, name, name + suffix)
+
+
+HELPERS = _HelperNames("")
+LEAD_HELPERS = _HelperNames("_LEAD")
 
 
 class GotoJump(Exception):
@@ -278,6 +306,8 @@ class FunctionCompiler:
         self.index = len(chunk.protos)
         chunk.protos.append(self.proto)
         self.st = chunk.st
+        #: Which variant of the metamethod-capable helpers templates call.
+        self.helpers = HELPERS
 
     # -- output --------------------------------------------------------
 
@@ -308,6 +338,16 @@ class FunctionCompiler:
     def splice(self, lines) -> None:
         for indent, text, line in lines:
             self.out.append((self.indent + indent, text, line))
+
+    def prologue(self, overflow_level: int) -> None:
+        """Charge this call a level of depth and a step (see "Accounting").
+
+        No depth compare: the countdown is armed so that it runs out before
+        the depth can pass the limit (``luapy.runtime.state``).
+        """
+        self.emit("_depth += 1")
+        check = "st.budget_check()" if overflow_level == 1 else f"st.budget_check({overflow_level})"
+        self.emit(f"if (_steps := _steps - 1) < 0: {check}")
 
     def budget_tick(self) -> None:
         if self.st.options.count_steps:
@@ -340,29 +380,49 @@ class FunctionCompiler:
         header.append((1, f"def __f{self.index}({', '.join(params)}):", node.line))
         self.indent = 2
         counting = self.st.options.count_steps
+        stats = node.body.body
+        lead = _call_free_lead(node.body) if counting else 0
         if counting:
             self.emit("nonlocal _depth, _steps")
-            self.emit("_depth += 1")
-            self.emit(f"if _depth > {self.st.max_depth}: OVERFLOW()")
-            self.emit("_steps -= 1")
-            self.emit("if _steps < 0: st.budget_check()")
         for var in scope.params:
             if var.captured:
                 self.emit(f"c{var.slot} = [l{var.slot}]")
+        if counting and not lead:
+            self.prologue(overflow_level=1)
         self.emit("try:")
         self.indent += 1
-        body_start = len(self.out)
-        self.block(node.body)
-        if len(self.out) == body_start:
-            self.emit("pass")
-        self.emit("return ()", node.end_line)
+        if lead:
+            self.helpers = LEAD_HELPERS
+            self.statements(stats[:lead])
+            self.helpers = HELPERS
+            if lead < len(stats):
+                # Inside this frame's handler, so the overflow names the
+                # caller's line (level 2), as it does from the entry.
+                self.prologue(overflow_level=2)
+                self.emit("try:")
+                self.indent += 1
+                rest = ast.Block(stats[lead:], stats[lead].line, node.body.end_line)
+                rest.scope = node.body.scope
+                self.block(rest)
+                self.emit("return ()", node.end_line)
+                self.indent -= 1
+                self.emit("finally:", node.end_line)
+                self.emit("    _depth -= 1", node.end_line)
+            else:
+                self.emit("return ()", node.end_line)
+        else:
+            body_start = len(self.out)
+            self.block(node.body)
+            if len(self.out) == body_start:
+                self.emit("pass")
+            self.emit("return ()", node.end_line)
         self.indent -= 1
         self.emit("except LuaException as _e:", node.end_line)
         self.emit(f"    FIXERR(_e, {trace_name!r})", node.end_line)
         self.emit("    raise", node.end_line)
         self.emit("except RecursionError:", node.end_line)
         self.emit("    raise LuaError('stack overflow') from None", node.end_line)
-        if counting:
+        if counting and not lead:
             self.emit("finally:", node.end_line)
             self.emit("    _depth -= 1", node.end_line)
         self.indent = 1
@@ -597,12 +657,12 @@ class FunctionCompiler:
             self.emit(f"u{binding.index}[0] = {value}")
         else:
             env = self.name_value(binding.env)
-            self.emit(f"SETFIELD({env}, {self.string(binding.name)}, {value}, {self.env_desc(binding)!r})")
+            self.emit(f"{self.helpers.SETFIELD}({env}, {self.string(binding.name)}, {value}, {self.env_desc(binding)!r})")
 
     def store_index(self, obj: str, key: str, value: str, target, value_node=None) -> None:
         desc = self.describe(target.obj)
         if type(target.key) is ast.String:
-            self.emit(f"SETFIELD({obj}, {key}, {value}, {desc!r})")
+            self.emit(f"{self.helpers.SETFIELD}({obj}, {key}, {value}, {desc!r})")
             return
         obj = _attributable(self.materialize(obj))
         key = self.materialize(key)
@@ -617,7 +677,7 @@ class FunctionCompiler:
         self.emit(f"        _a.append({value})")
         self.emit(f"        if not {key} & 63: CHARGE(APPEND_COST)")
         self.emit(f"    else: _a[{key} - 1] = {value}")
-        self.emit(f"else: SETINDEX({obj}, {key}, {value}, {desc!r})")
+        self.emit(f"else: {self.helpers.SETINDEX}({obj}, {key}, {value}, {desc!r})")
 
     def stat_Return(self, node: ast.Return) -> None:
         exprs = node.exprs
@@ -916,7 +976,7 @@ class FunctionCompiler:
     def field_read(self, obj: str, key: str, desc) -> str:
         obj = _attributable(obj)
         return (f"(_v if type({obj}) is Table and ((_v := {obj}.hash.get({key})) is not None "
-                f"or {obj}.meta is None) else INDEX({obj}, {key}, {desc!r}))")
+                f"or {obj}.meta is None) else {self.helpers.INDEX}({obj}, {key}, {desc!r}))")
 
     def is_int(self, node) -> bool:
         """Is ``node`` certainly an integer (a literal or a plain int loop variable)?"""
@@ -967,14 +1027,14 @@ class FunctionCompiler:
             k = key_node.value
             obj = _attributable(self.simple(node.obj))
             return (f"(_v if type({obj}) is Table and ((_v := ({obj}.arr[{k - 1}] if len({obj}.arr) >= {k} "
-                    f"else {obj}.hash.get({k}))) is not None or {obj}.meta is None) else INDEX({obj}, {k}, {desc!r}))")
+                    f"else {obj}.hash.get({k}))) is not None or {obj}.meta is None) else {self.helpers.INDEX}({obj}, {k}, {desc!r}))")
         obj, key = self.operands([node.obj, node.key], force=True)
         obj = _attributable(self.materialize(obj))
         key = self.materialize(key)
         int_check = "" if self.is_int(node.key) else f"type({key}) is int and "
         return (f"(_v if type({obj}) is Table and ((_v := ({obj}.arr[{key} - 1] if {int_check}"
                 f"0 < {key} <= len({obj}.arr) else {obj}.get({key}))) is not None or {obj}.meta is None) "
-                f"else INDEX({obj}, {key}, {desc!r}))")
+                f"else {self.helpers.INDEX}({obj}, {key}, {desc!r}))")
 
     # -- calls -------------------------------------------------------------
 
@@ -1015,7 +1075,7 @@ class FunctionCompiler:
         obj = _attributable(self.simple(node.obj))
         desc = self.describe(node.obj)
         key = self.string(node.name)
-        method = f"(_m if type({obj}) is Table and ((_m := {obj}.hash.get({key})) is not None or {obj}.meta is None) else INDEX({obj}, {key}, {desc!r}))"
+        method = f"(_m if type({obj}) is Table and ((_m := {obj}.hash.get({key})) is not None or {obj}.meta is None) else {self.helpers.INDEX}({obj}, {key}, {desc!r}))"
         method = self.materialize(method)
         args = self.arguments(node.args)
         all_args = obj + (", " + args if args else "")
@@ -1029,7 +1089,7 @@ class FunctionCompiler:
             desc = self.describe(node.obj)
             key = self.string(node.name)
             method = self.materialize(
-                f"(_m if type({obj}) is Table and ((_m := {obj}.hash.get({key})) is not None or {obj}.meta is None) else INDEX({obj}, {key}, {desc!r}))")
+                f"(_m if type({obj}) is Table and ((_m := {obj}.hash.get({key})) is not None or {obj}.meta is None) else {self.helpers.INDEX}({obj}, {key}, {desc!r}))")
             args = self.arguments(node.args)
             all_args = obj + (", " + args if args else "")
             desc = repr('method ' + repr(node.name))
@@ -1133,7 +1193,7 @@ class FunctionCompiler:
         left = self.materialize(left)
         right = self.materialize(right)
         descs = f"{self.describe(node.left)!r}, {self.describe(node.right)!r}"
-        slow = f"ARITH({op!r}, {left}, {right}, {descs})"
+        slow = f"{self.helpers.ARITH}({op!r}, {left}, {right}, {descs})"
         right_int = self.is_int(node.right)
         left_int = self.is_int(node.left)
         checks = []
@@ -1159,7 +1219,7 @@ class FunctionCompiler:
             python_op = "^" if op == "~" else op
             return f"({left} {python_op} {right} if {both_int} else {slow})"
         if op == "..":
-            return f"CONCAT(({left}, {right}), ({descs}))"
+            return f"{self.helpers.CONCAT}(({left}, {right}), ({descs}))"
         return slow
 
     def comparison(self, node) -> str:
@@ -1180,18 +1240,18 @@ class FunctionCompiler:
                 result = f"({left} == {right})"
             else:
                 result = (f"({left} == {right} if type({left}) is type({right}) and type({left}) is not Table "
-                          f"else EQ({left}, {right}))")
+                          f"else {self.helpers.EQ}({left}, {right}))")
             return result if op == "==" else f"(not {result})"
         conditions = [f"type({operand}) is int" for operand, node_ in ((left, node.left), (right, right_node))
                       if not self.is_int(node_)]
         checks = " and ".join(conditions) if conditions else "True"
         if op == "<":
-            return f"({left} < {right} if {checks} else LT({left}, {right}))"
+            return f"({left} < {right} if {checks} else {self.helpers.LT}({left}, {right}))"
         if op == "<=":
-            return f"({left} <= {right} if {checks} else LE({left}, {right}))"
+            return f"({left} <= {right} if {checks} else {self.helpers.LE}({left}, {right}))"
         if op == ">":
-            return f"({left} > {right} if {checks} else LT({right}, {left}))"
-        return f"({left} >= {right} if {checks} else LE({right}, {left}))"
+            return f"({left} > {right} if {checks} else {self.helpers.LT}({right}, {left}))"
+        return f"({left} >= {right} if {checks} else {self.helpers.LE}({right}, {left}))"
 
     def expr_Concat(self, node) -> str:
         values = [self.materialize(v) for v in self.operands(node.operands, force=True)]
@@ -1199,8 +1259,8 @@ class FunctionCompiler:
         if len(values) == 2:
             a, b = values
             return (f"({a} + {b} if type({a}) is str and type({b}) is str and CHARGE({ops.STRING_COST} + len({a}) + len({b})) "
-                    f"else CONCAT(({a}, {b}), ({descs},)))")
-        return f"CONCAT(({', '.join(values)},), ({descs},))"
+                    f"else {self.helpers.CONCAT}(({a}, {b}), ({descs},)))")
+        return f"{self.helpers.CONCAT}(({', '.join(values)},), ({descs},))"
 
     def expr_UnOp(self, node) -> str:
         op = node.op
@@ -1210,12 +1270,12 @@ class FunctionCompiler:
             return f"({value} is None or {value} is False)"
         value = self.simple(node.operand)
         if op == "-":
-            return f"(-{value} if type({value}) is int and {value} != MININT else NEG({value}, {desc!r}))"
+            return f"(-{value} if type({value}) is int and {value} != MININT else {self.helpers.NEG}({value}, {desc!r}))"
         if op == "#":
             value = _attributable(value)
             return (f"(len({value}) if type({value}) is str else len({value}.arr) "
-                    f"if type({value}) is Table and {value}.meta is None else LEN({value}, {desc!r}))")
-        return f"BNOT({value}, {desc!r})"
+                    f"if type({value}) is Table and {value}.meta is None else {self.helpers.LEN}({value}, {desc!r}))")
+        return f"{self.helpers.BNOT}({value}, {desc!r})"
 
     # -- conditions ----------------------------------------------------------
 
@@ -1300,6 +1360,49 @@ def _attributable(expression: str) -> str:
 
 def _is_multi(node) -> bool:
     return type(node) in (ast.Call, ast.MethodCall, ast.Vararg)
+
+
+def _call_free_lead(body: ast.Block) -> int:
+    """How many of a function's first statements may run before its prologue.
+
+    They must make no call, and hold no ``goto``, label or ``<close>``
+    local, so control can only leave them by falling through to the
+    prologue, by ``return`` or by an error (see "Accounting").
+    """
+    if any(type(stat) is ast.Label for stat in body.body):
+        return 0
+    lead = 0
+    for stat in body.body:
+        if not _call_free(stat):
+            break
+        lead += 1
+    return lead
+
+
+#: A generic ``for`` calls its iterator from ``GENFOR``, which has no lead
+#: variant: it ends the lead like a call.
+_JUMPS_OR_CALLS = (ast.Call, ast.MethodCall, ast.Goto, ast.Label, ast.GenericFor)
+
+
+def _call_free(node) -> bool:
+    """No call, jump, label or ``<close>`` in ``node``, closures aside."""
+    pending = [node]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, (list, tuple)):
+            pending.extend(item)
+            continue
+        if not isinstance(item, ast.Node) or type(item) is ast.Function:
+            continue
+        if type(item) in _JUMPS_OR_CALLS:
+            return False
+        if type(item) is ast.Local and "close" in item.attribs:
+            return False
+        for cls in type(item).__mro__:
+            for name in getattr(cls, "__slots__", ()):
+                if name not in ("line", "binding", "bindings", "scope", "target"):
+                    pending.append(getattr(item, name, None))
+    return True
 
 
 def _has_effects(node) -> bool:
@@ -1448,9 +1551,6 @@ def runtime_namespace(st) -> dict:
             return values
         return (*values, *((None,) * count))[:count]
 
-    def OVERFLOW():
-        st.stack_overflow()
-
     def CHECK_CLOSABLE(value, name):
         if value is not None and value is not False and ops.metamethod(st, value, "__close") is None:
             raise LuaError(f"variable '{name}' got a non-closable value")
@@ -1472,22 +1572,48 @@ def runtime_namespace(st) -> dict:
     def FORCHUNKS(start, stop, step):
         return _for_chunks(st, _for_range(start, stop, step))
 
-    return {
+    namespace = {
         "__builtins__": {},
         "st": st, "Table": Table, "Function": Function, "TailCall": TailCall,
         "LuaException": LuaException, "LuaError": LuaError,
         "GotoJump": GotoJump, "BreakJump": BreakJump,
         "MININT": MININT, "MAXINT": MAXINT, "INF": math.inf, "NINF": -math.inf,
-        "NAN": math.nan, "MAXDEPTH": st.max_depth,
+        "NAN": math.nan,
         "type": type, "len": len, "int": int, "float": float, "str": str,
         "INDEX": INDEX, "SETFIELD": SETFIELD, "SETINDEX": SETINDEX, "ARITH": ARITH,
         "CALL": CALL, "EQ": EQ, "LT": LT, "LE": LE, "CHARGE": CHARGE,
         "CONCAT": CONCAT, "NEG": NEG, "BNOT": BNOT, "LEN": LEN,
         "NEWTABLE": NEWTABLE, "NEWARRAY": NEWARRAY, "ADJUST": ADJUST,
-        "OVERFLOW": OVERFLOW, "CHECK_CLOSABLE": CHECK_CLOSABLE, "CLOSE": CLOSE,
+        "CHECK_CLOSABLE": CHECK_CLOSABLE, "CLOSE": CLOSE,
         "FORRANGE": _for_range, "GENFOR": GENFOR, "RecursionError": RecursionError,
         "TICK": TICK, "APPEND_COST": 64 * slot_cost, "FORCHUNKS": FORCHUNKS,
     }
+    for name in _HelperNames.NAMES:
+        namespace[name + "_LEAD"] = _charging_a_level(st, namespace[name])
+    return namespace
+
+
+def _charging_a_level(st, helper):
+    """``helper`` for lead code: count the calling frame while it runs.
+
+    A lead runs before its frame's prologue, so a metamethod reached from
+    it would otherwise see one level too few.  The level costs a step too,
+    as a prologue's does, which keeps the countdown armed within the depth
+    left (``luapy.runtime.state``).
+    """
+    depth_cell, steps_cell = st.depth_cell, st.steps_cell
+
+    def in_lead(*args):
+        depth_cell.cell_contents += 1
+        steps = steps_cell.cell_contents - 1
+        steps_cell.cell_contents = steps
+        if steps < 0:
+            st.budget_check()  # a stack overflow takes the level back itself
+        try:
+            return helper(*args)
+        finally:
+            depth_cell.cell_contents -= 1
+    return in_lead
 
 
 def _for_range(start, stop, step):

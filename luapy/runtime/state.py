@@ -5,6 +5,14 @@ Budget accounting is designed around a cheap countdown.  Hot paths do
 ``st.budget_check()``, which settles the real step count, looks at the clock
 and re-arms the countdown.
 
+The countdown also guards the call depth.  A call adds one level and takes
+one step, and the countdown is never armed with more steps than there are
+levels left (``_arm``), so a call can't go one level too deep without first
+reaching ``budget_check``, which looks at the exact depth.  The prologue of
+a call is then one increment and one countdown, with no compare of its own.
+Whoever sets the depth from Python goes through the ``depth`` property,
+which re-arms.
+
 The call depth and the step countdown live in two closure cells rather than
 attributes: every function the compiler generates for this runtime shares
 them as ``nonlocal`` variables, which is several times cheaper per Lua call
@@ -20,12 +28,13 @@ import sys
 import time
 import types
 
-from ..errors import LuaLimitError
+from ..errors import LuaError, LuaLimitError
 from ..options import Options
 from .values import Table
 
-#: How many steps run between two looks at the clock.
-CHECK_INTERVAL = 1000
+#: How many steps run between two looks at the clock.  Small enough that
+#: the countdown stays among CPython's cached small ints (no allocation).
+CHECK_INTERVAL = 250
 _UNLIMITED = 1 << 62
 _PARKED = -(1 << 62)
 
@@ -51,11 +60,12 @@ class State:
         self.coroutines = None
         #: Shared with generated code as its ``_depth`` / ``_steps`` variables.
         self.depth_cell = types.CellType(0)
-        self.steps_cell = types.CellType(_UNLIMITED)
+        #: Starts run out, so the first call settles and arms it.
+        self.steps_cell = types.CellType(0)
         self.max_depth = options.limits.depth
         self.memory_left = _UNLIMITED
         self._steps_used = 0
-        self._chunk = CHECK_INTERVAL
+        self._chunk = 0
         self._deadline = None
         self.tripped: LuaLimitError | None = None
         self._entries = 0
@@ -67,6 +77,9 @@ class State:
     @depth.setter
     def depth(self, value: int) -> None:
         self.depth_cell.cell_contents = value
+        if self.tripped is None:
+            self._settle()
+            self._arm()
 
     @property
     def steps_left(self) -> int:
@@ -88,7 +101,7 @@ class State:
             return False
         limits = self.limits
         self.tripped = None
-        self.depth = 0
+        self.depth_cell.cell_contents = 0
         self._steps_used = 0
         self._deadline = (time.monotonic() + limits.time) if limits.time is not None else None
         self.memory_left = limits.memory if limits.memory is not None else _UNLIMITED
@@ -99,23 +112,36 @@ class State:
         self._entries -= 1
         if outermost:
             self.tripped = None
-            self.depth = 0
+            self.depth_cell.cell_contents = 0
 
     def _arm(self) -> None:
         limits = self.limits
-        chunk = CHECK_INTERVAL if (limits.time is not None or limits.steps is not None) else _UNLIMITED
+        chunk = min(CHECK_INTERVAL, max(self.max_depth - self.depth_cell.cell_contents, 0))
         if limits.steps is not None:
             chunk = min(chunk, max(limits.steps - self._steps_used, 0))
         self._chunk = chunk
         self.steps_left = chunk
 
+    def _settle(self) -> None:
+        self._steps_used += self._chunk - self.steps_left
+
     # -- the slow path of every budget -------------------------------------
 
-    def budget_check(self) -> None:
+    def budget_check(self, level: int = 1) -> None:
+        """The countdown ran out: settle it, check every budget, re-arm.
+
+        ``level`` positions a stack overflow: 2 when the caller's prologue
+        runs inside its own error handler (a lazy prologue).
+        """
         if self.tripped is not None:
             self.steps_left = _PARKED
             raise self._retrip()
-        self._steps_used += self._chunk - self.steps_left
+        self._settle()
+        depth_cell = self.depth_cell
+        if depth_cell.cell_contents > self.max_depth:
+            depth_cell.cell_contents -= 1  # the call that went too deep never ran
+            self._arm()
+            raise LuaError("stack overflow", level=level)
         limits = self.limits
         if limits.steps is not None and self._steps_used >= limits.steps:
             self.trip("steps", f"step budget exhausted ({limits.steps} steps)")
@@ -148,15 +174,6 @@ class State:
 
     def _retrip(self) -> LuaLimitError:
         return LuaLimitError(self.tripped.limit, self._trip_message)
-
-    # -- call depth ---------------------------------------------------------
-
-    def stack_overflow(self):
-        """Called by a function that found itself one level too deep."""
-        from ..errors import LuaError
-
-        self.depth_cell.cell_contents -= 1
-        raise LuaError("stack overflow")
 
 
 def _default_stdout(text: str) -> None:

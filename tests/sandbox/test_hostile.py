@@ -63,6 +63,22 @@ CASES = [
     Case("index-function-recursion",
          "local t = setmetatable({}, {__index = function(t, k) return t[k] end}) return t.x",
          ("error", "(hostile):1: stack overflow")),
+    # Call-free bodies run before their prologue; what they reach through
+    # metamethods is still counted, in depth and in steps.
+    Case("call-free-index-recursion",
+         "local t = setmetatable({}, {__index = function(t, k) return t[k + 1] end}) return t[1]",
+         ("error", "(hostile):1: stack overflow")),
+    Case("call-free-exponential-index",
+         "local t = setmetatable({}, {__index = function(t, k) if k < 2 then return k end "
+         "return t[k - 1] + t[k - 2] end}) return t[80]",
+         ("limit", "steps"), STEPS),
+    Case("call-free-exponential-arith",
+         "local mt = {} mt.__add = function(a, b) if b == 0 then return 0 end "
+         "return (a + (b - 1)) + (a + (b - 1)) end local x = setmetatable({}, mt) return x + 80",
+         ("limit", "steps"), STEPS),
+    Case("exponential-recursion-with-base-case",
+         "local function f(n) if n < 2 then return n end return f(n - 1) + f(n - 2) end return f(80)",
+         ("limit", "steps"), STEPS),
     Case("gsub-callback-recursion",
          "local function f(s) return (s:gsub('.', f)) end return f('ab')",
          ("error", "(hostile):1: stack overflow")),
