@@ -1,18 +1,24 @@
 """Core interpreter speed: luapy against real Lua 5.4 (lupa), side by side.
 
-    python -m bench.bench_core
+    python -m bench.bench_core [rounds]
 
-Prints seconds per run (best of N) and the ratio luapy/lupa for:
+Prints seconds per run (best of interleaved rounds) and the ratio
+luapy/lupa for:
   * fib      recursive fib(27)
   * loop     fill a 100,000-element table, then sum it
-It also measures what the budget accounting costs: the same programs
-compiled with ``Options(count_steps=False)``.
+
+It also measures what the budget accounting costs, honestly: against the
+same program compiled with ``Options(count_steps=False)``, which leaves
+out every step and depth check.  Both the ``standard`` profile with no
+limits (what ``luapy`` runs) and the plugin ``sandbox`` profile with its
+default budgets are measured, each interleaved with its unchecked twin.
 """
 
 from __future__ import annotations
 
+import sys
 
-from bench.timing import best_of
+from bench.timing import interleaved_best
 from luapy import LuaRuntime, Options
 from luapy.options import UNLIMITED
 
@@ -32,10 +38,14 @@ PROGRAMS = {
     """,
 }
 
+PROFILES = {
+    "standard": lambda count_steps: Options(profile="standard", limits=UNLIMITED, count_steps=count_steps),
+    "sandbox": lambda count_steps: Options(count_steps=count_steps),
+}
 
-def luapy_runner(source: str, count_steps: bool = True):
-    runtime = LuaRuntime(Options(profile="standard", limits=UNLIMITED, count_steps=count_steps))
-    return runtime.execute(source)
+
+def luapy_runner(source: str, count_steps: bool = True, profile: str = "standard"):
+    return LuaRuntime(PROFILES[profile](count_steps)).execute(source)
 
 
 def lupa_runner(source: str):
@@ -46,21 +56,26 @@ def lupa_runner(source: str):
     return lua54.LuaRuntime().execute(source)
 
 
-def main(repeat: int = 5) -> dict:
+def main(rounds: int = 15) -> dict:
     results = {}
-    print(f"{'program':8} {'luapy s':>9} {'lupa s':>9} {'ratio':>7} {'no-acct s':>10} {'acct cost':>9}")
+    print(f"{'program':8} {'luapy s':>9} {'lupa s':>9} {'ratio':>7} "
+          f"{'acct standard':>14} {'acct sandbox':>13}")
     for name, source in PROGRAMS.items():
-        ours = best_of(luapy_runner(source), repeat)
-        unchecked = best_of(luapy_runner(source, count_steps=False), repeat)
+        runs = {f"{profile} {checked}": luapy_runner(source, checked == "on", profile)
+                for profile in PROFILES for checked in ("on", "off")}
         reference = lupa_runner(source)
-        theirs = best_of(reference, repeat) if reference is not None else None
+        if reference is not None:
+            runs["lupa"] = reference
+        best = interleaved_best(rounds, runs)
+        ours, theirs = best["standard on"], best.get("lupa")
         ratio = ours / theirs if theirs else None
-        overhead = ours / unchecked - 1
-        results[name] = {"luapy": ours, "lupa": theirs, "ratio": ratio, "accounting": overhead}
+        accounting = {profile: best[f"{profile} on"] / best[f"{profile} off"] - 1 for profile in PROFILES}
+        results[name] = {"luapy": ours, "lupa": theirs, "ratio": ratio, "accounting": accounting}
         print(f"{name:8} {ours:9.4f} {theirs if theirs else float('nan'):9.4f} "
-              f"{ratio if ratio else float('nan'):7.1f} {unchecked:10.4f} {overhead:9.1%}")
+              f"{ratio if ratio else float('nan'):7.1f} "
+              f"{accounting['standard']:14.1%} {accounting['sandbox']:13.1%}")
     return results
 
 
 if __name__ == "__main__":
-    main()
+    main(*(int(arg) for arg in sys.argv[1:2]))

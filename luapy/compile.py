@@ -380,7 +380,6 @@ class FunctionCompiler:
         header.append((1, f"def __f{self.index}({', '.join(params)}):", node.line))
         self.indent = 2
         counting = self.st.options.count_steps
-        stats = node.body.body
         lead = _call_free_lead(node.body) if counting else 0
         if counting:
             self.emit("nonlocal _depth, _steps")
@@ -392,30 +391,9 @@ class FunctionCompiler:
         self.emit("try:")
         self.indent += 1
         if lead:
-            self.helpers = LEAD_HELPERS
-            self.statements(stats[:lead])
-            self.helpers = HELPERS
-            if lead < len(stats):
-                # Inside this frame's handler, so the overflow names the
-                # caller's line (level 2), as it does from the entry.
-                self.prologue(overflow_level=2)
-                self.emit("try:")
-                self.indent += 1
-                rest = ast.Block(stats[lead:], stats[lead].line, node.body.end_line)
-                rest.scope = node.body.scope
-                self.block(rest)
-                self.emit("return ()", node.end_line)
-                self.indent -= 1
-                self.emit("finally:", node.end_line)
-                self.emit("    _depth -= 1", node.end_line)
-            else:
-                self.emit("return ()", node.end_line)
+            self.lazy_body(node.body, lead)
         else:
-            body_start = len(self.out)
-            self.block(node.body)
-            if len(self.out) == body_start:
-                self.emit("pass")
-            self.emit("return ()", node.end_line)
+            self.function_body(node.body)
         self.indent -= 1
         self.emit("except LuaException as _e:", node.end_line)
         self.emit(f"    FIXERR(_e, {trace_name!r})", node.end_line)
@@ -423,12 +401,43 @@ class FunctionCompiler:
         self.emit("except RecursionError:", node.end_line)
         self.emit("    raise LuaError('stack overflow') from None", node.end_line)
         if counting and not lead:
-            self.emit("finally:", node.end_line)
-            self.emit("    _depth -= 1", node.end_line)
+            self.epilogue()
         self.indent = 1
         self.emit(f"return __f{self.index}", node.end_line)
         self.chunk.add_function(header + self.out)
         return self.proto
+
+    def function_body(self, body: ast.Block) -> None:
+        start = len(self.out)
+        self.block(body)
+        if len(self.out) == start:
+            self.emit("pass")
+        self.emit("return ()", self.node.end_line)
+
+    def lazy_body(self, body: ast.Block, lead: int) -> None:
+        """The call-free lead, then the prologue and the rest ("Accounting")."""
+        stats = body.body
+        self.helpers = LEAD_HELPERS
+        self.statements(stats[:lead])
+        self.helpers = HELPERS
+        if lead == len(stats):
+            self.emit("return ()", self.node.end_line)
+            return
+        # Inside this frame's handler, so an overflow names the caller's
+        # line (level 2), as it does from the entry.
+        self.prologue(overflow_level=2)
+        self.emit("try:")
+        self.indent += 1
+        rest = ast.Block(stats[lead:], stats[lead].line, body.end_line)
+        rest.scope = body.scope
+        self.function_body(rest)
+        self.indent -= 1
+        self.epilogue()
+
+    def epilogue(self) -> None:
+        """Give back the level the prologue took, however the body ends."""
+        self.emit("finally:", self.node.end_line)
+        self.emit("    _depth -= 1", self.node.end_line)
 
     # -- blocks ------------------------------------------------------------
 
