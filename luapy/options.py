@@ -30,6 +30,19 @@ class Limits:
     #: Bytes of Lua source in one chunk.
     source_size: int | None = 1 * MiB
 
+    def __post_init__(self):
+        # Checked here so a typo fails when the runtime is configured, not
+        # as a Python error in the middle of the first call.
+        for name in ("steps", "time", "memory", "source_size"):
+            value = getattr(self, name)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0):
+                raise ValueError(f"Limits.{name} must be a number >= 0 or None, not {value!r}")
+        for name in ("depth", "nesting"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                # No None: the Python stack under these is finite.
+                raise ValueError(f"Limits.{name} must be an int >= 1, not {value!r}")
+
 
 #: No budgets beyond what the host machine allows; for the ``luapy`` command.
 UNLIMITED = Limits(steps=None, time=None, memory=None, depth=195_000,

@@ -177,6 +177,13 @@ def test_unknown_profile_is_refused():
         LuaRuntime(Options(profile="nope"))
 
 
+@pytest.mark.parametrize("change", [{"depth": None}, {"nesting": 0}, {"depth": 2.5}, {"steps": -1},
+                                    {"time": "1s"}, {"memory": True}])
+def test_malformed_limits_are_refused_when_configured(change):
+    with pytest.raises(ValueError, match=f"Limits.{next(iter(change))} must be"):
+        Limits(**change)
+
+
 def test_coroutines_returned_to_python_can_be_passed_back(lua):
     co = lua.eval("coroutine.create(function(a) local b = coroutine.yield(a + 1) return b * 2 end)")
     assert lua.execute("local co = ... return coroutine.resume(co, 1)", co) == (True, 2)
