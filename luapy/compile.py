@@ -35,9 +35,10 @@ countdown, both closure cells every generated function of the runtime
 shares.  The prologue is the main cost of a budgeted call, so it is placed
 lazily: the call-free statements a body starts with (its *lead*, like
 ``if n < 2 then return n end``) run before it, and a call that returns
-from them costs nothing.  The depth stays exact: lead code can reach other
-Lua code only through an operator's metamethod, and there it calls the
-``*_LEAD`` variant of the helper, which charges the missing level first.
+from them costs nothing.  That stays safe: lead code can reach other Lua
+code only through an operator's metamethod, and every metamethod call is
+charged a level and a step of its own (``ops.call_metamethod``), so lead
+frames can't pile up uncounted.
 
 Errors carry no position while raised.  Every generated function catches
 ``LuaException`` once, maps the Python line its frame was on back to the Lua
@@ -84,24 +85,6 @@ class TailCall:
         self.fn = fn
         self.args = args
         self.desc = desc
-
-
-class _HelperNames:
-    """The names templates use for the helpers that may run a metamethod.
-
-    Lead code (see "Accounting") calls ``INDEX_LEAD`` for ``INDEX`` and so
-    on: the same helper, charging the level its frame has not counted yet.
-    """
-
-    NAMES = ("INDEX", "SETFIELD", "SETINDEX", "ARITH", "EQ", "LT", "LE", "CONCAT", "NEG", "BNOT", "LEN")
-
-    def __init__(self, suffix: str):
-        for name in self.NAMES:
-            setattr(self, name, name + suffix)
-
-
-HELPERS = _HelperNames("")
-LEAD_HELPERS = _HelperNames("_LEAD")
 
 
 class GotoJump(Exception):
@@ -306,8 +289,6 @@ class FunctionCompiler:
         self.index = len(chunk.protos)
         chunk.protos.append(self.proto)
         self.st = chunk.st
-        #: Which variant of the metamethod-capable helpers templates call.
-        self.helpers = HELPERS
 
     # -- output --------------------------------------------------------
 
@@ -417,9 +398,7 @@ class FunctionCompiler:
     def lazy_body(self, body: ast.Block, lead: int) -> None:
         """The call-free lead, then the prologue and the rest ("Accounting")."""
         stats = body.body
-        self.helpers = LEAD_HELPERS
         self.statements(stats[:lead])
-        self.helpers = HELPERS
         if lead == len(stats):
             self.emit("return ()", self.node.end_line)
             return
@@ -666,12 +645,12 @@ class FunctionCompiler:
             self.emit(f"u{binding.index}[0] = {value}")
         else:
             env = self.name_value(binding.env)
-            self.emit(f"{self.helpers.SETFIELD}({env}, {self.string(binding.name)}, {value}, {self.env_desc(binding)!r})")
+            self.emit(f"SETFIELD({env}, {self.string(binding.name)}, {value}, {self.env_desc(binding)!r})")
 
     def store_index(self, obj: str, key: str, value: str, target, value_node=None) -> None:
         desc = self.describe(target.obj)
         if type(target.key) is ast.String:
-            self.emit(f"{self.helpers.SETFIELD}({obj}, {key}, {value}, {desc!r})")
+            self.emit(f"SETFIELD({obj}, {key}, {value}, {desc!r})")
             return
         obj = _attributable(self.materialize(obj))
         key = self.materialize(key)
@@ -686,7 +665,7 @@ class FunctionCompiler:
         self.emit(f"        _a.append({value})")
         self.emit(f"        if not {key} & 63: CHARGE(APPEND_COST)")
         self.emit(f"    else: _a[{key} - 1] = {value}")
-        self.emit(f"else: {self.helpers.SETINDEX}({obj}, {key}, {value}, {desc!r})")
+        self.emit(f"else: SETINDEX({obj}, {key}, {value}, {desc!r})")
 
     def stat_Return(self, node: ast.Return) -> None:
         exprs = node.exprs
@@ -985,7 +964,7 @@ class FunctionCompiler:
     def field_read(self, obj: str, key: str, desc) -> str:
         obj = _attributable(obj)
         return (f"(_v if type({obj}) is Table and ((_v := {obj}.hash.get({key})) is not None "
-                f"or {obj}.meta is None) else {self.helpers.INDEX}({obj}, {key}, {desc!r}))")
+                f"or {obj}.meta is None) else INDEX({obj}, {key}, {desc!r}))")
 
     def is_int(self, node) -> bool:
         """Is ``node`` certainly an integer (a literal or a plain int loop variable)?"""
@@ -1036,14 +1015,14 @@ class FunctionCompiler:
             k = key_node.value
             obj = _attributable(self.simple(node.obj))
             return (f"(_v if type({obj}) is Table and ((_v := ({obj}.arr[{k - 1}] if len({obj}.arr) >= {k} "
-                    f"else {obj}.hash.get({k}))) is not None or {obj}.meta is None) else {self.helpers.INDEX}({obj}, {k}, {desc!r}))")
+                    f"else {obj}.hash.get({k}))) is not None or {obj}.meta is None) else INDEX({obj}, {k}, {desc!r}))")
         obj, key = self.operands([node.obj, node.key], force=True)
         obj = _attributable(self.materialize(obj))
         key = self.materialize(key)
         int_check = "" if self.is_int(node.key) else f"type({key}) is int and "
         return (f"(_v if type({obj}) is Table and ((_v := ({obj}.arr[{key} - 1] if {int_check}"
                 f"0 < {key} <= len({obj}.arr) else {obj}.get({key}))) is not None or {obj}.meta is None) "
-                f"else {self.helpers.INDEX}({obj}, {key}, {desc!r}))")
+                f"else INDEX({obj}, {key}, {desc!r}))")
 
     # -- calls -------------------------------------------------------------
 
@@ -1084,7 +1063,7 @@ class FunctionCompiler:
         obj = _attributable(self.simple(node.obj))
         desc = self.describe(node.obj)
         key = self.string(node.name)
-        method = f"(_m if type({obj}) is Table and ((_m := {obj}.hash.get({key})) is not None or {obj}.meta is None) else {self.helpers.INDEX}({obj}, {key}, {desc!r}))"
+        method = f"(_m if type({obj}) is Table and ((_m := {obj}.hash.get({key})) is not None or {obj}.meta is None) else INDEX({obj}, {key}, {desc!r}))"
         method = self.materialize(method)
         args = self.arguments(node.args)
         all_args = obj + (", " + args if args else "")
@@ -1098,7 +1077,7 @@ class FunctionCompiler:
             desc = self.describe(node.obj)
             key = self.string(node.name)
             method = self.materialize(
-                f"(_m if type({obj}) is Table and ((_m := {obj}.hash.get({key})) is not None or {obj}.meta is None) else {self.helpers.INDEX}({obj}, {key}, {desc!r}))")
+                f"(_m if type({obj}) is Table and ((_m := {obj}.hash.get({key})) is not None or {obj}.meta is None) else INDEX({obj}, {key}, {desc!r}))")
             args = self.arguments(node.args)
             all_args = obj + (", " + args if args else "")
             desc = repr('method ' + repr(node.name))
@@ -1202,7 +1181,7 @@ class FunctionCompiler:
         left = self.materialize(left)
         right = self.materialize(right)
         descs = f"{self.describe(node.left)!r}, {self.describe(node.right)!r}"
-        slow = f"{self.helpers.ARITH}({op!r}, {left}, {right}, {descs})"
+        slow = f"ARITH({op!r}, {left}, {right}, {descs})"
         right_int = self.is_int(node.right)
         left_int = self.is_int(node.left)
         checks = []
@@ -1228,7 +1207,7 @@ class FunctionCompiler:
             python_op = "^" if op == "~" else op
             return f"({left} {python_op} {right} if {both_int} else {slow})"
         if op == "..":
-            return f"{self.helpers.CONCAT}(({left}, {right}), ({descs}))"
+            return f"CONCAT(({left}, {right}), ({descs}))"
         return slow
 
     def comparison(self, node) -> str:
@@ -1249,18 +1228,18 @@ class FunctionCompiler:
                 result = f"({left} == {right})"
             else:
                 result = (f"({left} == {right} if type({left}) is type({right}) and type({left}) is not Table "
-                          f"else {self.helpers.EQ}({left}, {right}))")
+                          f"else EQ({left}, {right}))")
             return result if op == "==" else f"(not {result})"
         conditions = [f"type({operand}) is int" for operand, node_ in ((left, node.left), (right, right_node))
                       if not self.is_int(node_)]
         checks = " and ".join(conditions) if conditions else "True"
         if op == "<":
-            return f"({left} < {right} if {checks} else {self.helpers.LT}({left}, {right}))"
+            return f"({left} < {right} if {checks} else LT({left}, {right}))"
         if op == "<=":
-            return f"({left} <= {right} if {checks} else {self.helpers.LE}({left}, {right}))"
+            return f"({left} <= {right} if {checks} else LE({left}, {right}))"
         if op == ">":
-            return f"({left} > {right} if {checks} else {self.helpers.LT}({right}, {left}))"
-        return f"({left} >= {right} if {checks} else {self.helpers.LE}({right}, {left}))"
+            return f"({left} > {right} if {checks} else LT({right}, {left}))"
+        return f"({left} >= {right} if {checks} else LE({right}, {left}))"
 
     def expr_Concat(self, node) -> str:
         values = [self.materialize(v) for v in self.operands(node.operands, force=True)]
@@ -1268,8 +1247,8 @@ class FunctionCompiler:
         if len(values) == 2:
             a, b = values
             return (f"({a} + {b} if type({a}) is str and type({b}) is str and CHARGE({ops.STRING_COST} + len({a}) + len({b})) "
-                    f"else {self.helpers.CONCAT}(({a}, {b}), ({descs},)))")
-        return f"{self.helpers.CONCAT}(({', '.join(values)},), ({descs},))"
+                    f"else CONCAT(({a}, {b}), ({descs},)))")
+        return f"CONCAT(({', '.join(values)},), ({descs},))"
 
     def expr_UnOp(self, node) -> str:
         op = node.op
@@ -1279,12 +1258,12 @@ class FunctionCompiler:
             return f"({value} is None or {value} is False)"
         value = self.simple(node.operand)
         if op == "-":
-            return f"(-{value} if type({value}) is int and {value} != MININT else {self.helpers.NEG}({value}, {desc!r}))"
+            return f"(-{value} if type({value}) is int and {value} != MININT else NEG({value}, {desc!r}))"
         if op == "#":
             value = _attributable(value)
             return (f"(len({value}) if type({value}) is str else len({value}.arr) "
-                    f"if type({value}) is Table and {value}.meta is None else {self.helpers.LEN}({value}, {desc!r}))")
-        return f"{self.helpers.BNOT}({value}, {desc!r})"
+                    f"if type({value}) is Table and {value}.meta is None else LEN({value}, {desc!r}))")
+        return f"BNOT({value}, {desc!r})"
 
     # -- conditions ----------------------------------------------------------
 
@@ -1388,8 +1367,7 @@ def _call_free_lead(body: ast.Block) -> int:
     return lead
 
 
-#: A generic ``for`` calls its iterator from ``GENFOR``, which has no lead
-#: variant: it ends the lead like a call.
+#: A generic ``for`` calls its iterator: it ends the lead like a call.
 _JUMPS_OR_CALLS = (ast.Call, ast.MethodCall, ast.Goto, ast.Label, ast.GenericFor)
 
 
@@ -1597,32 +1575,7 @@ def runtime_namespace(st) -> dict:
         "FORRANGE": _for_range, "GENFOR": GENFOR, "RecursionError": RecursionError,
         "TICK": TICK, "APPEND_COST": 64 * slot_cost, "FORCHUNKS": FORCHUNKS,
     }
-    for name in _HelperNames.NAMES:
-        namespace[name + "_LEAD"] = _charging_a_level(st, namespace[name])
     return namespace
-
-
-def _charging_a_level(st, helper):
-    """``helper`` for lead code: count the calling frame while it runs.
-
-    A lead runs before its frame's prologue, so a metamethod reached from
-    it would otherwise see one level too few.  The level costs a step too,
-    as a prologue's does, which keeps the countdown armed within the depth
-    left (``luapy.runtime.state``).
-    """
-    depth_cell, steps_cell = st.depth_cell, st.steps_cell
-
-    def in_lead(*args):
-        depth_cell.cell_contents += 1
-        steps = steps_cell.cell_contents - 1
-        steps_cell.cell_contents = steps
-        if steps < 0:
-            st.budget_check()  # a stack overflow takes the level back itself
-        try:
-            return helper(*args)
-        finally:
-            depth_cell.cell_contents -= 1
-    return in_lead
 
 
 def _for_range(start, stop, step):

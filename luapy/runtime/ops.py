@@ -83,9 +83,23 @@ def call_described(st, fn, args, desc) -> tuple:
 
 
 def call1(st, fn, *args):
-    """Call and keep only the first result (metamethod calls)."""
-    results = call(st, fn, args)
+    """Call a metamethod and keep only its first result."""
+    results = call_metamethod(st, fn, args)
     return results[0] if results else None
+
+
+def call_metamethod(st, handler, args) -> tuple:
+    """Run a metamethod, charged a level of depth and a step.
+
+    Like lua5.4's C level for a metamethod call.  It also keeps lazy
+    prologues safe (``luapy.compile``, "Accounting"): code that runs before
+    its frame's prologue reaches other Lua code only through here.
+    """
+    st.charge_level()
+    try:
+        return call(st, handler, args)
+    finally:
+        st.depth_cell.cell_contents -= 1
 
 
 # --------------------------------------------------------------- indexing
@@ -109,7 +123,7 @@ def index(st, obj, key, desc=None):
             if handler is None:
                 raise LuaError(_index_error(obj, key, desc))
         if type(handler) is Function:
-            results = handler.call(obj, key)
+            results = call_metamethod(st, handler, (obj, key))
             return results[0] if results else None
         obj = handler
         desc = None
@@ -135,7 +149,7 @@ def setindex(st, obj, key, value, desc=None) -> None:
             if handler is None:
                 raise LuaError(f"attempt to index a {type_name(obj)} value{_with(desc)}")
         if type(handler) is Function:
-            handler.call(obj, key, value)
+            call_metamethod(st, handler, (obj, key, value))
             return None
         obj = handler
         desc = None
@@ -557,7 +571,7 @@ def tostring(st, value) -> str:
 
 __all__ = [
     "Coroutine", "Function", "Table", "Userdata", "arith", "bnot", "call",
-    "call1", "concat", "equals", "index", "length", "less_equal",
+    "call1", "call_metamethod", "concat", "equals", "index", "length", "less_equal",
     "less_than", "metamethod", "metatable", "negate", "raw_equals",
     "setindex", "tointeger", "tonumber", "tostring", "truthy",
 ]
