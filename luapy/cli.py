@@ -23,7 +23,7 @@ import threading
 
 from . import __version__
 from .errors import LuaError, LuaException, LuaSyntaxError
-from .load import load_chunk
+from .load import load_chunk, skip_file_header
 from .options import UNLIMITED, Options
 from .runtime import ops
 from .runtime.state import State
@@ -174,8 +174,7 @@ def _main(argv: list[str]) -> int:
                     sys.stderr.write(f"{PROGNAME}: cannot open {script}\n")
                     return 1
                 chunkname = "@" + _to_lua(script)
-            if source.startswith("#"):
-                source = "--" + source[1:]
+            source = skip_file_header(source)
             session.run_chunk(source, chunkname, tuple(script_args))
         elif not actions and not show_version:
             if sys.stdin.isatty():

@@ -39,6 +39,20 @@ def to_lua_source(source) -> str:
     return source
 
 
+def skip_file_header(source: str) -> str:
+    """What ``luaL_loadfilex`` skips at the start of a *file*, not a string.
+
+    A UTF-8 byte-order mark, then a first line starting with ``#`` (such as
+    ``#!/usr/bin/lua``), whose newline is kept so line numbers stay right.
+    """
+    if source.startswith("\xef\xbb\xbf"):
+        source = source[3:]
+    if source.startswith("#"):
+        newline = source.find("\n")
+        source = "" if newline < 0 else source[newline:]
+    return source
+
+
 def load_chunk(st, source: str, chunkname: str, env=None):
     """Compile ``source`` into a vararg ``Function`` whose ``_ENV`` is ``env``.
 

@@ -1277,13 +1277,8 @@ def parse(source: str, chunkname: str, nesting_limit: int = 200) -> ast.Chunk:
     is the display name used in messages.  Raises ``LuaSyntaxError`` with
     lua5.4's wording.
     """
-    start = 0
-    if source.startswith("#"):
-        # A first line such as "#!/usr/bin/lua" is skipped, its newline kept.
-        newline = _NEWLINE_RE.search(source)
-        start = newline.start() if newline else len(source)
     parser = _Parser(source, chunkname, nesting_limit)
-    block = parser.run(start)
+    block = parser.run(0)
     last_line = parser.lookahead[2]
     block.line = 1
     block.end_line = last_line

@@ -18,6 +18,7 @@ from time import perf_counter
 from typing import Callable, NamedTuple
 
 from luapy import LuaError, LuaLimitError, LuaRuntime, LuaSyntaxError
+from luapy.load import skip_file_header
 from luapy.options import Limits
 from luapy.runtime.values import Function, Table, type_name
 
@@ -192,6 +193,9 @@ class LuaPlugin:
         self.runtime = LuaRuntime(lua51_compat=True, limits=limits)
         self.runtime.set_output(self._write_output)
         self._call_raw = self.runtime.call_raw
+        # A plugin image is a file: its BOM and "#!" line go, as lua5.4's
+        # loadfile drops them (line numbers are kept).
+        source = skip_file_header(source.decode("latin-1")).encode("latin-1")
         try:
             chunk = self.runtime.compile(source, name=self.chunkname)
             self._call_raw(chunk._function, [])

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..errors import LuaError, LuaException, LuaSyntaxError
-from ..load import load_chunk
+from ..load import load_chunk, skip_file_header
 from ..runtime import ops
 from ..runtime.args import (
     arg, arg_error, check_any, check_int, check_str, check_table, opt_int,
@@ -306,7 +306,7 @@ def _open_file_loaders(st, G: Table) -> None:
             return data.decode("latin-1"), "=stdin"
         with open_file(filename) as handle:
             data = handle.read()
-        return data.decode("latin-1"), "@" + filename
+        return skip_file_header(data.decode("latin-1")), "@" + filename
 
     def lua_loadfile(*args):
         filename = arg(args, 1)
@@ -317,9 +317,6 @@ def _open_file_loaders(st, G: Table) -> None:
             text, chunkname = read_source(filename)
         except OSError as error:
             return None, f"cannot open {filename} ({error.strerror})"
-        if text.startswith("#"):
-            newline = text.find("\n")
-            text = "--" + text[2:] if newline != 0 else text
         try:
             return (load_chunk(st, text, chunkname, env),)
         except LuaSyntaxError as error:

@@ -24,6 +24,7 @@ import os
 from importlib import import_module
 
 from ..errors import LuaError, LuaSyntaxError
+from ..load import skip_file_header
 from ..runtime import ops
 from ..runtime.args import check_str, opt_str, register
 from ..runtime.values import Function, Table, number_to_str
@@ -107,14 +108,7 @@ def _read_source(st, filename: str) -> str:
             data = handle.read()
     except OSError as error:
         raise _LoadFailure(f"cannot read {filename}: {error.strerror}") from None
-    source = data.decode("latin-1")
-    if source.startswith("\xef\xbb\xbf"):
-        source = source[3:]
-    if source.startswith("#"):
-        # Drop the first line but keep its newline, so line numbers stay right.
-        newline = source.find("\n")
-        source = "" if newline < 0 else source[newline:]
-    return source
+    return skip_file_header(data.decode("latin-1"))
 
 
 class _LoadFailure(Exception):

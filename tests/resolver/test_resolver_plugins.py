@@ -110,6 +110,12 @@ def test_syntax_error_at_load():
     assert str(info.value) == "syn.lua:3: unexpected symbol near 'end'"
 
 
+def test_image_with_bom_and_hash_line_loads_like_a_lua_file():
+    image = "\ufeff#!/usr/bin/env lua\nfunction GetWorkloadTypeAndName(m)\n  error('boom')\nend\n"
+    result = call(plugin(image, "bom"))
+    assert str(result.error) == "bom.lua:3: boom"  # the skipped line still counts
+
+
 def test_top_level_error_at_load():
     with pytest.raises(PluginError) as info:
         plugin("local x = 1\nerror('no config')\n", "top")
