@@ -25,7 +25,7 @@ Variables (slots come from ``luapy.resolve``):
 Expressions compile to Python expression text.  Fast paths are inlined
 (``int + int`` with a range check, a field read from a table without a
 metatable); everything else calls the runtime helpers of
-``runtime_namespace``.  Operands that appear more than once in a template,
+``luapy.runtime.helpers``.  Operands that appear more than once in a template,
 or whose evaluation could be disturbed by a later operand's side effects,
 are first stored in temporaries, which keeps Lua's left-to-right order.
 
@@ -54,51 +54,23 @@ import types
 import warnings
 
 from . import ast
-from .errors import LuaError, LuaException, LuaSyntaxError
+from .errors import LuaSyntaxError
 from .resolve import GlobalRef, LocalVar, UpvalRef
 from .runtime import ops
-from .runtime.values import MAXINT, MININT, Function, Table, _BoolKey, number_to_str, type_name
+from .runtime.helpers import TailCall, error_fixer, runtime_namespace, tail_runner
+from .runtime.values import Function
 
 INDENT = "    "
 #: Past this many nested inline templates, results go to temporaries so the
 #: generated source never hits CPython's parser nesting limits.
 MAX_INLINE_DEPTH = 12
-#: Loop iterations are charged to the step budget in batches of this many.
-LOOP_BATCH = 64
 #: Numeric for loops nested deeper than this charge per iteration instead
 #: of per chunk (a chunked loop is two Python loops; CPython caps nesting).
 MAX_CHUNKED_NESTING = 6
-#: Iterations a numeric for charges at a time.
-FOR_CHUNK = 1024
 #: String constants longer than this live in the namespace, not the source.
 MAX_INLINE_STRING = 120
 
 _SIMPLE = re.compile(r"(?:[lt]\d+|_t\d+|None|True|False|-?\d+|-?\d+\.\d+(?:e[-+]?\d+)?|INF|NINF|NAN|K\d+|'[^'\\]{0,40}')\Z")
-
-
-class TailCall:
-    """``return f(args)``: returned by a body, run by the caller's loop."""
-
-    __slots__ = ("fn", "args", "desc")
-
-    def __init__(self, fn, args, desc):
-        self.fn = fn
-        self.args = args
-        self.desc = desc
-
-
-class GotoJump(Exception):
-    """A ``goto`` that must cross Python loops to reach its label."""
-
-    def __init__(self, target: int):
-        self.target = target
-
-
-class BreakJump(Exception):
-    """A ``break`` that must cross a label block to reach its loop."""
-
-    def __init__(self, target: int):
-        self.target = target
 
 
 class Proto:
@@ -160,7 +132,7 @@ class ChunkCompiler:
         namespace.update(self.constants)
         lines = [0, 0] + self.lines  # the two header lines of module_source
         namespace["LINES"] = lines
-        namespace["FIXERR"] = _error_fixer(self.chunkname, lines)
+        namespace["FIXERR"] = error_fixer(self.chunkname, lines)
         text = self.module_source()
         try:
             with warnings.catch_warnings():
@@ -205,7 +177,7 @@ def _instantiator(st, proto: Proto):
             raw = factory(upvals)
             return Function(raw, name, proto, upvals, raw)
         return instantiate
-    run_tail = _tail_runner(st)
+    run_tail = tail_runner(st)
 
     def instantiate_trampolined(upvals) -> Function:
         raw = factory(upvals)
@@ -217,40 +189,6 @@ def _instantiator(st, proto: Proto):
             return result
         return Function(call, name, proto, upvals, raw)
     return instantiate_trampolined
-
-
-def _tail_runner(st):
-    """Run a chain of tail calls in a loop: tail calls use no stack."""
-    call_described = ops.call_described
-
-    def run_tail(tail):
-        while True:
-            fn = tail.fn
-            if type(fn) is not Function:
-                return call_described(st, fn, tail.args, tail.desc)
-            raw = fn.raw
-            if raw is None:
-                return fn.call(*tail.args)
-            result = raw(*tail.args)
-            if result.__class__ is not TailCall:
-                return result
-            tail = result
-    return run_tail
-
-
-def _error_fixer(chunkname: str, lines: list[int]):
-    def fix(error: LuaException, function_name: str) -> None:
-        tb = error.__traceback__
-        lineno = tb.tb_lineno if tb is not None else 0
-        lua_line = lines[lineno] if 0 <= lineno < len(lines) else 0
-        where = f"{chunkname}:{lua_line}:"
-        if error.level == 1:
-            error.locate(where)
-        elif error.level > 1:
-            error.level -= 1
-        if len(error.lua_traceback) < 22:
-            error.lua_traceback.append(f"{where} in {function_name}")
-    return fix
 
 
 # ======================================================================
@@ -1406,333 +1344,6 @@ def _has_effects(node) -> bool:
     if t is ast.BinOp and node.op in ("and", "or"):
         return _has_effects(node.left) or _has_effects(node.right)
     return True
-
-
-# ======================================================================
-# the runtime helpers generated code calls
-# ======================================================================
-
-
-def runtime_namespace(st) -> dict:
-    """The globals of generated code: helpers bound to one runtime."""
-    index = ops.index
-    setindex = ops.setindex
-    arith = ops.arith
-    call_described = ops.call_described
-    slot_cost = ops.SLOT_COST
-    table_cost = ops.TABLE_COST
-
-    def INDEX(obj, key, desc):
-        return index(st, obj, key, desc)
-
-    def SETFIELD(obj, key, value, desc):
-        if type(obj) is Table and obj.meta is None:
-            hash = obj.hash
-            if key in hash:
-                if value is None:
-                    del hash[key]
-                else:
-                    hash[key] = value
-            elif value is not None:
-                left = st.memory_left - slot_cost
-                st.memory_left = left
-                if left < 0:
-                    st.charge_memory(0)
-                hash[key] = value
-            return
-        setindex(st, obj, key, value, desc)
-
-    def SETINDEX(obj, key, value, desc):
-        if type(obj) is Table and obj.meta is None:
-            if value is not None:
-                left = st.memory_left - slot_cost
-                st.memory_left = left
-                if left < 0:
-                    st.charge_memory(0)
-            if type(key) is int:
-                arr = obj.arr
-                if 0 < key <= len(arr) and value is not None:
-                    arr[key - 1] = value
-                    return
-            obj.set(key, value)
-            return
-        setindex(st, obj, key, value, desc)
-
-    def ARITH(op, a, b, desc_a, desc_b):
-        return arith(st, op, a, b, desc_a, desc_b)
-
-    def CALL(fn, args, desc):
-        return call_described(st, fn, args, desc)
-
-    def EQ(a, b):
-        return ops.equals(st, a, b)
-
-    def LT(a, b):
-        return ops.less_than(st, a, b)
-
-    def LE(a, b):
-        return ops.less_equal(st, a, b)
-
-    def CHARGE(nbytes):
-        left = st.memory_left - nbytes
-        st.memory_left = left
-        if left < 0:
-            st.charge_memory(0)
-        return True
-
-    def CONCAT(values, descs):
-        total = 0
-        for v in values:
-            tv = type(v)
-            if tv is str:
-                total += len(v)
-            elif tv is int or tv is float:
-                total += 24
-            else:
-                break
-        else:
-            st.charge_memory(ops.STRING_COST + total)
-            return "".join([v if type(v) is str else number_to_str(v) for v in values])
-        result = values[-1]
-        last = len(values) - 1
-        for i in range(last - 1, -1, -1):
-            result = ops.concat(st, values[i], result, descs[i], descs[i + 1] if i + 1 == last else None)
-        return result
-
-    def NEG(value, desc):
-        return ops.negate(st, value, desc)
-
-    def BNOT(value, desc):
-        return ops.bnot(st, value, desc)
-
-    def LEN(value, desc):
-        return ops.length(st, value, desc)
-
-    def NEWTABLE(array=None, pairs=()):
-        st.memory_left -= table_cost + slot_cost * (len(pairs) // 2 + (len(array) if array else 0))
-        if st.memory_left < 0:
-            st.charge_memory(0)
-        table = Table()
-        for i in range(0, len(pairs), 2):
-            key = pairs[i]
-            value = pairs[i + 1]
-            if key is None:
-                raise LuaError("table index is nil")
-            if value is not None:
-                table.set(key, value)
-        if array:
-            for i, value in enumerate(array, 1):
-                table.set(i, value)
-        return table
-
-    def NEWARRAY(array):
-        st.memory_left -= table_cost + slot_cost * len(array)
-        if st.memory_left < 0:
-            st.charge_memory(0)
-        while array and array[-1] is None:
-            array.pop()
-        return Table(array)
-
-    def ADJUST(values, count):
-        if len(values) == count:
-            return values
-        return (*values, *((None,) * count))[:count]
-
-    def CHECK_CLOSABLE(value, name):
-        if value is not None and value is not False and ops.metamethod(st, value, "__close") is None:
-            raise LuaError(f"variable '{name}' got a non-closable value")
-
-    def CLOSE(value, error):
-        if value is None or value is False:
-            return
-        handler = ops.metamethod(st, value, "__close")
-        if handler is not None:
-            ops.call(st, handler, (value, error.value if error is not None else None))
-
-    def GENFOR(values, count):
-        return _generic_for(st, values, count)
-
-    def TICK():
-        st.charge(LOOP_BATCH)
-        return LOOP_BATCH - 1
-
-    def FORCHUNKS(start, stop, step):
-        return _for_chunks(st, _for_range(start, stop, step))
-
-    namespace = {
-        "__builtins__": {},
-        "st": st, "Table": Table, "Function": Function, "TailCall": TailCall,
-        "LuaException": LuaException, "LuaError": LuaError,
-        "GotoJump": GotoJump, "BreakJump": BreakJump,
-        "MININT": MININT, "MAXINT": MAXINT, "INF": math.inf, "NINF": -math.inf,
-        "NAN": math.nan,
-        "type": type, "len": len, "int": int, "float": float, "str": str,
-        "INDEX": INDEX, "SETFIELD": SETFIELD, "SETINDEX": SETINDEX, "ARITH": ARITH,
-        "CALL": CALL, "EQ": EQ, "LT": LT, "LE": LE, "CHARGE": CHARGE,
-        "CONCAT": CONCAT, "NEG": NEG, "BNOT": BNOT, "LEN": LEN,
-        "NEWTABLE": NEWTABLE, "NEWARRAY": NEWARRAY, "ADJUST": ADJUST,
-        "CHECK_CLOSABLE": CHECK_CLOSABLE, "CLOSE": CLOSE,
-        "FORRANGE": _for_range, "GENFOR": GENFOR, "RecursionError": RecursionError,
-        "TICK": TICK, "APPEND_COST": 64 * slot_cost, "FORCHUNKS": FORCHUNKS,
-    }
-    return namespace
-
-
-def _for_range(start, stop, step):
-    """Lua 5.4's numeric for: an int ``range`` or a float sequence."""
-    for value, what in ((start, "initial value"), (stop, "limit"), (step, "step")):
-        if type(value) is not int and type(value) is not float:
-            raise LuaError(f"bad 'for' {what} (number expected, got {type_name(value)})")
-    if step == 0:
-        raise LuaError("'for' step is zero")
-    if type(start) is int and type(step) is int:
-        if type(stop) is float:
-            if stop != stop:
-                return ()
-            if step > 0:
-                if stop >= 9.2233720368547758e18:
-                    stop = MAXINT
-                else:
-                    stop = math.floor(stop)
-            else:
-                if stop < -9.2233720368547758e18:
-                    stop = MININT
-                else:
-                    stop = math.ceil(stop)
-        if step > 0:
-            return range(start, min(stop, MAXINT) + 1, step)
-        return range(start, max(stop, MININT) - 1, step)
-    return _float_range(float(start), float(stop), float(step))
-
-
-def _for_chunks(st, iterations):
-    """Split a numeric for's iterations into charged-in-advance chunks.
-
-    A loop's steps are charged before each chunk runs, so a ``break`` may
-    leave up to a chunk's worth charged but unused: the budget stays an
-    upper bound on the work done.
-    """
-    if type(iterations) is range:
-        start, stop, step = iterations.start, iterations.stop, iterations.step
-        count = (stop - start + step - (1 if step > 0 else -1)) // step if (stop - start) * step > 0 else 0
-        if count <= FOR_CHUNK:
-            st.charge(count)
-            return (iterations,)
-        return _range_chunks(st, start, stop, step)
-    return _float_chunks(st, iterations)
-
-
-def _range_chunks(st, start: int, stop: int, step: int):
-    span = FOR_CHUNK * step
-    while (stop - start) * step > 0:
-        end = start + span
-        if (end - stop) * step > 0:
-            end = stop
-        st.charge(FOR_CHUNK)
-        yield range(start, end, step)
-        start = end
-
-
-def _float_chunks(st, values):
-    chunk = []
-    for value in values:
-        chunk.append(value)
-        if len(chunk) == FOR_CHUNK:
-            st.charge(FOR_CHUNK)
-            yield chunk
-            chunk = []
-    if chunk:
-        st.charge(len(chunk))
-        yield chunk
-
-
-def _float_range(value: float, limit: float, step: float):
-    if step > 0:
-        while value <= limit:
-            yield value
-            value += step
-    else:
-        while value >= limit:
-            yield value
-            value += step
-
-
-def _generic_for(st, values, count):
-    """The values a generic ``for`` binds on each step.
-
-    ``pairs``/``next`` and ``ipairs`` over plain tables walk the table
-    directly instead of calling a Lua function per step.
-    """
-    iterator = values[0] if values else None
-    state = values[1] if len(values) > 1 else None
-    control = values[2] if len(values) > 2 else None
-    closing = values[3] if len(values) > 3 else None
-    if closing is not None and closing is not False:
-        return _closing_for(st, iterator, state, control, closing, count)
-    return _for_steps(st, iterator, state, control, count)
-
-
-def _closing_for(st, iterator, state, control, closing, count):
-    if ops.metamethod(st, closing, "__close") is None:
-        raise LuaError("variable '(for state)' got a non-closable value")
-    try:
-        yield from _for_steps(st, iterator, state, control, count)
-    finally:
-        handler = ops.metamethod(st, closing, "__close")
-        ops.call(st, handler, (closing, None))
-
-
-def _for_steps(st, iterator, state, control, count):
-    if type(state) is Table and count <= 2:
-        if iterator is st.next_function and control is None:
-            yield from _pairs_steps(state, count)
-            return
-        if iterator is st.ipairs_iterator and state.meta is None and control == 0:
-            yield from _ipairs_steps(state, count)
-            return
-    padding = (None,) * count
-    while True:
-        if type(iterator) is Function:
-            results = iterator.call(state, control)
-        else:
-            results = ops.call_described(st, iterator, (state, control), "for iterator 'for iterator'")
-        control = results[0] if results else None
-        if control is None:
-            return
-        if count == 1:
-            yield control
-        elif len(results) == count:
-            yield results
-        else:
-            yield (*results, *padding)[:count]
-
-
-def _pairs_steps(table: Table, count: int):
-    arr = table.arr
-    i = 0
-    while i < len(arr):
-        value = arr[i]
-        i += 1
-        if value is not None:
-            yield i if count == 1 else (i, value)
-    hash = table.hash
-    for key in list(hash):
-        value = hash.get(key)
-        if value is not None:
-            if type(key) is _BoolKey:
-                key = key.value
-            yield key if count == 1 else (key, value)
-
-
-def _ipairs_steps(table: Table, count: int):
-    arr = table.arr
-    i = 0
-    while True:
-        value = arr[i] if i < len(arr) else table.hash.get(i + 1)
-        if value is None:
-            return
-        i += 1
-        yield i if count == 1 else (i, value)
 
 
 def compile_chunk(st, chunk: ast.Chunk, env) -> Function:
