@@ -97,6 +97,8 @@ class ChunkCompiler:
         self.chunkname = chunkname
         self.source: list[str] = []
         self.lines: list[int] = [0]  # Python line number -> Lua line
+        #: Python line number -> how its calls name their callees.
+        self.call_sites: dict[int, tuple] = {}
         self.constants: dict[str, object] = {}
         self.protos: list[Proto] = []
         self.label_ids: dict[int, int] = {}
@@ -110,11 +112,14 @@ class ChunkCompiler:
     def label_id(self, label: ast.Label) -> int:
         return self.label_ids.setdefault(id(label), len(self.label_ids) + 1)
 
-    def add_function(self, lines: list[tuple[int, str, int]]) -> None:
-        for indent, text, lua_line in lines:
+    def add_function(self, lines: list[tuple]) -> None:
+        """Append a function's ``(indent, text, lua_line[, call sites])``."""
+        for indent, text, lua_line, *sites in lines:
             # One level deeper: every factory is nested in ``__chunk``.
             self.source.append(INDENT * (indent + 1) + text)
             self.lines.append(lua_line)
+            if sites:
+                self.call_sites[len(self.lines) - 1] = sites[0]
 
     def module_source(self) -> str:
         """The generated module: the factories nested in ``__chunk``.
@@ -132,7 +137,8 @@ class ChunkCompiler:
         namespace.update(self.constants)
         lines = [0, 0] + self.lines  # the two header lines of module_source
         namespace["LINES"] = lines
-        namespace["FIXERR"] = error_fixer(self.chunkname, lines)
+        call_sites = {number + 2: sites for number, sites in self.call_sites.items()}
+        namespace["FIXERR"] = error_fixer(self.st, self.chunkname, lines, call_sites)
         text = self.module_source()
         try:
             with warnings.catch_warnings():
@@ -227,11 +233,21 @@ class FunctionCompiler:
         self.index = len(chunk.protos)
         chunk.protos.append(self.proto)
         self.st = chunk.st
+        #: Call expressions not emitted yet, with how their call site names
+        #: the callee: ``(text, (name, is_method))`` (see ``call_site``).
+        self.pending_calls: list[tuple[str, tuple[str, bool]]] = []
 
     # -- output --------------------------------------------------------
 
     def emit(self, text: str, line: int | None = None) -> None:
-        self.out.append((self.indent, text, self.line if line is None else line))
+        line = self.line if line is None else line
+        if self.pending_calls:
+            sites = tuple(site for expression, site in self.pending_calls if expression in text)
+            if sites:
+                self.pending_calls = [(e, s) for e, s in self.pending_calls if e not in text]
+                self.out.append((self.indent, text, line, sites))
+                return
+        self.out.append((self.indent, text, line))
 
     def temp(self) -> str:
         self.temps += 1
@@ -255,8 +271,8 @@ class FunctionCompiler:
             self.out, self.indent = saved_out, saved_indent
 
     def splice(self, lines) -> None:
-        for indent, text, line in lines:
-            self.out.append((self.indent + indent, text, line))
+        for indent, *rest in lines:
+            self.out.append((self.indent + indent, *rest))
 
     def prologue(self, overflow_level: int) -> None:
         """Charge this call a level of depth and a step (see "Accounting").
@@ -995,7 +1011,8 @@ class FunctionCompiler:
             function = self.materialize(function)
         args = self.arguments(node.args)
         packed = f"({args},)" if args else "()"
-        return f"(_f.call({args}) if type(_f := {function}) is Function else CALL(_f, {packed}, {desc!r}))"
+        return self.call_site(f"(_f.call({args}) if type(_f := {function}) is Function "
+                              f"else CALL(_f, {packed}, {desc!r}))", desc)
 
     def method_call(self, node: ast.MethodCall) -> str:
         obj = _attributable(self.simple(node.obj))
@@ -1006,8 +1023,21 @@ class FunctionCompiler:
         args = self.arguments(node.args)
         all_args = obj + (", " + args if args else "")
         packed = f"({all_args},)"
-        return (f"({method}.call({all_args}) if type({method}) is Function "
-                f"else CALL({method}, {packed}, {'method ' + repr(node.name)!r}))")
+        desc = f"method '{node.name}'"
+        return self.call_site(f"({method}.call({all_args}) if type({method}) is Function "
+                              f"else CALL({method}, {packed}, {desc!r}))", desc)
+
+    def call_site(self, expression: str, desc: str | None) -> str:
+        """Remember how this call names its callee, for argument errors.
+
+        The Python line the call lands on maps to ``(name, is_method)``
+        (``ChunkCompiler.call_sites``), which ``error_fixer`` uses to word
+        a builtin's ``ArgumentError`` the way lua5.4 does.
+        """
+        if desc is not None:
+            kind, _, quoted = desc.partition(" ")
+            self.pending_calls.append((expression, (quoted[1:-1], kind == "method")))
+        return expression
 
     def tail_call(self, node) -> str:
         if type(node) is ast.MethodCall:
@@ -1018,17 +1048,17 @@ class FunctionCompiler:
                 f"(_m if type({obj}) is Table and ((_m := {obj}.hash.get({key})) is not None or {obj}.meta is None) else INDEX({obj}, {key}, {desc!r}))")
             args = self.arguments(node.args)
             all_args = obj + (", " + args if args else "")
-            desc = repr('method ' + repr(node.name))
-            return (f"(TailCall({method}, ({all_args},), {desc}) if type({method}) is Function "
-                    f"and {method}.raw is not None else CALL({method}, ({all_args},), {desc}))")
+            desc = f"method '{node.name}'"
+            return self.call_site(f"(TailCall({method}, ({all_args},), {desc!r}) if type({method}) is Function "
+                                  f"and {method}.raw is not None else CALL({method}, ({all_args},), {desc!r}))", desc)
         desc = self.describe(node.func)
         function = self.simple(node.func)
         args = self.arguments(node.args)
         packed = "()" if not args else f"({args},)"
         # Only Lua functions need the trampoline; builtins and __call run
         # here, so their errors are positioned at this line as in lua5.4.
-        return (f"(TailCall({function}, {packed}, {desc!r}) if type({function}) is Function "
-                f"and {function}.raw is not None else CALL({function}, {packed}, {desc!r}))")
+        return self.call_site(f"(TailCall({function}, {packed}, {desc!r}) if type({function}) is Function "
+                              f"and {function}.raw is not None else CALL({function}, {packed}, {desc!r}))", desc)
 
     def expr_Call(self, node) -> str:
         return f"(_v[0] if (_v := {self.call(node)}) else None)"

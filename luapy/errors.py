@@ -48,6 +48,32 @@ class LuaError(LuaException):
     """A Lua runtime error; ``value`` is the error object.  pcall catches these."""
 
 
+class ArgumentError(LuaError):
+    """``luaL_argerror``: a builtin refused argument ``arg``.
+
+    lua5.4 words it after the call site: ``local r = string.rep; r()`` is
+    "bad argument #1 to 'r'", and a method call leaves ``self`` out of the
+    count.  The builtin can't know its call site, so the message starts out
+    with the builtin's own name, and the calling Lua function's error
+    handler renames it (``rename``) when the builtin it called directly
+    (``raiser``, the code that checked the argument) raised it.
+    """
+
+    def __init__(self, arg: int, fname: str, detail: str, raiser=None):
+        super().__init__(f"bad argument #{arg} to '{fname}' ({detail})")
+        self.arg = arg
+        self.fname = fname
+        self.detail = detail
+        self.raiser = raiser
+
+    def rename(self, name: str, is_method: bool) -> None:
+        arg = self.arg - 1 if is_method else self.arg
+        if arg == 0:
+            self.value = f"calling '{name}' on bad self ({self.detail})"
+        else:
+            self.value = f"bad argument #{arg} to '{name}' ({self.detail})"
+
+
 class LuaSyntaxError(LuaError):
     """A compile-time error: ``chunk:line: message near 'token'``."""
 

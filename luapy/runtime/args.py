@@ -7,8 +7,15 @@ A builtin is a Python function taking the Lua arguments positionally
 
 from __future__ import annotations
 
-from ..errors import LuaError
-from .values import Function, Table, float_to_int, number_to_str, str_to_number, type_name
+import sys
+
+from ..errors import ArgumentError
+from .values import BUILTIN_CODES, Function, Table, float_to_int, number_to_str, str_to_number, type_name
+
+
+#: How far up from ``arg_error`` a builtin's own frame may be (it may check
+#: its arguments through helpers of its library).
+_MAX_HELPER_FRAMES = 8
 
 
 def builtin(name: str, func) -> Function:
@@ -24,7 +31,62 @@ def register(table: Table, name: str, func, qualified: str | None = None) -> Fun
 
 
 def arg_error(n: int, fname: str, message: str):
-    raise LuaError(f"bad argument #{n} to '{fname}' ({message})")
+    raise ArgumentError(n, fname, message, _checking_builtin())
+
+
+def _checking_builtin():
+    """The code of the builtin whose arguments are being checked, if found."""
+    frame = sys._getframe(2)
+    for _ in range(_MAX_HELPER_FRAMES):
+        if frame is None or frame.f_code.co_filename.startswith("<lua "):
+            return None  # reached Lua code: not a builtin's check
+        if frame.f_code in BUILTIN_CODES:
+            return frame.f_code
+        frame = frame.f_back
+    return None
+
+
+def name_argument_error(st, error: ArgumentError, callee_code=None, sites: tuple = ()) -> bool:
+    """Word a builtin's argument error as ``luaL_argerror`` does.
+
+    lua5.4 names the builtin after its call site: ``callee_code`` is what
+    the failing Lua line called directly and ``sites`` how that line's calls
+    name their callees (``(name, is_method)``).  A builtin without a named
+    call site (called through ``pcall`` or by ``table.sort``, or as
+    ``(f or g)()``) is named by where ``package.loaded`` holds it
+    (``pushglobalfuncname``): ``'string.rep'``, or ``'tostring'`` for ``_G``.
+
+    Returns False when the line did not call the builtin itself (another
+    builtin did): lua5.4 then gives the message no position.
+    """
+    raiser = error.raiser
+    if raiser is None or error.level != 1:
+        return True
+    error.raiser = None  # worded once, by whoever sees it first
+    if callee_code is raiser:
+        named = [site for site in sites if len(sites) == 1 or site[0] == error.fname]
+        if len(named) == 1:
+            error.rename(*named[0])
+            return True
+    _name_from_loaded(st, error, raiser)
+    return callee_code is raiser or callee_code is None
+
+
+def _name_from_loaded(st, error: ArgumentError, raiser) -> None:
+    # The standard libraries before _G, so string.rep is not named after a
+    # global that happens to hold it too.
+    modules = sorted(st.loaded.hash.items(), key=lambda item: item[0] == "_G")
+    for module_name, module in modules:
+        if type(module_name) is not str:
+            continue
+        if type(module) is Function and getattr(module.call, "__code__", None) is raiser:
+            error.rename(module_name, False)
+            return
+        if type(module) is Table:
+            for key, value in module.hash.items():
+                if type(value) is Function and type(key) is str and getattr(value.call, "__code__", None) is raiser:
+                    error.rename(key if module_name == "_G" else f"{module_name}.{key}", False)
+                    return
 
 
 def typename(value) -> str:

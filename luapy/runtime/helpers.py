@@ -12,9 +12,11 @@ as they leave a Lua function.
 from __future__ import annotations
 
 import math
+import types
 
-from ..errors import LuaError, LuaException
+from ..errors import ArgumentError, LuaError, LuaException
 from . import ops
+from .args import name_argument_error
 from .values import MAXINT, MININT, Function, Table, _BoolKey, number_to_str, type_name
 
 #: Loop iterations are charged to the step budget in batches of this many.
@@ -67,19 +69,37 @@ def tail_runner(st):
     return run_tail
 
 
-def error_fixer(chunkname: str, lines: list[int]):
+def error_fixer(st, chunkname: str, lines: list[int], call_sites: dict[int, tuple]):
+    """``FIXERR``: position an error leaving a Lua function of this chunk.
+
+    ``lines`` maps Python lines of the generated module to Lua lines;
+    ``call_sites`` says how the calls on a Python line name their callee.
+    """
     def fix(error: LuaException, function_name: str) -> None:
         tb = error.__traceback__
         lineno = tb.tb_lineno if tb is not None else 0
         lua_line = lines[lineno] if 0 <= lineno < len(lines) else 0
         where = f"{chunkname}:{lua_line}:"
         if error.level == 1:
-            error.locate(where)
+            if type(error) is ArgumentError and not name_argument_error(
+                    st, error, _callee_code(tb), call_sites.get(lineno, ())):
+                error.level = 0  # a builtin's builtin failed: no line to name
+            else:
+                error.locate(where)
         elif error.level > 1:
             error.level -= 1
         if len(error.lua_traceback) < 22:
             error.lua_traceback.append(f"{where} in {function_name}")
     return fix
+
+
+def _callee_code(tb):
+    """The code a Lua frame's line called directly, through ``CALL`` if so
+    (a builtin in tail position, or any callee that isn't a Function)."""
+    callee = tb.tb_next if tb is not None else None
+    while callee is not None and callee.tb_frame.f_code in _CALL_CODES:
+        callee = callee.tb_next
+    return callee.tb_frame.f_code if callee is not None else None
 
 
 def runtime_namespace(st) -> dict:
@@ -402,3 +422,9 @@ def _ipairs_steps(table: Table, count: int):
             return
         i += 1
         yield i if count == 1 else (i, value)
+
+
+#: The frames a call goes through when generated code calls ``CALL``.
+_CALL_CODES = frozenset([ops.call_described.__code__] + [
+    const for const in runtime_namespace.__code__.co_consts
+    if isinstance(const, types.CodeType) and const.co_name == "CALL"])

@@ -228,6 +228,11 @@ class Table:
                 yield (k.value if type(k) is _BoolKey else k), value
 
 
+#: The code of every builtin's Python function: how ``args.arg_error`` tells
+#: which builtin is checking its arguments.
+BUILTIN_CODES: set = set()
+
+
 class Function:
     """A callable Lua value.
 
@@ -247,6 +252,10 @@ class Function:
         self.proto = proto
         self.upvals = upvals
         self.raw = raw
+        if proto is None:
+            code = getattr(call, "__code__", None)
+            if code is not None:
+                BUILTIN_CODES.add(code)
 
 
 class Coroutine:

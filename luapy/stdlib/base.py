@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from ..errors import LuaError, LuaException, LuaSyntaxError
+from ..errors import ArgumentError, LuaError, LuaException, LuaSyntaxError
 from ..load import load_chunk, skip_file_header
 from ..runtime import ops
 from ..runtime.args import (
-    arg, arg_error, check_any, check_int, check_str, check_table, opt_int,
+    arg, arg_error, check_any, check_int, check_str, check_table, name_argument_error, opt_int,
     register, type_error,
 )
 from ..runtime.values import (
@@ -150,6 +150,8 @@ def open(st) -> None:
             return (True, *call(st, fn, args[1:]))
         except LuaError as error:
             st.depth = depth
+            if type(error) is ArgumentError:
+                name_argument_error(st, error)
             return (False, error.value)
 
     def lua_xpcall(*args):
@@ -160,6 +162,8 @@ def open(st) -> None:
             return (True, *call(st, fn, args[2:]))
         except LuaError as error:
             st.depth = depth
+            if type(error) is ArgumentError:
+                name_argument_error(st, error)
             return (False, _run_handler(st, handler, error))
 
     def lua_select(*args):
