@@ -913,7 +913,9 @@ class FunctionCompiler:
         return value if _SIMPLE.match(value) else self.materialize(value)
 
     def env_desc(self, binding: GlobalRef) -> str:
-        return f"global '{binding.name}'"
+        """How lua5.4 names the ``_ENV`` a global lives in, should it not be
+        indexable (``load(s, n, "t", nil)``)."""
+        return "local '_ENV'" if type(binding.env) is LocalVar else "upvalue '_ENV'"
 
     def field_read(self, obj: str, key: str, desc) -> str:
         obj = _attributable(obj)

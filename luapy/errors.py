@@ -48,6 +48,15 @@ class LuaError(LuaException):
     """A Lua runtime error; ``value`` is the error object.  pcall catches these."""
 
 
+class OperationError(LuaError):
+    """A Lua operation failed: a call, an index, arithmetic, a comparison.
+
+    lua5.4 (``luaG_runerror``) positions these only when Lua code performed
+    the operation; the same failure inside a builtin (``table.unpack(nil)``
+    taking a length, ``math.max({}, 1)`` comparing) carries no position.
+    """
+
+
 class ArgumentError(LuaError):
     """``luaL_argerror``: a builtin refused argument ``arg``.
 

@@ -53,7 +53,12 @@ def skip_file_header(source: str) -> str:
     return source
 
 
-def load_chunk(st, source: str, chunkname: str, env=None):
+#: ``load_chunk``'s default ``env``: the runtime's globals.  (``None`` is a
+#: value of its own: ``load(s, name, "t", nil)`` gives the chunk a nil _ENV.)
+GLOBALS = object()
+
+
+def load_chunk(st, source: str, chunkname: str, env=GLOBALS):
     """Compile ``source`` into a vararg ``Function`` whose ``_ENV`` is ``env``.
 
     ``env`` defaults to the runtime's globals.  Raises ``LuaSyntaxError``
@@ -74,7 +79,7 @@ def load_chunk(st, source: str, chunkname: str, env=None):
     tree = parse(source, display, nesting_limit=st.limits.nesting)
     _ensure_recursion_headroom()
     resolve(tree)
-    return compile_chunk(st, tree, st.globals if env is None else env)
+    return compile_chunk(st, tree, st.globals if env is GLOBALS else env)
 
 
 #: The parser never builds a tree deeper than 1,000 levels; resolving and

@@ -14,10 +14,10 @@ from __future__ import annotations
 import math
 import types
 
-from ..errors import ArgumentError, LuaError, LuaException
+from ..errors import ArgumentError, LuaError, LuaException, OperationError
 from . import ops
 from .args import name_argument_error
-from .values import MAXINT, MININT, Function, Table, _BoolKey, number_to_str, type_name
+from .values import BUILTIN_CODES, MAXINT, MININT, Function, Table, _BoolKey, number_to_str, type_name
 
 #: Loop iterations are charged to the step budget in batches of this many.
 LOOP_BATCH = 64
@@ -81,11 +81,16 @@ def error_fixer(st, chunkname: str, lines: list[int], call_sites: dict[int, tupl
         lua_line = lines[lineno] if 0 <= lineno < len(lines) else 0
         where = f"{chunkname}:{lua_line}:"
         if error.level == 1:
-            if type(error) is ArgumentError and not name_argument_error(
-                    st, error, _callee_code(tb), call_sites.get(lineno, ())):
-                error.level = 0  # a builtin's builtin failed: no line to name
+            if type(error) is ArgumentError:
+                positioned = name_argument_error(st, error, _callee_code(tb), call_sites.get(lineno, ()))
+            elif type(error) is OperationError:
+                positioned = _callee_code(tb) not in BUILTIN_CODES
             else:
+                positioned = True
+            if positioned:
                 error.locate(where)
+            else:
+                error.level = 0  # failed inside a builtin: lua5.4 names no line
         elif error.level > 1:
             error.level -= 1
         if len(error.lua_traceback) < 22:
@@ -206,7 +211,7 @@ def runtime_namespace(st) -> dict:
             key = pairs[i]
             value = pairs[i + 1]
             if key is None:
-                raise LuaError("table index is nil")
+                raise OperationError("table index is nil")
             if value is not None:
                 table.set(key, value)
         if array:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 
-from ..errors import LuaError
+from ..errors import LuaError, OperationError
 from .values import (
     MAXINT, MININT, Coroutine, Function, Table, Userdata, float_to_int,
     number_to_str, str_to_number, tostring_basic, type_name, wrap_int,
@@ -68,7 +68,7 @@ def call(st, fn, args) -> tuple:
         return fn.call(*args)
     handler = metamethod(st, fn, "__call")
     if handler is None:
-        raise LuaError(f"attempt to call a {type_name(fn)} value")
+        raise OperationError(f"attempt to call a {type_name(fn)} value")
     return call(st, handler, (fn, *args))
 
 
@@ -78,7 +78,7 @@ def call_described(st, fn, args, desc) -> tuple:
         return fn.call(*args)
     handler = metamethod(st, fn, "__call")
     if handler is None:
-        raise LuaError(f"attempt to call a {type_name(fn)} value{_with(desc)}")
+        raise OperationError(f"attempt to call a {type_name(fn)} value{_with(desc)}")
     return call(st, handler, (fn, *args))
 
 
@@ -121,13 +121,13 @@ def index(st, obj, key, desc=None):
         else:
             handler = metamethod(st, obj, "__index")
             if handler is None:
-                raise LuaError(_index_error(obj, key, desc))
+                raise OperationError(_index_error(obj, key, desc))
         if type(handler) is Function:
             results = call_metamethod(st, handler, (obj, key))
             return results[0] if results else None
         obj = handler
         desc = None
-    raise LuaError("'__index' chain too long; possible loop")
+    raise OperationError("'__index' chain too long; possible loop")
 
 
 def _index_error(obj, key, desc) -> str:
@@ -147,13 +147,13 @@ def setindex(st, obj, key, value, desc=None) -> None:
         else:
             handler = metamethod(st, obj, "__newindex")
             if handler is None:
-                raise LuaError(f"attempt to index a {type_name(obj)} value{_with(desc)}")
+                raise OperationError(f"attempt to index a {type_name(obj)} value{_with(desc)}")
         if type(handler) is Function:
             call_metamethod(st, handler, (obj, key, value))
             return None
         obj = handler
         desc = None
-    raise LuaError("'__newindex' chain too long; possible loop")
+    raise OperationError("'__newindex' chain too long; possible loop")
 
 
 #: What the memory budget is charged, in bytes, for one new table slot, one
@@ -231,7 +231,7 @@ def arith(st, op: str, a, b, desc_a=None, desc_b=None):
         handler = metamethod(st, operand, event)
         if handler is not None:
             return call1(st, handler, a, b)
-    raise LuaError(_arith_error(op, a, b, desc_a, desc_b))
+    raise OperationError(_arith_error(op, a, b, desc_a, desc_b))
 
 
 def _string_arith(st, event: str, a, b):
@@ -244,7 +244,7 @@ def _string_arith(st, event: str, a, b):
         handler = metamethod(st, b, event)
         if handler is not None:
             return call1(st, handler, a, b)
-    raise LuaError(f"attempt to {event[2:]} a '{type_name(a)}' with a '{type_name(b)}'")
+    raise OperationError(f"attempt to {event[2:]} a '{type_name(a)}' with a '{type_name(b)}'")
 
 
 def _integer_operand(value):
@@ -312,7 +312,7 @@ def div(a, b):
 def mod(a, b):
     if type(a) is int and type(b) is int:
         if b == 0:
-            raise LuaError("attempt to perform 'n%0'")
+            raise OperationError("attempt to perform 'n%0'")
         return a % b
     return fmod_lua(float(a), float(b))
 
@@ -337,7 +337,7 @@ def fmod_lua(a: float, b: float) -> float:
 def idiv(a, b):
     if type(a) is int and type(b) is int:
         if b == 0:
-            raise LuaError("attempt to divide by zero")
+            raise OperationError("attempt to divide by zero")
         return a // b if b != -1 else wrap_int(-a)
     quotient = div(a, b)
     if not math.isfinite(quotient):
@@ -418,7 +418,7 @@ def negate(st, a, desc=None):
     handler = metamethod(st, a, "__unm")
     if handler is not None:
         return call1(st, handler, a, a)
-    raise LuaError(f"attempt to perform arithmetic on a {type_name(a)} value{_with(desc)}")
+    raise OperationError(f"attempt to perform arithmetic on a {type_name(a)} value{_with(desc)}")
 
 
 def bnot(st, a, desc=None):
@@ -429,8 +429,8 @@ def bnot(st, a, desc=None):
     if handler is not None:
         return call1(st, handler, a, a)
     if _is_number(a):
-        raise LuaError(f"number{_with(desc)} has no integer representation")
-    raise LuaError(f"attempt to perform bitwise operation on a {type_name(a)} value{_with(desc)}")
+        raise OperationError(f"number{_with(desc)} has no integer representation")
+    raise OperationError(f"attempt to perform bitwise operation on a {type_name(a)} value{_with(desc)}")
 
 
 def length(st, value, desc=None):
@@ -443,7 +443,7 @@ def length(st, value, desc=None):
         return call1(st, handler, value)
     if t is Table:
         return len(value.arr)
-    raise LuaError(f"attempt to get length of a {type_name(value)} value{_with(desc)}")
+    raise OperationError(f"attempt to get length of a {type_name(value)} value{_with(desc)}")
 
 
 # ------------------------------------------------------------ comparison
@@ -491,7 +491,7 @@ def less_than(st, a, b) -> bool:
     handler = metamethod(st, a, "__lt") or metamethod(st, b, "__lt")
     if handler is not None:
         return truthy(call1(st, handler, a, b))
-    raise LuaError(_compare_error(a, b))
+    raise OperationError(_compare_error(a, b))
 
 
 def less_equal(st, a, b) -> bool:
@@ -504,7 +504,7 @@ def less_equal(st, a, b) -> bool:
     handler = metamethod(st, a, "__le") or metamethod(st, b, "__le")
     if handler is not None:
         return truthy(call1(st, handler, a, b))
-    raise LuaError(_compare_error(a, b))
+    raise OperationError(_compare_error(a, b))
 
 
 def _compare_error(a, b) -> str:
@@ -540,7 +540,7 @@ def concat(st, a, b, desc_a=None, desc_b=None):
         bad, desc = b, desc_b
     else:
         bad, desc = a, desc_a
-    raise LuaError(f"attempt to concatenate a {type_name(bad)} value{_with(desc)}")
+    raise OperationError(f"attempt to concatenate a {type_name(bad)} value{_with(desc)}")
 
 
 # ------------------------------------------------------------ tostring

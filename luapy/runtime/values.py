@@ -104,7 +104,7 @@ class Table:
         return self.hash.get(key)
 
     def set(self, key, value) -> None:
-        """``rawset``.  Raises ``LuaError`` for nil and NaN keys."""
+        """``rawset``.  Raises ``OperationError`` for nil and NaN keys."""
         kt = type(key)
         if kt is int:
             arr = self.arr
@@ -128,16 +128,16 @@ class Table:
             pass
         elif kt is float:
             if key != key:
-                from ..errors import LuaError
-                raise LuaError("table index is NaN")
+                from ..errors import OperationError
+                raise OperationError("table index is NaN")
             as_int = float_to_int(key)
             if as_int is not None:
                 return self.set(as_int, value)
         elif kt is bool:
             key = _TRUE_KEY if key else _FALSE_KEY
         elif key is None:
-            from ..errors import LuaError
-            raise LuaError("table index is nil")
+            from ..errors import OperationError
+            raise OperationError("table index is nil")
         if value is None:
             self.hash.pop(key, None)
         else:
@@ -204,8 +204,8 @@ class Table:
                 positions = self._iter_pos = {k: i for i, k in enumerate(keys)}
                 start = positions.get(key)
                 if start is None:
-                    from ..errors import LuaError
-                    raise LuaError("invalid key to 'next'")
+                    from ..errors import OperationError
+                    raise OperationError("invalid key to 'next'")
             start += 1
         for i in range(start, len(keys)):
             k = keys[i]

@@ -6,11 +6,11 @@ from ..errors import ArgumentError, LuaError, LuaException, LuaSyntaxError
 from ..load import load_chunk, skip_file_header
 from ..runtime import ops
 from ..runtime.args import (
-    arg, arg_error, check_any, check_int, check_str, check_table, name_argument_error, opt_int,
+    arg, arg_error, check_any, check_int, check_str, check_table, name_argument_error, opt_int, opt_str,
     register, type_error,
 )
 from ..runtime.values import (
-    MAXINT, Function, Table, str_to_number, type_name, wrap_int,
+    MAXINT, Function, Table, number_to_str, str_to_number, type_name, wrap_int,
 )
 
 LUA_VERSION = "Lua 5.4"
@@ -107,7 +107,7 @@ def open(st) -> None:
             return (value.length(),)
         if type(value) is str:
             return (len(value),)
-        arg_error(1, "rawlen", "table or string expected")
+        type_error(args, 1, "rawlen", "table or string")
 
     def lua_setmetatable(*args):
         table = check_table(args, 1, "setmetatable")
@@ -166,6 +166,19 @@ def open(st) -> None:
                 name_argument_error(st, error)
             return (False, _run_handler(st, handler, error))
 
+    def _read_pieces(reader) -> str:
+        pieces = []
+        while True:
+            piece = ops.call1(st, reader)
+            if piece is None or piece == "":
+                return "".join(pieces)
+            if type(piece) in (int, float):
+                piece = number_to_str(piece)
+            elif type(piece) is not str:
+                raise LuaError("reader function must return a string")
+            st.charge_memory(len(piece))
+            pieces.append(piece)
+
     def lua_select(*args):
         n = arg(args, 1)
         if n == "#":
@@ -182,34 +195,21 @@ def open(st) -> None:
         return args[i:]
 
     def lua_load(*args):
-        chunk = arg(args, 1)
-        chunkname = arg(args, 2)
-        mode = arg(args, 3)
-        if mode is None:
-            mode = "bt"
-        if type(chunk) is str:
-            text = chunk
-            if chunkname is None:
-                chunkname = chunk
-        elif type(chunk) is Function:
-            pieces = []
-            while True:
-                piece = ops.call1(st, chunk)
-                if piece is None or piece == "":
-                    break
-                if type(piece) is not str:
-                    return None, "reader function must return a string"
-                st.charge_memory(len(piece))
-                pieces.append(piece)
-            text = "".join(pieces)
-            if chunkname is None:
-                chunkname = "=(load)"
+        # luaB_load's order of checks: mode, then the chunk name, then
+        # (for a reader) the chunk itself.  Numbers load as strings.
+        chunk = args[0] if args else None
+        text = chunk if type(chunk) is str else number_to_str(chunk) if type(chunk) in (int, float) else None
+        mode = opt_str(args, 3, "load", "bt")
+        if text is not None:
+            chunkname = opt_str(args, 2, "load", text)
         else:
-            type_error(args, 1, "load", "string")
-        if type(chunkname) is not str:
-            chunkname = check_str(args, 2, "load")
-        if type(mode) is not str:
-            mode = check_str(args, 3, "load")
+            chunkname = opt_str(args, 2, "load", "=(load)")
+            if type(chunk) is not Function:
+                type_error(args, 1, "load", "function")
+            try:
+                text = _read_pieces(chunk)
+            except LuaError as error:  # lua_load returns a reader's error
+                return None, error.value
         is_binary = text.startswith("\x1b")
         if is_binary:
             # There is no bytecode format to load: binary chunks are refused

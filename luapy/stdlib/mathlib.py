@@ -166,7 +166,10 @@ def open(st) -> Table:
                 return (0,)
             result = abs(a) % abs(b)  # C '%' truncates towards zero
             return (-result if a < 0 else result,)
-        return (_c_fmod(_float_arg(args, 1, "fmod"), _float_arg(args, 2, "fmod")),)
+        # lua5.4 checks both in one C call's arguments, which gcc evaluates
+        # right to left: a bad second argument is the one reported.
+        divisor = _float_arg(args, 2, "fmod")
+        return (_c_fmod(_float_arg(args, 1, "fmod"), divisor),)
 
     def modf(*args):
         x = args[0] if args else None
