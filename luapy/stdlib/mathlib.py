@@ -204,6 +204,8 @@ def open(st) -> Table:
     def atan(*args):
         y = _float_arg(args, 1, "atan")
         x = 1.0 if len(args) < 2 or args[1] is None else _float_arg(args, 2, "atan")
+        if x != x or y != y:
+            return (x + y,)  # glibc's atan2 keeps the NaN's sign; Python's drops it
         return (math.atan2(y, x),)
 
     def exp(*args):
