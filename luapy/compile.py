@@ -137,6 +137,7 @@ class ChunkCompiler:
         namespace.update(self.constants)
         lines = [0, 0] + self.lines  # the two header lines of module_source
         namespace["LINES"] = lines
+        namespace["CHUNKNAME"] = self.chunkname
         call_sites = {number + 2: sites for number, sites in self.call_sites.items()}
         namespace["FIXERR"] = error_fixer(self.st, self.chunkname, lines, call_sites)
         text = self.module_source()

@@ -12,6 +12,7 @@ as they leave a Lua function.
 from __future__ import annotations
 
 import math
+import sys
 import types
 
 from ..errors import ArgumentError, LuaError, LuaException, OperationError
@@ -96,6 +97,30 @@ def error_fixer(st, chunkname: str, lines: list[int], call_sites: dict[int, tupl
         if len(error.lua_traceback) < 22:
             error.lua_traceback.append(f"{where} in {function_name}")
     return fix
+
+
+def lua_where(level: int) -> str:
+    """``luaL_where``: ``"chunk:line:"`` of the function ``level`` calls up.
+
+    Called from a builtin, which is level 0.  Like lua5.4, every Lua
+    function and every builtin is a level; a builtin, or a level past the
+    stack, gives ``""``.  Errors of level 1 are positioned more cheaply as
+    they unwind (``error_fixer``); this is for the rarer deeper levels.
+    """
+    frame = sys._getframe(1)
+    seen = 0
+    while frame is not None:
+        code = frame.f_code
+        is_lua = code.co_name.startswith("__f") and code.co_filename.startswith("<lua ")
+        if is_lua or code in BUILTIN_CODES:
+            if seen == level:
+                if not is_lua:
+                    return ""
+                names = frame.f_globals
+                return f"{names['CHUNKNAME']}:{names['LINES'][frame.f_lineno]}:"
+            seen += 1
+        frame = frame.f_back
+    return ""
 
 
 def _callee_code(tb):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from ..errors import ArgumentError, LuaError, LuaException, LuaSyntaxError
 from ..load import load_chunk, skip_file_header
 from ..runtime import ops
+from ..runtime.helpers import lua_where
 from ..runtime.args import (
     arg, arg_error, check_any, check_int, check_str, check_table, name_argument_error, opt_int, opt_str,
     register, type_error,
@@ -131,16 +132,19 @@ def open(st) -> None:
         if not args:
             arg_error(1, "assert", "value expected")
         if args[0] is None or args[0] is False:
-            if len(args) >= 2:
-                raise LuaError(args[1], level=0)
-            raise LuaError("assertion failed!")
+            # lua5.4 hands the message to error(): a string gets a position.
+            message = args[1] if len(args) >= 2 else "assertion failed!"
+            raise LuaError(message, level=1 if type(message) is str else 0)
         return args
 
     def lua_error(*args):
         value = arg(args, 1)
         level = opt_int(args, 2, "error", 1)
-        if type(value) is str and level > 0:
-            raise LuaError(value, level=level)
+        if type(value) is str and level > 1:
+            where = lua_where(level)
+            raise LuaError(f"{where} {value}" if where else value, level=0)
+        if type(value) is str and level == 1:
+            raise LuaError(value, level=1)  # positioned by the caller's handler
         raise LuaError(value, level=0)
 
     def lua_pcall(*args):
