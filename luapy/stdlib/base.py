@@ -179,7 +179,9 @@ def open(st) -> None:
             if type(piece) in (int, float):
                 piece = number_to_str(piece)
             elif type(piece) is not str:
-                raise LuaError("reader function must return a string")
+                where = lua_where(1)  # luaL_error's: the line that called load
+                raise LuaError(f"{where} reader function must return a string" if where else
+                               "reader function must return a string", level=0)
             st.charge_memory(len(piece))
             pieces.append(piece)
 

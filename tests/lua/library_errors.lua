@@ -23,6 +23,8 @@ n = 0
 print(load(function() n = n + 1 if n == 1 then return "return " elseif n == 2 then return 7 end end)())
 print(pcall(load("x = 1", "=nilenv", "t", nil)))
 print(pcall(load("return y", "=nilenv", "t", nil)))
+print((select(2, load(function() return {} end))):match("^[^\n]*"))
+print(pcall(load, function() return {} end))
 
 -- expect: false	attempt to get length of a nil value
 -- expect: false	attempt to compare table with string
@@ -43,3 +45,5 @@ print(pcall(load("return y", "=nilenv", "t", nil)))
 -- expect: 7
 -- expect: false	nilenv:1: attempt to index a nil value (upvalue '_ENV')
 -- expect: false	nilenv:1: attempt to index a nil value (upvalue '_ENV')
+-- expect: library_errors.lua:26: reader function must return a string
+-- expect: true	nil	reader function must return a string
