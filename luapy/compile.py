@@ -99,6 +99,9 @@ class ChunkCompiler:
         self.lines: list[int] = [0]  # Python line number -> Lua line
         #: Python line number -> how its calls name their callees.
         self.call_sites: dict[int, tuple] = {}
+        #: How deep numeric for loops may still charge by chunk (two Python
+        #: loops each); 0 on the retry of a chunk CPython found too nested.
+        self.chunked_nesting = MAX_CHUNKED_NESTING
         self.constants: dict[str, object] = {}
         self.protos: list[Proto] = []
         self.label_ids: dict[int, int] = {}
@@ -149,7 +152,9 @@ class ChunkCompiler:
         except (SyntaxError, RecursionError, MemoryError) as problem:
             # CPython's own limits (e.g. 20 nested loops) can refuse code
             # that Lua accepts; report it as a Lua compile error.
-            raise LuaSyntaxError(f"{self.chunkname}: chunk too complex to compile "
+            python_line = getattr(problem, "lineno", None) or 0
+            lua_line = lines[python_line] if 0 < python_line < len(lines) else 1
+            raise LuaSyntaxError(f"{self.chunkname}:{lua_line}: chunk too complex to compile "
                                  f"({type(problem).__name__}: {getattr(problem, 'msg', problem)})") from None
         exec(code, namespace)
         factories = _bind_cells(namespace["__chunk"], namespace, self.st)
@@ -791,7 +796,7 @@ class FunctionCompiler:
         # Charging iterations a chunk at a time keeps accounting out of the
         # body; CPython allows only 20 nested blocks, so deep nests use the
         # per-iteration countdown instead of a second Python loop.
-        if self.st.options.count_steps and len(self.contexts) < MAX_CHUNKED_NESTING:
+        if self.st.options.count_steps and len(self.contexts) < self.chunk.chunked_nesting:
             self._loop(node, [], f"for {loop_var} in _chunk:", prologue,
                        chunks=f"FORCHUNKS({start}, {stop}, {step})")
         else:
@@ -1381,7 +1386,14 @@ def _has_effects(node) -> bool:
 
 def compile_chunk(st, chunk: ast.Chunk, env) -> Function:
     """Compile a resolved chunk into a Function whose ``_ENV`` is ``env``."""
-    return ChunkCompiler(st, chunk.chunkname).compile(chunk, env)
+    try:
+        return ChunkCompiler(st, chunk.chunkname).compile(chunk, env)
+    except LuaSyntaxError:
+        # Too nested for CPython?  One Python loop per numeric for, and the
+        # chunk may fit (a few more nested loops; slower, still exact).
+        retry = ChunkCompiler(st, chunk.chunkname)
+        retry.chunked_nesting = 0
+        return retry.compile(chunk, env)
 
 
 def generated_source(st, chunk: ast.Chunk) -> str:

@@ -1,0 +1,31 @@
+"""Where CPython's own limits meet Lua code the compiler must accept."""
+
+from __future__ import annotations
+
+import pytest
+
+from luapy import LuaRuntime, LuaSyntaxError
+
+
+def nested_loops(count: int, loop: str) -> str:
+    heads = "".join(loop.format(k=k) + "\n" for k in range(count))
+    return f"local x = 0\n{heads}x = x + 1\n{'end ' * count}\nreturn x"
+
+
+@pytest.mark.parametrize("loop", ["for i{k} = 1, 1 do", "while x < 1 do", "repeat"])
+def test_nineteen_nested_loops_compile(loop):
+    # CPython allows 20 nested blocks; numeric fors normally take two each
+    # (iterations are charged by chunk), and a chunk too nested for that is
+    # compiled again with one Python loop per Lua loop.
+    source = nested_loops(19, loop)
+    if loop == "repeat":
+        source = source.replace("end ", "until true ")
+    assert LuaRuntime().execute(source) == 1
+
+
+def test_deeper_nesting_is_a_positioned_compile_error():
+    with pytest.raises(LuaSyntaxError) as failure:
+        LuaRuntime().execute(nested_loops(30, "for i{k} = 1, 1 do"), name="=(deep)")
+    message = str(failure.value)
+    assert message.startswith("(deep):") and "chunk too complex to compile" in message
+    assert int(message.split(":")[1]) > 1  # the line of a loop, not of the chunk
