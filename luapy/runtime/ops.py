@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 
 from ..errors import LuaError, OperationError
+from .args import typename  # luaT_objtypename: a metatable's __name wins
 from .values import (
     MAXINT, MININT, Coroutine, Function, Table, Userdata, float_to_int,
     number_to_str, str_to_number, tostring_basic, type_name, wrap_int,
@@ -68,7 +69,7 @@ def call(st, fn, args) -> tuple:
         return fn.call(*args)
     handler = metamethod(st, fn, "__call")
     if handler is None:
-        raise OperationError(f"attempt to call a {type_name(fn)} value")
+        raise OperationError(f"attempt to call a {typename(fn)} value")
     return call(st, handler, (fn, *args))
 
 
@@ -78,7 +79,7 @@ def call_described(st, fn, args, desc) -> tuple:
         return fn.call(*args)
     handler = metamethod(st, fn, "__call")
     if handler is None:
-        raise OperationError(f"attempt to call a {type_name(fn)} value{_with(desc)}")
+        raise OperationError(f"attempt to call a {typename(fn)} value{_with(desc)}")
     return call(st, handler, (fn, *args))
 
 
@@ -131,7 +132,7 @@ def index(st, obj, key, desc=None):
 
 
 def _index_error(obj, key, desc) -> str:
-    return f"attempt to index a {type_name(obj)} value{_with(desc)}"
+    return f"attempt to index a {typename(obj)} value{_with(desc)}"
 
 
 def setindex(st, obj, key, value, desc=None) -> None:
@@ -147,7 +148,7 @@ def setindex(st, obj, key, value, desc=None) -> None:
         else:
             handler = metamethod(st, obj, "__newindex")
             if handler is None:
-                raise OperationError(f"attempt to index a {type_name(obj)} value{_with(desc)}")
+                raise OperationError(f"attempt to index a {typename(obj)} value{_with(desc)}")
         if type(handler) is Function:
             call_metamethod(st, handler, (obj, key, value))
             return None
@@ -269,12 +270,12 @@ def _arith_error(op, a, b, desc_a, desc_b) -> str:
             bad, desc = a, desc_a
         else:
             bad, desc = b, desc_b
-        return f"attempt to perform bitwise operation on a {type_name(bad)} value{_with(desc)}"
+        return f"attempt to perform bitwise operation on a {typename(bad)} value{_with(desc)}"
     if tonumber(a) is None:
         bad, desc = a, desc_a
     else:
         bad, desc = b, desc_b
-    return f"attempt to perform arithmetic on a {type_name(bad)} value{_with(desc)}"
+    return f"attempt to perform arithmetic on a {typename(bad)} value{_with(desc)}"
 
 
 def add(a, b):
@@ -418,7 +419,7 @@ def negate(st, a, desc=None):
     handler = metamethod(st, a, "__unm")
     if handler is not None:
         return call1(st, handler, a, a)
-    raise OperationError(f"attempt to perform arithmetic on a {type_name(a)} value{_with(desc)}")
+    raise OperationError(f"attempt to perform arithmetic on a {typename(a)} value{_with(desc)}")
 
 
 def bnot(st, a, desc=None):
@@ -430,7 +431,7 @@ def bnot(st, a, desc=None):
         return call1(st, handler, a, a)
     if _is_number(a):
         raise OperationError(f"number{_with(desc)} has no integer representation")
-    raise OperationError(f"attempt to perform bitwise operation on a {type_name(a)} value{_with(desc)}")
+    raise OperationError(f"attempt to perform bitwise operation on a {typename(a)} value{_with(desc)}")
 
 
 def length(st, value, desc=None):
@@ -443,7 +444,7 @@ def length(st, value, desc=None):
         return call1(st, handler, value)
     if t is Table:
         return len(value.arr)
-    raise OperationError(f"attempt to get length of a {type_name(value)} value{_with(desc)}")
+    raise OperationError(f"attempt to get length of a {typename(value)} value{_with(desc)}")
 
 
 # ------------------------------------------------------------ comparison
@@ -508,8 +509,8 @@ def less_equal(st, a, b) -> bool:
 
 
 def _compare_error(a, b) -> str:
-    t1 = type_name(a)
-    t2 = type_name(b)
+    t1 = typename(a)
+    t2 = typename(b)
     if t1 == t2:
         return f"attempt to compare two {t1} values"
     return f"attempt to compare {t1} with {t2}"
@@ -540,7 +541,7 @@ def concat(st, a, b, desc_a=None, desc_b=None):
         bad, desc = b, desc_b
     else:
         bad, desc = a, desc_a
-    raise OperationError(f"attempt to concatenate a {type_name(bad)} value{_with(desc)}")
+    raise OperationError(f"attempt to concatenate a {typename(bad)} value{_with(desc)}")
 
 
 # ------------------------------------------------------------ tostring

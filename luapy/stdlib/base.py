@@ -170,12 +170,12 @@ def open(st) -> None:
                 name_argument_error(st, error)
             return (False, _run_handler(st, handler, error))
 
-    def _read_pieces(reader) -> str:
-        pieces = []
+    def reader_pieces(reader):
+        """What a ``load`` reader function returns, piece by piece."""
         while True:
             piece = ops.call1(st, reader)
             if piece is None or piece == "":
-                return "".join(pieces)
+                return
             if type(piece) in (int, float):
                 piece = number_to_str(piece)
             elif type(piece) is not str:
@@ -183,7 +183,7 @@ def open(st) -> None:
                 raise LuaError(f"{where} reader function must return a string" if where else
                                "reader function must return a string", level=0)
             st.charge_memory(len(piece))
-            pieces.append(piece)
+            yield piece
 
     def lua_select(*args):
         n = arg(args, 1)
@@ -208,21 +208,25 @@ def open(st) -> None:
         mode = opt_str(args, 3, "load", "bt")
         if text is not None:
             chunkname = opt_str(args, 2, "load", text)
+            pieces = iter((text,))
         else:
             chunkname = opt_str(args, 2, "load", "=(load)")
             if type(chunk) is not Function:
                 type_error(args, 1, "load", "function")
-            try:
-                text = _read_pieces(chunk)
-            except LuaError as error:  # lua_load returns a reader's error
-                return None, error.value
-        is_binary = text.startswith("\x1b")
-        if is_binary:
-            # There is no bytecode format to load: binary chunks are refused
-            # in every mode (string.dump can't make them either).
-            return None, f"attempt to load a binary chunk (mode is '{mode}')"
-        elif "t" not in mode:
-            return None, f"attempt to load a text chunk (mode is '{mode}')"
+            pieces = reader_pieces(chunk)
+        try:
+            # The first piece decides text or binary, as lua_load's first
+            # byte does, before the reader is asked for more.
+            first = next(pieces, "")
+            if first.startswith("\x1b"):
+                # There is no bytecode format to load: binary chunks are
+                # refused in every mode (string.dump can't make them either).
+                return None, f"attempt to load a binary chunk (mode is '{mode}')"
+            if "t" not in mode:
+                return None, f"attempt to load a text chunk (mode is '{mode}')"
+            text = first + "".join(pieces)
+        except LuaError as error:  # lua_load returns a reader's error
+            return None, error.value
         env = args[3] if len(args) >= 4 else st.globals
         try:
             return (load_chunk(st, text, chunkname, env),)

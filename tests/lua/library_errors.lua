@@ -25,6 +25,12 @@ print(pcall(load("x = 1", "=nilenv", "t", nil)))
 print(pcall(load("return y", "=nilenv", "t", nil)))
 print((select(2, load(function() return {} end))):match("^[^\n]*"))
 print(pcall(load, function() return {} end))
+print(load(function() return 1 end, "reader", "b"))
+local o = setmetatable({}, {__name = "MyType"})
+print(pcall(function() return o + 1 end))
+print(pcall(function() return o < 1 end))
+print(pcall(function() return o .. "x" end))
+print(pcall(function() return #o < o end))
 
 -- expect: false	attempt to get length of a nil value
 -- expect: false	attempt to compare table with string
@@ -47,3 +53,8 @@ print(pcall(load, function() return {} end))
 -- expect: false	nilenv:1: attempt to index a nil value (upvalue '_ENV')
 -- expect: library_errors.lua:26: reader function must return a string
 -- expect: true	nil	reader function must return a string
+-- expect: nil	attempt to load a text chunk (mode is 'b')
+-- expect: false	library_errors.lua:30: attempt to perform arithmetic on a MyType value (upvalue 'o')
+-- expect: false	library_errors.lua:31: attempt to compare MyType with number
+-- expect: false	library_errors.lua:32: attempt to concatenate a MyType value (upvalue 'o')
+-- expect: false	library_errors.lua:33: attempt to compare number with MyType
