@@ -134,7 +134,11 @@ BUILTINS = ["string.rep", "string.sub", "string.byte", "string.char", "string.fo
             "rawget", "rawset", "rawlen", "rawequal", "ipairs", "next", "type", "assert", "error", "load"]
 ARGUMENTS = ["", "nil", "{}", "'x'", "1", "1, 2", "'x', {}", "{}, 'x'", "1.5", "'abc', 'b', {}", "true",
              "'%d', 'x'", "-1, nil", "{}, {}", "'a', 1, {}", "{1, 2, 3}, 'x'", "1, 'x'", "'x', 1, 2",
-             "{}, 1, 2, 3", "'i4', 'x'", "-1", "0/0", "{}, nil, 1"]
+             "{}, 1, 2, 3", "'i4', 'x'", "-1", "0/0", "{}, nil, 1",
+             "setmetatable({}, {__name = 'MyType'}), 1", "1, setmetatable({}, {__name = 'MyType'})",
+             "setmetatable({}, {__index = function(t, k) return k end}), 2",
+             "setmetatable({}, {__len = function() return 3 end, __lt = function() return true end}), {}",
+             "function() end, 'x'"]
 #: How the builtin is reached: each names it differently in argument errors.
 CALL_STYLES = [
     "{f}({a})",                                        # field 'rep'
