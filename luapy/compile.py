@@ -1060,7 +1060,7 @@ class FunctionCompiler:
             return self.call_site(f"(TailCall({method}, ({all_args},), {desc!r}) if type({method}) is Function "
                                   f"and {method}.raw is not None else CALL({method}, ({all_args},), {desc!r}))", desc)
         desc = self.describe(node.func)
-        function = self.simple(node.func)
+        function = _attributable(self.simple(node.func))
         args = self.arguments(node.args)
         packed = "()" if not args else f"({args},)"
         # Only Lua functions need the trampoline; builtins and __call run

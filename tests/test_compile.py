@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from luapy import LuaRuntime, LuaSyntaxError
+from luapy import LuaError, LuaRuntime, LuaSyntaxError
 
 
 def nested_loops(count: int, loop: str) -> str:
@@ -29,3 +29,10 @@ def test_deeper_nesting_is_a_positioned_compile_error():
     message = str(failure.value)
     assert message.startswith("(deep):") and "chunk too complex to compile" in message
     assert int(message.split(":")[1]) > 1  # the line of a loop, not of the chunk
+
+
+@pytest.mark.parametrize("source", ["return (1)()", "local n <const> = 5; return n(1)", "return (0x10)()"])
+def test_calling_a_number_literal_in_tail_position_is_a_runtime_error(source):
+    # The template's "f.raw" must not become "1.raw", which Python can't parse.
+    with pytest.raises(LuaError, match=r"^\(execute\):1: attempt to call a number value"):
+        LuaRuntime().execute(source)
