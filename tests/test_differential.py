@@ -159,3 +159,33 @@ def test_builtin_calls_and_their_errors_match_reference(function, arguments, sty
         style = CALL_STYLES[0]
     source = style.format(f=function, a=arguments, name=name, comma=", " if arguments else "")
     assert run_luapy(source) == run_reference(source), source
+
+
+# -- errors raised from every kind of frame ------------------------------------
+
+FAILING = ["nil + 1", "({}).x.y", "undefinedfn()", "#nil", "{} < {}", "1 < 'x'", "('x'):nomethod()", "-{}",
+           "{} .. 'x'", "math.floor('x')", "string.rep()", "error('boom')", "error('lvl2', 2)", "error({})",
+           "assert(false)", "assert(nil, 'msg')", "(1)()", "table.concat({{}})", "select(0)",
+           "string.format('%d', 'x')", "1 // 0", "1 % 0", "math.tointeger()", "next({}, 1)",
+           "rawset({}, nil, 1)", "setmetatable(1, {})",
+           "setmetatable({}, {__index = function(t, k) return nil + k end}).q",
+           "tostring(setmetatable({}, {__tostring = function() return {} end}))",
+           "coroutine.wrap(function() error('in co') end)()"]
+#: Where the failing expression runs: plain code, a Lua callee, a callback
+#: of a builtin, a metamethod, a nested pcall, a coroutine.
+FRAMES = ["return {e}",
+          "local function f() return {e} end return f()",
+          "local function f() local v = {e} return v end return f()",
+          "local t = {3, 1, 2} table.sort(t, function(a, b) local v = {e} return a < b end)",
+          "return (('ab'):gsub('.', function(c) local v = {e} return c end))",
+          "local m = setmetatable({}, {__add = function() return {e} end}) return m + 1",
+          "return select(2, pcall(function() return {e} end))",
+          "return coroutine.wrap(function() local v = {e} return v end)()",
+          "local t = setmetatable({}, {__index = function() local v = {e} return v end}) return t.k"]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from(FAILING), st.sampled_from(FRAMES))
+def test_errors_from_every_kind_of_frame_match_reference(expression, frame):
+    source = "\n" + frame.replace("{e}", expression) + "\n"
+    assert run_luapy(source) == run_reference(source), source
