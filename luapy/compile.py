@@ -36,9 +36,9 @@ shares.  The prologue is the main cost of a budgeted call, so it is placed
 lazily: the call-free statements a body starts with (its *lead*, like
 ``if n < 2 then return n end``) run before it, and a call that returns
 from them costs nothing.  That stays safe: lead code can reach other Lua
-code only through an operator's metamethod, and every metamethod call is
-charged a level and a step of its own (``ops.call_metamethod``), so lead
-frames can't pile up uncounted.
+code only through an operator's metamethod, and a metamethod with a lead of
+its own is charged a level and a step as it is called
+(``ops.call_metamethod``), so lead frames can't pile up uncounted.
 
 Errors carry no position while raised.  Every generated function catches
 ``LuaException`` once, maps the Python line its frame was on back to the Lua
@@ -76,13 +76,16 @@ _SIMPLE = re.compile(r"(?:[lt]\d+|_t\d+|None|True|False|-?\d+|-?\d+\.\d+(?:e[-+]
 class Proto:
     """A compiled Lua function prototype."""
 
-    __slots__ = ("name", "line", "factory", "has_tail_calls", "instantiate")
+    __slots__ = ("name", "line", "factory", "has_tail_calls", "lazy_prologue", "instantiate")
 
     def __init__(self, name: str, line: int):
         self.name = name
         self.line = line
         self.factory = None
         self.has_tail_calls = False
+        #: Its body runs call-free statements before charging its call, so
+        #: a metamethod call charges it up front (``ops.call_metamethod``).
+        self.lazy_prologue = False
         self.instantiate = None
 
 
@@ -322,6 +325,7 @@ class FunctionCompiler:
         self.indent = 2
         counting = self.st.options.count_steps
         lead = _call_free_lead(node.body) if counting else 0
+        self.proto.lazy_prologue = lead > 0
         if counting:
             self.emit("nonlocal _depth, _steps")
         for var in scope.params:

@@ -90,17 +90,32 @@ def call1(st, fn, *args):
 
 
 def call_metamethod(st, handler, args) -> tuple:
-    """Run a metamethod, charged a level of depth and a step.
+    """Run a metamethod; one whose body has a lead is charged up front.
 
-    Like lua5.4's C level for a metamethod call.  It also keeps lazy
-    prologues safe (``luapy.compile``, "Accounting"): code that runs before
-    its frame's prologue reaches other Lua code only through here.
+    Code that runs before its frame's prologue (its *lead*, ``luapy.compile``,
+    "Accounting") reaches other Lua code only through here, so charging a
+    lead-starting metamethod a level and a step as it is called keeps such
+    frames from piling up uncounted.  Any other Lua function charges its
+    own call in the prologue it starts with.
     """
-    st.charge_level()
+    if type(handler) is Function:
+        proto = handler.proto
+        if proto is None or not proto.lazy_prologue:
+            return handler.call(*args)
+    # A level and a step, as a prologue takes them (keeping the countdown
+    # within the depth left, see luapy.runtime.state).
+    depth_cell, steps_cell = st.depth_cell, st.steps_cell
+    depth_cell.cell_contents += 1
+    steps = steps_cell.cell_contents - 1
+    steps_cell.cell_contents = steps
+    if steps < 0:
+        st.budget_check()  # a stack overflow gives the level back itself
     try:
+        if type(handler) is Function:
+            return handler.call(*args)
         return call(st, handler, args)
     finally:
-        st.depth_cell.cell_contents -= 1
+        depth_cell.cell_contents -= 1
 
 
 # --------------------------------------------------------------- indexing

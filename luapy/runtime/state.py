@@ -157,18 +157,6 @@ class State:
         if left < 0:
             self.budget_check()
 
-    def charge_level(self) -> None:
-        """A call made from Python: a level and a step, as a prologue takes.
-
-        The caller gives the level back (``depth_cell -= 1``) when the call
-        ends; a stack overflow here has already given it back.
-        """
-        self.depth_cell.cell_contents += 1
-        steps = self.steps_cell.cell_contents - 1
-        self.steps_cell.cell_contents = steps
-        if steps < 0:
-            self.budget_check()
-
     def charge_memory(self, nbytes: int) -> None:
         """Account an allocation; call *before* making something large."""
         left = self.memory_left - nbytes
