@@ -139,7 +139,11 @@ def index(st, obj, key, desc=None):
             if handler is None:
                 raise OperationError(_index_error(obj, key, desc))
         if type(handler) is Function:
-            results = call_metamethod(st, handler, (obj, key))
+            proto = handler.proto
+            if proto is None or not proto.lazy_prologue:  # the common case, kept direct
+                results = handler.call(obj, key)
+            else:
+                results = call_metamethod(st, handler, (obj, key))
             return results[0] if results else None
         obj = handler
         desc = None
@@ -165,7 +169,11 @@ def setindex(st, obj, key, value, desc=None) -> None:
             if handler is None:
                 raise OperationError(f"attempt to index a {typename(obj)} value{_with(desc)}")
         if type(handler) is Function:
-            call_metamethod(st, handler, (obj, key, value))
+            proto = handler.proto
+            if proto is None or not proto.lazy_prologue:  # the common case, kept direct
+                handler.call(obj, key, value)
+            else:
+                call_metamethod(st, handler, (obj, key, value))
             return None
         obj = handler
         desc = None

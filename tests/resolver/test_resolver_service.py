@@ -38,7 +38,8 @@ class Service:
         self.lines: list[str] = []
         self._listening = threading.Event()
         self.url = None
-        threading.Thread(target=self._read, daemon=True).start()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
         assert self._listening.wait(20), self.lines
         self.wait_for(lambda: self.get("/healthz")["resolutions"] >= (1 if pods else 0))
 
@@ -49,6 +50,11 @@ class Service:
             if match:
                 self.url = match.group(1)
                 self._listening.set()
+
+    def log_ended(self) -> list[str]:
+        """The whole log, once the process has exited and it is all read."""
+        self._reader.join(10)
+        return self.lines
 
     def request(self, method, path, body=None, headers=None):
         request = urllib.request.Request(self.url + path, data=body, method=method, headers=headers or {})
@@ -145,8 +151,9 @@ def test_cli_create_on_the_same_store_takes_effect_within_one_second(service):
     # Deleting through the command line takes effect too.
     assert cli(service, "plugin", "delete", "opengauss").returncode == 0
     service.wait_for(lambda: "source" not in service.get("/v1/pods/data/gauss-ha-sts-0"), timeout=1.5)
-    assert any("event=plugin_loaded plugin=opengauss" in line for line in service.lines)
-    assert any("event=plugin_unloaded plugin=opengauss" in line for line in service.lines)
+    # The log is read by another thread: wait for lines, don't race them.
+    service.wait_for(lambda: any("event=plugin_loaded plugin=opengauss" in line for line in service.lines))
+    service.wait_for(lambda: any("event=plugin_unloaded plugin=opengauss" in line for line in service.lines))
 
 
 def multipart(fields, filename="p.lua"):
@@ -252,6 +259,7 @@ def _check_metrics_and_logs(service):
     assert 'resolver_pods{source="plugin:opengauss"} 2' in lines
     assert 'resolver_unresolved_pods{reason="owned by Job"} 4' in lines
     assert "# TYPE resolver_plugin_call_seconds histogram" in lines
+    service.wait_for(lambda: len([l for l in service.lines if "event=plugin_error" in l]) >= 4)
     error_lines = [l for l in service.lines if "event=plugin_error" in l]
     assert len(error_lines) == 4
     assert re.search(r'event=plugin_error plugin=bad pod=prod/report-28041427-lrbzc msg="bad.lua:2: no jobs"$',
@@ -290,9 +298,9 @@ def test_sigterm_shuts_down_cleanly(tmp_path):
     s = Service(tmp_path)
     s.proc.send_signal(signal.SIGTERM)
     assert s.proc.wait(10) == 0
-    time.sleep(0.1)
-    assert any("event=shutdown signal=SIGTERM" in line for line in s.lines)
-    assert s.lines[-1].endswith("event=stopped")
+    lines = s.log_ended()
+    assert any("event=shutdown signal=SIGTERM" in line for line in lines)
+    assert lines[-1].endswith("event=stopped")
 
 
 def test_process_isolation_serves_the_same_answers(tmp_path):
@@ -303,7 +311,7 @@ def test_process_isolation_serves_the_same_answers(tmp_path):
         assert proc.returncode == 0, proc.stderr
         seen = s.wait_for(lambda: gauss_source(s) == "plugin:opengauss", timeout=3)
         assert seen - stored < 1.0
-        assert any("isolation=process" in line for line in s.lines)
+        s.wait_for(lambda: any("isolation=process" in line for line in s.lines))
     finally:
         s.stop()
     assert s.proc.returncode == 0
