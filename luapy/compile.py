@@ -287,8 +287,14 @@ class FunctionCompiler:
         """Charge this call a level of depth and a step (see "Accounting").
 
         No depth compare: the countdown is armed so that it runs out before
-        the depth can pass the limit (``luapy.runtime.state``).
+        the depth can pass the limit (``luapy.runtime.state``).  A runtime
+        with neither a step nor a time budget has nothing to count down, so
+        its calls only compare the depth with the limit.
         """
+        limits = self.st.limits
+        if limits.steps is None and limits.time is None:
+            self.emit(f"if (_depth := _depth + 1) > {self.st.max_depth}: OVERFLOW({overflow_level})")
+            return
         self.emit("_depth += 1")
         check = "st.budget_check()" if overflow_level == 1 else f"st.budget_check({overflow_level})"
         self.emit(f"if (_steps := _steps - 1) < 0: {check}")

@@ -293,6 +293,7 @@ def runtime_namespace(st) -> dict:
         "CHECK_CLOSABLE": CHECK_CLOSABLE, "CLOSE": CLOSE,
         "FORRANGE": _for_range, "GENFOR": GENFOR, "RecursionError": RecursionError,
         "TICK": TICK, "APPEND_COST": 64 * slot_cost, "FORCHUNKS": FORCHUNKS,
+        "OVERFLOW": st.stack_overflow,
     }
     return namespace
 

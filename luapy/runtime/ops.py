@@ -105,7 +105,10 @@ def call_metamethod(st, handler, args) -> tuple:
     # A level and a step, as a prologue takes them (keeping the countdown
     # within the depth left, see luapy.runtime.state).
     depth_cell, steps_cell = st.depth_cell, st.steps_cell
-    depth_cell.cell_contents += 1
+    depth = depth_cell.cell_contents + 1
+    if depth > st.max_depth:  # prologues without a countdown don't keep it in step
+        raise LuaError("stack overflow")
+    depth_cell.cell_contents = depth
     steps = steps_cell.cell_contents - 1
     steps_cell.cell_contents = steps
     if steps < 0:

@@ -11,7 +11,8 @@ levels left (``_arm``), so a call can't go one level too deep without first
 reaching ``budget_check``, which looks at the exact depth.  The prologue of
 a call is then one increment and one countdown, with no compare of its own.
 Whoever sets the depth from Python goes through the ``depth`` property,
-which re-arms.
+which re-arms.  (A runtime with no step or time budget has nothing to
+count: its prologues compare the depth instead, ``stack_overflow``.)
 
 The call depth and the step countdown live in two closure cells rather than
 attributes: every function the compiler generates for this runtime shares
@@ -156,6 +157,12 @@ class State:
         cell.cell_contents = left
         if left < 0:
             self.budget_check()
+
+    def stack_overflow(self, level: int) -> None:
+        """A call found itself a level too deep (when there is no countdown
+        to find it); the call never ran, so it gives its level back."""
+        self.depth_cell.cell_contents -= 1
+        raise LuaError("stack overflow", level=level)
 
     def charge_memory(self, nbytes: int) -> None:
         """Account an allocation; call *before* making something large."""

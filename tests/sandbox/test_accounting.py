@@ -36,16 +36,20 @@ return probe(charged), probe(guarded), probe(indexed)
 """
 
 
+@pytest.mark.parametrize("budgets", [{}, {"steps": None, "time": None}], ids=["countdown", "compare"])
 @pytest.mark.parametrize("limit", [4, 5, 17, 50, 200, 333])
-def test_depth_limit_is_exact_for_every_kind_of_frame(limit):
-    charged, guarded, indexed = LuaRuntime(limits=Limits(depth=limit)).execute(PROBES)
+def test_depth_limit_is_exact_for_every_kind_of_frame(limit, budgets):
+    # With step or time budgets the countdown guards the depth; without,
+    # each prologue compares it.  Both are exact.
+    charged, guarded, indexed = LuaRuntime(limits=Limits(depth=limit, **budgets)).execute(PROBES)
     assert charged == limit - 3
     assert guarded == charged + 1  # only the frame that never got past its guard is free
     assert indexed == charged  # metamethods reached from call-free code are counted
 
 
+@pytest.mark.parametrize("budgets", [{}, {"steps": None, "time": None}], ids=["countdown", "compare"])
 @pytest.mark.parametrize("limit", [60, 100])
-def test_depth_restored_by_a_resume_is_guarded_too(limit):
+def test_depth_restored_by_a_resume_is_guarded_too(limit, budgets):
     # The second resume puts 21 suspended levels back at once, from Python,
     # after the main chunk re-armed the countdown at a shallow depth; the
     # recursion run under them must still stop at the limit exactly.
@@ -65,11 +69,12 @@ def test_depth_restored_by_a_resume_is_guarded_too(limit):
         for i = 1, 300 do shallow() end
         return co()
     """
-    assert LuaRuntime(limits=Limits(depth=limit)).execute(code) == limit - 21
+    assert LuaRuntime(limits=Limits(depth=limit, **budgets)).execute(code) == limit - 21
 
 
-def test_overflow_from_a_lazy_prologue_names_the_calling_line():
-    lua = LuaRuntime()
+@pytest.mark.parametrize("budgets", [{}, {"steps": None, "time": None}], ids=["countdown", "compare"])
+def test_overflow_from_a_lazy_prologue_names_the_calling_line(budgets):
+    lua = LuaRuntime(limits=Limits(**budgets))
     with pytest.raises(LuaError) as failure:
         lua.execute("local function f(n)\n  if n < 0 then return end\n  return 1 +\n f(n)\nend\nreturn f(1)",
                     name="=(t)")
