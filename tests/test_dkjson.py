@@ -649,10 +649,9 @@ def _reference_dkjson():
 
 
 @pytest.fixture(scope="module")
-def real():
+def real(reference_bytes):
     """lua5.4 (lupa) with the original dkjson.lua loaded as global ``json``."""
-    lupa = pytest.importorskip("lupa")
-    runtime = lupa.lua54.LuaRuntime(encoding=None)
+    runtime = reference_bytes
     runtime.execute(b"local path = ...; json = dofile(path)", _reference_dkjson().encode())
     return runtime
 

@@ -229,10 +229,8 @@ SUBJECT_CHARS = "ab x1.()\n-"
 
 
 @pytest.fixture(scope="module")
-def lua():
-    pytest.importorskip("lupa")
-    from lupa import lua54
-    runtime = lua54.LuaRuntime(encoding=None)
+def lua(reference_bytes):
+    runtime = reference_bytes
     runtime.execute("""
         function call_string(name, ...)
             local r = table.pack(pcall(string[name], ...))

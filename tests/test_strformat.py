@@ -120,10 +120,8 @@ def test_output_is_charged_against_memory():
 
 
 @pytest.fixture(scope="module")
-def lua():
-    pytest.importorskip("lupa")
-    from lupa import lua54
-    runtime = lua54.LuaRuntime(encoding=None)
+def lua(reference_bytes):
+    runtime = reference_bytes
     runtime.execute("function fmt(...) return table.pack(pcall(string.format, ...)) end")
     return runtime
 

@@ -19,10 +19,8 @@ def luapy_rt():
 
 
 @pytest.fixture(scope="module")
-def lua():
-    pytest.importorskip("lupa")
-    from lupa import lua54
-    return lua54.LuaRuntime(encoding=None)
+def lua(reference_bytes):
+    return reference_bytes
 
 
 def _norm(value):

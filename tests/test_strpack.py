@@ -107,10 +107,8 @@ def test_huge_padding_is_charged_before_it_is_built():
 
 
 @pytest.fixture(scope="module")
-def lua():
-    pytest.importorskip("lupa")
-    from lupa import lua54
-    runtime = lua54.LuaRuntime(encoding=None)
+def lua(reference_bytes):
+    runtime = reference_bytes
     runtime.execute("""
         function call_string(name, ...) return table.pack(pcall(string[name], ...)) end
     """)
