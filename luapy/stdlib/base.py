@@ -147,28 +147,26 @@ def open(st) -> None:
             raise LuaError(value, level=1)  # positioned by the caller's handler
         raise LuaError(value, level=0)
 
-    def lua_pcall(*args):
-        fn = check_any(args, 1, "pcall")
+    def protected_call(fn, args):
+        """``pcall``'s core: ``(True, results)`` or ``(False, the error)``."""
         depth = st.depth
         try:
-            return (True, *call(st, fn, args[1:]))
+            return True, call(st, fn, args)
         except LuaError as error:
             st.depth = depth
             if type(error) is ArgumentError:
                 name_argument_error(st, error)
-            return (False, error.value)
+            return False, error
+
+    def lua_pcall(*args):
+        ok, outcome = protected_call(check_any(args, 1, "pcall"), args[1:])
+        return (True, *outcome) if ok else (False, outcome.value)
 
     def lua_xpcall(*args):
         fn = check_any(args, 1, "xpcall")
         handler = arg(args, 2)
-        depth = st.depth
-        try:
-            return (True, *call(st, fn, args[2:]))
-        except LuaError as error:
-            st.depth = depth
-            if type(error) is ArgumentError:
-                name_argument_error(st, error)
-            return (False, _run_handler(st, handler, error))
+        ok, outcome = protected_call(fn, args[2:])
+        return (True, *outcome) if ok else (False, _run_handler(st, handler, outcome))
 
     def reader_pieces(reader):
         """What a ``load`` reader function returns, piece by piece."""
