@@ -14,6 +14,11 @@ import pytest
 
 from luapy import Limits, LuaError, LuaLimitError, LuaRuntime
 
+#: With a step or time budget the countdown guards the depth; without one,
+#: each prologue compares it.  Depth tests run under both.
+BOTH_GUARDS = pytest.mark.parametrize("budgets", [{}, {"steps": None, "time": None}],
+                                      ids=["countdown", "compare"])
+
 #: The deepest ``n`` each kind of recursion reaches under pcall.  ``probe``
 #: and the main chunk hold two levels; the pcall'd frames hold the rest.
 PROBES = """
@@ -36,18 +41,16 @@ return probe(charged), probe(guarded), probe(indexed)
 """
 
 
-@pytest.mark.parametrize("budgets", [{}, {"steps": None, "time": None}], ids=["countdown", "compare"])
+@BOTH_GUARDS
 @pytest.mark.parametrize("limit", [4, 5, 17, 50, 200, 333])
 def test_depth_limit_is_exact_for_every_kind_of_frame(limit, budgets):
-    # With step or time budgets the countdown guards the depth; without,
-    # each prologue compares it.  Both are exact.
     charged, guarded, indexed = LuaRuntime(limits=Limits(depth=limit, **budgets)).execute(PROBES)
     assert charged == limit - 3
     assert guarded == charged + 1  # only the frame that never got past its guard is free
     assert indexed == charged  # metamethods reached from call-free code are counted
 
 
-@pytest.mark.parametrize("budgets", [{}, {"steps": None, "time": None}], ids=["countdown", "compare"])
+@BOTH_GUARDS
 @pytest.mark.parametrize("limit", [60, 100])
 def test_depth_restored_by_a_resume_is_guarded_too(limit, budgets):
     # The second resume puts 21 suspended levels back at once, from Python,
@@ -72,7 +75,7 @@ def test_depth_restored_by_a_resume_is_guarded_too(limit, budgets):
     assert LuaRuntime(limits=Limits(depth=limit, **budgets)).execute(code) == limit - 21
 
 
-@pytest.mark.parametrize("budgets", [{}, {"steps": None, "time": None}], ids=["countdown", "compare"])
+@BOTH_GUARDS
 def test_overflow_from_a_lazy_prologue_names_the_calling_line(budgets):
     lua = LuaRuntime(limits=Limits(**budgets))
     with pytest.raises(LuaError) as failure:
