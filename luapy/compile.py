@@ -144,8 +144,8 @@ class ChunkCompiler:
         lines = [0, 0] + self.lines  # the two header lines of module_source
         namespace["LINES"] = lines
         namespace["CHUNKNAME"] = self.chunkname
-        call_sites = {number + 2: sites for number, sites in self.call_sites.items()}
-        namespace["FIXERR"] = error_fixer(self.st, self.chunkname, lines, call_sites)
+        namespace["CALL_SITES"] = {number + 2: sites for number, sites in self.call_sites.items()}
+        namespace["FIXERR"] = error_fixer(self.st)
         text = self.module_source()
         try:
             with warnings.catch_warnings():

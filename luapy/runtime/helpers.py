@@ -70,20 +70,32 @@ def tail_runner(st):
     return run_tail
 
 
-def error_fixer(st, chunkname: str, lines: list[int], call_sites: dict[int, tuple]):
-    """``FIXERR``: position an error leaving a Lua function of this chunk.
+def _position(names: dict, python_line: int) -> str:
+    """``"chunk:line:"`` of a generated frame at ``python_line``.
 
-    ``lines`` maps Python lines of the generated module to Lua lines;
-    ``call_sites`` says how the calls on a Python line name their callee.
+    Every generated module's globals hold its ``CHUNKNAME`` and ``LINES``
+    (Python line -> Lua line).
+    """
+    lines = names["LINES"]
+    lua_line = lines[python_line] if 0 <= python_line < len(lines) else 0
+    return f"{names['CHUNKNAME']}:{lua_line}:"
+
+
+def error_fixer(st):
+    """``FIXERR``: position an error leaving a generated Lua function.
+
+    What it needs of the chunk comes from the frame's module globals:
+    ``LINES``, ``CHUNKNAME`` and ``CALL_SITES`` (how the calls on a Python
+    line name their callee).
     """
     def fix(error: LuaException, function_name: str) -> None:
         tb = error.__traceback__
-        lineno = tb.tb_lineno if tb is not None else 0
-        lua_line = lines[lineno] if 0 <= lineno < len(lines) else 0
-        where = f"{chunkname}:{lua_line}:"
+        names = tb.tb_frame.f_globals
+        where = _position(names, tb.tb_lineno)
         if error.level == 1:
             if type(error) is ArgumentError:
-                positioned = name_argument_error(st, error, _callee_code(tb), call_sites.get(lineno, ()))
+                sites = names["CALL_SITES"].get(tb.tb_lineno, ())
+                positioned = name_argument_error(st, error, _callee_code(tb), sites)
             elif type(error) is OperationError:
                 positioned = _callee_code(tb) not in BUILTIN_CODES
             else:
@@ -114,10 +126,7 @@ def lua_where(level: int) -> str:
         is_lua = code.co_name.startswith("__f") and code.co_filename.startswith("<lua ")
         if is_lua or code in BUILTIN_CODES:
             if seen == level:
-                if not is_lua:
-                    return ""
-                names = frame.f_globals
-                return f"{names['CHUNKNAME']}:{names['LINES'][frame.f_lineno]}:"
+                return _position(frame.f_globals, frame.f_lineno) if is_lua else ""
             seen += 1
         frame = frame.f_back
     return ""
@@ -126,7 +135,7 @@ def lua_where(level: int) -> str:
 def _callee_code(tb):
     """The code a Lua frame's line called directly, through ``CALL`` if so
     (a builtin in tail position, or any callee that isn't a Function)."""
-    callee = tb.tb_next if tb is not None else None
+    callee = tb.tb_next
     while callee is not None and callee.tb_frame.f_code in _CALL_CODES:
         callee = callee.tb_next
     return callee.tb_frame.f_code if callee is not None else None
