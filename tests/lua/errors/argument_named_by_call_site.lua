@@ -1,0 +1,25 @@
+-- A builtin's argument error names the builtin the way its call site does
+-- (luaL_argerror), and a method call leaves self out of the count.
+print(pcall(function() string.rep() end))
+-- expect: false	errors/argument_named_by_call_site.lua:3: bad argument #1 to 'rep' (string expected, got no value)
+print(pcall(function() local r = string.rep; r() end))
+-- expect: false	errors/argument_named_by_call_site.lua:5: bad argument #1 to 'r' (string expected, got no value)
+print(pcall(function() ("x"):rep() end))
+-- expect: false	errors/argument_named_by_call_site.lua:7: bad argument #1 to 'rep' (number expected, got no value)
+print(pcall(function() local t = {f = string.rep} t.f() end))
+-- expect: false	errors/argument_named_by_call_site.lua:9: bad argument #1 to 'f' (string expected, got no value)
+print(pcall(function() rep2 = string.rep rep2() end)) rep2 = nil
+-- expect: false	errors/argument_named_by_call_site.lua:11: bad argument #1 to 'rep2' (string expected, got no value)
+print(pcall(function() local s = string s.rep() end))
+-- expect: false	errors/argument_named_by_call_site.lua:13: bad argument #1 to 'rep' (string expected, got no value)
+print(pcall(function() local t = setmetatable({}, {__index = string}) t:rep(2) end))
+-- expect: false	errors/argument_named_by_call_site.lua:15: calling 'rep' on bad self (string expected, got table)
+print(pcall(function() local s = "x" return s:sub({}) end))
+-- expect: false	errors/argument_named_by_call_site.lua:17: bad argument #1 to 'sub' (number expected, got table)
+print(pcall(function() local list = {math.floor} list[1]() end))
+-- expect: false	errors/argument_named_by_call_site.lua:19: bad argument #1 to 'integer index' (number expected, got no value)
+-- Two calls on one line: each names its own callee.
+print(pcall(function() local r = string.rep return tostring(r()) end))
+-- expect: false	errors/argument_named_by_call_site.lua:22: bad argument #1 to 'r' (string expected, got no value)
+print(pcall(function() local up = string.upper return r2(up()) end))
+-- expect: false	errors/argument_named_by_call_site.lua:24: bad argument #1 to 'up' (string expected, got no value)
