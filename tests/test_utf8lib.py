@@ -169,23 +169,5 @@ def test_char_matches_lua(u, reference_bytes, codes):
     assert mine == theirs
 
 
-# ------------------------------------------------------ through the interpreter
-
-LUA_CASES = [
-    "local out = {} for p, c in utf8.codes('h\\u{E9}llo \\u{4E2D}') do out[#out + 1] = p .. '=' .. c end "
-    "return table.concat(out, ' ')",
-    "return utf8.char(72, 0x4E2D, 0x10FFFF) == '\\x48\\xE4\\xB8\\xAD\\xF4\\x8F\\xBF\\xBF'",
-    "return utf8.len('\\u{4E2D}\\u{6587}') .. ' ' .. tostring(utf8.len('\\xff'))",
-    "local ok, e = pcall(function() for _ in utf8.codes('a\\xff') do end end) return (e:gsub('^.-:%d+: ', ''))",
-    "return utf8.offset('a\\u{4E2D}b', 3) .. ' ' .. utf8.codepoint('a\\u{4E2D}b', 2)",
-    "local n = 0 for _ in string.gmatch('a\\u{4E2D}b', utf8.charpattern) do n = n + 1 end return n",
-]
-
-
-@pytest.mark.parametrize("source", LUA_CASES)
-def test_lua_level_matches_lua(source):
-    lupa = pytest.importorskip("lupa")
-    from luapy import LuaRuntime
-    assert LuaRuntime().execute(source) == lupa.lua54.LuaRuntime().execute(source)
-
-
+# Through the interpreter, compared with lua5.4 line by line: see
+# tests/lua/utf8/*.lua
