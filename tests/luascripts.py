@@ -161,19 +161,23 @@ def run_luapy(path: Path) -> Run:
 
 # Runs a script in real Lua 5.4, recording each printed line with the line of
 # the script's main chunk that was running when it was printed (``--bless``
-# places expectations there).  Output from a coroutine, whose stack doesn't
-# reach the main chunk, is given the line of the output before it.
+# places expectations there); output from a coroutine is given the line the
+# main thread resumed it from.
 _REFERENCE_HARNESS = """
 local source, name = ...
 local out, lines, pending = {}, {}, {}
-local function main_line()
-  local level, line = 3, nil
+local main_thread = coroutine.running()
+local function chunk_line(thread, level)
+  local line
   while true do
-    local info = debug.getinfo(level, "Sl")
+    local info = debug.getinfo(thread, level, "Sl")
     if not info then return line end
     if info.what == "main" and info.source == name then line = info.currentline end
     level = level + 1
   end
+end
+local function main_line()
+  return chunk_line(coroutine.running(), 1) or chunk_line(main_thread, 1)
 end
 local function emit(text)
   for piece, newline in (text):gmatch("([^\\n]*)(\\n?)") do
