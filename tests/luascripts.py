@@ -148,7 +148,8 @@ def _split(text: str) -> list[str]:
 def run_luapy(path: Path) -> Run:
     from luapy import LuaError, LuaRuntime
 
-    runtime = LuaRuntime(profile="standard", encoding=None)
+    # latin-1 hands print output over byte for byte, as real Lua writes it.
+    runtime = LuaRuntime(profile="standard", encoding="latin-1")
     output: list[str] = []
     runtime.set_output(output.append)
     try:

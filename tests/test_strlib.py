@@ -1,6 +1,9 @@
-"""The string library through the interpreter, compared with real Lua 5.4."""
+"""The string library through the interpreter, compared with real Lua 5.4.
 
-import re
+Fixed cases (one expression each, with its result or error) are the scripts
+in ``tests/lua/string/``; here are the generated ones and what only Python
+can check: budgets and isolation between runtimes.
+"""
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -21,110 +24,6 @@ def luapy_rt():
 @pytest.fixture(scope="module")
 def lua(reference_bytes):
     return reference_bytes
-
-
-def _norm(value):
-    if isinstance(value, bytes):
-        # error positions differ only in the chunk name
-        return re.sub(rb'^(\[string "[^"]*"\]|\(execute\)|[^:\s]+):\d+: ', b"POS: ", value)
-    return value
-
-
-def run_both(luapy_rt, lua, expr):
-    code = f"return table.pack(pcall(function() return {expr} end))"
-    mine = luapy_rt.execute(code)
-    theirs = lua.execute(code)
-    as_list = lambda t: [_norm(t[i]) for i in range(1, t[b"n"] + 1)]
-    return as_list(mine), as_list(theirs)
-
-
-EXPRESSIONS = [
-    # len, sub, byte, char, rep, reverse, lower, upper
-    '#"abc", ("abc"):len(), string.len("\\0\\0")',
-    'string.sub("hello", -3), string.sub("hello", 2, 100), string.sub("hello", 0)',
-    'string.sub("hello", -100, 2), string.sub("hello", 4, 2), ("hello"):sub(2)',
-    'string.sub("hello", math.mininteger, math.maxinteger), string.sub("hello", 3.0)',
-    'string.sub("hello")',
-    'string.sub("hello", {})',
-    'string.sub("hello", 1.5)',
-    'string.sub("hello", "2", "3")',
-    'string.byte("hello", -2, -1)',
-    'string.byte("hello", 10), string.byte(""), string.byte("A")',
-    'string.byte("hello", 0, 100)',
-    'string.char(72, 105), string.char(), string.char("65")',
-    'string.char(256)',
-    'string.char(-1)',
-    'string.char(65, {})',
-    'string.rep("ab", 3), string.rep("ab", 3, ","), string.rep("x", 0), string.rep("x", -1, "y")',
-    'string.rep("x", 1e10)',
-    'string.rep("ab", 2^31)',
-    'string.rep("x", 1.5)',
-    'string.rep()',
-    'string.rep("", 3, ""), string.rep("", 2, "-")',
-    'string.reverse("abc\\0d"), string.reverse("")',
-    'string.upper("a\\xe9\\0z"), string.lower("AB\\xc9Z")',
-    'string.dump(print)',
-    'string.dump()',
-    # the string metatable
-    'getmetatable("").__index == string, ("x"):rep(3)',
-    '"10" + 1, "3" * "4", "2" ^ 2, -"2", "7" // 2, "7" % "4", "1e1" / 2',
-    '"abc" + 1',
-    '1 + "abc"',
-    '"1" + {}',
-    '-"x"',
-    '"0x10" + 0, " 5 " * 2',
-    # find / match / gmatch / gsub
-    'string.find("hello world", "o w"), string.find("hello", "l+"), ("hello"):find("xyz")',
-    'string.find("a.b", ".", 1, true), string.find("a+b", "+", 1, true)',
-    'string.find("hello", "(h)(e)"), string.find("hello", "()ll()")',
-    'string.match("key = value", "(%w+)%s*=%s*(%w+)")',
-    'string.match("2024-01-15", "(%d+)-(%d+)-(%d+)")',
-    'string.match("  trim  ", "^%s*(.-)%s*$")',
-    'string.match("hello", ".-"), string.match("hello", "()")',
-    'string.find("a", "%")',
-    'string.find("a", "[a")',
-    'string.find(("a"):rep(300), (".?"):rep(20000))',
-    'string.gsub("hello world", "o", "0")',
-    'string.gsub("hello world", "(%w+)", "<%1>")',
-    'string.gsub("abc", "%w*", "-"), string.gsub("abxd", "x*", "-")',
-    'string.gsub("hello", "", "-")',
-    'string.gsub("$name is $age", "%$(%w+)", {name="bob", age=42})',
-    'string.gsub("abc", "%w", function(c) return c:upper() .. "." end)',
-    'string.gsub("abc", "%w", function(c) if c == "b" then return false end return 1 end)',
-    'string.gsub("abc", "%w", {a = {}})',
-    'string.gsub("abc", "b", "%2")',
-    'string.gsub("abc", "b", "%")',
-    'string.gsub("abc", "b")',
-    'string.gsub("abc", "b", "x", 0), string.gsub("aaa", "a", "b", 2)',
-    'string.gsub("abc", "b", "x", 1.5)',
-    'select("#", string.gsub("a", "a", "b"))',
-    '(function() local t = {} for a, b in ("k1=v1;k2=v2"):gmatch("(%w+)=(%w+)") do t[#t+1] = a .. ":" .. b end return table.concat(t, " ") end)()',
-    '(function() local t = {} for w in string.gmatch("^a^a", "^a") do t[#t+1] = w end return #t end)()',
-    '(function() local t = {} for w in string.gmatch("one two", "%a+", 3) do t[#t+1] = w end return table.concat(t, ",") end)()',
-    # format
-    'string.format("item-%05d:%s:%.2f", 7, "x", 2.345)',
-    'string.format("%q", "a\\nb\\0c\\"")',
-    'string.format("%s|%10s|%-10s|", {} ~= nil, "x", "y")',
-    'string.format("%d", 1.5)',
-    'string.format("%d")',
-    'string.format("%123d", 1)',
-    'string.format("%s", setmetatable({}, {__tostring = function() return "T!" end}))',
-    'string.format("%x %X %o %5.1f %g", 255, 255, 8, 3.14159, 1e20)',
-    'string.format("%c%c%c", 76, 117, 97)',
-    # pack
-    'string.unpack("<i4 z", string.pack("<i4 z", -5, "hi"))',
-    'string.packsize("i4 i8 !8 d")',
-    'string.pack("b", 200)',
-]
-
-
-@pytest.mark.parametrize("expr", EXPRESSIONS)
-def test_expression_agrees_with_lua(luapy_rt, lua, expr):
-    mine, theirs = run_both(luapy_rt, lua, expr)
-    if mine[0] is False and theirs[0] is False:
-        # lua5.4 names functions called through pcall by their global name
-        theirs[1] = re.sub(rb"'string\.(\w+)'", rb"'\1'", theirs[1])
-    assert mine == theirs, expr
 
 
 SETTINGS = settings(max_examples=150, deadline=None,
