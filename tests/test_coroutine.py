@@ -2,7 +2,7 @@
 
 The protocol itself (resume and yield, wrap, status, errors as values,
 close) is checked line by line against real Lua 5.4 by the scripts in
-``tests/lua/coroutine/``.  The tests here are about what only Python can
+``tests/lua/lib/coroutine/``.  The tests here are about what only Python can
 see or arrange: threads and their release, budgets, host exceptions and
 signals, stack limits, isolation between runtimes.
 """

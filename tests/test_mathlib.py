@@ -231,4 +231,4 @@ def test_floor_ceil_modf_match_lua_for_any_float(reference, x):
 
 
 # Through the interpreter, compared with lua5.4 line by line: see
-# tests/lua/math/*.lua
+# tests/lua/lib/math/*.lua

@@ -228,7 +228,7 @@ def test_setlocale(std_os, reference):
 
 
 # ------------------------------------------------------ through the interpreter
-# (Scripts compared with lua5.4 line by line: tests/lua/os/*.lua.)
+# (Scripts compared with lua5.4 line by line: tests/lua/lib/os/*.lua.)
 
 def test_sandbox_runtime_has_only_the_safe_functions():
     from luapy import LuaRuntime

@@ -1,7 +1,7 @@
 """The string library through the interpreter, compared with real Lua 5.4.
 
 Fixed cases (one expression each, with its result or error) are the scripts
-in ``tests/lua/string/``; here are the generated ones and what only Python
+in ``tests/lua/lib/string/``; here are the generated ones and what only Python
 can check: budgets and isolation between runtimes.
 """
 

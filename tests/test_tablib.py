@@ -398,7 +398,7 @@ def test_insert_charges_memory_per_slot():
 
 
 # ------------------------------------------------------ through the interpreter
-# (Scripts compared with lua5.4 line by line: tests/lua/table/*.lua.)
+# (Scripts compared with lua5.4 line by line: tests/lua/lib/table/*.lua.)
 
 def test_memory_limit_escapes_pcall():
     from luapy import LuaRuntime

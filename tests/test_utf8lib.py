@@ -170,4 +170,4 @@ def test_char_matches_lua(u, reference_bytes, codes):
 
 
 # Through the interpreter, compared with lua5.4 line by line: see
-# tests/lua/utf8/*.lua
+# tests/lua/lib/utf8/*.lua

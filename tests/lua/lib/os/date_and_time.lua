@@ -5,8 +5,8 @@ do local t = os.date('!*t', 1700000000) print(t.year .. '/' .. t.month .. '/' ..
 do local t = {year = 2024, month = 2, day = 30} local r = os.time(t) print(r .. ' ' .. t.month .. ' ' .. t.day) end
 -- expect: 1709294400 3 1
 print(pcall(function() return os.date('%Ez') end))
--- expect: false	os/date_and_time.lua:7: bad argument #1 to 'date' (invalid conversion specifier '%Ez')
+-- expect: false	lib/os/date_and_time.lua:7: bad argument #1 to 'date' (invalid conversion specifier '%Ez')
 print(pcall(function() return os.time({year = 2020}) end))
--- expect: false	os/date_and_time.lua:9: field 'month' missing in date table
+-- expect: false	lib/os/date_and_time.lua:9: field 'month' missing in date table
 print(math.type(os.time()) .. ' ' .. math.type(os.clock()) .. ' ' .. os.difftime(10, 4))
 -- expect: integer float 6.0

@@ -16,7 +16,7 @@ print(pcall(load("x = 1", "=nilenv", "t", nil)))
 print(pcall(load("return y", "=nilenv", "t", nil)))
 -- expect: false	nilenv:1: attempt to index a nil value (upvalue '_ENV')
 print((select(2, load(function() return {} end))):match("^[^\n]*"))
--- expect: load/load_arguments.lua:18: reader function must return a string
+-- expect: lib/base/load_arguments.lua:18: reader function must return a string
 print(pcall(load, function() return {} end))
 -- expect: true	nil	reader function must return a string
 print(load(function() return 1 end, "reader", "b"))

@@ -3,4 +3,4 @@ local co = coroutine.create(function() error('x') end)
 coroutine.resume(co)
 local ok, e = coroutine.close(co)
 print(ok, e, coroutine.close(co), coroutine.status(co))
--- expect: false	coroutine/close_dead_with_error.lua:2: x	true	dead
+-- expect: false	lib/coroutine/close_dead_with_error.lua:2: x	true	dead

@@ -2,4 +2,4 @@
 do math.randomseed(123) local t = {} for i = 1, 10 do t[i] = math.random(6) end print(table.concat(t, ',')) end
 -- expect: 5,1,1,2,6,2,1,4,6,1
 print(pcall(function() return math.random(2, 1) end))
--- expect: false	math/random_seeded.lua:4: bad argument #1 to 'random' (interval is empty)
+-- expect: false	lib/math/random_seeded.lua:4: bad argument #1 to 'random' (interval is empty)

@@ -18,7 +18,7 @@ coroutine.resume(outer)
 -- expect: cannot close a running coroutine
 -- expect: normal
 -- expect: cannot resume non-suspended coroutine
--- expect: coroutine/resume_and_close_active.lua:12: cannot close a normal coroutine
+-- expect: lib/coroutine/resume_and_close_active.lua:12: cannot close a normal coroutine
 print(select(2, pcall(coroutine.yield, 1)))  -- expect: attempt to yield from outside a coroutine
 print(select(2, pcall(function() coroutine.yield(1) end)))
 -- expect: attempt to yield from outside a coroutine

@@ -6,6 +6,6 @@ print(tostring(math.huge) .. tostring(-math.huge) .. tostring(math.pi))
 -- expect: inf-inf3.1415926535898
 print(math.tointeger('8') .. ' ' .. tostring(math.tointeger(3.5)))  -- expect: 8 nil
 print(pcall(function() return math.floor('x') end))
--- expect: false	math/integer_results.lua:8: bad argument #1 to 'floor' (number expected, got string)
+-- expect: false	lib/math/integer_results.lua:8: bad argument #1 to 'floor' (number expected, got string)
 print(tostring(math.abs(math.mininteger)) .. ' ' .. tostring(math.ult(1, -1)))
 -- expect: -9223372036854775808 true

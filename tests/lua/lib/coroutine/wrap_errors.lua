@@ -13,4 +13,4 @@ local ok4, e4 = pcall(function()
   return x
 end)
 print(e, e2 == t, e3, e4)
--- expect: coroutine/wrap_errors.lua:4: coroutine/wrap_errors.lua:2: boom	true	bare	coroutine/wrap_errors.lua:12: cannot resume dead coroutine
+-- expect: lib/coroutine/wrap_errors.lua:4: lib/coroutine/wrap_errors.lua:2: boom	true	bare	lib/coroutine/wrap_errors.lua:12: cannot resume dead coroutine
