@@ -272,7 +272,7 @@ def bless(path: Path) -> None:
 
 def _bless_once(path: Path) -> None:
     run, origins, error_line = _reference_run(path)
-    source = [line for line in _read_text(path).split("\n")]
+    source = _read_text(path).split("\n")
     if source and source[-1] == "":
         source.pop()
     kept = []

@@ -70,3 +70,16 @@ def test_runner_refuses_malformed_scripts(tmp_path):
         luascripts.read_script(_script(tmp_path, "print(1)\n"))
     with pytest.raises(luascripts.ScriptFormatError, match="probe.lua:2: nothing can be expected"):
         luascripts.read_script(_script(tmp_path, "error('x')  -- error: x\nprint(1)  -- expect: 1\n"))
+
+
+def test_bless_writes_expectations_beside_their_lines(tmp_path):
+    pytest.importorskip("lupa")
+    path = _script(tmp_path, "print(1)\nfor i = 1, 2 do\n  print(i)\nend\n"
+                             "local co = coroutine.wrap(function() print('in') end)\n"
+                             "co()\nerror('last')\n")
+    luascripts.bless(path)
+    assert path.read_text() == (
+        "print(1)  -- expect: 1\nfor i = 1, 2 do\n  print(i)\nend\n-- expect: 1\n-- expect: 2\n"
+        "local co = coroutine.wrap(function() print('in') end)\n"
+        "co()  -- expect: in\nerror('last')  -- error: probe.lua:9: last\n")
+    luascripts.check(path, luascripts.run_luapy)
