@@ -18,10 +18,14 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-import resource
 from time import perf_counter
 
 from .plugins import CallResult, PluginError, PluginStats
+
+try:
+    import resource
+except ImportError:  # WebAssembly (Pyodide) and Windows: no OS limits, so no worker mode
+    resource = None
 
 #: Default OS limits for a worker.
 DEFAULT_ADDRESS_SPACE = 1024 * 1024 * 1024   # bytes
@@ -166,4 +170,4 @@ class _DeadConnection:
 
 def available() -> bool:
     """Whether this platform has the OS limits the worker mode relies on."""
-    return os.name == "posix" and hasattr(resource, "RLIMIT_AS")
+    return os.name == "posix" and resource is not None and hasattr(resource, "RLIMIT_AS")
