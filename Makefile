@@ -5,7 +5,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: test demo bench clean
+.PHONY: test demo bench playground clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +20,12 @@ demo: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) -m bench
+
+# The plugin playground: a static folder (Pyodide vendored from the npm
+# package, cached outside the repo) for any static server, e.g.
+#   python3 -m http.server -d build/playground
+playground: $(STAMP)
+	$(PY) -m playground.build build/playground
 
 clean:
 	rm -rf $(VENV) .pytest_cache
