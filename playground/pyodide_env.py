@@ -14,6 +14,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -132,4 +133,6 @@ def run_in_node(script: str, workdir: Path, *, extra: dict[str, Path] | None = N
                            f"{done.stdout[-4000:]}\n{done.stderr[-4000:]}")
     report = json.loads(lines[-1])
     report["stdout"] = lines[:-1]
+    loaded = re.search(r"^pyodide-load-ms (\d+)$", done.stderr, re.M)
+    report["load_seconds"] = int(loaded.group(1)) / 1000 if loaded else None
     return report
