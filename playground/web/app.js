@@ -32,8 +32,9 @@ function startWorker() {
   worker.onmessage = ({ data }) => {
     if (data.type === "ready") {
       const seconds = (performance.now() - started) / 1000;
-      window.playgroundLoadSeconds = seconds;
+      window.playgroundLoad = { seconds, ...data.phases };
       setStatus("ready", `Ready · loaded in ${seconds.toFixed(1)} s`);
+      statusBox.title = Object.entries(data.phases).map(([name, s]) => `${name} ${s.toFixed(2)} s`).join(", ");
     } else if (data.type === "result" && running === data.id) {
       running = null;
       render(data.answer);
