@@ -50,6 +50,11 @@ class _Quiet(SimpleHTTPRequestHandler):
         pass
 
 
+class _Server(ThreadingHTTPServer):
+    def handle_error(self, request, client_address):
+        pass    # a browser closing mid-download resets its connections; that is no failure
+
+
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
     if find_chromium() is None:
@@ -58,7 +63,7 @@ def site(tmp_path_factory):
         folder = build.build(tmp_path_factory.mktemp("playground") / "site")
     except pyodide_env.PyodideUnavailable as exc:
         pytest.skip(f"the playground needs Node.js/npm to vendor Pyodide: {exc}")
-    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(folder)))
+    server = _Server(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(folder)))
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{server.server_address[1]}/"
     server.shutdown()
