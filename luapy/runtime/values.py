@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import math
 import re
+from itertools import compress, repeat
+from operator import is_not
 
 MAXINT = 0x7FFFFFFFFFFFFFFF
 MININT = -0x8000000000000000
@@ -54,6 +56,12 @@ class _BoolKey:
     def __init__(self, value: bool):
         self.value = value
 
+
+#: What ``Table.next`` charges for work beyond O(1): a step per this many
+#: holes skipped (a C-level scan, about 30 ns a hole) and per this many
+#: hash keys copied into or indexed for a traversal snapshot.
+HOLES_PER_STEP = 8
+KEYS_PER_STEP = 4
 
 _TRUE_KEY = _BoolKey(True)
 _FALSE_KEY = _BoolKey(False)
@@ -155,12 +163,19 @@ class Table:
 
     # -- traversal ----------------------------------------------------------
 
-    def next(self, key):
+    def next(self, key, charge=None):
         """``next(t, key)``: returns ``(key, value)`` or ``None`` at the end.
 
         Hash keys are walked over a snapshot of the dict's keys, so fields
         may be cleared or assigned during traversal (as Lua allows) and even
         new keys only make the walk miss them, never fail.
+
+        ``charge(steps)``, when given, is charged for the work beyond O(1):
+        holes of the array part skipped (found in C) and snapshots of the
+        hash keys taken.  A call may have to look past every hole, as in
+        lua5.4, so a loop of ``next`` over holes is bounded by the budgets
+        rather than made O(1): the array part is written in place by
+        generated code, so no cached skip could be trusted.
         """
         arr = self.arr
         if key is None:
@@ -174,19 +189,30 @@ class Table:
             if kt is int and 0 < key <= len(arr):
                 index = key
             else:
-                return self._next_in_hash(key)
+                return self._next_in_hash(key, charge)
         n = len(arr)
-        while index < n:
+        if index < n:
             value = arr[index]
-            index += 1
-            if value is not None:
-                return index, value
-        return self._next_in_hash(None)
+            if value is None:
+                start = index
+                index = next(compress(range(index, n), map(is_not, map(arr.__getitem__, range(index, n)),
+                                                           repeat(None))), n)
+                if charge is not None:
+                    charge(1 + (index - start) // HOLES_PER_STEP)
+                if index == n:
+                    return self._next_in_hash(None, charge)
+                value = arr[index]
+            return index + 1, value
+        return self._next_in_hash(None, charge)
 
-    def _next_in_hash(self, key):
+    def _next_in_hash(self, key, charge=None):
         hash = self.hash
         keys = self._iter_keys
         if key is None:
+            if not hash:
+                return None
+            if charge is not None:
+                charge(1 + len(hash) // KEYS_PER_STEP)
             keys = self._iter_keys = list(hash)
             self._iter_pos = None
             start = 0
@@ -197,9 +223,13 @@ class Table:
             if keys is None or positions is None or len(positions) != len(keys):
                 if keys is None:
                     keys = self._iter_keys = list(hash)
+                if charge is not None:
+                    charge(1 + len(keys) // KEYS_PER_STEP)
                 positions = self._iter_pos = {k: i for i, k in enumerate(keys)}
             start = positions.get(key)
             if start is None:
+                if charge is not None:
+                    charge(1 + len(hash) // KEYS_PER_STEP)
                 keys = self._iter_keys = list(hash)
                 positions = self._iter_pos = {k: i for i, k in enumerate(keys)}
                 start = positions.get(key)
@@ -211,6 +241,8 @@ class Table:
             k = keys[i]
             value = hash.get(k)
             if value is not None:
+                if charge is not None and i - start >= KEYS_PER_STEP:
+                    charge((i - start) // KEYS_PER_STEP)  # cleared keys skipped
                 if type(k) is _BoolKey:
                     k = k.value
                 return k, value

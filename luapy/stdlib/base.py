@@ -71,7 +71,7 @@ def open(st) -> None:
 
     def lua_next(*args):
         table = check_table(args, 1, "next")
-        found = table.next(arg(args, 2))
+        found = table.next(arg(args, 2), st.charge)
         return found if found is not None else (None,)
 
     next_function = Function(lua_next, "next")
@@ -188,6 +188,7 @@ def open(st) -> None:
         if n == "#":
             return (len(args) - 1,)
         i = check_int(args, 1, "select")
+        ops.charge_work(st, len(args))  # the values returned are copied
         count = len(args) - 1
         if i < 0:
             i = count + i
