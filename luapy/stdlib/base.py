@@ -300,8 +300,9 @@ _BASE_CHUNK = 12
 
 def _parse_in_base(st, text: str, base: int):
     """``tonumber(text, base)``: luaB_tonumber's ``l_str2int``, linear in
-    the length of ``text`` and charged for it before the work."""
-    st.charge(1 + (len(text) >> 6))
+    the length of ``text`` and charged for it before the work: a step per
+    chunk, each a turn of a Python loop."""
+    st.charge(1 + len(text) // _BASE_CHUNK)
     text = text.strip(_SPACE)
     negative = text.startswith("-")
     if negative or text.startswith("+"):
