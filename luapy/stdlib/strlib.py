@@ -22,6 +22,10 @@ from .lpattern import Matcher, PatternCache, regex_captures
 MAXSIZE = 0x7FFFFFFF
 #: Lua's stack limit (LUAI_MAXSTACK): how many values one call may return.
 MAX_RESULTS = 1_000_000
+#: Longest subject ``gsub`` hands to one ``re.subn``: it expands every
+#: match in C, uninterruptibly, so a long subject with many matches takes
+#: the matching loop instead, which charges and checks per match.
+SUBN_MAX_LENGTH = 1 << 16
 #: Bytes charged per gsub match, besides the matched text: the pieces of
 #: the result held until the join (a str header and a list slot or two).
 MATCH_COST = 64
@@ -268,7 +272,7 @@ def open(st):
         pattern = patterns.get(p)
         if rtype is str:
             if (pattern.nonempty and not pattern.anchored and length <= pattern.re_max_len
-                    and max_n > 0):
+                    and length <= SUBN_MAX_LENGTH and max_n > 0):
                 fast = _gsub_with_subn(st, pattern, src, repl, max_n)
                 if fast is not None:
                     return fast
