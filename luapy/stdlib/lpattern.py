@@ -674,16 +674,15 @@ class PatternCache:
 
 def regex_captures(st, pattern: Pattern, m, whole: bool = True) -> tuple:
     """The Lua capture values of a regex match, charged as they are copied."""
+    # Every capture lies inside the whole match; nested ones overlap, and
+    # each is its own copy.  (The charge is inlined: this is a hot path.)
+    start, end = m.span()
+    left = st.memory_left - (pattern.ncaptures or 1) * (STRING_COST + end - start)
+    st.memory_left = left
+    if left < 0:
+        st.charge_memory(0)
     if pattern.ncaptures == 0:
-        if not whole:
-            return ()
-        st.charge_memory(STRING_COST + m.end() - m.start())
-        return (m.group(),)
-    # Nested or repeated captures may overlap: each one is its own copy.
-    size = STRING_COST * pattern.ncaptures
-    for group in range(1, pattern.ncaptures + 1):
-        size += m.end(group) - m.start(group)
-    st.charge_memory(size)
+        return (m.group(),) if whole else ()
     if not pattern.positions:
         return m.groups()
     values = list(m.groups())
