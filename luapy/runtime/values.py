@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import math
 import re
+from itertools import compress, repeat
+from operator import is_not
 
 MAXINT = 0x7FFFFFFFFFFFFFFF
 MININT = -0x8000000000000000
@@ -54,6 +56,12 @@ class _BoolKey:
     def __init__(self, value: bool):
         self.value = value
 
+
+#: What ``Table.next`` charges for work beyond O(1): a step per this many
+#: holes skipped (a C-level scan, about 30 ns a hole) and per this many
+#: hash keys copied into or indexed for a traversal snapshot.
+HOLES_PER_STEP = 8
+KEYS_PER_STEP = 4
 
 _TRUE_KEY = _BoolKey(True)
 _FALSE_KEY = _BoolKey(False)
@@ -155,12 +163,19 @@ class Table:
 
     # -- traversal ----------------------------------------------------------
 
-    def next(self, key):
+    def next(self, key, charge=None):
         """``next(t, key)``: returns ``(key, value)`` or ``None`` at the end.
 
         Hash keys are walked over a snapshot of the dict's keys, so fields
         may be cleared or assigned during traversal (as Lua allows) and even
         new keys only make the walk miss them, never fail.
+
+        ``charge(steps)``, when given, is charged for the work beyond O(1):
+        holes of the array part skipped (found in C) and snapshots of the
+        hash keys taken.  A call may have to look past every hole, as in
+        lua5.4, so a loop of ``next`` over holes is bounded by the budgets
+        rather than made O(1): the array part is written in place by
+        generated code, so no cached skip could be trusted.
         """
         arr = self.arr
         if key is None:
@@ -174,19 +189,30 @@ class Table:
             if kt is int and 0 < key <= len(arr):
                 index = key
             else:
-                return self._next_in_hash(key)
+                return self._next_in_hash(key, charge)
         n = len(arr)
-        while index < n:
+        if index < n:
             value = arr[index]
-            index += 1
-            if value is not None:
-                return index, value
-        return self._next_in_hash(None)
+            if value is None:
+                start = index
+                index = next(compress(range(index, n), map(is_not, map(arr.__getitem__, range(index, n)),
+                                                           repeat(None))), n)
+                if charge is not None:
+                    charge(1 + (index - start) // HOLES_PER_STEP)
+                if index == n:
+                    return self._next_in_hash(None, charge)
+                value = arr[index]
+            return index + 1, value
+        return self._next_in_hash(None, charge)
 
-    def _next_in_hash(self, key):
+    def _next_in_hash(self, key, charge=None):
         hash = self.hash
         keys = self._iter_keys
         if key is None:
+            if not hash:
+                return None
+            if charge is not None:
+                charge(1 + len(hash) // KEYS_PER_STEP)
             keys = self._iter_keys = list(hash)
             self._iter_pos = None
             start = 0
@@ -197,9 +223,13 @@ class Table:
             if keys is None or positions is None or len(positions) != len(keys):
                 if keys is None:
                     keys = self._iter_keys = list(hash)
+                if charge is not None:
+                    charge(1 + len(keys) // KEYS_PER_STEP)
                 positions = self._iter_pos = {k: i for i, k in enumerate(keys)}
             start = positions.get(key)
             if start is None:
+                if charge is not None:
+                    charge(1 + len(hash) // KEYS_PER_STEP)
                 keys = self._iter_keys = list(hash)
                 positions = self._iter_pos = {k: i for i, k in enumerate(keys)}
                 start = positions.get(key)
@@ -211,6 +241,8 @@ class Table:
             k = keys[i]
             value = hash.get(k)
             if value is not None:
+                if charge is not None and i - start >= KEYS_PER_STEP:
+                    charge((i - start) // KEYS_PER_STEP)  # cleared keys skipped
                 if type(k) is _BoolKey:
                     k = k.value
                 return k, value
@@ -345,12 +377,17 @@ def tostring_basic(value) -> str:
 # -------------------------------------------------------- string -> number
 
 _SPACE = " \f\n\r\t\v"
-_DEC_INT = re.compile(r"-?[0-9]+\Z").match
-_HEX_INT = re.compile(r"(-?)0[xX]([0-9a-fA-F]+)\Z").match
-_DEC_FLOAT = re.compile(r"[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?\Z").match
-_HEX_FLOAT = re.compile(
-    r"([-+]?)0[xX]((?:[0-9a-fA-F]+\.?[0-9a-fA-F]*|\.[0-9a-fA-F]+))(?:[pP]([-+]?[0-9]+))?\Z"
-).match
+_DEC_DIGITS = "0123456789"
+_HEX_DIGITS = "0123456789abcdefABCDEF"
+
+
+def _digits_end(text: str, i: int, digits: str) -> int:
+    """The index of the first character at or after ``i`` not in ``digits``.
+
+    ``lstrip`` scans in C and never backtracks, so every conversion below is
+    linear in the length of its input, whatever an attacker puts there.
+    """
+    return len(text) - len(text[i:].lstrip(digits))
 
 
 def str_to_number(text: str):
@@ -358,36 +395,63 @@ def str_to_number(text: str):
 
     Returns an int, a float or ``None``.  Decimal integers that overflow
     64 bits become floats; hexadecimal integers wrap around.  Never builds
-    an unbounded Python int (no digit-limit errors on huge inputs).
+    an unbounded Python int (no digit-limit errors on huge inputs).  A
+    hand-written scan rather than regexes: one pass, linear on any input.
     """
     text = text.strip(_SPACE)
-    if not text or "\0" in text:
+    n = len(text)
+    if not n or "\0" in text:
         return None
-    if _DEC_INT(text):
-        digits = text.lstrip("-").lstrip("0")
-        if len(digits) <= 19:
-            value = int(text)
+    i = 1 if text[0] in "+-" else 0
+    negative = text[0] == "-"
+    if text.startswith(("0x", "0X"), i):
+        digits = _HEX_DIGITS
+        i += 2
+    else:
+        digits = _DEC_DIGITS
+    int_end = _digits_end(text, i, digits)
+    if int_end == n:
+        if int_end == i:
+            return None
+        if digits is _HEX_DIGITS:
+            value = int(text[max(i, n - 16):], 16)  # wraps around, as lua does
+            return wrap_int(-value if negative else value)
+        significant = text[i:].lstrip("0")
+        if len(significant) <= 19:
+            value = int(significant or "0")
+            value = -value if negative else value
             if MININT <= value <= MAXINT:
                 return value
         return float(text)
-    m = _HEX_INT(text)
-    if m:
-        value = int(m.group(2)[-16:], 16)
-        if m.group(1):
-            value = -value
-        return wrap_int(value)
-    if _DEC_FLOAT(text):
-        return float(text)
-    m = _HEX_FLOAT(text)
-    if m:
-        return _hex_float(m.group(1), m.group(2), m.group(3))
-    return None
+    frac_start = frac_end = int_end
+    if text[int_end] == ".":
+        frac_start = int_end + 1
+        frac_end = _digits_end(text, frac_start, digits)
+    if int_end == i and frac_end == frac_start:
+        return None  # no digit at all
+    exponent = None
+    end = frac_end
+    marks = "pP" if digits is _HEX_DIGITS else "eE"
+    if end < n and text[end] in marks:
+        exp_start = end + 1
+        if exp_start < n and text[exp_start] in "+-":
+            exp_start += 1
+        end = _digits_end(text, exp_start, _DEC_DIGITS)
+        if end == exp_start:
+            return None
+        exponent = text[frac_end + 1:end]
+    if end != n:
+        return None
+    if digits is _HEX_DIGITS:
+        return _hex_float(negative, text[i:int_end], text[frac_start:frac_end], exponent)
+    return float(text)  # already validated; CPython's strtod is linear
 
 
-def _hex_float(sign: str, mantissa: str, exponent: str | None) -> float:
-    int_part, _, frac_part = mantissa.partition(".")
+def _hex_float(negative: bool, int_part: str, frac_part: str, exponent: str | None) -> float:
     digits = (int_part + frac_part).lstrip("0") or "0"
-    exp = int(exponent) if exponent else 0
+    # Clamp the exponent before ``int``: a million-digit exponent would
+    # otherwise build a huge integer (and hit Python's digit limit).
+    exp = _clamped_exponent(exponent) if exponent else 0
     exp -= 4 * len(frac_part)
     # Keep only the significant digits a double can hold, so a pathological
     # literal never builds a huge integer.
@@ -399,4 +463,13 @@ def _hex_float(sign: str, mantissa: str, exponent: str | None) -> float:
         value = math.ldexp(float(int(digits, 16)), exp)
     except OverflowError:
         value = math.inf
-    return -value if sign == "-" else value
+    return -value if negative else value
+
+
+def _clamped_exponent(text: str) -> int:
+    """A decimal exponent, saturated far beyond any double's range."""
+    sign = -1 if text[0] == "-" else 1
+    digits = text.lstrip("+-").lstrip("0")
+    if len(digits) > 9:
+        return sign * 10**9
+    return sign * int(digits or "0")

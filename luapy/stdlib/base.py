@@ -51,7 +51,7 @@ def open(st) -> None:
             type_error(args, 1, "tonumber", "string")
         if not 2 <= base <= 36:
             arg_error(2, "tonumber", "base out of range")
-        return (_parse_in_base(value, base),)
+        return (_parse_in_base(st, value, base),)
 
     def lua_ipairs(*args):
         check_any(args, 1, "ipairs")
@@ -71,7 +71,7 @@ def open(st) -> None:
 
     def lua_next(*args):
         table = check_table(args, 1, "next")
-        found = table.next(arg(args, 2))
+        found = table.next(arg(args, 2), st.charge)
         return found if found is not None else (None,)
 
     next_function = Function(lua_next, "next")
@@ -188,6 +188,7 @@ def open(st) -> None:
         if n == "#":
             return (len(args) - 1,)
         i = check_int(args, 1, "select")
+        ops.charge_work(st, len(args))  # the values returned are copied
         count = len(args) - 1
         if i < 0:
             i = count + i
@@ -291,19 +292,30 @@ def _accounted_kilobytes(st) -> float:
     return max(limit - st.memory_left, 0) / 1024.0
 
 
-def _parse_in_base(text: str, base: int):
+#: Digits ``_parse_in_base`` converts per ``int`` call: few enough that
+#: each call is cheap (CPython's ``int`` is quadratic in non-power-of-two
+#: bases), many enough that the Python loop runs rarely.
+_BASE_CHUNK = 12
+
+
+def _parse_in_base(st, text: str, base: int):
+    """``tonumber(text, base)``: luaB_tonumber's ``l_str2int``, linear in
+    the length of ``text`` and charged for it before the work: a step per
+    chunk, each a turn of a Python loop."""
+    st.charge(1 + len(text) // _BASE_CHUNK)
     text = text.strip(_SPACE)
     negative = text.startswith("-")
-    if negative:
+    if negative or text.startswith("+"):
         text = text[1:]
-    if not text:
+    digits = _DIGITS[:base] + _DIGITS[10:base].upper()
+    if not text or text.lstrip(digits):
         return None
     value = 0
-    for ch in text.lower():
-        digit = _DIGITS.find(ch)
-        if digit < 0 or digit >= base:
-            return None
-        value = (value * base + digit) & 0xFFFFFFFFFFFFFFFF
+    # The result wraps around 64 bits, so it only needs the digits taken
+    # modulo 2**64, a chunk at a time.
+    for i in range(0, len(text), _BASE_CHUNK):
+        chunk = text[i:i + _BASE_CHUNK]
+        value = (value * base ** len(chunk) + int(chunk, base)) & 0xFFFFFFFFFFFFFFFF
     value = wrap_int(value)
     return wrap_int(-value) if negative else value
 

@@ -44,12 +44,18 @@ from ..runtime.values import (
 
 VERSION = "dkjson 2.8"
 
-#: Accounting for a decode, charged up front from the input length, before
-#: anything is built.  The decoded tables take about 7 bytes of Python
-#: objects per byte of JSON for Kubernetes pod metadata (tracemalloc), up to
-#: ~20 for arrays of tiny objects; 8 keeps typical documents honest and makes
-#: a 10 MB document trip the default 64 MiB budget before it is parsed.
-MEMORY_PER_INPUT_BYTE = 8
+#: Accounting for a decode, charged up front, before anything is built:
+#: bytes per input byte, plus per table and per string the input can make
+#: (counted in C: every '{' or '[' and every pair of '"').  Measured with
+#: tracemalloc, a decoded table costs about 210 bytes of Python objects
+#: and a short string about 60, so an array of empty tables costs 70 bytes
+#: per input byte, while Kubernetes pod metadata costs about 10; numbers
+#: cost up to 9.  The estimate stays above each of these.
+MEMORY_PER_INPUT_BYTE = 6
+MEMORY_PER_TABLE = 256
+MEMORY_PER_STRING = 64
+#: Bytes charged per value encoded: its pieces of the output until the join.
+PART_COST = 64
 #: One budget step per this many input bytes (scanning, tables, strings).
 INPUT_BYTES_PER_STEP = 16
 
@@ -115,14 +121,38 @@ def _all_escapable() -> dict:
 
 _ESCAPES = _all_escapable()
 _escape_match = (lambda m, _get=_ESCAPES.__getitem__: _get(m.group()))
-_escape_all = _ESCAPABLE.sub
+_escape_subn = _ESCAPABLE.subn
 
 
-def quote_string(value: str) -> str:
-    """``json.quotestring`` for a Lua string."""
+#: Bytes of a string ``quote_string`` escapes between two charges: each
+#: escape is a Python call, so a long string is done in slices.
+QUOTE_CHUNK = 65536
+#: What one escape may cost: a "\u00XX" for one byte, and its piece.
+ESCAPE_COST = 64
+
+
+def quote_string(st, value: str) -> str:
+    """``json.quotestring`` for a Lua string, charged as it goes."""
+    ops.charge_string(st, len(value) + 2)
     if _MAY_NEED_ESCAPE(value) is None:
         return '"' + value + '"'
-    return '"' + _escape_all(_escape_match, value) + '"'
+    pieces = ['"']
+    start = 0
+    n = len(value)
+    while start < n:
+        end = min(start + QUOTE_CHUNK, n)
+        # Never split an escapable sequence (at most 3 bytes, a lead byte
+        # then continuation bytes): back off continuation bytes, twice at most.
+        for _ in range(2):
+            if start < end < n and "\x80" <= value[end] <= "\xbf":
+                end -= 1
+        text, escapes = _escape_subn(_escape_match, value[start:end])
+        st.charge(escapes)
+        st.charge_memory(escapes * ESCAPE_COST)
+        pieces.append(text)
+        start = end
+    pieces.append('"')
+    return "".join(pieces)
 
 
 def _strfind_subject(value) -> str:
@@ -677,6 +707,7 @@ class _Encoder:
     def encode(self, value, level) -> None:
         st = self.st
         st.charge(1)
+        st.charge_memory(PART_COST)
         vt = type(value)
         if vt is Table or vt is Userdata:
             meta = value.meta
@@ -689,9 +720,7 @@ class _Encoder:
             if tojson is not None and tojson is not False:
                 return self.custom(value, tojson)
         if vt is str:
-            quoted = quote_string(value)
-            st.charge_memory(len(quoted))
-            self.parts.append(quoted)
+            self.parts.append(quote_string(st, value))
         elif vt is Table:
             self.table(value, meta, level)
         elif vt is int:
@@ -810,7 +839,7 @@ class _Encoder:
     def pair(self, key, value, prev, level) -> None:
         kt = type(key)
         if kt is str:
-            quoted = quote_string(key)
+            quoted = quote_string(self.st, key)
         elif kt is int or kt is float:
             quoted = '"' + number_to_str(key) + '"'
         else:
@@ -956,11 +985,14 @@ def open(st) -> Table:
             return None, length + 1, "no valid JSON value (reached the end)"
         # Budgets, charged up front (st.charge/charge_memory, inlined).
         size = length - start
-        left = st.memory_left - size * MEMORY_PER_INPUT_BYTE
-        if left < 0:
-            st.charge_memory(size * MEMORY_PER_INPUT_BYTE)
-        st.memory_left = left
         st.charge(size // INPUT_BYTES_PER_STEP + 1)
+        cost = (size * MEMORY_PER_INPUT_BYTE
+                + (s.count("{", start) + s.count("[", start)) * MEMORY_PER_TABLE
+                + (s.count('"', start) >> 1) * MEMORY_PER_STRING)
+        left = st.memory_left - cost
+        if left < 0:
+            st.charge_memory(cost)
+        st.memory_left = left
         try:
             if fast_ok:
                 first = s[start]
@@ -1022,6 +1054,7 @@ def open(st) -> Table:
             ops.setindex(st, encoder.state, "bufferlen", None)
             ops.setindex(st, encoder.state, "buffer", None)
         if not encoder.lua_saw_buffer and encoder.base == 0:
+            ops.charge_string(st, sum(map(len, encoder.parts)))
             return ("".join(encoder.parts),)
         # Lua code wrote into the buffer, or output starts past index 1:
         # the result is whatever table.concat makes of the buffer.
@@ -1030,7 +1063,7 @@ def open(st) -> Table:
 
     def quotestring(*args):
         value = args[0] if args else None
-        return (quote_string(_strfind_subject(value)),)
+        return (quote_string(st, _strfind_subject(value)),)
 
     def addnewline(*args):
         state = args[0] if args else None
@@ -1050,7 +1083,7 @@ def open(st) -> Table:
     def encodeexception(*args):
         default = args[3] if len(args) > 3 else None
         message = ops.concat(st, "<", ops.concat(st, default, ">", "local 'defaultmessage'"))
-        return (quote_string(message),)
+        return (quote_string(st, message),)
 
     def use_lpeg(*args):
         # There is no LPeg here; this module already is as fast as it gets

@@ -17,8 +17,15 @@ Two engines share one front door, ``Pattern``:
   ``+``/``?`` try longer first, ``-`` tries shorter first) and Lua captures
   cannot be quantified, so results are identical.  Because ``re`` cannot be
   interrupted, it is used only when the worst-case number of backtracking
-  paths for the subject length at hand is small (``RE_MAX_COST``); longer
-  subjects go through ``Matcher``.
+  paths, times the pattern's length, for the subject length at hand is
+  small (``RE_MAX_COST``), and only for short patterns (``RE_MAX_ITEMS``:
+  ``re.compile`` is slow and uninterruptible too); the rest goes through
+  ``Matcher``.
+
+Every piece of work is charged to the runtime's budgets in proportion to
+its size: preparing a pattern (``PatternCache.get``), each item the matcher
+decodes, each run it scans, each back-reference it compares and each
+capture it copies.
 
 ``Matcher`` avoids Python-level work that cannot change the outcome: it
 skips backtracking attempts that would fail on a required literal byte, and
@@ -29,8 +36,10 @@ with a one-class regex scan instead of one ``match`` call each.
 from __future__ import annotations
 
 import re
+import sys
 
 from ..errors import LuaError
+from ..runtime.ops import BYTES_PER_STEP, STRING_COST, charge_work
 
 CAP_UNFINISHED = -1
 CAP_POSITION = -2
@@ -40,13 +49,26 @@ MAXCCALLS = 200
 MAXCAPTURES = 32
 #: Characters that make ``find`` use patterns instead of a plain search.
 SPECIALS = frozenset("^$*+?.([%-")
-#: Worst-case backtracking paths we let ``re`` explore in one call.  It
-#: cannot be interrupted; at about a nanosecond a path this bounds one call
-#: to well under 0.1 s (measured: 'a*b' over 2,000 'a's takes 5 ms).
+#: Worst-case work we let ``re`` do in one call: backtracking paths times
+#: pattern items (each path may test every item).  It cannot be
+#: interrupted; at about a nanosecond a unit this bounds one call to well
+#: under 0.1 s (measured: 'a*b' over 2,000 'a's takes 5 ms; 2,000 '%a'
+#: items over 20,000 bytes took 0.55 s before items were counted).
 RE_MAX_COST = 20_000_000
 #: Calls whose bound exceeds this look at the clock when they return, so a
 #: loop of expensive calls cannot outrun the time budget.
 RE_CHEAP_COST = 100_000
+#: Longest pattern (in items) translated to ``re``: compiling takes tens of
+#: microseconds per item, in one uninterruptible call.
+RE_MAX_ITEMS = 256
+#: Bytes charged for a prepared pattern, on top of a few per source byte
+#: (the compiled regex and the pattern's bookkeeping).
+PATTERN_COST = 512
+#: Bytes charged for one decoded pattern item (a tuple in ``items``); a
+#: bracket class adds the size of its member set.
+ITEM_COST = 128
+#: Bytes ``match_balance`` walks between two looks at the budgets.
+BALANCE_CHUNK = 4096
 #: Compiled patterns kept per runtime.
 CACHE_SIZE = 256
 
@@ -179,7 +201,9 @@ class Matcher:
         if item is None:
             pat = self.pat
             ep = class_end(pat, p)
-            item = (ep, single_members(pat, p, ep), pat[ep] if ep < self.plen else "")
+            members = single_members(pat, p, ep)
+            self.st.charge_memory(ITEM_COST + (sys.getsizeof(members) if pat[p] == "[" else 0))
+            item = (ep, members, pat[ep] if ep < self.plen else "")
             self.items[p] = item
         return item
 
@@ -283,14 +307,12 @@ class Matcher:
     def max_expand(self, s: int, ep: int, members) -> int:
         src = self.src
         slen = self.slen
+        st = self.st
         if members is None:
             i = slen
         else:
-            i = s
-            while i < slen and src[i] in members:
-                i += 1
-        st = self.st
-        st.charge((i - s) >> 3)
+            i = run_scanner(st, members)(src, s).end()
+            charge_work(st, i - s)
         rest = ep + 1
         literal = self._literal_after(rest)
         while i >= s:
@@ -359,21 +381,23 @@ class Matcher:
         opening = self.pat[p]
         closing = self.pat[p + 1]
         depth = 1
-        start = s
         s += 1
-        result = -1
+        st = self.st
+        # A byte-by-byte Python walk: charged a chunk at a time, before the
+        # chunk, so a long subject still looks at the clock as it goes.
         while s < slen:
-            c = src[s]
-            if c == closing:
-                depth -= 1
-                if depth == 0:
-                    result = s + 1
-                    break
-            elif c == opening:
-                depth += 1
-            s += 1
-        self.st.charge(1 + ((s - start) >> 4))
-        return result
+            stop = min(s + BALANCE_CHUNK, slen)
+            st.charge(stop - s)
+            while s < stop:
+                c = src[s]
+                if c == closing:
+                    depth -= 1
+                    if depth == 0:
+                        return s + 1
+                elif c == opening:
+                    depth += 1
+                s += 1
+        return -1
 
     def match_capture(self, s: int, digit: str) -> int:
         index = ord(digit) - ord("1")
@@ -383,7 +407,8 @@ class Matcher:
         if length == CAP_POSITION or self.slen - s < length:
             return -1  # C compares against the length as a huge size_t
         start = self.cap_init[index]
-        if self.src[start:start + length] == self.src[s:s + length]:
+        charge_work(self.st, 2 * length)  # a copy and a compare
+        if self.src.startswith(self.src[start:start + length], s):
             return s + length
         return -1
 
@@ -394,6 +419,7 @@ class Matcher:
         if i >= self.level:
             if i != 0:
                 raise LuaError(f"invalid capture index %{i + 1}")
+            self.st.charge_memory(STRING_COST + e - s)
             return self.src[s:e]
         length = self.cap_len[i]
         init = self.cap_init[i]
@@ -401,6 +427,7 @@ class Matcher:
             raise LuaError("unfinished capture")
         if length == CAP_POSITION:
             return init + 1
+        self.st.charge_memory(STRING_COST + length)
         return self.src[init:init + length]
 
     def captures(self, s: int, e: int, whole: bool = True) -> tuple:
@@ -456,6 +483,8 @@ def _translate(body: str):
     recursing = 0  # items that make lstrlib's match recurse
     consumes = False  # some item must match at least one byte
     while p < plen:
+        if len(out) > RE_MAX_ITEMS:
+            return None
         ch = body[p]
         if ch == "(":
             captures += 1
@@ -498,9 +527,10 @@ def _translate(body: str):
                 variable += 1
         out.append(_regex_class(members) + _RE_QUANT[quant])
         p = ep + 1 if quant else ep
-    if open_count or captures > MAXCAPTURES or recursing >= MAXCCALLS - 20:
+    if (open_count or captures > MAXCAPTURES or recursing >= MAXCCALLS - 20
+            or len(out) > RE_MAX_ITEMS):
         return None
-    return "".join(out), tuple(positions), captures, variable, optional, consumes
+    return "".join(out), tuple(positions), captures, variable, optional, consumes, len(out)
 
 
 # ------------------------------------------------------------- patterns
@@ -541,7 +571,7 @@ class Pattern:
                 self.first_scan = re.compile(_regex_class(first))
         translated = _translate(self.body)
         if translated is not None:
-            source_re, positions, ncaptures, variable, optional, consumes = translated
+            source_re, positions, ncaptures, variable, optional, consumes, items = translated
             try:
                 self.regex = re.compile(source_re)
             except (re.error, RecursionError, OverflowError):
@@ -550,9 +580,10 @@ class Pattern:
                 self.positions = positions
                 self.ncaptures = ncaptures
                 self.nonempty = consumes
+                # Each backtracking path may test every item once.
                 exponent = variable + (0 if self.anchored else 1)
-                self.re_max_len = _max_safe_length(exponent, optional, RE_MAX_COST)
-                self.re_cheap_len = _max_safe_length(exponent, optional, RE_CHEAP_COST)
+                self.re_max_len = _max_safe_length(exponent, optional, RE_MAX_COST // (items + 1))
+                self.re_cheap_len = _max_safe_length(exponent, optional, RE_CHEAP_COST // (items + 1))
 
     def use_regex(self, subject_len: int) -> bool:
         return subject_len <= self.re_max_len
@@ -614,11 +645,15 @@ def _max_safe_length(exponent: int, optional: int, cost: int) -> int:
 
 
 class PatternCache:
-    """Per-runtime cache of prepared patterns (bounded, never shared)."""
+    """Per-runtime cache of prepared patterns (bounded, never shared).
 
-    __slots__ = ("anchoring", "literal")
+    Preparing a pattern walks it in Python and may compile a regex, so a
+    miss is charged a step per pattern byte and the memory it keeps."""
 
-    def __init__(self):
+    __slots__ = ("anchoring", "literal", "st")
+
+    def __init__(self, st):
+        self.st = st
         #: Patterns where a leading '^' anchors (find, match, gsub) ...
         self.anchoring: dict = {}
         #: ... and where it is an ordinary character (gmatch).
@@ -630,13 +665,22 @@ class PatternCache:
         if pattern is None:
             if len(entries) >= CACHE_SIZE:
                 entries.clear()
+            self.st.charge(1 + len(source))
+            self.st.charge_memory(PATTERN_COST + 4 * len(source))
             pattern = Pattern(source, honour_anchor)
             entries[source] = pattern
         return pattern
 
 
-def regex_captures(pattern: Pattern, m, whole: bool = True) -> tuple:
-    """The Lua capture values of a regex match."""
+def regex_captures(st, pattern: Pattern, m, whole: bool = True) -> tuple:
+    """The Lua capture values of a regex match, charged as they are copied."""
+    # Every capture lies inside the whole match; nested ones overlap, and
+    # each is its own copy.  (The charge is inlined: this is a hot path.)
+    start, end = m.span()
+    left = st.memory_left - (pattern.ncaptures or 1) * (STRING_COST + end - start)
+    st.memory_left = left
+    if left < 0:
+        st.charge_memory(0)
     if pattern.ncaptures == 0:
         return (m.group(),) if whole else ()
     if not pattern.positions:
@@ -649,3 +693,20 @@ def regex_captures(pattern: Pattern, m, whole: bool = True) -> tuple:
 
 def has_specials(text: str) -> bool:
     return not SPECIALS.isdisjoint(text)
+
+
+#: members -> compiled ``[class]*``: the run ``max_expand`` would walk byte
+#: by byte, found by one C-level match instead.
+_RUN_SCANNERS: dict = {}
+
+
+def run_scanner(st, members: frozenset):
+    """The ``match`` method of a regex matching the longest run of
+    ``members`` (compiled once per class; a compile is charged)."""
+    scanner = _RUN_SCANNERS.get(members)
+    if scanner is None:
+        if len(_RUN_SCANNERS) >= CACHE_SIZE:
+            _RUN_SCANNERS.clear()
+        st.charge(BYTES_PER_STEP)
+        scanner = _RUN_SCANNERS[members] = re.compile(_regex_class(members) + "*").match
+    return scanner

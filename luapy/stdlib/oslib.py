@@ -42,6 +42,14 @@ _DAYS = ("Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Satu
 _MONTHS = ("January", "February", "March", "April", "May", "June", "July",
            "August", "September", "October", "November", "December")
 
+#: The longest a conversion gets, per byte of its specifier ("%c" makes
+#: 24 bytes), and the bytes each conversion's piece costs until the join:
+#: what ``os.date`` charges before it expands a format.
+_EXPANSION = 12
+_PIECE_COST = 96
+#: Conversions made between two charges of the step budget.
+_BATCH = 256
+
 _CANNOT_DATE = "date result cannot be represented in this installation"
 _CANNOT_TIME = "time result cannot be represented in this installation"
 
@@ -177,8 +185,11 @@ def _conversion(spec: str, tm: BrokenDownTime) -> str:
     return "%"
 
 
-def strftime(fmt: str, tm: BrokenDownTime) -> str:
-    """``os.date``'s formatting loop, with lua5.4's specifier validation."""
+def strftime(st, fmt: str, tm: BrokenDownTime) -> str:
+    """``os.date``'s formatting loop, with lua5.4's specifier validation.
+
+    Each conversion is a step, charged a batch at a time as the loop goes,
+    so a huge format still looks at the clock."""
     out = []
     i = 0
     n = len(fmt)
@@ -200,6 +211,8 @@ def strftime(fmt: str, tm: BrokenDownTime) -> str:
             arg_error(1, "date", f"invalid conversion specifier '%{rest}'")
         out.append(_conversion(spec, tm))
         i += len(spec)
+        if not len(out) % _BATCH:
+            st.charge(_BATCH)
     return "".join(out)
 
 
@@ -271,9 +284,10 @@ def open(st) -> Table:
             t = Table()
             setallfields(t, tm)
             return (t,)
-        st.charge(1 + (len(fmt) >> 4))
-        st.charge_memory(len(fmt) * 8)
-        return (strftime(fmt, tm),)
+        conversions = fmt.count("%")
+        ops.charge_string(st, _EXPANSION * len(fmt))
+        st.charge_memory(_PIECE_COST * conversions)
+        return (strftime(st, fmt, tm),)
 
     def clock(*args):
         return (time.process_time(),)

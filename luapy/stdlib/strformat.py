@@ -10,6 +10,7 @@ error raised is the one lua5.4 raises.
 from __future__ import annotations
 
 import math
+import re
 
 from ..errors import LuaError
 from ..runtime import ops
@@ -23,6 +24,8 @@ from ..runtime.values import (
 MAX_FORMAT = 32
 #: Formats kept per runtime.
 CACHE_SIZE = 256
+#: Bytes a parsed spec costs in the cache (a ``Spec`` and its strings).
+SPEC_COST = 256
 
 #: getformat spans these: flags, digits and the precision point.
 _SPAN = frozenset("-+#0 123456789.")
@@ -284,22 +287,37 @@ def format_hex_float(spec: Spec, x: float, upper: bool | None = None) -> str:
 # ----------------------------------------------------------------- %q
 
 
-def quote_string(s: str) -> str:
+_QUOTE_SPECIALS = re.compile('["\\\\\n\x00-\x1f\x7f]')
+#: Escapes made between two charges, and what one costs until the join
+#: (up to four bytes, a piece and its list slot).
+_QUOTE_BATCH = 256
+_ESCAPE_COST = 72
+
+
+def quote_string(st, s: str) -> str:
+    """``%q`` of a string: plain stretches are copied in C, only the bytes
+    needing an escape are handled in Python, charged a batch at a time."""
+    ops.charge_string(st, len(s) + 2)
     out = ['"']
-    n = len(s)
-    for i, ch in enumerate(s):
+    kept = 0
+    escapes = 0
+    for m in _QUOTE_SPECIALS.finditer(s):
+        i = m.start()
+        if i > kept:
+            out.append(s[kept:i])
+        ch = s[i]
         if ch == '"' or ch == "\\" or ch == "\n":
             out.append("\\" + ch)
+        elif "0" <= s[i + 1:i + 2] <= "9" and i + 1 < len(s):
+            out.append("\\%03d" % ord(ch))
         else:
-            code = ord(ch)
-            if code < 32 or code == 127:
-                following = s[i + 1] if i + 1 < n else ""
-                if "0" <= following <= "9" and following != "":
-                    out.append("\\%03d" % code)
-                else:
-                    out.append("\\%d" % code)
-            else:
-                out.append(ch)
+            out.append("\\%d" % ord(ch))
+        kept = i + 1
+        escapes += 1
+        if not escapes % _QUOTE_BATCH:
+            st.charge(_QUOTE_BATCH)
+            st.charge_memory(_QUOTE_BATCH * _ESCAPE_COST)
+    out.append(s[kept:])
     out.append('"')
     return "".join(out)
 
@@ -307,11 +325,11 @@ def quote_string(s: str) -> str:
 _QUOTE_HEX = Spec("a", "%a")
 
 
-def quote_literal(args, n: int) -> str:
+def quote_literal(st, args, n: int) -> str:
     value = args[n - 1]
     t = type(value)
     if t is str:
-        return quote_string(value)
+        return quote_string(st, value)
     if t is int:
         return "0x8000000000000000" if value == MININT else str(value)
     if t is float:
@@ -339,6 +357,10 @@ def make_format(st):
         if parts is None:
             if len(cache) >= CACHE_SIZE:
                 cache.clear()
+            # Parsing walks each spec in Python and the cache keeps them.
+            specs = fmt.count("%")
+            st.charge(1 + specs + len(fmt) // ops.BYTES_PER_STEP)
+            st.charge_memory(ops.STRING_COST + len(fmt) + SPEC_COST * specs)
             parts = parse_format(fmt)
             cache[fmt] = parts
         top = len(args)
@@ -387,7 +409,7 @@ def make_format(st):
                 else:
                     text = format_float(part, x)
             elif conv == "q":
-                text = quote_literal(args, arg)
+                text = quote_literal(st, args, arg)
             elif conv == "c":
                 if part.shape_error:
                     raise LuaError(part.shape_error)

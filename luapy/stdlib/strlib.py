@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from ..errors import LuaError
 from ..runtime import ops
+from ..runtime.ops import charge_string, charge_work
 from ..runtime.args import (
     arg_error, check_int, check_str, opt_int, opt_str, register, type_error,
 )
@@ -21,6 +22,13 @@ from .lpattern import Matcher, PatternCache, regex_captures
 MAXSIZE = 0x7FFFFFFF
 #: Lua's stack limit (LUAI_MAXSTACK): how many values one call may return.
 MAX_RESULTS = 1_000_000
+#: Longest subject ``gsub`` hands to one ``re.subn``: it expands every
+#: match in C, uninterruptibly, so a long subject with many matches takes
+#: the matching loop instead, which charges and checks per match.
+SUBN_MAX_LENGTH = 1 << 16
+#: Bytes charged per gsub match, besides the matched text: the pieces of
+#: the result held until the join (a str header and a list slot or two).
+MATCH_COST = 64
 
 _UPPER_TABLE = {c: c - 32 for c in range(97, 123)}
 _LOWER_TABLE = {c: c + 32 for c in range(65, 91)}
@@ -48,7 +56,7 @@ def end_position(pos: int, length: int) -> int:
 
 def open(st):
     lib = Table()
-    patterns = PatternCache()
+    patterns = PatternCache(st)
 
     def len_(*args):
         return (len(check_str(args, 1, "len")),)
@@ -60,21 +68,23 @@ def open(st):
         end = end_position(opt_int(args, 3, "sub", -1), length)
         if start > end:
             return ("",)
+        if end - start + 1 < length:  # the whole string is not copied
+            charge_string(st, end - start + 1)
         return (s[start - 1:end],)
 
     def upper(*args):
         s = check_str(args, 1, "upper")
-        st.charge_memory(len(s))
+        charge_string(st, len(s))
         return (s.translate(_UPPER_TABLE),)
 
     def lower(*args):
         s = check_str(args, 1, "lower")
-        st.charge_memory(len(s))
+        charge_string(st, len(s))
         return (s.translate(_LOWER_TABLE),)
 
     def reverse(*args):
         s = check_str(args, 1, "reverse")
-        st.charge_memory(len(s))
+        charge_string(st, len(s))
         return (s[::-1],)
 
     def rep(*args):
@@ -87,8 +97,7 @@ def open(st):
         if unit > MAXSIZE // n:
             raise LuaError("resulting string too large")
         total = n * len(s) + (n - 1) * len(sep)
-        st.charge_memory(total)
-        st.charge(1 + (total >> 6))
+        charge_string(st, total)
         if sep:
             return ((s + sep) * (n - 1) + s,)
         return (s * n,)
@@ -106,12 +115,14 @@ def open(st):
             raise LuaError("string slice too long")
         if count >= MAX_RESULTS:
             raise LuaError("stack overflow (string slice too long)")
+        # a tuple slot per byte (small ints are shared), plus the slice
         st.charge_memory(count * 16)
-        st.charge(1 + (count >> 6))
+        charge_string(st, count)
         return tuple(s[start - 1:end].encode("latin-1"))
 
     def char(*args):
-        st.charge_memory(len(args))
+        charge_string(st, len(args))
+        st.charge(len(args))  # a Python loop, a step per argument
         codes = []
         for i in range(1, len(args) + 1):
             c = check_int(args, i, "char")
@@ -165,10 +176,10 @@ def open(st):
             if find:
                 if pattern.ncaptures == 0:
                     return m.span(0)[0] + 1, m.end()
-                return (m.start() + 1, m.end()) + regex_captures(pattern, m, False)
+                return (m.start() + 1, m.end()) + regex_captures(st, pattern, m, False)
             if pattern.ncaptures == 0:
                 return (m.group(),)
-            return regex_captures(pattern, m)
+            return regex_captures(st, pattern, m)
         matcher = Matcher(st, s, pattern)
         scan = pattern.first_scan
         start = init
@@ -218,7 +229,7 @@ def open(st):
                         src = m.start() + 1
                         continue
                     state[0] = state[1] = m.end()
-                    return regex_captures(pattern, m)
+                    return regex_captures(st, pattern, m)
                 state[0] = length + 1
                 return (None,)
         else:
@@ -261,7 +272,7 @@ def open(st):
         pattern = patterns.get(p)
         if rtype is str:
             if (pattern.nonempty and not pattern.anchored and length <= pattern.re_max_len
-                    and max_n > 0):
+                    and length <= SUBN_MAX_LENGTH and max_n > 0):
                 fast = _gsub_with_subn(st, pattern, src, repl, max_n)
                 if fast is not None:
                     return fast
@@ -275,6 +286,9 @@ def open(st):
         def add_value(whole: str, captures) -> bool:
             """Append the replacement; False if the original text was kept."""
             if rtype is str:
+                # a list slot per part; the text itself is charged at the join
+                st.charge(len(template))
+                st.charge_memory(8 * len(template))
                 for part in template:
                     if type(part) is str:
                         out.append(part)
@@ -304,6 +318,10 @@ def open(st):
             return True
 
         st.charge(1 + (length >> 4))
+        # Unmatched text is copied as one slice per stretch (``kept`` marks
+        # where the pending stretch starts), never a piece per byte, so the
+        # pieces held before the join stay within a few per match.
+        kept = 0
         if pattern.use_regex(length):
             regex = pattern.regex
             finder = regex.match if pattern.anchored else regex.search
@@ -317,19 +335,19 @@ def open(st):
                 start, end = m.span()
                 if end == last:  # empty match where the previous one ended
                     if pos < length:
-                        out.append(src[pos])
                         pos += 1
                         if pattern.anchored:
                             break
                         continue
                     break
                 st.charge(1)
+                st.charge_memory(MATCH_COST + end - start)
                 count += 1
-                if start > pos:
-                    out.append(src[pos:start])
+                if start > kept:
+                    out.append(src[kept:start])
 
                 def captures(i, m=m):
-                    values = regex_captures(pattern, m)
+                    values = regex_captures(st, pattern, m)
                     if i is None:
                         return values
                     if i >= len(values):
@@ -339,7 +357,7 @@ def open(st):
                     return values[i]
 
                 changed = add_value(m.group(), captures) or changed
-                pos = last = end
+                pos = kept = last = end
                 if pattern.anchored:
                     break
         else:
@@ -348,15 +366,15 @@ def open(st):
             while count < max_n:
                 if scan is not None and pos < length:
                     m = scan.search(src, pos)
-                    candidate = m.start() if m is not None else length
-                    if candidate > pos:
-                        out.append(src[pos:candidate])
-                        pos = candidate
+                    pos = m.start() if m is not None else length
                 matcher.reset()
                 end = matcher.match(pos, 0)
                 if end != -1 and end != last:
                     count += 1
                     start = pos
+                    st.charge_memory(MATCH_COST + end - start)
+                    if start > kept:
+                        out.append(src[kept:start])
 
                     def captures(i, start=start, end=end):
                         if i is None:
@@ -364,9 +382,8 @@ def open(st):
                         return matcher.capture(i, start, end)
 
                     changed = add_value(src[start:end], captures) or changed
-                    pos = last = end
+                    pos = kept = last = end
                 elif pos < length:
-                    out.append(src[pos])
                     pos += 1
                 else:
                     break
@@ -374,11 +391,11 @@ def open(st):
                     break
         if not changed:
             return (src, count)
-        out.append(src[pos:])
+        out.append(src[kept:])
         size = 0
         for piece in out:
             size += len(piece)
-        st.charge_memory(size)
+        charge_string(st, size)
         return ("".join(out), count)
 
     for name, func in [
@@ -433,7 +450,7 @@ def _gsub_with_subn(st, pattern, src: str, repl: str, max_n: int):
     length = len(src)
     # Matches are disjoint and non-empty, which bounds the result.
     most = length if length < max_n else max_n
-    st.charge_memory(length + most * literal + references * length)
+    charge_string(st, length + most * literal + references * length)
     st.charge(1 + (length >> 4))
     result, count = pattern.regex.subn(python, src, most)
     if length > pattern.re_cheap_len:

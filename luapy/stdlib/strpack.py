@@ -13,6 +13,7 @@ import struct
 
 from ..errors import LuaError
 from ..runtime.args import arg_error, check_int, check_num, check_str, opt_int
+from ..runtime.ops import charge_string, charge_work
 
 MAXINTSIZE = 16
 SZINT = 8
@@ -20,6 +21,8 @@ NATIVE_ALIGN = 8
 #: lstrlib's MAXSIZE (INT_MAX).
 MAXSIZE = 0x7FFFFFFF
 MAX_RESULTS = 1_000_000
+#: Bytes charged per value ``unpack`` returns: a result slot and a number.
+RESULT_COST = 40
 
 # Option kinds.
 K_INT, K_UINT, K_FLOAT, K_NUMBER, K_DOUBLE, K_CHAR, K_STRING, K_ZSTR, \
@@ -216,6 +219,7 @@ def make_functions(st) -> dict:
                 if kind == K_PADDING:
                     out.append(b"\0")
                 arg -= 1
+        charge_string(st, total)  # the pieces above are joined, then decoded
         return (b"".join(out).decode("latin-1"),)
 
     def packsize(*args):
@@ -223,6 +227,7 @@ def make_functions(st) -> dict:
         reader = _Reader(fmt, "packsize")
         total = 0
         while reader.more():
+            st.charge(1)  # each option is read in Python
             kind, size, padding = reader.details(total)
             if kind == K_STRING or kind == K_ZSTR:
                 arg_error(1, "packsize", "variable-length format")
@@ -253,6 +258,7 @@ def make_functions(st) -> dict:
                 arg_error(2, "unpack", "data string too short")
             pos += padding
             st.charge(1)
+            st.charge_memory(RESULT_COST)
             if len(results) >= MAX_RESULTS:
                 raise LuaError("stack overflow (too many results)")
             if kind == K_INT or kind == K_UINT:
@@ -265,18 +271,22 @@ def make_functions(st) -> dict:
                 chunk = data[pos:pos + 8].encode("latin-1")
                 results.append(struct.unpack("<d" if reader.little else ">d", chunk)[0])
             elif kind == K_CHAR:
+                charge_string(st, size)
                 results.append(data[pos:pos + size])
             elif kind == K_STRING:
                 chunk = data[pos:pos + size].encode("latin-1")
                 n = _unpack_int(chunk, reader.little, False, size) & 0xFFFFFFFFFFFFFFFF
                 if n > length - pos - size:
                     arg_error(2, "unpack", "data string too short")
+                charge_string(st, n)
                 results.append(data[pos + size:pos + size + n])
                 pos += n
             elif kind == K_ZSTR:
                 end = data.find("\0", pos)
+                charge_work(st, (end if end >= 0 else length) - pos)
                 if end < 0:
                     arg_error(2, "unpack", "unfinished string for format 'z'")
+                charge_string(st, end - pos)
                 results.append(data[pos:end])
                 pos = end + 1
             pos += size

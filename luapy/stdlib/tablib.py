@@ -27,6 +27,9 @@ _INT_MAX = 0x7FFFFFFF
 MAX_UNPACK = 999_990
 #: Bytes charged per value ``unpack`` returns (one slot of a tuple).
 _RESULT_COST = 16
+#: Bytes charged per piece ``concat`` holds until the join: its list slot,
+#: or the string a number is converted to.
+_PIECE_COST = 56
 #: Partitions smaller than this always use the middle element as pivot.
 _RANLIMIT = 100
 
@@ -183,7 +186,7 @@ def open(st) -> Table:
                 raise LuaError(
                     f"invalid value ({type_name(value)}) at index {i} in table for 'concat'")
             st.charge(1 + (len(piece) >> 6))
-            st.charge_memory(len(piece) + sep_len)
+            st.charge_memory(len(piece) + sep_len + _PIECE_COST)
             pieces.append(piece)
             if i >= last:
                 break
@@ -216,13 +219,15 @@ def open(st) -> Table:
         if count > MAX_UNPACK:
             raise LuaError("too many results to unpack")
         st.charge_memory(count * _RESULT_COST)
-        st.charge(1 + (count >> 6))
         if type(t) is Table and t.meta is None:
             arr = t.arr
             if 1 <= i and last <= len(arr):
+                ops.charge_work(st, count)  # one slice, in C
                 return tuple(arr[i - 1:last])
+            st.charge(count)  # a Python call per value
             get = t.get
             return tuple([get(k) for k in range(i, last + 1)])
+        st.charge(count)
         return tuple([ops.index(st, t, k) for k in range(i, last + 1)])
 
     def length_of_any(t):

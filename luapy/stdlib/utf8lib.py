@@ -4,11 +4,19 @@ Lua strings are byte strings (here: ``str`` with one char per byte), so
 decoding walks ``ord()`` values.  Strict mode rejects surrogates and code
 points above U+10FFFF; lax mode accepts the original 6-byte UTF-8 up to
 2^31.  Overlong encodings are always rejected.
+
+Strict mode accepts exactly what CPython's UTF-8 codec does, so ``len`` and
+``codepoint`` decode long stretches in C (``_decode_prefix``) and walk byte
+by byte in Python only where the codec stops: at an error, or at a
+character cut by the end of the range.  Python walks are charged a step per
+character, a batch at a time, so a long string still reaches the clock.
 """
 
 from __future__ import annotations
 
 from ..errors import LuaError
+import re
+
 from ..runtime import ops
 from ..runtime.args import arg_error, check_int, check_str, opt_int, register
 from ..runtime.values import Function, Table
@@ -23,6 +31,31 @@ _LIMITS = (0xFFFFFFFF, 0x80, 0x800, 0x10000, 0x200000, 0x4000000)
 _MAX_RESULTS = 999_990
 CHARPATTERN = "[\x00-\x7F\xC2-\xFD][\x80-\xBF]*"
 _MSG_INVALID = "invalid UTF-8 code"
+#: Characters a Python walk decodes between two charges.
+_BATCH = 256
+_CONTINUATIONS = re.compile("[\x80-\xbf]*").match
+_CONTINUATION_BYTES = "".join(map(chr, range(0x80, 0xC0)))
+
+
+def _decode_prefix(st, s: str, i: int, j: int):
+    """Strictly decode the longest valid prefix of ``s[i:j]`` in C.
+
+    Returns the decoded text (one character per code point) and the
+    position just after it.
+    """
+    ops.charge_work(st, 3 * (j - i))  # a slice, an encode and a decode
+    data = s[i:j].encode("latin-1")
+    try:
+        return data.decode("utf-8"), j
+    except UnicodeDecodeError as error:
+        return data[:error.start].decode("utf-8"), i + error.start
+
+
+def _skip_continuations(st, s: str, i: int) -> int:
+    """The first position at or after ``i`` that is not a continuation byte."""
+    end = max(_CONTINUATIONS(s, i).end(), i)
+    ops.charge_work(st, end - i)
+    return end
 
 
 def _byte(s: str, i: int) -> int:
@@ -76,6 +109,25 @@ def encode(code: int) -> str:
     return "".join(reversed(out))
 
 
+def _back_to_lead(st, s: str, i: int) -> int:
+    """Step back from ``i`` over continuation bytes, to the start of the
+    byte sequence holding ``i`` (or to 0), as lutf8lib's loop does."""
+    if i <= 0 or not _iscont(s, i):
+        return max(i, 0)
+    # Find the run of continuation bytes ending at i in C, looking back
+    # through windows growing fourfold (so the total work stays linear).
+    window = 64
+    while True:
+        start = max(i + 1 - window, 0)
+        chunk = s[start:i + 1]
+        ops.charge_work(st, len(chunk))
+        run_start = start + len(chunk.rstrip(_CONTINUATION_BYTES))
+        if run_start > start or start == 0:
+            break
+        window *= 4
+    return max(run_start - 1, 0) if run_start <= i else i
+
+
 def _posrelat(pos: int, length: int) -> int:
     if pos >= 0:
         return pos
@@ -94,7 +146,9 @@ def open(st) -> Table:
             if not (code & _MASK64) <= MAXUTF:
                 arg_error(n, "char", "value out of range")
             pieces.append(encode(code))
-        st.charge_memory(6 * len(pieces))
+            if not n % _BATCH:
+                st.charge(_BATCH)
+        ops.charge_string(st, 6 * len(pieces))
         return ("".join(pieces),)
 
     def codepoint(*args):
@@ -111,16 +165,23 @@ def open(st) -> Table:
             return ()
         if pose - posi >= _MAX_RESULTS:
             raise LuaError("string slice too long")
-        st.charge(1 + ((pose - posi) >> 6))
         st.charge_memory(16 * (pose - posi + 1))
         codes = []
         i = posi - 1
+        strict = not lax
         while i < pose:
-            decoded = decode(s, i, not lax)
+            if strict:
+                text, i = _decode_prefix(st, s, i, pose)
+                codes.extend(map(ord, text))
+                if i >= pose:
+                    break
+            decoded = decode(s, i, strict)
             if decoded is None:
                 raise LuaError(_MSG_INVALID)
             code, i = decoded
             codes.append(code)
+            if not len(codes) % _BATCH:
+                st.charge(_BATCH)
         return tuple(codes)
 
     def len_(*args):
@@ -135,18 +196,21 @@ def open(st) -> Table:
         posj -= 1
         if not posj < length:
             arg_error(3, "len", "final position out of bounds")
-        st.charge(1 + (max(posj - posi, 0) >> 6))
         count = 0
         strict = not lax
         while posi <= posj:
-            if ord(s[posi]) < 0x80:  # ASCII fast path
-                posi += 1
-            else:
-                decoded = decode(s, posi, strict)
-                if decoded is None:
-                    return (None, posi + 1)
-                posi = decoded[1]
+            if strict:
+                text, posi = _decode_prefix(st, s, posi, posj + 1)
+                count += len(text)
+                if posi > posj:
+                    break
+            decoded = decode(s, posi, strict)
+            if decoded is None:
+                return (None, posi + 1)
+            posi = decoded[1]
             count += 1
+            if not count % _BATCH:
+                st.charge(_BATCH)
         return (count,)
 
     def offset(*args):
@@ -158,27 +222,28 @@ def open(st) -> Table:
         if not (1 <= posi and posi - 1 <= length):
             arg_error(3, "offset", "position out of bounds")
         posi -= 1
-        st.charge(1 + (length >> 6))
         if n == 0:
             # find the beginning of the current byte sequence
-            while posi > 0 and _iscont(s, posi):
-                posi -= 1
+            posi = _back_to_lead(st, s, posi)
         else:
             if _iscont(s, posi):
                 raise LuaError("initial position is a continuation byte")
+            moved = 0
             if n < 0:
                 while n < 0 and posi > 0:  # move back
-                    posi -= 1
-                    while posi > 0 and _iscont(s, posi):
-                        posi -= 1
+                    posi = _back_to_lead(st, s, posi - 1)
                     n += 1
+                    moved += 1
+                    if not moved % _BATCH:
+                        st.charge(_BATCH)
             else:
                 n -= 1  # do not move for the first character
                 while n > 0 and posi < length:
-                    posi += 1
-                    while _iscont(s, posi):
-                        posi += 1
+                    posi = _skip_continuations(st, s, posi + 1)
                     n -= 1
+                    moved += 1
+                    if not moved % _BATCH:
+                        st.charge(_BATCH)
         if n == 0:
             return (posi + 1,)
         return (None,)
@@ -191,8 +256,7 @@ def open(st) -> Table:
             n = ops.tointeger(control) or 0
             n &= _MASK64  # lua_Unsigned: a negative control ends the loop
             if n < length:
-                while _iscont(s, n):  # skip the current character's tail
-                    n += 1
+                n = _skip_continuations(st, s, n)  # the current character's tail
             if n >= length:
                 return ()
             decoded = decode(s, n, strict)
