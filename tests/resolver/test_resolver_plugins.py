@@ -166,6 +166,17 @@ def test_globals_written_in_one_call_do_not_leak_into_the_next():
     assert [call(p).name for _ in range(3)] == ["1:1:1"] * 3
 
 
+def test_state_any_depth_down_and_in_upvalues_does_not_leak_into_the_next_call():
+    # A counter and a cache the entry point closes over, and a table three
+    # levels below a global, are state as much as the globals are.
+    p = plugin("local count, cache = 0, {}\nrules = {by = {kind = {seen = 0}}}\n"
+               "function GetWorkloadTypeAndName(m)\n"
+               "  count = count + 1\n  cache[#cache + 1] = m\n"
+               "  rules.by.kind.seen = rules.by.kind.seen + 1\n"
+               "  return 'Deployment', count .. ':' .. #cache .. ':' .. rules.by.kind.seen\nend\n")
+    assert [call(p).name for _ in range(3)] == ["1:1:1"] * 3
+
+
 def test_library_changes_are_undone_between_calls():
     p = plugin("function GetWorkloadTypeAndName(m)\n"
                "  local r = string.upper('ok')\n  string.upper = nil\n  table.insert = nil\n"
