@@ -21,7 +21,7 @@ import bisect
 import sys
 from dataclasses import dataclass, field
 from time import perf_counter
-from typing import Callable, NamedTuple
+from typing import Callable, Iterable, Iterator, NamedTuple
 
 from luapy import Limits, LuaError, LuaFunction, LuaLimitError, LuaRuntime, LuaSyntaxError
 from luapy.api import lua_type
@@ -38,6 +38,19 @@ MAX_SOURCE_BYTES = 1024 * 1024
 PLUGIN_LIMITS = Limits(steps=10_000_000, time=1.0, memory=64 * 1024 * 1024,
                        depth=200, nesting=200, source_size=MAX_SOURCE_BYTES)
 
+#: Print output kept per call (and for the top level), in characters; the
+#: rest is dropped and counted, so that no plugin can flood the log (or a
+#: worker's pipe) however much it prints.
+MAX_OUTPUT_PER_CALL = 16 * 1024
+
+#: The longest workload type or name a plugin may return (Kubernetes names
+#: are at most 253 characters).  Answers are kept for every pod, so a
+#: plugin returning megabytes per pod must not be able to fill the service.
+MAX_RESULT_CHARS = 1024
+#: Error messages are cut to this many characters, for the same reason
+#: (``error(("x"):rep(1e7))`` on every pod).
+MAX_MESSAGE_CHARS = 4096
+
 #: Upper bounds (seconds) of the call-latency histogram buckets.
 LATENCY_BUCKETS = (0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
                    0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0)
@@ -49,12 +62,15 @@ class PluginError(Exception):
     ``kind`` is one of ``syntax``, ``load`` (top level failed or did not
     define the function), ``runtime`` (a Lua error), ``limit`` (a sandbox
     budget ran out; ``limit`` names it), ``missing`` (fewer than two
-    results), ``type`` (a result that is not a string), ``crash`` (its
-    worker process died; see ``workers``) or ``internal``.
+    results), ``type`` (a result that is not a string), ``size`` (a result
+    longer than ``MAX_RESULT_CHARS``), ``crash`` (its worker process died;
+    see ``workers``) or ``internal``.
     The message starts with ``chunk:line:`` whenever a position is known.
     """
 
     def __init__(self, plugin: str, kind: str, message: str, limit: str | None = None):
+        if len(message) > MAX_MESSAGE_CHARS:
+            message = f"{message[:MAX_MESSAGE_CHARS]}... ({len(message) - MAX_MESSAGE_CHARS} more characters)"
         super().__init__(message)
         self.plugin = plugin
         self.kind = kind
@@ -132,21 +148,31 @@ def to_lua_string(text: str) -> str:
 
 
 class _OutputLines:
-    """``print`` output cut into lines for ``on_output(plugin, line)``.
+    """``print`` output cut into lines for ``on_output(plugin, line)``, at
+    most ``MAX_OUTPUT_PER_CALL`` characters per call (``left``).
 
     The runtime holds this, never the plugin: a runtime that pointed back
     at its plugin would form a cycle that a suspended coroutine's thread
     (whose frames hold the runtime's state) keeps alive for ever.
     """
 
-    __slots__ = ("plugin", "sink", "pending")
+    __slots__ = ("plugin", "sink", "pending", "left", "dropped")
 
     def __init__(self, plugin: str, sink: Callable[[str, str], None]):
         self.plugin = plugin
         self.sink = sink
         self.pending = ""
+        self.left = MAX_OUTPUT_PER_CALL
+        self.dropped = 0
 
     def __call__(self, text: str) -> None:
+        left = self.left
+        if len(text) > left:
+            self.dropped += len(text) - left
+            text = text[:left]
+        self.left = left - len(text)
+        if not text:
+            return
         text = self.pending + text
         *lines, self.pending = text.split("\n")
         if len(self.pending) > 4096:  # a line that never ends is still a line
@@ -154,6 +180,17 @@ class _OutputLines:
             self.pending = ""
         for line in lines:
             self.sink(self.plugin, line)
+
+    def end_call(self) -> None:
+        """Say what was dropped, and give the next call its allowance."""
+        if self.dropped:
+            if self.pending:
+                self.sink(self.plugin, self.pending)
+                self.pending = ""
+            self.sink(self.plugin, f"[{self.dropped} more characters of output dropped: "
+                                   f"a call may print {MAX_OUTPUT_PER_CALL}]")
+            self.dropped = 0
+        self.left = MAX_OUTPUT_PER_CALL
 
 
 def _closed(_function, _args):
@@ -181,13 +218,16 @@ class LuaPlugin:
                                             f"the limit is {MAX_SOURCE_BYTES} (1 MiB)")
         self.runtime = LuaRuntime(lua51_compat=True, limits=limits)
         #: Where the plugin's ``print`` lines go: ``on_output(plugin, line)``.
-        self.runtime.set_output(_OutputLines(name, on_output or _print_to_stderr))
+        self._output = _OutputLines(name, on_output or _print_to_stderr)
+        self.runtime.set_output(self._output)
         self._call_raw = self.runtime.call_raw
         try:
             self.function = self._load(source)
         except PluginError:
             self.close()  # its top level may have left coroutines suspended
             raise
+        finally:
+            self._output.end_call()
         #: The state every call starts from.
         self._pristine = self.runtime.snapshot()
 
@@ -254,9 +294,17 @@ class LuaPlugin:
         finally:
             if self._pristine is not None:
                 self._pristine.restore()
+        if self._output.left != MAX_OUTPUT_PER_CALL:
+            self._output.end_call()
         seconds = perf_counter() - started
         self.stats.record(status, seconds, error.metric_kind if error is not None else None)
         return CallResult(status, workload_type, workload_name, error, seconds)
+
+    def call_many(self, meta_jsons: Iterable[str]) -> Iterator[CallResult]:
+        """``call`` each in turn, lazily: the caller may stop at any result
+        (the chain does, when it disables a plugin).  ``WorkerPlugin`` has
+        the same method, which saves round trips."""
+        return map(self.call, meta_jsons)
 
     def _interpret(self, results) -> tuple:
         """(status, type, name, error) from the entry point's results."""
@@ -267,12 +315,20 @@ class LuaPlugin:
             return "error", "", "", self._result_error(workload_type, workload_name)
         if not workload_type or not workload_name:
             return "pass", "", "", None
+        if len(workload_type) > MAX_RESULT_CHARS or len(workload_name) > MAX_RESULT_CHARS:
+            return "error", "", "", self._size_error(workload_type, workload_name)
         workload_type = _from_lua_string(workload_type)
         workload_name = _from_lua_string(workload_name)
         canonical = normalise_type(workload_type)
         if canonical is None:
             return "unsupported", workload_type, workload_name, None
         return "claim", canonical, workload_name, None
+
+    def _size_error(self, workload_type: str, workload_name: str) -> PluginError:
+        what, value = (("type", workload_type) if len(workload_type) > MAX_RESULT_CHARS
+                       else ("name", workload_name))
+        return PluginError(self.name, "size", f"{self._where()}: {ENTRY_POINT} returned a workload {what} "
+                                              f"of {len(value)} bytes; the limit is {MAX_RESULT_CHARS}")
 
     def _result_error(self, workload_type, workload_name) -> PluginError:
         for position, value in (("first (workload type)", workload_type),
