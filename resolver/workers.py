@@ -240,8 +240,8 @@ class WorkerPlugin:
         process.join(5)
         code = process.exitcode
         if killed:
-            error = PluginError(self.name, "limit", f"{self.name}: the call ran more than {DEADLINE_GRACE:g} s "
-                                                    f"past its time budget; worker killed and replaced", "time")
+            error = PluginError(self.name, "limit", f"{self.name}: the call was still running after "
+                                                    f"{self.deadline:g} s; worker killed and replaced", "time")
         elif code == -signal.SIGXCPU:
             error = PluginError(self.name, "limit", f"{self.name}: the worker used up its CPU time limit; "
                                                     "replacing it", "time")

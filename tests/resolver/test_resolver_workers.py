@@ -95,7 +95,7 @@ def test_a_call_past_its_deadline_is_a_time_limit_error_and_the_next_pods_go_on(
         assert [r.name for r in results] == ["pod2", "pod4", "", "pod6", "pod8"]
         error = results[2].error
         assert (error.kind, error.limit, error.metric_kind) == ("limit", "time", "limit_time")
-        assert str(error) == "spin: the call ran more than 0.5 s past its time budget; worker killed and replaced"
+        assert str(error) == "spin: the call was still running after 0.5 s; worker killed and replaced"
         assert results[2].seconds >= 0.5
         assert worker.restarts == 1
         assert worker.stats.errors == {"limit_time": 1} and worker.stats.claims == 4
