@@ -246,9 +246,15 @@ class LuaRuntime:
         if raw:
             fn = Function(lambda *args: tuple(_as_results(func(*args))), name)
         else:
+            # A weak reference: the function lives in the runtime's state,
+            # which a suspended coroutine's thread keeps alive, and a strong
+            # one back to the runtime would keep it (and its threads) for ever.
+            runtime = weakref.ref(self)
+
             def call(*args):
-                result = func(*[self._from_lua(a) for a in args])
-                return tuple(self._to_lua(r) for r in _as_results(result))
+                lua = runtime()
+                result = func(*[lua._from_lua(a) for a in args])
+                return tuple(lua._to_lua(r) for r in _as_results(result))
             fn = Function(call, name)
         self._state.globals.set(self._to_lua(name), fn)
         return LuaFunction(self, fn)

@@ -54,10 +54,11 @@ DEADLINE_GRACE = 0.5
 #: A plugin's top level (parse, compile, run) must finish within this many
 #: seconds more than its time budget.
 LOAD_GRACE = 10.0
-#: Pods per round trip.  Past a few dozen the pipe's share of a pod's cost
+#: Pods per round trip.  Past a few hundred the pipe's share of a pod's cost
 #: stops shrinking (bench/bench_isolation.py); smaller batches keep a reply
-#: small and a killed worker's lost work short.
-BATCH_SIZE = 64
+#: small (a few hundred KB) and the work a killed worker loses short (a
+#: few milliseconds, redone on its replacement).
+BATCH_SIZE = 256
 
 # Workers are forked from a fork server, single-threaded and warmed up by
 # ``worker_preload`` (tens of milliseconds to start one), never from the

@@ -1,5 +1,11 @@
 """LuaRuntime.snapshot/restore: every run after a restore meets the state
-the snapshot recorded, however deep the run changed it."""
+the snapshot recorded, however deep the run changed it.  And the runtime's
+lifetime: close, and nothing keeping a dropped runtime alive."""
+
+import gc
+import threading
+import time
+import weakref
 
 import pytest
 
@@ -175,3 +181,42 @@ def test_linedefined_names_where_a_function_starts(lua):
     lua.execute("\n\nfunction f()\nend")
     assert lua.globals()["f"].linedefined == 3
     assert lua.globals()["print"].linedefined is None
+
+
+# -- lifetime ------------------------------------------------------------------------
+
+SUSPEND_20 = ("cos = {} for i = 1, 20 do\n"
+              "  local co = coroutine.wrap(function() coroutine.yield(add(1, 2)) end)\n"
+              "  co(); cos[i] = co\nend")
+
+
+def threads_back_to(baseline: int) -> bool:
+    deadline = time.monotonic() + 10
+    while threading.active_count() > baseline and time.monotonic() < deadline:
+        gc.collect()
+        time.sleep(0.05)
+    return threading.active_count() <= baseline
+
+
+def test_close_ends_the_threads_of_suspended_coroutines_and_the_runtime_stays_usable():
+    baseline = threading.active_count()
+    lua = LuaRuntime()
+    lua.register_function("add", lambda a, b: a + b)
+    lua.execute(SUSPEND_20)
+    assert threading.active_count() >= baseline + 20
+    lua.close()
+    assert threads_back_to(baseline)
+    assert lua.eval("add(2, 3)") == 5
+
+
+def test_a_dropped_runtime_with_registered_functions_and_suspended_coroutines_is_freed():
+    # The coroutines' threads hold the runtime's state; the registered
+    # function in it must not hold the runtime.
+    baseline = threading.active_count()
+    lua = LuaRuntime()
+    lua.register_function("add", lambda a, b: a + b)
+    lua.execute(SUSPEND_20)
+    runtime = weakref.ref(lua)
+    del lua
+    assert threads_back_to(baseline)
+    assert runtime() is None
