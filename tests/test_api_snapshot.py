@@ -111,16 +111,18 @@ def test_metatables_set_replaced_or_changed_are_restored(lua):
     ("0.0", "-0.0", "1 / v"),                           # 0.0 == -0.0 in Python
     ("false", "0", "math.type(v) or type(v)"),
 ])
-def test_values_python_calls_equal_are_still_a_change(lua, before, after, probe):
-    # In a global, in an array slot and in an upvalue.
+@pytest.mark.parametrize("where", ["v", "arr[1]", "get()"])
+def test_values_python_calls_equal_are_still_a_change(lua, before, after, probe, where):
+    # In a global, in an array slot or in an upvalue, one at a time.
     lua.execute(f"v = {before}; arr = {{{before}}}; local u = {before}\n"
                 "function get() return u end function set(x) u = x end")
     snapshot = lua.snapshot()
     expected = lua.execute(f"return {probe}")
-    lua.execute(f"v = {after}; arr[1] = {after}; set({after})")
+    assignment = {"v": f"v = {after}", "arr[1]": f"arr[1] = {after}", "get()": f"set({after})"}[where]
+    lua.execute(assignment)
+    assert lua.execute(f"local v = {where}; return {probe}") != expected
     assert lua.restore(snapshot) is True
-    for read in ("v", "arr[1]", "get()"):
-        assert lua.execute(f"local v = {read}; return {probe}") == expected, read
+    assert lua.execute(f"local v = {where}; return {probe}") == expected
 
 
 def test_next_after_a_restore_walks_the_restored_table(lua):
