@@ -19,6 +19,9 @@ def main(selected: list[str]) -> int:
                    if module.name.startswith("bench_"))
     if selected:
         names = [name for name in names if any(word in name for word in selected)]
+    # The words pick benchmarks; each runs with its defaults, so the ones
+    # that read options from the command line must not see them.
+    sys.argv[1:] = []
     for name in names:
         print(f"\n=== {name} ===", flush=True)
         started = time.perf_counter()

@@ -33,13 +33,14 @@ import weakref
 from collections.abc import Mapping
 
 from .errors import LuaError, LuaLimitError, LuaSyntaxError
-from .load import load_chunk, to_lua_source
+from .load import load_chunk, skip_file_header, to_lua_source
 from .options import Limits, Options
 from .runtime.ops import call as lua_call
 from .runtime.state import State
 from .runtime.values import (
-    MAXINT, MININT, Coroutine, Function, Table, Userdata, tostring_basic,
+    MAXINT, MININT, Coroutine, Function, Table, Userdata, tostring_basic, type_name,
 )
+from .snapshot import Snapshot
 from .stdlib import corolib
 
 #: Python frames one Lua call level may take (the generated function plus
@@ -93,8 +94,35 @@ class LuaRuntime:
         self._finalizer = weakref.finalize(self, corolib.shutdown, self._state)
 
     def close(self) -> None:
-        """Release the threads of suspended coroutines now (also done on GC)."""
+        """Release the threads of suspended coroutines now (also done on GC).
+
+        Each suspended coroutine is unwound (its pending ``__close``
+        handlers run) and its thread ends.  The runtime stays usable.
+        """
         self._finalizer()
+
+    # -- snapshots ----------------------------------------------------------
+
+    def snapshot(self) -> Snapshot:
+        """Record the state Lua code can reach, for ``restore`` to put back.
+
+        Recorded: every table reachable from the globals, the string
+        metatable and ``package.loaded`` (through keys, values and
+        metatables), and the upvalue cells of the Lua functions found on
+        the way.  Not recorded: the inside of suspended coroutines and the
+        hidden state of library functions (``math.random``'s generator).
+        See ``luapy.snapshot`` for the details and the cost.
+        """
+        st = self._state
+        return Snapshot(st, (st.globals, st.string_meta, st.loaded))
+
+    def restore(self, snapshot: Snapshot) -> bool:
+        """Put back what ``snapshot`` recorded; returns whether anything
+        had changed.  Cheap when nothing did: call it after every run to
+        give the next one a fresh start."""
+        if snapshot.owner is not self._state:
+            raise ValueError("the snapshot was taken of another runtime")
+        return snapshot.restore()
 
     def _on_executor(self) -> bool:
         # A host function called from a running coroutine that calls back
@@ -114,12 +142,19 @@ class LuaRuntime:
         source = to_lua_source(self._to_lua(expression) if isinstance(expression, str) else expression)
         return self._run(self._load_text("return " + source, name or "=(eval)"), args)
 
-    def compile(self, source, name: str | None = None) -> "LuaFunction":
-        """Compile without running; call the result to run it."""
-        return LuaFunction(self, self._load(source, name))
+    def compile(self, source, name: str | None = None, *, from_file: bool = False) -> "LuaFunction":
+        """Compile without running; call the result to run it.
 
-    def _load(self, source, name):
+        ``from_file=True`` treats ``source`` as a file's contents, as
+        ``loadfile`` does: a UTF-8 byte-order mark and a first line
+        starting with ``#`` are skipped (line numbers are kept).
+        """
+        return LuaFunction(self, self._load(source, name, from_file))
+
+    def _load(self, source, name, from_file: bool = False):
         text = self._to_lua(source) if isinstance(source, str) else to_lua_source(source)
+        if from_file:
+            text = skip_file_header(text)
         return self._load_text(text, name or "=(execute)")
 
     def _load_text(self, text: str, chunkname: str):
@@ -142,9 +177,17 @@ class LuaRuntime:
     def call_raw(self, function, lua_args) -> tuple:
         """Call a Lua value with already-converted arguments, under budgets.
 
-        Returns the raw Lua results.  The lowest-overhead way in; the
-        resolver's plugin host uses it.
+        ``function`` is a ``LuaFunction`` of this runtime (or a raw Lua
+        value).  Returns the raw Lua results: strings as latin-1 ``str``
+        (one character per byte), numbers, booleans, ``None``, and
+        luapy's own objects for tables and functions (``lua_type`` names
+        them).  The lowest-overhead way in; the resolver's plugin host
+        uses it.
         """
+        if type(function) is LuaFunction:
+            if function._runtime is not self:
+                raise ValueError("the function belongs to another runtime")
+            function = function._value
         if self._on_executor():
             return self._executor.run(self._call_here, function, lua_args)
         return self._call_here(function, lua_args)
@@ -203,9 +246,15 @@ class LuaRuntime:
         if raw:
             fn = Function(lambda *args: tuple(_as_results(func(*args))), name)
         else:
+            # A weak reference: the function lives in the runtime's state,
+            # which a suspended coroutine's thread keeps alive, and a strong
+            # one back to the runtime would keep it (and its threads) for ever.
+            runtime = weakref.ref(self)
+
             def call(*args):
-                result = func(*[self._from_lua(a) for a in args])
-                return tuple(self._to_lua(r) for r in _as_results(result))
+                lua = runtime()
+                result = func(*[lua._from_lua(a) for a in args])
+                return tuple(lua._to_lua(r) for r in _as_results(result))
             fn = Function(call, name)
         self._state.globals.set(self._to_lua(name), fn)
         return LuaFunction(self, fn)
@@ -368,6 +417,13 @@ class LuaFunction(LuaObject):
     def _function(self):
         return self._value
 
+    @property
+    def linedefined(self) -> int | None:
+        """The line where this Lua function is defined (``debug.getinfo``'s
+        ``linedefined``); ``None`` for a builtin."""
+        proto = self._value.proto
+        return getattr(proto, "line", None) if proto is not None else None
+
     def __call__(self, *args):
         runtime = self._runtime
         return runtime._pack(runtime.call_raw(self._value, [runtime._to_lua(a) for a in args]))
@@ -429,6 +485,16 @@ class LuaTable(LuaObject):
         return to_python(self._runtime, self._value, max_depth, max_items)
 
 
+def lua_type(value) -> str:
+    """The Lua type name (``type(v)`` in Lua) of a value as the API returns
+    it: converted (``LuaTable``, ``str``...) or raw from ``call_raw``."""
+    if isinstance(value, LuaObject):
+        value = value._value
+    elif type(value) is bytes:
+        return "string"
+    return type_name(value)
+
+
 def to_python(runtime: LuaRuntime, value, max_depth: int = MAX_CONVERT_DEPTH,
               max_items: int = MAX_CONVERT_ITEMS):
     budget = [max_items]
@@ -462,5 +528,5 @@ def to_python(runtime: LuaRuntime, value, max_depth: int = MAX_CONVERT_DEPTH,
 
 __all__ = [
     "LuaError", "LuaFunction", "LuaLimitError", "LuaObject", "LuaRuntime",
-    "LuaSyntaxError", "LuaTable", "to_python",
+    "LuaSyntaxError", "LuaTable", "Snapshot", "lua_type", "to_python",
 ]

@@ -4,6 +4,12 @@ Every pod is resolved on its own: nothing one pod does (or one plugin call
 leaves behind) changes another pod's answer, and results come out sorted by
 namespace, name and uid.  So the answer never depends on the order pods
 were read in.
+
+A whole pass (``resolve_all``) goes plugin by plugin rather than pod by
+pod: each plugin gets every pod still unclaimed in one ``call_many``,
+which a plugin in a worker process answers in batches, a round trip per
+batch instead of per pod.  Since calls are independent, the answers are
+the same as going pod by pod.
 """
 
 from __future__ import annotations
@@ -55,11 +61,14 @@ class Summary:
 #: Called on every plugin error and unsupported type: (event, plugin, pod, message).
 EventSink = Callable[[str, str, Pod, str], None]
 
-#: A plugin whose calls run out of budget more often than this in one pass
-#: is taken out of that pass (see ``PluginDisabled``).  Each such call can
-#: cost the whole time budget (1 s), so this bounds what a runaway plugin
-#: can cost: a few seconds, not a second per pod.
+#: A plugin whose calls run out of budget (or kill their worker process)
+#: more often than this in one pass is taken out of that pass (see
+#: ``PluginDisabled``).  Each such call can cost the whole time budget (1 s,
+#: or a worker restart), so this bounds what a runaway plugin can cost: a
+#: few seconds, not a second per pod.
 MAX_LIMIT_ERRORS_PER_PASS = 3
+#: The error kinds counted towards that.
+_COSTLY_ERRORS = ("limit", "crash")
 
 
 class PluginDisabled(Exception):
@@ -105,32 +114,49 @@ class Chain:
             cache = pod.builtin_cache = (self.replicasets, serverless, owner)
         return cache[1], cache[2]
 
-    def resolve(self, pod: Pod, explain: bool = False) -> PodResult:
+    def _before_plugins(self, pod: Pod, explain: bool) -> tuple:
+        """(the virtual-kubelet rule's result or None, the owner rules'
+        answer, the trail so far)."""
         trail: list[TrailStep] | None = [] if explain else None
         serverless, outcome = self._builtin(pod)
         if serverless is not None:
             if trail is not None:
                 trail.append(TrailStep(serverless.source, f"{serverless.type} {serverless.name}"))
-            return PodResult(pod, serverless, trail)
+            return PodResult(pod, serverless, trail), outcome, trail
         if trail is not None:
             trail.append(TrailStep("builtin:virtual-kubelet", "does not apply"))
-        if self.plugins:
-            meta_json = pod.lua_meta or to_lua_string(pod.meta_json)
-            for plugin in self.plugins:
-                result = plugin.call(meta_json)
-                if trail is not None:
-                    trail.append(TrailStep(f"plugin:{plugin.name}", describe_call(result)))
-                status = result.status
-                if status == "claim":
-                    return PodResult(pod, Resolved(result.type, result.name, f"plugin:{plugin.name}"), trail)
-                if status == "error" and result.error.kind == "limit" and self.max_limit_errors is not None:
-                    self._count_limit_error(plugin, result)
-                if status != "pass" and self.on_event is not None:
-                    if status == "error":
-                        self.on_event("plugin_error", plugin.name, pod, str(result.error))
-                    else:
-                        self.on_event("unsupported_type", plugin.name, pod,
-                                      f"unsupported workload type {result.type!r} (name {result.name!r})")
+        return None, outcome, trail
+
+    def resolve(self, pod: Pod, explain: bool = False) -> PodResult:
+        done, outcome, trail = self._before_plugins(pod, explain)
+        if done is not None:
+            return done
+        for plugin in self.plugins:
+            claim = self._consider(plugin, pod, plugin.call(_meta_json(pod)), trail)
+            if claim is not None:
+                return PodResult(pod, claim, trail)
+        return self._after_plugins(pod, outcome, trail)
+
+    def _consider(self, plugin, pod: Pod, result: CallResult, trail) -> Resolved | None:
+        """Record what one plugin said about a pod; its claim, if it made one."""
+        if trail is not None:
+            trail.append(TrailStep(f"plugin:{plugin.name}", describe_call(result)))
+        status = result.status
+        if status == "claim":
+            return Resolved(result.type, result.name, f"plugin:{plugin.name}")
+        if status == "error" and result.error.kind in _COSTLY_ERRORS and self.max_limit_errors is not None:
+            self._count_limit_error(plugin, result)
+        if status != "pass" and self.on_event is not None:
+            if status == "error":
+                self.on_event("plugin_error", plugin.name, pod, str(result.error))
+            else:
+                self.on_event("unsupported_type", plugin.name, pod,
+                              f"unsupported workload type {result.type!r} (name {result.name!r})")
+        return None
+
+    @staticmethod
+    def _after_plugins(pod: Pod, outcome: Resolved | Unresolved, trail) -> PodResult:
+        """The owner rules' answer, for a pod no plugin claimed."""
         if trail is not None:
             if isinstance(outcome, Resolved):
                 trail.append(TrailStep(outcome.source, f"{outcome.type} {outcome.name}"))
@@ -141,22 +167,60 @@ class Chain:
     def _count_limit_error(self, plugin: LuaPlugin, result: CallResult) -> None:
         count = self._limit_errors[plugin.name] = self._limit_errors.get(plugin.name, 0) + 1
         if count > self.max_limit_errors:
-            raise PluginDisabled(plugin.name, f"plugin {plugin.name} ran out of budget on more than "
+            raise PluginDisabled(plugin.name, f"plugin {plugin.name} ran out of budget or crashed on more than "
                                               f"{self.max_limit_errors} pods ({result.error}); "
                                               "resolving without it")
 
     def resolve_all(self, pods: Sequence[Pod], explain: bool = False,
                     progress: Callable[[int], None] | None = None) -> tuple[list[PodResult], Summary]:
-        """Resolve every pod; results sorted by (namespace, name, uid)."""
-        results = []
-        for index, pod in enumerate(pods):
-            results.append(self.resolve(pod, explain))
-            if progress is not None and index % 256 == 255:
-                progress(index + 1)
+        """Resolve every pod; results sorted by (namespace, name, uid).
+
+        The same answers as ``resolve`` on each pod, computed plugin by
+        plugin (see the module's docstring).  ``progress(done)`` hears how
+        many pods are settled, now and then.
+        """
+        results: list[PodResult] = []
+        pending = []  # (pod, owner rules' answer, trail) for pods the plugins may claim
+        for pod in pods:
+            done, outcome, trail = self._before_plugins(pod, explain)
+            if done is not None:
+                results.append(done)
+            else:
+                pending.append((pod, outcome, trail))
+        reported = _report(progress, len(results), 0)
+        for plugin in self.plugins:
+            if not pending:
+                break
+            unclaimed = []
+            answers = plugin.call_many([_meta_json(pod) for pod, _, _ in pending])
+            for entry, result in zip(pending, answers, strict=True):
+                pod, _, trail = entry
+                claim = self._consider(plugin, pod, result, trail)
+                if claim is None:
+                    unclaimed.append(entry)
+                else:
+                    results.append(PodResult(pod, claim, trail))
+                    reported = _report(progress, len(results), reported)
+            pending = unclaimed
+        for pod, outcome, trail in pending:
+            results.append(self._after_plugins(pod, outcome, trail))
         if progress is not None:
             progress(len(pods))
         results.sort(key=lambda r: r.pod.sort_key)
         return results, summarise(results, self.plugins)
+
+
+def _meta_json(pod: Pod) -> str:
+    """The pod's metadata JSON as a Lua string (prepared once by ``pods``)."""
+    return pod.lua_meta or to_lua_string(pod.meta_json)
+
+
+def _report(progress, done: int, reported: int) -> int:
+    """Call ``progress`` every 256 settled pods; returns the count last reported."""
+    if progress is not None and done - reported >= 256:
+        progress(done)
+        return done
+    return reported
 
 
 def summarise(results: Sequence[PodResult], plugins: Sequence[LuaPlugin] = ()) -> Summary:

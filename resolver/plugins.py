@@ -2,25 +2,30 @@
 
 A plugin's top level runs once, when it is loaded.  Every call then passes
 one pod's metadata JSON to ``GetWorkloadTypeAndName`` and expects two
-strings back.  Between calls the plugin's globals are put back as they were
-right after loading (two levels deep: ``_G`` and every table it holds
-directly, which covers the libraries, ``package.loaded`` and the plugin's
-own global tables), so no call can leave state behind for the next pod.
+strings back.  After each call the runtime is put back as it was right
+after loading (``LuaRuntime.snapshot``/``restore``: every table reachable
+from the globals, the string metatable and ``package.loaded``, and the
+upvalues of the plugin's functions), so no call can leave state behind for
+the next pod.
+
+A plugin owns threads (one per suspended coroutine) that outlive calls.
+``close`` ends them; whoever drops a plugin (``loader.PluginSet`` on
+replace, delete or disable) calls it.  Nothing in the runtime refers back
+to the plugin, so a plugin that is dropped without ``close`` is still
+freed, threads included, when the garbage collector takes its runtime.
 """
 
 from __future__ import annotations
 
 import bisect
-import operator
 import sys
 from dataclasses import dataclass, field
 from time import perf_counter
-from typing import Callable, NamedTuple
+from typing import Callable, Iterable, Iterator, NamedTuple
 
-from luapy import LuaError, LuaLimitError, LuaRuntime, LuaSyntaxError
-from luapy.load import skip_file_header
-from luapy.options import Limits
-from luapy.runtime.values import Function, Table, type_name
+from luapy import Limits, LuaError, LuaFunction, LuaLimitError, LuaRuntime, LuaSyntaxError
+from luapy.api import lua_type
+from luapy.load import chunk_display_name
 
 from .rules import normalise_type
 
@@ -33,6 +38,19 @@ MAX_SOURCE_BYTES = 1024 * 1024
 PLUGIN_LIMITS = Limits(steps=10_000_000, time=1.0, memory=64 * 1024 * 1024,
                        depth=200, nesting=200, source_size=MAX_SOURCE_BYTES)
 
+#: Print output kept per call (and for the top level), in characters; the
+#: rest is dropped and counted, so that no plugin can flood the log (or a
+#: worker's pipe) however much it prints.
+MAX_OUTPUT_PER_CALL = 16 * 1024
+
+#: The longest workload type or name a plugin may return (Kubernetes names
+#: are at most 253 characters).  Answers are kept for every pod, so a
+#: plugin returning megabytes per pod must not be able to fill the service.
+MAX_RESULT_CHARS = 1024
+#: Error messages are cut to this many characters, for the same reason
+#: (``error(("x"):rep(1e7))`` on every pod).
+MAX_MESSAGE_CHARS = 4096
+
 #: Upper bounds (seconds) of the call-latency histogram buckets.
 LATENCY_BUCKETS = (0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
                    0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0)
@@ -44,12 +62,15 @@ class PluginError(Exception):
     ``kind`` is one of ``syntax``, ``load`` (top level failed or did not
     define the function), ``runtime`` (a Lua error), ``limit`` (a sandbox
     budget ran out; ``limit`` names it), ``missing`` (fewer than two
-    results), ``type`` (a result that is not a string), ``crash`` (its
-    worker process died; see ``workers``) or ``internal``.
+    results), ``type`` (a result that is not a string), ``size`` (a result
+    longer than ``MAX_RESULT_CHARS``), ``crash`` (its worker process died;
+    see ``workers``) or ``internal``.
     The message starts with ``chunk:line:`` whenever a position is known.
     """
 
     def __init__(self, plugin: str, kind: str, message: str, limit: str | None = None):
+        if len(message) > MAX_MESSAGE_CHARS:
+            message = f"{message[:MAX_MESSAGE_CHARS]}... ({len(message) - MAX_MESSAGE_CHARS} more characters)"
         super().__init__(message)
         self.plugin = plugin
         self.kind = kind
@@ -126,46 +147,54 @@ def to_lua_string(text: str) -> str:
     return text.encode("utf-8").decode("latin-1")
 
 
-_SCALAR_TYPES = (bool, int, float)
+class _OutputLines:
+    """``print`` output cut into lines for ``on_output(plugin, line)``, at
+    most ``MAX_OUTPUT_PER_CALL`` characters per call (``left``).
 
-
-class _TableSnapshot:
-    """One table's contents, to detect and undo changes cheaply.
-
-    The check runs after every call, so it is built from C-level dict and
-    list comparisons.  Those compare values with ``==``: exact for strings,
-    and identity for tables and functions, but Python has ``True == 1 ==
-    1.0``.  So the few entries holding a boolean or a number are also
-    checked by identity (``x = 1`` where ``x`` was ``true`` is a change).
+    The runtime holds this, never the plugin: a runtime that pointed back
+    at its plugin would form a cycle that a suspended coroutine's thread
+    (whose frames hold the runtime's state) keeps alive for ever.
     """
 
-    __slots__ = ("table", "hash", "scalars", "arr", "meta")
+    __slots__ = ("plugin", "sink", "pending", "left", "dropped")
 
-    def __init__(self, table: Table):
-        self.table = table
-        self.hash = dict(table.hash)
-        self.scalars = [(k, v) for k, v in table.hash.items() if type(v) in _SCALAR_TYPES]
-        self.arr = list(table.arr)
-        self.meta = table.meta
+    def __init__(self, plugin: str, sink: Callable[[str, str], None]):
+        self.plugin = plugin
+        self.sink = sink
+        self.pending = ""
+        self.left = MAX_OUTPUT_PER_CALL
+        self.dropped = 0
 
-    def changed(self) -> bool:
-        table = self.table
-        hash_ = table.hash
-        if table.meta is not self.meta or hash_ != self.hash or table.arr != self.arr:
-            return True
-        for key, value in self.scalars:
-            if hash_[key] is not value:
-                return True
-        return bool(self.arr) and not all(map(operator.is_, table.arr, self.arr))
+    def __call__(self, text: str) -> None:
+        left = self.left
+        if len(text) > left:
+            self.dropped += len(text) - left
+            text = text[:left]
+        self.left = left - len(text)
+        if not text:
+            return
+        text = self.pending + text
+        *lines, self.pending = text.split("\n")
+        if len(self.pending) > 4096:  # a line that never ends is still a line
+            lines.append(self.pending)
+            self.pending = ""
+        for line in lines:
+            self.sink(self.plugin, line)
 
-    def restore(self) -> None:
-        table = self.table
-        table.hash.clear()
-        table.hash.update(self.hash)
-        table.arr[:] = self.arr
-        table.meta = self.meta
-        table._iter_keys = None
-        table._iter_pos = None
+    def end_call(self) -> None:
+        """Say what was dropped, and give the next call its allowance."""
+        if self.dropped:
+            if self.pending:
+                self.sink(self.plugin, self.pending)
+                self.pending = ""
+            self.sink(self.plugin, f"[{self.dropped} more characters of output dropped: "
+                                   f"a call may print {MAX_OUTPUT_PER_CALL}]")
+            self.dropped = 0
+        self.left = MAX_OUTPUT_PER_CALL
+
+
+def _closed(_function, _args):
+    raise RuntimeError("the plugin is closed")
 
 
 class LuaPlugin:
@@ -180,9 +209,6 @@ class LuaPlugin:
                  limits: Limits = PLUGIN_LIMITS, stats: PluginStats | None = None,
                  on_output: Callable[[str, str], None] | None = None):
         self.name = name
-        #: Where the plugin's ``print`` lines go: ``on_output(plugin, line)``.
-        self.on_output = on_output or _print_to_stderr
-        self._pending_output = ""
         self.stats = stats if stats is not None else PluginStats()
         self.chunkname = chunkname or f"@{name}.lua"
         if isinstance(source, str):
@@ -191,14 +217,27 @@ class LuaPlugin:
             raise PluginError(name, "load", f"{self.display_name}: source is {len(source)} bytes; "
                                             f"the limit is {MAX_SOURCE_BYTES} (1 MiB)")
         self.runtime = LuaRuntime(lua51_compat=True, limits=limits)
-        self.runtime.set_output(self._write_output)
+        #: Where the plugin's ``print`` lines go: ``on_output(plugin, line)``.
+        self._output = _OutputLines(name, on_output or _print_to_stderr)
+        self.runtime.set_output(self._output)
         self._call_raw = self.runtime.call_raw
-        # A plugin image is a file: its BOM and "#!" line go, as lua5.4's
-        # loadfile drops them (line numbers are kept).
-        source = skip_file_header(source.decode("latin-1")).encode("latin-1")
         try:
-            chunk = self.runtime.compile(source, name=self.chunkname)
-            self._call_raw(chunk._function, [])
+            self.function = self._load(source)
+        except PluginError:
+            self.close()  # its top level may have left coroutines suspended
+            raise
+        finally:
+            self._output.end_call()
+        #: The state every call starts from.
+        self._pristine = self.runtime.snapshot()
+
+    def _load(self, source: bytes) -> LuaFunction:
+        """Run the top level; returns the entry point."""
+        name = self.name
+        try:
+            # A plugin image is a file: a BOM and a "#!" line are skipped.
+            chunk = self.runtime.compile(source, name=self.chunkname, from_file=True)
+            self._call_raw(chunk, [])
         except LuaSyntaxError as exc:
             raise PluginError(name, "syntax", str(exc)) from None
         except LuaLimitError as exc:
@@ -208,32 +247,26 @@ class LuaPlugin:
         except Exception as exc:  # an interpreter bug must not take the caller down
             raise PluginError(name, "internal", f"{self.display_name}: internal error while loading: "
                                                 f"{type(exc).__name__}: {exc}") from None
-        globals_table = self.runtime._state.globals
-        function = globals_table.get(ENTRY_POINT)
-        if not isinstance(function, Function):
-            found = "is not defined" if function is None else f"is a {type_name(function)}"
+        function = self.runtime.globals()[ENTRY_POINT]
+        if not isinstance(function, LuaFunction):
+            found = "is not defined" if function is None else f"is a {lua_type(function)}"
             raise PluginError(name, "load", f"{self.display_name}: global function {ENTRY_POINT} {found}")
-        self.function = function
-        self._snapshots = self._snapshot(globals_table, self.runtime._state.string_meta)
+        return function
 
-    def _write_output(self, text: str) -> None:
-        """Collect ``print`` output and pass it on a line at a time."""
-        text = self._pending_output + text
-        *lines, self._pending_output = text.split("\n")
-        if len(self._pending_output) > 4096:  # a line that never ends is still a line
-            lines.append(self._pending_output)
-            self._pending_output = ""
-        for line in lines:
-            self.on_output(self.name, line)
+    def close(self) -> None:
+        """End the threads of the plugin's suspended coroutines and let its
+        runtime go.  Idempotent; a call after ``close`` is an error."""
+        self._call_raw = _closed
+        self._pristine = None
+        self.runtime.close()
 
     @property
     def display_name(self) -> str:
-        from luapy.load import chunk_display_name
         return chunk_display_name(self.chunkname)
 
     def _where(self) -> str:
         """``chunk:line`` of the entry point's definition, for result errors."""
-        line = getattr(self.function.proto, "line", None)
+        line = self.function.linedefined
         return f"{self.display_name}:{line}" if line else self.display_name
 
     def _limit_message(self, exc: LuaLimitError) -> str:
@@ -241,25 +274,6 @@ class LuaPlugin:
         if exc.where is None:
             message = f"{self.display_name}: {message}"
         return message
-
-    @staticmethod
-    def _snapshot(globals_table: Table, string_meta: Table | None) -> list[_TableSnapshot]:
-        """What to restore after each call: ``_G``, the tables it holds,
-        ``package.loaded`` and the string metatable (``getmetatable("")``)."""
-        tables = [globals_table]
-        seen = {id(globals_table)}
-        if type(string_meta) is Table:
-            tables.append(string_meta)
-            seen.add(id(string_meta))
-        for value in list(globals_table.hash.values()) + list(globals_table.arr):
-            if type(value) is Table and id(value) not in seen:
-                seen.add(id(value))
-                tables.append(value)
-        package = globals_table.get("package")
-        loaded = package.get("loaded") if type(package) is Table else None
-        if type(loaded) is Table and id(loaded) not in seen:
-            tables.append(loaded)
-        return [_TableSnapshot(t) for t in tables]
 
     def call(self, meta_json: str) -> CallResult:
         """Run the plugin on one pod's metadata JSON (a Lua byte string)."""
@@ -278,12 +292,19 @@ class LuaPlugin:
             error = PluginError(self.name, "internal",
                                 f"{self.display_name}: internal error: {type(exc).__name__}: {exc}")
         finally:
-            for snapshot in self._snapshots:
-                if snapshot.changed():
-                    snapshot.restore()
+            if self._pristine is not None:
+                self._pristine.restore()
+        if self._output.left != MAX_OUTPUT_PER_CALL:
+            self._output.end_call()
         seconds = perf_counter() - started
         self.stats.record(status, seconds, error.metric_kind if error is not None else None)
         return CallResult(status, workload_type, workload_name, error, seconds)
+
+    def call_many(self, meta_jsons: Iterable[str]) -> Iterator[CallResult]:
+        """``call`` each in turn, lazily: the caller may stop at any result
+        (the chain does, when it disables a plugin).  ``WorkerPlugin`` has
+        the same method, which saves round trips."""
+        return map(self.call, meta_jsons)
 
     def _interpret(self, results) -> tuple:
         """(status, type, name, error) from the entry point's results."""
@@ -294,12 +315,20 @@ class LuaPlugin:
             return "error", "", "", self._result_error(workload_type, workload_name)
         if not workload_type or not workload_name:
             return "pass", "", "", None
+        if len(workload_type) > MAX_RESULT_CHARS or len(workload_name) > MAX_RESULT_CHARS:
+            return "error", "", "", self._size_error(workload_type, workload_name)
         workload_type = _from_lua_string(workload_type)
         workload_name = _from_lua_string(workload_name)
         canonical = normalise_type(workload_type)
         if canonical is None:
             return "unsupported", workload_type, workload_name, None
         return "claim", canonical, workload_name, None
+
+    def _size_error(self, workload_type: str, workload_name: str) -> PluginError:
+        what, value = (("type", workload_type) if len(workload_type) > MAX_RESULT_CHARS
+                       else ("name", workload_name))
+        return PluginError(self.name, "size", f"{self._where()}: {ENTRY_POINT} returned a workload {what} "
+                                              f"of {len(value)} bytes; the limit is {MAX_RESULT_CHARS}")
 
     def _result_error(self, workload_type, workload_name) -> PluginError:
         for position, value in (("first (workload type)", workload_type),
@@ -310,6 +339,6 @@ class LuaPlugin:
                                    "expected two strings")
             if type(value) is not str:
                 return PluginError(self.name, "type",
-                                   f"{self._where()}: {ENTRY_POINT} returned a {type_name(value)} as its "
+                                   f"{self._where()}: {ENTRY_POINT} returned a {lua_type(value)} as its "
                                    f"{position} value; expected two strings")
         raise AssertionError("unreachable")

@@ -1,26 +1,49 @@
 """Worker-process isolation for plugins (``resolver serve --isolation process``).
 
-Each plugin runs in its own worker process, under OS limits on top of
-luapy's budgets: ``RLIMIT_AS`` caps the worker's address space, and
-``RLIMIT_CPU`` is re-armed before every call so that one call can burn at
-most ``cpu_seconds`` of CPU.  If a worker dies (a crash, the kernel's
-SIGXCPU/SIGKILL, an out-of-memory abort), only the call in flight fails
-(error kind ``crash``) and a fresh worker is started, with the plugin
-loaded again, before the next call.
+Each plugin runs in its own worker process.  luapy's budgets stop a plugin
+from inside; the worker is the backstop for what they can't stop, such as
+one long call into a library function:
+
+* a watchdog in the parent: a call that runs past its deadline (the time
+  budget plus ``DEADLINE_GRACE``) is killed with its worker, and answered
+  as a ``limit`` error on ``time``, which counts towards disabling the
+  plugin like any other budget error;
+* OS limits in the worker: ``RLIMIT_AS`` caps its address space, and
+  ``RLIMIT_CPU`` its CPU time per round trip, in case the parent is gone.
+
+A worker that dies (a crash, an out-of-memory abort, the watchdog) fails
+only the call in flight (``crash``, or ``limit_time`` for the watchdog and
+SIGXCPU); a fresh worker is started, with the plugin loaded again, and the
+other pods go on there.
+
+Pods travel in batches (``call_many``): one pipe round trip carries up to
+``BATCH_SIZE`` pods and their answers, so the process boundary costs a few
+microseconds per pod rather than a round trip each (``bench/bench_isolation``
+measures it).  To keep a per-call deadline inside a batch, the worker posts
+which pod it is on and since when in a small shared array (``progress``),
+which the parent reads when a reply is late.  A batch stops early at a
+budget error, so the caller sees it before spending more of the plugin's
+time.
 
 ``WorkerPlugin`` has the interface the chain uses (``name``, ``stats``,
-``call``, ``close``), so the chain does not know where a plugin runs.
-The price is one pipe round trip per call; the ``seed-process`` scenario
-of ``bench/bench_resolve.py`` measures it.
+``call``, ``call_many``, ``close``), so the chain does not know where a
+plugin runs.
 """
 
 from __future__ import annotations
 
 import multiprocessing
+import multiprocessing.forkserver
 import os
-from time import perf_counter
+import signal
+import threading
+from math import ceil
+from time import monotonic
+from typing import Iterable, Iterator
 
-from .plugins import CallResult, PluginError, PluginStats
+from luapy import Limits
+
+from .plugins import PLUGIN_LIMITS, CallResult, PluginError, PluginStats
 
 try:
     import resource
@@ -29,20 +52,37 @@ except ImportError:  # WebAssembly (Pyodide) and Windows: no OS limits, so no wo
 
 #: Default OS limits for a worker.
 DEFAULT_ADDRESS_SPACE = 1024 * 1024 * 1024   # bytes
-DEFAULT_CPU_SECONDS = 5                        # per call (RLIMIT_CPU granularity is 1 s)
+DEFAULT_CPU_SECONDS = 5                        # per call, on top of the time budget
+#: How far past its time budget a call may run before its worker is killed.
+DEADLINE_GRACE = 0.5
+#: A plugin's top level (parse, compile, run) must finish within this many
+#: seconds more than its time budget.
+LOAD_GRACE = 10.0
+#: Pods per round trip.  Past a few hundred the pipe's share of a pod's cost
+#: stops shrinking (bench/bench_isolation.py); smaller batches keep a reply
+#: small (a few hundred KB) and the work a killed worker loses short (a
+#: few milliseconds, redone on its replacement).
+BATCH_SIZE = 256
 
-_CONTEXT = multiprocessing.get_context("spawn")
+# Workers are forked from a fork server, single-threaded and warmed up by
+# ``worker_preload`` (tens of milliseconds to start one), never from the
+# service itself, whose threads make a plain fork unsafe.
+_CONTEXT = multiprocessing.get_context("forkserver")
+_CONTEXT.set_forkserver_preload([f"{__package__}.worker_preload"])
+# progress[0]: index in the batch of the pod being called; progress[1]: when
+# its call started (time.monotonic, the same clock in both processes).
+_POD, _STARTED = 0, 1
 
 
-def _worker_main(conn, name, source, chunkname, address_space, cpu_seconds) -> None:
-    """The worker: load one plugin, then answer calls until the pipe closes."""
+def _worker_main(conn, progress, name, source, chunkname, limits, address_space, cpu_seconds) -> None:
+    """The worker: load one plugin, then answer batches until the pipe closes."""
     if address_space:
         resource.setrlimit(resource.RLIMIT_AS, (address_space, address_space))
     from .plugins import LuaPlugin
 
     output: list[str] = []
     try:
-        plugin = LuaPlugin(name, source, chunkname=chunkname,
+        plugin = LuaPlugin(name, source, chunkname=chunkname, limits=limits,
                            on_output=lambda _name, line: output.append(line))
     except PluginError as exc:
         conn.send(("load_failed", exc.kind, exc.message, exc.limit, output))
@@ -50,51 +90,79 @@ def _worker_main(conn, name, source, chunkname, address_space, cpu_seconds) -> N
     conn.send(("loaded", output[:]))
     output.clear()
     hard = resource.getrlimit(resource.RLIMIT_CPU)[1]
+    call = plugin.call
     while True:
         try:
-            meta_json = conn.recv()
+            batch = conn.recv()
         except (EOFError, OSError):
             return
         if cpu_seconds:
             usage = resource.getrusage(resource.RUSAGE_SELF)
-            soft = int(usage.ru_utime + usage.ru_stime) + 1 + cpu_seconds
+            allowance = cpu_seconds + ceil(len(batch) * (limits.time or 0))
+            soft = int(usage.ru_utime + usage.ru_stime) + 1 + allowance
             resource.setrlimit(resource.RLIMIT_CPU, (soft if hard == resource.RLIM_INFINITY else min(soft, hard), hard))
-        result = plugin.call(meta_json)
-        error = result.error
-        conn.send((result.status, result.type, result.name,
-                   (error.kind, error.message, error.limit) if error is not None else None,
-                   output[:]))
+        replies = []
+        for index, meta_json in enumerate(batch):
+            progress[_STARTED] = monotonic()   # written before the index: see _await
+            progress[_POD] = index
+            status, workload_type, workload_name, error, seconds = call(meta_json)
+            if error is None:
+                replies.append((status, workload_type, workload_name, None, seconds))
+            else:
+                replies.append((status, workload_type, workload_name,
+                                (error.kind, error.message, error.limit), seconds))
+                if error.kind == "limit":
+                    break  # let the caller count it before spending more time
+        conn.send((replies, output[:]))
         output.clear()
 
 
 class WorkerPlugin:
-    """A plugin hosted in a worker process; the parent-side proxy."""
+    """A plugin hosted in a worker process; the parent-side proxy.
+
+    ``deadline``: seconds one call may take before the worker is killed;
+    by default the time budget of ``limits`` plus ``DEADLINE_GRACE``.
+    """
 
     def __init__(self, name: str, source: bytes, *, chunkname: str | None = None,
-                 stats: PluginStats | None = None, on_output=None,
+                 limits: Limits = PLUGIN_LIMITS, stats: PluginStats | None = None, on_output=None,
                  address_space: int | None = DEFAULT_ADDRESS_SPACE,
-                 cpu_seconds: int | None = DEFAULT_CPU_SECONDS):
+                 cpu_seconds: int | None = DEFAULT_CPU_SECONDS,
+                 deadline: float | None = None, batch_size: int = BATCH_SIZE):
         self.name = name
         self.stats = stats if stats is not None else PluginStats()
         self.on_output = on_output
-        self._spec = (name, bytes(source), chunkname or f"@{name}.lua", address_space, cpu_seconds)
+        if deadline is None:
+            budget = limits.time if limits.time is not None else cpu_seconds
+            deadline = budget + DEADLINE_GRACE if budget else None
+        self.deadline = deadline
+        self.batch_size = batch_size
+        self._spec = (name, bytes(source), chunkname or f"@{name}.lua", limits, address_space, cpu_seconds)
+        self._load_deadline = (limits.time or 0) + LOAD_GRACE
         self.restarts = 0
         self._process = None
         self._conn = None
+        self._progress = _CONTEXT.RawArray("d", 2)
         self._start()
+
+    # -- the worker's life ----------------------------------------------------
 
     def _start(self) -> None:
         parent, child = _CONTEXT.Pipe()
-        process = _CONTEXT.Process(target=_worker_main, args=(child, *self._spec), daemon=True,
-                                   name=f"resolver-plugin-{self.name}")
+        process = _CONTEXT.Process(target=_worker_main, args=(child, self._progress, *self._spec),
+                                   daemon=True, name=f"resolver-plugin-{self.name}")
         process.start()
         child.close()
         try:
+            if not parent.poll(self._load_deadline):
+                _kill(process)
+                raise PluginError(self.name, "limit", f"{self.name}: loading took more than "
+                                                      f"{self._load_deadline:g} s; worker killed", "time")
             reply = parent.recv()
         except (EOFError, OSError):
             process.join(5)
             raise PluginError(self.name, "crash", f"{self.name}: worker process died while loading "
-                                                  f"(exit code {process.exitcode})") from None
+                                                  f"({_exit_cause(process.exitcode)})") from None
         self._emit(reply[-1])
         if reply[0] == "load_failed":
             _, kind, message, limit, _ = reply
@@ -107,34 +175,89 @@ class WorkerPlugin:
             for line in lines:
                 self.on_output(self.name, line)
 
-    def call(self, meta_json: str) -> CallResult:
-        started = perf_counter()
-        try:
-            self._conn.send(meta_json)
-            status, workload_type, workload_name, error, output = self._conn.recv()
-        except (EOFError, OSError, BrokenPipeError):
-            status, workload_type, workload_name, output = "error", "", "", []
-            error = self._replace_dead_worker()
-        else:
-            if error is not None:
-                error = PluginError(self.name, error[0], error[1], error[2])
-        seconds = perf_counter() - started
-        self._emit(output)
-        self.stats.record(status, seconds, error.metric_kind if error is not None else None)
-        return CallResult(status, workload_type, workload_name, error, seconds)
+    # -- calls ----------------------------------------------------------------
 
-    def _replace_dead_worker(self) -> PluginError:
+    def call(self, meta_json: str) -> CallResult:
+        return next(self.call_many([meta_json]))
+
+    def call_many(self, meta_jsons: Iterable[str]) -> Iterator[CallResult]:
+        """Call the plugin on each pod, in order, ``batch_size`` pods per
+        round trip.  Lazy: a batch is sent when the caller wants its first
+        result, so a caller that stops early (the chain, on disabling the
+        plugin) spends no more of the plugin's time."""
+        pending = list(meta_jsons)
+        while pending:
+            batch = pending[:self.batch_size]
+            answered = self._round_trip(batch)
+            del pending[:len(answered)]
+            for result in answered:
+                self.stats.record(result.status, result.seconds,
+                                  result.error.metric_kind if result.error is not None else None)
+                yield result
+
+    def _round_trip(self, batch: list[str]) -> list[CallResult]:
+        """Results for a prefix of ``batch`` (all of it unless a budget
+        error or a dead worker cut it short)."""
+        progress = self._progress
+        progress[_STARTED] = monotonic()
+        progress[_POD] = 0
+        try:
+            self._conn.send(batch)
+            killed = self._await(progress)
+            if not killed:
+                replies, output = self._conn.recv()
+        except (EOFError, OSError):
+            killed = False
+        else:
+            if not killed:
+                self._emit(output)
+                return [_result(self.name, reply) for reply in replies]
+        # The worker is gone: the pod in flight failed; those before it
+        # have no answer yet (the reply died with the worker) and go again.
+        index, seconds = int(progress[_POD]), monotonic() - progress[_STARTED]
+        failed = CallResult("error", error=self._replace_dead_worker(killed), seconds=seconds)
+        redone = self._round_trip(batch[:index]) if index else []
+        if len(redone) < index:  # cut short again: the rest waits for the next round trip
+            return redone
+        return redone + [failed]
+
+    def _await(self, progress) -> bool:
+        """Wait for the reply; kill the worker if a call runs past its
+        deadline.  Returns whether it was killed."""
+        deadline = self.deadline
+        conn = self._conn
+        if deadline is None:
+            return False  # recv blocks until a reply or the worker's end
+        while True:
+            # The worker writes a pod's start time, then its index; reading
+            # in the other order, and the index again, never pairs a pod
+            # with an older pod's start (which could kill it early).
+            index = progress[_POD]
+            overrun = monotonic() - progress[_STARTED] - deadline
+            if overrun >= 0 and progress[_POD] == index:
+                _kill(self._process)
+                return True
+            if conn.poll(max(-overrun, 0.001)):
+                return False
+
+    def _replace_dead_worker(self, killed: bool) -> PluginError:
         process = self._process
         process.join(5)
         code = process.exitcode
-        cause = f"killed by signal {-code}" if code is not None and code < 0 else f"exit code {code}"
-        error = PluginError(self.name, "crash", f"{self.name}: worker process died during the call ({cause}); "
-                                                "replacing it")
+        if killed:
+            error = PluginError(self.name, "limit", f"{self.name}: the call was still running after "
+                                                    f"{self.deadline:g} s; worker killed and replaced", "time")
+        elif code == -signal.SIGXCPU:
+            error = PluginError(self.name, "limit", f"{self.name}: the worker used up its CPU time limit; "
+                                                    "replacing it", "time")
+        else:
+            error = PluginError(self.name, "crash", f"{self.name}: worker process died during the call "
+                                                    f"({_exit_cause(code)}); replacing it")
         self.restarts += 1
         try:
             self._start()
         except PluginError as exc:  # the next call will try again
-            error = PluginError(self.name, "crash", f"{error.message}; restart failed: {exc}")
+            error = PluginError(self.name, error.kind, f"{error.message}; restart failed: {exc}", error.limit)
             self._conn = _DeadConnection()
         return error
 
@@ -151,8 +274,23 @@ class WorkerPlugin:
         if self._process is not None:
             self._process.join(2)
             if self._process.is_alive():
-                self._process.kill()
-                self._process.join(2)
+                _kill(self._process)
+
+
+def _result(plugin: str, reply) -> CallResult:
+    status, workload_type, workload_name, error, seconds = reply
+    if error is not None:
+        error = PluginError(plugin, error[0], error[1], error[2])
+    return CallResult(status, workload_type, workload_name, error, seconds)
+
+
+def _kill(process) -> None:
+    process.kill()
+    process.join(5)
+
+
+def _exit_cause(code) -> str:
+    return f"killed by signal {-code}" if code is not None and code < 0 else f"exit code {code}"
 
 
 class _DeadConnection:
@@ -164,10 +302,20 @@ class _DeadConnection:
     def recv(self):
         raise EOFError
 
+    def poll(self, _timeout=0):
+        return True
+
     def close(self):
         pass
 
 
 def available() -> bool:
-    """Whether this platform has the OS limits the worker mode relies on."""
-    return os.name == "posix" and resource is not None and hasattr(resource, "RLIMIT_AS")
+    """Whether this platform has what the worker mode relies on (POSIX, OS
+    limits).  If so, the fork server starts now, in the background: it
+    takes about a second, which the first stored plugin should not wait
+    for (the service asks this when it is set up)."""
+    if os.name != "posix" or resource is None or not hasattr(resource, "RLIMIT_AS"):
+        return False
+    threading.Thread(target=multiprocessing.forkserver.ensure_running, daemon=True,
+                     name="resolver-fork-server").start()
+    return True

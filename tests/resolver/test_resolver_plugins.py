@@ -7,8 +7,11 @@ import pytest
 
 from resolver.chain import Chain, resolve_podset
 from resolver.loader import PluginSet
-from resolver.plugins import LuaPlugin, PluginError, to_lua_string
-from resolver.pods import load_pods, make_pod
+from resolver.plugins import (
+    MAX_MESSAGE_CHARS, MAX_OUTPUT_PER_CALL, MAX_RESULT_CHARS, CallResult, LuaPlugin, PluginError,
+    PluginStats, to_lua_string,
+)
+from resolver.pods import PodSet, load_pods, make_pod
 from resolver.rules import Resolved, Unresolved
 from resolver.store import PluginStore
 
@@ -163,6 +166,17 @@ def test_globals_written_in_one_call_do_not_leak_into_the_next():
                "function GetWorkloadTypeAndName(m)\n"
                "  count = count + 1\n  config.seen = config.seen + 1\n  leaked = (leaked or 0) + 1\n"
                "  return 'Deployment', count .. ':' .. config.seen .. ':' .. leaked\nend\n")
+    assert [call(p).name for _ in range(3)] == ["1:1:1"] * 3
+
+
+def test_state_any_depth_down_and_in_upvalues_does_not_leak_into_the_next_call():
+    # A counter and a cache the entry point closes over, and a table three
+    # levels below a global, are state as much as the globals are.
+    p = plugin("local count, cache = 0, {}\nrules = {by = {kind = {seen = 0}}}\n"
+               "function GetWorkloadTypeAndName(m)\n"
+               "  count = count + 1\n  cache[#cache + 1] = m\n"
+               "  rules.by.kind.seen = rules.by.kind.seen + 1\n"
+               "  return 'Deployment', count .. ':' .. #cache .. ':' .. rules.by.kind.seen\nend\n")
     assert [call(p).name for _ in range(3)] == ["1:1:1"] * 3
 
 
@@ -336,6 +350,23 @@ def test_invalid_new_version_never_displaces_a_working_one(tmp_path):
 
 # -- a plugin that keeps running out of budget -------------------------------------
 
+def test_crashes_count_towards_disabling_like_budget_errors():
+    class Crashing:
+        """A worker plugin whose worker dies on every call."""
+        name = "crashy"
+        stats = PluginStats()
+
+        def call_many(self, metas):
+            for _ in metas:
+                self.calls = getattr(self, "calls", 0) + 1
+                yield CallResult("error", error=PluginError("crashy", "crash", "crashy: worker died"))
+
+    crashing = Crashing()
+    pods = [pod(name=f"p{i}", uid=str(i)) for i in range(20)]
+    _, summary = resolve_podset(PodSet(pods, {}, {}), [crashing])
+    assert summary.disabled == ["crashy"] and crashing.calls == 4
+
+
 def test_runaway_plugin_is_dropped_for_the_whole_pass():
     from luapy.options import Limits
 
@@ -354,7 +385,7 @@ def test_runaway_plugin_is_dropped_for_the_whole_pass():
         assert summary.disabled == ["spin"]
         assert [(r.pod.uid, r.outcome) for r in results] == [(r.pod.uid, r.outcome) for r in expected]
     assert [d.plugin for d in disabled] == ["spin", "spin"]
-    assert str(disabled[0]).startswith("plugin spin ran out of budget on more than 3 pods (spin.lua:2: ")
+    assert str(disabled[0]).startswith("plugin spin ran out of budget or crashed on more than 3 pods (spin.lua:2: ")
 
 
 def test_plugin_set_disable_keeps_a_version_out_until_replaced(tmp_path):
@@ -408,3 +439,31 @@ def test_example_plugins_claim_exactly_their_pods(file, claims):
         if result.status == "claim":
             got[pod.name] = (result.type, result.name)
     assert got == claims
+
+
+# -- a hostile plugin ----------------------------------------------------------------
+
+def test_printing_megabytes_keeps_a_bounded_share_per_call():
+    lines = []
+    p = LuaPlugin("loud", b'function GetWorkloadTypeAndName(m)\n'
+                          b'  for i = 1, 64 do print(("x"):rep(65536)) end\n  return "", ""\nend\n',
+                  on_output=lambda name, line: lines.append(line))
+    for _ in range(3):
+        assert call(p).status == "pass"
+    assert len(lines) == 3 * 2
+    assert lines[:2] == ["x" * MAX_OUTPUT_PER_CALL,
+                         f"[{64 * 65537 - MAX_OUTPUT_PER_CALL} more characters of output dropped: "
+                         f"a call may print {MAX_OUTPUT_PER_CALL}]"]
+
+
+def test_a_megabyte_answer_or_error_is_cut_not_kept():
+    p = plugin('function GetWorkloadTypeAndName(m)\n'
+               '  if m == "name" then return "Deployment", ("n"):rep(1e6) end\n'
+               '  error(("e"):rep(1e6))\nend\n')
+    result = call(p, "name")
+    assert (result.status, result.error.kind) == ("error", "size")
+    assert str(result.error) == (f"p.lua:1: GetWorkloadTypeAndName returned a workload name of 1000000 bytes; "
+                                 f"the limit is {MAX_RESULT_CHARS}")
+    result = call(p, "error")
+    assert len(str(result.error)) < MAX_MESSAGE_CHARS + 100
+    assert str(result.error).endswith(f"... ({len('p.lua:3: ') + 1_000_000 - MAX_MESSAGE_CHARS} more characters)")

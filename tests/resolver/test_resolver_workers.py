@@ -1,13 +1,17 @@
 """Worker-process isolation: same answers, OS limits applied, crashes contained."""
 
 import os
+from contextlib import closing
 import signal
 import time
 
 import pytest
 
-from resolver.pods import load_pods
-from resolver.plugins import LuaPlugin, PluginError, to_lua_string
+from luapy import Limits
+from resolver import workers
+from resolver.chain import resolve_podset
+from resolver.plugins import MAX_OUTPUT_PER_CALL, LuaPlugin, PluginError, to_lua_string
+from resolver.pods import PodSet, load_pods, make_pod
 from resolver.workers import WorkerPlugin, available
 
 pytestmark = pytest.mark.skipif(not available(), reason="needs POSIX resource limits")
@@ -71,3 +75,112 @@ def test_load_errors_and_lua_errors_cross_the_process_boundary():
         assert lines == [("bad", "hi")]
     finally:
         worker.close()
+
+
+# -- the watchdog: a call past its deadline is killed with its worker ----------------
+
+IDLE = b"function GetWorkloadTypeAndName(m) return '', '' end"
+#: No budget of luapy's stops this plugin: only the watchdog can.
+UNBUDGETED = Limits(steps=None, time=None)
+SPIN_ON_ODD = (b'function GetWorkloadTypeAndName(m)\n'
+               b'  if tonumber(m) % 2 == 1 then while true do end end\n'
+               b'  return "Deployment", "pod" .. m\nend\n')
+
+
+def test_a_call_past_its_deadline_is_a_time_limit_error_and_the_next_pods_go_on():
+    with closing(WorkerPlugin("spin", SPIN_ON_ODD, limits=UNBUDGETED, deadline=0.5)) as worker:
+        started = time.monotonic()
+        results = list(worker.call_many([str(n) for n in (2, 4, 5, 6, 8)]))
+        elapsed = time.monotonic() - started
+        assert [r.name for r in results] == ["pod2", "pod4", "", "pod6", "pod8"]
+        error = results[2].error
+        assert (error.kind, error.limit, error.metric_kind) == ("limit", "time", "limit_time")
+        assert str(error) == "spin: the call was still running after 0.5 s; worker killed and replaced"
+        assert results[2].seconds >= 0.5
+        assert worker.restarts == 1
+        assert worker.stats.errors == {"limit_time": 1} and worker.stats.claims == 4
+        assert elapsed < 15  # the deadline, a restart and a re-run of two pods
+
+
+def test_the_default_deadline_is_the_time_budget_plus_half_a_second():
+    with closing(WorkerPlugin("idle", IDLE, limits=Limits(time=0.25))) as worker:
+        assert worker.deadline == 0.75
+        os.kill(worker.pid, signal.SIGSTOP)  # stands for one endless call into C
+        result = worker.call("{}")
+        assert result.error.metric_kind == "limit_time" and 0.75 <= result.seconds < 10
+        assert worker.call("{}").status == "pass"
+
+
+def test_overruns_count_towards_disabling_the_plugin():
+    pods = [make_pod({"name": str(n), "namespace": "ns", "uid": str(n)}) for n in range(12)]
+    for pod in pods:
+        pod.lua_meta = pod.name
+    with closing(WorkerPlugin("spin", SPIN_ON_ODD, limits=UNBUDGETED, deadline=0.3)) as worker:
+        started = time.monotonic()
+        disabled = []
+        results, summary = resolve_podset(PodSet(pods, {}, {}), [worker], on_disabled=disabled.append)
+        assert summary.disabled == ["spin"] and [d.plugin for d in disabled] == ["spin"]
+        assert not any(r.resolved for r in results)  # no plugin left, no owners
+        assert worker.stats.errors == {"limit_time": 4}  # the fourth is one too many
+        assert time.monotonic() - started < 30
+
+
+# -- batches ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("batch_size", [1, 7, 64])
+def test_batched_calls_answer_as_single_calls_do(batch_size):
+    with open(SEED, "rb") as handle:
+        source = handle.read()
+    local = LuaPlugin("opengauss", source)
+    metas = [to_lua_string(pod.meta_json) for pod in load_pods(SAMPLE).pods]
+    with closing(WorkerPlugin("opengauss", source, batch_size=batch_size)) as worker:
+        assert [r[:3] for r in worker.call_many(metas)] == [local.call(m)[:3] for m in metas]
+        assert worker.stats.calls == 60 and worker.stats.claims == 2
+
+
+def test_a_batch_stops_at_a_budget_error_so_the_caller_can_stop_the_plugin():
+    lines = []
+    slow = (b'function GetWorkloadTypeAndName(m)\n  print(m)\n'
+            b'  if m == "3" then while true do end end\n  return "", ""\nend\n')
+    with closing(WorkerPlugin("slow", slow, limits=Limits(steps=100_000, time=1.0),
+                              on_output=lambda name, line: lines.append(line))) as worker:
+        for result in worker.call_many([str(n) for n in range(10)]):
+            if result.status == "error":
+                break
+        assert result.error.metric_kind == "limit_steps"
+        assert lines == ["0", "1", "2", "3"]  # pods 4..9 never ran
+
+
+# -- a hostile plugin ------------------------------------------------------------------
+
+def test_printing_megabytes_crosses_the_pipe_truncated():
+    lines = []
+    loud = (b'function GetWorkloadTypeAndName(m)\n'
+            b'  for i = 1, 64 do print(("x"):rep(65536)) end\n  return "", ""\nend\n')
+    with closing(WorkerPlugin("loud", loud, on_output=lambda name, line: lines.append(line))) as worker:
+        assert [r.status for r in worker.call_many(["{}"] * 3)] == ["pass"] * 3
+        assert sum(map(len, lines)) < 3 * (MAX_OUTPUT_PER_CALL + 200)
+        assert lines[-1] == f"[{64 * 65537 - MAX_OUTPUT_PER_CALL} more characters of output dropped: " \
+                            f"a call may print {MAX_OUTPUT_PER_CALL}]"
+
+
+def test_a_plugin_hoarding_coroutines_cannot_take_its_worker_down():
+    # A worker's address space is capped, and each coroutine thread takes a
+    # stack of it: the plugin gets a Lua error, the worker lives on.
+    hoard = (b'hoard = {}\nfunction GetWorkloadTypeAndName(m)\n  for i = 1, 5000 do\n'
+             b'    local co = coroutine.wrap(function() coroutine.yield() end)\n'
+             b'    co(); hoard[#hoard + 1] = co\n  end\n  return "Deployment", "x"\nend\n')
+    with closing(WorkerPlugin("hoard", hoard)) as worker:
+        for result in [*worker.call_many(["{}"] * 3), worker.call("{}")]:
+            assert result.status == "claim" or result.error.kind == "runtime", result
+        assert worker.restarts == 0
+
+
+def test_a_top_level_that_never_ends_is_killed(monkeypatch):
+    monkeypatch.setattr(workers, "LOAD_GRACE", 1.0)
+    started = time.monotonic()
+    with pytest.raises(PluginError) as info:
+        WorkerPlugin("stuck", b"while true do end", limits=UNBUDGETED)
+    assert (info.value.kind, info.value.limit) == ("limit", "time")
+    assert str(info.value) == "stuck: loading took more than 1 s; worker killed"
+    assert time.monotonic() - started < 15
