@@ -32,8 +32,8 @@ plugin runs.
 
 from __future__ import annotations
 
+import functools
 import multiprocessing
-import multiprocessing.forkserver
 import os
 import signal
 import threading
@@ -67,8 +67,17 @@ BATCH_SIZE = 256
 # Workers are forked from a fork server, single-threaded and warmed up by
 # ``worker_preload`` (tens of milliseconds to start one), never from the
 # service itself, whose threads make a plain fork unsafe.
-_CONTEXT = multiprocessing.get_context("forkserver")
-_CONTEXT.set_forkserver_preload([f"{__package__}.worker_preload"])
+# Built on first use: WebAssembly (Pyodide) has no _multiprocessing, and
+# importing this module there must still work (``available()`` says no).
+@functools.lru_cache(maxsize=None)
+def _context():
+    import multiprocessing.forkserver  # noqa: F401  (registers the start method)
+
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload([f"{__package__}.worker_preload"])
+    return context
+
+
 # progress[0]: index in the batch of the pod being called; progress[1]: when
 # its call started (time.monotonic, the same clock in both processes).
 _POD, _STARTED = 0, 1
@@ -142,14 +151,14 @@ class WorkerPlugin:
         self.restarts = 0
         self._process = None
         self._conn = None
-        self._progress = _CONTEXT.RawArray("d", 2)
+        self._progress = _context().RawArray("d", 2)
         self._start()
 
     # -- the worker's life ----------------------------------------------------
 
     def _start(self) -> None:
-        parent, child = _CONTEXT.Pipe()
-        process = _CONTEXT.Process(target=_worker_main, args=(child, self._progress, *self._spec),
+        parent, child = _context().Pipe()
+        process = _context().Process(target=_worker_main, args=(child, self._progress, *self._spec),
                                    daemon=True, name=f"resolver-plugin-{self.name}")
         process.start()
         child.close()
@@ -316,6 +325,7 @@ def available() -> bool:
     for (the service asks this when it is set up)."""
     if os.name != "posix" or resource is None or not hasattr(resource, "RLIMIT_AS"):
         return False
+    _context()
     threading.Thread(target=multiprocessing.forkserver.ensure_running, daemon=True,
                      name="resolver-fork-server").start()
     return True
