@@ -48,7 +48,32 @@ MEMORY_CAP_BYTES = 2 * 1024 ** 3
 
 #: Files luapy does not pass today, with their first failure.  Remove an
 #: entry when its file passes (the run fails until then).
+_NEEDS_DEBUG = "needs the debug library: {}: `local debug = require \"debug\"`"
 EXPECTED_FAILURES = {
+    "attrib.lua": "package has no C searchers, so require's 'not found' message lacks "
+                  "package.cpath's lines: attrib.lua:67 `assert(msg == expected)`",
+    "calls.lua": _NEEDS_DEBUG.format("calls.lua:6"),
+    "closure.lua": "weak tables are not weak: closure.lua:37 `while x[1] do` (repeat until GC) "
+                   "never ends",
+    "constructs.lua": _NEEDS_DEBUG.format("constructs.lua:6"),
+    "coroutine.lua": _NEEDS_DEBUG.format("coroutine.lua:6"),
+    "cstack.lua": "no C-stack limit (LUAI_MAXCCALLS): cstack.lua:108, closing a chain of "
+                  "coroutines gives no \"C stack overflow\" (the file takes ~40 s to get there)",
+    "db.lua": _NEEDS_DEBUG.format("db.lua:6"),
+    "errors.lua": _NEEDS_DEBUG.format("errors.lua:6"),
+    "events.lua": _NEEDS_DEBUG.format("events.lua:6"),
+    "files.lua": _NEEDS_DEBUG.format("files.lua:4"),
+    "gc.lua": _NEEDS_DEBUG.format("gc.lua:6"),
+    "gengc.lua": _NEEDS_DEBUG.format("gengc.lua:6"),
+    "goto.lua": "needs the debug library: goto.lua:157: `local debug = require 'debug'`",
+    "literals.lua": _NEEDS_DEBUG.format("literals.lua:6"),
+    "locals.lua": _NEEDS_DEBUG.format("locals.lua:6"),
+    "math.lua": "tonumber(s, base) rejects a leading '+': math.lua:408 "
+                "`assert(tonumber('  +1Z  ', 36) == 36 + 35)`",
+    "nextvar.lua": "the ipairs iterator does not wrap at math.maxinteger: nextvar.lua:78 "
+                   "`assert(k == math.mininteger and v == 10)`",
+    "strings.lua": "%p differs for equal short strings (no interning): strings.lua:189 "
+                   "`assert(string.format(\"%p\", s1) == string.format(\"%p\", s2))`",
 }
 
 
@@ -83,7 +108,7 @@ def run_file(command: list[str], folder: Path, env: dict | None = None,
         start = time.monotonic()
         process = subprocess.Popen(command, cwd=folder, env=env, stdin=subprocess.DEVNULL,
                                    stdout=subprocess.DEVNULL, stderr=errors)
-        stopped = _watch(process, start + timeout)
+        stopped = _watch(process, timeout)
         seconds = time.monotonic() - start
         errors.seek(0)
         text = errors.read().decode("utf-8", "replace")
@@ -94,8 +119,9 @@ def run_file(command: list[str], folder: Path, env: dict | None = None,
     return Outcome(False, seconds, _first_error(text) or f"exit status {process.returncode}")
 
 
-def _watch(process: subprocess.Popen, deadline: float) -> str:
-    """Wait for ``process``; kill it past the deadline or the memory cap."""
+def _watch(process: subprocess.Popen, timeout: float) -> str:
+    """Wait for ``process``; kill it past the timeout or the memory cap."""
+    deadline = time.monotonic() + timeout
     while True:
         try:
             process.wait(timeout=0.25)
@@ -104,7 +130,7 @@ def _watch(process: subprocess.Popen, deadline: float) -> str:
             pass
         reason = ""
         if time.monotonic() > deadline:
-            reason = f"timed out after {FILE_TIMEOUT:.0f} s"
+            reason = f"timed out after {timeout:.0f} s"
         elif _resident_bytes(process.pid) > MEMORY_CAP_BYTES:
             reason = f"stopped at {MEMORY_CAP_BYTES // 1024 ** 3} GiB resident"
         if reason:
@@ -176,6 +202,35 @@ def test_official_file(name):
         pytest.skip(_MISSING)
     outcome = run_file(luapy_command(name), SUITE, env=luapy_env())
     assert outcome.passed, f"{name}: {outcome.failure}"
+
+
+#: main.lua checks the command line only when ``_port`` is false: it runs
+#: the command again and again through a shell, by the name ``arg`` gives it.
+#: What fails in it today, in order (each hides the ones after it):
+#: package.cpath ignores LUA_CPATH (main.lua:146) and has no default
+#: (main.lua:192); no C modules (``-l lib2-v2``, main.lua:230); no
+#: debug.debug (main.lua:263) nor debug.getinfo (main.lua:401); no ``warn``
+#: (main.lua:267-328 and 507); string.dump (main.lua:431); a file left
+#: open loses its buffered data at exit (main.lua:436); ``-v`` prints
+#: luapy's own line, not Lua's copyright (main.lua:443); no io.popen for
+#: the Ctrl-C tests (main.lua:530), which a Python string.find would fail
+#: anyway (the first Ctrl-C stops it, where lua5.4's C loop ignores it).
+MAIN_LUA_FAILURE = "package.cpath ignores LUA_CPATH: main.lua:146 `checkout(\"xuxu\\n\")`"
+
+
+@pytest.mark.xfail(strict=True, reason=MAIN_LUA_FAILURE)
+def test_main_lua_checks_the_command_line(tmp_path):
+    if SUITE is None:
+        pytest.skip(_MISSING)
+    # A program file standing for "lua": main.lua quotes the name into shell
+    # commands (some run with an empty environment).
+    program = tmp_path / "luapy"
+    program.write_text(f"#!{sys.executable}\nimport sys\nsys.path.insert(0, {str(REPO)!r})\n"
+                       "from luapy.cli import main\nsys.exit(main())\n")
+    program.chmod(0o755)
+    env = dict(os.environ, TMPDIR=str(tmp_path))  # os.tmpname's files go there
+    outcome = run_file([str(program), "main.lua"], SUITE, env=env, timeout=120)
+    assert outcome.passed, f"main.lua: {outcome.failure}"
 
 
 def test_expected_failures_name_suite_files():
