@@ -84,7 +84,8 @@ def collect_args(argv: list[bytes]) -> Arguments:
         if kind == b"-":
             if extra:
                 return _bad(found, option)
-            found.script = i + 1
+            # Nothing after "--" is no script at all (lua.c 5.3's reading).
+            found.script = i + 1 if i + 1 < len(argv) else 0
             return found
         if kind == b"":
             return found  # the script is "-": stdin
@@ -141,7 +142,7 @@ class Interpreter:
             return False
         if not self.run_args(args.actions):
             return False
-        if args.script and args.script < len(argv):
+        if args.script:
             if not self.handle_script(argv, args.script):
                 return False
         if args.interactive:

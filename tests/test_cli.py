@@ -137,6 +137,7 @@ def test_collect_args_stops_at_the_script():
     assert found.actions == [("W", None), ("e", b"x=1"), ("l", b"m")]
     assert cli.collect_args([b"luapy", b"-i"]).version  # -i implies -v
     assert cli.collect_args([b"luapy", b"--", b"-v"]).script == 2
+    assert cli.collect_args([b"luapy", b"--"]).script == 0
     assert cli.collect_args([b"luapy", b"-", b"x"]).script == 1
     assert cli.collect_args([b"luapy", b"-e", b"x"]).script == 0
 
@@ -249,6 +250,7 @@ def test_bom_and_first_line_comment_are_skipped(tmp_path):
 
 def test_stdin_runs_as_a_file_when_there_is_nothing_else():
     assert luapy(stdin="print(10)\nprint(2)\n").stdout == b"10\n2\n"
+    assert luapy("--", stdin="print(arg[0])").stdout == b"luapy\n"
     result = luapy(stdin="  print(\n1, a\n)\n")
     assert result.stdout == b"1\tnil\n"
 

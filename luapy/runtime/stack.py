@@ -92,9 +92,11 @@ def start_thread(target, args=(), *, name: str, stack_bytes: int,
     return thread
 
 
-def raise_in_thread(ident: int, exception: type[BaseException] | None) -> bool:
+def raise_in_thread(ident: int | None, exception: type[BaseException] | None) -> bool:
     """Raise ``exception`` in thread ``ident`` at its next Python instruction
     (CPython only; False elsewhere).  ``None`` cancels a pending one."""
+    if ident is None:
+        return False
     try:
         import ctypes
     except ImportError:
