@@ -15,7 +15,6 @@ no C modules (so no ``LUA_CPATH``).
 
 from __future__ import annotations
 
-import gc
 import os
 import shutil
 import signal
@@ -156,11 +155,9 @@ class Interpreter:
         return True
 
     def close(self) -> None:
-        """``lua_close``: end the runtime and let go of it, so the files a
-        script left open are flushed and closed now, as their ``__gc`` would."""
+        """``lua_close``, as far as luapy has one: suspended coroutines'
+        threads are released."""
         self.runtime.close()
-        self.runtime = self.globals = self._loadfile = self._tostring = self._warn = None
-        gc.collect()
 
     # -- lua.c's report, msghandler, docall ---------------------------------
 
@@ -180,8 +177,7 @@ class Interpreter:
         elif isinstance(value, (int, float)) and not isinstance(value, bool):
             text = number_to_str(value)
         else:
-            handler = value.meta.get("__tostring") if isinstance(value, (Table, Userdata)) \
-                and value.meta is not None else None
+            handler = _metafield(value, "__tostring")
             if handler is not None:
                 results = self.runtime.call_raw(handler, [value])
                 if results and isinstance(results[0], str):
@@ -392,6 +388,12 @@ class Interrupted(LuaError):
 _NOTHING = object()
 
 
+def _metafield(value, name: str):
+    """``luaL_getmetafield`` (raw) for the values that have metatables."""
+    meta = value.meta if isinstance(value, (Table, Userdata)) else None
+    return meta.get(name) if meta is not None else None
+
+
 def _environ(name: str) -> bytes | None:
     environ = getattr(os, "environb", None)
     if environ is not None:
@@ -468,6 +470,9 @@ def main(argv: list[str] | None = None, progname: str | None = None) -> int:
     except KeyboardInterrupt:
         _write_stderr(f"{progname}: interrupted!\n")
         return 130
+    except Exception as error:  # a bug in luapy: one line, never a Python traceback
+        _write_stderr(f"{progname}: internal error: {type(error).__name__}: {error}\n")
+        return 1
     finally:
         try:
             sys.stdout.flush()
