@@ -1,7 +1,7 @@
 """The official Lua 5.4.8 test suite, one test case per file (issue 13).
 
 The suite is third-party code and never enters this repository: it is
-looked for in ``shared/lua-5.4.8-tests`` beside the checkout (or any folder
+looked for in ``shared/lua-5.4.8-tests`` (or its ``testes/``) beside the checkout (or any folder
 above it), or wherever ``LUAPY_LUA_TESTS`` points.  Without it every case
 skips with a message saying where it was looked for.
 
@@ -185,7 +185,9 @@ def lupa_command(name: str) -> list[str]:
 
 SUITE = find_suite()
 FILES = suite_files(SUITE) if SUITE is not None else []
-_MISSING = (f"the Lua 5.4.8 test suite is not here: looked for {SUITE_FOLDER} above {REPO}"
+_MISSING = (f"the Lua 5.4.8 test suite is not in {SUITE_ENV}={os.environ[SUITE_ENV]}"
+            if os.environ.get(SUITE_ENV) else
+            f"the Lua 5.4.8 test suite is not here: looked for {SUITE_FOLDER} above {REPO}"
             f" (set {SUITE_ENV} to its folder)")
 
 
