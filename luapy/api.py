@@ -26,9 +26,6 @@ deeply with raw access, caps and cycle detection.
 
 from __future__ import annotations
 
-import queue
-import sys
-import threading
 import weakref
 from collections.abc import Mapping
 
@@ -36,6 +33,9 @@ from .errors import LuaError, LuaLimitError, LuaSyntaxError
 from .load import load_chunk, skip_file_header, to_lua_source
 from .options import Limits, Options
 from .runtime.ops import call as lua_call
+from .runtime.stack import (
+    DEEP_STACK_THRESHOLD, DeepStackExecutor, raise_recursion_limit, recursion_limit_for,
+)
 from .runtime.state import State
 from .runtime.values import (
     MAXINT, MININT, Coroutine, Function, Table, Userdata, tostring_basic, type_name,
@@ -43,14 +43,6 @@ from .runtime.values import (
 from .snapshot import Snapshot
 from .stdlib import corolib
 
-#: Python frames one Lua call level may take (the generated function plus
-#: call helpers, pcall, metamethods); the recursion limit is raised to fit.
-_FRAMES_PER_LEVEL = 8
-#: Runtimes allowed deeper recursion than this run their calls on a thread
-#: of their own with a large stack: on Python 3.10 every Python call uses
-#: the C stack, and the caller's thread may have only a few megabytes.
-DEEP_STACK_THRESHOLD = 1000
-DEEP_STACK_BYTES = 1024 * 1024 * 1024
 #: How deep a converted result may nest, and how many values it may hold.
 MAX_CONVERT_DEPTH = 100
 MAX_CONVERT_ITEMS = 1_000_000
@@ -85,7 +77,7 @@ class LuaRuntime:
         self.options = options
         self._encoding = options.encoding
         self._state = State(options)
-        self._executor = _DeepStackExecutor() if options.limits.depth > DEEP_STACK_THRESHOLD else None
+        self._executor = DeepStackExecutor() if options.limits.depth > DEEP_STACK_THRESHOLD else None
         from .stdlib import open_libs
 
         open_libs(self._state)
@@ -174,6 +166,15 @@ class LuaRuntime:
         results = self.call_raw(function, [self._to_lua(a) for a in args])
         return self._pack(results)
 
+    def call_all(self, function, *args) -> tuple:
+        """Call a Lua value and return all its results as a tuple.
+
+        Unlike calling a ``LuaFunction`` it keeps the count: ``()`` for no
+        result, ``(None,)`` for one nil (what a read-eval-print loop needs).
+        """
+        results = self.call_raw(self._to_lua(function), [self._to_lua(a) for a in args])
+        return tuple(self._from_lua(r) for r in results)
+
     def call_raw(self, function, lua_args) -> tuple:
         """Call a Lua value with already-converted arguments, under budgets.
 
@@ -196,9 +197,7 @@ class LuaRuntime:
         st = self._state
         outermost = st.enter()
         if outermost:
-            needed = st.max_depth * _FRAMES_PER_LEVEL + 2000
-            if sys.getrecursionlimit() < needed:
-                sys.setrecursionlimit(needed)
+            raise_recursion_limit(recursion_limit_for(st.max_depth))
         try:
             return lua_call(st, function, lua_args)
         except (LuaError, LuaLimitError):
@@ -209,6 +208,17 @@ class LuaRuntime:
             raise LuaLimitError("memory", "not enough memory") from None
         finally:
             st.leave(outermost)
+
+    def interrupt(self, exception: type[BaseException] = KeyboardInterrupt) -> bool:
+        """Raise ``exception`` in the Lua code this runtime is running now.
+
+        For a signal handler or another thread (the ``luapy`` command's
+        Ctrl-C).  Only runtimes whose calls run on their own deep-stack
+        thread (depth above ``DEEP_STACK_THRESHOLD``) can be interrupted
+        this way: False when there is none, or no call is running.  Code
+        inside a coroutine sees the exception when the coroutine yields.
+        """
+        return self._executor is not None and self._executor.interrupt(exception)
 
     # -- globals, tables, functions -----------------------------------------
 
@@ -325,62 +335,6 @@ class LuaRuntime:
         if len(results) == 1:
             return self._from_lua(results[0])
         return tuple(self._from_lua(r) for r in results)
-
-
-class _DeepStackExecutor:
-    """Runs a runtime's calls on one long-lived thread with a large stack."""
-
-    def __init__(self):
-        self._requests: queue.SimpleQueue = queue.SimpleQueue()
-        self._thread: threading.Thread | None = None
-        self._lock = threading.Lock()
-
-    def _start(self) -> threading.Thread:
-        previous = threading.stack_size()
-        try:
-            threading.stack_size(DEEP_STACK_BYTES)
-        except (ValueError, RuntimeError):
-            pass
-        try:
-            thread = threading.Thread(target=_serve, args=(self._requests,),
-                                      name="luapy-deep-stack", daemon=True)
-            thread.start()
-        finally:
-            threading.stack_size(previous)
-        weakref.finalize(self, self._requests.put, None)
-        return thread
-
-    def run(self, function, *args):
-        if threading.current_thread() is self._thread:
-            return function(*args)  # Lua called Python called Lua: already here
-        with self._lock:
-            if self._thread is None:
-                self._thread = self._start()
-        done = threading.Event()
-        outcome: list = []
-        self._requests.put((function, args, outcome, done))
-        done.wait()
-        ok, value = outcome
-        if ok:
-            return value
-        raise value
-
-
-def _serve(requests: queue.SimpleQueue) -> None:
-    limit = 2_000_000
-    if sys.getrecursionlimit() < limit:
-        sys.setrecursionlimit(limit)
-    while True:
-        request = requests.get()
-        if request is None:
-            return
-        function, args, outcome, done = request
-        try:
-            outcome.extend((True, function(*args)))
-        except BaseException as error:  # handed back to the calling thread
-            outcome.extend((False, error))
-        finally:
-            done.set()
 
 
 def _as_results(result):
