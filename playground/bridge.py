@@ -41,6 +41,11 @@ class _LastCall:
         self.last = self.plugin.call(meta_json)
         return self.last
 
+    def call_many(self, meta_jsons):
+        """The chain's batched entry: lazily, so ``last`` is the result the
+        chain is looking at when it reports an event."""
+        return map(self.call, meta_jsons)
+
 
 def resolve(plugin_source: str, plugin_name: str, pods_text: str) -> dict:
     """Resolve ``pods_text`` (kubectl JSON, NDJSON or YAML) with one plugin.
