@@ -103,6 +103,17 @@ def cli(service, *args):
                           capture_output=True, text=True, timeout=60)
 
 
+def metric_samples(text):
+    """``{'name{label="v",...}': value}`` from Prometheus text, labels sorted."""
+    from prometheus_client.parser import text_string_to_metric_families
+    samples = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            labels = ",".join(f'{k}="{v}"' for k, v in sorted(sample.labels.items()))
+            samples[sample.name + (f"{{{labels}}}" if labels else "")] = sample.value
+    return samples
+
+
 def gauss_source(service):
     return service.get("/v1/pods/data/gauss-ha-sts-0").get("source")
 
@@ -171,7 +182,8 @@ def test_deepflow_plugin_routes_with_bearer_token(service):
     with open(SEED, "rb") as handle:
         body, headers = multipart({"NAME": "opengauss", "TYPE": "lua", "USER": "server", "IMAGE": handle.read()})
     status, answer = service.request("POST", "/v1/plugin/", body, headers)
-    assert status == 401 and json.loads(answer) == {"error": "a valid bearer token is required"}
+    assert status == 401 and json.loads(answer) == {
+        "OPT_STATUS": "NO_PERMISSIONS", "DESCRIPTION": "a valid bearer token is required", "DATA": None}
     status, answer = service.request("POST", "/v1/plugin/", body, dict(headers, Authorization="Bearer wrong"))
     assert status == 401
     status, answer = service.request("POST", "/v1/plugin/", body, dict(headers, Authorization=f"Bearer {TOKEN}"))
@@ -180,14 +192,15 @@ def test_deepflow_plugin_routes_with_bearer_token(service):
     assert envelope["OPT_STATUS"] == "SUCCESS" and envelope["DATA"]["NAME"] == "opengauss"
     service.wait_for(lambda: gauss_source(service) == "plugin:opengauss", timeout=1)
     listing = service.get("/v1/plugin/")
-    assert [(p["NAME"], p["TYPE"], p["USER"]) for p in listing["DATA"]] == [("opengauss", "lua", "server")]
+    assert [(p["NAME"], p["TYPE"], p["USER"]) for p in listing["DATA"]] == [("opengauss", 3, 2)]
     status, _ = service.request("DELETE", "/v1/plugin/opengauss/")
     assert status == 401
     status, answer = service.request("DELETE", "/v1/plugin/opengauss/", headers={"Authorization": f"Bearer {TOKEN}"})
     assert status == 200
     service.wait_for(lambda: "source" not in service.get("/v1/pods/data/gauss-ha-sts-0"), timeout=1)
     status, answer = service.request("DELETE", "/v1/plugin/opengauss/", headers={"Authorization": f"Bearer {TOKEN}"})
-    assert status == 404 and json.loads(answer)["DESCRIPTION"] == "plugin 'opengauss' not found"
+    assert status == 400 and json.loads(answer) == {
+        "OPT_STATUS": "RESOURCE_NOT_FOUND", "DESCRIPTION": "plugin (name: opengauss) not found", "DATA": None}
 
 
 def test_api_rejects_invalid_plugins_and_other_types(service):
@@ -225,8 +238,9 @@ def test_invalid_version_in_store_never_displaces_the_working_one(service):
     service.wait_for(lambda: any("event=plugin_load_failed plugin=og" in l for l in service.lines), timeout=1)
     assert gauss_source(service) == "plugin:og"
     status, metrics = service.request("GET", "/metrics")
-    assert 'resolver_plugin_load_failures_total{plugin="og"} 1' in metrics
-    assert 'resolver_plugin_loaded_version{plugin="og"} 1' in metrics
+    samples = metric_samples(metrics)
+    assert samples['resolver_plugin_load_failures_total{plugin="og"}'] == 1
+    assert samples['resolver_plugin_loaded_version{plugin="og"}'] == 1
 
 
 def test_metrics_and_error_logging(tmp_path):
@@ -247,18 +261,23 @@ def _check_metrics_and_logs(service):
     assert gauss_source(service) == "plugin:opengauss"
     status, text = service.request("GET", "/metrics")
     assert status == 200
-    lines = set(text.splitlines())
-    assert 'resolver_plugin_calls_total{plugin="opengauss"} 57' in lines
-    assert 'resolver_plugin_claims_total{plugin="opengauss"} 2' in lines
-    assert 'resolver_plugin_errors_total{plugin="bad",kind="runtime"} 4' in lines
+    samples = metric_samples(text)
+    assert samples['resolver_plugin_calls_total{plugin="opengauss"}'] == 57
+    assert samples['resolver_plugin_claims_total{plugin="opengauss"}'] == 2
+    assert samples['resolver_plugin_errors_total{kind="runtime",plugin="bad"}'] == 4
     # bad runs after opengauss (created later), so it never sees the 2 pods opengauss claimed.
-    assert 'resolver_plugin_calls_total{plugin="bad"} 55' in lines
-    assert 'resolver_plugin_call_seconds_bucket{plugin="bad",le="+Inf"} 55' in lines
-    assert 'resolver_plugin_call_seconds_count{plugin="bad"} 55' in lines
-    assert 'resolver_plugins_loaded 2' in lines
-    assert 'resolver_pods{source="plugin:opengauss"} 2' in lines
-    assert 'resolver_unresolved_pods{reason="owned by Job"} 4' in lines
-    assert "# TYPE resolver_plugin_call_seconds histogram" in lines
+    assert samples['resolver_plugin_calls_total{plugin="bad"}'] == 55
+    assert samples['resolver_plugin_call_seconds_bucket{le="+Inf",plugin="bad"}'] == 55
+    assert samples['resolver_plugin_call_seconds_count{plugin="bad"}'] == 55
+    assert samples["resolver_plugins_loaded"] == 2
+    assert samples['resolver_pods{source="plugin:opengauss"}'] == 2
+    assert samples['resolver_unresolved_pods{reason="owned by Job"}'] == 4
+    assert samples['resolver_pods_by_status{status="unresolved"}'] == sum(
+        v for k, v in samples.items() if k.startswith("resolver_unresolved_pods{")) > 0
+    assert samples['resolver_pods_by_status{status="resolved"}'] + \
+        samples['resolver_pods_by_status{status="unresolved"}'] == 60
+    assert samples["resolver_pass_duration_seconds_count"] == 1
+    assert "# TYPE resolver_plugin_call_seconds histogram" in text.splitlines()
     service.wait_for(lambda: len([l for l in service.lines if "event=plugin_error" in l]) >= 4)
     error_lines = [l for l in service.lines if "event=plugin_error" in l]
     assert len(error_lines) == 4
@@ -291,7 +310,7 @@ def test_refuses_non_loopback_without_token(tmp_path):
                           env=dict(os.environ, PYTHONPATH=ROOT), capture_output=True, text=True, timeout=30)
     assert proc.returncode == 1
     assert proc.stderr == ("resolver: refusing to listen on 0.0.0.0 (beyond loopback) without a token: "
-                           "pass --token or set RESOLVER_TOKEN\n")
+                           "pass --token-file or set RESOLVER_TOKEN\n")
 
 
 def test_sigterm_shuts_down_cleanly(tmp_path):
