@@ -45,10 +45,11 @@ def _escape_control(text: str) -> str:
 
 
 def logfmt_value(value) -> str:
-    text = _escape_control(str(value))
-    if not text or _NEEDS_QUOTES.search(text):
-        return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
-    return text
+    text = str(value)
+    if text and not _NEEDS_QUOTES.search(text) and not _CONTROL.search(text):
+        return text
+    # Backslashes and quotes first, so an escape we add reads as one.
+    return '"' + _escape_control(text.replace("\\", "\\\\").replace('"', '\\"')) + '"'
 
 
 def _json_line(payload: dict) -> str:
