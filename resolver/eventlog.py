@@ -30,6 +30,10 @@ EVENT_LEVELS = {
     "shutdown_forced": "error",
 }
 
+#: Lifecycle events, written whatever the level: an operator always learns
+#: where the service listens and that it stopped.
+ALWAYS_LOGGED = {"listening", "shutdown", "shutdown_forced", "stopped"}
+
 #: Characters that must never reach a log line raw.
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 #: What makes a logfmt value need quotes.
@@ -76,7 +80,7 @@ class EventLog:
 
     def __call__(self, event: str, *, level: str | None = None, **fields) -> None:
         level = level or EVENT_LEVELS.get(event, "info")
-        if LEVELS[level] < self.threshold:
+        if LEVELS[level] < self.threshold and event not in ALWAYS_LOGGED:
             return
         stamp = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
         fields = {key: value for key, value in fields.items() if value is not None}
