@@ -40,6 +40,20 @@ def workload_value_problem(what: str, value: str) -> str | None:
     return None
 
 
+def release(plugin) -> None:
+    """Free a plugin we are done with now, not "eventually".
+
+    A ``LuaRuntime`` registers a ``weakref.finalize`` holding its State, and
+    a plugin's ``print`` hook in that State leads back to the plugin and its
+    runtime: without an explicit close the runtime is never collected.
+    """
+    close = getattr(plugin, "close", None)
+    if close is not None:
+        close()
+    else:
+        plugin.runtime.close()
+
+
 class CheckedPlugin:
     """A plugin as the chain sees it, with its answers checked.
 

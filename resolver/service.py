@@ -34,7 +34,7 @@ from .eventlog import EventLog, WaitressBridge
 from .http_security import RequestGuard, _is_loopback
 from .loader import PluginSet
 from .metrics import ServiceMetrics, monotonic_age
-from .plugin_guard import CheckedPlugin, OutputLimiter
+from .plugin_guard import CheckedPlugin, OutputLimiter, release
 from .plugins import LuaPlugin, PluginError, PluginStats
 from .pods import PodInputError, PodSet, collect, load_pods, parse_documents
 from .rules import Resolved
@@ -505,7 +505,7 @@ class ResolverService:
         if not source:
             raise wire.ApiError("INVALID_PARAMETERS", "IMAGE (the plugin source) is required")
         try:
-            LuaPlugin(name, source, chunkname=f"@{name}.lua", on_output=lambda _name, _line: None)
+            release(LuaPlugin(name, source, chunkname=f"@{name}.lua", on_output=lambda _name, _line: None))
         except PluginError as exc:
             self.log("plugin_rejected", plugin=name, msg=str(exc))
             raise wire.ApiError("INVALID_PARAMETERS", str(exc)) from None

@@ -298,3 +298,15 @@ def test_progress_bar_only_on_a_terminal_and_only_for_long_runs(monkeypatch):
     _Progress(2000, "pods")(1000)
     _Progress(10, "pods")(5)
     assert pipe.text == ""
+
+
+def test_resolve_treats_impossible_names_as_plugin_errors(run):
+    huge = write(run.tmp, "huge.lua", 'function GetWorkloadTypeAndName(m)\n'
+                                      '  return "Deployment", string.rep("x", 60 * 1024 * 1024)\nend\n')
+    run("plugin", "create", "--type", "lua", "--image", huge, "--name", "huge", check_rc=0)
+    proc = run("resolve", SAMPLE, "-o", "json", check_rc=3)
+    data = json.loads(proc.stdout)
+    assert data["summary"]["plugin_errors"] == {"huge": 57}
+    assert not any(r.get("source") == "plugin:huge" for r in data["results"])
+    assert ("GetWorkloadTypeAndName returned a workload name of 62914560 bytes (Kubernetes allows at most 253)"
+            in proc.stderr)
