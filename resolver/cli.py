@@ -411,6 +411,9 @@ def cmd_serve(args) -> int:
     if args.pods is not None and not os.path.exists(args.pods):
         raise CommandError(f"{args.pods}: no such file or directory")
     log = EventLog(format=args.log_format, level=args.log_level)
+    if args.token:
+        log("token_on_command_line", level="warning",
+            msg="--token is visible to every user in ps; prefer --token-file or $RESOLVER_TOKEN")
     try:
         return serve(store, listen=args.listen, pods_path=args.pods, token=token, threads=args.threads,
                      isolation=args.isolation, log=log, allowed_hosts=tuple(args.allowed_host),

@@ -30,6 +30,9 @@ EVENT_LEVELS = {
     "shutdown_forced": "error",
 }
 
+#: Longest field value written; a plugin's 10 MB error message is cut here.
+MAX_FIELD_CHARS = 4096
+
 #: Lifecycle events, written whatever the level: an operator always learns
 #: where the service listens and that it stopped.
 ALWAYS_LOGGED = {"listening", "shutdown", "shutdown_forced", "stopped"}
@@ -54,6 +57,15 @@ def logfmt_value(value) -> str:
         return text
     # Backslashes and quotes first, so an escape we add reads as one.
     return '"' + _escape_control(text.replace("\\", "\\\\").replace('"', '\\"')) + '"'
+
+
+def _cut(value):
+    if isinstance(value, (int, float, bool)):
+        return value
+    text = str(value)
+    if len(text) <= MAX_FIELD_CHARS:
+        return text
+    return f"{text[:MAX_FIELD_CHARS]}... ({len(text) - MAX_FIELD_CHARS} more characters)"
 
 
 def _json_line(payload: dict) -> str:
@@ -83,11 +95,10 @@ class EventLog:
         if LEVELS[level] < self.threshold and event not in ALWAYS_LOGGED:
             return
         stamp = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-        fields = {key: value for key, value in fields.items() if value is not None}
+        fields = {key: _cut(value) for key, value in fields.items() if value is not None}
         if self.format == "json":
             payload = {"time": stamp, "level": level, "event": event}
-            payload.update({key: value if isinstance(value, (int, float, bool)) else str(value)
-                            for key, value in fields.items()})
+            payload.update(fields)
             line = _json_line(payload)
         else:
             parts = [f"time={stamp}", f"level={level}", f"event={event}"]

@@ -90,6 +90,13 @@ def test_json_log_lines_escape_controls_and_separators():
     assert json.loads(line)["msg"] == "a\x7fb\u2028c\nd"
 
 
+def test_long_values_are_cut():
+    stream = io.StringIO()
+    EventLog(stream)("plugin_error", plugin="p", msg="x" * 10_000_000)
+    line = stream.getvalue()
+    assert len(line) < 5000 and line.rstrip().endswith('... (9995904 more characters)"')
+
+
 def test_log_levels_filter():
     stream = io.StringIO()
     log = EventLog(stream, level="warning")
