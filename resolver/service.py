@@ -167,7 +167,8 @@ class ResolverService:
             pods_changed = self._reload_pods()
         elif self._pods_error is None and self.pods_path is not None:
             self._pods_ok_at = time.monotonic()
-        if plugins_changed or pods_changed:
+        # The first pass runs whatever changed: /readyz waits for it.
+        if plugins_changed or pods_changed or self.resolutions == 0:
             self.resolve_everything()
             return True
         return False

@@ -36,6 +36,14 @@ def test_readyz_follows_the_pod_source(tmp_path):
         s.stop()
 
 
+def test_ready_without_pods_or_plugins(tmp_path):
+    s = Service(tmp_path, pods=None, token=None)
+    try:
+        s.wait_for(lambda: s.request("GET", "/readyz")[0] == 200)
+    finally:
+        s.stop()
+
+
 def test_metrics_come_from_prometheus_client_and_forget_deleted_plugins(tmp_path):
     s = Service(tmp_path, token=None)
     try:
