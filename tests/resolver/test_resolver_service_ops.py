@@ -170,3 +170,24 @@ def test_history_pruning_through_the_api(tmp_path):
     finally:
         s.stop()
     assert [v.version for v in PluginStore(os.path.join(tmp_path, "plugins.db")).history("p")] == [4, 3]
+
+
+def test_replaced_and_validated_plugins_are_freed(tmp_path):
+    import gc
+    from luapy import LuaRuntime
+    from resolver.eventlog import EventLog as Log
+    from resolver.service import ResolverService
+    from werkzeug.test import Client
+
+    store = PluginStore(str(tmp_path / "plugins.db"))
+    service = ResolverService(store, log=Log(open(os.devnull, "w")))
+    client = Client(service.app)
+    for version in range(30):
+        source = f'function GetWorkloadTypeAndName(m) return "", "" end -- {version}'
+        body, headers = multipart({"NAME": "p", "TYPE": "3", "IMAGE": source})
+        assert client.post("/v1/plugin/", data=body, headers=dict(headers, Host="127.0.0.1")).status_code == 200
+        service.refresh()
+    gc.collect()
+    # The plugin in service, and nothing else: not the 29 it replaced, not the 30 validation runs.
+    assert len([o for o in gc.get_objects() if isinstance(o, LuaRuntime)]) == 1
+    service.close()
