@@ -33,7 +33,8 @@ def _split_host(authority: str) -> str:
     return authority.partition(":")[0]
 
 
-def _is_loopback(host: str) -> bool:
+def is_loopback_host(host: str) -> bool:
+    """``localhost`` (or a ``*.localhost`` name) or a loopback address."""
     if host == "localhost" or host.endswith(".localhost"):
         return True
     try:
@@ -57,7 +58,7 @@ class RequestGuard:
     def host_allowed(self, host: str) -> bool:
         if self.any_host:
             return True
-        return host in self.allowed or _is_loopback(host)
+        return host in self.allowed or is_loopback_host(host)
 
     def refuse_host(self, host_header: str | None) -> str | None:
         """Why a request with this ``Host`` header is refused, or ``None``."""

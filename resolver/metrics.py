@@ -63,7 +63,8 @@ class PluginCollector:
     def collect(self):
         service = self.service
         plugin_set = service.plugin_set
-        stats = sorted(plugin_set.stats.items())
+        # The watcher changes these dicts while we read: copy each at once.
+        stats = sorted(dict(plugin_set.stats).items())
         calls = CounterMetricFamily("resolver_plugin_calls", "Calls of GetWorkloadTypeAndName.", labels=["plugin"])
         claims = CounterMetricFamily("resolver_plugin_claims", "Calls that claimed the pod.", labels=["plugin"])
         unsupported = CounterMetricFamily("resolver_plugin_unsupported", "Calls that returned an unsupported type.",
@@ -87,14 +88,14 @@ class PluginCollector:
 
         failures = CounterMetricFamily("resolver_plugin_load_failures", "Plugin versions that failed to load.",
                                        labels=["plugin"])
-        for name, count in sorted(plugin_set.load_failures.items()):
+        for name, count in sorted(dict(plugin_set.load_failures).items()):
             failures.add_metric([name], count)
         disabled = CounterMetricFamily("resolver_plugin_disabled",
                                        "Plugin versions taken out of service for running out of budget too often.",
                                        labels=["plugin"])
-        for name, count in sorted(plugin_set.disabled.items()):
+        for name, count in sorted(dict(plugin_set.disabled).items()):
             disabled.add_metric([name], count)
-        versions = plugin_set.versions()
+        versions = service.loaded_versions
         loaded = GaugeMetricFamily("resolver_plugins_loaded", "Plugins loaded and in the chain.",
                                    value=len(versions))
         version = GaugeMetricFamily("resolver_plugin_loaded_version", "The store version of each loaded plugin.",

@@ -31,7 +31,7 @@ from werkzeug.wrappers import Request, Response
 from . import wire
 from .chain import PodResult, Summary, resolve_podset
 from .eventlog import EventLog, WaitressBridge
-from .http_security import RequestGuard, _is_loopback
+from .http_security import RequestGuard, is_loopback_host
 from .loader import PluginSet
 from .metrics import ServiceMetrics, monotonic_age
 from .plugin_guard import CheckedPlugin, OutputLimiter, release
@@ -59,7 +59,7 @@ _MUTATING = {"plugin_create", "plugin_delete", "plugin_rollback"}
 
 
 def is_loopback(host: str) -> bool:
-    return _is_loopback(host.strip("[]"))
+    return is_loopback_host(host.strip("[]"))
 
 
 def parse_listen(listen: str) -> tuple[str, int]:
