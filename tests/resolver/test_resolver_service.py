@@ -116,6 +116,8 @@ def test_cli_through_server(service):
     assert proc.returncode == 0, proc.stderr
     listing = cli(service, "plugin", "list", "--server", service.url)
     assert listing.stdout.splitlines()[1].split()[:3] == ["lua", "og", "server"]
+    wide = cli(service, "plugin", "list", "-o", "wide", "--server", service.url).stdout.splitlines()
+    assert wide[1].split()[-4:-1] == ["0", "1", str(os.path.getsize(SEED))]
     assert "OpenGaussCluster" in cli(service, "plugin", "show", "og", "--server", service.url).stdout
     proc = cli(service, "plugin", "delete", "og", "--server", service.url)
     assert proc.returncode == 1 and proc.stderr == f"resolver: {service.url}: 401: a valid bearer token is required\n"
