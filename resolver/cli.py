@@ -1,20 +1,21 @@
 """The ``resolver`` command line (deepflow-ctl compatible plugin commands).
 
     resolver plugin create --type lua --image FILE --name NAME [--user server|agent]
-                           [--priority N] [--replace]
-    resolver plugin list [-o table|json|yaml]
+                           [--priority N] [--keep-versions N]
+    resolver plugin list [-o table|json|yaml|wide]
     resolver plugin delete NAME
     resolver plugin show NAME
     resolver plugin history NAME [-o table|json|yaml]
     resolver plugin rollback NAME [VERSION]
     resolver plugin test (NAME | --image FILE) PODS
-    resolver resolve [PODS|-] [-o table|json|yaml|wide] [--explain]
-    resolver serve [--pods FILE|DIR] [--listen HOST:PORT] [--token TOKEN]
-                   [--isolation in-process|process]
+    resolver resolve [PODS|-] [-o table|json|yaml|wide] [--explain] [--allow-plugin-errors]
+    resolver serve [--pods FILE|DIR] [--listen HOST:PORT] [--token-file PATH] ...
+    resolver --version
 
 Every command takes ``--store PATH``; ``plugin`` commands take ``--server
 URL`` to work through a running service.  Errors print ``resolver: ...``
-and exit 1; no Python traceback ever reaches the user.
+and exit 1 (``resolve`` exits 3 when a plugin failed); no Python
+traceback ever reaches the user.
 """
 
 from __future__ import annotations
@@ -29,6 +30,9 @@ from .output import table, to_json, to_yaml
 
 PROG = "resolver"
 
+#: ``resolve``'s exit status when a plugin failed to load or failed a call.
+EXIT_PLUGIN_ERRORS = 3
+
 
 class CommandError(Exception):
     """A user-facing failure: printed as ``resolver: message``, exit 1."""
@@ -42,20 +46,66 @@ class _Parser(argparse.ArgumentParser):
 
 # -- helpers ----------------------------------------------------------------
 
-def _open_store(args):
-    from .store import PluginStore, StoreError
+def _open_store(args, create: bool = False):
+    """The store; only ``create`` (plugin create, serve) may make a new one.
+
+    A store named with ``--store`` or ``$RESOLVER_STORE`` must exist for
+    commands that only read it: a typo must not read as "no plugins".
+    """
+    from .store import DEFAULT_KEEP_VERSIONS, PluginStore, StoreError
+    explicit = args.store or os.environ.get("RESOLVER_STORE")
+    keep = getattr(args, "keep_versions", None) or DEFAULT_KEEP_VERSIONS
     try:
-        return PluginStore(args.store)
+        return PluginStore(args.store, create=create or not explicit, keep_versions=keep)
     except StoreError as exc:
         raise CommandError(str(exc)) from None
 
 
-def _backend(args):
+def _token(args) -> str | None:
+    """The bearer token: ``--token-file``, else ``--token``, else ``$RESOLVER_TOKEN``."""
+    path = getattr(args, "token_file", None)
+    if path:
+        if getattr(args, "token", None):
+            raise CommandError("give --token or --token-file, not both")
+        try:
+            with open(path, encoding="utf-8") as handle:
+                token = handle.read().strip()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise CommandError(f"{path}: cannot read the token: {getattr(exc, 'strerror', None) or exc}") from None
+        if not token:
+            raise CommandError(f"{path}: the token file is empty")
+        return token
+    return getattr(args, "token", None) or os.environ.get("RESOLVER_TOKEN") or None
+
+
+def _backend(args, create: bool = False):
     """The store, or a client of a running service with ``--server``."""
     if getattr(args, "server", None):
         from .client import ServiceClient
-        return ServiceClient(args.server, token=args.token or os.environ.get("RESOLVER_TOKEN"))
-    return _open_store(args)
+        return ServiceClient(args.server, token=_token(args))
+    return _open_store(args, create=create)
+
+
+def _priority(text: str) -> int:
+    """``--priority``: an integer within the store's 32-bit range."""
+    from .store import PRIORITY_MAX, PRIORITY_MIN
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid integer {text!r}") from None
+    if not PRIORITY_MIN <= value <= PRIORITY_MAX:
+        raise argparse.ArgumentTypeError(f"{value} is out of range ({PRIORITY_MIN} to {PRIORITY_MAX})")
+    return value
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid integer {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is not a positive integer")
+    return value
 
 
 def _read_plugin_file(path: str) -> bytes:
@@ -140,29 +190,35 @@ class _ErrorPrinter:
 # -- plugin commands --------------------------------------------------------
 
 def cmd_plugin_create(args) -> int:
+    """Store a plugin; an existing name gets a new version (DeepFlow's CreatePlugin)."""
     from .service import unsupported_type_message
+    from .store import StoreError, check_name
     if args.type.lower() != "lua":
         raise CommandError(unsupported_type_message(args.type))
+    try:
+        check_name(args.name)
+    except StoreError as exc:
+        raise CommandError(str(exc)) from None
     source = _read_plugin_file(args.image)
     # Validate before storing: parses, top level runs within budget, defines the function.
     _load_plugin(args.name, source, "@" + args.image)
-    backend = _backend(args)
-    from .store import StoreError
+    backend = _backend(args, create=True)
     from .client import ClientError
+    extra = {"filename": os.path.basename(args.image)} if getattr(args, "server", None) else {}
     try:
-        if getattr(args, "server", None):
-            record = backend.create(args.name, source, type="lua", user=args.user, priority=args.priority,
-                                    replace=args.replace, filename=os.path.basename(args.image))
-        else:
-            record = backend.create(args.name, source, type="lua", user=args.user, priority=args.priority,
-                                    replace=args.replace)
+        record = backend.create(args.name, source, type="lua", user=args.user, priority=args.priority, **extra)
     except (StoreError, ClientError) as exc:
         raise CommandError(str(exc)) from None
     print(f"plugin {record.name} stored (version {record.version}, sha256 {record.sha256[:12]})")
     return 0
 
 
-def _records_output(records, fmt: str) -> str:
+def _records_output(backend, fmt: str) -> str:
+    if fmt == "wide":
+        rows = [[r.type, r.name, r.user, _short_time(r.updated_at), str(r.priority), str(versions), str(size),
+                 r.sha256] for r, versions, size in backend.list_wide()]
+        return table(["TYPE", "NAME", "USER", "UPDATED_AT", "PRIORITY", "VERSIONS", "SIZE", "SHA256"], rows)
+    records = backend.list()
     if fmt == "json":
         return to_json([r.as_dict() for r in records])
     if fmt == "yaml":
@@ -174,10 +230,10 @@ def _records_output(records, fmt: str) -> str:
 def cmd_plugin_list(args) -> int:
     from .client import ClientError
     try:
-        records = _backend(args).list()
+        text = _records_output(_backend(args), args.output)
     except ClientError as exc:
         raise CommandError(str(exc)) from None
-    sys.stdout.write(_records_output(records, args.output))
+    sys.stdout.write(text)
     return 0
 
 
@@ -276,7 +332,9 @@ def cmd_plugin_test(args) -> int:
 # -- resolve ----------------------------------------------------------------
 
 def _loaded_plugins(args):
+    """The store's plugins, loaded and checked; and how many failed to load."""
     from .loader import PluginSet
+    from .plugin_guard import CheckedPlugin
     store = _open_store(args)
 
     def report(event, name, message):
@@ -285,22 +343,24 @@ def _loaded_plugins(args):
 
     plugin_set = PluginSet(on_event=report)
     plugin_set.sync(store.chain_order())
-    return plugin_set.plugins
+    return [CheckedPlugin(plugin) for plugin in plugin_set.plugins], sum(plugin_set.load_failures.values())
 
 
 def cmd_resolve(args) -> int:
     from .chain import resolve_podset
     from .service import result_to_dict, summary_to_dict
-    plugins = _loaded_plugins(args)
+    plugins, load_failures = _loaded_plugins(args)
     podset = _load_pods(args.pods)
     progress = _Progress(len(podset.pods), "pods")
     results, summary = resolve_podset(
         podset, plugins, explain=args.explain, on_event=_ErrorPrinter(), progress=progress,
         on_disabled=lambda exc: print(f"{PROG}: {exc}", file=sys.stderr))
+    failed = bool(load_failures or summary.plugin_errors or summary.disabled)
+    status = EXIT_PLUGIN_ERRORS if failed and not args.allow_plugin_errors else 0
     if args.output in ("json", "yaml"):
         payload = {"results": [result_to_dict(r) for r in results], "summary": summary_to_dict(summary)}
         sys.stdout.write(to_json(payload) if args.output == "json" else to_yaml(payload))
-        return 0
+        return status
     wide = args.output == "wide"
     headers = ["NAMESPACE", "POD", "TYPE", "NAME", "SOURCE"] + (["UID", "OWNER"] if wide else [])
     rows = []
@@ -324,7 +384,7 @@ def cmd_resolve(args) -> int:
             for step in result.trail:
                 print(f"  {step.step.ljust(width)}   {step.said}")
     sys.stdout.write(_summary_text(summary, len(results), podset.skipped))
-    return 0
+    return status
 
 
 def _summary_text(summary, pods: int, skipped: dict) -> str:
@@ -344,14 +404,20 @@ def _summary_text(summary, pods: int, skipped: dict) -> str:
 # -- serve ------------------------------------------------------------------
 
 def cmd_serve(args) -> int:
+    from .eventlog import EventLog
     from .service import serve
-    token = args.token or os.environ.get("RESOLVER_TOKEN")
-    store = _open_store(args)
+    token = _token(args)
+    store = _open_store(args, create=True)
     if args.pods is not None and not os.path.exists(args.pods):
         raise CommandError(f"{args.pods}: no such file or directory")
+    log = EventLog(format=args.log_format, level=args.log_level)
+    if args.token:
+        log("token_on_command_line", level="warning",
+            msg="--token is visible to every user in ps; prefer --token-file or $RESOLVER_TOKEN")
     try:
         return serve(store, listen=args.listen, pods_path=args.pods, token=token, threads=args.threads,
-                     isolation=args.isolation)
+                     isolation=args.isolation, log=log, allowed_hosts=tuple(args.allowed_host),
+                     stale_after=args.stale_after, max_request_bytes=args.max_request_bytes)
     except ValueError as exc:
         raise CommandError(str(exc)) from None
     except OSError as exc:
@@ -370,11 +436,17 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("--store", metavar="PATH", default=argparse.SUPPRESS, help=store_help)
     remote = _Parser(add_help=False)
     remote.add_argument("--server", metavar="URL", help="work through a running 'resolver serve'")
-    remote.add_argument("--token", help="bearer token for --server (default: $RESOLVER_TOKEN)")
+    remote.add_argument("--token", help="bearer token for --server (visible in ps: prefer --token-file "
+                                        "or $RESOLVER_TOKEN)")
+    remote.add_argument("--token-file", metavar="PATH", help="read the bearer token for --server from PATH")
     formats = ["table", "json", "yaml"]
+    from . import __version__
+    from luapy import __version__ as luapy_version
+    from .service import DEFAULT_MAX_REQUEST_BYTES, DEFAULT_STALE_AFTER
 
     parser = _Parser(prog=PROG, description="Resolve Kubernetes pods to workloads, with Lua plugins "
                                             "(DeepFlow-compatible).", parents=[top])
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__} (luapy {luapy_version})")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     commands.required = True
 
@@ -387,12 +459,17 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--image", required=True, metavar="FILE", help="the plugin's Lua source file")
     create.add_argument("--name", required=True)
     create.add_argument("--user", default="server", choices=["server", "agent"])
-    create.add_argument("--priority", type=int, default=0, help="lower runs first (default 0)")
-    create.add_argument("--replace", action="store_true", help="store a new version of an existing plugin")
+    create.add_argument("--priority", type=_priority, default=None,
+                        help="lower runs first (default: 0 for a new plugin, else unchanged)")
+    create.add_argument("--replace", action="store_true",
+                        help="accepted for compatibility: creating an existing name always stores a new version")
+    create.add_argument("--keep-versions", type=_positive, metavar="N",
+                        help="versions kept per plugin; older ones are pruned (default 20)")
     create.set_defaults(run=cmd_plugin_create)
 
     listing = plugin_commands.add_parser("list", help="list plugins, newest first", parents=[common, remote])
-    listing.add_argument("-o", "--output", choices=formats, default="table")
+    listing.add_argument("-o", "--output", choices=formats + ["wide"], default="table",
+                         help="wide adds the version count, source size and sha256")
     listing.set_defaults(run=cmd_plugin_list)
 
     delete = plugin_commands.add_parser("delete", help="delete a plugin (its history is kept)",
@@ -427,16 +504,32 @@ def build_parser() -> argparse.ArgumentParser:
                          help="PodList/List/Pod/NDJSON in JSON or YAML, a directory, or - for stdin")
     resolve.add_argument("-o", "--output", choices=formats + ["wide"], default="table")
     resolve.add_argument("--explain", action="store_true", help="show what every rule and plugin said")
+    resolve.add_argument("--allow-plugin-errors", action="store_true",
+                         help=f"exit 0 even when a plugin failed (otherwise exit {EXIT_PLUGIN_ERRORS})")
     resolve.set_defaults(run=cmd_resolve)
 
     serve = commands.add_parser("serve", help="run the resolver service", parents=[common])
     serve.add_argument("--pods", metavar="FILE|DIR", help="the pod source, re-read when it changes")
     serve.add_argument("--listen", default="127.0.0.1:8080", metavar="HOST:PORT")
-    serve.add_argument("--token", help="bearer token required by mutating routes (default: $RESOLVER_TOKEN)")
+    serve.add_argument("--token", help="bearer token required by mutating routes (visible in ps: prefer "
+                                       "--token-file or $RESOLVER_TOKEN)")
+    serve.add_argument("--token-file", metavar="PATH", help="read the bearer token from PATH")
+    serve.add_argument("--allowed-host", action="append", default=[], metavar="NAME",
+                       help="another name clients use in Host to reach the service (repeatable)")
+    serve.add_argument("--stale-after", type=float, default=DEFAULT_STALE_AFTER, metavar="SECONDS",
+                       help="/readyz fails once the pod source has been unreadable this long "
+                            f"(default {DEFAULT_STALE_AFTER:g})")
+    serve.add_argument("--max-request-bytes", type=_positive, default=DEFAULT_MAX_REQUEST_BYTES, metavar="N",
+                       help=f"largest POST /v1/resolve body (default {DEFAULT_MAX_REQUEST_BYTES}, 16 MiB)")
+    serve.add_argument("--keep-versions", type=_positive, metavar="N",
+                       help="versions kept per plugin for uploads through the API (default 20)")
+    serve.add_argument("--log-format", choices=["logfmt", "json"], default="logfmt")
+    serve.add_argument("--log-level", choices=["debug", "info", "warning", "error"], default="info",
+                       help="info logs every request but probes; debug adds probes and scrapes")
     serve.add_argument("--isolation", choices=["in-process", "process"], default="in-process",
                        help="run each plugin in the service process (default) or in its own worker "
                             "process with OS limits (RLIMIT_AS, RLIMIT_CPU)")
-    serve.add_argument("--threads", type=int, default=4, help=argparse.SUPPRESS)
+    serve.add_argument("--threads", type=_positive, default=4, help="server threads (default 4)")
     serve.set_defaults(run=cmd_serve)
     return parser
 

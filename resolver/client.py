@@ -13,6 +13,7 @@ import urllib.parse
 import urllib.request
 import uuid
 
+from . import wire
 from .store import PluginRecord, VersionRecord
 
 
@@ -31,6 +32,7 @@ class ServiceClient:
         request = urllib.request.Request(self.base_url + path, data=body, method=method)
         if content_type:
             request.add_header("Content-Type", content_type)
+        request.add_header(wire.ORG_HEADER, str(wire.DEFAULT_ORG_ID))
         if self.token:
             request.add_header("Authorization", f"Bearer {self.token}")
         try:
@@ -57,10 +59,13 @@ class ServiceClient:
     def _quote(name: str) -> str:
         return urllib.parse.quote(name, safe="")
 
-    def create(self, name: str, source: bytes, *, type: str, user: str, priority: int,
-               replace: bool, filename: str) -> PluginRecord:
-        fields = {"NAME": name, "TYPE": type, "USER": user, "PRIORITY": str(priority),
-                  "REPLACE": "true" if replace else "false"}
+    def create(self, name: str, source: bytes, *, type: str, user: str, priority: int | None,
+               filename: str) -> PluginRecord:
+        # TYPE and USER as deepflow-ctl sends them: integer codes.
+        fields = {"NAME": name, "TYPE": str(wire.PLUGIN_TYPE_CODES[type]),
+                  "USER": str(wire.PLUGIN_USER_CODES[user])}
+        if priority is not None:
+            fields["PRIORITY"] = str(priority)
         boundary = uuid.uuid4().hex
         parts = []
         for key, value in fields.items():
@@ -78,6 +83,10 @@ class ServiceClient:
     def list(self) -> list[PluginRecord]:
         return [_record(item) for item in self._request("GET", "/v1/plugin/")]
 
+    def list_wide(self) -> list[tuple[PluginRecord, int, int]]:
+        return [(_record(item), item.get("VERSIONS", 1), item.get("SIZE", 0))
+                for item in self._request("GET", "/v1/plugin/")]
+
     def get(self, name: str) -> PluginRecord:
         return _record(self._request("GET", f"/v1/plugin/{self._quote(name)}/"))
 
@@ -86,7 +95,11 @@ class ServiceClient:
 
     def history(self, name: str) -> list[VersionRecord]:
         items = self._request("GET", f"/v1/plugin/{self._quote(name)}/history/")
-        return [VersionRecord(**{k.lower(): v for k, v in item.items()}) for item in items]
+        return [VersionRecord(
+            name=item["NAME"], version=item["VERSION"], type=wire.word_of(wire.PLUGIN_TYPE_CODES, item["TYPE"]),
+            user=wire.word_of(wire.PLUGIN_USER_CODES, item["USER"]), priority=item["PRIORITY"],
+            sha256=item["SHA256"], stored_at=item["STORED_AT"], note=item["NOTE"], current=item["CURRENT"],
+        ) for item in items]
 
     def rollback(self, name: str, version: int | None) -> PluginRecord:
         body = json.dumps({"VERSION": version}).encode()
@@ -97,17 +110,8 @@ class ServiceClient:
 def _record(item: dict) -> PluginRecord:
     source = item.get("SOURCE")
     return PluginRecord(
-        name=item["NAME"], type=item["TYPE"], user=item["USER"], priority=item["PRIORITY"],
+        name=item["NAME"], type=wire.word_of(wire.PLUGIN_TYPE_CODES, item["TYPE"]),
+        user=wire.word_of(wire.PLUGIN_USER_CODES, item["USER"]), priority=item["PRIORITY"],
         version=item["VERSION"], source=source.encode("utf-8") if isinstance(source, str) else b"",
         sha256=item["SHA256"], created_at=item["CREATED_AT"], updated_at=item["UPDATED_AT"],
     )
-
-
-def record_to_api(record: PluginRecord, with_source: bool = False) -> dict:
-    """A plugin as the API shows it (DeepFlow's upper-case field names)."""
-    data = {key.upper(): value for key, value in record.as_dict(with_source).items()}
-    return data
-
-
-def version_to_api(record: VersionRecord) -> dict:
-    return {key.upper(): value for key, value in record.as_dict().items()}

@@ -5,68 +5,61 @@ requests, multipart parsing).  A watcher thread polls the store's
 generation counter and the pod source every ``POLL_INTERVAL`` seconds;
 when either changed it reloads what changed and re-resolves every pod,
 then swaps the new answers in at once (readers never see a half-done pass).
+
+The plugin routes speak DeepFlow's wire format (see ``wire``).  Every
+request passes the Host/Origin checks of ``http_security`` first, is
+counted in ``/metrics`` and written to the access log.  ``POST
+/v1/resolve`` is a read: it runs the plugins on the caller's pods with
+counters of its own, and whatever goes wrong is reported to that caller only.
 """
 
 from __future__ import annotations
 
 import hmac
-import ipaddress
 import json
 import os
 import signal
-import sys
 import threading
 import time
-from collections import Counter
-from datetime import datetime, timezone
+from contextlib import contextmanager
+from time import perf_counter
 
-from werkzeug.exceptions import HTTPException, NotFound
+from werkzeug.exceptions import HTTPException, NotFound, RequestEntityTooLarge
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
+from . import wire
 from .chain import PodResult, Summary, resolve_podset
-from .client import record_to_api, version_to_api
+from .eventlog import EventLog, WaitressBridge
+from .http_security import RequestGuard, is_loopback_host
 from .loader import PluginSet
-from .plugins import LATENCY_BUCKETS, LuaPlugin, PluginError
-from .pods import PodInputError, collect, load_pods, parse_documents, PodSet
+from .metrics import ServiceMetrics, monotonic_age
+from .plugin_guard import CheckedPlugin, OutputLimiter, release
+from .plugins import LuaPlugin, PluginError, PluginStats
+from .pods import PodInputError, PodSet, collect, load_pods, parse_documents
 from .rules import Resolved
-from .store import PLUGIN_USERS, PluginStore, StoreError
+from .store import PLUGIN_USERS, PluginNotFound, PluginStore, StoreError, check_name, check_priority
 
 POLL_INTERVAL = 0.1
 #: Plugin-error log lines per plugin per resolution pass; the rest are counted.
 MAX_ERROR_LINES_PER_PASS = 50
+#: A plugin upload: the 1 MiB source limit plus room for the form around it.
 MAX_UPLOAD_BYTES = 1024 * 1024 + 64 * 1024
-
-
-class EventLog:
-    """One line per event, logfmt style, to a stream (stderr by default)."""
-
-    def __init__(self, stream=None):
-        self.stream = stream or sys.stderr
-        self._lock = threading.Lock()
-
-    def __call__(self, event: str, **fields) -> None:
-        stamp = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")[:-4] + "Z"
-        parts = [f"time={stamp}", f"event={event}"]
-        for key, value in fields.items():
-            if value is None:
-                continue
-            text = str(value)
-            if not text or any(c in text for c in ' "=\n\t'):
-                text = json.dumps(text, ensure_ascii=False)
-            parts.append(f"{key}={text}")
-        with self._lock:
-            self.stream.write(" ".join(parts) + "\n")
-            self.stream.flush()
+#: Default cap on a ``POST /v1/resolve`` body (``--max-request-bytes``):
+#: about 1,500 pods as ``kubectl get pods -o json`` prints them.
+DEFAULT_MAX_REQUEST_BYTES = 16 * 1024 * 1024
+#: Default for ``--stale-after``: seconds the pod source may stay unreadable
+#: before ``/readyz`` says the service is not ready.
+DEFAULT_STALE_AFTER = 300.0
+#: How long shutdown waits for a running plugin call before leaving it.
+SHUTDOWN_WAIT = 2.0
+#: Probes and scrapes go to the access log at debug level, the rest at info.
+_QUIET_ROUTES = {"healthz", "readyz", "metrics"}
+_MUTATING = {"plugin_create", "plugin_delete", "plugin_rollback"}
 
 
 def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
+    return is_loopback_host(host.strip("[]"))
 
 
 def parse_listen(listen: str) -> tuple[str, int]:
@@ -95,24 +88,45 @@ def _pods_signature(path: str | None):
         return ("missing",)
 
 
+@contextmanager
+def _scratch_stats(plugins):
+    """Count calls made inside the block apart from the plugins' own counters."""
+    saved = [(plugin, plugin.stats) for plugin in plugins]
+    for plugin, _ in saved:
+        plugin.stats = PluginStats()
+    try:
+        yield
+    finally:
+        for plugin, stats in saved:
+            plugin.stats = stats
+
+
 class ResolverService:
     """The state behind the API: loaded plugins, pods and their answers."""
 
     def __init__(self, store: PluginStore, pods_path: str | None = None, token: str | None = None,
                  log: EventLog | None = None, poll_interval: float = POLL_INTERVAL,
-                 isolation: str = "in-process"):
+                 isolation: str = "in-process", *, listen_host: str = "127.0.0.1",
+                 allowed_hosts: tuple[str, ...] = (), stale_after: float = DEFAULT_STALE_AFTER,
+                 max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES, resolve_slots: int = 2):
         self.store = store
         self.pods_path = pods_path
         self.token = token or None
         self.log = log or EventLog()
         self.poll_interval = poll_interval
-        self.plugin_set = PluginSet(
-            on_event=lambda event, name, message: self.log(event, plugin=name, msg=message),
-            on_output=lambda name, line: self.log("plugin_output", plugin=name, msg=line),
-            factory=_plugin_factory(isolation))
+        self.stale_after = stale_after
+        self.max_request_bytes = max_request_bytes
+        self.guard = RequestGuard(listen_host, tuple(allowed_hosts))
+        self._output = OutputLimiter(self.log)
+        self._closing = False
+        self.plugin_set = PluginSet(on_event=self._on_load_event, on_output=self._output.line,
+                                    factory=_plugin_factory(isolation))
         #: Held while Lua runs: a runtime serves one call at a time.
         self._lua_lock = threading.Lock()
         self._state_lock = threading.Lock()
+        #: Ad-hoc resolutions waiting for or holding the Lua lock; the rest
+        #: are turned away so probes always find a free server thread.
+        self._resolve_slots = threading.BoundedSemaphore(max(1, resolve_slots))
         self.podset = PodSet([], {}, {})
         self.results: list[PodResult] = []
         self.by_pod: dict[tuple[str, str], list[PodResult]] = {}
@@ -120,12 +134,18 @@ class ResolverService:
         self.resolutions = 0
         self.last_resolution_seconds = 0.0
         self.last_change_applied = 0.0
+        self.loaded_versions: dict[str, int] = {}
         self._generation = None
         self._pods_signature = object()
+        #: When the pod source was last read (or found unchanged) successfully,
+        #: and the error it gives now, if any (``time.monotonic()`` stamps).
+        self._pods_ok_at: float | None = None
+        self._pods_error: str | None = None
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._pass_error_lines: Counter = Counter()
+        self._pass_error_lines: dict[str, int] = {}
+        self.metrics = ServiceMetrics(self)
         self.app = self._build_app()
 
     # -- watching and resolving ---------------------------------------------
@@ -137,15 +157,29 @@ class ResolverService:
         plugins_changed = pods_changed = False
         if generation != self._generation:
             self._generation = generation
+            records = self.store.chain_order()
             with self._lua_lock:
-                plugins_changed = self.plugin_set.sync(self.store.chain_order())
+                plugins_changed = self.plugin_set.sync(records)
+                self._output.end_pass()
+                self._forget_deleted({record.name for record in records})
         if signature != self._pods_signature:
             self._pods_signature = signature
             pods_changed = self._reload_pods()
-        if plugins_changed or pods_changed:
+        elif self._pods_error is None and self.pods_path is not None:
+            self._pods_ok_at = time.monotonic()
+        # The first pass runs whatever changed: /readyz waits for it.
+        if plugins_changed or pods_changed or self.resolutions == 0:
             self.resolve_everything()
             return True
         return False
+
+    def _forget_deleted(self, live: set[str]) -> None:
+        """Drop the counters of plugins no longer in the store (their series go)."""
+        plugin_set = self.plugin_set
+        for table in (plugin_set.stats, plugin_set.load_failures, plugin_set.disabled):
+            for name in [name for name in table if name not in live]:
+                del table[name]
+        self.loaded_versions = dict(plugin_set.versions())
 
     def _reload_pods(self) -> bool:
         if self.pods_path is None:
@@ -153,16 +187,39 @@ class ResolverService:
         try:
             podset = load_pods(self.pods_path)
         except PodInputError as exc:
+            self._pods_error = str(exc)
+            self.metrics.pod_read_errors.inc()
             self.log("pods_read_failed", msg=str(exc))
             return False
+        self._pods_error = None
+        self._pods_ok_at = time.monotonic()
         self.podset = podset
         self.log("pods_loaded", pods=len(podset.pods), replicasets=len(podset.replicasets),
                  source=self.pods_path)
         return True
 
+    def pod_data_age(self) -> float:
+        """Seconds since the pod source was last confirmed good (0 without one)."""
+        return monotonic_age(self._pods_ok_at) if self.pods_path is not None else 0.0
+
+    def not_ready_reason(self) -> str | None:
+        """Why ``/readyz`` should fail, or ``None`` when the service is ready."""
+        if self.pods_path is not None and self._pods_ok_at is None:
+            return f"the pod source has not been read yet: {self._pods_error or 'reading'}"
+        if self.resolutions == 0:
+            return "the first resolution pass has not finished"
+        if self._pods_error is not None and self.pod_data_age() > self.stale_after:
+            return (f"the pod source has been unreadable for {self.pod_data_age():.0f} s "
+                    f"(limit {self.stale_after:g} s): {self._pods_error}")
+        return None
+
+    def _on_load_event(self, event: str, name: str, message: str) -> None:
+        if self._closing and event == "plugin_unloaded":
+            return  # shutting down releases plugins; nothing was deleted
+        self.log(event, plugin=name, msg=message)
+
     def _on_chain_event(self, event, plugin, pod, message) -> None:
-        self._pass_error_lines[plugin] += 1
-        count = self._pass_error_lines[plugin]
+        count = self._pass_error_lines[plugin] = self._pass_error_lines.get(plugin, 0) + 1
         if count <= MAX_ERROR_LINES_PER_PASS:
             self.log(event, plugin=plugin, pod=f"{pod.namespace}/{pod.name}", msg=message)
         elif count == MAX_ERROR_LINES_PER_PASS + 1:
@@ -171,24 +228,34 @@ class ResolverService:
 
     def _on_disabled(self, exc) -> None:
         self.plugin_set.disable(exc.plugin, str(exc))
+        self.loaded_versions = dict(self.plugin_set.versions())
+
+    def _chain_plugins(self) -> list[CheckedPlugin]:
+        return [CheckedPlugin(plugin, self._output.end_call) for plugin in self.plugin_set.plugins]
 
     def resolve_everything(self) -> None:
-        started = time.perf_counter()
+        started = perf_counter()
         podset = self.podset
         with self._lua_lock:
-            self._pass_error_lines = Counter()
-            results, summary = resolve_podset(podset, self.plugin_set.plugins, on_event=self._on_chain_event,
+            self._pass_error_lines = {}
+            results, summary = resolve_podset(podset, self._chain_plugins(), on_event=self._on_chain_event,
                                               on_disabled=self._on_disabled)
+            self._output.end_pass()
         by_pod: dict[tuple[str, str], list[PodResult]] = {}
         for result in results:
             by_pod.setdefault((result.pod.namespace, result.pod.name), []).append(result)
+        seconds = perf_counter() - started
         with self._state_lock:
             self.results, self.by_pod, self.summary = results, by_pod, summary
             self.resolutions += 1
-            self.last_resolution_seconds = time.perf_counter() - started
+            self.last_resolution_seconds = seconds
             self.last_change_applied = time.time()
-        self.log("resolved", pods=len(results), plugins=len(self.plugin_set.plugins),
-                 seconds=f"{self.last_resolution_seconds:.3f}")
+        self.metrics.pass_seconds.observe(seconds)
+        self.log("resolved", pods=len(results), plugins=len(self.loaded_versions), seconds=f"{seconds:.3f}")
+
+    def pass_snapshot(self) -> tuple[Summary, int, float]:
+        with self._state_lock:
+            return self.summary, self.resolutions, self.last_resolution_seconds
 
     def _watch(self) -> None:
         while not self._stop.is_set():
@@ -200,7 +267,11 @@ class ResolverService:
             self._wake.clear()
 
     def start(self) -> None:
+        """One refresh now (the first pass), then watch in the background."""
         self.refresh()
+        self.start_watching()
+
+    def start_watching(self) -> None:
         self._thread = threading.Thread(target=self._watch, name="resolver-watch", daemon=True)
         self._thread.start()
 
@@ -208,18 +279,31 @@ class ResolverService:
         self._stop.set()
         self._wake.set()
         if self._thread is not None:
-            self._thread.join(timeout=5)
+            self._thread.join(timeout=SHUTDOWN_WAIT)
 
     def close(self) -> None:
-        """Release the plugins (and their worker processes, if any)."""
-        with self._lua_lock:
+        """Release the plugins (and their worker processes, if any).
+
+        A plugin call still running after ``SHUTDOWN_WAIT`` seconds is left
+        behind: its thread is a daemon, and shutdown must not wait for it.
+        """
+        self._closing = True
+        if not self._lua_lock.acquire(timeout=SHUTDOWN_WAIT):
+            self.log("shutdown_forced", msg="a plugin call is still running; leaving it")
+            return
+        try:
+            count = len(self.plugin_set.plugins)
             self.plugin_set.sync([])
+        finally:
+            self._lua_lock.release()
+        self.log("plugins_released", plugins=count)
 
     # -- the WSGI application -----------------------------------------------
 
     def _build_app(self):
         routes = Map([
             Rule("/healthz", endpoint="healthz", methods=["GET"]),
+            Rule("/readyz", endpoint="readyz", methods=["GET"]),
             Rule("/metrics", endpoint="metrics", methods=["GET"]),
             Rule("/v1/workloads", endpoint="workloads", methods=["GET"]),
             Rule("/v1/pods/<namespace>/<name>", endpoint="pod", methods=["GET"]),
@@ -231,26 +315,57 @@ class ResolverService:
             Rule("/v1/plugin/<name>/history/", endpoint="plugin_history", methods=["GET"]),
             Rule("/v1/plugin/<name>/rollback/", endpoint="plugin_rollback", methods=["POST"]),
         ], strict_slashes=False)
-        mutating = {"plugin_create", "plugin_delete", "plugin_rollback"}
 
         def app(environ, start_response):
+            started = perf_counter()
             request = Request(environ)
-            request.max_content_length = MAX_UPLOAD_BYTES
+            route = "unmatched"
+            deepflow = request.path.startswith("/v1/plugin")
             try:
                 endpoint, args = routes.bind_to_environ(environ).match()
-                if endpoint in mutating and not self._authorised(request):
-                    response = _json({"error": "a valid bearer token is required"}, 401)
-                    response.headers["WWW-Authenticate"] = "Bearer"
-                else:
-                    response = getattr(self, "_api_" + endpoint)(request, **args)
+                route = endpoint
+                response = self._dispatch(request, endpoint, args)
+            except wire.ApiError as exc:
+                response = _api_error(exc) if deepflow else _json({"error": exc.description}, exc.http_status)
             except HTTPException as exc:
-                response = _json({"error": exc.description or exc.name}, exc.code or 500)
+                description = exc.description or exc.name
+                status = exc.code or 500
+                response = (_api_error(wire.ApiError("FAIL", description, status)) if deepflow
+                            else _json({"error": description}, status))
             except Exception as exc:  # one bad request must not take the service down
                 self.log("request_failed", path=request.path, msg=f"{type(exc).__name__}: {exc}")
-                response = _json({"error": "internal error"}, 500)
+                response = (_api_error(wire.ApiError("SERVER_ERROR", "internal error")) if deepflow
+                            else _json({"error": "internal error"}, 500))
+            if response.status_code == 401:
+                response.headers["WWW-Authenticate"] = "Bearer"
+            seconds = perf_counter() - started
+            self.metrics.http_requests.labels(route, str(response.status_code)).inc()
+            self.metrics.http_seconds.labels(route).observe(seconds)
+            self.log("http_request", level="debug" if route in _QUIET_ROUTES else "info",
+                     method=request.method, path=request.full_path.rstrip("?"), route=route,
+                     status=response.status_code, seconds=f"{seconds:.4f}", remote=request.remote_addr)
             return response(environ, start_response)
 
         return app
+
+    def _dispatch(self, request, endpoint: str, args: dict):
+        """Checks every request passes, then the route's handler."""
+        refusal = self.guard.refuse_host(request.environ.get("HTTP_HOST"))
+        if refusal is None and request.method not in ("GET", "HEAD", "OPTIONS"):
+            refusal = self.guard.refuse_origin(request.headers.get("Origin"), request.headers.get("Sec-Fetch-Site"),
+                                               request.environ.get("HTTP_HOST"))
+        if refusal is not None:
+            self.log("request_refused", path=request.path, msg=refusal, remote=request.remote_addr)
+            raise wire.ApiError("NO_PERMISSIONS", refusal)
+        if endpoint in _MUTATING and not self._authorised(request):
+            raise wire.ApiError("NO_PERMISSIONS", "a valid bearer token is required", http_status=401)
+        if endpoint.startswith("plugin_"):
+            org = wire.org_id(request.headers.get(wire.ORG_HEADER))
+            if org != wire.DEFAULT_ORG_ID:
+                raise wire.ApiError("ORG_ID_INVALID", f"organization {org} does not exist: this resolver "
+                                                      f"serves one organization ({wire.DEFAULT_ORG_ID})")
+        request.max_content_length = self.max_request_bytes if endpoint == "resolve" else MAX_UPLOAD_BYTES
+        return getattr(self, "_api_" + endpoint)(request, **args)
 
     def _authorised(self, request) -> bool:
         if self.token is None:
@@ -263,9 +378,18 @@ class ResolverService:
 
     def _api_healthz(self, request):
         with self._state_lock:
-            pods = len(self.results)
-        return _json({"status": "ok", "pods": pods, "plugins": sorted(self.plugin_set.versions()),
-                      "generation": self._generation, "resolutions": self.resolutions})
+            pods, resolutions = len(self.results), self.resolutions
+        health = {"status": "ok", "pods": pods, "plugins": sorted(self.loaded_versions),
+                  "generation": self._generation, "resolutions": resolutions}
+        if self._pods_error is not None:
+            health["pods_error"] = self._pods_error
+        return _json(health)
+
+    def _api_readyz(self, request):
+        reason = self.not_ready_reason()
+        if reason is not None:
+            return _json({"status": "not ready", "reason": reason}, 503)
+        return _json({"status": "ready", "pod_data_age_seconds": round(self.pod_data_age(), 3)})
 
     def _api_workloads(self, request):
         namespace = request.args.get("namespace")
@@ -298,22 +422,52 @@ class ResolverService:
         answers = [result_to_dict(r) for r in matches]
         return _json(answers[0] if len(answers) == 1 else {"pods": answers})
 
-    def _api_resolve(self, request):
+    def _request_pods(self, request) -> PodSet:
+        """The pods a ``POST /v1/resolve`` body holds, or a 400 saying why not."""
+        length = request.content_length
+        if length is not None and length > self.max_request_bytes:
+            raise RequestEntityTooLarge(f"the body is {length} bytes; the limit is {self.max_request_bytes} "
+                                        "(resolver serve --max-request-bytes)")
+        raw = request.get_data()
         try:
-            podset = collect(parse_documents(request.get_data(as_text=True), "request body"))
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise wire.ApiError("INVALID_PARAMETERS", f"request body: not valid UTF-8 "
+                                                      f"(byte 0x{raw[exc.start]:02x} at offset {exc.start})")
+        if not text.strip():
+            raise wire.ApiError("INVALID_PARAMETERS", "request body: empty; send a Pod, a PodList or pod metadata")
+        try:
+            podset = collect(parse_documents(text, "request body"))
         except PodInputError as exc:
-            return _json({"error": str(exc)}, 400)
+            raise wire.ApiError("INVALID_PARAMETERS", str(exc)) from None
+        if not podset.pods:
+            skipped = ", ".join(f"{count} {kind}" for kind, count in sorted(podset.skipped.items()))
+            raise wire.ApiError("INVALID_PARAMETERS", "request body: no pods in it"
+                                + (f" (skipped: {skipped})" if skipped else ""))
+        return podset
+
+    def _api_resolve(self, request):
+        podset = self._request_pods(request)
         explain = request.args.get("explain", "").lower() in ("1", "true", "yes")
         podset.replicasets = {**self.podset.replicasets, **podset.replicasets}
-        with self._lua_lock:
-            results, summary = resolve_podset(podset, self.plugin_set.plugins, explain=explain,
-                                              on_disabled=self._on_disabled)
-        if summary.disabled:
-            self._changed()  # re-resolve the service's own pods without the disabled plugin
+        if not self._resolve_slots.acquire(blocking=False):
+            response = _json({"error": "busy: other resolutions are running; retry shortly"}, 503)
+            response.headers["Retry-After"] = "1"
+            return response
+        try:
+            with self._lua_lock:
+                plugins = self._chain_plugins()
+                # A read: counters of its own, and a plugin that runs out of
+                # budget is left out of this answer only (no on_disabled).
+                with _scratch_stats([p.plugin for p in plugins]):
+                    results, summary = resolve_podset(podset, plugins, explain=explain)
+                self._output.end_pass()
+        finally:
+            self._resolve_slots.release()
         return _json({"results": [result_to_dict(r) for r in results], "summary": summary_to_dict(summary)})
 
     def _api_metrics(self, request):
-        return Response(self.metrics_text(), mimetype="text/plain", content_type="text/plain; version=0.0.4")
+        return Response(self.metrics.exposition(), content_type=self.metrics.content_type)
 
     # -- plugin routes (DeepFlow's) -----------------------------------------
 
@@ -322,59 +476,51 @@ class ResolverService:
         self._wake.set()
 
     def _api_plugin_list(self, request):
-        return _envelope([record_to_api(r) for r in self.store.list()])
+        return _envelope([wire.plugin_to_api(record, versions=versions)
+                          for record, versions, _size in self.store.list_wide()])
 
     def _api_plugin_get(self, request, name):
-        try:
-            return _envelope(record_to_api(self.store.get(name), with_source=True))
-        except StoreError as exc:
-            return _envelope_error(str(exc), 404)
+        with _not_found(name):
+            return _envelope(wire.plugin_to_api(self.store.get(name), with_source=True))
 
     def _api_plugin_history(self, request, name):
-        try:
-            return _envelope([version_to_api(v) for v in self.store.history(name)])
-        except StoreError as exc:
-            return _envelope_error(str(exc), 404)
+        with _not_found(name):
+            return _envelope([wire.version_to_api(v) for v in self.store.history(name)])
 
     def _api_plugin_create(self, request):
         form, files = request.form, request.files
-        name = (form.get("NAME") or "").strip()
-        plugin_type = (form.get("TYPE") or "lua").strip().lower()
-        user = (form.get("USER") or "server").strip().lower()
+        name = form.get("NAME") or ""
+        plugin_type = wire.form_code("TYPE", form.get("TYPE"), wire.PLUGIN_TYPE_CODES, default="lua")
+        user = wire.form_code("USER", form.get("USER"), wire.PLUGIN_USER_CODES, default="server")
         image = files.get("IMAGE")
         source = image.read() if image is not None else (form.get("IMAGE") or "").encode("utf-8")
         try:
-            priority = int(form.get("PRIORITY") or 0)
-        except ValueError:
-            return _envelope_error("PRIORITY must be an integer", 400)
-        replace = (form.get("REPLACE") or "").lower() in ("1", "true", "yes")
-        if not name:
-            return _envelope_error("NAME is required", 400)
+            check_name(name)
+            priority = _form_priority(form.get("PRIORITY"))
+        except StoreError as exc:
+            raise wire.ApiError("INVALID_PARAMETERS", str(exc)) from None
         if plugin_type != "lua":
-            return _envelope_error(unsupported_type_message(plugin_type), 400)
+            raise wire.ApiError("INVALID_PARAMETERS", unsupported_type_message(plugin_type))
         if user not in PLUGIN_USERS:
-            return _envelope_error(f"USER must be one of {', '.join(PLUGIN_USERS)}", 400)
+            raise wire.ApiError("INVALID_PARAMETERS", f"USER must be one of {', '.join(PLUGIN_USERS)}")
         if not source:
-            return _envelope_error("IMAGE (the plugin source) is required", 400)
+            raise wire.ApiError("INVALID_PARAMETERS", "IMAGE (the plugin source) is required")
         try:
-            LuaPlugin(name, source, chunkname=f"@{name}.lua", on_output=lambda _name, _line: None)
+            release(LuaPlugin(name, source, chunkname=f"@{name}.lua", on_output=lambda _name, _line: None))
         except PluginError as exc:
             self.log("plugin_rejected", plugin=name, msg=str(exc))
-            return _envelope_error(str(exc), 400)
+            raise wire.ApiError("INVALID_PARAMETERS", str(exc)) from None
         try:
-            record = self.store.create(name, source, type=plugin_type, user=user,
-                                       priority=priority, replace=replace)
+            record = self.store.create(name, source, type=plugin_type, user=user, priority=priority)
         except StoreError as exc:
-            return _envelope_error(str(exc), 409)
+            raise wire.ApiError("INVALID_PARAMETERS", str(exc)) from None
         self.log("plugin_stored", plugin=name, version=record.version, via="api")
         self._changed()
-        return _envelope(record_to_api(record))
+        return _envelope(wire.plugin_to_api(record))
 
     def _api_plugin_delete(self, request, name):
-        try:
+        with _not_found(name):
             self.store.delete(name)
-        except StoreError as exc:
-            return _envelope_error(str(exc), 404)
         self.log("plugin_deleted", plugin=name, via="api")
         self._changed()
         return _envelope(None)
@@ -386,77 +532,54 @@ class ResolverService:
             try:
                 version = json.loads(body).get("VERSION")
             except (ValueError, AttributeError):
-                return _envelope_error("the body must be a JSON object like {\"VERSION\": 2}", 400)
-        if version is not None and not isinstance(version, int):
-            return _envelope_error("VERSION must be an integer", 400)
-        try:
+                raise wire.ApiError("INVALID_PARAMETERS",
+                                    "the body must be a JSON object like {\"VERSION\": 2}") from None
+        if version is not None and (not isinstance(version, int) or isinstance(version, bool)):
+            raise wire.ApiError("INVALID_PARAMETERS", "VERSION must be an integer")
+        with _not_found(name):
             record = self.store.rollback(name, version)
-        except StoreError as exc:
-            return _envelope_error(str(exc), 404)
         self.log("plugin_rolled_back", plugin=name, version=record.version, via="api")
         self._changed()
-        return _envelope(record_to_api(record))
+        return _envelope(wire.plugin_to_api(record))
 
-    # -- metrics ------------------------------------------------------------
 
-    def metrics_text(self) -> str:
-        lines: list[str] = []
+@contextmanager
+def _not_found(name: str):
+    """A missing plugin, answered as DeepFlow's DeletePlugin answers it."""
+    try:
+        yield
+    except PluginNotFound as exc:
+        message = (f"plugin (name: {name}) not found" if str(exc).endswith("not found")
+                   else str(exc))
+        raise wire.ApiError("RESOURCE_NOT_FOUND", message) from None
 
-        def metric(name, kind, help_text, samples):
-            lines.append(f"# HELP {name} {help_text}")
-            lines.append(f"# TYPE {name} {kind}")
-            for labels, value in samples:
-                label_text = ",".join(f'{k}="{_label_escape(v)}"' for k, v in labels.items())
-                lines.append(f"{name}{{{label_text}}} {value}" if label_text else f"{name} {value}")
 
-        stats = sorted(self.plugin_set.stats.items())
-        metric("resolver_plugin_calls_total", "counter", "Calls of GetWorkloadTypeAndName.",
-               [({"plugin": n}, s.calls) for n, s in stats])
-        metric("resolver_plugin_claims_total", "counter", "Calls that claimed the pod.",
-               [({"plugin": n}, s.claims) for n, s in stats])
-        metric("resolver_plugin_unsupported_total", "counter", "Calls that returned an unsupported type.",
-               [({"plugin": n}, s.unsupported) for n, s in stats])
-        metric("resolver_plugin_errors_total", "counter", "Failed calls, by kind of failure.",
-               [({"plugin": n, "kind": k}, v) for n, s in stats for k, v in sorted(s.errors.items())])
-        histogram = []
-        for n, s in stats:
-            cumulative = 0
-            for bound, count in zip(list(LATENCY_BUCKETS) + ["+Inf"], s.latency_counts):
-                cumulative += count
-                histogram.append(({"plugin": n, "le": str(bound)}, cumulative))
-        lines.append("# HELP resolver_plugin_call_seconds Latency of one plugin call.")
-        lines.append("# TYPE resolver_plugin_call_seconds histogram")
-        for labels, value in histogram:
-            lines.append(f'resolver_plugin_call_seconds_bucket{{plugin="{_label_escape(labels["plugin"])}",'
-                         f'le="{labels["le"]}"}} {value}')
-        for n, s in stats:
-            lines.append(f'resolver_plugin_call_seconds_sum{{plugin="{_label_escape(n)}"}} {s.latency_sum:.9f}')
-            lines.append(f'resolver_plugin_call_seconds_count{{plugin="{_label_escape(n)}"}} {s.calls}')
-        metric("resolver_plugin_load_failures_total", "counter", "Plugin versions that failed to load.",
-               [({"plugin": n}, v) for n, v in sorted(self.plugin_set.load_failures.items())])
-        metric("resolver_plugin_disabled_total", "counter",
-               "Plugin versions taken out of service for running out of budget too often.",
-               [({"plugin": n}, v) for n, v in sorted(self.plugin_set.disabled.items())])
-        versions = self.plugin_set.versions()
-        metric("resolver_plugins_loaded", "gauge", "Plugins loaded and in the chain.", [({}, len(versions))])
-        metric("resolver_plugin_loaded_version", "gauge", "The store version of each loaded plugin.",
-               [({"plugin": n}, v) for n, v in sorted(versions.items())])
-        with self._state_lock:
-            summary = self.summary
-            resolutions, seconds = self.resolutions, self.last_resolution_seconds
-        metric("resolver_pods", "gauge", "Resolved pods, by source.",
-               [({"source": k}, v) for k, v in sorted(summary.by_source.items())])
-        metric("resolver_unresolved_pods", "gauge", "Unresolved pods, by reason.",
-               [({"reason": k}, v) for k, v in sorted(summary.by_reason.items())])
-        metric("resolver_resolutions_total", "counter", "Full resolution passes.", [({}, resolutions)])
-        metric("resolver_last_resolution_seconds", "gauge", "Duration of the last full pass.",
-               [({}, f"{seconds:.6f}")])
-        return "\n".join(lines) + "\n"
+def _form_priority(text: str | None) -> int | None:
+    if text is None or text.strip() == "":
+        return None
+    try:
+        value = int(text.strip())
+    except ValueError:
+        raise StoreError(f"PRIORITY {text!r} is not an integer") from None
+    return check_priority(value)
+
+
+def _closable_lua_plugin(*args, **kwargs) -> LuaPlugin:
+    """A ``LuaPlugin`` that ``PluginSet`` can close when it unloads it.
+
+    Unclosed, a replaced plugin's runtime is never freed (see
+    ``plugin_guard.release``): 2,000 replacements cost 120 MB.  Once
+    ``LuaPlugin`` has a ``close`` of its own, this adds nothing.
+    """
+    plugin = LuaPlugin(*args, **kwargs)
+    if not hasattr(plugin, "close"):
+        plugin.close = plugin.runtime.close
+    return plugin
 
 
 def _plugin_factory(isolation: str):
     if isolation == "in-process":
-        return LuaPlugin
+        return _closable_lua_plugin
     if isolation == "process":
         from .workers import WorkerPlugin, available
         if not available():
@@ -470,22 +593,16 @@ def unsupported_type_message(plugin_type: str) -> str:
             "(use --type lua; DeepFlow's wasm and so plugins extend its agent)")
 
 
-def _label_escape(value) -> str:
-    return str(value).replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
-
-
 def _json(payload, status: int = 200) -> Response:
     return Response(json.dumps(payload, ensure_ascii=False) + "\n", status=status, mimetype="application/json")
 
 
-def _envelope(data, status: int = 200) -> Response:
-    return _json({"OPT_STATUS": "SUCCESS", "DESCRIPTION": "", "DATA": data}, status)
+def _envelope(data) -> Response:
+    return _json(wire.envelope(data))
 
 
-def _envelope_error(description: str, status: int) -> Response:
-    opt = {400: "INVALID_PARAMETERS", 401: "UNAUTHORIZED", 404: "RESOURCE_NOT_FOUND",
-           409: "RESOURCE_ALREADY_EXIST"}.get(status, "FAIL")
-    return _json({"OPT_STATUS": opt, "DESCRIPTION": description, "DATA": None}, status)
+def _api_error(error: wire.ApiError) -> Response:
+    return _json(wire.error_envelope(error), error.http_status)
 
 
 def result_to_dict(result: PodResult) -> dict:
@@ -513,7 +630,9 @@ def summary_to_dict(summary: Summary) -> dict:
 
 
 def serve(store: PluginStore, *, listen: str, pods_path: str | None, token: str | None,
-          threads: int = 4, log: EventLog | None = None, isolation: str = "in-process") -> int:
+          threads: int = 4, log: EventLog | None = None, isolation: str = "in-process",
+          allowed_hosts: tuple[str, ...] = (), stale_after: float = DEFAULT_STALE_AFTER,
+          max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES) -> int:
     """Run until SIGTERM/SIGINT; returns the exit status."""
     from waitress.server import create_server
 
@@ -521,9 +640,11 @@ def serve(store: PluginStore, *, listen: str, pods_path: str | None, token: str 
     host, port = parse_listen(listen)
     if not is_loopback(host) and not token:
         raise ValueError(f"refusing to listen on {host} (beyond loopback) without a token: "
-                         "pass --token or set RESOLVER_TOKEN")
-    service = ResolverService(store, pods_path, token, log, isolation=isolation)
-    service.start()
+                         "pass --token-file or set RESOLVER_TOKEN")
+    WaitressBridge(log).install()
+    service = ResolverService(store, pods_path, token, log, isolation=isolation, listen_host=host,
+                              allowed_hosts=allowed_hosts, stale_after=stale_after,
+                              max_request_bytes=max_request_bytes, resolve_slots=max(1, threads - 2))
     server = create_server(service.app, host=host, port=port, threads=threads,
                            ident="resolver", clear_untrusted_proxy_headers=True)
     stopping = threading.Event()
@@ -536,6 +657,9 @@ def serve(store: PluginStore, *, listen: str, pods_path: str | None, token: str 
 
     signal.signal(signal.SIGTERM, shut_down)
     signal.signal(signal.SIGINT, shut_down)
+    # The first pass runs in the watcher thread: /healthz answers meanwhile,
+    # and /readyz says when it is done.
+    service.start_watching()
     effective_host = host if ":" not in host else f"[{host}]"
     log("listening", url=f"http://{effective_host}:{server.effective_port}", token="yes" if token else "no",
         isolation=isolation)
@@ -546,6 +670,7 @@ def serve(store: PluginStore, *, listen: str, pods_path: str | None, token: str 
             raise
     finally:
         service.stop()
+        server.task_dispatcher.shutdown(timeout=SHUTDOWN_WAIT)
         service.close()
         log("stopped")
     return 0

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import sqlite3
 import threading
 from dataclasses import dataclass
@@ -54,9 +55,40 @@ BUSY_TIMEOUT_MS = 15_000
 PLUGIN_TYPES = ("lua",)
 PLUGIN_USERS = ("server", "agent")
 
+#: Versions kept per plugin unless told otherwise; older ones are pruned
+#: when a new one is stored (the current version is always kept).
+DEFAULT_KEEP_VERSIONS = 20
+
+#: Priorities are 32-bit signed integers, as DeepFlow's int columns are.
+PRIORITY_MIN, PRIORITY_MAX = -2**31, 2**31 - 1
+
+#: A plugin name: what a Kubernetes object name may hold, minus nothing a
+#: URL path, a table column or a shell would mangle.
+_NAME = re.compile(r"[A-Za-z0-9._-]{1,253}")
+
 
 class StoreError(Exception):
-    """A store operation was refused (missing name, duplicate...)."""
+    """A store operation was refused (missing name, bad name, missing store...)."""
+
+
+class PluginNotFound(StoreError):
+    """The name is not a live plugin (or has no history)."""
+
+
+def check_name(name: str) -> str:
+    """``name`` if it is a valid plugin name, else ``StoreError`` saying why."""
+    if not isinstance(name, str) or not _NAME.fullmatch(name):
+        shown = repr(name) if isinstance(name, str) and len(name) <= 80 else "given"
+        raise StoreError(f"plugin name {shown} is invalid: use 1-253 characters "
+                         "of letters, digits, '.', '_' and '-'")
+    return name
+
+
+def check_priority(priority: int) -> int:
+    if not PRIORITY_MIN <= priority <= PRIORITY_MAX:
+        raise StoreError(f"priority {priority} is out of range: it must be between "
+                         f"{PRIORITY_MIN} and {PRIORITY_MAX}")
+    return priority
 
 
 @dataclass(frozen=True)
@@ -133,9 +165,18 @@ def _locked(method):
 class PluginStore:
     """One connection to the store; safe to share between threads."""
 
-    def __init__(self, path: str | None = None):
+    def __init__(self, path: str | None = None, *, create: bool = True,
+                 keep_versions: int = DEFAULT_KEEP_VERSIONS):
+        """Open the store at ``path``; ``create=False`` refuses to make a new one
+        (commands that only read must not turn a typo into an empty store)."""
+        if keep_versions < 1:
+            raise StoreError(f"keep_versions must be at least 1 (got {keep_versions})")
         self._lock = threading.RLock()
+        self.keep_versions = keep_versions
         self.path = path or default_store_path()
+        if not create and not os.path.exists(self.path):
+            raise StoreError(f"{self.path}: no plugin store here (create one with 'resolver plugin create', "
+                             "or pass --store)")
         directory = os.path.dirname(os.path.abspath(self.path))
         os.makedirs(directory, exist_ok=True)
         try:
@@ -204,8 +245,18 @@ class PluginStore:
     def get(self, name: str) -> PluginRecord:
         row = self._db.execute(self._SELECT + " WHERE p.name = ?", (name,)).fetchone()
         if row is None:
-            raise StoreError(f"plugin {name!r} not found")
+            raise PluginNotFound(f"plugin {name!r} not found")
         return PluginRecord(*row)
+
+    @_locked
+    def version_counts(self) -> dict[str, int]:
+        """Stored versions per name."""
+        return dict(self._db.execute("SELECT name, COUNT(*) FROM versions GROUP BY name"))
+
+    def list_wide(self) -> list[tuple[PluginRecord, int, int]]:
+        """(record, stored versions, source size) per live plugin, newest first."""
+        counts = self.version_counts()
+        return [(record, counts.get(record.name, 1), len(record.source)) for record in self.list()]
 
     @_locked
     def history(self, name: str) -> list[VersionRecord]:
@@ -214,7 +265,7 @@ class PluginStore:
             "SELECT name, version, type, user, priority, sha256, stored_at, note FROM versions "
             "WHERE name = ? ORDER BY version DESC", (name,)).fetchall()
         if not rows:
-            raise StoreError(f"plugin {name!r} has no history")
+            raise PluginNotFound(f"plugin {name!r} has no history")
         current_version = current[0] if current else None
         return [VersionRecord(*row, current=row[1] == current_version) for row in rows]
 
@@ -222,14 +273,23 @@ class PluginStore:
 
     @_locked
     def create(self, name: str, source: bytes, *, type: str = "lua", user: str = "server",
-               priority: int = 0, replace: bool = False) -> PluginRecord:
-        """Store a new plugin, or a new version of it with ``replace``."""
-        if not name:
-            raise StoreError("a plugin needs a name")
+               priority: int | None = None, replace: bool = True) -> PluginRecord:
+        """Store a plugin; if the name exists, store a new version of it.
+
+        That is DeepFlow's ``CreatePlugin`` (creating an existing name
+        updates it); every version is kept for ``history`` and ``rollback``,
+        up to ``keep_versions``.  ``priority=None`` keeps the current
+        priority (0 for a new plugin).  ``replace`` is accepted and ignored.
+        """
+        check_name(name)
+        if priority is not None:
+            check_priority(priority)
         with self._write() as db:
-            existing = db.execute("SELECT created_at FROM plugins WHERE name = ?", (name,)).fetchone()
-            if existing is not None and not replace:
-                raise StoreError(f"plugin {name!r} already exists (use --replace to store a new version)")
+            existing = db.execute(
+                "SELECT v.priority FROM plugins p JOIN versions v ON v.name = p.name AND v.version = p.version "
+                "WHERE p.name = ?", (name,)).fetchone()
+            if priority is None:
+                priority = existing[0] if existing is not None else 0
             version = self._add_version(db, name, type, user, priority, source,
                                         "replaced" if existing else "created")
             self._make_current(db, name, version, exists=existing is not None)
@@ -239,7 +299,7 @@ class PluginStore:
     def delete(self, name: str) -> None:
         with self._write() as db:
             if db.execute("DELETE FROM plugins WHERE name = ?", (name,)).rowcount == 0:
-                raise StoreError(f"plugin {name!r} not found")
+                raise PluginNotFound(f"plugin {name!r} not found")
             self._bump(db)
 
     @_locked
@@ -254,7 +314,7 @@ class PluginStore:
             versions = [row[0] for row in db.execute(
                 "SELECT version FROM versions WHERE name = ? ORDER BY version", (name,))]
             if not versions:
-                raise StoreError(f"plugin {name!r} has no history")
+                raise PluginNotFound(f"plugin {name!r} has no history")
             if version is None:
                 if current is None:
                     version = versions[-1]
@@ -266,7 +326,7 @@ class PluginStore:
             row = db.execute("SELECT type, user, priority, source FROM versions WHERE name = ? AND version = ?",
                              (name, version)).fetchone()
             if row is None:
-                raise StoreError(f"plugin {name!r} has no version {version}")
+                raise PluginNotFound(f"plugin {name!r} has no version {version}")
             new_version = self._add_version(db, name, *row, note=f"rollback to {version}")
             self._make_current(db, name, new_version, exists=current is not None)
         return self.get(name)
@@ -288,6 +348,9 @@ class PluginStore:
         db.execute("INSERT INTO versions (name, version, type, user, priority, source, sha256, stored_at, note) "
                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                    (name, version, type, user, int(priority), bytes(source), sha256_of(bytes(source)), _now(), note))
+        # The new version is the newest, and the current one: pruning the
+        # oldest beyond keep_versions never removes what is in service.
+        db.execute("DELETE FROM versions WHERE name = ? AND version <= ?", (name, version - self.keep_versions))
         return version
 
     @staticmethod

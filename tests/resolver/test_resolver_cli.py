@@ -16,6 +16,9 @@ SEED = os.path.join(EXAMPLES, "plugins", "opengauss.lua")
 
 @pytest.fixture
 def run(tmp_path):
+    """``resolver`` with an empty store in $RESOLVER_STORE (read commands need one to exist)."""
+    from resolver.store import PluginStore
+    PluginStore(str(tmp_path / "plugins.db")).close()
     env = dict(os.environ, RESOLVER_STORE=str(tmp_path / "plugins.db"), PYTHONPATH=ROOT)
 
     def run(*args, stdin=None, check_rc=None):
@@ -84,24 +87,34 @@ def test_create_validation_errors_have_file_and_line_and_store_nothing(run):
     assert run("plugin", "list", "-o", "json", check_rc=0).stdout == "[]\n"
 
 
-def test_existing_name_needs_replace_and_history_and_rollback(run):
+def test_existing_name_is_updated_with_history_and_rollback(run):
     v1 = write(run.tmp, "v1.lua", 'function GetWorkloadTypeAndName(m) return "Deployment", "one" end\n')
     v2 = write(run.tmp, "v2.lua", 'function GetWorkloadTypeAndName(m) return "Deployment", "two" end\n')
-    run("plugin", "create", "--type", "lua", "--image", v1, "--name", "p", check_rc=0)
-    proc = run("plugin", "create", "--type", "lua", "--image", v2, "--name", "p", check_rc=1)
-    assert proc.stderr == "resolver: plugin 'p' already exists (use --replace to store a new version)\n"
-    run("plugin", "create", "--type", "lua", "--image", v2, "--name", "p", "--replace", "--priority", "3",
-        check_rc=0)
+    run("plugin", "create", "--type", "lua", "--image", v1, "--name", "p", "--priority", "3", check_rc=0)
+    # As DeepFlow's CreatePlugin: an existing name is updated (--replace is a no-op);
+    # the priority is kept when not given.
+    proc = run("plugin", "create", "--type", "lua", "--image", v2, "--name", "p", check_rc=0)
+    assert proc.stdout.startswith("plugin p stored (version 2, sha256 ")
+    assert json.loads(run("plugin", "list", "-o", "json").stdout)[0]["priority"] == 3
+    run("plugin", "create", "--type", "lua", "--image", v2, "--name", "p", "--replace", check_rc=0)
+    run("plugin", "rollback", "p", "2", check_rc=0)
     assert '"two"' in run("plugin", "show", "p", check_rc=0).stdout
     history = rows(run("plugin", "history", "p", check_rc=0).stdout)
     assert history[0] == ["VERSION", "STORED_AT", "SHA256", "USER", "PRIORITY", "NOTE"]
-    assert [r[0] for r in history[1:]] == ["2", "1"] and history[1][1] == "*"
-    proc = run("plugin", "rollback", "p", check_rc=0)
-    assert proc.stdout.startswith("plugin p rolled back: version 3 is now current")
+    assert [r[0] for r in history[1:]] == ["4", "3", "2", "1"] and history[1][1] == "*"
+    proc = run("plugin", "rollback", "p", "1", check_rc=0)
+    assert proc.stdout.startswith("plugin p rolled back: version 5 is now current")
     assert '"one"' in run("plugin", "show", "p", check_rc=0).stdout
     data = json.loads(run("plugin", "history", "p", "-o", "json", check_rc=0).stdout)
     assert [(v["version"], v["note"], v["current"]) for v in data] == [
-        (3, "rollback to 1", True), (2, "replaced", False), (1, "created", False)]
+        (5, "rollback to 1", True), (4, "rollback to 2", False), (3, "replaced", False), (2, "replaced", False),
+        (1, "created", False)]
+    wide = rows(run("plugin", "list", "-o", "wide", check_rc=0).stdout)
+    assert wide[0] == ["TYPE", "NAME", "USER", "UPDATED_AT", "PRIORITY", "VERSIONS", "SIZE", "SHA256"]
+    assert wide[1][:3] == ["lua", "p", "server"] and wide[1][-4:-1] == ["3", "5", str(os.path.getsize(v1))]
+    assert len(wide[1][-1]) == 64
+    run("plugin", "create", "--type", "lua", "--image", v2, "--name", "p", "--keep-versions", "2", check_rc=0)
+    assert [v["version"] for v in json.loads(run("plugin", "history", "p", "-o", "json").stdout)] == [6, 5]
 
 
 def test_delete_and_missing_names(run):
@@ -126,6 +139,33 @@ def test_store_flag_overrides_environment(run):
     run("plugin", "create", "--type", "lua", "--image", SEED, "--name", "b", "--store", other, check_rc=0)
     assert [d["name"] for d in json.loads(run("plugin", "list", "-o", "json", "--store", other).stdout)] == ["b", "a"]
     assert json.loads(run("plugin", "list", "-o", "json").stdout) == []
+
+
+def test_read_commands_refuse_a_missing_store(run):
+    typo = str(run.tmp / "tpyo.db")
+    for command in (["plugin", "list"], ["plugin", "show", "x"], ["plugin", "history", "x"],
+                    ["resolve", SAMPLE]):
+        proc = run("--store", typo, *command, check_rc=1)
+        assert proc.stderr == (f"resolver: {typo}: no plugin store here (create one with 'resolver plugin "
+                               "create', or pass --store)\n"), command
+    assert not os.path.exists(typo)
+    run("--store", typo, "plugin", "create", "--type", "lua", "--image", SEED, "--name", "og", check_rc=0)
+    run("--store", typo, "plugin", "list", check_rc=0)
+
+
+def test_names_and_priorities_are_checked(run):
+    for name in ("a b/c", "tab\there", "x" * 254, ""):
+        proc = run("plugin", "create", "--type", "lua", "--image", SEED, "--name", name, check_rc=1)
+        assert "is invalid: use 1-253 characters of letters, digits, '.', '_' and '-'" in proc.stderr
+    proc = run("plugin", "create", "--type", "lua", "--image", SEED, "--name", "og", "--priority", str(10**20),
+               check_rc=1)
+    assert proc.stderr.endswith("resolver: argument --priority: 100000000000000000000 is out of range "
+                                "(-2147483648 to 2147483647)\n")
+    assert json.loads(run("plugin", "list", "-o", "json").stdout) == []
+
+
+def test_version_flag(run):
+    assert run("--version", check_rc=0).stdout.startswith("resolver 0.1.0 (luapy ")
 
 
 # -- resolve --------------------------------------------------------------------------
@@ -173,7 +213,9 @@ def test_resolve_explain_shows_every_plugin(run):
     # Validation cannot see call-time errors: this plugin loads, then fails per pod.
     proc = run("plugin", "create", "--type", "lua", "--image", bad, "--name", "bad", "--priority", "-1")
     assert proc.returncode == 0
-    out = run("resolve", SAMPLE, "--explain", check_rc=0)
+    out = run("resolve", SAMPLE, "--explain", check_rc=3)  # 3: a plugin call failed
+    assert run("resolve", SAMPLE, "--allow-plugin-errors", check_rc=0).stdout == out.stdout.split("\nEXPLAIN")[0] \
+        + out.stdout[out.stdout.index("\nSUMMARY"):]
     text = out.stdout
     block = text[text.index("data/gauss-ha-sts-0"):].splitlines()[:5]
     assert [line.split(None, 1) for line in block[1:4]] == [
@@ -256,3 +298,15 @@ def test_progress_bar_only_on_a_terminal_and_only_for_long_runs(monkeypatch):
     _Progress(2000, "pods")(1000)
     _Progress(10, "pods")(5)
     assert pipe.text == ""
+
+
+def test_resolve_treats_impossible_names_as_plugin_errors(run):
+    huge = write(run.tmp, "huge.lua", 'function GetWorkloadTypeAndName(m)\n'
+                                      '  return "Deployment", string.rep("x", 60 * 1024 * 1024)\nend\n')
+    run("plugin", "create", "--type", "lua", "--image", huge, "--name", "huge", check_rc=0)
+    proc = run("resolve", SAMPLE, "-o", "json", check_rc=3)
+    data = json.loads(proc.stdout)
+    assert data["summary"]["plugin_errors"] == {"huge": 57}
+    assert not any(r.get("source") == "plugin:huge" for r in data["results"])
+    assert ("GetWorkloadTypeAndName returned a workload name of 62914560 bytes (Kubernetes allows at most 253)"
+            in proc.stderr)

@@ -6,89 +6,12 @@ import re
 import signal
 import subprocess
 import sys
-import threading
 import time
-import urllib.error
-import urllib.request
 
 import pytest
 
 from resolver.store import PluginStore
-
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(os.path.dirname(HERE))
-SAMPLE = os.path.join(HERE, "..", "data", "pods-sample.json")
-SEED = os.path.join(ROOT, "examples", "plugins", "opengauss.lua")
-TOKEN = "s3cret-token"
-
-
-class Service:
-    """``resolver serve`` in a subprocess, its log lines collected."""
-
-    def __init__(self, tmp_path, *extra, pods=SAMPLE, token=TOKEN):
-        self.store_path = str(tmp_path / "plugins.db")
-        self.env = dict(os.environ, PYTHONPATH=ROOT, RESOLVER_STORE=self.store_path)
-        self.env.pop("RESOLVER_TOKEN", None)
-        args = [sys.executable, "-m", "resolver", "serve", "--listen", "127.0.0.1:0"]
-        if pods:
-            args += ["--pods", pods]
-        if token:
-            args += ["--token", token]
-        self.proc = subprocess.Popen(args + list(extra), env=self.env, stderr=subprocess.PIPE, text=True)
-        self.lines: list[str] = []
-        self._listening = threading.Event()
-        self.url = None
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-        assert self._listening.wait(20), self.lines
-        self.wait_for(lambda: self.get("/healthz")["resolutions"] >= (1 if pods else 0))
-
-    def _read(self):
-        for line in self.proc.stderr:
-            self.lines.append(line.rstrip("\n"))
-            match = re.search(r"event=listening url=(\S+)", line)
-            if match:
-                self.url = match.group(1)
-                self._listening.set()
-
-    def log_ended(self) -> list[str]:
-        """The whole log, once the process has exited and it is all read."""
-        self._reader.join(10)
-        return self.lines
-
-    def request(self, method, path, body=None, headers=None):
-        request = urllib.request.Request(self.url + path, data=body, method=method, headers=headers or {})
-        try:
-            with urllib.request.urlopen(request, timeout=10) as response:
-                return response.status, response.read().decode()
-        except urllib.error.HTTPError as exc:
-            return exc.code, exc.read().decode()
-
-    def get(self, path):
-        status, body = self.request("GET", path)
-        assert status == 200, (status, body)
-        return json.loads(body)
-
-    def wait_for(self, condition, timeout=5.0):
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                if condition():
-                    return time.monotonic()
-            except (AssertionError, KeyError, OSError):
-                pass
-            if time.monotonic() > deadline:
-                raise AssertionError("condition not met in time; log:\n" + "\n".join(self.lines[-20:]))
-            time.sleep(0.01)
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+from service_harness import ROOT, SAMPLE, SEED, TOKEN, Service, cli, metric_samples, multipart
 
 
 @pytest.fixture
@@ -96,11 +19,6 @@ def service(tmp_path):
     s = Service(tmp_path)
     yield s
     s.stop()
-
-
-def cli(service, *args):
-    return subprocess.run([sys.executable, "-m", "resolver", *args], env=service.env,
-                          capture_output=True, text=True, timeout=60)
 
 
 def gauss_source(service):
@@ -156,22 +74,12 @@ def test_cli_create_on_the_same_store_takes_effect_within_one_second(service):
     service.wait_for(lambda: any("event=plugin_unloaded plugin=opengauss" in line for line in service.lines))
 
 
-def multipart(fields, filename="p.lua"):
-    boundary = "xXxBOUNDARYxXx"
-    parts = []
-    for key, value in fields.items():
-        disposition = f'form-data; name="{key}"' + (f'; filename="{filename}"' if key == "IMAGE" else "")
-        parts.append(f"--{boundary}\r\nContent-Disposition: {disposition}\r\n\r\n".encode()
-                     + (value if isinstance(value, bytes) else value.encode()) + b"\r\n")
-    parts.append(f"--{boundary}--\r\n".encode())
-    return b"".join(parts), {"Content-Type": f"multipart/form-data; boundary={boundary}"}
-
-
 def test_deepflow_plugin_routes_with_bearer_token(service):
     with open(SEED, "rb") as handle:
         body, headers = multipart({"NAME": "opengauss", "TYPE": "lua", "USER": "server", "IMAGE": handle.read()})
     status, answer = service.request("POST", "/v1/plugin/", body, headers)
-    assert status == 401 and json.loads(answer) == {"error": "a valid bearer token is required"}
+    assert status == 401 and json.loads(answer) == {
+        "OPT_STATUS": "NO_PERMISSIONS", "DESCRIPTION": "a valid bearer token is required", "DATA": None}
     status, answer = service.request("POST", "/v1/plugin/", body, dict(headers, Authorization="Bearer wrong"))
     assert status == 401
     status, answer = service.request("POST", "/v1/plugin/", body, dict(headers, Authorization=f"Bearer {TOKEN}"))
@@ -180,14 +88,15 @@ def test_deepflow_plugin_routes_with_bearer_token(service):
     assert envelope["OPT_STATUS"] == "SUCCESS" and envelope["DATA"]["NAME"] == "opengauss"
     service.wait_for(lambda: gauss_source(service) == "plugin:opengauss", timeout=1)
     listing = service.get("/v1/plugin/")
-    assert [(p["NAME"], p["TYPE"], p["USER"]) for p in listing["DATA"]] == [("opengauss", "lua", "server")]
+    assert [(p["NAME"], p["TYPE"], p["USER"]) for p in listing["DATA"]] == [("opengauss", 3, 2)]
     status, _ = service.request("DELETE", "/v1/plugin/opengauss/")
     assert status == 401
     status, answer = service.request("DELETE", "/v1/plugin/opengauss/", headers={"Authorization": f"Bearer {TOKEN}"})
     assert status == 200
     service.wait_for(lambda: "source" not in service.get("/v1/pods/data/gauss-ha-sts-0"), timeout=1)
     status, answer = service.request("DELETE", "/v1/plugin/opengauss/", headers={"Authorization": f"Bearer {TOKEN}"})
-    assert status == 404 and json.loads(answer)["DESCRIPTION"] == "plugin 'opengauss' not found"
+    assert status == 400 and json.loads(answer) == {
+        "OPT_STATUS": "RESOURCE_NOT_FOUND", "DESCRIPTION": "plugin (name: opengauss) not found", "DATA": None}
 
 
 def test_api_rejects_invalid_plugins_and_other_types(service):
@@ -207,6 +116,8 @@ def test_cli_through_server(service):
     assert proc.returncode == 0, proc.stderr
     listing = cli(service, "plugin", "list", "--server", service.url)
     assert listing.stdout.splitlines()[1].split()[:3] == ["lua", "og", "server"]
+    wide = cli(service, "plugin", "list", "-o", "wide", "--server", service.url).stdout.splitlines()
+    assert wide[1].split()[-4:-1] == ["0", "1", str(os.path.getsize(SEED))]
     assert "OpenGaussCluster" in cli(service, "plugin", "show", "og", "--server", service.url).stdout
     proc = cli(service, "plugin", "delete", "og", "--server", service.url)
     assert proc.returncode == 1 and proc.stderr == f"resolver: {service.url}: 401: a valid bearer token is required\n"
@@ -225,8 +136,9 @@ def test_invalid_version_in_store_never_displaces_the_working_one(service):
     service.wait_for(lambda: any("event=plugin_load_failed plugin=og" in l for l in service.lines), timeout=1)
     assert gauss_source(service) == "plugin:og"
     status, metrics = service.request("GET", "/metrics")
-    assert 'resolver_plugin_load_failures_total{plugin="og"} 1' in metrics
-    assert 'resolver_plugin_loaded_version{plugin="og"} 1' in metrics
+    samples = metric_samples(metrics)
+    assert samples['resolver_plugin_load_failures_total{plugin="og"}'] == 1
+    assert samples['resolver_plugin_loaded_version{plugin="og"}'] == 1
 
 
 def test_metrics_and_error_logging(tmp_path):
@@ -247,18 +159,23 @@ def _check_metrics_and_logs(service):
     assert gauss_source(service) == "plugin:opengauss"
     status, text = service.request("GET", "/metrics")
     assert status == 200
-    lines = set(text.splitlines())
-    assert 'resolver_plugin_calls_total{plugin="opengauss"} 57' in lines
-    assert 'resolver_plugin_claims_total{plugin="opengauss"} 2' in lines
-    assert 'resolver_plugin_errors_total{plugin="bad",kind="runtime"} 4' in lines
+    samples = metric_samples(text)
+    assert samples['resolver_plugin_calls_total{plugin="opengauss"}'] == 57
+    assert samples['resolver_plugin_claims_total{plugin="opengauss"}'] == 2
+    assert samples['resolver_plugin_errors_total{kind="runtime",plugin="bad"}'] == 4
     # bad runs after opengauss (created later), so it never sees the 2 pods opengauss claimed.
-    assert 'resolver_plugin_calls_total{plugin="bad"} 55' in lines
-    assert 'resolver_plugin_call_seconds_bucket{plugin="bad",le="+Inf"} 55' in lines
-    assert 'resolver_plugin_call_seconds_count{plugin="bad"} 55' in lines
-    assert 'resolver_plugins_loaded 2' in lines
-    assert 'resolver_pods{source="plugin:opengauss"} 2' in lines
-    assert 'resolver_unresolved_pods{reason="owned by Job"} 4' in lines
-    assert "# TYPE resolver_plugin_call_seconds histogram" in lines
+    assert samples['resolver_plugin_calls_total{plugin="bad"}'] == 55
+    assert samples['resolver_plugin_call_seconds_bucket{le="+Inf",plugin="bad"}'] == 55
+    assert samples['resolver_plugin_call_seconds_count{plugin="bad"}'] == 55
+    assert samples["resolver_plugins_loaded"] == 2
+    assert samples['resolver_pods{source="plugin:opengauss"}'] == 2
+    assert samples['resolver_unresolved_pods{reason="owned by Job"}'] == 4
+    assert samples['resolver_pods_by_status{status="unresolved"}'] == sum(
+        v for k, v in samples.items() if k.startswith("resolver_unresolved_pods{")) > 0
+    assert samples['resolver_pods_by_status{status="resolved"}'] + \
+        samples['resolver_pods_by_status{status="unresolved"}'] == 60
+    assert samples["resolver_pass_duration_seconds_count"] == 1
+    assert "# TYPE resolver_plugin_call_seconds histogram" in text.splitlines()
     service.wait_for(lambda: len([l for l in service.lines if "event=plugin_error" in l]) >= 4)
     error_lines = [l for l in service.lines if "event=plugin_error" in l]
     assert len(error_lines) == 4
@@ -291,7 +208,7 @@ def test_refuses_non_loopback_without_token(tmp_path):
                           env=dict(os.environ, PYTHONPATH=ROOT), capture_output=True, text=True, timeout=30)
     assert proc.returncode == 1
     assert proc.stderr == ("resolver: refusing to listen on 0.0.0.0 (beyond loopback) without a token: "
-                           "pass --token or set RESOLVER_TOKEN\n")
+                           "pass --token-file or set RESOLVER_TOKEN\n")
 
 
 def test_sigterm_shuts_down_cleanly(tmp_path):

@@ -32,11 +32,59 @@ def test_create_get_list(store):
     assert [r.name for r in store.list()] == ["hello"]
 
 
-def test_duplicate_name_refused_without_replace(store):
-    store.create("hello", b"a")
-    with pytest.raises(StoreError, match=r"plugin 'hello' already exists \(use --replace to store a new version\)"):
-        store.create("hello", b"b")
-    assert store.get("hello").source == b"a"
+def test_creating_an_existing_name_stores_a_new_version(store):
+    # DeepFlow's CreatePlugin updates an existing name; nothing is lost here.
+    store.create("hello", b"a", priority=7)
+    updated = store.create("hello", b"b", replace=False)  # replace is accepted and ignored
+    assert (updated.version, updated.source, updated.priority) == (2, b"b", 7)
+    assert [v.version for v in store.history("hello")] == [2, 1]
+    assert store.rollback("hello").source == b"a"
+
+
+def test_priority_is_kept_unless_given_and_bounded(store):
+    store.create("p", b"1", priority=-5)
+    assert store.create("p", b"2").priority == -5
+    assert store.create("p", b"3", priority=4).priority == 4
+    assert store.create("new", b"x").priority == 0
+    for bad in (2**31, -2**31 - 1, 10**20):
+        with pytest.raises(StoreError, match=r"priority .* is out of range: it must be between -2147483648 "
+                                             r"and 2147483647"):
+            store.create("p", b"4", priority=bad)
+    assert store.get("p").version == 3
+
+
+@pytest.mark.parametrize("name", ["", "a b/c", "tab\there", "x" * 254, "ünï", "../up", "a\n"])
+def test_invalid_names_are_refused(store, name):
+    with pytest.raises(StoreError, match=r"plugin name .* is invalid: use 1-253 characters of letters, digits, "
+                                         r"'\.', '_' and '-'"):
+        store.create(name, b"")
+    assert store.list() == []
+
+
+def test_valid_names_at_the_edges(store):
+    for name in ("a", "x" * 253, "A-b_c.9"):
+        assert store.create(name, b"").name == name
+
+
+def test_history_is_pruned_to_keep_versions(tmp_path):
+    store = PluginStore(str(tmp_path / "p.db"), keep_versions=3)
+    for i in range(10):
+        store.create("p", b"v%d" % i)
+    assert [v.version for v in store.history("p")] == [10, 9, 8]
+    assert store.get("p").source == b"v9"
+    assert store.rollback("p").source == b"v8"
+    with pytest.raises(StoreError, match="has no version 2"):
+        store.rollback("p", 2)
+    assert store.list_wide()[0][1:] == (3, 2)
+
+
+def test_read_only_open_refuses_a_missing_store(tmp_path):
+    path = tmp_path / "typo.db"
+    with pytest.raises(StoreError, match=r"typo.db: no plugin store here"):
+        PluginStore(str(path), create=False)
+    assert not path.exists()
+    PluginStore(str(path)).close()
+    PluginStore(str(path), create=False).close()
 
 
 def test_replace_keeps_every_version_and_creation_time(store):
@@ -121,7 +169,7 @@ def test_a_corrupt_file_is_a_clear_error(tmp_path):
 # -- several processes at once ------------------------------------------------
 
 def _writer(path, worker, rounds):
-    store = PluginStore(path)
+    store = PluginStore(path, keep_versions=1000)  # count every write: prune nothing
     for i in range(rounds):
         store.create("shared", f"-- worker {worker} round {i}".encode(), replace=True)
         store.create(f"own-{worker}", f"-- {i}".encode(), replace=True)
@@ -172,7 +220,8 @@ def _check_consistent(path):
     for name, version, source, sha in rows:
         assert hashlib.sha256(source).hexdigest() == sha, (name, version)
     versions = sorted(v for _, v, _, _ in rows)
-    assert versions == list(range(1, len(versions) + 1))
+    # Consecutive, ending at the current one (older ones may have been pruned).
+    assert versions == list(range(versions[0], versions[0] + len(versions)))
     (current,) = db.execute("SELECT version FROM plugins WHERE name = 'victim'").fetchone()
     assert current == versions[-1]
     db.close()

@@ -1,0 +1,153 @@
+"""What a plugin may hand back: checked answers and bounded output.
+
+``CheckedPlugin`` wraps a loaded plugin (in-process or worker) for the
+chain.  A workload name (or type) a Kubernetes object could not have, longer
+than 253 bytes or holding a control character, becomes a plugin error, so a
+plugin cannot make the service keep and serve a 60 MB "name" per pod.
+
+``OutputLimiter`` stands between plugins' ``print`` and the log: a few
+lines and bytes per call, a few dozen lines per plugin per pass; what is
+held back is counted in one event instead of becoming one line each.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from typing import Callable
+
+from .plugins import ENTRY_POINT, CallResult, PluginError
+
+#: Kubernetes object names are at most 253 bytes (DNS subdomain names).
+MAX_WORKLOAD_NAME_BYTES = 253
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+
+#: Print output that reaches the log from one plugin call.
+MAX_OUTPUT_LINES_PER_CALL = 10
+MAX_OUTPUT_BYTES_PER_CALL = 4096
+#: Print lines that reach the log from one plugin in one resolution pass.
+MAX_OUTPUT_LINES_PER_PASS = 50
+
+
+def workload_value_problem(what: str, value: str) -> str | None:
+    """Why ``value`` cannot be a workload's name or type, or ``None``."""
+    size = len(value.encode("utf-8", "surrogatepass"))
+    if size > MAX_WORKLOAD_NAME_BYTES:
+        return f"a workload {what} of {size} bytes (Kubernetes allows at most {MAX_WORKLOAD_NAME_BYTES})"
+    match = _CONTROL.search(value)
+    if match:
+        return f"a workload {what} holding the control character {match.group()!r}"
+    return None
+
+
+def release(plugin) -> None:
+    """Free a plugin we are done with now, not "eventually".
+
+    A ``LuaRuntime`` registers a ``weakref.finalize`` holding its State, and
+    a plugin's ``print`` hook in that State leads back to the plugin and its
+    runtime: without an explicit close the runtime is never collected.
+    """
+    close = getattr(plugin, "close", None)
+    if close is not None:
+        close()
+    else:
+        plugin.runtime.close()
+
+
+class CheckedPlugin:
+    """A plugin as the chain sees it, with its answers checked.
+
+    ``after_call(name)`` runs after every call (the output limiter uses it
+    to close the call's share of output).  ``stats`` is the wrapped
+    plugin's own, so counters stay where ``PluginSet`` keeps them.
+    """
+
+    __slots__ = ("plugin", "name", "_after_call")
+
+    def __init__(self, plugin, after_call: Callable[[str], None] | None = None):
+        self.plugin = plugin
+        self.name = plugin.name
+        self._after_call = after_call
+
+    @property
+    def stats(self):
+        return self.plugin.stats
+
+    def call(self, meta_json: str) -> CallResult:
+        result = self.plugin.call(meta_json)
+        if self._after_call is not None:
+            self._after_call(self.name)
+        if result.status not in ("claim", "unsupported"):
+            return result
+        problem = (workload_value_problem("name", result.name)
+                   or workload_value_problem("type", result.type))
+        if problem is None:
+            return result
+        where = getattr(self.plugin, "display_name", None) or f"{self.name}.lua"
+        error = PluginError(self.name, "result", f"{where}: {ENTRY_POINT} returned {problem}")
+        # The plugin counted a claim (or an unsupported type); it was an error.
+        stats = self.plugin.stats
+        if result.status == "claim":
+            stats.claims -= 1
+        else:
+            stats.unsupported -= 1
+        stats.errors["result"] = stats.errors.get("result", 0) + 1
+        return CallResult("error", "", "", error, result.seconds)
+
+
+class OutputLimiter:
+    """Plugins' print lines to ``emit(event, **fields)``, bounded.
+
+    Calls are serialised (the service holds its Lua lock), so plain
+    counters do.  ``end_call`` closes one call, ``end_pass`` one pass.
+    """
+
+    def __init__(self, emit, lines_per_call: int = MAX_OUTPUT_LINES_PER_CALL,
+                 bytes_per_call: int = MAX_OUTPUT_BYTES_PER_CALL,
+                 lines_per_pass: int = MAX_OUTPUT_LINES_PER_PASS):
+        self.emit = emit
+        self.lines_per_call = lines_per_call
+        self.bytes_per_call = bytes_per_call
+        self.lines_per_pass = lines_per_pass
+        self._call_lines: Counter = Counter()
+        self._call_bytes: Counter = Counter()
+        self._call_dropped: Counter = Counter()
+        self._pass_lines: Counter = Counter()
+        self._pass_dropped: Counter = Counter()
+
+    def line(self, plugin: str, text: str) -> None:
+        if self._pass_lines[plugin] >= self.lines_per_pass:
+            self._pass_dropped[plugin] += 1
+            return
+        room = self.bytes_per_call - self._call_bytes[plugin]
+        if self._call_lines[plugin] >= self.lines_per_call or room <= 0:
+            self._call_dropped[plugin] += 1
+            return
+        encoded = text.encode("utf-8", "replace")
+        if len(encoded) > room:
+            text = encoded[:room].decode("utf-8", "ignore") + "..."
+            self._call_dropped[plugin] += 1  # the rest of this line
+        self._call_lines[plugin] += 1
+        self._call_bytes[plugin] += min(len(encoded), room)
+        self._pass_lines[plugin] += 1
+        self.emit("plugin_output", plugin=plugin, msg=text)
+
+    def end_call(self, plugin: str) -> None:
+        dropped = self._call_dropped.pop(plugin, 0)
+        self._call_lines.pop(plugin, None)
+        self._call_bytes.pop(plugin, None)
+        if dropped:
+            self.emit("plugin_output_truncated", plugin=plugin, lines=dropped,
+                      msg=f"at most {self.lines_per_call} lines and {self.bytes_per_call} bytes "
+                          "of output per call reach the log")
+
+    def end_pass(self) -> None:
+        for plugin in list(self._call_dropped):
+            self.end_call(plugin)
+        self._call_lines.clear()
+        self._call_bytes.clear()
+        for plugin, dropped in sorted(self._pass_dropped.items()):
+            self.emit("plugin_output_suppressed", plugin=plugin, lines=dropped,
+                      msg=f"at most {self.lines_per_pass} lines of output per plugin per pass reach the log")
+        self._pass_dropped.clear()
+        self._pass_lines.clear()
