@@ -98,6 +98,23 @@ def _priority(text: str) -> int:
     return value
 
 
+def _default_isolation() -> str:
+    """``process`` where the platform has the OS limits it relies on.
+
+    Pods go to a worker 256 per round trip, so isolation costs about the
+    CPU of running in-process (bench/bench_isolation.py) and is the only
+    thing that stops a long C-level call, a crash or memory beyond the
+    accounting.  Checked without starting anything: ``workers.available()``
+    starts the fork server, which only ``serve`` needs.
+    """
+    import os
+    try:
+        import resource
+    except ImportError:
+        return "in-process"
+    return "process" if os.name == "posix" and hasattr(resource, "RLIMIT_AS") else "in-process"
+
+
 def _positive(text: str) -> int:
     try:
         value = int(text)
@@ -526,9 +543,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--log-format", choices=["logfmt", "json"], default="logfmt")
     serve.add_argument("--log-level", choices=["debug", "info", "warning", "error"], default="info",
                        help="info logs every request but probes; debug adds probes and scrapes")
-    serve.add_argument("--isolation", choices=["in-process", "process"], default="in-process",
-                       help="run each plugin in the service process (default) or in its own worker "
-                            "process with OS limits (RLIMIT_AS, RLIMIT_CPU)")
+    serve.add_argument("--isolation", choices=["in-process", "process"], default=_default_isolation(),
+                       help="run each plugin in its own worker process with OS limits (RLIMIT_AS, "
+                            "RLIMIT_CPU; the default where the platform has them) or in the service "
+                            "process")
     serve.add_argument("--threads", type=_positive, default=4, help="server threads (default 4)")
     serve.set_defaults(run=cmd_serve)
     return parser

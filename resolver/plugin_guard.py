@@ -1,9 +1,8 @@
-"""What a plugin may hand back: checked answers and bounded output.
+"""What a plugin may hand to the log: bounded output.
 
 ``CheckedPlugin`` wraps a loaded plugin (in-process or worker) for the
-chain.  A workload name (or type) a Kubernetes object could not have, longer
-than 253 bytes or holding a control character, becomes a plugin error, so a
-plugin cannot make the service keep and serve a 60 MB "name" per pod.
+chain, closing each call's share of output.  (Answers a Kubernetes object
+could not have are refused where the plugin runs: ``plugins.workload_value_problem``.)
 
 ``OutputLimiter`` stands between plugins' ``print`` and the log: a few
 lines and bytes per call, a few dozen lines per plugin per pass; what is
@@ -12,32 +11,16 @@ held back is counted in one event instead of becoming one line each.
 
 from __future__ import annotations
 
-import re
 from collections import Counter
-from typing import Callable
+from typing import Callable, Iterator
 
-from .plugins import ENTRY_POINT, CallResult, PluginError
-
-#: Kubernetes object names are at most 253 bytes (DNS subdomain names).
-MAX_WORKLOAD_NAME_BYTES = 253
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+from .plugins import CallResult
 
 #: Print output that reaches the log from one plugin call.
 MAX_OUTPUT_LINES_PER_CALL = 10
 MAX_OUTPUT_BYTES_PER_CALL = 4096
 #: Print lines that reach the log from one plugin in one resolution pass.
 MAX_OUTPUT_LINES_PER_PASS = 50
-
-
-def workload_value_problem(what: str, value: str) -> str | None:
-    """Why ``value`` cannot be a workload's name or type, or ``None``."""
-    size = len(value.encode("utf-8", "surrogatepass"))
-    if size > MAX_WORKLOAD_NAME_BYTES:
-        return f"a workload {what} of {size} bytes (Kubernetes allows at most {MAX_WORKLOAD_NAME_BYTES})"
-    match = _CONTROL.search(value)
-    if match:
-        return f"a workload {what} holding the control character {match.group()!r}"
-    return None
 
 
 def release(plugin) -> None:
@@ -74,25 +57,18 @@ class CheckedPlugin:
         return self.plugin.stats
 
     def call(self, meta_json: str) -> CallResult:
-        result = self.plugin.call(meta_json)
+        return self._checked(self.plugin.call(meta_json))
+
+    def call_many(self, meta_jsons) -> Iterator[CallResult]:
+        """The chain's batched entry, lazily, as the wrapped plugin's is.
+        (A worker hands back a batch's output with its answers, so the
+        output limiter's "per call" share is then per batch.)"""
+        return map(self._checked, self.plugin.call_many(meta_jsons))
+
+    def _checked(self, result: CallResult) -> CallResult:
         if self._after_call is not None:
             self._after_call(self.name)
-        if result.status not in ("claim", "unsupported"):
-            return result
-        problem = (workload_value_problem("name", result.name)
-                   or workload_value_problem("type", result.type))
-        if problem is None:
-            return result
-        where = getattr(self.plugin, "display_name", None) or f"{self.name}.lua"
-        error = PluginError(self.name, "result", f"{where}: {ENTRY_POINT} returned {problem}")
-        # The plugin counted a claim (or an unsupported type); it was an error.
-        stats = self.plugin.stats
-        if result.status == "claim":
-            stats.claims -= 1
-        else:
-            stats.unsupported -= 1
-        stats.errors["result"] = stats.errors.get("result", 0) + 1
-        return CallResult("error", "", "", error, result.seconds)
+        return result
 
 
 class OutputLimiter:

@@ -17,6 +17,8 @@ freed, threads included, when the garbage collector takes its runtime.
 
 from __future__ import annotations
 
+import re
+
 import bisect
 import sys
 from dataclasses import dataclass, field
@@ -43,10 +45,12 @@ PLUGIN_LIMITS = Limits(steps=10_000_000, time=1.0, memory=64 * 1024 * 1024,
 #: worker's pipe) however much it prints.
 MAX_OUTPUT_PER_CALL = 16 * 1024
 
-#: The longest workload type or name a plugin may return (Kubernetes names
-#: are at most 253 characters).  Answers are kept for every pod, so a
-#: plugin returning megabytes per pod must not be able to fill the service.
-MAX_RESULT_CHARS = 1024
+#: The longest workload type or name a plugin may return: Kubernetes object
+#: names are at most 253 bytes (DNS subdomain names).  Answers are kept for
+#: every pod, so a plugin returning megabytes per pod must not be able to
+#: fill the service; a control character can't be in a name either.
+MAX_WORKLOAD_NAME_BYTES = 253
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 #: Error messages are cut to this many characters, for the same reason
 #: (``error(("x"):rep(1e7))`` on every pod).
 MAX_MESSAGE_CHARS = 4096
@@ -56,14 +60,33 @@ LATENCY_BUCKETS = (0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
                    0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0)
 
 
+def workload_value_problem(what: str, value: str) -> str | None:
+    """Why ``value`` cannot be a workload's name or type, or ``None``."""
+    problem = _size_problem(what, value.encode("utf-8", "surrogatepass"))
+    if problem is not None:
+        return problem
+    match = _CONTROL.search(value)
+    if match:
+        return f"a workload {what} holding the control character {match.group()!r}"
+    return None
+
+
+def _size_problem(what: str, encoded) -> str | None:
+    if len(encoded) > MAX_WORKLOAD_NAME_BYTES:
+        return (f"a workload {what} of {len(encoded)} bytes "
+                f"(Kubernetes allows at most {MAX_WORKLOAD_NAME_BYTES})")
+    return None
+
+
 class PluginError(Exception):
     """A plugin failed to load or failed one call.
 
     ``kind`` is one of ``syntax``, ``load`` (top level failed or did not
     define the function), ``runtime`` (a Lua error), ``limit`` (a sandbox
     budget ran out; ``limit`` names it), ``missing`` (fewer than two
-    results), ``type`` (a result that is not a string), ``size`` (a result
-    longer than ``MAX_RESULT_CHARS``), ``crash`` (its worker process died;
+    results), ``type`` (a result that is not a string), ``result`` (a
+    type or name no Kubernetes object could have: ``workload_value_problem``),
+    ``crash`` (its worker process died;
     see ``workers``) or ``internal``.
     The message starts with ``chunk:line:`` whenever a position is known.
     """
@@ -315,20 +338,21 @@ class LuaPlugin:
             return "error", "", "", self._result_error(workload_type, workload_name)
         if not workload_type or not workload_name:
             return "pass", "", "", None
-        if len(workload_type) > MAX_RESULT_CHARS or len(workload_name) > MAX_RESULT_CHARS:
-            return "error", "", "", self._size_error(workload_type, workload_name)
-        workload_type = _from_lua_string(workload_type)
-        workload_name = _from_lua_string(workload_name)
+        # Lua strings hold one byte per character: a long one is refused
+        # before it is decoded (a plugin may return megabytes per pod).
+        problem = (_size_problem("name", workload_name) or _size_problem("type", workload_type))
+        if problem is None:
+            workload_type = _from_lua_string(workload_type)
+            workload_name = _from_lua_string(workload_name)
+            problem = (workload_value_problem("name", workload_name)
+                       or workload_value_problem("type", workload_type))
+        if problem is not None:
+            return "error", "", "", PluginError(self.name, "result",
+                                                f"{self._where()}: {ENTRY_POINT} returned {problem}")
         canonical = normalise_type(workload_type)
         if canonical is None:
             return "unsupported", workload_type, workload_name, None
         return "claim", canonical, workload_name, None
-
-    def _size_error(self, workload_type: str, workload_name: str) -> PluginError:
-        what, value = (("type", workload_type) if len(workload_type) > MAX_RESULT_CHARS
-                       else ("name", workload_name))
-        return PluginError(self.name, "size", f"{self._where()}: {ENTRY_POINT} returned a workload {what} "
-                                              f"of {len(value)} bytes; the limit is {MAX_RESULT_CHARS}")
 
     def _result_error(self, workload_type, workload_name) -> PluginError:
         for position, value in (("first (workload type)", workload_type),

@@ -119,8 +119,12 @@ class ResolverService:
         self.guard = RequestGuard(listen_host, tuple(allowed_hosts))
         self._output = OutputLimiter(self.log)
         self._closing = False
+        #: Builds a plugin where it will run (in this process or a worker);
+        #: uploads are validated the same way, so a hostile top level never
+        #: runs in the service process under ``process`` isolation.
+        self._make_plugin = _plugin_factory(isolation)
         self.plugin_set = PluginSet(on_event=self._on_load_event, on_output=self._output.line,
-                                    factory=_plugin_factory(isolation))
+                                    factory=self._make_plugin)
         #: Held while Lua runs: a runtime serves one call at a time.
         self._lua_lock = threading.Lock()
         self._state_lock = threading.Lock()
@@ -506,7 +510,8 @@ class ResolverService:
         if not source:
             raise wire.ApiError("INVALID_PARAMETERS", "IMAGE (the plugin source) is required")
         try:
-            release(LuaPlugin(name, source, chunkname=f"@{name}.lua", on_output=lambda _name, _line: None))
+            release(self._make_plugin(name, source, chunkname=f"@{name}.lua",
+                                      on_output=lambda _name, _line: None))
         except PluginError as exc:
             self.log("plugin_rejected", plugin=name, msg=str(exc))
             raise wire.ApiError("INVALID_PARAMETERS", str(exc)) from None
@@ -564,22 +569,9 @@ def _form_priority(text: str | None) -> int | None:
     return check_priority(value)
 
 
-def _closable_lua_plugin(*args, **kwargs) -> LuaPlugin:
-    """A ``LuaPlugin`` that ``PluginSet`` can close when it unloads it.
-
-    Unclosed, a replaced plugin's runtime is never freed (see
-    ``plugin_guard.release``): 2,000 replacements cost 120 MB.  Once
-    ``LuaPlugin`` has a ``close`` of its own, this adds nothing.
-    """
-    plugin = LuaPlugin(*args, **kwargs)
-    if not hasattr(plugin, "close"):
-        plugin.close = plugin.runtime.close
-    return plugin
-
-
 def _plugin_factory(isolation: str):
     if isolation == "in-process":
-        return _closable_lua_plugin
+        return LuaPlugin
     if isolation == "process":
         from .workers import WorkerPlugin, available
         if not available():

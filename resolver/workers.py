@@ -115,15 +115,18 @@ def _worker_main(conn, progress, name, source, chunkname, limits, address_space,
             progress[_STARTED] = monotonic()   # written before the index: see _await
             progress[_POD] = index
             status, workload_type, workload_name, error, seconds = call(meta_json)
+            # Each answer carries its own call's output, so the parent hands
+            # it on call by call, as an in-process plugin would.
+            lines = output[:]
+            output.clear()
             if error is None:
-                replies.append((status, workload_type, workload_name, None, seconds))
+                replies.append((status, workload_type, workload_name, None, seconds, lines))
             else:
                 replies.append((status, workload_type, workload_name,
-                                (error.kind, error.message, error.limit), seconds))
+                                (error.kind, error.message, error.limit), seconds, lines))
                 if error.kind == "limit":
                     break  # let the caller count it before spending more time
-        conn.send((replies, output[:]))
-        output.clear()
+        conn.send(replies)
 
 
 class WorkerPlugin:
@@ -199,14 +202,15 @@ class WorkerPlugin:
             batch = pending[:self.batch_size]
             answered = self._round_trip(batch)
             del pending[:len(answered)]
-            for result in answered:
+            for result, lines in answered:
+                self._emit(lines)
                 self.stats.record(result.status, result.seconds,
                                   result.error.metric_kind if result.error is not None else None)
                 yield result
 
-    def _round_trip(self, batch: list[str]) -> list[CallResult]:
-        """Results for a prefix of ``batch`` (all of it unless a budget
-        error or a dead worker cut it short)."""
+    def _round_trip(self, batch: list[str]) -> list[tuple[CallResult, list[str]]]:
+        """Results, each with its call's output, for a prefix of ``batch``
+        (all of it unless a budget error or a dead worker cut it short)."""
         progress = self._progress
         progress[_STARTED] = monotonic()
         progress[_POD] = 0
@@ -214,17 +218,16 @@ class WorkerPlugin:
             self._conn.send(batch)
             killed = self._await(progress)
             if not killed:
-                replies, output = self._conn.recv()
+                replies = self._conn.recv()
         except (EOFError, OSError):
             killed = False
         else:
             if not killed:
-                self._emit(output)
-                return [_result(self.name, reply) for reply in replies]
+                return [(_result(self.name, reply[:5]), reply[5]) for reply in replies]
         # The worker is gone: the pod in flight failed; those before it
         # have no answer yet (the reply died with the worker) and go again.
         index, seconds = int(progress[_POD]), monotonic() - progress[_STARTED]
-        failed = CallResult("error", error=self._replace_dead_worker(killed), seconds=seconds)
+        failed = (CallResult("error", error=self._replace_dead_worker(killed), seconds=seconds), [])
         redone = self._round_trip(batch[:index]) if index else []
         if len(redone) < index:  # cut short again: the rest waits for the next round trip
             return redone

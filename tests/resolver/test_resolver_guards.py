@@ -8,7 +8,8 @@ import pytest
 from resolver import wire
 from resolver.eventlog import EventLog, logfmt_value
 from resolver.http_security import RequestGuard
-from resolver.plugin_guard import OutputLimiter, workload_value_problem
+from resolver.plugin_guard import OutputLimiter
+from resolver.plugins import workload_value_problem
 
 
 @pytest.mark.parametrize("text, expected", [

@@ -8,7 +8,7 @@ import pytest
 from resolver.chain import Chain, resolve_podset
 from resolver.loader import PluginSet
 from resolver.plugins import (
-    MAX_MESSAGE_CHARS, MAX_OUTPUT_PER_CALL, MAX_RESULT_CHARS, CallResult, LuaPlugin, PluginError,
+    MAX_MESSAGE_CHARS, MAX_OUTPUT_PER_CALL, MAX_WORKLOAD_NAME_BYTES, CallResult, LuaPlugin, PluginError,
     PluginStats, to_lua_string,
 )
 from resolver.pods import PodSet, load_pods, make_pod
@@ -461,9 +461,9 @@ def test_a_megabyte_answer_or_error_is_cut_not_kept():
                '  if m == "name" then return "Deployment", ("n"):rep(1e6) end\n'
                '  error(("e"):rep(1e6))\nend\n')
     result = call(p, "name")
-    assert (result.status, result.error.kind) == ("error", "size")
-    assert str(result.error) == (f"p.lua:1: GetWorkloadTypeAndName returned a workload name of 1000000 bytes; "
-                                 f"the limit is {MAX_RESULT_CHARS}")
+    assert (result.status, result.error.kind) == ("error", "result")
+    assert str(result.error) == ("p.lua:1: GetWorkloadTypeAndName returned a workload name of 1000000 bytes "
+                                 f"(Kubernetes allows at most {MAX_WORKLOAD_NAME_BYTES})")
     result = call(p, "error")
     assert len(str(result.error)) < MAX_MESSAGE_CHARS + 100
     assert str(result.error).endswith(f"... ({len('p.lua:3: ') + 1_000_000 - MAX_MESSAGE_CHARS} more characters)")

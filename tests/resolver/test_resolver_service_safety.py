@@ -120,7 +120,7 @@ def test_impossible_workload_names_are_plugin_errors(tmp_path, name, problem):
         assert samples['resolver_plugin_claims_total{plugin="long"}'] == 0
         s.wait_for(lambda: any("event=plugin_error plugin=long" in line for line in s.lines))
         line = next(line for line in s.lines if "event=plugin_error plugin=long" in line)
-        assert f"long.lua: GetWorkloadTypeAndName returned {problem}" in line
+        assert f"long.lua:1: GetWorkloadTypeAndName returned {problem}" in line
     finally:
         s.stop()
 
