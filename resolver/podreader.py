@@ -176,6 +176,9 @@ class _JSONReader:
         self.buf = ""
         self.pos = 0
         self.eof = False
+        #: Read ahead before parsing: for a file, not for a pipe or a
+        #: socket, where a value must be handed on as soon as it is whole.
+        self.prefetch = source.total is not None
         # A known position in ``buf``: index, line, column (1-based).  Positions
         # are counted forward from it, so every character is counted once.
         self.mark = (0, 1, 1)
@@ -255,8 +258,8 @@ class _JSONReader:
     def _decode(self):
         """The JSON value at ``pos``, reading more while it runs past the text so far."""
         while True:
-            if not self.eof and len(self.buf) - self.pos < 65536:
-                self._fill()
+            if self.prefetch and not self.eof and len(self.buf) - self.pos < 65536:
+                self._fill()  # fewer parses cut short by a chunk's end
             try:
                 self.value_start = self.pos
                 value, end = self.json.raw_decode(self.buf, self.pos)

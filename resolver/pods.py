@@ -41,7 +41,7 @@ __all__ = [
     "KEPT_METADATA_FIELDS", "Change", "Pod", "PodInputError", "PodSet", "PodSetBuilder", "changes_in",
     "collect", "controller_owner",
     "cut_metadata", "go_json", "load_pods", "make_pod", "parse_documents", "pods_from_bytes",
-    "read_pods", "rules_view",
+    "read_changes", "read_pods", "rules_view",
 ]
 
 #: The metadata fields DeepFlow's agent keeps for a pod.
@@ -374,6 +374,18 @@ def read_pods(stream, source: str, *, total: int | None = None,
     builder = PodSetBuilder()
     builder.add_all(read_objects(ByteSource(stream, source, total, progress)))
     return builder.finish(source)
+
+
+def read_changes(stream, source: str, *, total: int | None = None,
+                 progress: Progress | None = None) -> Iterator[Change]:
+    """The changes a binary stream describes, each as soon as its object is read.
+
+    For ``kubectl get pods -A -w -o json`` (with or without
+    ``--output-watch-events``) or NDJSON piped in; feed them to a
+    ``podindex.PodIndex``.  An empty stream yields nothing.
+    """
+    for located in read_objects(ByteSource(stream, source, total, progress)):
+        yield from changes_in(located)
 
 
 def pods_from_bytes(data: bytes, source: str = "request body") -> PodSet:
