@@ -15,17 +15,9 @@ from resolver.pods import (
     PodInputError, cut_metadata, go_json, load_pods, pods_from_bytes, read_changes, read_pods,
 )
 from resolver.rules import owner_rules, virtual_kubelet
+from test_pod_input import yaml_parser  # noqa: F401 (the fixture: libyaml and pure parsers)
 
 SAMPLE = os.path.join(os.path.dirname(__file__), "..", "data", "pods-sample.json")
-
-
-@pytest.fixture(params=["libyaml", "pure"])
-def yaml_parser(request, monkeypatch):
-    yaml = pytest.importorskip("yaml")
-    if request.param == "libyaml" and not yaml.__with_libyaml__:
-        pytest.skip("PyYAML without libyaml")
-    monkeypatch.setattr(podreader, "USE_LIBYAML", request.param == "libyaml")
-    return request.param
 
 
 def reference(items, replicasets=None):
