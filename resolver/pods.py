@@ -38,10 +38,9 @@ from .podreader import LIST_ITEM_KINDS, ByteSource, Located, PodInputError, Prog
 from .rules import RULE_LABELS, controller_owner
 
 __all__ = [
-    "KEPT_METADATA_FIELDS", "Change", "Pod", "PodInputError", "PodSet", "PodSetBuilder", "changes_in",
-    "collect", "controller_owner",
-    "cut_metadata", "go_json", "load_pods", "make_pod", "parse_documents", "pods_from_bytes",
-    "read_changes", "read_pods", "rules_view",
+    "KEPT_METADATA_FIELDS", "Change", "Documents", "Pod", "PodInputError", "PodSet", "PodSetBuilder",
+    "changes_in", "collect", "controller_owner", "cut_metadata", "go_json", "load_pods", "make_pod",
+    "parse_documents", "pod_key", "pods_from_bytes", "read_changes", "read_pods", "rules_view",
 ]
 
 #: The metadata fields DeepFlow's agent keeps for a pod.
@@ -353,14 +352,27 @@ def pod_key(pod: Pod):
     return id(pod)  # nothing names it: it is its own pod
 
 
-def collect(documents: Iterable, source: str = "<input>") -> PodSet:
-    """Sort parsed documents (plain values, or ``Located`` ones) into a pod set."""
+def collect(documents: Iterable, source: str | None = None) -> PodSet:
+    """Sort parsed documents (plain values, or ``Located`` ones) into a pod set.
+
+    ``source`` names the input in errors; by default, the name
+    ``parse_documents`` was given.
+    """
+    source = source or getattr(documents, "source", "<input>")
     builder = PodSetBuilder()
     for document in documents:
         if not isinstance(document, Located):
             document = Located(document, None, "document", source, lambda: (1, 1))
         builder.add(document)
     return builder.finish(source)
+
+
+class Documents(list):
+    """``parse_documents``'s values, with the name of the text they came from."""
+
+    def __init__(self, values: Iterable[Located], source: str):
+        super().__init__(values)
+        self.source = source
 
 
 # -- reading ----------------------------------------------------------------
@@ -424,17 +436,17 @@ def load_pods(path: str, progress: Progress | None = None) -> PodSet:
     return builder.finish(path)
 
 
-def parse_documents(text: str, label: str = "<input>") -> list[Located]:
+def parse_documents(text: str, label: str = "<input>") -> Documents:
     """Parse JSON, NDJSON or YAML text into its values, for ``collect``.
 
-    Holds every value: for small inputs (request bodies, tests).  Large
-    input goes through ``read_pods``/``load_pods``.
+    Holds every value: for small inputs (tests, and the service's request
+    bodies, though ``pods_from_bytes`` also reports bytes that are not
+    UTF-8).  Large input goes through ``read_pods``/``load_pods``.
     """
     values = []
     for located in read_objects(ByteSource(io.BytesIO(text.encode("utf-8", "surrogatepass")), label)):
-        line, column = located.position()
-        values.append(located._replace(position=lambda where=(line, column): where))
-    return values
+        values.append(located._replace(position=lambda where=located.position(): where))
+    return Documents(values, label)
 
 
 def _offset_progress(progress: Progress, before: int, total: int) -> Progress:

@@ -161,3 +161,10 @@ def test_an_object_above_the_size_cap_is_refused(monkeypatch, yaml_parser):
     monkeypatch.setattr(podreader, "CHUNK_BYTES", 256)
     with pytest.raises(PodInputError, match=r"^big.json:1:12: an object larger than 1000 characters$"):
         pods_from_bytes(json.dumps({"items": [big, big]}).encode(), "big.json")
+
+
+def test_a_request_body_is_named_in_its_errors():
+    with pytest.raises(PodInputError, match=r"^request body: empty input"):
+        collect(parse_documents("", "request body"))
+    with pytest.raises(PodInputError, match=r"^request body: not UTF-8 text \(byte 1\)$"):
+        pods_from_bytes(b"{\xff}")
