@@ -30,11 +30,12 @@ Changes reach ``on_change`` (``pods.Change``, ready for a
 from __future__ import annotations
 
 import json
+import queue
 import random
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, Iterator
 
 from .podreader import ByteSource, PodInputError, read_objects
 from .pods import Change, make_pod, pod_key
@@ -352,3 +353,23 @@ class KubeWatcher:
             watcher.close()
         for thread in self._threads:
             thread.join(timeout)
+
+
+def watch_changes(stop: threading.Event, *, backlog: int = 10_000, **options) -> Iterator[Change]:
+    """The watcher's changes as an iterator, until ``stop`` is set.
+
+    ``options`` are ``KubeWatcher``'s.  At most ``backlog`` changes wait for
+    the consumer; beyond that the watch threads wait too (the API server
+    then holds the events), so a slow consumer cannot grow memory.
+    """
+    changes: queue.Queue = queue.Queue(maxsize=backlog)
+    watcher = KubeWatcher(changes.put, **options)
+    watcher.start()
+    try:
+        while not stop.is_set():
+            try:
+                yield changes.get(timeout=0.1)
+            except queue.Empty:
+                continue
+    finally:
+        watcher.stop()

@@ -203,3 +203,24 @@ def test_stop_ends_the_threads_promptly(cluster):
     c.watcher.stop()
     assert time.monotonic() - started < 5
     assert not any(thread.is_alive() for thread in c.watcher._threads)
+
+
+def test_watch_changes_is_the_same_stream_as_an_iterator():
+    from resolver.kube import watch_changes
+    api = FakeKubeAPI()
+    try:
+        api.apply(PODS_PATH, pod("a", "1"))
+        configuration = kubernetes.client.Configuration()
+        configuration.host = api.url
+        stop = threading.Event()
+        seen = []
+        for change in watch_changes(stop, api=kubernetes.client.ApiClient(configuration)):
+            seen.append((change.action, change.kind, change.pod.name if change.pod else change.replicaset))
+            if len(seen) == 1:
+                api.apply(PODS_PATH, pod("b", "2"))
+                api.delete(PODS_PATH, "x", "a")
+            if len(seen) == 3:
+                stop.set()
+        assert seen == [("upsert", "Pod", "a"), ("upsert", "Pod", "b"), ("delete", "Pod", "a")]
+    finally:
+        api.close()
