@@ -1,26 +1,47 @@
-"""Reading pods: every input shape ``kubectl`` produces, cut to what plugins see.
+"""Pods as the resolver holds them: the plugin contract in compact form.
 
-Accepted inputs (JSON, or YAML when PyYAML is installed):
+Accepted inputs (JSON, or YAML when PyYAML is installed; see ``podreader``
+for how they are read, one object at a time):
 
 * a ``PodList`` or ``List`` (``kubectl get pods,replicasets -A -o json``);
   ReplicaSets found alongside the pods are indexed so the owner rules can
   follow a ReplicaSet to its Deployment;
 * a single ``Pod`` (or a bare metadata object, for the service's
   ``POST /v1/resolve``);
-* NDJSON: one object per line (``kubectl get pods -w -o json`` style);
+* NDJSON, or concatenated JSON documents (``kubectl get pods -A -w -o
+  json``), including watch events (``{"type": ..., "object": ...}``, from
+  ``--output-watch-events``);
 * a multi-document YAML stream.
 
 Plugins receive the pod's ``metadata`` cut to the fields DeepFlow's agent
 keeps and serialised the way Go's ``encoding/json`` does it, so a plugin that
 matches on the raw text sees exactly what it would see in DeepFlow.
+
+A pod keeps nothing else: not its spec or status, not even the parsed
+metadata.  It holds that JSON as UTF-8 bytes (zlib-compressed when long:
+``last-applied-configuration`` annotations are kilobytes of JSON), plus the
+handful of fields the built-in rules read (``Pod.metadata``).  So 100,000
+real pods fit in a few hundred megabytes.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import sys
-from dataclasses import dataclass, field
+import zlib
+from dataclasses import dataclass
+from typing import Iterable, Iterator, NamedTuple
+
+from .podreader import LIST_ITEM_KINDS, ByteSource, Located, PodInputError, Progress, read_objects
+from .rules import RULE_LABELS, controller_owner
+
+__all__ = [
+    "KEPT_METADATA_FIELDS", "Change", "Documents", "Pod", "PodInputError", "PodSet", "PodSetBuilder",
+    "changes_in", "collect", "controller_owner", "cut_metadata", "go_json", "load_pods", "make_pod",
+    "parse_documents", "pod_key", "pods_from_bytes", "read_changes", "read_pods", "rules_view",
+]
 
 #: The metadata fields DeepFlow's agent keeps for a pod.
 KEPT_METADATA_FIELDS = ("uid", "name", "namespace", "ownerReferences",
@@ -29,31 +50,66 @@ KEPT_METADATA_FIELDS = ("uid", "name", "namespace", "ownerReferences",
 #: Object kinds that are lists of objects.
 _LIST_KINDS = {"List", "PodList", "ReplicaSetList"}
 
+#: Metadata JSON longer than this is held compressed.  Shorter, compression
+#: would gain little and cost a few microseconds per pod on every pass.
+COMPRESS_ABOVE = 1024
 
-class PodInputError(Exception):
-    """The input cannot be read; the message says where and why."""
+#: The file names read from a directory.
+POD_FILE_SUFFIXES = (".json", ".ndjson", ".yaml", ".yml")
 
 
-@dataclass
+class _Compressed(bytes):
+    """zlib-compressed metadata JSON (a type of its own, so nothing more is stored to say so)."""
+
+
 class Pod:
     """One pod, reduced to what resolution needs."""
 
-    namespace: str
-    name: str
-    uid: str
-    #: The cut metadata, as parsed (for the built-in rules).
-    metadata: dict
-    #: The cut metadata serialised like Go's encoding/json (for plugins).
-    meta_json: str = field(repr=False)
-    #: ``meta_json`` as a Lua string (UTF-8 bytes held as latin-1 text).
-    lua_meta: str = field(default="", repr=False, compare=False)
-    #: The built-in rules' answers, which no plugin change can alter:
-    #: (replicasets they were computed with, virtual-kubelet, owner rules).
-    builtin_cache: tuple | None = field(default=None, repr=False, compare=False)
+    __slots__ = ("namespace", "name", "uid", "metadata", "_packed", "builtin_cache")
+
+    def __init__(self, namespace: str, name: str, uid: str, metadata: dict, packed: bytes):
+        self.namespace = namespace
+        self.name = name
+        self.uid = uid
+        #: The fields the built-in rules read (see ``rules_view``), not the
+        #: whole metadata: that is ``full_metadata()``.
+        self.metadata = metadata
+        self._packed = packed
+        #: The built-in rules' answers, which no plugin change can alter:
+        #: (replicasets they were computed with, virtual-kubelet, owner rules).
+        self.builtin_cache: tuple | None = None
+
+    @property
+    def meta_json_bytes(self) -> bytes:
+        """The metadata JSON a plugin receives, as UTF-8."""
+        packed = self._packed
+        return zlib.decompress(packed) if type(packed) is _Compressed else packed
+
+    @property
+    def meta_json(self) -> str:
+        """The cut metadata serialised like Go's encoding/json."""
+        return self.meta_json_bytes.decode("utf-8")
+
+    @property
+    def lua_meta(self) -> str:
+        """``meta_json`` as a Lua string (UTF-8 bytes held as latin-1 text)."""
+        return self.meta_json_bytes.decode("latin-1")
+
+    @property
+    def fingerprint(self) -> bytes:
+        """Equal exactly when two pods give every rule and plugin the same input."""
+        return self._packed
+
+    def full_metadata(self) -> dict:
+        """The cut metadata, parsed again from the JSON plugins see."""
+        return json.loads(self.meta_json_bytes)
 
     @property
     def sort_key(self) -> tuple:
         return (self.namespace, self.name, self.uid)
+
+    def __repr__(self) -> str:
+        return f"Pod(namespace={self.namespace!r}, name={self.name!r}, uid={self.uid!r})"
 
 
 @dataclass
@@ -108,189 +164,318 @@ def cut_metadata(metadata: dict) -> dict:
     return {key: metadata[key] for key in KEPT_METADATA_FIELDS if key in metadata}
 
 
+def rules_view(cut: dict) -> dict:
+    """What the built-in rules read of a pod's metadata, and nothing more.
+
+    The namespace, the labels in ``rules.RULE_LABELS``, and the controlling
+    owner reference's kind and name.  A field that is absent or of the wrong
+    type here is absent or of the wrong type for the rules too.
+    """
+    view: dict = {}
+    namespace = cut.get("namespace")
+    if namespace is not None:
+        view["namespace"] = sys.intern(namespace) if type(namespace) is str else namespace
+    labels = cut.get("labels")
+    if isinstance(labels, dict):
+        kept = {key: labels[key] for key in RULE_LABELS if key in labels}
+        if kept:
+            view["labels"] = kept
+    owner = controller_owner(cut.get("ownerReferences"))
+    if owner is not None:
+        kind = owner.get("kind")
+        view["ownerReferences"] = [{"kind": sys.intern(kind) if type(kind) is str else kind,
+                                    "name": owner.get("name")}]
+    return view
+
+
 def make_pod(metadata: dict) -> Pod:
-    """A ``Pod`` from a metadata object (already known to be a dict)."""
+    """A ``Pod`` from a metadata object (already known to be a dict).
+
+    Metadata that JSON cannot hold is a ``PodInputError`` whose source is
+    ``pod NAMESPACE/NAME``.
+    """
     cut = cut_metadata(metadata)
     namespace, name = _text(cut.get("namespace")), _text(cut.get("name"))
     try:
         meta_json = go_json(cut)
     except (TypeError, ValueError) as exc:  # YAML can hold what JSON cannot (.nan, !!binary...)
-        raise PodInputError(f"pod {namespace}/{name}: metadata is not JSON-compatible: {exc}") from None
-    lua_meta = meta_json if meta_json.isascii() else meta_json.encode("utf-8").decode("latin-1")
-    return Pod(namespace=namespace, name=name, uid=_text(cut.get("uid")), metadata=cut,
-               meta_json=meta_json, lua_meta=lua_meta)
+        raise PodInputError(f"pod {namespace}/{name}", f"metadata is not JSON-compatible: {exc}") from None
+    packed = meta_json.encode("utf-8")
+    if len(packed) > COMPRESS_ABOVE:
+        packed = _Compressed(zlib.compress(packed, 1))
+    return Pod(sys.intern(namespace), name, _text(cut.get("uid")), rules_view(cut), packed)
 
 
 def _text(value) -> str:
     return value if isinstance(value, str) else ""
 
 
+# -- from objects to a pod set ----------------------------------------------
+
+class Change(NamedTuple):
+    """What one object read from the input says."""
+
+    #: ``upsert`` (an object's current state), ``delete`` (a watch event's
+    #: ``DELETED``), or ``skip`` (an object of no interest).
+    action: str
+    #: ``Pod``, ``ReplicaSet``, or the kind that was skipped.
+    kind: str
+    pod: Pod | None = None
+    #: A ReplicaSet's (namespace, name) and its controlling owner reference.
+    replicaset: tuple[str, str] | None = None
+    owner: dict | None = None
+
+
+def changes_in(located: Located) -> Iterator[Change]:
+    """The changes one value read from the input stands for.
+
+    Lists are opened; watch events (``{"type": ..., "object": ...}``, what
+    ``kubectl get -w --output-watch-events`` prints) become upserts and
+    deletes; a plain object is an upsert.  A top-level value that is not an
+    object is a ``PodInputError``, as is a pod whose metadata JSON cannot
+    hold; both name the value's position.
+    """
+    value = located.value
+    if located.role == "list":
+        return
+    if located.role == "document" and not isinstance(value, (dict, list)):
+        what = "text" if isinstance(value, str) else type(value).__name__
+        raise PodInputError(located.source, f"not pod data: a plain {what} value, "
+                                            "where a JSON or YAML object was expected", *located.position())
+    try:
+        yield from _object_changes(value, located.default_kind, "upsert")
+    except PodInputError as exc:
+        if exc.line is not None:
+            raise
+        raise PodInputError(located.source, str(exc), *located.position()) from None
+
+
+def _object_changes(obj, default_kind: str | None, action: str) -> Iterator[Change]:
+    if isinstance(obj, list):
+        for item in obj:
+            yield from _object_changes(item, default_kind, action)
+        return
+    if not isinstance(obj, dict):
+        yield Change("skip", "(not an object)")
+        return
+    kind = obj.get("kind")
+    if kind in _LIST_KINDS or (kind is None and isinstance(obj.get("items"), list)):
+        yield from _object_changes(obj.get("items") or [], LIST_ITEM_KINDS.get(kind), action)
+        return
+    event_type = obj.get("type")
+    if kind is None and isinstance(event_type, str) and isinstance(obj.get("object"), dict):
+        if event_type in ("ADDED", "MODIFIED", "DELETED"):  # not BOOKMARK, ERROR
+            yield from _object_changes(obj["object"], None, "delete" if event_type == "DELETED" else "upsert")
+        return
+    kind = kind or default_kind
+    metadata = obj.get("metadata")
+    if kind is None and not isinstance(metadata, dict) and "name" in obj:
+        # A bare metadata object (what plugins receive).
+        kind, metadata = "Pod", obj
+    if kind is None and isinstance(metadata, dict):
+        kind = "Pod"  # raw API PodList items carry no kind
+    if not isinstance(metadata, dict):
+        yield Change("skip", str(kind or "(no metadata)"))
+    elif kind == "Pod":
+        yield Change(action, "Pod", pod=make_pod(metadata))
+    elif kind == "ReplicaSet":
+        yield Change(action, "ReplicaSet",
+                     replicaset=(_text(metadata.get("namespace")), _text(metadata.get("name"))),
+                     owner=controller_owner(metadata.get("ownerReferences")))
+    else:
+        yield Change("skip", str(kind))
+
+
+class PodSetBuilder:
+    """Gathers the changes read from an input into the state they describe.
+
+    A pod read again (same uid, or same namespace and name when it has no
+    uid) replaces the earlier reading, and a ``DELETED`` event removes it:
+    a stream of changes ends as the state it describes.
+    """
+
+    def __init__(self) -> None:
+        self._pods: dict = {}
+        self.replicasets: dict[tuple[str, str], dict | None] = {}
+        self.skipped: dict[str, int] = {}
+        #: Top-level documents and objects seen, for "empty" and "no pods".
+        self.documents = 0
+        self.objects = 0
+        self.pod_changes = 0
+        #: (source, line, column) of the first object that was not a pod.
+        self._first_skipped: tuple | None = None
+
+    def add(self, located: Located) -> None:
+        self.documents += located.role != "item"
+        for change in changes_in(located):
+            self.objects += 1
+            if change.action == "skip":
+                self.skipped[change.kind] = self.skipped.get(change.kind, 0) + 1
+                if self._first_skipped is None:
+                    self._first_skipped = (located.source, *located.position())
+            elif change.pod is not None:
+                self.pod_changes += 1
+                if change.action == "upsert":
+                    self._pods[pod_key(change.pod)] = change.pod
+                else:
+                    self._pods.pop(pod_key(change.pod), None)
+            elif change.action == "upsert":
+                self.replicasets[change.replicaset] = change.owner
+            else:
+                self.replicasets.pop(change.replicaset, None)
+
+    def add_all(self, values: Iterable[Located]) -> None:
+        for located in values:
+            self.add(located)
+
+    def finish(self, source: str) -> PodSet:
+        """The pod set; an input with nothing usable in it is a ``PodInputError``."""
+        if not self.documents:
+            raise PodInputError(source, "empty input: no JSON or YAML document")
+        if not self.pod_changes and self.objects:
+            found = dict(self.skipped)
+            if self.replicasets:
+                found["ReplicaSet"] = len(self.replicasets)
+            listed = ", ".join(f"{kind} {count}" for kind, count in sorted(found.items()))
+            source, *position = self._first_skipped or (source,)
+            raise PodInputError(source, f"no pods in the input: {self.objects} objects, none of them a Pod "
+                                        f"({listed})", *position)
+        return PodSet(list(self._pods.values()), self.replicasets, self.skipped)
+
+
+def pod_key(pod: Pod):
+    """What identifies a pod across readings: its uid, else its namespace and name."""
+    if pod.uid:
+        return pod.uid
+    if pod.name:
+        return (pod.namespace, pod.name)
+    return id(pod)  # nothing names it: it is its own pod
+
+
+def collect(documents: Iterable, source: str | None = None) -> PodSet:
+    """Sort parsed documents (plain values, or ``Located`` ones) into a pod set.
+
+    ``source`` names the input in errors; by default, the name
+    ``parse_documents`` was given.
+    """
+    source = source or getattr(documents, "source", "<input>")
+    builder = PodSetBuilder()
+    for document in documents:
+        if not isinstance(document, Located):
+            document = Located(document, None, "document", source, lambda: (1, 1))
+        builder.add(document)
+    return builder.finish(source)
+
+
+class Documents(list):
+    """``parse_documents``'s values, with the name of the text they came from."""
+
+    def __init__(self, values: Iterable[Located], source: str):
+        super().__init__(values)
+        self.source = source
+
+
 # -- reading ----------------------------------------------------------------
 
-def read_source(path: str) -> tuple[str, str]:
-    """The text of ``path`` (``-`` is stdin) and the name to report it by."""
-    if path == "-":
-        data = sys.stdin.buffer.read()
-        label = "<stdin>"
-    else:
-        try:
-            with open(path, "rb") as handle:
-                data = handle.read()
-        except OSError as exc:
-            raise PodInputError(f"{path}: {exc.strerror or exc}") from None
-        label = path
-    try:
-        return data.decode("utf-8-sig"), label
-    except UnicodeDecodeError as exc:
-        raise PodInputError(f"{label}: not UTF-8 text (byte {exc.start})") from None
+def read_pods(stream, source: str, *, total: int | None = None,
+              progress: Progress | None = None) -> PodSet:
+    """A pod set from a binary stream, read incrementally.
 
-
-def load_pods(path: str) -> PodSet:
-    """Read pods from a file, ``-`` for stdin, or every file of a directory."""
-    if path != "-" and os.path.isdir(path):
-        documents = []
-        for entry in sorted(os.listdir(path)):
-            if entry.startswith(".") or not entry.endswith((".json", ".yaml", ".yml", ".ndjson")):
-                continue
-            text, label = read_source(os.path.join(path, entry))
-            documents.extend(parse_documents(text, label))
-        return collect(documents)
-    text, label = read_source(path)
-    return collect(parse_documents(text, label))
-
-
-def parse_documents(text: str, label: str = "<input>") -> list:
-    """Parse JSON, NDJSON or YAML text into a list of top-level documents."""
-    stripped = text.lstrip()
-    if not stripped:
-        return []
-    if stripped[0] in "{[":
-        try:
-            return [json.loads(text, parse_constant=_reject_constant)]
-        except _NotJSON as exc:
-            raise PodInputError(f"{label}: invalid JSON: {exc}") from None
-        except RecursionError:
-            raise PodInputError(f"{label}: invalid input: JSON nests too deeply") from None
-        except json.JSONDecodeError as exc:
-            if exc.msg != "Extra data":
-                raise PodInputError(f"{label}:{exc.lineno}:{exc.colno}: invalid JSON: {exc.msg}") from None
-        return _parse_ndjson(text, label)
-    return _parse_yaml(text, label)
-
-
-class _NotJSON(ValueError):
-    pass
-
-
-def _reject_constant(name: str):
-    # Python's json accepts NaN and Infinity; JSON (and Go) do not.
-    raise _NotJSON(f"{name} is not valid JSON")
-
-
-def _parse_ndjson(text: str, label: str) -> list:
-    documents = []
-    for lineno, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            documents.append(json.loads(line, parse_constant=_reject_constant))
-        except _NotJSON as exc:
-            raise PodInputError(f"{label}:{lineno}: invalid JSON: {exc}") from None
-        except RecursionError:
-            raise PodInputError(f"{label}:{lineno}: invalid input: JSON nests too deeply") from None
-        except json.JSONDecodeError as exc:
-            raise PodInputError(f"{label}:{lineno}:{exc.colno}: invalid JSON: {exc.msg}") from None
-    return documents
-
-
-def _parse_yaml(text: str, label: str) -> list:
-    try:
-        import yaml
-    except ImportError:
-        raise PodInputError(
-            f"{label}: this is not JSON; reading YAML needs PyYAML "
-            "(pip install 'luapy-sandbox[yaml]')") from None
-    try:
-        return [doc for doc in yaml.load_all(text, Loader=_yaml_loader(yaml)) if doc is not None]
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{label}:{mark.line + 1}:{mark.column + 1}" if mark else label
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise PodInputError(f"{where}: invalid YAML: {problem}") from None
-    except RecursionError:
-        raise PodInputError(f"{label}: invalid input: YAML nests too deeply") from None
-
-
-_LOADER_CACHE: dict = {}
-
-
-def _yaml_loader(yaml):
-    """A safe loader that keeps timestamps as text.
-
-    ``kubectl`` writes ``creationTimestamp`` as a string; PyYAML would turn an
-    unquoted one into a ``datetime``, which plugins would then see re-printed
-    differently.
+    ``progress(bytes_read, total)`` is called after every chunk read.
     """
-    loader = _LOADER_CACHE.get("loader")
-    if loader is None:
-        class TextTimestampLoader(yaml.SafeLoader):
-            pass
-        TextTimestampLoader.yaml_implicit_resolvers = {
-            first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-            for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-        }
-        loader = _LOADER_CACHE["loader"] = TextTimestampLoader
-    return loader
+    builder = PodSetBuilder()
+    builder.add_all(read_objects(ByteSource(stream, source, total, progress)))
+    return builder.finish(source)
 
 
-def collect(documents: list) -> PodSet:
-    """Sort parsed documents into pods, the ReplicaSet index, and skipped kinds."""
-    pods: list[Pod] = []
-    replicasets: dict[tuple[str, str], dict | None] = {}
-    skipped: dict[str, int] = {}
+def read_changes(stream, source: str, *, total: int | None = None,
+                 progress: Progress | None = None) -> Iterator[Change]:
+    """The changes a binary stream describes, each as soon as its object is read.
 
-    def visit(obj, default_kind: str | None) -> None:
-        if isinstance(obj, list):
-            for item in obj:
-                visit(item, default_kind)
-            return
-        if not isinstance(obj, dict):
-            skipped["(not an object)"] = skipped.get("(not an object)", 0) + 1
-            return
-        kind = obj.get("kind")
-        if kind in _LIST_KINDS or (kind is None and isinstance(obj.get("items"), list)):
-            item_kind = {"PodList": "Pod", "ReplicaSetList": "ReplicaSet"}.get(kind)
-            visit(obj.get("items") or [], item_kind)
-            return
-        kind = kind or default_kind
-        metadata = obj.get("metadata")
-        if kind is None and not isinstance(metadata, dict) and "name" in obj:
-            # A bare metadata object (what plugins receive).
-            kind, metadata = "Pod", obj
-        if kind is None and isinstance(metadata, dict):
-            kind = "Pod"  # raw API PodList items carry no kind
-        if not isinstance(metadata, dict):
-            skipped[str(kind or "(no metadata)")] = skipped.get(str(kind or "(no metadata)"), 0) + 1
-            return
-        if kind == "Pod":
-            pods.append(make_pod(metadata))
-        elif kind == "ReplicaSet":
-            key = (_text(metadata.get("namespace")), _text(metadata.get("name")))
-            replicasets[key] = controller_owner(metadata.get("ownerReferences"))
-        else:
-            skipped[str(kind)] = skipped.get(str(kind), 0) + 1
-
-    for document in documents:
-        visit(document, None)
-    return PodSet(pods, replicasets, skipped)
+    For ``kubectl get pods -A -w -o json`` (with or without
+    ``--output-watch-events``) or NDJSON piped in; feed them to a
+    ``podindex.PodIndex``.  An empty stream yields nothing.
+    """
+    for located in read_objects(ByteSource(stream, source, total, progress)):
+        yield from changes_in(located)
 
 
-def controller_owner(owner_references) -> dict | None:
-    """The controlling owner reference (``controller: true``), else the first."""
-    if not isinstance(owner_references, list):
+def pods_from_bytes(data: bytes, source: str = "request body") -> PodSet:
+    """A pod set from an in-memory document (a request body)."""
+    return read_pods(io.BytesIO(data), source, total=len(data))
+
+
+def load_pods(path: str, progress: Progress | None = None) -> PodSet:
+    """Read pods from a file, ``-`` for stdin, or every pod file of a directory.
+
+    ``progress(bytes_read, total_bytes)`` is called as the input is read
+    (``total_bytes`` is None for stdin); a directory counts as one input.
+    """
+    if path == "-":
+        return read_pods(sys.stdin.buffer, "<stdin>", progress=progress)
+    if not os.path.isdir(path):
+        with _open(path) as handle:
+            return read_pods(handle, path, total=_size(handle), progress=progress)
+    names = sorted(entry for entry in _listdir(path)
+                   if not entry.startswith(".") and entry.endswith(POD_FILE_SUFFIXES))
+    if not names:
+        raise PodInputError(path, "no pod files in this directory (*" + ", *".join(POD_FILE_SUFFIXES) + ")")
+    paths = [os.path.join(path, name) for name in names]
+    grand_total = sum(_stat_size(p) for p in paths)
+    builder = PodSetBuilder()
+    read_before = 0
+    for file_path in paths:
+        with _open(file_path) as handle:
+            file_progress = None if progress is None else _offset_progress(progress, read_before, grand_total)
+            documents_before = builder.documents
+            source = ByteSource(handle, file_path, _size(handle), file_progress)
+            builder.add_all(read_objects(source))
+            if builder.documents == documents_before:
+                raise PodInputError(file_path, "empty input: no JSON or YAML document")
+            read_before += source.done
+    return builder.finish(path)
+
+
+def parse_documents(text: str, label: str = "<input>") -> Documents:
+    """Parse JSON, NDJSON or YAML text into its values, for ``collect``.
+
+    Holds every value: for small inputs (tests, and the service's request
+    bodies, though ``pods_from_bytes`` also reports bytes that are not
+    UTF-8).  Large input goes through ``read_pods``/``load_pods``.
+    """
+    values = []
+    for located in read_objects(ByteSource(io.BytesIO(text.encode("utf-8", "surrogatepass")), label)):
+        values.append(located._replace(position=lambda where=located.position(): where))
+    return Documents(values, label)
+
+
+def _offset_progress(progress: Progress, before: int, total: int) -> Progress:
+    return lambda done, _total: progress(before + done, total)
+
+
+def _open(path: str):
+    try:
+        return open(path, "rb")
+    except OSError as exc:
+        raise PodInputError(path, exc.strerror or str(exc)) from None
+
+
+def _listdir(path: str) -> list[str]:
+    try:
+        return os.listdir(path)
+    except OSError as exc:
+        raise PodInputError(path, exc.strerror or str(exc)) from None
+
+
+def _size(handle) -> int | None:
+    try:
+        return os.fstat(handle.fileno()).st_size
+    except (OSError, ValueError):
         return None
-    owners = [ref for ref in owner_references if isinstance(ref, dict)]
-    for ref in owners:
-        if ref.get("controller") is True:
-            return ref
-    return owners[0] if owners else None
+
+
+def _stat_size(path: str) -> int:
+    try:
+        return os.stat(path).st_size
+    except OSError:
+        return 0

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .pods import controller_owner
-
 #: The workload types DeepFlow accepts from a plugin, by lowercase spelling.
 SUPPORTED_TYPES = {name.lower(): name for name in (
     "Deployment", "StatefulSet", "ReplicaSet", "DaemonSet",
@@ -27,6 +25,10 @@ VK_RESOURCE_NAME = "virtual-kubelet.io/provider-resource-name"
 STATEFULSET_POD_NAME = "statefulset.kubernetes.io/pod-name"
 POD_TEMPLATE_HASH = "pod-template-hash"
 
+#: Every label a rule reads: a pod keeps only these for the rules
+#: (``pods.rules_view``); plugins see all of them in the metadata JSON.
+RULE_LABELS = (VK_CLUSTER_TYPE, VK_WORKLOAD_TYPE, VK_RESOURCE_NAME, STATEFULSET_POD_NAME, POD_TEMPLATE_HASH)
+
 
 @dataclass(frozen=True)
 class Resolved:
@@ -41,6 +43,17 @@ class Unresolved:
     #: A short, countable reason: ``no owner``, ``owned by Job``,
     #: ``static pod (owned by Node)``, ``unknown owner kind X``...
     reason: str
+
+
+def controller_owner(owner_references) -> dict | None:
+    """The controlling owner reference (``controller: true``), else the first."""
+    if not isinstance(owner_references, list):
+        return None
+    owners = [ref for ref in owner_references if isinstance(ref, dict)]
+    for ref in owners:
+        if ref.get("controller") is True:
+            return ref
+    return owners[0] if owners else None
 
 
 def normalise_type(workload_type: str) -> str | None:

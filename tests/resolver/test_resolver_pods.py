@@ -50,14 +50,15 @@ def test_cut_metadata_keeps_deepflows_fields_and_leaves_missing_ones_out():
 def test_sample_pod_metadata_json():
     podset = load_pods(SAMPLE)
     pod = next(p for p in podset.pods if p.name == "notifier-89-486t7frsgb-pp9bf")
+    metadata = pod.full_metadata()
     assert pod.meta_json == (
         '{"annotations":{"description":"café ☃ \\"quoted\\""},'
-        '"creationTimestamp":"' + pod.metadata["creationTimestamp"] + '",'
+        '"creationTimestamp":"' + metadata["creationTimestamp"] + '",'
         '"labels":{"app":"notifier-89","pod-template-hash":"486t7frsgb"},'
         '"name":"notifier-89-486t7frsgb-pp9bf","namespace":"data",'
         '"ownerReferences":[{"apiVersion":"apps/v1","blockOwnerDeletion":true,"controller":true,'
         '"kind":"ReplicaSet","name":"notifier-89-486t7frsgb","uid":"'
-        + pod.metadata["ownerReferences"][0]["uid"] + '"}],'
+        + metadata["ownerReferences"][0]["uid"] + '"}],'
         '"uid":"' + pod.uid + '"}')
 
 
@@ -115,7 +116,8 @@ def test_invalid_json_error_has_line_and_column():
 def test_absurdly_nested_yaml_is_an_input_error():
     pytest.importorskip("yaml")
     text = "items:\n- " + "[" * 50_000 + "]" * 50_000 + "\n"
-    with pytest.raises(PodInputError, match=r"^deep.yaml: invalid input: YAML nests too deeply$"):
+    with pytest.raises(PodInputError, match=r"^deep.yaml(:2:1002: invalid YAML: exceeded maximum nesting depth|"
+                                            r": invalid input: YAML nests too deeply)$"):
         parse_documents(text, "deep.yaml")
 
 
@@ -151,7 +153,7 @@ def test_yaml_list_keeps_timestamps_as_text():
     pytest.importorskip("yaml")
     podset = collect(parse_documents(YAML_LIST, "pods.yaml"))
     (pod,) = podset.pods
-    assert pod.metadata["creationTimestamp"] == "2024-08-07T02:08:14Z"
+    assert pod.full_metadata()["creationTimestamp"] == "2024-08-07T02:08:14Z"
     assert pod.meta_json == (
         '{"creationTimestamp":"2024-08-07T02:08:14Z","labels":{"app":"web","enabled":"true"},'
         '"name":"web-0","namespace":"prod","ownerReferences":[{"apiVersion":"apps/v1",'
@@ -180,7 +182,8 @@ def test_yaml_without_pyyaml_gives_a_clear_error(monkeypatch):
 
 def test_invalid_yaml_error_has_a_position():
     pytest.importorskip("yaml")
-    with pytest.raises(PodInputError, match=r"^p.yaml:3:1: invalid YAML: expected ',' or '\]', but got '<stream end>'$"):
+    with pytest.raises(PodInputError, match=r"^p.yaml:3:1: invalid YAML: (expected ',' or '\]', but got '<stream end>'|"
+                                            r"did not find expected ',' or '\]')$"):
         parse_documents("kind: Pod\nmetadata: [unclosed\n", "p.yaml")
 
 
@@ -200,5 +203,5 @@ def test_nan_and_yaml_only_values_are_input_errors():
     with pytest.raises(PodInputError, match=r"^f.json: invalid JSON: NaN is not valid JSON$"):
         parse_documents('{"kind": "Pod", "metadata": {"name": NaN}}', "f.json")
     pytest.importorskip("yaml")
-    with pytest.raises(PodInputError, match=r"^pod ns/a: metadata is not JSON-compatible: "):
+    with pytest.raises(PodInputError, match=r"^<input>:1:1: pod ns/a: metadata is not JSON-compatible: "):
         collect(parse_documents("kind: Pod\nmetadata:\n  name: a\n  namespace: ns\n  labels: {x: .nan}\n"))
