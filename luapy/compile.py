@@ -57,10 +57,11 @@ from . import ast
 from .errors import LuaSyntaxError
 from .resolve import GlobalRef, LocalVar, UpvalRef
 from .runtime import ops
-from .runtime.helpers import TailCall, error_fixer, runtime_namespace, tail_runner
+from .runtime.helpers import TableTemplate, TailCall, error_fixer, runtime_namespace, tail_runner
 from .runtime.values import Function
 
-INDENT = "    "
+#: One space: deep Lua nesting must not multiply the size of the source.
+INDENT = " "
 #: Past this many nested inline templates, results go to temporaries so the
 #: generated source never hits CPython's parser nesting limits.
 MAX_INLINE_DEPTH = 12
@@ -69,6 +70,27 @@ MAX_INLINE_DEPTH = 12
 MAX_CHUNKED_NESTING = 6
 #: String constants longer than this live in the namespace, not the source.
 MAX_INLINE_STRING = 120
+#: A constructor of constants with more fields than this (or any nested
+#: one) becomes a ``TableTemplate`` in the namespace instead of source.
+MIN_TEMPLATE_FIELDS = 8
+_UNKNOWN = object()
+#: An ``elseif`` chain with more conditions than this that need statements
+#: of their own is compiled flat (``flat_if``) instead of nested.
+MAX_NESTED_ELSE = 8
+#: An ``if`` with more branches than this is compiled flat too.
+MAX_ELIF_CHAIN = 32
+#: A function with more source than this (its nested functions aside)
+#: compiles *compact*: every operation calls its runtime helper instead of
+#: inlining a fast path.  Inline fast paths are several times longer than
+#: the Lua they stand for, and CPython's compiler holds over a hundred bytes
+#: per character it compiles, so huge straight-line code (generated data,
+#: long tables of expressions) would cost gigabytes; hot code lives in
+#: small functions, which keep the fast paths.
+COMPACT_FUNCTION_SIZE = 16384
+#: What making a closure charges to the memory budget: a Python function,
+#: its Function wrapper, and a cell per upvalue.
+CLOSURE_COST = 400
+UPVALUE_COST = 64
 
 _SIMPLE = re.compile(r"(?:[lt]\d+|_t\d+|None|True|False|-?\d+|-?\d+\.\d+(?:e[-+]?\d+)?|INF|NINF|NAN|K\d+|'[^'\\]{0,40}')\Z")
 
@@ -95,9 +117,12 @@ class Proto:
 
 
 class ChunkCompiler:
-    def __init__(self, st, chunkname: str):
+    def __init__(self, st, chunkname: str, budget=None):
         self.st = st
         self.chunkname = chunkname
+        #: Charges the work to the running call's budgets when Lua code
+        #: loads the chunk (``luapy.load.LoadBudget``), else None.
+        self.budget = budget
         self.source: list[str] = []
         self.lines: list[int] = [0]  # Python line number -> Lua line
         #: Python line number -> how its calls name their callees.
@@ -109,11 +134,54 @@ class ChunkCompiler:
         self.protos: list[Proto] = []
         self.label_ids: dict[int, int] = {}
         self.loop_ids: dict[int, int] = {}
+        #: Table constructor id -> its ``TableTemplate`` or None.
+        self.templates: dict[int, TableTemplate | None] = {}
 
     def constant(self, value) -> str:
         name = f"K{len(self.constants)}"
         self.constants[name] = value
         return name
+
+    def table_template(self, node: ast.Table) -> TableTemplate | None:
+        """The template of a constructor made only of constants, or None.
+
+        Every nested constructor is examined once (``templates`` remembers
+        the answer), however the nest is compiled.
+        """
+        known = self.templates.get(id(node), _UNKNOWN)
+        if known is not _UNKNOWN:
+            return known
+        array = []
+        pairs = []
+        template = None
+        for field in node.fields:
+            value = self.constant_value(field.value)
+            if value is None:
+                break
+            if field.key is None:
+                array.append(value)
+                continue
+            key = self.constant_value(field.key)
+            if key is None or type(key) is TableTemplate:
+                break
+            pairs.append((key, value))
+        else:
+            template = TableTemplate(array, pairs)
+        self.templates[id(node)] = template
+        return template
+
+    def constant_value(self, node):
+        """The Lua value of a constant expression (None if not constant)."""
+        t = type(node)
+        if t is ast.Number or t is ast.String:
+            return node.value
+        if t is ast.TrueExpr:
+            return True
+        if t is ast.FalseExpr:
+            return False
+        if t is ast.Table:
+            return self.table_template(node)
+        return None
 
     def label_id(self, label: ast.Label) -> int:
         return self.label_ids.setdefault(id(label), len(self.label_ids) + 1)
@@ -147,6 +215,8 @@ class ChunkCompiler:
         namespace["CALL_SITES"] = {number + 2: sites for number, sites in self.call_sites.items()}
         namespace["FIXERR"] = error_fixer(self.st)
         text = self.module_source()
+        if self.budget is not None:
+            self.budget.settle()    # CPython's compile below can't be interrupted
         try:
             with warnings.catch_warnings():
                 # Templates may compare literals with ``is``; harmless.
@@ -185,16 +255,28 @@ def _bind_cells(chunk_function, namespace: dict, st) -> dict:
 
 
 def _instantiator(st, proto: Proto):
+    """The function generated code calls to make a closure of ``proto``.
+
+    A closure is charged to the memory budget (``CLOSURE_COST`` plus
+    ``UPVALUE_COST`` per upvalue) like any other allocation, so a loop
+    that keeps making closures runs out of memory, not of the host's.
+    """
     factory = proto.factory
     name = proto.name or "?"
     if not proto.has_tail_calls:
         def instantiate(upvals) -> Function:
+            left = st.memory_left = st.memory_left - CLOSURE_COST - UPVALUE_COST * len(upvals)
+            if left < 0:
+                st.charge_memory(0)
             raw = factory(upvals)
             return Function(raw, name, proto, upvals, raw)
         return instantiate
     run_tail = tail_runner(st)
 
     def instantiate_trampolined(upvals) -> Function:
+        left = st.memory_left = st.memory_left - CLOSURE_COST - UPVALUE_COST * len(upvals)
+        if left < 0:
+            st.charge_memory(0)
         raw = factory(upvals)
 
         def call(*args):
@@ -242,6 +324,9 @@ class FunctionCompiler:
         self.index = len(chunk.protos)
         chunk.protos.append(self.proto)
         self.st = chunk.st
+        self.budget = chunk.budget
+        #: Helper calls instead of inline fast paths (``COMPACT_FUNCTION_SIZE``).
+        self.compact = node.scope is not None and node.scope.own_size > COMPACT_FUNCTION_SIZE
         #: Call expressions not emitted yet, with how their call site names
         #: the callee: ``(text, (name, is_method))`` (see ``call_site``).
         self.pending_calls: list[tuple[str, tuple[str, bool]]] = []
@@ -250,6 +335,8 @@ class FunctionCompiler:
 
     def emit(self, text: str, line: int | None = None) -> None:
         line = self.line if line is None else line
+        if self.budget is not None:
+            self.budget.emitted(len(text))
         if self.pending_calls:
             sites = tuple(site for expression, site in self.pending_calls if expression in text)
             if sites:
@@ -416,6 +503,8 @@ class FunctionCompiler:
 
     def statement(self, stat) -> None:
         self.line = stat.line
+        if self.budget is not None:
+            self.budget.node()
         getattr(self, "stat_" + type(stat).__name__)(stat)
 
     def _needs_dispatch(self, node, labels, until) -> bool:
@@ -622,6 +711,9 @@ class FunctionCompiler:
         if type(target.key) is ast.String:
             self.emit(f"SETFIELD({obj}, {key}, {value}, {desc!r})")
             return
+        if self.compact:
+            self.emit(f"SETINDEX({obj}, {key}, {value}, {desc!r})")
+            return
         obj = _attributable(self.materialize(obj))
         key = self.materialize(key)
         value = self.materialize(value)
@@ -684,11 +776,16 @@ class FunctionCompiler:
         raise AssertionError("goto target not in an enclosing block")
 
     def stat_If(self, node: ast.If) -> None:
+        tests = [(cond, *self.capture_test(cond)) for cond, _ in node.tests]
+        if (len(tests) > MAX_ELIF_CHAIN
+                or sum(1 for _, _, lines, _ in tests[1:] if lines) > MAX_NESTED_ELSE):
+            self.flat_if(node, tests)
+            return
         first = True
         opened = 0
-        for cond, body in node.tests:
+        for (cond, body), (_, test, lines, calls) in zip(node.tests, tests):
             self.line = cond.line
-            test, lines = self.capture(lambda: self.test(cond))
+            self.pending_calls += calls
             if first:
                 self.splice(lines)
                 self.emit(f"if {test}:")
@@ -716,6 +813,53 @@ class FunctionCompiler:
                 self.emit("pass")
             self.indent -= 1
         self.indent -= opened
+
+    def capture_test(self, cond) -> tuple[str, list, list]:
+        """A condition's test text, the statements it needs first, and the
+        calls in its text (``pending_calls``) kept aside until it is
+        emitted, so the bodies compiled meanwhile don't scan them."""
+        self.line = cond.line
+        saved = self.pending_calls
+        self.pending_calls = []
+        try:
+            test, lines = self.capture(lambda: self.test(cond))
+            return test, lines, self.pending_calls
+        finally:
+            self.pending_calls = saved
+
+    def flat_if(self, node: ast.If, tests) -> None:
+        """An ``elseif`` chain whose conditions need statements of their own.
+
+        Nesting each in the previous ``else`` would indent the source
+        without bound (CPython refuses 100 levels), and CPython compiles
+        an ``elif`` chain by recursion, so a long one exhausts its stack.
+        Instead the conditions run one after another until one holds,
+        recording which in a temporary, and one ``if`` per body, all at the
+        same depth, runs the chosen one.
+        """
+        chosen = self.temp()
+        self.emit(f"{chosen} = 0")
+        for number, (cond, test, lines, calls) in enumerate(tests, 1):
+            self.line = cond.line
+            if number > 1:
+                self.emit(f"if not {chosen}:")
+                self.indent += 1
+            self.splice(lines)
+            self.pending_calls += calls
+            self.emit(f"if {test}: {chosen} = {number}")
+            if number > 1:
+                self.indent -= 1
+        bodies = list(enumerate((body for _, body in node.tests), 1))
+        if node.orelse is not None:
+            bodies.append((0, node.orelse))
+        for number, body in bodies:
+            self.emit(f"if {chosen} == {number}:", body.line)
+            self.indent += 1
+            start = len(self.out)
+            self.block(body)
+            if len(self.out) == start:
+                self.emit("pass")
+            self.indent -= 1
 
     def _loop(self, node, header_lines, header: str, prologue=None, until=None,
               chunks: str | None = None) -> None:
@@ -830,6 +974,8 @@ class FunctionCompiler:
 
     def expr(self, node) -> str:
         """Python expression text for the single value of ``node``."""
+        if self.budget is not None:
+            self.budget.node()
         line = node.line
         if line != self.line and line and type(node) in _ERRING_NODES:
             # Give an expression on its own line its own Python statement,
@@ -855,10 +1001,18 @@ class FunctionCompiler:
 
     def operands(self, nodes, force: bool = False) -> list[str]:
         """Evaluate ``nodes`` left to right, protecting earlier values."""
+        # The last operand with effects: every value before it is fixed
+        # in a temporary first (one pass, so long lists stay linear).
+        last_effect = -1
+        if not force:
+            for i in range(len(nodes) - 1, -1, -1):
+                if _has_effects(nodes[i]):
+                    last_effect = i
+                    break
         results = []
         for i, node in enumerate(nodes):
             value = self.expr(node)
-            if force or any(_has_effects(later) for later in nodes[i + 1:]):
+            if force or i < last_effect:
                 value = self.materialize(value)
             results.append(value)
         return results
@@ -921,6 +1075,9 @@ class FunctionCompiler:
             return f"c{binding.slot}[0]" if binding.captured else f"l{binding.slot}"
         if type(binding) is UpvalRef:
             return f"u{binding.index}[0]"
+        if self.compact:
+            reader = "GLOBAL_L" if type(binding.env) is LocalVar else "GLOBAL_U"
+            return f"{reader}({self.name_value(binding.env)}, {self.string(binding.name)})"
         env = self.simple_name(binding.env)
         return self.field_read(env, self.string(binding.name), self.env_desc(binding))
 
@@ -933,9 +1090,13 @@ class FunctionCompiler:
         indexable (``load(s, n, "t", nil)``)."""
         return "local '_ENV'" if type(binding.env) is LocalVar else "upvalue '_ENV'"
 
-    def field_read(self, obj: str, key: str, desc) -> str:
+    def field_read(self, obj: str, key: str, desc, result: str = "_v") -> str:
+        """``obj[key]`` for a string ``key``: the hash part of a plain table
+        inline, ``INDEX`` otherwise.  ``obj`` must be safe to repeat."""
+        if self.compact:
+            return f"INDEX({obj}, {key}, {desc!r})"
         obj = _attributable(obj)
-        return (f"(_v if type({obj}) is Table and ((_v := {obj}.hash.get({key})) is not None "
+        return (f"({result} if type({obj}) is Table and (({result} := {obj}.hash.get({key})) is not None "
                 f"or {obj}.meta is None) else INDEX({obj}, {key}, {desc!r}))")
 
     def is_int(self, node) -> bool:
@@ -982,6 +1143,9 @@ class FunctionCompiler:
         if type(node.key) is ast.String:
             obj = self.simple(node.obj)
             return self.field_read(obj, self.string(node.key.value), desc)
+        if self.compact:
+            obj, key = self.operands([node.obj, node.key])
+            return f"INDEX({obj}, {key}, {desc!r})"
         key_node = node.key
         if type(key_node) is ast.Number and type(key_node.value) is int and key_node.value >= 1:
             k = key_node.value
@@ -1029,6 +1193,8 @@ class FunctionCompiler:
             function = self.materialize(function)
         args = self.arguments(node.args)
         packed = f"({args},)" if args else "()"
+        if self.compact:
+            return self.call_site(f"CALL({function}, {packed}, {desc!r})", desc)
         return self.call_site(f"(_f.call({args}) if type(_f := {function}) is Function "
                               f"else CALL(_f, {packed}, {desc!r}))", desc)
 
@@ -1036,12 +1202,13 @@ class FunctionCompiler:
         obj = _attributable(self.simple(node.obj))
         desc = self.describe(node.obj)
         key = self.string(node.name)
-        method = f"(_m if type({obj}) is Table and ((_m := {obj}.hash.get({key})) is not None or {obj}.meta is None) else INDEX({obj}, {key}, {desc!r}))"
-        method = self.materialize(method)
+        method = self.materialize(self.field_read(obj, key, desc, result="_m"))
         args = self.arguments(node.args)
         all_args = obj + (", " + args if args else "")
         packed = f"({all_args},)"
         desc = f"method '{node.name}'"
+        if self.compact:
+            return self.call_site(f"CALL({method}, {packed}, {desc!r})", desc)
         return self.call_site(f"({method}.call({all_args}) if type({method}) is Function "
                               f"else CALL({method}, {packed}, {desc!r}))", desc)
 
@@ -1062,8 +1229,7 @@ class FunctionCompiler:
             obj = _attributable(self.simple(node.obj))
             desc = self.describe(node.obj)
             key = self.string(node.name)
-            method = self.materialize(
-                f"(_m if type({obj}) is Table and ((_m := {obj}.hash.get({key})) is not None or {obj}.meta is None) else INDEX({obj}, {key}, {desc!r}))")
+            method = self.materialize(self.field_read(obj, key, desc, result="_m"))
             args = self.arguments(node.args)
             all_args = obj + (", " + args if args else "")
             desc = f"method '{node.name}'"
@@ -1102,6 +1268,9 @@ class FunctionCompiler:
         fields = node.fields
         if not fields:
             return "NEWTABLE()"
+        template = self.chunk.table_template(node)
+        if template is not None and (template.nested or len(fields) > MIN_TEMPLATE_FIELDS):
+            return f"NEWCONST({self.chunk.constant(template)})"
         positional = [f for f in fields if f.key is None]
         keyed = [f for f in fields if f.key is not None]
         expands = bool(positional) and fields[-1].key is None and _is_multi(fields[-1].value)
@@ -1163,10 +1332,13 @@ class FunctionCompiler:
 
     def arithmetic(self, node) -> str:
         op = node.op
+        descs = f"{self.describe(node.left)!r}, {self.describe(node.right)!r}"
+        if self.compact:
+            left, right = self.operands([node.left, node.right])
+            return f"ARITH({op!r}, {left}, {right}, {descs})"
         left, right = self.operands([node.left, node.right], force=True)
         left = self.materialize(left)
         right = self.materialize(right)
-        descs = f"{self.describe(node.left)!r}, {self.describe(node.right)!r}"
         slow = f"ARITH({op!r}, {left}, {right}, {descs})"
         right_int = self.is_int(node.right)
         left_int = self.is_int(node.left)
@@ -1206,6 +1378,15 @@ class FunctionCompiler:
                 return f"({left} {'==' if equal else '!='} {self.string(right_node.value)})"
             constant = {ast.Nil: "None", ast.TrueExpr: "True", ast.FalseExpr: "False"}[type(right_node)]
             return f"({left} {'is' if equal else 'is not'} {constant})"
+        if self.compact:
+            left, right = self.operands([node.left, node.right])
+            if op in ("==", "~="):
+                return f"({'' if op == '==' else 'not '}EQ({left}, {right}))"
+            if op in (">", ">="):
+                # LT/LE take their operands swapped: fix the order first.
+                left, right = self.materialize(left), self.materialize(right)
+                return f"{'LT' if op == '>' else 'LE'}({right}, {left})"
+            return f"{'LT' if op == '<' else 'LE'}({left}, {right})"
         left, right = self.operands([node.left, node.right], force=True)
         left = self.materialize(left)
         right = self.materialize(right)
@@ -1228,8 +1409,10 @@ class FunctionCompiler:
         return f"({left} >= {right} if {checks} else LE({right}, {left}))"
 
     def expr_Concat(self, node) -> str:
-        values = [self.materialize(v) for v in self.operands(node.operands, force=True)]
         descs = ", ".join(repr(self.describe(o)) for o in node.operands)
+        if self.compact:
+            return f"CONCAT(({', '.join(self.operands(node.operands))},), ({descs},))"
+        values = [self.materialize(v) for v in self.operands(node.operands, force=True)]
         if len(values) == 2:
             a, b = values
             return (f"({a} + {b} if type({a}) is str and type({b}) is str and CHARGE({ops.STRING_COST} + len({a}) + len({b})) "
@@ -1242,6 +1425,9 @@ class FunctionCompiler:
         if op == "not":
             value = self.simple(node.operand)
             return f"({value} is None or {value} is False)"
+        if self.compact:
+            helper = {"-": "NEG", "#": "LEN", "~": "BNOT"}[op]
+            return f"{helper}({self.expr(node.operand)}, {desc!r})"
         value = self.simple(node.operand)
         if op == "-":
             return f"(-{value} if type({value}) is int and {value} != MININT else NEG({value}, {desc!r}))"
@@ -1394,14 +1580,15 @@ def _has_effects(node) -> bool:
     return True
 
 
-def compile_chunk(st, chunk: ast.Chunk, env) -> Function:
-    """Compile a resolved chunk into a Function whose ``_ENV`` is ``env``."""
+def compile_chunk(st, chunk: ast.Chunk, env, budget=None) -> Function:
+    """Compile a resolved chunk into a Function whose ``_ENV`` is ``env``,
+    charging the work to ``budget`` if given (``luapy.load.LoadBudget``)."""
     try:
-        return ChunkCompiler(st, chunk.chunkname).compile(chunk, env)
+        return ChunkCompiler(st, chunk.chunkname, budget).compile(chunk, env)
     except LuaSyntaxError:
         # Too nested for CPython?  One Python loop per numeric for, and the
         # chunk may fit (a few more nested loops; slower, still exact).
-        retry = ChunkCompiler(st, chunk.chunkname)
+        retry = ChunkCompiler(st, chunk.chunkname, budget)
         retry.chunked_nesting = 0
         return retry.compile(chunk, env)
 

@@ -60,25 +60,40 @@ _OPERATORS = {
 }
 
 # Alternatives are tried in order; each names the kind of token it finds.
-# Strings, long strings and long comments that do not close fall through to
-# the ``bad*`` alternatives, which rescan them slowly for llex.c's message.
+# Every alternative is a fixed string or one character class repeated, so
+# no input makes the regex backtrack: it is linear in the source however
+# hostile the text.  Tokens with structure are finished by linear code:
+# a string with escapes by ``_Lexer.read_string``, a long bracket by
+# ``str.find`` of its closing bracket, a numeral by ``_numeral_value``.
 _TOKEN_RE = re.compile(r"""
   (?P<ws>[ \t\f\v]+)
 | (?P<nl>\r\n|\n\r|\n|\r)
 | (?P<name>[A-Za-z_][A-Za-z0-9_]*)
-| (?P<num>\.?(?:0[xX](?:[pP][-+]?|[0-9a-fA-F.])*|[0-9](?:[eE][-+]?|[0-9a-fA-F.])*)[A-Za-z_]?)
-| (?P<lcomment>--\[(?P<ceq>=*)\[(?s:.*?)\](?P=ceq)\])
-| (?P<badlcomment>--\[=*\[)
+| (?P<num>\.?[0-9][0-9a-zA-Z_.]*)
+| (?P<lcomment>--\[=*\[)
 | (?P<comment>--[^\r\n]*)
-| (?P<lstring>\[(?P<seq>=*)\[(?s:.*?)\](?P=seq)\])
-| (?P<badlstring>\[=*\[)
+| (?P<lstring>\[=*\[)
 | (?P<baddelim>\[=+)
-| (?P<str>"(?:[^"\\\r\n]|\\(?:z[ \t\n\r\f\v]*|\r\n|\n\r|[\s\S]))*"
-         |'(?:[^'\\\r\n]|\\(?:z[ \t\n\r\f\v]*|\r\n|\n\r|[\s\S]))*')
-| (?P<badstr>["'])
+| (?P<str>"[^"\\\r\n]*"|'[^'\\\r\n]*')
+| (?P<quote>["'])
 | (?P<op>\.\.\.|\.\.|==|~=|<=|>=|<<|>>|//|::|[-+*/%^#&~|<>=(){}\[\];:,.])
 | (?P<other>[\s\S])
 """, re.VERBOSE)
+
+#: A numeral's shape as ``luaO_str2num`` accepts it, written without
+#: ambiguity (a run of digits can be split only one way), so that refusing
+#: a long malformed numeral is linear too.
+_NUMERAL_SHAPE = re.compile(r"""
+    0[xX](?:[0-9a-fA-F]+(?:\.[0-9a-fA-F]*)?|\.[0-9a-fA-F]+)(?:[pP][-+]?[0-9]+)?
+  | (?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?
+""", re.VERBOSE)
+#: What llex.c's ``read_numeral`` reads between exponent marks.
+_HEX_NUMERAL_RUN = re.compile(r"[0-9a-fA-F.]*").match
+_DEC_NUMERAL_RUN = re.compile(r"[0-9a-dfA-DF.]*").match
+_LUA_ALPHA = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_")
+#: The plain characters of a short string: everything up to its next
+#: quote, backslash or newline.
+_STRING_RUN = {'"': re.compile(r'[^"\\\r\n]+'), "'": re.compile(r"[^'\\\r\n]+")}
 
 _NEWLINE_RE = re.compile(r"\r\n|\n\r|\n|\r")
 _SIMPLE_ESCAPES = {"a": "\a", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t",
@@ -145,7 +160,12 @@ class _Lexer:
                 buf.append(src[i])
             return self.error(line, message, "'" + "".join(buf) + "'")
 
+        plain_run = _STRING_RUN[delim].match
         while True:
+            run = plain_run(src, i)
+            if run is not None:
+                buf.append(run.group())
+                i = run.end()
             if i >= n:
                 raise self.error(line, "unfinished string", "<eof>")
             c = src[i]
@@ -153,10 +173,6 @@ class _Lexer:
                 return "".join(buf[1:]), i + 1, line
             if c in "\r\n":
                 raise self.error(line, "unfinished string", "'" + "".join(buf) + "'")
-            if c != "\\":
-                buf.append(c)
-                i += 1
-                continue
             buf.append("\\")   # kept until the escape is decoded
             i += 1
             if i >= n:
@@ -247,62 +263,130 @@ def _tokens(source: str, start: int, lexer: _Lexer):
 
     ``line`` is the line where the token ends, which is what lua5.4 reports
     for it.  NUMBER values are converted numbers, STRING values decoded
-    strings; operators and keywords carry their own text.
+    strings; operators and keywords carry their own text.  A token that
+    linear code finishes (a string with escapes, a long bracket) restarts
+    the regex scan after its end.
     """
     line = 1
     operators = _OPERATORS
     keywords = _KEYWORDS
     names: dict = {}            # one string object per distinct name
-    for m in _TOKEN_RE.finditer(source, start):
-        kind = m.lastgroup
-        if kind == "ws":
-            continue
-        if kind == "name":
-            text = m.group()
-            ttype = keywords.get(text)
-            if ttype is None:
-                yield ("NAME", names.setdefault(text, text), line, m.start())
-            else:
-                yield (ttype, text, line, m.start())
-        elif kind == "op":
-            text = m.group()
-            yield (operators[text], text, line, m.start())
-        elif kind == "nl":
-            line += 1
-        elif kind == "num":
-            text = m.group()
-            value = str_to_number(text)
-            if value is None:
-                raise lexer.error(line, "malformed number", f"'{text}'")
-            yield ("NUMBER", value, line, m.start())
-        elif kind == "str":
-            text = m.group()
-            if "\\" in text:
-                value, _, line = lexer.read_string(m.start(), line)
-            else:
-                value = text[1:-1]
-            yield ("STRING", value, line, m.start())
-        elif kind == "comment":
-            continue
-        elif kind == "lstring":
-            text = m.group()
-            line += _count_newlines(text)
-            yield ("STRING", _long_bracket_value(text), line, m.start())
-        elif kind == "lcomment":
-            line += _count_newlines(m.group())
-        elif kind == "other":
-            yield ("OTHER", m.group(), line, m.start())
-        elif kind == "badstr":
-            lexer.read_string(m.start(), line)      # raises the precise error
-            raise AssertionError("read_string accepted a string the lexer refused")
-        elif kind == "baddelim":
-            raise lexer.error(line, "invalid long string delimiter", f"'{m.group()}'")
-        else:  # badlstring / badlcomment: the closing bracket never came
-            what = "comment" if kind == "badlcomment" else "string"
-            end_line = line + _count_newlines(source[m.start():])
-            raise lexer.error(end_line, f"unfinished long {what} (starting at line {line})",
-                              "<eof>")
+    pos = start
+    while True:
+        for m in _TOKEN_RE.finditer(source, pos):
+            kind = m.lastgroup
+            if kind == "ws":
+                continue
+            if kind == "name":
+                text = m.group()
+                ttype = keywords.get(text)
+                if ttype is None:
+                    yield ("NAME", names.setdefault(text, text), line, m.start())
+                else:
+                    yield (ttype, text, line, m.start())
+            elif kind == "op":
+                text = m.group()
+                yield (operators[text], text, line, m.start())
+            elif kind == "nl":
+                line += 1
+            elif kind == "num":
+                # The regex reads a numeral's characters but not the sign
+                # of an exponent, nor where llex.c would stop.  Short
+                # decimal integers, the common case, convert directly.
+                text = m.group()
+                if text.isdigit() and len(text) < 19:
+                    yield ("NUMBER", int(text), line, m.start())
+                    continue
+                end = m.end()
+                shape = _NUMERAL_SHAPE.fullmatch(text)
+                if shape is None:
+                    # An exponent's sign, or a numeral llex.c ends sooner.
+                    end = _numeral_end(source, m.start())
+                    text = source[m.start():end]
+                    shape = _NUMERAL_SHAPE.fullmatch(text)
+                value = str_to_number(text) if shape else None
+                if value is None:
+                    raise lexer.error(line, "malformed number", f"'{text}'")
+                yield ("NUMBER", value, line, m.start())
+                if end != m.end():
+                    pos = end
+                    break
+            elif kind == "str":
+                yield ("STRING", m.group()[1:-1], line, m.start())
+            elif kind == "comment":
+                continue
+            elif kind == "other":
+                yield ("OTHER", m.group(), line, m.start())
+            elif kind == "quote":
+                value, pos, end_line = lexer.read_string(m.start(), line)
+                yield ("STRING", value, end_line, m.start())
+                line = end_line
+                break
+            elif kind == "baddelim":
+                raise lexer.error(line, "invalid long string delimiter", f"'{m.group()}'")
+            else:  # lstring / lcomment: find the closing bracket
+                opener = m.group()
+                level = opener.count("=")
+                pos = source.find("]" + "=" * level + "]", m.end())
+                if pos < 0:
+                    what = "comment" if kind == "lcomment" else "string"
+                    end_line = line + _count_newlines(source[m.start():])
+                    raise lexer.error(end_line, f"unfinished long {what} (starting at line {line})",
+                                      "<eof>")
+                pos += level + 2
+                text = source[m.start():pos]
+                line += _count_newlines(text)
+                if kind == "lstring":
+                    yield ("STRING", _long_bracket_value(text), line, m.start())
+                break
+        else:
+            break
     yield ("$END", None, line, len(source))
+
+
+def _numeral_end(source: str, pos: int) -> int:
+    """Where llex.c's ``read_numeral`` stops reading the numeral at ``pos``:
+    digits and dots, exponent marks with their sign, then one touching
+    letter (which makes the numeral malformed)."""
+    n = len(source)
+    i = pos + 1 if source[pos] == "." else pos
+    if source.startswith(("0x", "0X"), i):
+        i += 2
+        run, marks = _HEX_NUMERAL_RUN, "pP"
+    else:
+        run, marks = _DEC_NUMERAL_RUN, "eE"
+    while True:
+        i = run(source, i).end()
+        if i < n and source[i] in marks:
+            i += 1
+            if i < n and source[i] in "+-":
+                i += 1
+            continue
+        break
+    if i < n and source[i] in _LUA_ALPHA:
+        i += 1
+    return i
+
+
+#: ``progress`` hears from the lexer at least every this many tokens or
+#: source bytes, and at the end of the source.
+PROGRESS_TOKENS = 2048
+PROGRESS_BYTES = 16384
+
+
+def _reporting(tokens, progress):
+    """``tokens``, telling ``progress`` how many source bytes each stretch
+    covered (so that ``load`` can charge parsing as it goes)."""
+    reported = 0
+    count = 0
+    for token in tokens:
+        count += 1
+        pos = token[3]
+        if count >= PROGRESS_TOKENS or pos - reported >= PROGRESS_BYTES or token[0] == "$END":
+            progress(pos - reported)
+            reported = pos
+            count = 0
+        yield token
 
 
 def _near(token, source: str) -> str:
@@ -311,7 +395,7 @@ def _near(token, source: str) -> str:
     if ttype == "$END":
         return "<eof>"
     if ttype == "NUMBER":
-        return "'" + _TOKEN_RE.match(source, pos).group() + "'"
+        return "'" + source[pos:_numeral_end(source, pos)] + "'"
     if ttype == "STRING":
         if source[pos] in "\"'":
             return "'" + source[pos] + value + source[pos] + "'"
@@ -506,14 +590,15 @@ class _Ops:
 
 
 class _Body:
-    __slots__ = ("params", "is_vararg", "block", "lpar_line", "end_line")
+    __slots__ = ("params", "is_vararg", "block", "lpar_line", "end_line", "size")
 
-    def __init__(self, params, is_vararg, block, lpar_line, end_line):
+    def __init__(self, params, is_vararg, block, lpar, end):
         self.params = params
         self.is_vararg = is_vararg
         self.block = block
-        self.lpar_line = lpar_line
-        self.end_line = end_line
+        self.lpar_line = lpar[2]
+        self.end_line = end[2]
+        self.size = end[3] - lpar[3]
 
 
 class _Parser:
@@ -536,7 +621,9 @@ class _Parser:
 
     # ------------------------------------------------------------ driver
 
-    def run(self, start: int):
+    def run(self, start: int, progress=None):
+        """Parse from ``start``; ``progress(nbytes)`` hears how far the
+        lexer got, every ``PROGRESS_TOKENS`` tokens."""
         table = _get_table()
         actions = table.actions
         end_state = table.end
@@ -556,7 +643,10 @@ class _Parser:
         values = self.values = [None]
         heights = self.heights = [0]
         levels = self.levels = [0]
-        for token in _tokens(self.source, start, self.lexer):
+        tokens = _tokens(self.source, start, self.lexer)
+        if progress is not None:
+            tokens = _reporting(tokens, progress)
+        for token in tokens:
             ttype = token[0]
             self.lookahead = token
             while True:
@@ -970,11 +1060,11 @@ class _Parser:
         return _FuncName(target, f"{base.text}.{name[1]}")
 
     def funcbody_noparams(self, c):
-        return _Body([], False, self.close_block(c[2], c[0], c[3]), c[0][2], c[3][2])
+        return _Body([], False, self.close_block(c[2], c[0], c[3]), c[0], c[3])
 
     def funcbody(self, c):
         params, is_vararg = c[1]
-        return _Body(params, is_vararg, self.close_block(c[3], c[0], c[4]), c[0][2], c[4][2])
+        return _Body(params, is_vararg, self.close_block(c[3], c[0], c[4]), c[0], c[4])
 
     # (Only tokens are tuples on the parser stack: other values use lists.)
     def params(self, c):
@@ -990,7 +1080,7 @@ class _Parser:
     def function(body: _Body, line: int, name, is_method=False):
         params = ["self"] + body.params if is_method else body.params
         return ast.Function(params, body.is_vararg, body.block, line, body.end_line,
-                            name, is_method)
+                            name, is_method, body.size)
 
     def st_function(self, c):
         name = c[1]
@@ -1270,17 +1360,18 @@ class _Parser:
 # ===================================================================== API
 
 
-def parse(source: str, chunkname: str, nesting_limit: int = 200) -> ast.Chunk:
+def parse(source: str, chunkname: str, nesting_limit: int = 200, progress=None) -> ast.Chunk:
     """Parse a Lua chunk.
 
     ``source`` is a latin-1 ``str`` (one character per byte); ``chunkname``
     is the display name used in messages.  Raises ``LuaSyntaxError`` with
-    lua5.4's wording.
+    lua5.4's wording.  ``progress(nbytes)``, if given, is told as the lexer
+    advances (``load`` charges parsing to the budgets through it).
     """
     parser = _Parser(source, chunkname, nesting_limit)
-    block = parser.run(0)
+    block = parser.run(0, progress)
     last_line = parser.lookahead[2]
     block.line = 1
     block.end_line = last_line
-    main = ast.Function([], True, block, 0, last_line, "main chunk")
+    main = ast.Function([], True, block, 0, last_line, "main chunk", size=len(source))
     return ast.Chunk(main, chunkname)

@@ -79,6 +79,9 @@ class FunctionScope:
         self._upvalue_index: dict[int, int] = {}
         self.blocks: list[_BlockScope] = []
         self.is_vararg = node.is_vararg
+        #: Bytes of source of this function alone, its nested functions
+        #: left out: how much code its own compiled body holds.
+        self.own_size = node.size
 
     def new_local(self, name: str, attrib: str | None, line: int) -> LocalVar:
         var = LocalVar(name, self.nslots, attrib, line)
@@ -124,12 +127,16 @@ class FunctionScope:
 
 
 class _PendingGoto:
-    __slots__ = ("node", "nactive", "block")
+    """A forward ``goto`` waiting for its label; ``order`` is its place in
+    the source, for naming the first one that never finds it."""
 
-    def __init__(self, node: ast.Goto, nactive: int, block: "_BlockScope"):
+    __slots__ = ("node", "nactive", "block", "order")
+
+    def __init__(self, node: ast.Goto, nactive: int, block: "_BlockScope", order: int):
         self.node = node
         self.nactive = nactive
         self.block = block
+        self.order = order
 
 
 class _BlockScope:
@@ -140,7 +147,9 @@ class _BlockScope:
         #: Active locals of the enclosing blocks when this block opened.
         self.base_active = nactive
         self.labels: dict[str, tuple[ast.Label, int]] = {}
-        self.pending: list[_PendingGoto] = []
+        #: Forward gotos not yet matched, by label name (so a label finds
+        #: its gotos without scanning every other pending one).
+        self.pending: dict[str, list[_PendingGoto]] = {}
 
     def declare(self, var: LocalVar) -> None:
         self.vars[var.name] = var
@@ -151,6 +160,7 @@ class Resolver:
     def __init__(self, chunkname: str):
         self.chunkname = chunkname
         self.function: FunctionScope | None = None
+        self.gotos = 0      # forward gotos seen, to order them
 
     def error(self, line: int, message: str):
         raise LuaSyntaxError(f"{self.chunkname}:{line}: {message}")
@@ -158,6 +168,8 @@ class Resolver:
     # -- functions and blocks ----------------------------------------------
 
     def function_node(self, node: ast.Function) -> None:
+        if self.function is not None:
+            self.function.own_size -= node.size
         scope = FunctionScope(self.function, node)
         node.scope = scope
         self.function = scope
@@ -191,12 +203,14 @@ class Resolver:
         if blocks:
             outer = blocks[-1]
             level = outer.base_active + len(outer.active)
-            for goto in block.pending:
-                goto.nactive = min(goto.nactive, level)
-                goto.block = outer
-                outer.pending.append(goto)
+            for label, gotos in block.pending.items():
+                for goto in gotos:
+                    goto.nactive = min(goto.nactive, level)
+                    goto.block = outer
+                outer.pending.setdefault(label, []).extend(gotos)
         else:
-            goto = block.pending[0]
+            goto = min((g for gotos in block.pending.values() for g in gotos),
+                       key=lambda g: g.order)
             self.error(goto.node.line,
                        f"no visible label '{goto.node.label}' for <goto> at line {goto.node.line}")
 
@@ -207,18 +221,17 @@ class Resolver:
 
     def _statements(self, node: ast.Block, until_follows: bool = False) -> None:
         body = node.body
+        # Labels after the last other statement end their block.
+        last_statement = len(body) - 1
+        while last_statement >= 0 and type(body[last_statement]) is ast.Label:
+            last_statement -= 1
         for index, stat in enumerate(body):
             if type(stat) is ast.Label:
                 # Before ``until`` a label is not at the end of its scope:
                 # the condition still sees the body's locals.
-                is_last = not until_follows and self._only_labels_follow(body, index)
-                self._label(stat, is_last)
+                self._label(stat, is_last=not until_follows and index > last_statement)
             else:
                 getattr(self, "stat_" + type(stat).__name__)(stat)
-
-    @staticmethod
-    def _only_labels_follow(body: list, index: int) -> bool:
-        return all(type(s) is ast.Label for s in body[index + 1:])
 
     # -- labels and gotos --------------------------------------------------
 
@@ -233,17 +246,12 @@ class Resolver:
         # (lua 5.4), so jumping forward to it never enters a scope.
         nactive = block.base_active if is_last else self._nactive()
         block.labels[node.name] = (node, nactive)
-        still_pending = []
-        for goto in block.pending:
-            if goto.node.label != node.name:
-                still_pending.append(goto)
-                continue
+        for goto in block.pending.pop(node.name, ()):
             if goto.nactive < nactive:
                 var = self._local_at(goto.nactive)
                 self.error(node.line,
                            f"<goto {node.name}> at line {goto.node.line} jumps into the scope of local '{var.name}'")
             goto.node.target = node
-        block.pending = still_pending
 
     def _local_at(self, position: int) -> LocalVar:
         for block in self.function.blocks:
@@ -258,7 +266,9 @@ class Resolver:
                 node.target = found[0]  # a backward jump: always allowed
                 return
         block = self.function.blocks[-1]
-        block.pending.append(_PendingGoto(node, self._nactive(), block))
+        self.gotos += 1
+        block.pending.setdefault(node.label, []).append(
+            _PendingGoto(node, self._nactive(), block, self.gotos))
 
     def stat_Break(self, node: ast.Break) -> None:
         if not any(block.is_loop for block in self.function.blocks):

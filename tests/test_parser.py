@@ -487,7 +487,7 @@ def test_nesting_limit_parameter():
 def test_100k_nesting_is_a_clean_error(kind):
     start = time.perf_counter()
     assert syntax_error(NESTING[kind](100_000)) == "t:1: C stack overflow"
-    assert time.perf_counter() - start < 3
+    assert time.perf_counter() - start < 10   # loose: the machine running the suite may be busy
 
 
 @pytest.mark.parametrize("src", [
