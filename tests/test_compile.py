@@ -50,9 +50,9 @@ SCRIPTS = luascripts.scripts()
 
 @pytest.fixture
 def everything_compact(monkeypatch):
-    import luapy.compile
+    import luapy.compile.function
 
-    monkeypatch.setattr(luapy.compile, "COMPACT_FUNCTION_SIZE", -1)
+    monkeypatch.setattr(luapy.compile.function, "COMPACT_FUNCTION_SIZE", -1)
 
 
 @pytest.mark.parametrize("path", SCRIPTS, ids=[path.stem for path in SCRIPTS])
@@ -69,7 +69,7 @@ def test_compact_code_behaves_the_same(path, everything_compact, monkeypatch):
 
 
 def test_compact_code_is_smaller():
-    import luapy.compile
+    import luapy.compile.function
     from luapy.parser import parse
     from luapy.resolve import resolve
 
