@@ -43,7 +43,9 @@ class ChunkCompiler:
         self.constants: dict[str, object] = {}
         self.protos: list[Proto] = []
         self.label_ids: dict[int, int] = {}
-        self.loop_ids: dict[int, int] = {}
+        #: Loops numbered so far: a ``break`` that leaves by exception
+        #: names its loop by number.
+        self.loops = 0
         #: Table constructor id -> its ``TableTemplate`` or None.
         self.templates: dict[int, TableTemplate | None] = {}
 
@@ -212,7 +214,8 @@ def compile_chunk(st, chunk: ast.Chunk, env, budget=None) -> Function:
 
 
 def generated_source(st, chunk: ast.Chunk) -> str:
-    """The Python source a chunk compiles to (for ``luapy --dump-python``)."""
+    """The Python source a chunk compiles to, for reading and for tests of
+    the compiler (it is not run: ``compile_chunk`` builds the real one)."""
     compiler = ChunkCompiler(st, chunk.chunkname)
     FunctionCompiler(compiler, chunk.func).compile()
     return compiler.module_source()

@@ -19,8 +19,9 @@ class LoopContext:
 
     __slots__ = ("kind", "ident", "node", "uses_exception", "pc", "labels")
 
-    def __init__(self, kind: str, ident: int, node):
+    def __init__(self, kind: str, ident: int | None, node):
         self.kind = kind  # "loop" or "labels"
+        #: A loop's number in its chunk, which a ``BreakJump`` names.
         self.ident = ident
         self.node = node
         self.uses_exception = False
@@ -76,8 +77,7 @@ class StatementCompiler:
 
     def _label_block(self, node, stats, labels, until) -> None:
         """A block owning labels: a dispatch loop over its segments."""
-        ident = len(self.contexts) + 1000 * (self.index + 1) + self.temps
-        context = LoopContext("labels", ident, None)
+        context = LoopContext("labels", None, None)
         context.pc = self.temp()
         segments: list[list] = [[]]
         for stat in stats:
@@ -413,8 +413,8 @@ class StatementCompiler:
         carries no per-iteration accounting.
         """
         line = self.line
-        ident = len(self.chunk.loop_ids) + 1
-        self.chunk.loop_ids[id(node)] = ident
+        self.chunk.loops += 1
+        ident = self.chunk.loops
         context = LoopContext("loop", ident, node)
         self.contexts.append(context)
 
