@@ -1,23 +1,35 @@
 """The resolver pass: decide where every variable lives before anything runs.
 
-For each function it assigns every local a slot in the function's frame (a
-Python list) and finds which locals are captured by inner functions: those
-live in a cell (a one-element list) so closures share them by reference.
-Every ``Name`` gets a binding:
+It walks a parsed chunk once, in source order, and records on the tree
+what the compiler (``luapy.compile``) needs, so that the compiler never
+looks a name up:
 
-* ``LocalVar``  — a local of the running function (``frame[slot]``, or
-  ``frame[slot][0]`` when captured);
-* ``UpvalRef``  — a captured local of an enclosing function
-  (``frame[0][index][0]``);
-* ``GlobalRef`` — ``_ENV.name``, where ``_ENV`` is itself a LocalVar or an
-  UpvalRef (the main chunk receives ``_ENV`` as upvalue 0).
+* every ``ast.Name`` gets ``binding``, one of
 
-It also performs the checks lua5.4's parser makes about scopes: ``goto``
-targets, labels, ``break`` placement, and assignment to ``<const>`` and
-``<close>`` variables.
+  - ``LocalVar``  a local of the function being compiled.  Its ``slot``
+    (unique within the function) names the Python local the compiler uses:
+    ``l<slot>``, or ``c<slot>``, a cell (a one-element list), when
+    ``captured`` is set because an inner function refers to it;
+  - ``UpvalRef``  a local of an enclosing function, reached through the
+    closure's upvalue cell number ``index`` (``u<index>``);
+  - ``GlobalRef`` a free name: a field of ``_ENV``, where ``env`` is the
+    binding of ``_ENV`` itself (the main chunk receives ``_ENV`` as its
+    upvalue 0);
 
-Frame layout: slot 0 holds the closure's upvalue cells, slot 1 the varargs
-tuple, parameters start at slot 2.
+* declarations get the ``LocalVar`` they declare: ``Local.bindings``,
+  ``LocalFunction.binding``, ``NumericFor.binding``, ``GenericFor.bindings``;
+* every ``ast.Function`` gets ``scope``, a ``FunctionScope``: its
+  parameters, how its closure fetches each upvalue cell when it is made
+  (``upvalues``), whether it is vararg, and how much source is its own
+  (``own_size``, which decides compact code);
+* every ``ast.Block`` gets ``scope``, its ``_BlockScope``;
+* every ``ast.Goto`` gets ``target``, the ``ast.Label`` it jumps to.
+
+It also makes the checks lua5.4's parser makes about scopes, which a
+grammar can't: ``goto`` targets (visible, not into a local's scope),
+duplicate labels, ``break`` outside a loop, and assignment to ``<const>``
+and ``<close>`` variables.  The other syntax checks belong to the parser
+(``luapy.parser``): each check has one owner.
 """
 
 from __future__ import annotations
@@ -25,6 +37,7 @@ from __future__ import annotations
 from . import ast
 from .errors import LuaSyntaxError
 
+#: Slots number the Python locals of generated code from here.
 FIRST_LOCAL_SLOT = 2
 
 
@@ -231,7 +244,7 @@ class Resolver:
                 # the condition still sees the body's locals.
                 self._label(stat, is_last=not until_follows and index > last_statement)
             else:
-                getattr(self, "stat_" + type(stat).__name__)(stat)
+                self.STATEMENTS[type(stat)](self, stat)
 
     # -- labels and gotos --------------------------------------------------
 
@@ -279,8 +292,6 @@ class Resolver:
     def stat_Local(self, node: ast.Local) -> None:
         for expr in node.exprs:
             self.expr(expr)
-        if node.attribs.count("close") > 1:
-            self.error(node.line, "multiple to-be-closed variables in local list")
         block = self.function.blocks[-1]
         node.bindings = []
         for name, attrib in zip(node.names, node.attribs):
@@ -363,6 +374,17 @@ class Resolver:
         for expr in node.exprs:
             self.expr(expr)
 
+    #: The resolver of each kind of statement (labels are handled in
+    #: ``_statements``, which knows where they stand in their block).
+    STATEMENTS = {
+        ast.Goto: stat_Goto, ast.Break: stat_Break, ast.Local: stat_Local,
+        ast.LocalFunction: stat_LocalFunction, ast.FunctionStat: stat_FunctionStat,
+        ast.Assign: stat_Assign, ast.CallStat: stat_CallStat, ast.Do: stat_Do,
+        ast.While: stat_While, ast.Repeat: stat_Repeat, ast.If: stat_If,
+        ast.NumericFor: stat_NumericFor, ast.GenericFor: stat_GenericFor,
+        ast.Return: stat_Return,
+    }
+
     # -- expressions ---------------------------------------------------------
 
     def expr(self, node) -> None:
@@ -407,12 +429,8 @@ class Resolver:
             elif t is ast.Function:
                 self.function_node(node)
                 return
-            elif t is ast.Vararg:
-                if not self.function.is_vararg:
-                    self.error(node.line, "cannot use '...' outside a vararg function near '...'")
-                return
             else:
-                return  # literals
+                return  # literals and '...' (which the parser checked)
 
 
 def resolve(chunk: ast.Chunk) -> ast.Chunk:
