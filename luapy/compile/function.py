@@ -158,11 +158,22 @@ class FunctionCompiler(StatementCompiler, ExpressionCompiler, CallCompiler):
         self.chunk.add_function(header + self.out)
         return self.proto
 
-    def function_body(self, body: ast.Block) -> None:
+    def body_or_pass(self, compile_body) -> None:
+        """Run ``compile_body``; a Python suite can't be empty, so emit
+        ``pass`` if it emitted nothing."""
         start = len(self.out)
-        self.block(body)
+        compile_body()
         if len(self.out) == start:
             self.emit("pass")
+
+    def indented(self, compile_body) -> None:
+        """``body_or_pass`` one level deeper."""
+        self.indent += 1
+        self.body_or_pass(compile_body)
+        self.indent -= 1
+
+    def function_body(self, body: ast.Block) -> None:
+        self.body_or_pass(lambda: self.block(body))
         self.emit("return ()", self.node.end_line)
 
     def lazy_body(self, body: ast.Block, lead: int) -> None:

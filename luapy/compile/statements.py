@@ -95,12 +95,7 @@ class StatementCompiler:
         def body():
             for number, segment in enumerate(segments):
                 self.emit(f"if {pc} <= {number}:")
-                self.indent += 1
-                start = len(self.out)
-                self.statements(segment)
-                if len(self.out) == start:
-                    self.emit("pass")
-                self.indent -= 1
+                self.indented(lambda: self.statements(segment))
             self.emit("break")
         _, lines = self.capture(body)
         self.contexts.pop()
@@ -132,12 +127,7 @@ class StatementCompiler:
         self.emit(f"CHECK_CLOSABLE({value}, {var.name!r})")
         self.emit("_cerr = None")
         self.emit("try:")
-        self.indent += 1
-        start = len(self.out)
-        self.statements(rest, until)
-        if len(self.out) == start:
-            self.emit("pass")
-        self.indent -= 1
+        self.indented(lambda: self.statements(rest, until))
         self.emit("except LuaError as _ce:")
         self.emit("    _cerr = _ce")
         self.emit("    raise")
@@ -148,10 +138,7 @@ class StatementCompiler:
         pass
 
     def stat_Do(self, node: ast.Do) -> None:
-        start = len(self.out)
-        self.block(node.body)
-        if len(self.out) == start:
-            self.emit("pass")
+        self.body_or_pass(lambda: self.block(node.body))
 
     def stat_CallStat(self, node: ast.CallStat) -> None:
         self.emit(self.multi(node.call))
@@ -341,20 +328,10 @@ class StatementCompiler:
             else:
                 self.emit(f"elif {test}:")
             first = False
-            self.indent += 1
-            start = len(self.out)
-            self.block(body)
-            if len(self.out) == start:
-                self.emit("pass")
-            self.indent -= 1
+            self.indented(lambda: self.block(body))
         if node.orelse is not None and node.orelse.body:
             self.emit("else:")
-            self.indent += 1
-            start = len(self.out)
-            self.block(node.orelse)
-            if len(self.out) == start:
-                self.emit("pass")
-            self.indent -= 1
+            self.indented(lambda: self.block(node.orelse))
         self.indent -= opened
 
     def capture_test(self, cond) -> tuple[str, list, list]:
@@ -397,12 +374,7 @@ class StatementCompiler:
             bodies.append((0, node.orelse))
         for number, body in bodies:
             self.emit(f"if {chosen} == {number}:", body.line)
-            self.indent += 1
-            start = len(self.out)
-            self.block(body)
-            if len(self.out) == start:
-                self.emit("pass")
-            self.indent -= 1
+            self.indented(lambda: self.block(body))
 
     def _loop(self, node, header_lines, header: str, prologue=None, until=None,
               chunks: str | None = None) -> None:
@@ -425,10 +397,7 @@ class StatementCompiler:
                 prologue()
             if counter:
                 self.loop_tick(counter)
-            start = len(self.out)
-            self.block(node.body, until)
-            if len(self.out) == start:
-                self.emit("pass")
+            self.body_or_pass(lambda: self.block(node.body, until))
         _, lines = self.capture(body)
         self.contexts.pop()
         self.splice(header_lines)
