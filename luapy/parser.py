@@ -31,6 +31,7 @@ import zlib
 
 from . import ast
 from .errors import LuaSyntaxError
+from .syntax_errors import SyntaxErrorWording
 from .runtime.values import str_to_number
 
 #: The compiler and resolver recurse over the tree; deeper trees are refused.
@@ -557,13 +558,8 @@ _IDENTITY_RULES = frozenset("unit exp_single".split())
 # How the driver reduces a rule (cheapest first).
 _PASS_THROUGH, _IN_PLACE, _GENERAL, _MEASURED = range(4)
 
-_SUFFIX_RULES = {ast.Name: "e_name", ast.Index: "e_field", ast.Call: "e_call",
-                 ast.MethodCall: "e_method_call", ast.Paren: "e_paren"}
 _KEEP_PARENS = (ast.Call, ast.MethodCall, ast.Vararg, ast.Name, ast.Index)
 
-_CLOSERS = frozenset("END ELSE ELSEIF UNTIL $END".split())
-#: Tokens that open or close blocks, for naming the block an error leaves open.
-_BLOCK_TOKENS = frozenset("WHILE FOR IF REPEAT DO FUNCTION END UNTIL".split())
 
 
 class _FuncName:
@@ -601,7 +597,7 @@ class _Body:
         self.size = end[3] - lpar[3]
 
 
-class _Parser:
+class _Parser(SyntaxErrorWording):
     """One parse: the driver loop and the tree-building callbacks."""
 
     def __init__(self, source: str, chunkname: str, nesting_limit: int):
@@ -629,7 +625,7 @@ class _Parser:
         end_state = table.end
         rules = []
         for origin, size, alias in table.rules:
-            callback = getattr(self, alias)
+            callback = _CALLBACKS[alias].__get__(self)
             if alias in _MEASURED_RULES:
                 kind = _MEASURED
             elif size == 1 and origin != "start":    # the last reduction returns
@@ -718,249 +714,60 @@ class _Parser:
         # here always names where it happened.
         return LuaSyntaxError(f"{self.chunkname}:{self.lookahead[2]}: C stack overflow")
 
-    def syntax_error(self, token, states, values) -> LuaSyntaxError:
-        """Word the error as lparser.c would at this point of the input.
-
-        The viable next tokens say where the parser is: NIL among them means
-        an expression may start, LOCAL a statement, BINOP that an expression
-        may go on, DOT that a suffixed expression may; END/UNTIL/ELSE/$END
-        that the current block may close.  The checks run in the order
-        lparser.c would reach them.
-        """
-        expected = self.viable_tokens(states)
-        top = values[-1]
-        if (type(top) is tuple and top[0] == "ELLIPSIS" and "BINOP" in expected
-                and not self.in_vararg_function()):
-            # lparser.c rejects the '...' expression itself, before looking further.
-            return self.error(top[2], "cannot use '...' outside a vararg function", top)
-        ttype = token[0]
-        line = token[2]
-
-        def near(message):
-            return self.error(line, message, token)
-
-        if not expected.isdisjoint(_CLOSERS):
-            # The current block may end here.
-            if ttype in _CLOSERS:
-                return self.closer_expected(token, values)
-            if "ASSIGN" in expected and "DOT" in expected and "LOCAL" in expected:
-                # After the first expression of an expression statement:
-                # lua5.4 accepts it as a statement only if it is a call.
-                if self.last_suffix(states, values, "SEMI") in ("e_call", "e_method_call"):
-                    return near("unexpected symbol")
-                return near("syntax error")
-            if "LOCAL" in expected or "NIL" in expected:
-                return near("unexpected symbol")
-            return self.closer_expected(token, values)    # after 'return ...'
-        if "NIL" in expected:
-            return near("unexpected symbol")
-        if "NAME" in expected and "ELLIPSIS" in expected:
-            return near("<name> or '...' expected")
-        if "THEN" in expected:
-            return near("'then' expected")
-        if "DO" in expected:
-            return near("'do' expected")
-        if "RPAR" in expected:
-            return self.rpar_expected(token, values)
-        if "RBRACE" in expected:
-            opener = self.innermost_open(values, "LBRACE", "RBRACE")
-            return self.match_expected("'}'", "'{'", values[opener] if opener else None, token)
-        if "RSQB" in expected:
-            return near("']' expected")
-        if "IN" in expected:
-            return near("'=' or 'in' expected" if "ASSIGN" in expected else "'in' expected")
-        if "GT" in expected and "BINOP" not in expected:
-            return near("'>' expected")
-        if "DBCOLON" in expected:
-            return near("'::' expected")
-        if "ASSIGN" in expected:
-            if "DOT" in expected and self.last_suffix(states, values, "ASSIGN") not in (
-                    "e_name", "e_field", "e_index"):
-                return near("syntax error")     # a later target that is no variable
-            return near("'=' expected")
-        if "COMMA" in expected:
-            return near("',' expected")
-        if "STRING" in expected and "LPAR" in expected and "NAME" not in expected:
-            return near("function arguments expected")
-        if "LPAR" in expected and "NAME" not in expected:
-            return near("'(' expected")
-        if "NAME" in expected and "LPAR" not in expected:
-            return near("<name> expected")
-        return near("unexpected symbol")
-
-    @staticmethod
-    def viable_tokens(states) -> set:
-        """The terminals the parser could really shift next from ``states``.
-
-        An LALR state's action row also lists lookaheads merged in from
-        other contexts, which only lead to an error a few reductions later;
-        replaying the reductions on a copy of the stack weeds them out.
-        """
-        table = _get_table()
-        actions = table.actions
-        viable = set()
-        for terminal in actions[states[-1]]:
-            if not terminal.isupper() and terminal != "$END":
-                continue            # a goto on a nonterminal
-            stack = list(states)
-            while True:
-                action = actions[stack[-1]].get(terminal)
-                if action is None:
-                    break
-                if action >= 0:
-                    viable.add(terminal)
-                    break
-                origin, size, _ = table.rules[~action]
-                if size:
-                    del stack[-size:]
-                stack.append(actions[stack[-1]][origin])
-                if stack[-1] == table.end:
-                    viable.add(terminal)
-                    break
-        return viable
-
-    @staticmethod
-    def last_suffix(states, values, terminal: str) -> str | None:
-        """The rule that built the suffixed expression on top of the stack
-        (``e_name``, ``e_call``, ...), which may still be waiting for its
-        final reductions: replay what ``terminal`` would reduce."""
-        top = values[-1]
-        if isinstance(top, ast.Node):
-            return _SUFFIX_RULES.get(type(top))
-        table = _get_table()
-        actions = table.actions
-        stack = list(states)
-        last = None
-        while True:
-            action = actions[stack[-1]].get(terminal)
-            if action is None or action >= 0:
-                return last
-            origin, size, alias = table.rules[~action]
-            if origin != "suffixedexp" and origin != "args":
-                return last
-            if origin == "suffixedexp":
-                last = alias
-            if size:
-                del stack[-size:]
-            stack.append(actions[stack[-1]][origin])
-
-    @staticmethod
-    def innermost_open(values, opener: str, closer: str):
-        """Index of the innermost ``opener`` token not yet matched by a
-        ``closer`` on the stack (a complete ``(...)`` may wait there for
-        its reduction), or 0."""
-        closed = 0
-        for i in range(len(values) - 1, 0, -1):
-            value = values[i]
-            if type(value) is tuple:
-                if value[0] == closer:
-                    closed += 1
-                elif value[0] == opener:
-                    if not closed:
-                        return i
-                    closed -= 1
-        return 0
-
-    def match_expected(self, what: str, who: str, opener_line, token) -> LuaSyntaxError:
-        """lparser.c's ``check_match``."""
-        if not isinstance(opener_line, int):
-            opener_line = opener_line[2] if opener_line else token[2]
-        if opener_line == token[2]:
-            return self.error(token[2], f"{what} expected", token)
-        return self.error(token[2], f"{what} expected (to close {who} at line {opener_line})",
-                          token)
-
-    def rpar_expected(self, token, values) -> LuaSyntaxError:
-        """')' expected: parameter lists say so plainly; parenthesised
-        expressions and argument lists use ``check_match``."""
-        i = self.innermost_open(values, "LPAR", "RPAR")
-        if not i:
-            return self.error(token[2], "')' expected", token)
-        before = values[i - 1]
-        method_call = (type(before) is tuple and before[0] == "NAME" and i >= 3
-                       and values[i - 2][0:1] == ("COLON",)
-                       and isinstance(values[i - 3], ast.Node))
-        parameters = not method_call and (isinstance(before, _FuncName) or (
-            type(before) is tuple and before[0] in ("NAME", "FUNCTION")))
-        if parameters:
-            return self.error(token[2], "')' expected", token)
-        return self.match_expected("')'", "'('", values[i], token)
-
-    def closer_expected(self, token, values) -> LuaSyntaxError:
-        """The innermost open block wants its ``end``/``until``."""
-        closed = 0      # 'end'/'until' tokens seen: they close the next openers
-        for i in range(len(values) - 1, 0, -1):
-            value = values[i]
-            if type(value) is not tuple or value[0] not in _BLOCK_TOKENS:
-                continue
-            kind = value[0]
-            if kind in ("END", "UNTIL"):
-                closed += 1
-                continue
-            if kind == "DO":
-                before = values[i - 1]
-                standalone = type(before) is list and not (
-                    type(values[i - 2]) is tuple and values[i - 2][0] == "IN")
-                if not standalone:
-                    continue        # the 'do' of a while or for
-            if closed:
-                closed -= 1
-                continue
-            if kind == "REPEAT":
-                return self.match_expected("'until'", "'repeat'", value, token)
-            if kind == "DO":
-                return self.match_expected("'end'", "'do'", value, token)
-            if kind == "FUNCTION":
-                after = values[i + 1] if i + 1 < len(values) else None
-                line = value[2]
-                if not isinstance(after, _FuncName):
-                    # anonymous and local functions are dated by their '('
-                    line = next(v[2] for v in values[i:] if type(v) is tuple and v[0] == "LPAR")
-                return self.match_expected("'end'", "'function'", line, token)
-            return self.match_expected("'end'", f"'{kind.lower()}'", value, token)
-        return self.error(token[2], "<eof> expected", token)
-
     # ------------------------------------------------------- statements
 
+    # start -> block
     def chunk(self, c):
         return c[0]
 
+    # block -> stats
     def block(self, c):
         return ast.Block(c[0], 0, 0)
 
+    # block -> stats retstat
     def block_return(self, c):
         body = c[0]
         body.append(c[1])
         return ast.Block(body, 0, 0)
 
+    # stats -> (empty)
     def stats_new(self, c):
         return []
 
+    # stats -> stats stat
     def stats_add(self, c):
         stats = c[0]
         if c[1] is not None:
             stats.append(c[1])
         return stats
 
+    # retstat -> RETURN
+    # retstat -> RETURN SEMI
     def ret_none(self, c):
         return ast.Return([], c[0][2])
 
+    # retstat -> RETURN explist
+    # retstat -> RETURN explist SEMI
     def ret_values(self, c):
         return ast.Return(c[1], c[0][2])
 
+    # stat -> SEMI
     def st_empty(self, c):
         return None
 
+    # stat -> suffixedexp
     def st_expr(self, c):
         expr = c[0]
         if type(expr) is ast.Call or type(expr) is ast.MethodCall:
             return ast.CallStat(expr, expr.line)
         raise self.error_near_lookahead("syntax error")
 
+    # targets -> suffixedexp
     def targets_new(self, c):
         self.check_target(c[0])
         return [c[0]]
 
+    # targets -> targets COMMA suffixedexp
     def targets_add(self, c):
         targets = c[0]
         self.check_target(c[2])
@@ -974,18 +781,22 @@ class _Parser:
         if type(target) is not ast.Name and type(target) is not ast.Index:
             raise self.error_near_lookahead("syntax error")
 
+    # stat -> targets ASSIGN explist
     def st_assign(self, c):
         targets = c[0]
         self.height = 1 + max(self.heights[-3], self.heights[-1])
         self.level = 1 + max(self.levels[-3], len(targets) - 1 + self.levels[-1])
         return ast.Assign(targets, c[2], targets[0].line)
 
+    # stat -> DBCOLON NAME DBCOLON
     def st_label(self, c):
         return ast.Label(c[1][1], c[0][2])
 
+    # stat -> BREAK
     def st_break(self, c):
         return ast.Break(c[0][2])
 
+    # stat -> GOTO NAME
     def st_goto(self, c):
         return ast.Goto(c[1][1], c[0][2])
 
@@ -995,18 +806,23 @@ class _Parser:
         block.end_line = closer[2]
         return block
 
+    # stat -> DO block END
     def st_do(self, c):
         return ast.Do(self.close_block(c[1], c[0], c[2]), c[0][2])
 
+    # stat -> WHILE exp DO block END
     def st_while(self, c):
         return ast.While(c[1], self.close_block(c[3], c[2], c[4]), c[0][2])
 
+    # stat -> REPEAT block UNTIL exp
     def st_repeat(self, c):
         return ast.Repeat(self.close_block(c[1], c[0], c[2]), c[3], c[0][2])
 
+    # elseifs -> (empty)
     def elseifs_new(self, c):
         return []
 
+    # elseifs -> elseifs ELSEIF exp THEN block
     def elseifs_add(self, c):
         c[0].append([c[1], c[2], c[3], c[4]])   # ELSEIF, cond, THEN, block
         return c[0]
@@ -1023,56 +839,70 @@ class _Parser:
             orelse = self.close_block(orelse_clause[1], orelse_clause[0], c[-1])
         return ast.If(tests, orelse, c[0][2])
 
+    # stat -> IF exp THEN block elseifs END
     def st_if(self, c):
         return self.build_if(c, None)
 
+    # stat -> IF exp THEN block elseifs ELSE block END
     def st_if_else(self, c):
         return self.build_if(c, (c[5], c[6]))
 
+    # stat -> FOR NAME ASSIGN exp COMMA exp DO block END
     def st_for_num(self, c):
         body = self.close_block(c[7], c[6], c[8])
         return ast.NumericFor(c[1][1], c[3], c[5], None, body, c[0][2])
 
+    # stat -> FOR NAME ASSIGN exp COMMA exp COMMA exp DO block END
     def st_for_num_step(self, c):
         body = self.close_block(c[9], c[8], c[10])
         return ast.NumericFor(c[1][1], c[3], c[5], c[7], body, c[0][2])
 
+    # stat -> FOR namelist IN explist DO block END
     def st_for_in(self, c):
         body = self.close_block(c[5], c[4], c[6])
         return ast.GenericFor(c[1], c[3], body, c[0][2])
 
+    # namelist -> NAME
     def names_new(self, c):
         return [c[0][1]]
 
+    # namelist -> namelist COMMA NAME
     def names_add(self, c):
         c[0].append(c[2][1])
         return c[0]
 
     # ------------------------------------------------------- functions
 
+    # funcname -> NAME
     def funcname_new(self, c):
         token = c[0]
         return _FuncName(ast.Name(token[1], token[2]), token[1])
 
+    # funcname -> funcname DOT NAME
     def funcname_field(self, c):
         base, name = c[0], c[2]
         target = ast.Index(base.target, ast.String(name[1], name[2]), name[2])
         return _FuncName(target, f"{base.text}.{name[1]}")
 
+    # funcbody -> LPAR RPAR block END
     def funcbody_noparams(self, c):
         return _Body([], False, self.close_block(c[2], c[0], c[3]), c[0], c[3])
 
+    # funcbody -> LPAR parlist RPAR block END
     def funcbody(self, c):
         params, is_vararg = c[1]
         return _Body(params, is_vararg, self.close_block(c[3], c[0], c[4]), c[0], c[4])
 
     # (Only tokens are tuples on the parser stack: other values use lists.)
+    # parlist -> namelist
     def params(self, c):
         return [c[0], False]
 
+    # parlist -> namelist COMMA ELLIPSIS
     def params_vararg(self, c):
         return [c[0], True]
 
+    # parlist -> ELLIPSIS
     def params_only_vararg(self, c):
         return [[], True]
 
@@ -1082,41 +912,49 @@ class _Parser:
         return ast.Function(params, body.is_vararg, body.block, line, body.end_line,
                             name, is_method, body.size)
 
+    # stat -> FUNCTION funcname funcbody
     def st_function(self, c):
         name = c[1]
         func = self.function(c[2], c[0][2], name.text)
         return ast.FunctionStat(name.target, func, c[0][2])
 
+    # stat -> FUNCTION funcname COLON NAME funcbody
     def st_method(self, c):
         name, method = c[1], c[3]
         target = ast.Index(name.target, ast.String(method[1], method[2]), method[2])
         func = self.function(c[4], c[0][2], f"{name.text}:{method[1]}", is_method=True)
         return ast.FunctionStat(target, func, c[0][2])
 
+    # stat -> LOCAL FUNCTION NAME funcbody
     def st_local_function(self, c):
         # lua5.4 dates local and anonymous functions by their '(' line.
         body = c[3]
         func = self.function(body, body.lpar_line, c[2][1])
         return ast.LocalFunction(c[2][1], func, c[0][2])
 
+    # simpleexp -> FUNCTION funcbody
     def e_function(self, c):
         body = c[1]
         return self.function(body, body.lpar_line, None)
 
     # ------------------------------------------------------- locals
 
+    # attname -> NAME
     def attname(self, c):
         return [c[0][1], None]
 
+    # attname -> NAME LT NAME GT
     def attname_attrib(self, c):
         attrib = c[2][1]
         if attrib not in ("const", "close"):
             raise self.error(self.lookahead[2], f"unknown attribute '{attrib}'")
         return [c[0][1], attrib]
 
+    # attnames -> attname
     def attnames_new(self, c):
         return [c[0]]
 
+    # attnames -> attnames COMMA attname
     def attnames_add(self, c):
         names = c[0]
         if c[2][1] == "close" and any(attrib == "close" for _, attrib in names):
@@ -1124,33 +962,49 @@ class _Parser:
         names.append(c[2])
         return names
 
+    # stat -> LOCAL attnames
     def st_local(self, c):
         names = c[1]
         return ast.Local([n for n, _ in names], [a for _, a in names], [], c[0][2])
 
+    # stat -> LOCAL attnames ASSIGN explist
     def st_local_assign(self, c):
         names = c[1]
         return ast.Local([n for n, _ in names], [a for _, a in names], c[3], c[0][2])
 
     # ------------------------------------------------------- expressions
 
+    # explist -> exp
     def explist_new(self, c):
         return [c[0]]
 
+    # explist -> explist COMMA exp
     def explist_add(self, c):
         c[0].append(c[2])
         return c[0]
 
+    # simpleexp -> table
+    # simpleexp -> suffixedexp
     def unit(self, c):
         return c[0]
 
+    # exp -> simpleexp
     exp_single = unit
 
+    # ops -> MINUS
+    # ops -> NOT
+    # ops -> HASH
+    # ops -> TILDE
     def ops_unary(self, c):
         ops = _Ops()
         ops.items.append(c[0])
         return ops
 
+    # ops -> simpleexp BINOP
+    # ops -> simpleexp MINUS
+    # ops -> simpleexp TILDE
+    # ops -> simpleexp LT
+    # ops -> simpleexp GT
     def ops_binary(self, c):
         ops = _Ops()
         ops.items += c
@@ -1158,10 +1012,19 @@ class _Parser:
         ops.levels.append(self.levels[-2])
         return ops
 
+    # ops -> ops MINUS
+    # ops -> ops NOT
+    # ops -> ops HASH
+    # ops -> ops TILDE
     def ops_add_unary(self, c):
         c[0].items.append(c[1])
         return c[0]
 
+    # ops -> ops simpleexp BINOP
+    # ops -> ops simpleexp MINUS
+    # ops -> ops simpleexp TILDE
+    # ops -> ops simpleexp LT
+    # ops -> ops simpleexp GT
     def ops_add_binary(self, c):
         ops = c[0]
         ops.items.append(c[1])
@@ -1170,6 +1033,7 @@ class _Parser:
         ops.levels.append(self.levels[-2])
         return ops
 
+    # exp -> ops simpleexp
     def exp_ops(self, c):
         ops = c[0]
         ops.items.append(c[1])
@@ -1251,21 +1115,27 @@ class _Parser:
                 if height > MAX_TREE_DEPTH:
                     raise self.too_complex()
 
+    # simpleexp -> NUMBER
     def e_number(self, c):
         return ast.Number(c[0][1], c[0][2])
 
+    # simpleexp -> STRING
     def e_string(self, c):
         return ast.String(c[0][1], c[0][2])
 
+    # simpleexp -> NIL
     def e_nil(self, c):
         return ast.Nil(c[0][2])
 
+    # simpleexp -> TRUE
     def e_true(self, c):
         return ast.TrueExpr(c[0][2])
 
+    # simpleexp -> FALSE
     def e_false(self, c):
         return ast.FalseExpr(c[0][2])
 
+    # simpleexp -> ELLIPSIS
     def e_vararg(self, c):
         if not self.in_vararg_function():
             raise self.error(c[0][2], "cannot use '...' outside a vararg function", c[0])
@@ -1286,9 +1156,11 @@ class _Parser:
                 return type(params) is list and params[1]
         return True     # the main chunk is vararg
 
+    # suffixedexp -> NAME
     def e_name(self, c):
         return ast.Name(c[0][1], c[0][2])
 
+    # suffixedexp -> LPAR exp RPAR
     def e_paren(self, c):
         inner = c[1]
         line = c[0][2]
@@ -1300,10 +1172,12 @@ class _Parser:
 
     # An index is dated by its key, where lua5.4 emits the access.
 
+    # suffixedexp -> suffixedexp DOT NAME
     def e_field(self, c):
         name = c[2]
         return ast.Index(c[0], ast.String(name[1], name[2]), name[2])
 
+    # suffixedexp -> suffixedexp LSQB exp RSQB
     def e_index(self, c):
         return ast.Index(c[0], c[2], c[1][2])
 
@@ -1311,50 +1185,106 @@ class _Parser:
     # The argument list is always reduced just before its call, so the
     # line can wait in ``self.args_line``.
 
+    # suffixedexp -> suffixedexp args
     def e_call(self, c):
         return ast.Call(c[0], c[1], self.args_line)
 
+    # suffixedexp -> suffixedexp COLON NAME args
     def e_method_call(self, c):
         return ast.MethodCall(c[0], c[2][1], c[3], self.args_line)
 
+    # args -> LPAR RPAR
     def args_none(self, c):
         self.args_line = c[0][2]
         return []
 
+    # args -> LPAR explist RPAR
     def args_list(self, c):
         self.args_line = c[0][2]
         return c[1]
 
+    # args -> table
     def args_one(self, c):
         self.args_line = c[0].line
         return [c[0]]
 
+    # args -> STRING
     def args_string(self, c):
         self.args_line = c[0][2]
         return [ast.String(c[0][1], c[0][2])]
 
+    # table -> LBRACE RBRACE
     def table_empty(self, c):
         return ast.Table([], c[0][2])
 
+    # table -> LBRACE fields RBRACE
+    # table -> LBRACE fields COMMA RBRACE
+    # table -> LBRACE fields SEMI RBRACE
     def table(self, c):
         return ast.Table(c[1], c[0][2])
 
+    # fields -> field
     def fields_new(self, c):
         return [c[0]]
 
+    # fields -> fields COMMA field
+    # fields -> fields SEMI field
     def fields_add(self, c):
         c[0].append(c[2])
         return c[0]
 
+    # field -> exp
     def field_positional(self, c):
         return ast.Field(None, c[0], c[0].line)
 
+    # field -> NAME ASSIGN exp
     def field_named(self, c):
         name = c[0]
         return ast.Field(ast.String(name[1], name[2]), c[2], name[2])
 
+    # field -> LSQB exp RSQB ASSIGN exp
     def field_keyed(self, c):
         return ast.Field(c[1], c[4], c[0][2])
+
+
+#: The tree-building callback of each alternative's alias (``-> name`` in
+#: ``grammar/lua.lark``), in grammar order.
+_CALLBACKS = {
+    "chunk": _Parser.chunk, "block": _Parser.block, "block_return": _Parser.block_return,
+    "stats_new": _Parser.stats_new, "stats_add": _Parser.stats_add,
+    "ret_none": _Parser.ret_none, "ret_values": _Parser.ret_values,
+    "st_empty": _Parser.st_empty, "st_expr": _Parser.st_expr, "st_assign": _Parser.st_assign,
+    "st_label": _Parser.st_label, "st_break": _Parser.st_break, "st_goto": _Parser.st_goto,
+    "st_do": _Parser.st_do, "st_while": _Parser.st_while, "st_repeat": _Parser.st_repeat,
+    "st_if": _Parser.st_if, "st_if_else": _Parser.st_if_else, "st_for_num": _Parser.st_for_num,
+    "st_for_num_step": _Parser.st_for_num_step, "st_for_in": _Parser.st_for_in,
+    "st_function": _Parser.st_function, "st_method": _Parser.st_method,
+    "st_local_function": _Parser.st_local_function, "st_local": _Parser.st_local,
+    "st_local_assign": _Parser.st_local_assign, "targets_new": _Parser.targets_new,
+    "targets_add": _Parser.targets_add, "elseifs_new": _Parser.elseifs_new,
+    "elseifs_add": _Parser.elseifs_add, "names_new": _Parser.names_new,
+    "names_add": _Parser.names_add, "attnames_new": _Parser.attnames_new,
+    "attnames_add": _Parser.attnames_add, "attname": _Parser.attname,
+    "attname_attrib": _Parser.attname_attrib, "funcname_new": _Parser.funcname_new,
+    "funcname_field": _Parser.funcname_field, "funcbody_noparams": _Parser.funcbody_noparams,
+    "funcbody": _Parser.funcbody, "params": _Parser.params,
+    "params_vararg": _Parser.params_vararg, "params_only_vararg": _Parser.params_only_vararg,
+    "explist_new": _Parser.explist_new, "explist_add": _Parser.explist_add,
+    "exp_single": _Parser.exp_single, "exp_ops": _Parser.exp_ops,
+    "ops_unary": _Parser.ops_unary, "ops_binary": _Parser.ops_binary,
+    "ops_add_unary": _Parser.ops_add_unary, "ops_add_binary": _Parser.ops_add_binary,
+    "e_number": _Parser.e_number, "e_string": _Parser.e_string, "e_nil": _Parser.e_nil,
+    "e_true": _Parser.e_true, "e_false": _Parser.e_false, "e_vararg": _Parser.e_vararg,
+    "unit": _Parser.unit, "e_function": _Parser.e_function, "e_name": _Parser.e_name,
+    "e_paren": _Parser.e_paren, "e_field": _Parser.e_field, "e_index": _Parser.e_index,
+    "e_call": _Parser.e_call, "e_method_call": _Parser.e_method_call,
+    "args_none": _Parser.args_none, "args_list": _Parser.args_list,
+    "args_one": _Parser.args_one, "args_string": _Parser.args_string,
+    "table_empty": _Parser.table_empty, "table": _Parser.table,
+    "fields_new": _Parser.fields_new, "fields_add": _Parser.fields_add,
+    "field_positional": _Parser.field_positional, "field_named": _Parser.field_named,
+    "field_keyed": _Parser.field_keyed,
+}
 
 
 # ===================================================================== API

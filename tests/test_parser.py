@@ -667,7 +667,7 @@ def test_parses_a_module_quickly():
     chunk = parse(module, "m")
     elapsed = time.perf_counter() - start
     assert len(chunk.func.body.body) > 100
-    assert elapsed < 0.5          # ~20 ms on a typical machine; generous for CI
+    assert elapsed < 2.0          # ~20-150 ms; loose: the machine running the suite may be busy
 
 
 # ------------------------------------------------------ through the runtime
