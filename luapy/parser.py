@@ -259,6 +259,12 @@ def _long_bracket_value(text: str) -> str:
     return _normalize_newlines(body)
 
 
+#: A token is a plain tuple ``(type, value, line, pos)``, read through these
+#: names.  (Not a named tuple: making one costs several times a tuple
+#: display, in the lexer's hottest line.)
+TYPE, VALUE, LINE, POS = range(4)
+
+
 def _tokens(source: str, start: int, lexer: _Lexer):
     """Yield ``(type, value, line, pos)`` tuples, then ``("$END", ...)``.
 
@@ -744,12 +750,13 @@ class _Parser(SyntaxErrorWording):
     # retstat -> RETURN
     # retstat -> RETURN SEMI
     def ret_none(self, c):
-        return ast.Return([], c[0][2])
+        return ast.Return([], c[0][LINE])
 
     # retstat -> RETURN explist
     # retstat -> RETURN explist SEMI
     def ret_values(self, c):
-        return ast.Return(c[1], c[0][2])
+        return_, values = c[0], c[1]
+        return ast.Return(values, return_[LINE])
 
     # stat -> SEMI
     def st_empty(self, c):
@@ -769,9 +776,9 @@ class _Parser(SyntaxErrorWording):
 
     # targets -> targets COMMA suffixedexp
     def targets_add(self, c):
-        targets = c[0]
-        self.check_target(c[2])
-        targets.append(c[2])
+        targets, _, target = c
+        self.check_target(target)
+        targets.append(target)
         # lparser.c's restassign nests one level per extra target.
         self.height = max(self.heights[-3], self.heights[-1])
         self.level = max(self.levels[-3], len(targets) - 2 + self.levels[-1])
@@ -783,40 +790,45 @@ class _Parser(SyntaxErrorWording):
 
     # stat -> targets ASSIGN explist
     def st_assign(self, c):
-        targets = c[0]
+        targets, _, values = c
         self.height = 1 + max(self.heights[-3], self.heights[-1])
         self.level = 1 + max(self.levels[-3], len(targets) - 1 + self.levels[-1])
-        return ast.Assign(targets, c[2], targets[0].line)
+        return ast.Assign(targets, values, targets[0].line)
 
     # stat -> DBCOLON NAME DBCOLON
     def st_label(self, c):
-        return ast.Label(c[1][1], c[0][2])
+        opener, name, _ = c
+        return ast.Label(name[VALUE], opener[LINE])
 
     # stat -> BREAK
     def st_break(self, c):
-        return ast.Break(c[0][2])
+        return ast.Break(c[0][LINE])
 
     # stat -> GOTO NAME
     def st_goto(self, c):
-        return ast.Goto(c[1][1], c[0][2])
+        goto, name = c
+        return ast.Goto(name[VALUE], goto[LINE])
 
     @staticmethod
     def close_block(block, opener, closer):
-        block.line = opener[2]
-        block.end_line = closer[2]
+        block.line = opener[LINE]
+        block.end_line = closer[LINE]
         return block
 
     # stat -> DO block END
     def st_do(self, c):
-        return ast.Do(self.close_block(c[1], c[0], c[2]), c[0][2])
+        do, block, end = c
+        return ast.Do(self.close_block(block, do, end), do[LINE])
 
     # stat -> WHILE exp DO block END
     def st_while(self, c):
-        return ast.While(c[1], self.close_block(c[3], c[2], c[4]), c[0][2])
+        while_, cond, do, block, end = c
+        return ast.While(cond, self.close_block(block, do, end), while_[LINE])
 
     # stat -> REPEAT block UNTIL exp
     def st_repeat(self, c):
-        return ast.Repeat(self.close_block(c[1], c[0], c[2]), c[3], c[0][2])
+        repeat, block, until, cond = c
+        return ast.Repeat(self.close_block(block, repeat, until), cond, repeat[LINE])
 
     # elseifs -> (empty)
     def elseifs_new(self, c):
@@ -824,20 +836,26 @@ class _Parser(SyntaxErrorWording):
 
     # elseifs -> elseifs ELSEIF exp THEN block
     def elseifs_add(self, c):
-        c[0].append([c[1], c[2], c[3], c[4]])   # ELSEIF, cond, THEN, block
-        return c[0]
+        elseifs, elseif, cond, then, block = c
+        elseifs.append([elseif, cond, then, block])
+        return elseifs
 
     def build_if(self, c, orelse_clause):
-        clauses = [(c[0], c[1], c[2], c[3])] + c[4]
+        """``IF cond THEN block elseifs [ELSE block] END``: each block is
+        closed by the token that opens the next clause, the last by END."""
+        if_, cond, then, block, elseifs = c[:5]
+        end = c[-1]
+        clauses = [(if_, cond, then, block)] + elseifs
         closers = [clause[0] for clause in clauses[1:]]
-        closers.append(orelse_clause[0] if orelse_clause else c[-1])
+        closers.append(orelse_clause[0] if orelse_clause else end)
         tests = []
         for (_, cond, then, block), closer in zip(clauses, closers):
             tests.append((cond, self.close_block(block, then, closer)))
         orelse = None
         if orelse_clause:
-            orelse = self.close_block(orelse_clause[1], orelse_clause[0], c[-1])
-        return ast.If(tests, orelse, c[0][2])
+            else_, else_block = orelse_clause
+            orelse = self.close_block(else_block, else_, end)
+        return ast.If(tests, orelse, if_[LINE])
 
     # stat -> IF exp THEN block elseifs END
     def st_if(self, c):
@@ -849,18 +867,21 @@ class _Parser(SyntaxErrorWording):
 
     # stat -> FOR NAME ASSIGN exp COMMA exp DO block END
     def st_for_num(self, c):
-        body = self.close_block(c[7], c[6], c[8])
-        return ast.NumericFor(c[1][1], c[3], c[5], None, body, c[0][2])
+        for_, name, _, start, _, stop, do, block, end = c
+        body = self.close_block(block, do, end)
+        return ast.NumericFor(name[VALUE], start, stop, None, body, for_[LINE])
 
     # stat -> FOR NAME ASSIGN exp COMMA exp COMMA exp DO block END
     def st_for_num_step(self, c):
-        body = self.close_block(c[9], c[8], c[10])
-        return ast.NumericFor(c[1][1], c[3], c[5], c[7], body, c[0][2])
+        for_, name, _, start, _, stop, _, step, do, block, end = c
+        body = self.close_block(block, do, end)
+        return ast.NumericFor(name[VALUE], start, stop, step, body, for_[LINE])
 
     # stat -> FOR namelist IN explist DO block END
     def st_for_in(self, c):
-        body = self.close_block(c[5], c[4], c[6])
-        return ast.GenericFor(c[1], c[3], body, c[0][2])
+        for_, names, _, values, do, block, end = c
+        body = self.close_block(block, do, end)
+        return ast.GenericFor(names, values, body, for_[LINE])
 
     # namelist -> NAME
     def names_new(self, c):
@@ -868,8 +889,9 @@ class _Parser(SyntaxErrorWording):
 
     # namelist -> namelist COMMA NAME
     def names_add(self, c):
-        c[0].append(c[2][1])
-        return c[0]
+        names, _, name = c
+        names.append(name[VALUE])
+        return names
 
     # ------------------------------------------------------- functions
 
@@ -880,18 +902,19 @@ class _Parser(SyntaxErrorWording):
 
     # funcname -> funcname DOT NAME
     def funcname_field(self, c):
-        base, name = c[0], c[2]
+        base, _, name = c
         target = ast.Index(base.target, ast.String(name[1], name[2]), name[2])
         return _FuncName(target, f"{base.text}.{name[1]}")
 
     # funcbody -> LPAR RPAR block END
     def funcbody_noparams(self, c):
-        return _Body([], False, self.close_block(c[2], c[0], c[3]), c[0], c[3])
+        lpar, _, block, end = c
+        return _Body([], False, self.close_block(block, lpar, end), lpar, end)
 
     # funcbody -> LPAR parlist RPAR block END
     def funcbody(self, c):
-        params, is_vararg = c[1]
-        return _Body(params, is_vararg, self.close_block(c[3], c[0], c[4]), c[0], c[4])
+        lpar, (params, is_vararg), _, block, end = c
+        return _Body(params, is_vararg, self.close_block(block, lpar, end), lpar, end)
 
     # (Only tokens are tuples on the parser stack: other values use lists.)
     # parlist -> namelist
@@ -914,23 +937,23 @@ class _Parser(SyntaxErrorWording):
 
     # stat -> FUNCTION funcname funcbody
     def st_function(self, c):
-        name = c[1]
-        func = self.function(c[2], c[0][2], name.text)
-        return ast.FunctionStat(name.target, func, c[0][2])
+        function, name, body = c
+        func = self.function(body, function[LINE], name.text)
+        return ast.FunctionStat(name.target, func, function[LINE])
 
     # stat -> FUNCTION funcname COLON NAME funcbody
     def st_method(self, c):
-        name, method = c[1], c[3]
-        target = ast.Index(name.target, ast.String(method[1], method[2]), method[2])
-        func = self.function(c[4], c[0][2], f"{name.text}:{method[1]}", is_method=True)
-        return ast.FunctionStat(target, func, c[0][2])
+        function, name, _, method, body = c
+        target = ast.Index(name.target, ast.String(method[VALUE], method[LINE]), method[LINE])
+        func = self.function(body, function[LINE], f"{name.text}:{method[VALUE]}", is_method=True)
+        return ast.FunctionStat(target, func, function[LINE])
 
     # stat -> LOCAL FUNCTION NAME funcbody
     def st_local_function(self, c):
         # lua5.4 dates local and anonymous functions by their '(' line.
-        body = c[3]
-        func = self.function(body, body.lpar_line, c[2][1])
-        return ast.LocalFunction(c[2][1], func, c[0][2])
+        local, _, name, body = c
+        func = self.function(body, body.lpar_line, name[VALUE])
+        return ast.LocalFunction(name[VALUE], func, local[LINE])
 
     # simpleexp -> FUNCTION funcbody
     def e_function(self, c):
@@ -945,10 +968,11 @@ class _Parser(SyntaxErrorWording):
 
     # attname -> NAME LT NAME GT
     def attname_attrib(self, c):
-        attrib = c[2][1]
+        name, _, attrib, _ = c
+        attrib = attrib[VALUE]
         if attrib not in ("const", "close"):
             raise self.error(self.lookahead[2], f"unknown attribute '{attrib}'")
-        return [c[0][1], attrib]
+        return [name[VALUE], attrib]
 
     # attnames -> attname
     def attnames_new(self, c):
@@ -956,21 +980,21 @@ class _Parser(SyntaxErrorWording):
 
     # attnames -> attnames COMMA attname
     def attnames_add(self, c):
-        names = c[0]
-        if c[2][1] == "close" and any(attrib == "close" for _, attrib in names):
-            raise self.error(self.lookahead[2], "multiple to-be-closed variables in local list")
-        names.append(c[2])
+        names, _, attname = c
+        if attname[1] == "close" and any(attrib == "close" for _, attrib in names):
+            raise self.error(self.lookahead[LINE], "multiple to-be-closed variables in local list")
+        names.append(attname)
         return names
 
     # stat -> LOCAL attnames
     def st_local(self, c):
-        names = c[1]
-        return ast.Local([n for n, _ in names], [a for _, a in names], [], c[0][2])
+        local, names = c
+        return ast.Local([n for n, _ in names], [a for _, a in names], [], local[LINE])
 
     # stat -> LOCAL attnames ASSIGN explist
     def st_local_assign(self, c):
-        names = c[1]
-        return ast.Local([n for n, _ in names], [a for _, a in names], c[3], c[0][2])
+        local, names, _, values = c
+        return ast.Local([n for n, _ in names], [a for _, a in names], values, local[LINE])
 
     # ------------------------------------------------------- expressions
 
@@ -980,8 +1004,9 @@ class _Parser(SyntaxErrorWording):
 
     # explist -> explist COMMA exp
     def explist_add(self, c):
-        c[0].append(c[2])
-        return c[0]
+        values, _, value = c
+        values.append(value)
+        return values
 
     # simpleexp -> table
     # simpleexp -> suffixedexp
@@ -1179,7 +1204,8 @@ class _Parser(SyntaxErrorWording):
 
     # suffixedexp -> suffixedexp LSQB exp RSQB
     def e_index(self, c):
-        return ast.Index(c[0], c[2], c[1][2])
+        obj, lsqb, key, _ = c
+        return ast.Index(obj, key, lsqb[LINE])
 
     # lua5.4 dates a call by the line where its arguments open (funcargs).
     # The argument list is always reduced just before its call, so the
@@ -1191,7 +1217,8 @@ class _Parser(SyntaxErrorWording):
 
     # suffixedexp -> suffixedexp COLON NAME args
     def e_method_call(self, c):
-        return ast.MethodCall(c[0], c[2][1], c[3], self.args_line)
+        obj, _, name, args = c
+        return ast.MethodCall(obj, name[VALUE], args, self.args_line)
 
     # args -> LPAR RPAR
     def args_none(self, c):
@@ -1230,8 +1257,9 @@ class _Parser(SyntaxErrorWording):
     # fields -> fields COMMA field
     # fields -> fields SEMI field
     def fields_add(self, c):
-        c[0].append(c[2])
-        return c[0]
+        fields, _, field = c
+        fields.append(field)
+        return fields
 
     # field -> exp
     def field_positional(self, c):
@@ -1244,7 +1272,8 @@ class _Parser(SyntaxErrorWording):
 
     # field -> LSQB exp RSQB ASSIGN exp
     def field_keyed(self, c):
-        return ast.Field(c[1], c[4], c[0][2])
+        lsqb, key, _, _, value = c
+        return ast.Field(key, value, lsqb[LINE])
 
 
 #: The tree-building callback of each alternative's alias (``-> name`` in
