@@ -227,12 +227,18 @@ class ExpressionCompiler:
         condition = truthy if node.op == "and" else f"not {truthy}"
         if not lines:
             return f"({right} if {condition} else {left})"
+        return self.short_circuit(left, lambda _: condition, right, lines)
+
+    def short_circuit(self, first: str, when, second: str, lines) -> str:
+        """A temporary holding ``first``, replaced by ``second`` (after the
+        statements ``lines`` it needs) when ``when(temporary)`` holds: an
+        ``and``/``or`` whose right side can't be one expression."""
         result = self.temp()
-        self.emit(f"{result} = {left}")
-        self.emit(f"if {condition}:")
+        self.emit(f"{result} = {first}")
+        self.emit(f"if {when(result)}:")
         self.indent += 1
         self.splice(lines)
-        self.emit(f"{result} = {right}")
+        self.emit(f"{result} = {second}")
         self.indent -= 1
         return result
 
@@ -358,14 +364,8 @@ class ExpressionCompiler:
             right, lines = self.capture(lambda: self.test(node.right))
             if not lines:
                 return f"({left} {node.op} {right})"
-            result = self.temp()
-            self.emit(f"{result} = {left}")
-            self.emit(f"if {'' if node.op == 'and' else 'not '}{result}:")
-            self.indent += 1
-            self.splice(lines)
-            self.emit(f"{result} = {right}")
-            self.indent -= 1
-            return result
+            negation = "" if node.op == "and" else "not "
+            return self.short_circuit(left, lambda result: negation + result, right, lines)
         value = self.simple(node)
         return f"({value} is not None and {value} is not False)"
 
