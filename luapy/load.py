@@ -76,7 +76,7 @@ class LoadBudget:
     NODE_STEPS = 4
     #: Per character of generated Python: steps (generating and compiling
     #: it) and bytes (CPython's compiler holds several times the text).
-    OUTPUT_STEPS = 8
+    OUTPUT_STEPS = 2
     OUTPUT_MEMORY = 32
     #: Generated characters are settled in batches of this many.
     OUTPUT_BATCH = 16384

@@ -312,3 +312,14 @@ def test_making_closures_runs_out_of_memory(loop):
     # Each closure is charged, not only the table slot that keeps it
     # (64 bytes), which alone would allow some 65,000 of them.
     assert runtime.globals()["n"] < 4 * MiB // CLOSURE_COST
+
+
+def test_a_real_plugin_loads_from_lua_under_default_budgets():
+    from pathlib import Path
+
+    plugins = sorted(Path(__file__).resolve().parents[2].glob("examples/plugins/*.lua"),
+                     key=lambda path: path.stat().st_size)
+    source = plugins[-1].read_text(encoding="latin-1")
+    runtime = sandbox()
+    runtime.globals()["src"] = source * 16           # some 20 KB of plugin code
+    assert runtime.execute("local f, err = load(src) return f ~= nil, err") == (True, None)
