@@ -74,9 +74,13 @@ class LoadBudget:
     PARSE_MEMORY = 32
     #: Per syntax-tree node compiled.
     NODE_STEPS = 4
-    #: Per character of generated Python: steps (generating and compiling
-    #: it) and bytes (CPython's compiler holds several times the text).
-    OUTPUT_STEPS = 2
+    #: Per character of generated Python: steps for generating and compiling
+    #: it (CPython compiles a character in about the time six steps of Lua
+    #: take, so the default budgets' ratio of 10 million steps to a second
+    #: holds) and bytes (its compiler holds a hundred or more per character
+    #: for a moment; charging a third of that keeps a process inside a
+    #: small multiple of its memory budget).
+    OUTPUT_STEPS = 6
     OUTPUT_MEMORY = 32
     #: Generated characters are settled in batches of this many.
     OUTPUT_BATCH = 16384
