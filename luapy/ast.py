@@ -146,10 +146,13 @@ class Function(Expr):
     fills ``scope`` with a ``luapy.resolve.FunctionScope``.
     """
 
-    __slots__ = ("params", "is_vararg", "body", "name", "is_method", "end_line", "scope")
+    __slots__ = ("params", "is_vararg", "body", "name", "is_method", "end_line", "scope", "size")
 
     def __init__(self, params: list, is_vararg: bool, body: "Block", line: int,
-                 end_line: int, name: str | None = None, is_method: bool = False):
+                 end_line: int, name: str | None = None, is_method: bool = False,
+                 size: int = 0):
+        #: Bytes of source from its parameter list to its ``end``.
+        self.size = size
         self.params = params
         self.is_vararg = is_vararg
         self.body = body

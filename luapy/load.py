@@ -58,11 +58,64 @@ def skip_file_header(source: str) -> str:
 GLOBALS = object()
 
 
-def load_chunk(st, source: str, chunkname: str, env=GLOBALS):
+class LoadBudget:
+    """Charges parsing and compiling to the budgets of the running call.
+
+    Lua code can ``load`` text of its own making, so turning text into code
+    must cost it like any other work: the step budget (which also brings
+    the clock check) and the memory budget are charged as the lexer reads
+    the source, per syntax-tree node compiled, and per character of
+    generated Python, whose size bounds what CPython's own (uninterruptible)
+    compile costs.  All of it is charged before that compile starts.
+    """
+
+    #: Per byte of source: steps, and bytes of tokens and tree.
+    PARSE_STEPS = 1
+    PARSE_MEMORY = 32
+    #: Per syntax-tree node compiled.
+    NODE_STEPS = 4
+    #: Per character of generated Python: steps for generating and compiling
+    #: it (CPython compiles a character in about the time six steps of Lua
+    #: take, so the default budgets' ratio of 10 million steps to a second
+    #: holds) and bytes (its compiler holds a hundred or more per character
+    #: for a moment; charging a third of that keeps a process inside a
+    #: small multiple of its memory budget).
+    OUTPUT_STEPS = 6
+    OUTPUT_MEMORY = 32
+    #: Generated characters are settled in batches of this many.
+    OUTPUT_BATCH = 16384
+
+    def __init__(self, st):
+        self.st = st
+        self.pending = 0
+
+    def parsed(self, nbytes: int) -> None:
+        self.st.charge_memory(nbytes * self.PARSE_MEMORY)
+        self.st.charge(nbytes * self.PARSE_STEPS)
+
+    def node(self) -> None:
+        self.st.charge(self.NODE_STEPS)
+
+    def emitted(self, nchars: int) -> None:
+        self.pending += nchars
+        if self.pending >= self.OUTPUT_BATCH:
+            self.settle()
+
+    def settle(self) -> None:
+        pending = self.pending
+        self.pending = 0
+        self.st.charge_memory(pending * self.OUTPUT_MEMORY)
+        self.st.charge(pending * self.OUTPUT_STEPS)
+
+
+def load_chunk(st, source: str, chunkname: str, env=GLOBALS, *, charged: bool = False):
     """Compile ``source`` into a vararg ``Function`` whose ``_ENV`` is ``env``.
 
-    ``env`` defaults to the runtime's globals.  Raises ``LuaSyntaxError``
-    (with ``chunk:line:``) or ``LuaLimitError("source")``.
+    ``env`` defaults to the runtime's globals.  ``charged``: the work is
+    charged to the running call's budgets (``LoadBudget``), for code that
+    Lua itself loads.  Raises ``LuaSyntaxError`` (with ``chunk:line:``),
+    ``LuaLimitError("source")`` or, when charged, any budget's
+    ``LuaLimitError``.
     """
     from .compile import compile_chunk
     from .parser import parse
@@ -76,10 +129,12 @@ def load_chunk(st, source: str, chunkname: str, env=GLOBALS):
         raise error
     if source.startswith("\x1bLua"):
         raise LuaSyntaxError("attempt to load a binary chunk (mode is 't')")
-    tree = parse(source, display, nesting_limit=st.limits.nesting)
+    budget = LoadBudget(st) if charged else None
+    tree = parse(source, display, nesting_limit=st.limits.nesting,
+                 progress=budget.parsed if budget else None)
     _ensure_recursion_headroom()
     resolve(tree)
-    return compile_chunk(st, tree, st.globals if env is GLOBALS else env)
+    return compile_chunk(st, tree, st.globals if env is GLOBALS else env, budget)
 
 
 #: The parser never builds a tree deeper than 1,000 levels; resolving and
@@ -98,4 +153,4 @@ def _ensure_recursion_headroom() -> None:
         sys.setrecursionlimit(needed)
 
 
-__all__ = ["LuaSyntaxError", "chunk_display_name", "load_chunk", "to_lua_source"]
+__all__ = ["LoadBudget", "LuaSyntaxError", "chunk_display_name", "load_chunk", "to_lua_source"]

@@ -31,6 +31,7 @@ import zlib
 
 from . import ast
 from .errors import LuaSyntaxError
+from .syntax_errors import SyntaxErrorWording
 from .runtime.values import str_to_number
 
 #: The compiler and resolver recurse over the tree; deeper trees are refused.
@@ -60,25 +61,40 @@ _OPERATORS = {
 }
 
 # Alternatives are tried in order; each names the kind of token it finds.
-# Strings, long strings and long comments that do not close fall through to
-# the ``bad*`` alternatives, which rescan them slowly for llex.c's message.
+# Every alternative is a fixed string or one character class repeated, so
+# no input makes the regex backtrack: it is linear in the source however
+# hostile the text.  Tokens with structure are finished by linear code:
+# a string with escapes by ``_Lexer.read_string``, a long bracket by
+# ``str.find`` of its closing bracket, a numeral by ``_numeral_value``.
 _TOKEN_RE = re.compile(r"""
   (?P<ws>[ \t\f\v]+)
 | (?P<nl>\r\n|\n\r|\n|\r)
 | (?P<name>[A-Za-z_][A-Za-z0-9_]*)
-| (?P<num>\.?(?:0[xX](?:[pP][-+]?|[0-9a-fA-F.])*|[0-9](?:[eE][-+]?|[0-9a-fA-F.])*)[A-Za-z_]?)
-| (?P<lcomment>--\[(?P<ceq>=*)\[(?s:.*?)\](?P=ceq)\])
-| (?P<badlcomment>--\[=*\[)
+| (?P<num>\.?[0-9][0-9a-zA-Z_.]*)
+| (?P<lcomment>--\[=*\[)
 | (?P<comment>--[^\r\n]*)
-| (?P<lstring>\[(?P<seq>=*)\[(?s:.*?)\](?P=seq)\])
-| (?P<badlstring>\[=*\[)
+| (?P<lstring>\[=*\[)
 | (?P<baddelim>\[=+)
-| (?P<str>"(?:[^"\\\r\n]|\\(?:z[ \t\n\r\f\v]*|\r\n|\n\r|[\s\S]))*"
-         |'(?:[^'\\\r\n]|\\(?:z[ \t\n\r\f\v]*|\r\n|\n\r|[\s\S]))*')
-| (?P<badstr>["'])
+| (?P<str>"[^"\\\r\n]*"|'[^'\\\r\n]*')
+| (?P<quote>["'])
 | (?P<op>\.\.\.|\.\.|==|~=|<=|>=|<<|>>|//|::|[-+*/%^#&~|<>=(){}\[\];:,.])
 | (?P<other>[\s\S])
 """, re.VERBOSE)
+
+#: A numeral's shape as ``luaO_str2num`` accepts it, written without
+#: ambiguity (a run of digits can be split only one way), so that refusing
+#: a long malformed numeral is linear too.
+_NUMERAL_SHAPE = re.compile(r"""
+    0[xX](?:[0-9a-fA-F]+(?:\.[0-9a-fA-F]*)?|\.[0-9a-fA-F]+)(?:[pP][-+]?[0-9]+)?
+  | (?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?
+""", re.VERBOSE)
+#: What llex.c's ``read_numeral`` reads between exponent marks.
+_HEX_NUMERAL_RUN = re.compile(r"[0-9a-fA-F.]*").match
+_DEC_NUMERAL_RUN = re.compile(r"[0-9a-dfA-DF.]*").match
+_LUA_ALPHA = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_")
+#: The plain characters of a short string: everything up to its next
+#: quote, backslash or newline.
+_STRING_RUN = {'"': re.compile(r'[^"\\\r\n]+'), "'": re.compile(r"[^'\\\r\n]+")}
 
 _NEWLINE_RE = re.compile(r"\r\n|\n\r|\n|\r")
 _SIMPLE_ESCAPES = {"a": "\a", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t",
@@ -145,7 +161,12 @@ class _Lexer:
                 buf.append(src[i])
             return self.error(line, message, "'" + "".join(buf) + "'")
 
+        plain_run = _STRING_RUN[delim].match
         while True:
+            run = plain_run(src, i)
+            if run is not None:
+                buf.append(run.group())
+                i = run.end()
             if i >= n:
                 raise self.error(line, "unfinished string", "<eof>")
             c = src[i]
@@ -153,10 +174,6 @@ class _Lexer:
                 return "".join(buf[1:]), i + 1, line
             if c in "\r\n":
                 raise self.error(line, "unfinished string", "'" + "".join(buf) + "'")
-            if c != "\\":
-                buf.append(c)
-                i += 1
-                continue
             buf.append("\\")   # kept until the escape is decoded
             i += 1
             if i >= n:
@@ -242,67 +259,153 @@ def _long_bracket_value(text: str) -> str:
     return _normalize_newlines(body)
 
 
+#: A token is a plain tuple ``(type, value, line, pos)``, read through these
+#: names.  (Not a named tuple: making one costs several times a tuple
+#: display, in the lexer's hottest line.)
+TYPE, VALUE, LINE, POS = range(4)
+
+
 def _tokens(source: str, start: int, lexer: _Lexer):
     """Yield ``(type, value, line, pos)`` tuples, then ``("$END", ...)``.
 
     ``line`` is the line where the token ends, which is what lua5.4 reports
     for it.  NUMBER values are converted numbers, STRING values decoded
-    strings; operators and keywords carry their own text.
+    strings; operators and keywords carry their own text.  A token that
+    linear code finishes (a string with escapes, a long bracket) restarts
+    the regex scan after its end.
     """
     line = 1
     operators = _OPERATORS
     keywords = _KEYWORDS
     names: dict = {}            # one string object per distinct name
-    for m in _TOKEN_RE.finditer(source, start):
-        kind = m.lastgroup
-        if kind == "ws":
-            continue
-        if kind == "name":
-            text = m.group()
-            ttype = keywords.get(text)
-            if ttype is None:
-                yield ("NAME", names.setdefault(text, text), line, m.start())
-            else:
-                yield (ttype, text, line, m.start())
-        elif kind == "op":
-            text = m.group()
-            yield (operators[text], text, line, m.start())
-        elif kind == "nl":
-            line += 1
-        elif kind == "num":
-            text = m.group()
-            value = str_to_number(text)
-            if value is None:
-                raise lexer.error(line, "malformed number", f"'{text}'")
-            yield ("NUMBER", value, line, m.start())
-        elif kind == "str":
-            text = m.group()
-            if "\\" in text:
-                value, _, line = lexer.read_string(m.start(), line)
-            else:
-                value = text[1:-1]
-            yield ("STRING", value, line, m.start())
-        elif kind == "comment":
-            continue
-        elif kind == "lstring":
-            text = m.group()
-            line += _count_newlines(text)
-            yield ("STRING", _long_bracket_value(text), line, m.start())
-        elif kind == "lcomment":
-            line += _count_newlines(m.group())
-        elif kind == "other":
-            yield ("OTHER", m.group(), line, m.start())
-        elif kind == "badstr":
-            lexer.read_string(m.start(), line)      # raises the precise error
-            raise AssertionError("read_string accepted a string the lexer refused")
-        elif kind == "baddelim":
-            raise lexer.error(line, "invalid long string delimiter", f"'{m.group()}'")
-        else:  # badlstring / badlcomment: the closing bracket never came
-            what = "comment" if kind == "badlcomment" else "string"
-            end_line = line + _count_newlines(source[m.start():])
-            raise lexer.error(end_line, f"unfinished long {what} (starting at line {line})",
-                              "<eof>")
+    pos = start
+    while True:
+        for m in _TOKEN_RE.finditer(source, pos):
+            kind = m.lastgroup
+            if kind == "ws":
+                continue
+            if kind == "name":
+                text = m.group()
+                ttype = keywords.get(text)
+                if ttype is None:
+                    yield ("NAME", names.setdefault(text, text), line, m.start())
+                else:
+                    yield (ttype, text, line, m.start())
+            elif kind == "op":
+                text = m.group()
+                yield (operators[text], text, line, m.start())
+            elif kind == "nl":
+                line += 1
+            elif kind == "num":
+                # The regex reads a numeral's characters but not the sign
+                # of an exponent, nor where llex.c would stop.  Short
+                # decimal integers, the common case, convert directly.
+                text = m.group()
+                if text.isdigit() and len(text) < 19:
+                    yield ("NUMBER", int(text), line, m.start())
+                    continue
+                end = m.end()
+                shape = _NUMERAL_SHAPE.fullmatch(text)
+                if shape is None:
+                    # An exponent's sign, or a numeral llex.c ends sooner.
+                    end = _numeral_end(source, m.start())
+                    text = source[m.start():end]
+                    shape = _NUMERAL_SHAPE.fullmatch(text)
+                value = str_to_number(text) if shape else None
+                if value is None:
+                    raise lexer.error(line, "malformed number", f"'{text}'")
+                yield ("NUMBER", value, line, m.start())
+                if end != m.end():
+                    pos = end
+                    break
+            elif kind == "str":
+                yield ("STRING", m.group()[1:-1], line, m.start())
+            elif kind == "comment":
+                continue
+            elif kind == "other":
+                yield ("OTHER", m.group(), line, m.start())
+            elif kind == "quote":
+                value, pos, end_line = lexer.read_string(m.start(), line)
+                yield ("STRING", value, end_line, m.start())
+                line = end_line
+                break
+            elif kind == "baddelim":
+                raise lexer.error(line, "invalid long string delimiter", f"'{m.group()}'")
+            else:  # lstring / lcomment: find the closing bracket
+                opener = m.group()
+                level = opener.count("=")
+                pos = source.find("]" + "=" * level + "]", m.end())
+                if pos < 0:
+                    what = "comment" if kind == "lcomment" else "string"
+                    end_line = line + _count_newlines(source[m.start():])
+                    raise lexer.error(end_line, f"unfinished long {what} (starting at line {line})",
+                                      "<eof>")
+                pos += level + 2
+                text = source[m.start():pos]
+                line += _count_newlines(text)
+                if kind == "lstring":
+                    yield ("STRING", _long_bracket_value(text), line, m.start())
+                break
+        else:
+            break
     yield ("$END", None, line, len(source))
+
+
+def _numeral_end(source: str, pos: int) -> int:
+    """Where llex.c's ``read_numeral`` stops reading the numeral at ``pos``:
+    digits and dots, exponent marks with their sign, then one touching
+    letter (which makes the numeral malformed)."""
+    n = len(source)
+    i = pos + 1 if source[pos] == "." else pos
+    if source.startswith(("0x", "0X"), i):
+        i += 2
+        run, marks = _HEX_NUMERAL_RUN, "pP"
+    else:
+        run, marks = _DEC_NUMERAL_RUN, "eE"
+    while True:
+        i = run(source, i).end()
+        if i < n and source[i] in marks:
+            i += 1
+            if i < n and source[i] in "+-":
+                i += 1
+            continue
+        break
+    if i < n and source[i] in _LUA_ALPHA:
+        i += 1
+    return i
+
+
+_CONSTANT_FIELD_TOKENS = frozenset(("NUMBER", "STRING"))
+
+
+def _with_pushback(tokens, pushed: list):
+    """``tokens``, with any token put back in ``pushed`` coming next (the
+    driver reads one token ahead on its fast path for constant fields)."""
+    for token in tokens:
+        yield token
+        while pushed:
+            yield pushed.pop()
+
+
+#: ``progress`` hears from the lexer at least every this many tokens or
+#: source bytes, and at the end of the source.
+PROGRESS_TOKENS = 2048
+PROGRESS_BYTES = 16384
+
+
+def _reporting(tokens, progress):
+    """``tokens``, telling ``progress`` how many source bytes each stretch
+    covered (so that ``load`` can charge parsing as it goes)."""
+    reported = 0
+    count = 0
+    for token in tokens:
+        count += 1
+        pos = token[3]
+        if count >= PROGRESS_TOKENS or pos - reported >= PROGRESS_BYTES or token[0] == "$END":
+            progress(pos - reported)
+            reported = pos
+            count = 0
+        yield token
 
 
 def _near(token, source: str) -> str:
@@ -311,7 +414,7 @@ def _near(token, source: str) -> str:
     if ttype == "$END":
         return "<eof>"
     if ttype == "NUMBER":
-        return "'" + _TOKEN_RE.match(source, pos).group() + "'"
+        return "'" + source[pos:_numeral_end(source, pos)] + "'"
     if ttype == "STRING":
         if source[pos] in "\"'":
             return "'" + source[pos] + value + source[pos] + "'"
@@ -424,6 +527,12 @@ class _Table:
         self.start = data["start"]
         self.end = data["end"]
         self.rules = [(origin, size, alias) for origin, size, alias in data["rules"]]
+        #: The states after ``fields COMMA`` or ``fields SEMI`` inside a table
+        #: constructor, where the driver's fast path for constant fields runs.
+        self.next_field_states = frozenset(
+            follow for row in self.actions if "fields" in row
+            for separator in ("COMMA", "SEMI")
+            if (follow := self.actions[row["fields"]].get(separator)) is not None)
 
 
 _table: _Table | None = None
@@ -473,13 +582,8 @@ _IDENTITY_RULES = frozenset("unit exp_single".split())
 # How the driver reduces a rule (cheapest first).
 _PASS_THROUGH, _IN_PLACE, _GENERAL, _MEASURED = range(4)
 
-_SUFFIX_RULES = {ast.Name: "e_name", ast.Index: "e_field", ast.Call: "e_call",
-                 ast.MethodCall: "e_method_call", ast.Paren: "e_paren"}
 _KEEP_PARENS = (ast.Call, ast.MethodCall, ast.Vararg, ast.Name, ast.Index)
 
-_CLOSERS = frozenset("END ELSE ELSEIF UNTIL $END".split())
-#: Tokens that open or close blocks, for naming the block an error leaves open.
-_BLOCK_TOKENS = frozenset("WHILE FOR IF REPEAT DO FUNCTION END UNTIL".split())
 
 
 class _FuncName:
@@ -506,17 +610,18 @@ class _Ops:
 
 
 class _Body:
-    __slots__ = ("params", "is_vararg", "block", "lpar_line", "end_line")
+    __slots__ = ("params", "is_vararg", "block", "lpar_line", "end_line", "size")
 
-    def __init__(self, params, is_vararg, block, lpar_line, end_line):
+    def __init__(self, params, is_vararg, block, lpar, end):
         self.params = params
         self.is_vararg = is_vararg
         self.block = block
-        self.lpar_line = lpar_line
-        self.end_line = end_line
+        self.lpar_line = lpar[2]
+        self.end_line = end[2]
+        self.size = end[3] - lpar[3]
 
 
-class _Parser:
+class _Parser(SyntaxErrorWording):
     """One parse: the driver loop and the tree-building callbacks."""
 
     def __init__(self, source: str, chunkname: str, nesting_limit: int):
@@ -536,13 +641,15 @@ class _Parser:
 
     # ------------------------------------------------------------ driver
 
-    def run(self, start: int):
+    def run(self, start: int, progress=None):
+        """Parse from ``start``; ``progress(nbytes)`` hears how far the
+        lexer got, every ``PROGRESS_TOKENS`` tokens."""
         table = _get_table()
         actions = table.actions
         end_state = table.end
         rules = []
         for origin, size, alias in table.rules:
-            callback = getattr(self, alias)
+            callback = _CALLBACKS[alias].__get__(self)
             if alias in _MEASURED_RULES:
                 kind = _MEASURED
             elif size == 1 and origin != "start":    # the last reduction returns
@@ -552,11 +659,17 @@ class _Parser:
             rules.append((kind, size, origin, alias in _NODE_RULES, alias in _LEVEL_RULES,
                           callback))
         level_limit = self.level_limit
-        states = [table.start]
+        states = self.states = [table.start]
+        self.actions = actions
         values = self.values = [None]
         heights = self.heights = [0]
         levels = self.levels = [0]
-        for token in _tokens(self.source, start, self.lexer):
+        tokens = _tokens(self.source, start, self.lexer)
+        if progress is not None:
+            tokens = _reporting(tokens, progress)
+        next_field_states = table.next_field_states if level_limit > 2 else ()
+        pushed: list = []
+        for token in _with_pushback(tokens, pushed):
             ttype = token[0]
             self.lookahead = token
             while True:
@@ -564,6 +677,12 @@ class _Parser:
                 if action is None:
                     raise self.syntax_error(token, states, values)
                 if action >= 0:
+                    if ttype in _CONSTANT_FIELD_TOKENS and states[-1] in next_field_states:
+                        following = next(tokens)
+                        if following[0] == "COMMA" or following[0] == "SEMI":
+                            self.constant_field(token, following)
+                            break
+                        pushed.append(following)
                     states.append(action)
                     values.append(token)
                     heights.append(0)
@@ -607,6 +726,31 @@ class _Parser:
                     return value
         raise AssertionError("token stream ended without $END")  # pragma: no cover
 
+    def constant_field(self, token, separator) -> None:
+        """``fields SEP`` + a NUMBER or STRING + ``SEP``: the fast path for
+        the items of a data table, one at a time in O(1).
+
+        It does what the reductions it skips would do (``e_number`` or
+        ``e_string``, ``exp_single``, ``field_positional``, ``fields_add``),
+        measures included, and then shifts the separator that follows, so
+        that a constructor of a million constants parses in a fraction of
+        the time.  (The caller checked the nesting limit allows them.)
+        """
+        states, values, heights, levels = self.states, self.values, self.heights, self.levels
+        node = ast.Number if token[TYPE] == "NUMBER" else ast.String
+        line = token[LINE]
+        del states[-1], values[-1], heights[-1], levels[-1]           # the previous SEP
+        values[-1].append(ast.Field(None, node(token[VALUE], line), line))
+        if heights[-1] < 2:             # field -> exp -> NUMBER: two nodes deep
+            heights[-1] = 2
+        if levels[-1] < 1:              # exp_single is one nesting level
+            levels[-1] = 1
+        states.append(self.actions[states[-1]][separator[TYPE]])
+        values.append(separator)
+        heights.append(0)
+        levels.append(0)
+        self.lookahead = separator
+
     # ------------------------------------------------------------ errors
 
     def error(self, line: int, message: str, token=None) -> LuaSyntaxError:
@@ -628,253 +772,65 @@ class _Parser:
         # here always names where it happened.
         return LuaSyntaxError(f"{self.chunkname}:{self.lookahead[2]}: C stack overflow")
 
-    def syntax_error(self, token, states, values) -> LuaSyntaxError:
-        """Word the error as lparser.c would at this point of the input.
-
-        The viable next tokens say where the parser is: NIL among them means
-        an expression may start, LOCAL a statement, BINOP that an expression
-        may go on, DOT that a suffixed expression may; END/UNTIL/ELSE/$END
-        that the current block may close.  The checks run in the order
-        lparser.c would reach them.
-        """
-        expected = self.viable_tokens(states)
-        top = values[-1]
-        if (type(top) is tuple and top[0] == "ELLIPSIS" and "BINOP" in expected
-                and not self.in_vararg_function()):
-            # lparser.c rejects the '...' expression itself, before looking further.
-            return self.error(top[2], "cannot use '...' outside a vararg function", top)
-        ttype = token[0]
-        line = token[2]
-
-        def near(message):
-            return self.error(line, message, token)
-
-        if not expected.isdisjoint(_CLOSERS):
-            # The current block may end here.
-            if ttype in _CLOSERS:
-                return self.closer_expected(token, values)
-            if "ASSIGN" in expected and "DOT" in expected and "LOCAL" in expected:
-                # After the first expression of an expression statement:
-                # lua5.4 accepts it as a statement only if it is a call.
-                if self.last_suffix(states, values, "SEMI") in ("e_call", "e_method_call"):
-                    return near("unexpected symbol")
-                return near("syntax error")
-            if "LOCAL" in expected or "NIL" in expected:
-                return near("unexpected symbol")
-            return self.closer_expected(token, values)    # after 'return ...'
-        if "NIL" in expected:
-            return near("unexpected symbol")
-        if "NAME" in expected and "ELLIPSIS" in expected:
-            return near("<name> or '...' expected")
-        if "THEN" in expected:
-            return near("'then' expected")
-        if "DO" in expected:
-            return near("'do' expected")
-        if "RPAR" in expected:
-            return self.rpar_expected(token, values)
-        if "RBRACE" in expected:
-            opener = self.innermost_open(values, "LBRACE", "RBRACE")
-            return self.match_expected("'}'", "'{'", values[opener] if opener else None, token)
-        if "RSQB" in expected:
-            return near("']' expected")
-        if "IN" in expected:
-            return near("'=' or 'in' expected" if "ASSIGN" in expected else "'in' expected")
-        if "GT" in expected and "BINOP" not in expected:
-            return near("'>' expected")
-        if "DBCOLON" in expected:
-            return near("'::' expected")
-        if "ASSIGN" in expected:
-            if "DOT" in expected and self.last_suffix(states, values, "ASSIGN") not in (
-                    "e_name", "e_field", "e_index"):
-                return near("syntax error")     # a later target that is no variable
-            return near("'=' expected")
-        if "COMMA" in expected:
-            return near("',' expected")
-        if "STRING" in expected and "LPAR" in expected and "NAME" not in expected:
-            return near("function arguments expected")
-        if "LPAR" in expected and "NAME" not in expected:
-            return near("'(' expected")
-        if "NAME" in expected and "LPAR" not in expected:
-            return near("<name> expected")
-        return near("unexpected symbol")
-
-    @staticmethod
-    def viable_tokens(states) -> set:
-        """The terminals the parser could really shift next from ``states``.
-
-        An LALR state's action row also lists lookaheads merged in from
-        other contexts, which only lead to an error a few reductions later;
-        replaying the reductions on a copy of the stack weeds them out.
-        """
-        table = _get_table()
-        actions = table.actions
-        viable = set()
-        for terminal in actions[states[-1]]:
-            if not terminal.isupper() and terminal != "$END":
-                continue            # a goto on a nonterminal
-            stack = list(states)
-            while True:
-                action = actions[stack[-1]].get(terminal)
-                if action is None:
-                    break
-                if action >= 0:
-                    viable.add(terminal)
-                    break
-                origin, size, _ = table.rules[~action]
-                if size:
-                    del stack[-size:]
-                stack.append(actions[stack[-1]][origin])
-                if stack[-1] == table.end:
-                    viable.add(terminal)
-                    break
-        return viable
-
-    @staticmethod
-    def last_suffix(states, values, terminal: str) -> str | None:
-        """The rule that built the suffixed expression on top of the stack
-        (``e_name``, ``e_call``, ...), which may still be waiting for its
-        final reductions: replay what ``terminal`` would reduce."""
-        top = values[-1]
-        if isinstance(top, ast.Node):
-            return _SUFFIX_RULES.get(type(top))
-        table = _get_table()
-        actions = table.actions
-        stack = list(states)
-        last = None
-        while True:
-            action = actions[stack[-1]].get(terminal)
-            if action is None or action >= 0:
-                return last
-            origin, size, alias = table.rules[~action]
-            if origin != "suffixedexp" and origin != "args":
-                return last
-            if origin == "suffixedexp":
-                last = alias
-            if size:
-                del stack[-size:]
-            stack.append(actions[stack[-1]][origin])
-
-    @staticmethod
-    def innermost_open(values, opener: str, closer: str):
-        """Index of the innermost ``opener`` token not yet matched by a
-        ``closer`` on the stack (a complete ``(...)`` may wait there for
-        its reduction), or 0."""
-        closed = 0
-        for i in range(len(values) - 1, 0, -1):
-            value = values[i]
-            if type(value) is tuple:
-                if value[0] == closer:
-                    closed += 1
-                elif value[0] == opener:
-                    if not closed:
-                        return i
-                    closed -= 1
-        return 0
-
-    def match_expected(self, what: str, who: str, opener_line, token) -> LuaSyntaxError:
-        """lparser.c's ``check_match``."""
-        if not isinstance(opener_line, int):
-            opener_line = opener_line[2] if opener_line else token[2]
-        if opener_line == token[2]:
-            return self.error(token[2], f"{what} expected", token)
-        return self.error(token[2], f"{what} expected (to close {who} at line {opener_line})",
-                          token)
-
-    def rpar_expected(self, token, values) -> LuaSyntaxError:
-        """')' expected: parameter lists say so plainly; parenthesised
-        expressions and argument lists use ``check_match``."""
-        i = self.innermost_open(values, "LPAR", "RPAR")
-        if not i:
-            return self.error(token[2], "')' expected", token)
-        before = values[i - 1]
-        method_call = (type(before) is tuple and before[0] == "NAME" and i >= 3
-                       and values[i - 2][0:1] == ("COLON",)
-                       and isinstance(values[i - 3], ast.Node))
-        parameters = not method_call and (isinstance(before, _FuncName) or (
-            type(before) is tuple and before[0] in ("NAME", "FUNCTION")))
-        if parameters:
-            return self.error(token[2], "')' expected", token)
-        return self.match_expected("')'", "'('", values[i], token)
-
-    def closer_expected(self, token, values) -> LuaSyntaxError:
-        """The innermost open block wants its ``end``/``until``."""
-        closed = 0      # 'end'/'until' tokens seen: they close the next openers
-        for i in range(len(values) - 1, 0, -1):
-            value = values[i]
-            if type(value) is not tuple or value[0] not in _BLOCK_TOKENS:
-                continue
-            kind = value[0]
-            if kind in ("END", "UNTIL"):
-                closed += 1
-                continue
-            if kind == "DO":
-                before = values[i - 1]
-                standalone = type(before) is list and not (
-                    type(values[i - 2]) is tuple and values[i - 2][0] == "IN")
-                if not standalone:
-                    continue        # the 'do' of a while or for
-            if closed:
-                closed -= 1
-                continue
-            if kind == "REPEAT":
-                return self.match_expected("'until'", "'repeat'", value, token)
-            if kind == "DO":
-                return self.match_expected("'end'", "'do'", value, token)
-            if kind == "FUNCTION":
-                after = values[i + 1] if i + 1 < len(values) else None
-                line = value[2]
-                if not isinstance(after, _FuncName):
-                    # anonymous and local functions are dated by their '('
-                    line = next(v[2] for v in values[i:] if type(v) is tuple and v[0] == "LPAR")
-                return self.match_expected("'end'", "'function'", line, token)
-            return self.match_expected("'end'", f"'{kind.lower()}'", value, token)
-        return self.error(token[2], "<eof> expected", token)
-
     # ------------------------------------------------------- statements
 
+    # start -> block
     def chunk(self, c):
         return c[0]
 
+    # block -> stats
     def block(self, c):
         return ast.Block(c[0], 0, 0)
 
+    # block -> stats retstat
     def block_return(self, c):
         body = c[0]
         body.append(c[1])
         return ast.Block(body, 0, 0)
 
+    # stats -> (empty)
     def stats_new(self, c):
         return []
 
+    # stats -> stats stat
     def stats_add(self, c):
         stats = c[0]
         if c[1] is not None:
             stats.append(c[1])
         return stats
 
+    # retstat -> RETURN
+    # retstat -> RETURN SEMI
     def ret_none(self, c):
-        return ast.Return([], c[0][2])
+        return ast.Return([], c[0][LINE])
 
+    # retstat -> RETURN explist
+    # retstat -> RETURN explist SEMI
     def ret_values(self, c):
-        return ast.Return(c[1], c[0][2])
+        return_, values = c[0], c[1]
+        return ast.Return(values, return_[LINE])
 
+    # stat -> SEMI
     def st_empty(self, c):
         return None
 
+    # stat -> suffixedexp
     def st_expr(self, c):
         expr = c[0]
         if type(expr) is ast.Call or type(expr) is ast.MethodCall:
             return ast.CallStat(expr, expr.line)
         raise self.error_near_lookahead("syntax error")
 
+    # targets -> suffixedexp
     def targets_new(self, c):
         self.check_target(c[0])
         return [c[0]]
 
+    # targets -> targets COMMA suffixedexp
     def targets_add(self, c):
-        targets = c[0]
-        self.check_target(c[2])
-        targets.append(c[2])
+        targets, _, target = c
+        self.check_target(target)
+        targets.append(target)
         # lparser.c's restassign nests one level per extra target.
         self.height = max(self.heights[-3], self.heights[-1])
         self.level = max(self.levels[-3], len(targets) - 2 + self.levels[-1])
@@ -884,105 +840,144 @@ class _Parser:
         if type(target) is not ast.Name and type(target) is not ast.Index:
             raise self.error_near_lookahead("syntax error")
 
+    # stat -> targets ASSIGN explist
     def st_assign(self, c):
-        targets = c[0]
+        targets, _, values = c
         self.height = 1 + max(self.heights[-3], self.heights[-1])
         self.level = 1 + max(self.levels[-3], len(targets) - 1 + self.levels[-1])
-        return ast.Assign(targets, c[2], targets[0].line)
+        return ast.Assign(targets, values, targets[0].line)
 
+    # stat -> DBCOLON NAME DBCOLON
     def st_label(self, c):
-        return ast.Label(c[1][1], c[0][2])
+        opener, name, _ = c
+        return ast.Label(name[VALUE], opener[LINE])
 
+    # stat -> BREAK
     def st_break(self, c):
-        return ast.Break(c[0][2])
+        return ast.Break(c[0][LINE])
 
+    # stat -> GOTO NAME
     def st_goto(self, c):
-        return ast.Goto(c[1][1], c[0][2])
+        goto, name = c
+        return ast.Goto(name[VALUE], goto[LINE])
 
     @staticmethod
     def close_block(block, opener, closer):
-        block.line = opener[2]
-        block.end_line = closer[2]
+        block.line = opener[LINE]
+        block.end_line = closer[LINE]
         return block
 
+    # stat -> DO block END
     def st_do(self, c):
-        return ast.Do(self.close_block(c[1], c[0], c[2]), c[0][2])
+        do, block, end = c
+        return ast.Do(self.close_block(block, do, end), do[LINE])
 
+    # stat -> WHILE exp DO block END
     def st_while(self, c):
-        return ast.While(c[1], self.close_block(c[3], c[2], c[4]), c[0][2])
+        while_, cond, do, block, end = c
+        return ast.While(cond, self.close_block(block, do, end), while_[LINE])
 
+    # stat -> REPEAT block UNTIL exp
     def st_repeat(self, c):
-        return ast.Repeat(self.close_block(c[1], c[0], c[2]), c[3], c[0][2])
+        repeat, block, until, cond = c
+        return ast.Repeat(self.close_block(block, repeat, until), cond, repeat[LINE])
 
+    # elseifs -> (empty)
     def elseifs_new(self, c):
         return []
 
+    # elseifs -> elseifs ELSEIF exp THEN block
     def elseifs_add(self, c):
-        c[0].append([c[1], c[2], c[3], c[4]])   # ELSEIF, cond, THEN, block
-        return c[0]
+        elseifs, elseif, cond, then, block = c
+        elseifs.append([elseif, cond, then, block])
+        return elseifs
 
     def build_if(self, c, orelse_clause):
-        clauses = [(c[0], c[1], c[2], c[3])] + c[4]
+        """``IF cond THEN block elseifs [ELSE block] END``: each block is
+        closed by the token that opens the next clause, the last by END."""
+        if_, cond, then, block, elseifs = c[:5]
+        end = c[-1]
+        clauses = [(if_, cond, then, block)] + elseifs
         closers = [clause[0] for clause in clauses[1:]]
-        closers.append(orelse_clause[0] if orelse_clause else c[-1])
+        closers.append(orelse_clause[0] if orelse_clause else end)
         tests = []
         for (_, cond, then, block), closer in zip(clauses, closers):
             tests.append((cond, self.close_block(block, then, closer)))
         orelse = None
         if orelse_clause:
-            orelse = self.close_block(orelse_clause[1], orelse_clause[0], c[-1])
-        return ast.If(tests, orelse, c[0][2])
+            else_, else_block = orelse_clause
+            orelse = self.close_block(else_block, else_, end)
+        return ast.If(tests, orelse, if_[LINE])
 
+    # stat -> IF exp THEN block elseifs END
     def st_if(self, c):
         return self.build_if(c, None)
 
+    # stat -> IF exp THEN block elseifs ELSE block END
     def st_if_else(self, c):
         return self.build_if(c, (c[5], c[6]))
 
+    # stat -> FOR NAME ASSIGN exp COMMA exp DO block END
     def st_for_num(self, c):
-        body = self.close_block(c[7], c[6], c[8])
-        return ast.NumericFor(c[1][1], c[3], c[5], None, body, c[0][2])
+        for_, name, _, start, _, stop, do, block, end = c
+        body = self.close_block(block, do, end)
+        return ast.NumericFor(name[VALUE], start, stop, None, body, for_[LINE])
 
+    # stat -> FOR NAME ASSIGN exp COMMA exp COMMA exp DO block END
     def st_for_num_step(self, c):
-        body = self.close_block(c[9], c[8], c[10])
-        return ast.NumericFor(c[1][1], c[3], c[5], c[7], body, c[0][2])
+        for_, name, _, start, _, stop, _, step, do, block, end = c
+        body = self.close_block(block, do, end)
+        return ast.NumericFor(name[VALUE], start, stop, step, body, for_[LINE])
 
+    # stat -> FOR namelist IN explist DO block END
     def st_for_in(self, c):
-        body = self.close_block(c[5], c[4], c[6])
-        return ast.GenericFor(c[1], c[3], body, c[0][2])
+        for_, names, _, values, do, block, end = c
+        body = self.close_block(block, do, end)
+        return ast.GenericFor(names, values, body, for_[LINE])
 
+    # namelist -> NAME
     def names_new(self, c):
         return [c[0][1]]
 
+    # namelist -> namelist COMMA NAME
     def names_add(self, c):
-        c[0].append(c[2][1])
-        return c[0]
+        names, _, name = c
+        names.append(name[VALUE])
+        return names
 
     # ------------------------------------------------------- functions
 
+    # funcname -> NAME
     def funcname_new(self, c):
         token = c[0]
         return _FuncName(ast.Name(token[1], token[2]), token[1])
 
+    # funcname -> funcname DOT NAME
     def funcname_field(self, c):
-        base, name = c[0], c[2]
+        base, _, name = c
         target = ast.Index(base.target, ast.String(name[1], name[2]), name[2])
         return _FuncName(target, f"{base.text}.{name[1]}")
 
+    # funcbody -> LPAR RPAR block END
     def funcbody_noparams(self, c):
-        return _Body([], False, self.close_block(c[2], c[0], c[3]), c[0][2], c[3][2])
+        lpar, _, block, end = c
+        return _Body([], False, self.close_block(block, lpar, end), lpar, end)
 
+    # funcbody -> LPAR parlist RPAR block END
     def funcbody(self, c):
-        params, is_vararg = c[1]
-        return _Body(params, is_vararg, self.close_block(c[3], c[0], c[4]), c[0][2], c[4][2])
+        lpar, (params, is_vararg), _, block, end = c
+        return _Body(params, is_vararg, self.close_block(block, lpar, end), lpar, end)
 
     # (Only tokens are tuples on the parser stack: other values use lists.)
+    # parlist -> namelist
     def params(self, c):
         return [c[0], False]
 
+    # parlist -> namelist COMMA ELLIPSIS
     def params_vararg(self, c):
         return [c[0], True]
 
+    # parlist -> ELLIPSIS
     def params_only_vararg(self, c):
         return [[], True]
 
@@ -990,77 +985,103 @@ class _Parser:
     def function(body: _Body, line: int, name, is_method=False):
         params = ["self"] + body.params if is_method else body.params
         return ast.Function(params, body.is_vararg, body.block, line, body.end_line,
-                            name, is_method)
+                            name, is_method, body.size)
 
+    # stat -> FUNCTION funcname funcbody
     def st_function(self, c):
-        name = c[1]
-        func = self.function(c[2], c[0][2], name.text)
-        return ast.FunctionStat(name.target, func, c[0][2])
+        function, name, body = c
+        func = self.function(body, function[LINE], name.text)
+        return ast.FunctionStat(name.target, func, function[LINE])
 
+    # stat -> FUNCTION funcname COLON NAME funcbody
     def st_method(self, c):
-        name, method = c[1], c[3]
-        target = ast.Index(name.target, ast.String(method[1], method[2]), method[2])
-        func = self.function(c[4], c[0][2], f"{name.text}:{method[1]}", is_method=True)
-        return ast.FunctionStat(target, func, c[0][2])
+        function, name, _, method, body = c
+        target = ast.Index(name.target, ast.String(method[VALUE], method[LINE]), method[LINE])
+        func = self.function(body, function[LINE], f"{name.text}:{method[VALUE]}", is_method=True)
+        return ast.FunctionStat(target, func, function[LINE])
 
+    # stat -> LOCAL FUNCTION NAME funcbody
     def st_local_function(self, c):
         # lua5.4 dates local and anonymous functions by their '(' line.
-        body = c[3]
-        func = self.function(body, body.lpar_line, c[2][1])
-        return ast.LocalFunction(c[2][1], func, c[0][2])
+        local, _, name, body = c
+        func = self.function(body, body.lpar_line, name[VALUE])
+        return ast.LocalFunction(name[VALUE], func, local[LINE])
 
+    # simpleexp -> FUNCTION funcbody
     def e_function(self, c):
         body = c[1]
         return self.function(body, body.lpar_line, None)
 
     # ------------------------------------------------------- locals
 
+    # attname -> NAME
     def attname(self, c):
         return [c[0][1], None]
 
+    # attname -> NAME LT NAME GT
     def attname_attrib(self, c):
-        attrib = c[2][1]
+        name, _, attrib, _ = c
+        attrib = attrib[VALUE]
         if attrib not in ("const", "close"):
             raise self.error(self.lookahead[2], f"unknown attribute '{attrib}'")
-        return [c[0][1], attrib]
+        return [name[VALUE], attrib]
 
+    # attnames -> attname
     def attnames_new(self, c):
         return [c[0]]
 
+    # attnames -> attnames COMMA attname
     def attnames_add(self, c):
-        names = c[0]
-        if c[2][1] == "close" and any(attrib == "close" for _, attrib in names):
-            raise self.error(self.lookahead[2], "multiple to-be-closed variables in local list")
-        names.append(c[2])
+        names, _, attname = c
+        if attname[1] == "close" and any(attrib == "close" for _, attrib in names):
+            raise self.error(self.lookahead[LINE], "multiple to-be-closed variables in local list")
+        names.append(attname)
         return names
 
+    # stat -> LOCAL attnames
     def st_local(self, c):
-        names = c[1]
-        return ast.Local([n for n, _ in names], [a for _, a in names], [], c[0][2])
+        local, names = c
+        return ast.Local([n for n, _ in names], [a for _, a in names], [], local[LINE])
 
+    # stat -> LOCAL attnames ASSIGN explist
     def st_local_assign(self, c):
-        names = c[1]
-        return ast.Local([n for n, _ in names], [a for _, a in names], c[3], c[0][2])
+        local, names, _, values = c
+        return ast.Local([n for n, _ in names], [a for _, a in names], values, local[LINE])
 
     # ------------------------------------------------------- expressions
 
+    # explist -> exp
     def explist_new(self, c):
         return [c[0]]
 
+    # explist -> explist COMMA exp
     def explist_add(self, c):
-        c[0].append(c[2])
-        return c[0]
+        values, _, value = c
+        values.append(value)
+        return values
 
+    # simpleexp -> table
+    # simpleexp -> suffixedexp
     def unit(self, c):
         return c[0]
 
+    # exp -> simpleexp
     exp_single = unit
 
+    # ops -> MINUS
+    # ops -> NOT
+    # ops -> HASH
+    # ops -> TILDE
     def ops_unary(self, c):
         ops = _Ops()
         ops.items.append(c[0])
         return ops
 
+    # ops -> simpleexp BINOP
+    # ops -> simpleexp MINUS
+    # ops -> simpleexp TILDE
+    # ops -> simpleexp LT
+    # ops -> simpleexp GT
     def ops_binary(self, c):
         ops = _Ops()
         ops.items += c
@@ -1068,10 +1089,19 @@ class _Parser:
         ops.levels.append(self.levels[-2])
         return ops
 
+    # ops -> ops MINUS
+    # ops -> ops NOT
+    # ops -> ops HASH
+    # ops -> ops TILDE
     def ops_add_unary(self, c):
         c[0].items.append(c[1])
         return c[0]
 
+    # ops -> ops simpleexp BINOP
+    # ops -> ops simpleexp MINUS
+    # ops -> ops simpleexp TILDE
+    # ops -> ops simpleexp LT
+    # ops -> ops simpleexp GT
     def ops_add_binary(self, c):
         ops = c[0]
         ops.items.append(c[1])
@@ -1080,6 +1110,7 @@ class _Parser:
         ops.levels.append(self.levels[-2])
         return ops
 
+    # exp -> ops simpleexp
     def exp_ops(self, c):
         ops = c[0]
         ops.items.append(c[1])
@@ -1161,21 +1192,27 @@ class _Parser:
                 if height > MAX_TREE_DEPTH:
                     raise self.too_complex()
 
+    # simpleexp -> NUMBER
     def e_number(self, c):
         return ast.Number(c[0][1], c[0][2])
 
+    # simpleexp -> STRING
     def e_string(self, c):
         return ast.String(c[0][1], c[0][2])
 
+    # simpleexp -> NIL
     def e_nil(self, c):
         return ast.Nil(c[0][2])
 
+    # simpleexp -> TRUE
     def e_true(self, c):
         return ast.TrueExpr(c[0][2])
 
+    # simpleexp -> FALSE
     def e_false(self, c):
         return ast.FalseExpr(c[0][2])
 
+    # simpleexp -> ELLIPSIS
     def e_vararg(self, c):
         if not self.in_vararg_function():
             raise self.error(c[0][2], "cannot use '...' outside a vararg function", c[0])
@@ -1196,9 +1233,11 @@ class _Parser:
                 return type(params) is list and params[1]
         return True     # the main chunk is vararg
 
+    # suffixedexp -> NAME
     def e_name(self, c):
         return ast.Name(c[0][1], c[0][2])
 
+    # suffixedexp -> LPAR exp RPAR
     def e_paren(self, c):
         inner = c[1]
         line = c[0][2]
@@ -1210,77 +1249,140 @@ class _Parser:
 
     # An index is dated by its key, where lua5.4 emits the access.
 
+    # suffixedexp -> suffixedexp DOT NAME
     def e_field(self, c):
         name = c[2]
         return ast.Index(c[0], ast.String(name[1], name[2]), name[2])
 
+    # suffixedexp -> suffixedexp LSQB exp RSQB
     def e_index(self, c):
-        return ast.Index(c[0], c[2], c[1][2])
+        obj, lsqb, key, _ = c
+        return ast.Index(obj, key, lsqb[LINE])
 
     # lua5.4 dates a call by the line where its arguments open (funcargs).
     # The argument list is always reduced just before its call, so the
     # line can wait in ``self.args_line``.
 
+    # suffixedexp -> suffixedexp args
     def e_call(self, c):
         return ast.Call(c[0], c[1], self.args_line)
 
+    # suffixedexp -> suffixedexp COLON NAME args
     def e_method_call(self, c):
-        return ast.MethodCall(c[0], c[2][1], c[3], self.args_line)
+        obj, _, name, args = c
+        return ast.MethodCall(obj, name[VALUE], args, self.args_line)
 
+    # args -> LPAR RPAR
     def args_none(self, c):
         self.args_line = c[0][2]
         return []
 
+    # args -> LPAR explist RPAR
     def args_list(self, c):
         self.args_line = c[0][2]
         return c[1]
 
+    # args -> table
     def args_one(self, c):
         self.args_line = c[0].line
         return [c[0]]
 
+    # args -> STRING
     def args_string(self, c):
         self.args_line = c[0][2]
         return [ast.String(c[0][1], c[0][2])]
 
+    # table -> LBRACE RBRACE
     def table_empty(self, c):
         return ast.Table([], c[0][2])
 
+    # table -> LBRACE fields RBRACE
+    # table -> LBRACE fields COMMA RBRACE
+    # table -> LBRACE fields SEMI RBRACE
     def table(self, c):
         return ast.Table(c[1], c[0][2])
 
+    # fields -> field
     def fields_new(self, c):
         return [c[0]]
 
+    # fields -> fields COMMA field
+    # fields -> fields SEMI field
     def fields_add(self, c):
-        c[0].append(c[2])
-        return c[0]
+        fields, _, field = c
+        fields.append(field)
+        return fields
 
+    # field -> exp
     def field_positional(self, c):
         return ast.Field(None, c[0], c[0].line)
 
+    # field -> NAME ASSIGN exp
     def field_named(self, c):
         name = c[0]
         return ast.Field(ast.String(name[1], name[2]), c[2], name[2])
 
+    # field -> LSQB exp RSQB ASSIGN exp
     def field_keyed(self, c):
-        return ast.Field(c[1], c[4], c[0][2])
+        lsqb, key, _, _, value = c
+        return ast.Field(key, value, lsqb[LINE])
+
+
+#: The tree-building callback of each alternative's alias (``-> name`` in
+#: ``grammar/lua.lark``), in grammar order.
+_CALLBACKS = {
+    "chunk": _Parser.chunk, "block": _Parser.block, "block_return": _Parser.block_return,
+    "stats_new": _Parser.stats_new, "stats_add": _Parser.stats_add,
+    "ret_none": _Parser.ret_none, "ret_values": _Parser.ret_values,
+    "st_empty": _Parser.st_empty, "st_expr": _Parser.st_expr, "st_assign": _Parser.st_assign,
+    "st_label": _Parser.st_label, "st_break": _Parser.st_break, "st_goto": _Parser.st_goto,
+    "st_do": _Parser.st_do, "st_while": _Parser.st_while, "st_repeat": _Parser.st_repeat,
+    "st_if": _Parser.st_if, "st_if_else": _Parser.st_if_else, "st_for_num": _Parser.st_for_num,
+    "st_for_num_step": _Parser.st_for_num_step, "st_for_in": _Parser.st_for_in,
+    "st_function": _Parser.st_function, "st_method": _Parser.st_method,
+    "st_local_function": _Parser.st_local_function, "st_local": _Parser.st_local,
+    "st_local_assign": _Parser.st_local_assign, "targets_new": _Parser.targets_new,
+    "targets_add": _Parser.targets_add, "elseifs_new": _Parser.elseifs_new,
+    "elseifs_add": _Parser.elseifs_add, "names_new": _Parser.names_new,
+    "names_add": _Parser.names_add, "attnames_new": _Parser.attnames_new,
+    "attnames_add": _Parser.attnames_add, "attname": _Parser.attname,
+    "attname_attrib": _Parser.attname_attrib, "funcname_new": _Parser.funcname_new,
+    "funcname_field": _Parser.funcname_field, "funcbody_noparams": _Parser.funcbody_noparams,
+    "funcbody": _Parser.funcbody, "params": _Parser.params,
+    "params_vararg": _Parser.params_vararg, "params_only_vararg": _Parser.params_only_vararg,
+    "explist_new": _Parser.explist_new, "explist_add": _Parser.explist_add,
+    "exp_single": _Parser.exp_single, "exp_ops": _Parser.exp_ops,
+    "ops_unary": _Parser.ops_unary, "ops_binary": _Parser.ops_binary,
+    "ops_add_unary": _Parser.ops_add_unary, "ops_add_binary": _Parser.ops_add_binary,
+    "e_number": _Parser.e_number, "e_string": _Parser.e_string, "e_nil": _Parser.e_nil,
+    "e_true": _Parser.e_true, "e_false": _Parser.e_false, "e_vararg": _Parser.e_vararg,
+    "unit": _Parser.unit, "e_function": _Parser.e_function, "e_name": _Parser.e_name,
+    "e_paren": _Parser.e_paren, "e_field": _Parser.e_field, "e_index": _Parser.e_index,
+    "e_call": _Parser.e_call, "e_method_call": _Parser.e_method_call,
+    "args_none": _Parser.args_none, "args_list": _Parser.args_list,
+    "args_one": _Parser.args_one, "args_string": _Parser.args_string,
+    "table_empty": _Parser.table_empty, "table": _Parser.table,
+    "fields_new": _Parser.fields_new, "fields_add": _Parser.fields_add,
+    "field_positional": _Parser.field_positional, "field_named": _Parser.field_named,
+    "field_keyed": _Parser.field_keyed,
+}
 
 
 # ===================================================================== API
 
 
-def parse(source: str, chunkname: str, nesting_limit: int = 200) -> ast.Chunk:
+def parse(source: str, chunkname: str, nesting_limit: int = 200, progress=None) -> ast.Chunk:
     """Parse a Lua chunk.
 
     ``source`` is a latin-1 ``str`` (one character per byte); ``chunkname``
     is the display name used in messages.  Raises ``LuaSyntaxError`` with
-    lua5.4's wording.
+    lua5.4's wording.  ``progress(nbytes)``, if given, is told as the lexer
+    advances (``load`` charges parsing to the budgets through it).
     """
     parser = _Parser(source, chunkname, nesting_limit)
-    block = parser.run(0)
+    block = parser.run(0, progress)
     last_line = parser.lookahead[2]
     block.line = 1
     block.end_line = last_line
-    main = ast.Function([], True, block, 0, last_line, "main chunk")
+    main = ast.Function([], True, block, 0, last_line, "main chunk", size=len(source))
     return ast.Chunk(main, chunkname)

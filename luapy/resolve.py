@@ -1,23 +1,35 @@
 """The resolver pass: decide where every variable lives before anything runs.
 
-For each function it assigns every local a slot in the function's frame (a
-Python list) and finds which locals are captured by inner functions: those
-live in a cell (a one-element list) so closures share them by reference.
-Every ``Name`` gets a binding:
+It walks a parsed chunk once, in source order, and records on the tree
+what the compiler (``luapy.compile``) needs, so that the compiler never
+looks a name up:
 
-* ``LocalVar``  — a local of the running function (``frame[slot]``, or
-  ``frame[slot][0]`` when captured);
-* ``UpvalRef``  — a captured local of an enclosing function
-  (``frame[0][index][0]``);
-* ``GlobalRef`` — ``_ENV.name``, where ``_ENV`` is itself a LocalVar or an
-  UpvalRef (the main chunk receives ``_ENV`` as upvalue 0).
+* every ``ast.Name`` gets ``binding``, one of
 
-It also performs the checks lua5.4's parser makes about scopes: ``goto``
-targets, labels, ``break`` placement, and assignment to ``<const>`` and
-``<close>`` variables.
+  - ``LocalVar``  a local of the function being compiled.  Its ``slot``
+    (unique within the function) names the Python local the compiler uses:
+    ``l<slot>``, or ``c<slot>``, a cell (a one-element list), when
+    ``captured`` is set because an inner function refers to it;
+  - ``UpvalRef``  a local of an enclosing function, reached through the
+    closure's upvalue cell number ``index`` (``u<index>``);
+  - ``GlobalRef`` a free name: a field of ``_ENV``, where ``env`` is the
+    binding of ``_ENV`` itself (the main chunk receives ``_ENV`` as its
+    upvalue 0);
 
-Frame layout: slot 0 holds the closure's upvalue cells, slot 1 the varargs
-tuple, parameters start at slot 2.
+* declarations get the ``LocalVar`` they declare: ``Local.bindings``,
+  ``LocalFunction.binding``, ``NumericFor.binding``, ``GenericFor.bindings``;
+* every ``ast.Function`` gets ``scope``, a ``FunctionScope``: its
+  parameters, how its closure fetches each upvalue cell when it is made
+  (``upvalues``), whether it is vararg, and how much source is its own
+  (``own_size``, which decides compact code);
+* every ``ast.Block`` gets ``scope``, its ``_BlockScope``;
+* every ``ast.Goto`` gets ``target``, the ``ast.Label`` it jumps to.
+
+It also makes the checks lua5.4's parser makes about scopes, which a
+grammar can't: ``goto`` targets (visible, not into a local's scope),
+duplicate labels, ``break`` outside a loop, and assignment to ``<const>``
+and ``<close>`` variables.  The other syntax checks belong to the parser
+(``luapy.parser``): each check has one owner.
 """
 
 from __future__ import annotations
@@ -25,6 +37,7 @@ from __future__ import annotations
 from . import ast
 from .errors import LuaSyntaxError
 
+#: Slots number the Python locals of generated code from here.
 FIRST_LOCAL_SLOT = 2
 
 
@@ -79,6 +92,9 @@ class FunctionScope:
         self._upvalue_index: dict[int, int] = {}
         self.blocks: list[_BlockScope] = []
         self.is_vararg = node.is_vararg
+        #: Bytes of source of this function alone, its nested functions
+        #: left out: how much code its own compiled body holds.
+        self.own_size = node.size
 
     def new_local(self, name: str, attrib: str | None, line: int) -> LocalVar:
         var = LocalVar(name, self.nslots, attrib, line)
@@ -124,12 +140,16 @@ class FunctionScope:
 
 
 class _PendingGoto:
-    __slots__ = ("node", "nactive", "block")
+    """A forward ``goto`` waiting for its label; ``order`` is its place in
+    the source, for naming the first one that never finds it."""
 
-    def __init__(self, node: ast.Goto, nactive: int, block: "_BlockScope"):
+    __slots__ = ("node", "nactive", "block", "order")
+
+    def __init__(self, node: ast.Goto, nactive: int, block: "_BlockScope", order: int):
         self.node = node
         self.nactive = nactive
         self.block = block
+        self.order = order
 
 
 class _BlockScope:
@@ -140,7 +160,9 @@ class _BlockScope:
         #: Active locals of the enclosing blocks when this block opened.
         self.base_active = nactive
         self.labels: dict[str, tuple[ast.Label, int]] = {}
-        self.pending: list[_PendingGoto] = []
+        #: Forward gotos not yet matched, by label name (so a label finds
+        #: its gotos without scanning every other pending one).
+        self.pending: dict[str, list[_PendingGoto]] = {}
 
     def declare(self, var: LocalVar) -> None:
         self.vars[var.name] = var
@@ -151,6 +173,7 @@ class Resolver:
     def __init__(self, chunkname: str):
         self.chunkname = chunkname
         self.function: FunctionScope | None = None
+        self.gotos = 0      # forward gotos seen, to order them
 
     def error(self, line: int, message: str):
         raise LuaSyntaxError(f"{self.chunkname}:{line}: {message}")
@@ -158,6 +181,8 @@ class Resolver:
     # -- functions and blocks ----------------------------------------------
 
     def function_node(self, node: ast.Function) -> None:
+        if self.function is not None:
+            self.function.own_size -= node.size
         scope = FunctionScope(self.function, node)
         node.scope = scope
         self.function = scope
@@ -191,12 +216,14 @@ class Resolver:
         if blocks:
             outer = blocks[-1]
             level = outer.base_active + len(outer.active)
-            for goto in block.pending:
-                goto.nactive = min(goto.nactive, level)
-                goto.block = outer
-                outer.pending.append(goto)
+            for label, gotos in block.pending.items():
+                for goto in gotos:
+                    goto.nactive = min(goto.nactive, level)
+                    goto.block = outer
+                outer.pending.setdefault(label, []).extend(gotos)
         else:
-            goto = block.pending[0]
+            goto = min((g for gotos in block.pending.values() for g in gotos),
+                       key=lambda g: g.order)
             self.error(goto.node.line,
                        f"no visible label '{goto.node.label}' for <goto> at line {goto.node.line}")
 
@@ -207,18 +234,17 @@ class Resolver:
 
     def _statements(self, node: ast.Block, until_follows: bool = False) -> None:
         body = node.body
+        # Labels after the last other statement end their block.
+        last_statement = len(body) - 1
+        while last_statement >= 0 and type(body[last_statement]) is ast.Label:
+            last_statement -= 1
         for index, stat in enumerate(body):
             if type(stat) is ast.Label:
                 # Before ``until`` a label is not at the end of its scope:
                 # the condition still sees the body's locals.
-                is_last = not until_follows and self._only_labels_follow(body, index)
-                self._label(stat, is_last)
+                self._label(stat, is_last=not until_follows and index > last_statement)
             else:
-                getattr(self, "stat_" + type(stat).__name__)(stat)
-
-    @staticmethod
-    def _only_labels_follow(body: list, index: int) -> bool:
-        return all(type(s) is ast.Label for s in body[index + 1:])
+                self.STATEMENTS[type(stat)](self, stat)
 
     # -- labels and gotos --------------------------------------------------
 
@@ -233,17 +259,12 @@ class Resolver:
         # (lua 5.4), so jumping forward to it never enters a scope.
         nactive = block.base_active if is_last else self._nactive()
         block.labels[node.name] = (node, nactive)
-        still_pending = []
-        for goto in block.pending:
-            if goto.node.label != node.name:
-                still_pending.append(goto)
-                continue
+        for goto in block.pending.pop(node.name, ()):
             if goto.nactive < nactive:
                 var = self._local_at(goto.nactive)
                 self.error(node.line,
                            f"<goto {node.name}> at line {goto.node.line} jumps into the scope of local '{var.name}'")
             goto.node.target = node
-        block.pending = still_pending
 
     def _local_at(self, position: int) -> LocalVar:
         for block in self.function.blocks:
@@ -258,7 +279,9 @@ class Resolver:
                 node.target = found[0]  # a backward jump: always allowed
                 return
         block = self.function.blocks[-1]
-        block.pending.append(_PendingGoto(node, self._nactive(), block))
+        self.gotos += 1
+        block.pending.setdefault(node.label, []).append(
+            _PendingGoto(node, self._nactive(), block, self.gotos))
 
     def stat_Break(self, node: ast.Break) -> None:
         if not any(block.is_loop for block in self.function.blocks):
@@ -269,8 +292,6 @@ class Resolver:
     def stat_Local(self, node: ast.Local) -> None:
         for expr in node.exprs:
             self.expr(expr)
-        if node.attribs.count("close") > 1:
-            self.error(node.line, "multiple to-be-closed variables in local list")
         block = self.function.blocks[-1]
         node.bindings = []
         for name, attrib in zip(node.names, node.attribs):
@@ -353,6 +374,17 @@ class Resolver:
         for expr in node.exprs:
             self.expr(expr)
 
+    #: The resolver of each kind of statement (labels are handled in
+    #: ``_statements``, which knows where they stand in their block).
+    STATEMENTS = {
+        ast.Goto: stat_Goto, ast.Break: stat_Break, ast.Local: stat_Local,
+        ast.LocalFunction: stat_LocalFunction, ast.FunctionStat: stat_FunctionStat,
+        ast.Assign: stat_Assign, ast.CallStat: stat_CallStat, ast.Do: stat_Do,
+        ast.While: stat_While, ast.Repeat: stat_Repeat, ast.If: stat_If,
+        ast.NumericFor: stat_NumericFor, ast.GenericFor: stat_GenericFor,
+        ast.Return: stat_Return,
+    }
+
     # -- expressions ---------------------------------------------------------
 
     def expr(self, node) -> None:
@@ -397,12 +429,8 @@ class Resolver:
             elif t is ast.Function:
                 self.function_node(node)
                 return
-            elif t is ast.Vararg:
-                if not self.function.is_vararg:
-                    self.error(node.line, "cannot use '...' outside a vararg function near '...'")
-                return
             else:
-                return  # literals
+                return  # literals and '...' (which the parser checked)
 
 
 def resolve(chunk: ast.Chunk) -> ast.Chunk:

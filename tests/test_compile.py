@@ -36,3 +36,51 @@ def test_calling_a_number_literal_in_tail_position_is_a_runtime_error(source):
     # The template's "f.raw" must not become "1.raw", which Python can't parse.
     with pytest.raises(LuaError, match=r"^\(execute\):1: attempt to call a number value"):
         LuaRuntime().execute(source)
+
+
+# -- compact code ---------------------------------------------------------------
+# A function with a lot of source compiles to helper calls instead of inline
+# fast paths (``COMPACT_FUNCTION_SIZE``).  It must behave exactly the same:
+# every script, and every error message, with everything compiled compact.
+
+from tests import luascripts  # noqa: E402
+
+SCRIPTS = luascripts.scripts()
+
+
+@pytest.fixture
+def everything_compact(monkeypatch):
+    import luapy.compile.function
+
+    monkeypatch.setattr(luapy.compile.function, "COMPACT_FUNCTION_SIZE", -1)
+
+
+@pytest.mark.parametrize("path", SCRIPTS, ids=[path.stem for path in SCRIPTS])
+def test_compact_code_behaves_the_same(path, everything_compact, monkeypatch):
+    import luapy.api
+
+    # Compact code is slower: only the time budget is lifted.
+    unhurried = luapy.api.Options().with_limits(time=None)
+    monkeypatch.setattr(luapy.api, "Options", lambda: unhurried)
+    expected_lines, expected_error = luascripts.expectations(path)
+    lines, error = luascripts.run_luapy(path)
+    assert lines == expected_lines
+    assert error == expected_error
+
+
+def test_compact_code_is_smaller():
+    import luapy.compile.function
+    from luapy.parser import parse
+    from luapy.resolve import resolve
+
+    def size(source):
+        tree = parse(source, "t")
+        resolve(tree)
+        return len(luapy.compile.generated_source(LuaRuntime()._state, tree))
+
+    source = "a[b] = c x = -y .. #z f(a, b) t:m(1) q = a < b and a + 1 or a // 2\n"
+    normal = size(source)
+    # Past the threshold the same statements come out several times smaller.
+    big = source * (luapy.compile.COMPACT_FUNCTION_SIZE // len(source) + 1)
+    ratio = size(big) / len(big)
+    assert ratio * 2.5 < normal / len(source)

@@ -51,6 +51,47 @@ class BreakJump(Exception):
         self.target = target
 
 
+class TableTemplate:
+    """A table constructor whose every key and value is a constant.
+
+    The compiler keeps it in the namespace instead of writing it out as
+    source (a data table of any size is then one short line), and
+    ``NEWCONST`` builds a fresh table from it each time the constructor
+    runs.  ``array`` and ``pairs`` hold constants or nested templates;
+    ``cost`` is what building the whole nest charges to the memory budget.
+    """
+
+    __slots__ = ("array", "pairs", "nested", "cost")
+
+    def __init__(self, array: list, pairs: list):
+        self.array = tuple(array)
+        self.pairs = tuple(pairs)
+        self.nested = any(type(v) is TableTemplate for v in array) or any(
+            type(v) is TableTemplate for _, v in pairs)
+        cost = ops.TABLE_COST + ops.SLOT_COST * (len(array) + len(pairs))
+        for value in array:
+            if type(value) is TableTemplate:
+                cost += value.cost
+        for _, value in pairs:
+            if type(value) is TableTemplate:
+                cost += value.cost
+        self.cost = cost
+
+    def build(self) -> Table:
+        """A fresh table; the caller has charged ``cost``."""
+        array = self.array
+        if self.nested:
+            array = [v.build() if type(v) is TableTemplate else v for v in array]
+        if not self.pairs:
+            return Table(list(array))
+        table = Table()
+        for key, value in self.pairs:      # positional items win, as in NEWTABLE
+            table.set(key, value.build() if type(value) is TableTemplate else value)
+        for i, value in enumerate(array, 1):
+            table.set(i, value)
+        return table
+
+
 def tail_runner(st):
     """Run a chain of tail calls in a loop: tail calls use no stack."""
     call_described = ops.call_described
@@ -152,6 +193,14 @@ def runtime_namespace(st) -> dict:
 
     def INDEX(obj, key, desc):
         return index(st, obj, key, desc)
+
+    # A global read in compact code (``luapy.compile``): the key is the
+    # name, and _ENV is named as lua5.4 names it.
+    def GLOBAL_U(env, name):
+        return index(st, env, name, "upvalue '_ENV'")
+
+    def GLOBAL_L(env, name):
+        return index(st, env, name, "local '_ENV'")
 
     def SETFIELD(obj, key, value, desc):
         if type(obj) is Table and obj.meta is None:
@@ -261,6 +310,12 @@ def runtime_namespace(st) -> dict:
             array.pop()
         return Table(array)
 
+    def NEWCONST(template):
+        st.memory_left -= template.cost
+        if st.memory_left < 0:
+            st.charge_memory(0)
+        return template.build()
+
     def ADJUST(values, count):
         if len(values) == count:
             return values
@@ -295,10 +350,10 @@ def runtime_namespace(st) -> dict:
         "MININT": MININT, "MAXINT": MAXINT, "INF": math.inf, "NINF": -math.inf,
         "NAN": math.nan,
         "type": type, "len": len, "int": int, "float": float, "str": str,
-        "INDEX": INDEX, "SETFIELD": SETFIELD, "SETINDEX": SETINDEX, "ARITH": ARITH,
+        "INDEX": INDEX, "GLOBAL_U": GLOBAL_U, "GLOBAL_L": GLOBAL_L, "SETFIELD": SETFIELD, "SETINDEX": SETINDEX, "ARITH": ARITH,
         "CALL": CALL, "EQ": EQ, "LT": LT, "LE": LE, "CHARGE": CHARGE,
         "CONCAT": CONCAT, "NEG": NEG, "BNOT": BNOT, "LEN": LEN,
-        "NEWTABLE": NEWTABLE, "NEWARRAY": NEWARRAY, "ADJUST": ADJUST,
+        "NEWTABLE": NEWTABLE, "NEWARRAY": NEWARRAY, "NEWCONST": NEWCONST, "ADJUST": ADJUST,
         "CHECK_CLOSABLE": CHECK_CLOSABLE, "CLOSE": CLOSE,
         "FORRANGE": _for_range, "GENFOR": GENFOR, "RecursionError": RecursionError,
         "TICK": TICK, "APPEND_COST": 64 * slot_cost, "FORCHUNKS": FORCHUNKS,

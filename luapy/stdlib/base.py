@@ -228,7 +228,8 @@ def open(st) -> None:
             return None, error.value
         env = args[3] if len(args) >= 4 else st.globals
         try:
-            return (load_chunk(st, text, chunkname, env),)
+            # Parsing and compiling are the caller's work: charged.
+            return (load_chunk(st, text, chunkname, env, charged=True),)
         except LuaSyntaxError as error:
             return None, error.value
 

@@ -1,0 +1,114 @@
+"""Questions the compiler asks of the syntax tree, answered without output."""
+
+from __future__ import annotations
+
+from .. import ast
+from ..resolve import GlobalRef, LocalVar
+
+COMPARISONS = frozenset(("==", "~=", "<", "<=", ">", ">="))
+
+
+ERRING_NODES = (ast.Index, ast.Call, ast.MethodCall, ast.BinOp, ast.UnOp, ast.Concat)
+
+
+def constant_truth(node):
+    """The truthiness of a constant expression, or None if not constant."""
+    t = type(node)
+    if t in (ast.Number, ast.String, ast.TrueExpr):
+        return True
+    if t in (ast.Nil, ast.FalseExpr):
+        return False
+    return None
+
+
+def is_int_literal(node) -> bool:
+    return type(node) is ast.Number and type(node.value) is int
+
+
+def never_nil(node, compiler) -> bool:
+    """Can ``node`` be proven non-nil at compile time?"""
+    t = type(node)
+    return (t in (ast.Number, ast.String, ast.TrueExpr, ast.FalseExpr, ast.Table, ast.Function,
+                  ast.Concat) or compiler.is_int(node))
+
+
+def assigns_to(block: ast.Block, var: LocalVar) -> bool:
+    """Does any statement in ``block`` (nested blocks included) assign ``var``?"""
+    pending = [block]
+    while pending:
+        current = pending.pop()
+        for stat in current.body:
+            t = type(stat)
+            if t is ast.Assign or t is ast.FunctionStat:
+                targets = stat.targets if t is ast.Assign else [stat.target]
+                if any(type(x) is ast.Name and x.binding is var for x in targets):
+                    return True
+            elif t in (ast.Do, ast.While, ast.Repeat, ast.NumericFor, ast.GenericFor):
+                pending.append(stat.body)
+            elif t is ast.If:
+                pending.extend(body for _, body in stat.tests)
+                if stat.orelse is not None:
+                    pending.append(stat.orelse)
+    return False
+
+
+def is_multi(node) -> bool:
+    return type(node) in (ast.Call, ast.MethodCall, ast.Vararg)
+
+
+def call_free_lead(body: ast.Block) -> int:
+    """How many of a function's first statements may run before its prologue.
+
+    They must make no call, and hold no ``goto``, label or ``<close>``
+    local, so control can only leave them by falling through to the
+    prologue, by ``return`` or by an error (see "Accounting").
+    """
+    if any(type(stat) is ast.Label for stat in body.body):
+        return 0
+    lead = 0
+    for stat in body.body:
+        if not _call_free(stat):
+            break
+        lead += 1
+    return lead
+
+
+#: A generic ``for`` calls its iterator: it ends the lead like a call.
+_JUMPS_OR_CALLS = (ast.Call, ast.MethodCall, ast.Goto, ast.Label, ast.GenericFor)
+
+
+def _call_free(node) -> bool:
+    """No call, jump, label or ``<close>`` in ``node``, closures aside."""
+    pending = [node]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, (list, tuple)):
+            pending.extend(item)
+            continue
+        if not isinstance(item, ast.Node) or type(item) is ast.Function:
+            continue
+        if type(item) in _JUMPS_OR_CALLS:
+            return False
+        if type(item) is ast.Local and "close" in item.attribs:
+            return False
+        for cls in type(item).__mro__:
+            for name in getattr(cls, "__slots__", ()):
+                if name not in ("line", "binding", "bindings", "scope", "target"):
+                    pending.append(getattr(item, name, None))
+    return True
+
+
+def has_effects(node) -> bool:
+    """Could evaluating ``node`` run code or change variables?"""
+    t = type(node)
+    if t in (ast.Nil, ast.TrueExpr, ast.FalseExpr, ast.Number, ast.String, ast.Vararg, ast.Function):
+        return False
+    if t is ast.Name:
+        return type(node.binding) is GlobalRef
+    if t is ast.Paren:
+        return has_effects(node.expr)
+    if t is ast.UnOp and node.op == "not":
+        return has_effects(node.operand)
+    if t is ast.BinOp and node.op in ("and", "or"):
+        return has_effects(node.left) or has_effects(node.right)
+    return True

@@ -1,0 +1,168 @@
+"""Calls, what a call is charged, and how errors name the values involved.
+
+A Lua call costs a step and a level of depth (the prologue, see the
+package's "Accounting"); a call site remembers how it names its callee
+(``call_site``) and every operation names its operands as lua5.4 does
+(``describe``), so a runtime error reads ``attempt to call a nil value
+(global 'f')``.
+"""
+
+from __future__ import annotations
+
+from .. import ast
+from ..resolve import GlobalRef, LocalVar, UpvalRef
+from .analysis import constant_truth, has_effects, is_multi
+from . import templates
+from .templates import SIMPLE, attributable
+
+
+class CallCompiler:
+    """The call half of ``FunctionCompiler``."""
+
+    def prologue(self, overflow_level: int) -> None:
+        """Charge this call a level of depth and a step (see "Accounting").
+
+        No depth compare: the countdown is armed so that it runs out before
+        the depth can pass the limit (``luapy.runtime.state``).  A runtime
+        with neither a step nor a time budget has nothing to count down, so
+        its calls only compare the depth with the limit.
+        """
+        limits = self.st.limits
+        if limits.steps is None and limits.time is None:
+            self.emit(f"if (_depth := _depth + 1) > {self.st.max_depth}: OVERFLOW({overflow_level})")
+            return
+        self.emit("_depth += 1")
+        check = "st.budget_check()" if overflow_level == 1 else f"st.budget_check({overflow_level})"
+        self.emit(f"if (_steps := _steps - 1) < 0: {check}")
+
+    def budget_tick(self) -> None:
+        if self.st.options.count_steps:
+            self.emit("_steps -= 1")
+            self.emit("if _steps < 0: st.budget_check()")
+
+    def loop_tick(self, counter: str) -> None:
+        """Charge a loop iteration: a local countdown, settled in batches."""
+        if self.st.options.count_steps:
+            self.emit(f"if ({counter} := {counter} - 1) < 0: {counter} = TICK()")
+
+    def epilogue(self) -> None:
+        """Give back the level the prologue took, however the body ends."""
+        self.emit("finally:", self.node.end_line)
+        self.emit("    _depth -= 1", self.node.end_line)
+
+    def env_desc(self, binding: GlobalRef) -> str:
+        """How lua5.4 names the ``_ENV`` a global lives in, should it not be
+        indexable (``load(s, n, "t", nil)``)."""
+        return "local '_ENV'" if type(binding.env) is LocalVar else "upvalue '_ENV'"
+
+    def describe(self, node) -> str | None:
+        """How lua5.4 names ``node`` in an error message."""
+        t = type(node)
+        if t is ast.Name:
+            binding = node.binding
+            if type(binding) is LocalVar:
+                return f"local '{node.name}'"
+            if type(binding) is UpvalRef:
+                return f"upvalue '{node.name}'"
+            return f"global '{node.name}'"
+        if t is ast.Index:
+            key = node.key
+            if type(key) is ast.String:
+                if type(node.obj) is ast.Name and node.obj.name == "_ENV":
+                    return f"global '{key.value}'"
+                return f"field '{key.value}'"
+            if type(key) is ast.Number and type(key.value) is int and 0 <= key.value <= 255:
+                return "field 'integer index'"  # lua5.4's wording for t[<small int>]
+            return "field '?'"
+        if t is ast.String:
+            return f"constant '{node.value.split(chr(0))[0]}'"  # a C string ends at NUL
+        if t is ast.Paren:
+            return self.describe(node.expr)
+        if t is ast.BinOp and node.op in ("and", "or"):
+            # lua5.4 folds `const and x` / `const or x` at compile time, so
+            # the value is named after whichever operand is chosen.
+            truth = constant_truth(node.left)
+            if truth is not None:
+                chosen = node.right if truth == (node.op == "and") else node.left
+                return self.describe(chosen)
+        return None
+
+    def arguments(self, args) -> str:
+        """Argument list text (``a, b, *rest``) evaluated left to right."""
+        if not args:
+            return ""
+        if is_multi(args[-1]):
+            # The expanded call runs last; earlier arguments are fixed first.
+            head = [self.materialize(h) for h in self.operands(args[:-1], force=True)]
+            tail = self.materialize(self.multi(args[-1]))
+            return ", ".join(head + [f"*{tail}"])
+        # Call templates mention the arguments twice (fast and slow branch):
+        # keep them as names so the source never grows with nesting.
+        return ", ".join([self.materialize(a) for a in self.operands(args)])
+
+    def multi(self, node) -> str:
+        """Python expression text for the tuple of all values of ``node``."""
+        t = type(node)
+        if t is ast.Call:
+            return self.call(node)
+        if t is ast.MethodCall:
+            return self.method_call(node)
+        if t is ast.Vararg:
+            return "va"
+        return f"({self.expr(node)},)"
+
+    def call(self, node: ast.Call) -> str:
+        desc = self.describe(node.func)
+        function = self.expr(node.func)
+        if node.args and SIMPLE.match(function) is None and any(has_effects(a) for a in node.args):
+            function = self.materialize(function)
+        args = self.arguments(node.args)
+        template = templates.helper_call if self.compact else templates.call
+        return self.call_site(template(function, args, desc), desc)
+
+    def method_call(self, node: ast.MethodCall) -> str:
+        method, args, desc = self.method_parts(node)
+        template = templates.helper_call if self.compact else templates.method_call
+        return self.call_site(template(method, args, desc), desc)
+
+    def method_parts(self, node: ast.MethodCall) -> tuple[str, str, str]:
+        """``obj:name(...)``: the method looked up (before the arguments
+        run, as lua5.4's SELF does), the arguments with ``obj`` first, and
+        how the callee is named."""
+        obj = attributable(self.simple(node.obj))
+        key = self.string(node.name)
+        method = self.materialize(self.field_read(obj, key, self.describe(node.obj), result="_m"))
+        args = self.arguments(node.args)
+        return method, obj + (", " + args if args else ""), f"method '{node.name}'"
+
+    def call_site(self, expression: str, desc: str | None) -> str:
+        """Remember how this call names its callee, for argument errors.
+
+        The Python line the call lands on maps to ``(name, is_method)``
+        (``ChunkCompiler.call_sites``), which ``error_fixer`` uses to word
+        a builtin's ``ArgumentError`` the way lua5.4 does.
+        """
+        if desc is not None:
+            kind, _, quoted = desc.partition(" ")
+            self.pending_calls.append((expression, (quoted[1:-1], kind == "method")))
+        return expression
+
+    def tail_call(self, node) -> str:
+        if type(node) is ast.MethodCall:
+            method, args, desc = self.method_parts(node)
+            return self.call_site(templates.tail_call(method, args, desc), desc)
+        desc = self.describe(node.func)
+        function = attributable(self.simple(node.func))
+        return self.call_site(templates.tail_call(function, self.arguments(node.args), desc), desc)
+
+    def explist(self, nodes) -> str:
+        """Python expression text for the tuple of an expression list."""
+        if not nodes:
+            return "()"
+        if is_multi(nodes[-1]):
+            if len(nodes) == 1:
+                return self.multi(nodes[0])
+            head = [self.materialize(v) for v in self.operands(nodes[:-1], force=True)]
+            return f"({', '.join(head)}, *{self.multi(nodes[-1])})"
+        values = self.operands(nodes)
+        return f"({', '.join(values)},)"

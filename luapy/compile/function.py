@@ -1,0 +1,195 @@
+"""``FunctionCompiler``: one Lua function prototype as one Python function.
+
+The class is put together from one part per job (statements, expressions,
+calls); this module holds what they share: the output buffer with its
+line map, temporaries, and the function's frame (parameters, prologue,
+error handler).  Another back end (say, a generator form of every
+function) would be another such assembly, not a copy of this class.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .. import ast
+from .analysis import call_free_lead
+from .calls import CallCompiler
+from .expressions import ExpressionCompiler
+from .statements import StatementCompiler
+from .templates import SIMPLE
+
+if TYPE_CHECKING:
+    from .chunk import ChunkCompiler
+    from .statements import LoopContext
+
+#: A function with more source than this (its nested functions aside)
+#: compiles *compact*: every operation calls its runtime helper instead of
+#: inlining a fast path.  Inline fast paths are several times longer than
+#: the Lua they stand for, and CPython's compiler holds over a hundred bytes
+#: per character it compiles, so huge straight-line code (generated data,
+#: long tables of expressions) would cost gigabytes; hot code lives in
+#: small functions, which keep the fast paths.
+COMPACT_FUNCTION_SIZE = 16384
+
+
+class Proto:
+    """A compiled Lua function prototype."""
+
+    __slots__ = ("name", "line", "factory", "has_tail_calls", "lazy_prologue", "instantiate")
+
+    def __init__(self, name: str, line: int):
+        self.name = name
+        self.line = line
+        self.factory = None
+        self.has_tail_calls = False
+        #: Its body runs call-free statements before charging its call, so
+        #: a metamethod call charges it up front (``ops.call_metamethod``).
+        self.lazy_prologue = False
+        self.instantiate = None
+
+
+class FunctionCompiler(StatementCompiler, ExpressionCompiler, CallCompiler):
+    """Compiles one ``ast.Function`` into the source of its factory."""
+
+    def __init__(self, chunk: ChunkCompiler, node: ast.Function):
+        self.chunk = chunk
+        self.node = node
+        self.scope = node.scope
+        self.out: list[tuple[int, str, int]] = []
+        self.indent = 0
+        self.line = node.line
+        self.temps = 0
+        self.contexts: list[LoopContext] = []
+        self.inline_depth = 0
+        self.proto = Proto(node.name, node.line)
+        #: Slots of numeric-for variables that can only ever hold integers.
+        self.known_int: set[int] = set()
+        self.index = len(chunk.protos)
+        chunk.protos.append(self.proto)
+        self.st = chunk.st
+        self.budget = chunk.budget
+        #: Helper calls instead of inline fast paths (``COMPACT_FUNCTION_SIZE``).
+        self.compact = node.scope is not None and node.scope.own_size > COMPACT_FUNCTION_SIZE
+        #: Call expressions not emitted yet, with how their call site names
+        #: the callee: ``(text, (name, is_method))`` (see ``call_site``).
+        self.pending_calls: list[tuple[str, tuple[str, bool]]] = []
+
+    def emit(self, text: str, line: int | None = None) -> None:
+        line = self.line if line is None else line
+        if self.budget is not None:
+            self.budget.emitted(len(text))
+        if self.pending_calls:
+            sites = tuple(site for expression, site in self.pending_calls if expression in text)
+            if sites:
+                self.pending_calls = [(e, s) for e, s in self.pending_calls if e not in text]
+                self.out.append((self.indent, text, line, sites))
+                return
+        self.out.append((self.indent, text, line))
+
+    def temp(self) -> str:
+        self.temps += 1
+        return f"_t{self.temps}"
+
+    def materialize(self, expression: str, line: int | None = None) -> str:
+        if SIMPLE.match(expression):
+            return expression
+        name = self.temp()
+        self.emit(f"{name} = {expression}", line)
+        return name
+
+    def capture(self, compile_fn):
+        """Compile into a separate buffer; returns (result, lines)."""
+        saved_out, saved_indent = self.out, self.indent
+        self.out, self.indent = [], 0
+        try:
+            result = compile_fn()
+            return result, self.out
+        finally:
+            self.out, self.indent = saved_out, saved_indent
+
+    def splice(self, lines) -> None:
+        for indent, *rest in lines:
+            self.out.append((self.indent + indent, *rest))
+
+    def compile(self) -> Proto:
+        node = self.node
+        scope = self.scope
+        params = [f"l{v.slot}=None" for v in scope.params]
+        params.append("*va" if scope.is_vararg else "*_")
+        if node.name == "main chunk":
+            trace_name = "main chunk"
+        elif node.name:
+            trace_name = f"function '{node.name}'"
+        else:
+            trace_name = f"function <{self.chunk.chunkname}:{node.line}>"
+        header = []
+        header.append((0, f"def __proto_{self.index}(__up):", node.line))
+        if scope.upvalues:
+            names = ", ".join(f"u{i}" for i in range(len(scope.upvalues)))
+            header.append((1, f"{names}, = __up", node.line))
+        header.append((1, f"def __f{self.index}({', '.join(params)}):", node.line))
+        self.indent = 2
+        counting = self.st.options.count_steps
+        lead = call_free_lead(node.body) if counting else 0
+        self.proto.lazy_prologue = lead > 0
+        if counting:
+            self.emit("nonlocal _depth, _steps")
+        for var in scope.params:
+            if var.captured:
+                self.emit(f"c{var.slot} = [l{var.slot}]")
+        if counting and not lead:
+            self.prologue(overflow_level=1)
+        self.emit("try:")
+        self.indent += 1
+        if lead:
+            self.lazy_body(node.body, lead)
+        else:
+            self.function_body(node.body)
+        self.indent -= 1
+        self.emit("except LuaException as _e:", node.end_line)
+        self.emit(f"    FIXERR(_e, {trace_name!r})", node.end_line)
+        self.emit("    raise", node.end_line)
+        self.emit("except RecursionError:", node.end_line)
+        self.emit("    raise LuaError('stack overflow') from None", node.end_line)
+        if counting and not lead:
+            self.epilogue()
+        self.indent = 1
+        self.emit(f"return __f{self.index}", node.end_line)
+        self.chunk.add_function(header + self.out)
+        return self.proto
+
+    def body_or_pass(self, compile_body) -> None:
+        """Run ``compile_body``; a Python suite can't be empty, so emit
+        ``pass`` if it emitted nothing."""
+        start = len(self.out)
+        compile_body()
+        if len(self.out) == start:
+            self.emit("pass")
+
+    def indented(self, compile_body) -> None:
+        """``body_or_pass`` one level deeper."""
+        self.indent += 1
+        self.body_or_pass(compile_body)
+        self.indent -= 1
+
+    def function_body(self, body: ast.Block) -> None:
+        self.body_or_pass(lambda: self.block(body))
+        self.emit("return ()", self.node.end_line)
+
+    def lazy_body(self, body: ast.Block, lead: int) -> None:
+        """The call-free lead, then the prologue and the rest ("Accounting")."""
+        stats = body.body
+        self.statements(stats[:lead])
+        if lead == len(stats):
+            self.emit("return ()", self.node.end_line)
+            return
+        # Inside this frame's handler, so an overflow names the caller's
+        # line (level 2), as it does from the entry.
+        self.prologue(overflow_level=2)
+        self.emit("try:")
+        self.indent += 1
+        rest = ast.Block(stats[lead:], stats[lead].line, body.end_line)
+        rest.scope = body.scope
+        self.function_body(rest)
+        self.indent -= 1
+        self.epilogue()

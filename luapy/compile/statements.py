@@ -1,0 +1,493 @@
+"""Statements and control flow: blocks, loops, jumps, assignments."""
+
+from __future__ import annotations
+
+from .. import ast
+from ..resolve import LocalVar, UpvalRef
+from .analysis import assigns_to, has_effects, is_int_literal, is_multi, never_nil
+from . import templates
+
+#: An ``elseif`` chain with more conditions than this that need statements
+#: of their own is compiled flat (``flat_if``) instead of nested.
+MAX_NESTED_ELSE = 8
+#: An ``if`` with more branches than this is compiled flat too.
+MAX_ELIF_CHAIN = 32
+
+
+class LoopContext:
+    """A Python loop we generated: a Lua loop or a label block's dispatcher."""
+
+    __slots__ = ("kind", "ident", "node", "uses_exception", "pc", "labels")
+
+    def __init__(self, kind: str, ident: int | None, node):
+        self.kind = kind  # "loop" or "labels"
+        #: A loop's number in its chunk, which a ``BreakJump`` names.
+        self.ident = ident
+        self.node = node
+        self.uses_exception = False
+        self.pc = None
+        self.labels: dict[int, int] = {}
+
+
+class StatementCompiler:
+    """The statement half of ``FunctionCompiler``."""
+
+    def block(self, node: ast.Block, until=None) -> None:
+        """Compile a block; ``until`` is a repeat loop's condition."""
+        stats = node.body
+        labels = [s for s in stats if type(s) is ast.Label]
+        if labels and self._needs_dispatch(node, labels, until):
+            self._label_block(node, stats, labels, until)
+            return
+        self.statements(stats, until)
+
+    def statements(self, stats, until=None) -> None:
+        for i, stat in enumerate(stats):
+            if type(stat) is ast.Local and "close" in stat.attribs:
+                self.stat_Local(stat)
+                self._close_scope(stat, stats[i + 1:], until)
+                return
+            self.statement(stat)
+        if until is not None:
+            self._until(until)
+
+    def _until(self, cond) -> None:
+        self.line = cond.line
+        test = self.test(cond)
+        self.emit(f"if {test}: break")
+
+    def statement(self, stat) -> None:
+        self.line = stat.line
+        if self.budget is not None:
+            self.budget.node()
+        self.STATEMENTS[type(stat)](self, stat)
+
+    def _needs_dispatch(self, node, labels, until) -> bool:
+        # A loop body whose labels all come last ("::continue::") needs no
+        # dispatcher: its gotos become Python ``continue``.
+        context = self.contexts[-1] if self.contexts else None
+        trailing = all(type(s) is ast.Label for s in node.body[len(node.body) - len(labels):])
+        if (context is not None and context.kind == "loop" and context.node is not None
+                and context.node.body is node and until is None and trailing
+                and type(context.node) is not ast.Repeat):
+            for label in labels:
+                context.labels[self.chunk.label_id(label)] = -1
+            return False
+        return True
+
+    def _label_block(self, node, stats, labels, until) -> None:
+        """A block owning labels: a dispatch loop over its segments."""
+        context = LoopContext("labels", None, None)
+        context.pc = self.temp()
+        segments: list[list] = [[]]
+        for stat in stats:
+            if type(stat) is ast.Label:
+                context.labels[self.chunk.label_id(stat)] = len(segments)
+                segments.append([])
+            else:
+                segments[-1].append(stat)
+        pc = context.pc
+        self.emit(f"{pc} = 0")
+        self.emit("while True:")
+        self.indent += 1
+        self.contexts.append(context)
+
+        def body():
+            for number, segment in enumerate(segments):
+                self.emit(f"if {pc} <= {number}:")
+                self.indented(lambda: self.statements(segment))
+            self.emit("break")
+        _, lines = self.capture(body)
+        self.contexts.pop()
+        if context.uses_exception:
+            self.emit("try:")
+            self.indent += 1
+            self.splice(lines)
+            self.indent -= 1
+            self.emit("except GotoJump as _g:")
+            self.indent += 1
+            first = True
+            for lid, seg in context.labels.items():
+                self.emit(f"{'if' if first else 'elif'} _g.target == {lid}: {pc} = {seg}")
+                first = False
+            self.emit("else: raise")
+            self.budget_tick()
+            self.indent -= 1
+        else:
+            self.splice(lines)
+        self.indent -= 1
+        if until is not None:
+            # The condition sees the body's locals, which outlive the
+            # dispatch loop as Python locals.
+            self._until(until)
+
+    def _close_scope(self, stat: ast.Local, rest, until) -> None:
+        var = stat.bindings[stat.attribs.index("close")]
+        value = f"c{var.slot}[0]" if var.captured else f"l{var.slot}"
+        self.emit(f"CHECK_CLOSABLE({value}, {var.name!r})")
+        self.emit("_cerr = None")
+        self.emit("try:")
+        self.indented(lambda: self.statements(rest, until))
+        self.emit("except LuaError as _ce:")
+        self.emit("    _cerr = _ce")
+        self.emit("    raise")
+        self.emit("finally:")
+        self.emit(f"    CLOSE({value}, _cerr)")
+
+    def stat_Label(self, node) -> None:
+        pass
+
+    def stat_Do(self, node: ast.Do) -> None:
+        self.body_or_pass(lambda: self.block(node.body))
+
+    def stat_CallStat(self, node: ast.CallStat) -> None:
+        self.emit(self.multi(node.call))
+
+    def stat_Local(self, node: ast.Local) -> None:
+        targets = node.bindings
+        exprs = node.exprs
+        if not exprs:
+            for var in targets:
+                self.emit(f"c{var.slot} = [None]" if var.captured else f"l{var.slot} = None")
+            return
+        if not is_multi(exprs[-1]) or len(exprs) > len(targets):
+            # Every expression runs; extra values are dropped, missing ones
+            # are nil.
+            values = self.operands(exprs)
+            for i, value in enumerate(values):
+                if i >= len(targets):
+                    if has_effects(exprs[i]):
+                        self.emit(value)
+                    continue
+                var = targets[i]
+                self.emit(f"c{var.slot} = [{value}]" if var.captured else f"l{var.slot} = {value}")
+            for var in targets[len(values):]:
+                self.emit(f"c{var.slot} = [None]" if var.captured else f"l{var.slot} = None")
+            return
+        values = self.explist(exprs)
+        names = []
+        for var in targets:
+            names.append(f"_c{var.slot}" if var.captured else f"l{var.slot}")
+        if len(targets) == 1 and len(exprs) == 1:
+            first = f"(_v[0] if (_v := {values}) else None)"
+            self.emit(f"{names[0]} = {first}")
+        else:
+            self.emit(f"{', '.join(names)}, = ADJUST({values}, {len(targets)})")
+        for var in targets:
+            if var.captured:
+                self.emit(f"c{var.slot} = [_c{var.slot}]")
+
+    def stat_LocalFunction(self, node: ast.LocalFunction) -> None:
+        var = node.binding
+        if var.captured:
+            self.emit(f"c{var.slot} = [None]")
+            self.emit(f"c{var.slot}[0] = {self.closure(node.func)}")
+        else:
+            self.emit(f"l{var.slot} = {self.closure(node.func)}")
+
+    def stat_FunctionStat(self, node: ast.FunctionStat) -> None:
+        self.assign([node.target], [node.func])
+
+    def stat_Assign(self, node: ast.Assign) -> None:
+        self.assign(node.targets, node.exprs)
+
+    def assign(self, targets, exprs) -> None:
+        if len(targets) == 1 and len(exprs) == 1:
+            target = targets[0]
+            if type(target) is ast.Name:
+                self.store_name(target, self.expr(exprs[0]))
+                return
+            obj = self.expr(target.obj)
+            obj = self.materialize(obj) if has_effects(target.key) or has_effects(exprs[0]) else obj
+            key = self.expr(target.key)
+            if has_effects(exprs[0]):
+                key = self.materialize(key)
+            value = self.expr(exprs[0])
+            self.store_index(obj, key, value, target, exprs[0])
+            return
+        # Evaluate every target's table and key, then every value, then
+        # assign (the reference assigns right to left).
+        places = []
+        for target in targets:
+            if type(target) is ast.Name:
+                places.append((target, None, None))
+            else:
+                obj = self.materialize(self.expr(target.obj))
+                key = self.materialize(self.expr(target.key))
+                places.append((target, obj, key))
+        if len(exprs) == len(targets) and not is_multi(exprs[-1]):
+            # Copy every value before assigning any: ``a, b = b, a``.
+            values = []
+            for value in self.operands(exprs, force=True):
+                copy = self.temp()
+                self.emit(f"{copy} = {value}")
+                values.append(copy)
+        else:
+            tuple_name = self.temp()
+            self.emit(f"{tuple_name} = ADJUST({self.explist(exprs)}, {len(targets)})")
+            values = [f"{tuple_name}[{i}]" for i in range(len(targets))]
+        for (target, obj, key), value in reversed(list(zip(places, values))):
+            if obj is None:
+                self.store_name(target, value)
+            else:
+                self.store_index(obj, key, value, target)
+
+    def store_name(self, target: ast.Name, value: str) -> None:
+        binding = target.binding
+        if type(binding) is LocalVar:
+            if binding.captured:
+                self.emit(f"c{binding.slot}[0] = {value}")
+            else:
+                self.emit(f"l{binding.slot} = {value}")
+        elif type(binding) is UpvalRef:
+            self.emit(f"u{binding.index}[0] = {value}")
+        else:
+            env = self.name_value(binding.env)
+            self.emit(f"SETFIELD({env}, {self.string(binding.name)}, {value}, {self.env_desc(binding)!r})")
+
+    def store_index(self, obj: str, key: str, value: str, target, value_node=None) -> None:
+        desc = self.describe(target.obj)
+        if type(target.key) is ast.String:
+            self.emit(f"SETFIELD({obj}, {key}, {value}, {desc!r})")
+            return
+        if self.compact:
+            self.emit(f"SETINDEX({obj}, {key}, {value}, {desc!r})")
+            return
+        never_nil_value = value_node is not None and never_nil(value_node, self)
+        for line in templates.array_store(self.materialize(obj), self.materialize(key),
+                                          self.materialize(value), desc,
+                                          self.is_int(target.key), never_nil_value):
+            self.emit(line)
+
+    def stat_Return(self, node: ast.Return) -> None:
+        exprs = node.exprs
+        if len(exprs) == 1 and type(exprs[0]) in (ast.Call, ast.MethodCall):
+            self.proto.has_tail_calls = True
+            self.emit(f"return {self.tail_call(exprs[0])}")
+            return
+        if not exprs:
+            self.emit("return ()")
+        elif len(exprs) == 1 and type(exprs[0]) is ast.Vararg:
+            self.emit("return va")
+        else:
+            self.emit(f"return {self.explist(exprs)}")
+
+    def stat_Break(self, node: ast.Break) -> None:
+        loop = None
+        for context in reversed(self.contexts):
+            if context.kind == "loop":
+                loop = context
+                break
+        if self.contexts and self.contexts[-1] is loop:
+            self.emit("break")
+        else:
+            loop.uses_exception = True
+            self.emit(f"raise BreakJump({loop.ident})")
+
+    def stat_Goto(self, node: ast.Goto) -> None:
+        label_id = self.chunk.label_id(node.target)
+        for depth, context in enumerate(reversed(self.contexts)):
+            segment = context.labels.get(label_id)
+            if segment is None:
+                continue
+            direct = depth == 0
+            if segment == -1:  # a loop's trailing label: "continue"
+                if direct:
+                    self.emit("continue")
+                    return
+            elif direct:
+                self.emit(f"{context.pc} = {segment}")
+                self.budget_tick()
+                self.emit("continue")
+                return
+            context.uses_exception = True
+            self.emit(f"raise GotoJump({label_id})")
+            return
+        raise AssertionError("goto target not in an enclosing block")
+
+    def stat_If(self, node: ast.If) -> None:
+        tests = [(cond, *self.capture_test(cond)) for cond, _ in node.tests]
+        if (len(tests) > MAX_ELIF_CHAIN
+                or sum(1 for _, _, lines, _ in tests[1:] if lines) > MAX_NESTED_ELSE):
+            self.flat_if(node, tests)
+            return
+        first = True
+        opened = 0
+        for (cond, body), (_, test, lines, calls) in zip(node.tests, tests):
+            self.line = cond.line
+            self.pending_calls += calls
+            if first:
+                self.splice(lines)
+                self.emit(f"if {test}:")
+            elif lines:
+                self.emit("else:")
+                self.indent += 1
+                opened += 1
+                self.splice(lines)
+                self.emit(f"if {test}:")
+            else:
+                self.emit(f"elif {test}:")
+            first = False
+            self.indented(lambda: self.block(body))
+        if node.orelse is not None and node.orelse.body:
+            self.emit("else:")
+            self.indented(lambda: self.block(node.orelse))
+        self.indent -= opened
+
+    def capture_test(self, cond) -> tuple[str, list, list]:
+        """A condition's test text, the statements it needs first, and the
+        calls in its text (``pending_calls``) kept aside until it is
+        emitted, so the bodies compiled meanwhile don't scan them."""
+        self.line = cond.line
+        saved = self.pending_calls
+        self.pending_calls = []
+        try:
+            test, lines = self.capture(lambda: self.test(cond))
+            return test, lines, self.pending_calls
+        finally:
+            self.pending_calls = saved
+
+    def flat_if(self, node: ast.If, tests) -> None:
+        """An ``elseif`` chain whose conditions need statements of their own.
+
+        Nesting each in the previous ``else`` would indent the source
+        without bound (CPython refuses 100 levels), and CPython compiles
+        an ``elif`` chain by recursion, so a long one exhausts its stack.
+        Instead the conditions run one after another until one holds,
+        recording which in a temporary, and one ``if`` per body, all at the
+        same depth, runs the chosen one.
+        """
+        chosen = self.temp()
+        self.emit(f"{chosen} = 0")
+        for number, (cond, test, lines, calls) in enumerate(tests, 1):
+            self.line = cond.line
+            if number > 1:
+                self.emit(f"if not {chosen}:")
+                self.indent += 1
+            self.splice(lines)
+            self.pending_calls += calls
+            self.emit(f"if {test}: {chosen} = {number}")
+            if number > 1:
+                self.indent -= 1
+        bodies = list(enumerate((body for _, body in node.tests), 1))
+        if node.orelse is not None:
+            bodies.append((0, node.orelse))
+        for number, body in bodies:
+            self.emit(f"if {chosen} == {number}:", body.line)
+            self.indented(lambda: self.block(body))
+
+    def _loop(self, node, header_lines, header: str, prologue=None, until=None,
+              chunks: str | None = None) -> None:
+        """Emit a Python loop for a Lua loop, handling exceptional jumps.
+
+        With ``chunks`` (an expression yielding iterables whose iterations
+        were charged in advance), the loop is two Python loops and the body
+        carries no per-iteration accounting.
+        """
+        line = self.line
+        self.chunk.loops += 1
+        ident = self.chunk.loops
+        context = LoopContext("loop", ident, node)
+        self.contexts.append(context)
+
+        counter = self.temp() if self.st.options.count_steps and chunks is None else None
+
+        def body():
+            if prologue:
+                prologue()
+            if counter:
+                self.loop_tick(counter)
+            self.body_or_pass(lambda: self.block(node.body, until))
+        _, lines = self.capture(body)
+        self.contexts.pop()
+        self.splice(header_lines)
+        if counter:
+            self.emit(f"{counter} = 0", line)
+        if chunks is not None:
+            # for chunk in chunks: for var in chunk: body, where a break in
+            # the body must also leave the outer loop (for/else idiom).
+            self.emit(f"for _chunk in {chunks}:", line)
+            self.indent += 1
+        self.emit(header, line)
+        self.indent += 1
+        if context.uses_exception:
+            # Jumps that had to cross an inner Python loop arrive as
+            # exceptions: a break, or a goto to this body's trailing label.
+            self.emit("try:", line)
+            self.indent += 1
+            self.splice(lines)
+            self.indent -= 1
+            self.emit("except BreakJump as _b:", line)
+            self.emit(f"    if _b.target != {ident}: raise", line)
+            self.emit("    break", line)
+            if context.labels:
+                targets = ", ".join(str(label) for label in context.labels)
+                self.emit("except GotoJump as _g:", line)
+                self.emit(f"    if _g.target not in ({targets},): raise", line)
+        else:
+            self.splice(lines)
+        self.indent -= 1
+        if chunks is not None:
+            self.emit("else:", line)
+            self.emit("    continue", line)
+            self.emit("break", line)
+            self.indent -= 1
+
+    def stat_While(self, node: ast.While) -> None:
+        test, lines = self.capture(lambda: self.test(node.cond))
+        if not lines:
+            self._loop(node, [], f"while {test}:")
+            return
+
+        def prologue():
+            self.splice(lines)
+            self.emit(f"if not ({test}): break")
+        self._loop(node, [], "while True:", prologue)
+
+    def stat_Repeat(self, node: ast.Repeat) -> None:
+        self._loop(node, [], "while True:", until=node.cond)
+
+    def stat_NumericFor(self, node: ast.NumericFor) -> None:
+        step_node = node.step if node.step is not None else ast.Number(1, node.line)
+        start, stop, step = self.operands([node.start, node.stop, step_node])
+        var = node.binding
+        loop_var = f"l{var.slot}" if not var.captured else "_fi"
+        if (is_int_literal(node.start) and is_int_literal(step_node) and not var.captured
+                and not assigns_to(node.body, var)):
+            self.known_int.add(var.slot)
+
+        def prologue():
+            if var.captured:
+                self.emit(f"c{var.slot} = [_fi]")
+        # Charging iterations a chunk at a time keeps accounting out of the
+        # body; CPython allows only 20 nested blocks, so deep nests use the
+        # per-iteration countdown instead of a second Python loop.
+        if self.st.options.count_steps and len(self.contexts) < self.chunk.chunked_nesting:
+            self._loop(node, [], f"for {loop_var} in _chunk:", prologue,
+                       chunks=f"FORCHUNKS({start}, {stop}, {step})")
+        else:
+            self._loop(node, [], f"for {loop_var} in FORRANGE({start}, {stop}, {step}):", prologue)
+
+    def stat_GenericFor(self, node: ast.GenericFor) -> None:
+        values = self.explist(node.exprs)
+        names = []
+        for var in node.bindings:
+            names.append(f"_g{var.slot}" if var.captured else f"l{var.slot}")
+        count = len(names)
+        target = names[0] if count == 1 else ", ".join(names)
+
+        def prologue():
+            for var in node.bindings:
+                if var.captured:
+                    self.emit(f"c{var.slot} = [_g{var.slot}]")
+        self._loop(node, [], f"for {target} in GENFOR({values}, {count}):", prologue)
+
+    #: The compiler of each kind of statement.
+    STATEMENTS = {
+        ast.Label: stat_Label, ast.Do: stat_Do, ast.CallStat: stat_CallStat,
+        ast.Local: stat_Local, ast.LocalFunction: stat_LocalFunction,
+        ast.FunctionStat: stat_FunctionStat, ast.Assign: stat_Assign,
+        ast.Return: stat_Return, ast.Break: stat_Break, ast.Goto: stat_Goto, ast.If: stat_If,
+        ast.While: stat_While, ast.Repeat: stat_Repeat, ast.NumericFor: stat_NumericFor,
+        ast.GenericFor: stat_GenericFor,
+    }

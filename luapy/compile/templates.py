@@ -1,0 +1,101 @@
+"""The Python text of the inline fast paths, each built by one function.
+
+Every template takes operand *text* that is safe to repeat (a name or a
+literal, see ``SIMPLE``) and returns expression text; the slow path of each
+is a runtime helper of ``luapy.runtime.helpers``.
+"""
+
+from __future__ import annotations
+
+import re
+
+#: Expression text that is a name or a literal: safe to repeat in a template.
+SIMPLE = re.compile(r"(?:[lt]\d+|_t\d+|None|True|False|-?\d+|-?\d+\.\d+(?:e[-+]?\d+)?|INF|NINF|NAN|K\d+|'[^'\\]{0,40}')\Z")
+
+
+def attributable(expression: str) -> str:
+    """Parenthesise literals so ``X.attr`` in a template is valid Python."""
+    if expression[:1].isdigit() or expression[:1] in "'\"-" or expression in ("None", "True", "False"):
+        return f"({expression})"
+    return expression
+
+
+# -- reading tables -------------------------------------------------------
+
+def field_read(obj: str, key: str, desc, result: str = "_v") -> str:
+    """``obj[key]`` for a string ``key``: a plain table's hash part inline."""
+    obj = attributable(obj)
+    return (f"({result} if type({obj}) is Table and (({result} := {obj}.hash.get({key})) is not None "
+            f"or {obj}.meta is None) else INDEX({obj}, {key}, {desc!r}))")
+
+
+def array_read(obj: str, k: int, desc) -> str:
+    """``obj[k]`` for a constant integer ``k >= 1``: the array part inline."""
+    obj = attributable(obj)
+    return (f"(_v if type({obj}) is Table and ((_v := ({obj}.arr[{k - 1}] if len({obj}.arr) >= {k} "
+            f"else {obj}.hash.get({k}))) is not None or {obj}.meta is None) else INDEX({obj}, {k}, {desc!r}))")
+
+
+def index_read(obj: str, key: str, desc, key_is_int: bool) -> str:
+    """``obj[key]`` for any key: an integer in the array part inline."""
+    obj = attributable(obj)
+    int_check = "" if key_is_int else f"type({key}) is int and "
+    return (f"(_v if type({obj}) is Table and ((_v := ({obj}.arr[{key} - 1] if {int_check}"
+            f"0 < {key} <= len({obj}.arr) else {obj}.get({key}))) is not None or {obj}.meta is None) "
+            f"else INDEX({obj}, {key}, {desc!r}))")
+
+
+def helper_index(obj: str, key: str, desc) -> str:
+    """``obj[key]`` through the runtime helper alone (compact code)."""
+    return f"INDEX({obj}, {key}, {desc!r})"
+
+
+# -- writing tables ---------------------------------------------------------
+
+def array_store(obj: str, key: str, value: str, desc, key_is_int: bool, value_never_nil: bool) -> list[str]:
+    """``obj[key] = value``: storing into or appending to a plain table's
+    array part inline; holes, hash keys and metatables go to ``SETINDEX``.
+    Returns statement lines."""
+    obj = attributable(obj)
+    key_check = "" if key_is_int else f"type({key}) is int and "
+    value_check = "" if value_never_nil else f"{value} is not None and "
+    return [f"if type({obj}) is Table and {obj}.meta is None and {key_check}"
+            f"{value_check}0 < {key} <= len(_a := {obj}.arr) + 1 and not {obj}.hash:",
+            f"    if {key} > len(_a):",
+            f"        _a.append({value})",
+            f"        if not {key} & 63: CHARGE(APPEND_COST)",
+            f"    else: _a[{key} - 1] = {value}",
+            f"else: SETINDEX({obj}, {key}, {value}, {desc!r})"]
+
+
+# -- calls --------------------------------------------------------------------
+
+def call(function: str, args: str, desc) -> str:
+    """A call's tuple of results: a Lua function called directly."""
+    packed = f"({args},)" if args else "()"
+    return f"(_f.call({args}) if type(_f := {function}) is Function else CALL(_f, {packed}, {desc!r}))"
+
+
+def method_call(method: str, args: str, desc) -> str:
+    """``obj:name(...)`` once the method is looked up; ``args`` starts with obj."""
+    return f"({method}.call({args}) if type({method}) is Function else CALL({method}, ({args},), {desc!r}))"
+
+
+def helper_call(function: str, args: str, desc) -> str:
+    """A call through the runtime helper alone (compact code)."""
+    packed = f"({args},)" if args else "()"
+    return f"CALL({function}, {packed}, {desc!r})"
+
+
+def tail_call(function: str, args: str, desc) -> str:
+    """``return f(...)``: only Lua functions need the trampoline; builtins
+    and ``__call`` run here, so their errors are positioned at this line as
+    in lua5.4."""
+    packed = f"({args},)" if args else "()"
+    return (f"(TailCall({function}, {packed}, {desc!r}) if type({function}) is Function "
+            f"and {function}.raw is not None else CALL({function}, {packed}, {desc!r}))")
+
+
+def first_value(results: str) -> str:
+    """The first of a tuple of results, or nil."""
+    return f"(_v[0] if (_v := {results}) else None)"
