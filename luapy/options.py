@@ -17,7 +17,11 @@ class Limits:
     #: Loop iterations, calls and the inner work of long library functions
     #: (pattern matching, gsub callbacks, rep, concat, sort, format, JSON).
     steps: int | None = 10_000_000
-    #: Wall-clock seconds.
+    #: Seconds of the call's own time: CPU time of the threads running its
+    #: Lua, less full (generation-2) garbage collections, which are the
+    #: host's; the first ``CHECK_INTERVAL`` steps are counted in wall time.
+    #: Whatever else happens, a call ends after ``WALL_BACKSTOP`` (4) times
+    #: this in wall-clock time (``luapy.runtime.state``, "Time").
     time: float | None = 1.0
     #: Bytes allocated, as the interpreter accounts them: strings, tables and
     #: buffers are charged as they are made (a bound on allocation, since

@@ -217,13 +217,13 @@ class State:
         """Trip the time budget if it is out, else say when to look again."""
         now = clock.monotonic()
         time_budget = self.limits.time
+        used = self._time_used()
+        if used >= time_budget:
+            self.trip("time", f"time budget exhausted ({time_budget:g} s)")
         backstop = self._started + WALL_BACKSTOP * time_budget
         if now >= backstop:
             self.trip("time", f"time budget exhausted ({time_budget:g} s; "
                               f"{WALL_BACKSTOP * time_budget:g} s of wall-clock time)")
-        used = self._time_used()
-        if used >= time_budget:
-            self.trip("time", f"time budget exhausted ({time_budget:g} s)")
         self._due = min(now + (time_budget - used), backstop)
 
     def _start_cpu_clock(self) -> None:

@@ -55,7 +55,9 @@ class _Watchdog:
         self._reset()
 
     def _reset(self) -> None:
-        self.lock = threading.Lock()
+        # Re-entrant: a collection while the lock is held may run a weakref
+        # callback that starts a call (``corolib`` freeing a coroutine).
+        self.lock = threading.RLock()
         self.wakeup = threading.Condition(self.lock)
         self.heap: list = []
         self.order = itertools.count()

@@ -19,11 +19,12 @@ running or suspended, and a first resume beyond it is a Lua error ("too
 many coroutines"), after one forced collection has freed what it could.
 ``LuaRuntime.close`` (or collecting the runtime) kills every suspended
 coroutine and retires the pool.  A coroutine's thread is released when it
-returns, fails, is closed, or when its Lua object is garbage collected.  A weak reference on
-the Lua-visible object notices the collection; the coroutine is then killed
-on the thread that holds control (never concurrently with running Lua), by
-resuming it with a kill signal that unwinds its stack as ``coroutine.close``
-does, calling pending ``__close`` metamethods with a nil error.  The most
+returns, fails, is closed, or when its Lua object is garbage collected.  A
+weak reference on the Lua-visible object notices the collection; the
+coroutine is then killed on the thread that holds control (never
+concurrently with running Lua), by resuming it with a kill signal that
+unwinds its stack as ``coroutine.close`` does, calling pending ``__close``
+metamethods with a nil error.  The most
 recently collected one is left for the next new coroutine, whose first
 resume unwinds it on the way (one thread switch instead of three).  The
 thread's frames reference only the internal ``_Thread`` record, never the
@@ -32,14 +33,14 @@ Lua object, so dropping the last Lua reference really does free the thread.
 Budgets and depth: the runtime's ``State`` is shared by all its threads.
 Whichever thread holds control counts steps on the same countdown, and at
 each handoff the time used so far passes from one thread's CPU clock to the
-next (``State.clock_out``/``clock_in``).
-``st.depth`` counts nested Lua calls; a coroutine keeps its own depth
-relative to where it was resumed, continuing on top of its resumer's depth,
-and the resumer's depth is restored when control comes back.  Nested
-resumes are what lua5.4 limits with its C stack (LUAI_MAXCCALLS): beyond
-``MAX_NESTED_RESUMES``, or with no depth left for the coroutine to make a
-call, ``resume`` fails with "C stack overflow".  That also bounds how many
-threads one chain of resumes can hold.
+next (``State.clock_out``/``clock_in``).  ``st.depth`` counts nested Lua
+calls; a coroutine keeps its own depth relative to where it was resumed,
+continuing on top of its resumer's depth, and the resumer's depth is
+restored when control comes back.  Nested resumes are what lua5.4 limits
+with its C stack (LUAI_MAXCCALLS): beyond ``MAX_NESTED_RESUMES``, or with
+no depth left for the coroutine to make a call, ``resume`` fails with "C
+stack overflow".  That also bounds how many threads one chain of resumes can
+hold.
 """
 
 from __future__ import annotations
