@@ -202,7 +202,7 @@ def test_watchdog_stops_work_between_rare_checks(hang_guard, source):
     lua.register_function("slow", lambda: busy(0.02))
     error, cpu, wall = timed_call(lua, source)
     assert error.limit == "time"
-    assert cpu < 1.5 * BUDGET, f"{cpu:.2f} s of CPU"
+    assert cpu < 1.5 * BUDGET + 0.1, f"{cpu:.2f} s of CPU"
     assert lua.execute("return 'alive'") == "alive"
 
 
@@ -262,7 +262,7 @@ def test_watchdog_works_in_a_forked_child(hang_guard):
     if pid == 0:  # the child: exit status 0 only if stopped on time
         try:
             error, cpu, wall = timed_call(lua, UNCHARGED["tail-recursion"])
-            os._exit(0 if error.limit == "time" and cpu < 1.5 * BUDGET else 1)
+            os._exit(0 if error.limit == "time" and cpu < 1.5 * BUDGET + 0.1 else 1)
         except BaseException:
             os._exit(2)
     _, status = os.waitpid(pid, 0)
@@ -301,7 +301,7 @@ def test_collections_lua_asks_for_are_charged(hang_guard):
     error, cpu, wall = timed_call(lua, "local t = {} for i = 1, 1e5 do t[i] = {} end while true do collectgarbage() end")
     # The CPU budget, not the wall-clock backstop: no credit for these.
     assert error.limit == "time" and "wall-clock" not in str(error)
-    assert cpu < 1.5 * BUDGET
+    assert cpu < 3 * BUDGET
 
 
 #: A call's first CHECK_INTERVAL steps are charged wall time (its CPU clock
