@@ -17,7 +17,11 @@ class Limits:
     #: Loop iterations, calls and the inner work of long library functions
     #: (pattern matching, gsub callbacks, rep, concat, sort, format, JSON).
     steps: int | None = 10_000_000
-    #: Wall-clock seconds.
+    #: Seconds of the call's own time: CPU time of the threads running its
+    #: Lua, less full (generation-2) garbage collections, which are the
+    #: host's; the first ``CHECK_INTERVAL`` steps are counted in wall time.
+    #: Whatever else happens, a call ends after ``WALL_BACKSTOP`` (4) times
+    #: this in wall-clock time (``luapy.runtime.state``, "Time").
     time: float | None = 1.0
     #: Bytes allocated, as the interpreter accounts them: strings, tables and
     #: buffers are charged as they are made (a bound on allocation, since
@@ -29,6 +33,11 @@ class Limits:
     nesting: int = 200
     #: Bytes of Lua source in one chunk.
     source_size: int | None = 1 * MiB
+    #: Coroutines running or suspended at once (each holds an OS thread,
+    #: from its first resume until it ends); one more is a Lua error.
+    #: ``None`` is the profile's default, ``COROUTINES`` (never unlimited:
+    #: threads are a resource of the whole machine).
+    coroutines: int | None = None
 
     def __post_init__(self):
         # Checked here so a typo fails when the runtime is configured, not
@@ -42,6 +51,14 @@ class Limits:
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 # No None: the Python stack under these is finite.
                 raise ValueError(f"Limits.{name} must be an int >= 1, not {value!r}")
+        value = self.coroutines
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+            raise ValueError(f"Limits.coroutines must be an int >= 1 or None, not {value!r}")
+
+
+#: ``Limits.coroutines`` when it is None, by profile: a plugin needs few
+#: coroutines at once; a script run by ``luapy`` may want many.
+COROUTINES = {"sandbox": 256, "standard": 10_000}
 
 
 #: No budgets beyond what the host machine allows; for the ``luapy`` command.
@@ -76,6 +93,12 @@ class Options:
     #: without it, step/time budgets are not enforced inside Lua code and
     #: runaway recursion ends in Python's own recursion limit.
     count_steps: bool = True
+
+    @property
+    def coroutine_limit(self) -> int:
+        """How many coroutines may run or be suspended at once."""
+        limit = self.limits.coroutines
+        return limit if limit is not None else COROUTINES.get(self.profile, COROUTINES["sandbox"])
 
     def with_limits(self, **changes) -> "Options":
         return replace(self, limits=replace(self.limits, **changes))

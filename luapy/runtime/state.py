@@ -2,17 +2,24 @@
 
 Budget accounting is designed around a cheap countdown.  Hot paths do
 ``st.steps_left -= 1`` and only when it goes negative call
-``st.budget_check()``, which settles the real step count, looks at the clock
-and re-arms the countdown.
+``st.budget_check()``, which settles the real step count, checks every
+budget and re-arms the countdown.
+
+A check can't be skipped: only ``budget_check``, after checking, and
+``enter``, starting a fresh call from Python, arm the countdown.  Every
+other write may only lower it: charges, trips, the watchdog (``run_out``)
+and setting the depth (``pcall`` restoring it after an error, a coroutine
+switch), which lowers the countdown to the levels left when it must and
+otherwise leaves it alone.  So any loop, whatever it catches or switches
+between, reaches the check within ``CHECK_INTERVAL`` steps.
 
 The countdown also guards the call depth.  A call adds one level and takes
 one step, and the countdown is never armed with more steps than there are
 levels left (``_arm``), so a call can't go one level too deep without first
 reaching ``budget_check``, which looks at the exact depth.  The prologue of
 a call is then one increment and one countdown, with no compare of its own.
-Whoever sets the depth from Python goes through the ``depth`` property,
-which re-arms.  (A runtime with no step or time budget has nothing to
-count: its prologues compare the depth instead, ``stack_overflow``.)
+(A runtime with no step or time budget has nothing to count: its prologues
+compare the depth instead, ``stack_overflow``.)
 
 The call depth and the step countdown live in two closure cells rather than
 attributes: every function the compiler generates for this runtime shares
@@ -21,16 +28,32 @@ than attribute updates.  Python code reaches them through the ``depth`` and
 ``steps_left`` properties.  Once a budget trips it stays tripped (the
 countdown is parked far below zero) until the host starts a new call, so no
 amount of ``pcall`` can keep a runaway plugin alive.
+
+Time.  The time budget counts the call's own time (``luapy.runtime.clock``):
+the CPU time of the threads that run its Lua, less full garbage
+collections, so neither a host pause nor a busy machine trips a healthy
+plugin.  A wall-clock backstop, ``WALL_BACKSTOP`` times the budget, bounds
+what the CPU clock can't see (a host function blocked on I/O).  A budget
+check reads only the cheap wall clock, and measures the call's time when it
+passes ``_due``, the earliest moment the budget could be out (time is
+charged at most as fast as the wall clock runs); the watchdog
+(``luapy.runtime.watchdog``) makes the countdown run out at ``_due``, so a
+call whose steps come rarely still meets a check on time.  Reading a
+thread's CPU clock is a system call, so a call reads it first at its first
+budget check (most calls end before one): until then it is charged wall
+time less the full collections meanwhile.  A coroutine switch hands the
+time used so far from one thread's CPU clock to the next (``clock_out``,
+``clock_in``).
 """
 
 from __future__ import annotations
 
 import sys
-import time
 import types
 
 from ..errors import LuaError, LuaLimitError
 from ..options import Options
+from . import clock, watchdog
 from .values import Table
 
 #: How many steps run between two looks at the clock.  Small enough that
@@ -38,6 +61,9 @@ from .values import Table
 CHECK_INTERVAL = 250
 _UNLIMITED = 1 << 62
 _PARKED = -(1 << 62)
+#: A call ends after this many times its time budget in wall-clock time,
+#: however little of it was the call's own (see "Time" above).
+WALL_BACKSTOP = 4.0
 
 
 class State:
@@ -67,9 +93,21 @@ class State:
         self.memory_left = _UNLIMITED
         self._steps_used = 0
         self._chunk = 0
-        self._deadline = None
         self.tripped: LuaLimitError | None = None
         self._entries = 0
+        # The time of the current call (see "Time" above).  ``_due`` is
+        # None between calls; the watchdog reads it and ``_watched``.
+        self._due: float | None = None
+        self._watched = False
+        self._started = 0.0
+        self._gc_at_start = 0.0
+        #: What ``clock.charged()`` read when the call's time was zero, once
+        #: read; None before the first budget check.
+        self._cpu_base: float | None = None
+        #: The call's time when its thread last handed control away.
+        self._time_spent = 0.0
+        if options.limits.time is not None:
+            clock.install()
 
     @property
     def depth(self) -> int:
@@ -77,18 +115,19 @@ class State:
 
     @depth.setter
     def depth(self, value: int) -> None:
+        """Set the depth (pcall unwinding, a coroutine switch) and lower the
+        countdown to the levels left if needed.  Never raises it: that is
+        ``budget_check``'s alone."""
         self.depth_cell.cell_contents = value
-        if self.tripped is None:
-            self._settle()
-            self._arm()
+        cell = self.steps_cell
+        excess = cell.cell_contents - max(self.max_depth - value, 0)
+        if excess > 0:
+            self._chunk -= excess  # armed with fewer steps, none of them used
+            cell.cell_contents -= excess
 
     @property
     def steps_left(self) -> int:
         return self.steps_cell.cell_contents
-
-    @steps_left.setter
-    def steps_left(self, value: int) -> None:
-        self.steps_cell.cell_contents = value
 
     # -- entering from Python ----------------------------------------------
 
@@ -104,8 +143,15 @@ class State:
         self.tripped = None
         self.depth_cell.cell_contents = 0
         self._steps_used = 0
-        self._deadline = (time.monotonic() + limits.time) if limits.time is not None else None
         self.memory_left = limits.memory if limits.memory is not None else _UNLIMITED
+        if limits.time is not None:
+            now = clock.monotonic()
+            self._started = now
+            self._gc_at_start = clock.gc_pauses()
+            self._cpu_base = None
+            self._due = now + limits.time
+            if not self._watched:
+                watchdog.watch(self)
         self._arm()
         return True
 
@@ -114,14 +160,17 @@ class State:
         if outermost:
             self.tripped = None
             self.depth_cell.cell_contents = 0
+            self._due = None
 
     def _arm(self) -> None:
+        """Re-arm the countdown: only right after every budget was checked
+        (``budget_check``) or at the start of a call (``enter``)."""
         limits = self.limits
         chunk = min(CHECK_INTERVAL, max(self.max_depth - self.depth_cell.cell_contents, 0))
         if limits.steps is not None:
             chunk = min(chunk, max(limits.steps - self._steps_used, 0))
         self._chunk = chunk
-        self.steps_left = chunk
+        self.steps_cell.cell_contents = chunk
 
     def _settle(self) -> None:
         self._steps_used += self._chunk - self.steps_left
@@ -135,20 +184,86 @@ class State:
         runs inside its own error handler (a lazy prologue).
         """
         if self.tripped is not None:
-            self.steps_left = _PARKED
+            self.steps_cell.cell_contents = _PARKED
             raise self._retrip()
         self._settle()
+        limits = self.limits
+        if limits.steps is not None and self._steps_used >= limits.steps:
+            self.trip("steps", f"step budget exhausted ({limits.steps} steps)")
+        due = self._due
+        if due is not None:
+            if self._cpu_base is None:
+                self._start_cpu_clock()
+            if clock.monotonic() >= due:
+                self._check_time()
         depth_cell = self.depth_cell
         if depth_cell.cell_contents > self.max_depth:
             depth_cell.cell_contents -= 1  # the call that went too deep never ran
             self._arm()
             raise LuaError("stack overflow", level=level)
-        limits = self.limits
-        if limits.steps is not None and self._steps_used >= limits.steps:
-            self.trip("steps", f"step budget exhausted ({limits.steps} steps)")
-        if self._deadline is not None and time.monotonic() > self._deadline:
-            self.trip("time", f"time budget exhausted ({limits.time:g} s)")
         self._arm()
+
+    def run_out(self) -> None:
+        """Make the countdown run out now (the watchdog, from its thread)."""
+        cell = self.steps_cell
+        left = cell.cell_contents
+        if left >= 0:
+            self._chunk -= left + 1  # the steps it had left were never used
+            cell.cell_contents = -1
+
+    # -- time ----------------------------------------------------------------
+
+    def _check_time(self) -> None:
+        """Trip the time budget if it is out, else say when to look again."""
+        now = clock.monotonic()
+        time_budget = self.limits.time
+        used = self._time_used()
+        if used >= time_budget:
+            self.trip("time", f"time budget exhausted ({time_budget:g} s)")
+        backstop = self._started + WALL_BACKSTOP * time_budget
+        if now >= backstop:
+            self.trip("time", f"time budget exhausted ({time_budget:g} s; "
+                              f"{WALL_BACKSTOP * time_budget:g} s of wall-clock time)")
+        self._due = min(now + (time_budget - used), backstop)
+
+    def _start_cpu_clock(self) -> None:
+        """Switch the call from wall time to its thread's CPU time."""
+        so_far = clock.monotonic() - self._started - (clock.gc_pauses() - self._gc_at_start)
+        self._cpu_base = clock.charged() - max(so_far, 0.0)
+
+    def _time_used(self) -> float:
+        if self._cpu_base is None:
+            self._start_cpu_clock()
+        return clock.charged() - self._cpu_base
+
+    def clock_out(self):
+        """This thread hands the running Lua to another (a coroutine switch).
+
+        Returns this thread's clock reading, for its next ``clock_in``.
+        """
+        if self._due is None:
+            return None
+        mark = clock.charged()
+        if self._cpu_base is None:
+            self._start_cpu_clock()
+        self._time_spent = mark - self._cpu_base
+        return mark
+
+    def clock_in(self, mark) -> None:
+        """This thread takes the running Lua over from one that clocked out.
+
+        ``mark`` is what this thread's last ``clock_out`` returned: the CPU
+        it spent since, handing control over and waking up, is the call's
+        too (a switch between threads costs more CPU than the Lua around it
+        in a tight resume/yield loop).
+        """
+        if self._due is None:
+            return
+        now = clock.charged()
+        spent = self._time_spent
+        if mark is not None:
+            spent += now - mark
+        self._cpu_base = now - spent
 
     def charge(self, steps: int) -> None:
         """Charge ``steps`` units of library work."""
@@ -176,7 +291,7 @@ class State:
         error = LuaLimitError(limit, message)
         self.tripped = error
         self._trip_message = message
-        self.steps_left = _PARKED
+        self.steps_cell.cell_contents = _PARKED
         raise error
 
     def _retrip(self) -> LuaLimitError:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from ..errors import ArgumentError, LuaError, LuaException, LuaSyntaxError
 from ..load import load_chunk, skip_file_header
 from ..runtime import ops
+from ..runtime.clock import charged_collect
 from ..runtime.helpers import lua_where
 from ..runtime.args import (
     arg, arg_error, check_any, check_int, check_str, check_table, name_argument_error, opt_int, opt_str,
@@ -251,8 +252,10 @@ def open(st) -> None:
         if option not in answers:
             arg_error(1, "collectgarbage", f"invalid option '{option}'")
         if option == "collect":
-            import gc
-            gc.collect()
+            # A full collection of the host's heap: the call's own time, and
+            # long enough that the clock must be looked at right after it.
+            charged_collect()
+            st.budget_check()
         return (answers[option],)
 
     functions = {

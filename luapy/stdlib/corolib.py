@@ -13,43 +13,50 @@ metamethods and iterators without any help from the compiler.
 Threads are started lazily on the first resume (creating a coroutine costs
 no thread) and come from a small per-runtime pool of parked workers, so a
 program that churns through many short-lived coroutines reuses a handful of
-threads.  A coroutine's thread is released when it returns, fails, is
-closed, or when its Lua object is garbage collected.  A weak reference on
-the Lua-visible object notices the collection; the coroutine is then killed
-on the thread that holds control (never concurrently with running Lua), by
-resuming it with a kill signal that unwinds its stack as ``coroutine.close``
-does, calling pending ``__close`` metamethods with a nil error.  The most
+threads.  A runtime holds at most ``Limits.coroutines`` of them: a thread
+is started only when the pool is empty and fewer coroutines than that are
+running or suspended, and a first resume beyond it is a Lua error ("too
+many coroutines"), after one forced collection has freed what it could.
+``LuaRuntime.close`` (or collecting the runtime) kills every suspended
+coroutine and retires the pool.  A coroutine's thread is released when it
+returns, fails, is closed, or when its Lua object is garbage collected.  A
+weak reference on the Lua-visible object notices the collection; the
+coroutine is then killed on the thread that holds control (never
+concurrently with running Lua), by resuming it with a kill signal that
+unwinds its stack as ``coroutine.close`` does, calling pending ``__close``
+metamethods with a nil error.  The most
 recently collected one is left for the next new coroutine, whose first
 resume unwinds it on the way (one thread switch instead of three).  The
 thread's frames reference only the internal ``_Thread`` record, never the
 Lua object, so dropping the last Lua reference really does free the thread.
 
 Budgets and depth: the runtime's ``State`` is shared by all its threads.
-``st.depth`` counts nested Lua calls; a coroutine keeps its own depth
-relative to where it was resumed, continuing on top of its resumer's depth,
-and the resumer's depth is restored when control comes back.  Nested
-resumes are what lua5.4 limits with its C stack (LUAI_MAXCCALLS): beyond
-``MAX_NESTED_RESUMES``, or with no depth left for the coroutine to make a
-call, ``resume`` fails with "C stack overflow".  That also bounds how many
-threads one chain of resumes can hold.
+Whichever thread holds control counts steps on the same countdown, and at
+each handoff the time used so far passes from one thread's CPU clock to the
+next (``State.clock_out``/``clock_in``).  ``st.depth`` counts nested Lua
+calls; a coroutine keeps its own depth relative to where it was resumed,
+continuing on top of its resumer's depth, and the resumer's depth is
+restored when control comes back.  Nested resumes are what lua5.4 limits
+with its C stack (LUAI_MAXCCALLS): beyond ``MAX_NESTED_RESUMES``, or with
+no depth left for the coroutine to make a call, ``resume`` fails with "C
+stack overflow".  That also bounds how many threads one chain of resumes can
+hold.
 """
 
 from __future__ import annotations
 
 import _thread
-import gc
 import threading
 import weakref
 
 from ..errors import LuaError, LuaException, LuaLimitError
 from ..runtime.args import arg_error, check_function, register, type_error
+from ..runtime.clock import charged as charged_clock, charged_collect
 from ..runtime.values import Coroutine, Function, Table
 
 #: lua5.4 (LUAI_MAXCCALLS = 200) lets ``lua`` nest 198 coroutines, counting
 #: the C calls that run the main chunk.
 MAX_NESTED_RESUMES = 198
-#: How many coroutines of one runtime may hold a thread at once.
-MAX_SUSPENDED = 10_000
 #: Virtual stack of a coroutine thread, so that Lua recursion inside a
 #: coroutine goes as deep as outside (only touched pages cost memory): at
 #: least this much, more for runtimes allowing deeper calls...
@@ -169,7 +176,7 @@ class _CoreRef(weakref.ref):
 class _Worker:
     """One Python thread that runs coroutines, one after another."""
 
-    __slots__ = ("wake", "core", "heir", "ident", "thread")
+    __slots__ = ("wake", "core", "heir", "ident", "thread", "clock_mark")
 
     def __init__(self):
         #: Locked while the worker waits; released to hand it control.
@@ -180,6 +187,8 @@ class _Worker:
         self.heir = None
         self.ident = None
         self.thread = None
+        #: Its CPU clock when it last handed control back (``State.clock_in``).
+        self.clock_mark = None
 
 
 class _WorkerPool:
@@ -257,6 +266,7 @@ def _start_worker(pool: _WorkerPool) -> _Worker:
 
 def _worker_main(worker: _Worker, pool: _WorkerPool) -> None:
     wake = worker.wake
+    worker.clock_mark = charged_clock()
     while True:
         if not wake.acquire(timeout=IDLE_TIMEOUT):
             if pool.withdraw(worker):
@@ -265,6 +275,8 @@ def _worker_main(worker: _Worker, pool: _WorkerPool) -> None:
         core = worker.core
         if core is None:            # retired by shutdown
             return
+        st = core.sched.st
+        st.clock_in(worker.clock_mark)
         while True:
             _run_body(core)
             worker.core = None
@@ -283,6 +295,8 @@ def _worker_main(worker: _Worker, pool: _WorkerPool) -> None:
         back = core.back
         del core
         parked = pool.park(worker)
+        worker.clock_mark = st.clock_out()
+        del st
         back.release()              # control goes back to the resumer
         del back
         if not parked:
@@ -328,8 +342,12 @@ class _Scheduler:
         self.current = self.main
         #: Resumes in progress (each holds a blocked thread).
         self.nested = 0
-        #: Started coroutines that have not ended (each holds a thread).
+        #: Started coroutines that have not ended (each holds a thread)...
         self.live: set[_Thread] = set()
+        #: ...at most this many (``Limits.coroutines``).
+        self.max_live = st.options.coroutine_limit
+        #: Threads started since the last collection forced by the cap.
+        self.started_since_collect = 0
         #: Coroutines whose Lua object was collected, waiting to be killed.
         self.graveyard: list[_Thread] = []
         #: The Python thread that holds control.
@@ -413,17 +431,15 @@ class _Scheduler:
             outcome, value = self._switch(core, args)
         else:
             # First resume: find it a thread before touching any bookkeeping.
-            if len(self.live) >= MAX_SUSPENDED:
-                gc.collect()
-                self.reap()
-                if len(self.live) >= MAX_SUSPENDED:
-                    return False, "too many suspended coroutines"
+            if len(self.live) >= self.max_live:
+                self._make_room()
             doomed = self._doomed()
             worker = None
             if doomed is None:
                 worker = self.pool.take()
                 if worker is None:
                     st.charge_memory(THREAD_COST)
+                    self.started_since_collect += 1
                     try:
                         worker = _start_worker(self.pool)
                     except RuntimeError:  # the OS refuses another thread
@@ -435,6 +451,23 @@ class _Scheduler:
             core.error = value
             return False, value
         raise value
+
+    def _make_room(self) -> None:
+        """At the cap: free the threads of unreachable coroutines, or fail.
+
+        Collected coroutines wait in the graveyard; those in reference
+        cycles are only found by a collection.  One is forced at most once
+        per quarter of the cap's thread starts, so a script that keeps
+        hitting the cap can't make the host collect its whole heap over and
+        over (and the collection is charged to it).
+        """
+        self.reap()
+        if len(self.live) >= self.max_live and self.started_since_collect > self.max_live // 4:
+            self.started_since_collect = 0
+            charged_collect()
+            self.reap()
+        if len(self.live) >= self.max_live:
+            raise LuaError(f"too many coroutines (at most {self.max_live} may be running or suspended)")
 
     def kill(self, core: _Thread):
         """Unwind a started, suspended coroutine; ``(ok, error value)``."""
@@ -486,9 +519,11 @@ class _Scheduler:
         # Everything the coroutine may look at is set: let it run.
         self.active_ident = worker.ident
         self.switching = False
+        mark = st.clock_out()
         worker.wake.release()
         self._wait(core.back)
         # Control is ours again.
+        st.clock_in(mark)
         self.switching = True
         self.active_ident = me
         self.nested -= 1
@@ -559,9 +594,12 @@ class _Scheduler:
         core.transfer = values
         wake = core.worker.wake
         self.active_ident = core.resumer_ident
+        st = self.st
+        mark = st.clock_out()
         core.back.release()
         wake.acquire()
         # Resumed (the resumer did all the bookkeeping) or told to die.
+        st.clock_in(mark)
         if core.kill:
             raise CoroutineKill()
         args = core.transfer
