@@ -8,9 +8,9 @@ Everything that turns text into code (``load``, ``require``, ``dofile``,
 
 from __future__ import annotations
 
-import sys
 
 from .errors import LuaLimitError, LuaSyntaxError
+from .runtime.stack import ensure_compile_headroom
 
 #: LUA_IDSIZE: how long a chunk id may be, including the terminating NUL.
 _ID_SIZE = 60
@@ -132,25 +132,9 @@ def load_chunk(st, source: str, chunkname: str, env=GLOBALS, *, charged: bool = 
     budget = LoadBudget(st) if charged else None
     tree = parse(source, display, nesting_limit=st.limits.nesting,
                  progress=budget.parsed if budget else None)
-    _ensure_recursion_headroom()
+    ensure_compile_headroom()
     resolve(tree)
     return compile_chunk(st, tree, st.globals if env is GLOBALS else env, budget)
-
-
-#: The parser never builds a tree deeper than 1,000 levels; resolving and
-#: compiling recurse a few Python frames per level.
-_COMPILE_FRAMES = 1000 * 6 + 2000
-
-
-def _ensure_recursion_headroom() -> None:
-    frames = 0
-    frame = sys._getframe()
-    while frame is not None:
-        frames += 1
-        frame = frame.f_back
-    needed = frames + _COMPILE_FRAMES
-    if sys.getrecursionlimit() < needed:
-        sys.setrecursionlimit(needed)
 
 
 __all__ = ["LoadBudget", "LuaSyntaxError", "chunk_display_name", "load_chunk", "to_lua_source"]

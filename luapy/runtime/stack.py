@@ -35,8 +35,11 @@ DEEP_RECURSION_LIMIT = 2_000_000
 #: compiling recurse a few Python frames per level.
 COMPILE_FRAMES = 1000 * 6 + 2000
 #: A coroutine's thread gets at least this much stack, so Lua recursion
-#: inside a coroutine goes as deep as outside...
-COROUTINE_STACK_BYTES = 64 * 1024 * 1024
+#: inside a coroutine goes as deep as outside (a sandbox's 200 levels need
+#: about 1 MiB; compiling a deeply nested chunk on Python 3.10 more).  It is
+#: virtual memory, but RLIMIT_AS counts it: a plugin worker's 1 GiB must
+#: hold a useful number of suspended coroutines...
+COROUTINE_STACK_BYTES = 16 * 1024 * 1024
 #: ...at this many bytes per allowed call level (measured need is ~5 KiB),
 #: up to ``DEEP_STACK_BYTES``.
 STACK_BYTES_PER_LEVEL = 8 * 1024

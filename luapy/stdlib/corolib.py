@@ -53,18 +53,11 @@ from ..errors import LuaError, LuaException, LuaLimitError
 from ..runtime.args import arg_error, check_function, register, type_error
 from ..runtime.clock import charged as charged_clock, charged_collect
 from ..runtime.values import Coroutine, Function, Table
+from ..runtime import stack
 
 #: lua5.4 (LUAI_MAXCCALLS = 200) lets ``lua`` nest 198 coroutines, counting
 #: the C calls that run the main chunk.
 MAX_NESTED_RESUMES = 198
-#: Virtual stack of a coroutine thread, so that Lua recursion inside a
-#: coroutine goes as deep as outside (only touched pages cost memory): at
-#: least this much, more for runtimes allowing deeper calls...
-THREAD_STACK_SIZE = 64 * 1024 * 1024
-#: ...at this many bytes per allowed call level (measured need is ~5 KiB)...
-STACK_BYTES_PER_LEVEL = 8 * 1024
-#: ...up to this (what ``luapy.api`` gives its deep-stack thread).
-MAX_THREAD_STACK_SIZE = 1024 * 1024 * 1024
 #: Collected coroutines whose thread may wait for the next new coroutine to
 #: unwind them (see ``_Scheduler._collected``).
 MAX_DOOMED = 1
@@ -236,7 +229,6 @@ class _WorkerPool:
             worker.wake.release()
 
 
-_stack_size_lock = threading.Lock()
 _MAIN_THREAD_IDENT = threading.main_thread().ident
 #: Seconds between two looks at pending signals while the main thread waits.
 _SIGNAL_POLL = 0.1
@@ -245,20 +237,8 @@ _SIGNAL_POLL = 0.1
 def _start_worker(pool: _WorkerPool) -> _Worker:
     """A new worker thread, parked on its ``wake`` lock until given a job."""
     worker = _Worker()
-    thread = threading.Thread(target=_worker_main, args=(worker, pool),
-                              name="luapy-coroutine", daemon=True)
-    # stack_size is process-wide: set it just for this start.
-    with _stack_size_lock:
-        previous = threading.stack_size()
-        try:
-            threading.stack_size(pool.stack_size)
-        except (ValueError, RuntimeError):  # platform refuses: keep default
-            previous = None
-        try:
-            thread.start()
-        finally:
-            if previous is not None:
-                threading.stack_size(previous)
+    thread = stack.start_thread(_worker_main, (worker, pool), name="luapy-coroutine",
+                                stack_bytes=pool.stack_size)
     worker.ident = thread.ident
     worker.thread = thread
     return worker
@@ -332,7 +312,7 @@ class _Scheduler:
 
     def __init__(self, st):
         self.st = st
-        self.pool = _WorkerPool(_stack_size_for(st.max_depth))
+        self.pool = _WorkerPool(stack.coroutine_stack_bytes(st.max_depth))
         # Parked workers leave with the runtime (they would time out anyway).
         weakref.finalize(self, self.pool.retire_all).atexit = False
         #: The main "thread": what runs when no coroutine does.
@@ -578,11 +558,11 @@ class _Scheduler:
                 target = self.active_ident
                 if target != _thread.get_ident():
                     forwarded_to = target
-                    _raise_in_thread(target, type(interrupt))
+                    stack.raise_in_thread(target, type(interrupt))
         if forwarded_to is not None:
             # If it arrived after that thread stopped running Lua, it must
             # not go off later in the middle of our bookkeeping.
-            _raise_in_thread(forwarded_to, None)
+            stack.raise_in_thread(forwarded_to, None)
 
     def yield_(self, values):
         core = self.current
@@ -637,25 +617,6 @@ class _Scheduler:
             # handlers may ask): a stand-in that is never suspended again.
             obj = LuaCoroutine(core)
         return obj
-
-
-def _stack_size_for(max_depth: int) -> int:
-    wanted = max(THREAD_STACK_SIZE, max_depth * STACK_BYTES_PER_LEVEL)
-    return min(wanted, MAX_THREAD_STACK_SIZE)
-
-
-def _raise_in_thread(ident, exc_type) -> None:
-    """Raise ``exc_type`` asynchronously in thread ``ident`` (CPython);
-    ``None`` cancels a pending one."""
-    if ident is None:
-        return
-    try:
-        import ctypes
-
-        exc = ctypes.py_object(exc_type) if exc_type is not None else None
-        ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(ident), exc)
-    except Exception:  # not CPython: the interrupt waits for the coroutine
-        pass
 
 
 def holds_control(st) -> bool:
