@@ -27,7 +27,7 @@ NODE_RUNNER = Path(__file__).resolve().parent / "run_node.mjs"
 
 #: The resolver modules the playground needs; importing them must pull in
 #: nothing else from ``resolver`` (the test checks).
-RESOLVER_CORE = ("__init__", "rules", "pods", "plugins", "chain", "workers")
+RESOLVER_CORE = ("__init__", "rules", "podreader", "pods", "plugins", "chain", "workers")
 
 #: Files of the npm package a page needs (the rest are typings, maps, demos).
 PYODIDE_RUNTIME_FILES = ("pyodide.mjs", "pyodide.asm.mjs", "pyodide.asm.wasm",

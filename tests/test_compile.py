@@ -62,10 +62,7 @@ def test_compact_code_behaves_the_same(path, everything_compact, monkeypatch):
     # Compact code is slower: only the time budget is lifted.
     unhurried = luapy.api.Options().with_limits(time=None)
     monkeypatch.setattr(luapy.api, "Options", lambda: unhurried)
-    expected_lines, expected_error = luascripts.expectations(path)
-    lines, error = luascripts.run_luapy(path)
-    assert lines == expected_lines
-    assert error == expected_error
+    luascripts.check(path, luascripts.run_luapy)
 
 
 def test_compact_code_is_smaller():

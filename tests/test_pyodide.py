@@ -132,7 +132,8 @@ def test_it_really_is_webassembly(report):
 
 def test_the_resolver_core_imports_without_store_or_service(report):
     assert report["resolver_modules"] == ["resolver", "resolver.chain", "resolver.plugins",
-                                          "resolver.pods", "resolver.rules", "resolver.workers"]
+                                          "resolver.podreader", "resolver.pods", "resolver.rules",
+                                          "resolver.workers"]
 
 
 def test_worker_process_isolation_reports_itself_unavailable(report):

@@ -149,7 +149,7 @@ def test_resolve_body_hygiene(tmp_path):
         for body, expected in [(b"\xff\xfe{}", "request body: not valid UTF-8 (byte 0xff at offset 0)"),
                                (b"  \n", "request body: empty; send a Pod, a PodList or pod metadata"),
                                (json.dumps({"kind": "List", "items": [{"kind": "Service", "metadata": {}}]}).encode(),
-                                "request body: no pods in it (skipped: 1 Service)")]:
+                                "request body:1:28: no pods in the input: 1 objects, none of them a Pod (Service 1)")]:
             status, answer = s.request("POST", "/v1/resolve", body)
             assert status == 400 and json.loads(answer)["error"] == expected, answer
         status, answer = s.request("POST", "/v1/resolve", b" " * 2001)

@@ -113,9 +113,8 @@ def test_the_default_deadline_is_the_time_budget_plus_half_a_second():
 
 def test_overruns_count_towards_disabling_the_plugin():
     pods = [make_pod({"name": str(n), "namespace": "ns", "uid": str(n)}) for n in range(12)]
-    for pod in pods:
-        pod.lua_meta = pod.name
-    with closing(WorkerPlugin("spin", SPIN_ON_ODD, limits=UNBUDGETED, deadline=0.3)) as worker:
+    spin_on_odd_name = SPIN_ON_ODD.replace(b"tonumber(m)", b'tonumber(m:match(\'"name":"(%d+)"\'))')
+    with closing(WorkerPlugin("spin", spin_on_odd_name, limits=UNBUDGETED, deadline=0.3)) as worker:
         started = time.monotonic()
         disabled = []
         results, summary = resolve_podset(PodSet(pods, {}, {}), [worker], on_disabled=disabled.append)
