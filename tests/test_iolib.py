@@ -28,7 +28,7 @@ class IO:
         self.st.enter()
         self.out = []
         self.st.write_stdout = self.out.append
-        self.lib = iolib.open(self.st)
+        self.lib = iolib.open_library(self.st)
 
     def __call__(self, name, *args):
         return self.lib.get(name).call(*args)

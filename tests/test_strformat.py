@@ -13,7 +13,7 @@ from luapy.runtime.values import Function, Table
 from luapy.stdlib import strlib
 
 ST = State(Options())
-LIB = strlib.open(ST)
+LIB = strlib.open_library(ST)
 
 
 def fmt(*args):
@@ -107,7 +107,7 @@ def test_p_of_non_pointer_is_null_and_of_table_is_its_address():
 
 def test_output_is_charged_against_memory():
     st = State(Options().with_limits(memory=10_000))
-    lib = strlib.open(st)
+    lib = strlib.open_library(st)
     st.enter()
     try:
         with pytest.raises(LuaLimitError):

@@ -17,7 +17,7 @@ def new_lib(**limits):
     options = Options().with_limits(**limits) if limits else Options()
     st = State(options)
     st.enter()
-    return st, tablib.open(st)
+    return st, tablib.open_library(st)
 
 
 @pytest.fixture

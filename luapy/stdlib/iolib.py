@@ -14,6 +14,8 @@ lua5.4 built without popen does.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import errno
 import io
 import os
@@ -27,6 +29,9 @@ from ..runtime.args import (
 )
 from ..runtime.values import Function, Table, Userdata, address_of, number_to_str
 from .oslib import file_failure
+
+if TYPE_CHECKING:
+    from ..runtime.state import State
 
 #: How much a single read asks the OS for (and charges) at a time.
 _CHUNK = 65536
@@ -61,7 +66,7 @@ class LuaFile:
 
     __slots__ = ("stream", "closed", "standard", "buffering", "st")
 
-    def __init__(self, st, stream, standard: str | None = None):
+    def __init__(self, st: State, stream, standard: str | None = None):
         self.st = st
         #: A binary file object, or None for the standard streams, which are
         #: looked up on ``sys`` at each use (so redirection keeps working).
@@ -139,7 +144,7 @@ def _peek_byte(fh) -> bytes:
     return byte
 
 
-def _read_line(st, fh, keep_newline: bool):
+def _read_line(st: State, fh, keep_newline: bool):
     parts = []
     while True:
         chunk = fh.readline(_CHUNK)
@@ -156,7 +161,7 @@ def _read_line(st, fh, keep_newline: bool):
     return data.decode("latin-1")
 
 
-def _read_all(st, fh) -> str:
+def _read_all(st: State, fh) -> str:
     parts = []
     while True:
         chunk = fh.read(_CHUNK)
@@ -168,7 +173,7 @@ def _read_all(st, fh) -> str:
     return b"".join(parts).decode("latin-1")
 
 
-def _read_chars(st, fh, count: int):
+def _read_chars(st: State, fh, count: int):
     parts = []
     left = count
     while left > 0:
@@ -253,7 +258,7 @@ def _read_number(fh):
     return ops.tonumber(scan.buffer.decode("latin-1"))
 
 
-def g_read(st, lua_file: LuaFile, args, first: int, fname: str, arg_offset: int):
+def g_read(st: State, lua_file: LuaFile, args, first: int, fname: str, arg_offset: int):
     """Read with the formats ``args[first-1:]``; returns Lua's results."""
     try:
         fh = lua_file.reader()
@@ -310,7 +315,7 @@ def _io_failure(error: Exception) -> tuple:
     return file_failure(_bad_descriptor())
 
 
-def g_write(st, lua_file: LuaFile, args, first: int, fname: str, arg_offset: int, handle):
+def g_write(st: State, lua_file: LuaFile, args, first: int, fname: str, arg_offset: int, handle):
     pieces = []
     for n in range(first, len(args) + 1):
         value = args[n - 1]
@@ -342,7 +347,7 @@ def _format_float(value: float) -> str:
 # ------------------------------------------------------------ the library
 
 
-def open(st) -> Table:
+def open_library(st: State) -> Table:
     lib = Table()
     methods = Table()
     meta = Table()

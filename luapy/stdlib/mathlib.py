@@ -8,6 +8,8 @@ generator, bit for bit, so a given seed yields lua5.4's sequence.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import math
 import time
 
@@ -17,6 +19,9 @@ from ..runtime.args import (
     arg_error, check_any, check_int, check_num, opt_int, register,
 )
 from ..runtime.values import MAXINT, MININT, Table, float_to_int, wrap_int
+
+if TYPE_CHECKING:
+    from ..runtime.state import State
 
 _MASK64 = 0xFFFFFFFFFFFFFFFF
 _NAN = math.nan
@@ -128,7 +133,7 @@ def _to_unit_float(rv: int) -> float:
     return (rv >> 11) * (0.5 / (1 << 52))
 
 
-def open(st) -> Table:
+def open_library(st: State) -> Table:
     lib = Table()
     generator = Xoshiro256()
 
@@ -314,6 +319,6 @@ def open(st) -> Table:
     return lib
 
 
-def _default_seed(st) -> tuple[int, int]:
+def _default_seed(st: State) -> tuple[int, int]:
     """Like ``randseed``: the time plus this runtime's address."""
     return wrap_int(int(time.time())), wrap_int(id(st) ^ time.perf_counter_ns())

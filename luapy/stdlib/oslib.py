@@ -16,6 +16,8 @@ the platform's, so results do not depend on the host's locale or libc, and
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import os
 import subprocess
 import sys
@@ -28,6 +30,9 @@ from ..runtime.args import (
     arg_error, check_int, check_str, check_table, opt_int, opt_str, register,
 )
 from ..runtime.values import Table
+
+if TYPE_CHECKING:
+    from ..runtime.state import State
 
 _INT_MAX = 0x7FFFFFFF
 _INT_MIN = -0x80000000
@@ -185,7 +190,7 @@ def _conversion(spec: str, tm: BrokenDownTime) -> str:
     return "%"
 
 
-def strftime(st, fmt: str, tm: BrokenDownTime) -> str:
+def strftime(st: State, fmt: str, tm: BrokenDownTime) -> str:
     """``os.date``'s formatting loop, with lua5.4's specifier validation.
 
     Each conversion is a step, charged a batch at a time as the loop goes,
@@ -216,7 +221,7 @@ def strftime(st, fmt: str, tm: BrokenDownTime) -> str:
     return "".join(out)
 
 
-def open(st) -> Table:
+def open_library(st: State) -> Table:
     lib = Table()
     standard = st.options.profile == "standard"
 
@@ -325,7 +330,7 @@ def file_failure(error: OSError, filename: str | None = None) -> tuple:
     return (None, message, error.errno or 0)
 
 
-def _open_process_functions(st, lib: Table) -> None:
+def _open_process_functions(st: State, lib: Table) -> None:
     def getenv(*args):
         name = check_str(args, 1, "getenv")
         if "\0" in name:

@@ -20,6 +20,8 @@ gets what it would get under lua5.4.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import os
 from importlib import import_module
 
@@ -28,6 +30,9 @@ from ..load import skip_file_header
 from ..runtime import ops
 from ..runtime.args import check_str, opt_str, register
 from ..runtime.values import Function, Table, number_to_str
+
+if TYPE_CHECKING:
+    from ..runtime.state import State
 
 #: LUA_PATH_DEFAULT of a stock lua5.4 (LUA_ROOT "/usr/local/").
 LUA_PATH_DEFAULT = (
@@ -41,7 +46,7 @@ CONFIG = "/\n;\n?\n!\n-\n"
 DLL_DISABLED = "dynamic libraries not enabled; check your Lua installation"
 
 #: Modules shipped with luapy: ``require`` name -> ``luapy.stdlib`` module
-#: whose ``open(st)`` builds a fresh module table for one runtime.
+#: whose ``open_library(st)`` builds a fresh module table for one runtime.
 BUNDLED_MODULES = {"dkjson": "dkjson"}
 
 #: Second value of ``require`` for the modules the bundled searcher finds.
@@ -96,7 +101,7 @@ def _readable(filename: str) -> bool:
         return False
 
 
-def _read_source(st, filename: str) -> str:
+def _read_source(st: State, filename: str) -> str:
     """A Lua source file as ``luaL_loadfile`` sees it (BOM and ``#`` line skipped)."""
     try:
         fd = os.open(filename.encode("latin-1"), os.O_RDONLY)
@@ -125,7 +130,7 @@ def _as_message(value):
     return None
 
 
-def open(st) -> Table:
+def open_library(st: State) -> Table:
     """Build the ``package`` table and install ``require`` in ``_G``."""
     from ..load import load_chunk
 
@@ -148,7 +153,7 @@ def open(st) -> Table:
             return (_registered_loader(name, module), REGISTERED_DATA)
         library = BUNDLED_MODULES.get(name)
         if library is not None:
-            opener = import_module(f"{__package__}.{library}").open
+            opener = import_module(f"{__package__}.{library}").open_library
             return (Function(lambda *args: (opener(st),), name), BUNDLED_DATA)
         return ()  # no message: lua5.4 then adds nothing to the error
 

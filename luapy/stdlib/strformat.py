@@ -9,6 +9,8 @@ error raised is the one lua5.4 raises.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import math
 import re
 
@@ -18,6 +20,9 @@ from ..runtime.args import arg_error, check_int, check_num, check_str
 from ..runtime.values import (
     MININT, Coroutine, Function, Table, Userdata, address_of, tostring_basic,
 )
+
+if TYPE_CHECKING:
+    from ..runtime.state import State
 
 #: lstrlib's MAX_FORMAT: a spec ('%' + flags/digits + conversion) must stay
 #: below MAX_FORMAT - 10 characters.
@@ -294,7 +299,7 @@ _QUOTE_BATCH = 256
 _ESCAPE_COST = 72
 
 
-def quote_string(st, s: str) -> str:
+def quote_string(st: State, s: str) -> str:
     """``%q`` of a string: plain stretches are copied in C, only the bytes
     needing an escape are handled in Python, charged a batch at a time."""
     ops.charge_string(st, len(s) + 2)
@@ -325,7 +330,7 @@ def quote_string(st, s: str) -> str:
 _QUOTE_HEX = Spec("a", "%a")
 
 
-def quote_literal(st, args, n: int) -> str:
+def quote_literal(st: State, args, n: int) -> str:
     value = args[n - 1]
     t = type(value)
     if t is str:
@@ -348,7 +353,7 @@ def quote_literal(st, args, n: int) -> str:
 # ------------------------------------------------------------- format
 
 
-def make_format(st):
+def make_format(st: State):
     cache: dict = {}
 
     def format_(*args):

@@ -10,6 +10,8 @@ order produced for any comparator -- consistent or not -- and the
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import time
 
 from ..errors import LuaError
@@ -18,6 +20,9 @@ from ..runtime.args import (
     arg_error, check_int, opt_int, opt_str, register, type_error,
 )
 from ..runtime.values import MAXINT, Function, Table, Userdata, number_to_str, type_name
+
+if TYPE_CHECKING:
+    from ..runtime.state import State
 
 _MASK64 = 0xFFFFFFFFFFFFFFFF
 #: ``INT_MAX`` in ltablib.c: the largest array ``sort`` accepts.
@@ -37,7 +42,7 @@ _RANLIMIT = 100
 _TAB_R, _TAB_W, _TAB_L = 1, 2, 4
 
 
-def open(st) -> Table:
+def open_library(st: State) -> Table:
     lib = Table()
 
     def geti(t, i):
@@ -269,7 +274,7 @@ def open(st) -> Table:
     return lib
 
 
-def _sort_plain(st, t, n: int) -> bool:
+def _sort_plain(st: State, t, n: int) -> bool:
     """Sort with Python's ``sorted`` when nothing can tell the difference.
 
     That holds for a plain table whose ``1..n`` are all strings or all
@@ -314,7 +319,7 @@ class _Sorter:
 
     __slots__ = ("st", "t", "comp", "geti", "seti")
 
-    def __init__(self, st, t, comp, geti, seti):
+    def __init__(self, st: State, t, comp, geti, seti):
         self.st = st
         self.t = t
         self.comp = comp

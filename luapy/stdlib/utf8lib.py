@@ -14,12 +14,17 @@ character, a batch at a time, so a long string still reaches the clock.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ..errors import LuaError
 import re
 
 from ..runtime import ops
 from ..runtime.args import arg_error, check_int, check_str, opt_int, register
 from ..runtime.values import Function, Table
+
+if TYPE_CHECKING:
+    from ..runtime.state import State
 
 MAXUNICODE = 0x10FFFF
 MAXUTF = 0x7FFFFFFF
@@ -37,7 +42,7 @@ _CONTINUATIONS = re.compile("[\x80-\xbf]*").match
 _CONTINUATION_BYTES = "".join(map(chr, range(0x80, 0xC0)))
 
 
-def _decode_prefix(st, s: str, i: int, j: int):
+def _decode_prefix(st: State, s: str, i: int, j: int):
     """Strictly decode the longest valid prefix of ``s[i:j]`` in C.
 
     Returns the decoded text (one character per code point) and the
@@ -51,7 +56,7 @@ def _decode_prefix(st, s: str, i: int, j: int):
         return data[:error.start].decode("utf-8"), i + error.start
 
 
-def _skip_continuations(st, s: str, i: int) -> int:
+def _skip_continuations(st: State, s: str, i: int) -> int:
     """The first position at or after ``i`` that is not a continuation byte."""
     end = max(_CONTINUATIONS(s, i).end(), i)
     ops.charge_work(st, end - i)
@@ -109,7 +114,7 @@ def encode(code: int) -> str:
     return "".join(reversed(out))
 
 
-def _back_to_lead(st, s: str, i: int) -> int:
+def _back_to_lead(st: State, s: str, i: int) -> int:
     """Step back from ``i`` over continuation bytes, to the start of the
     byte sequence holding ``i`` (or to 0), as lutf8lib's loop does."""
     if i <= 0 or not _iscont(s, i):
@@ -136,7 +141,7 @@ def _posrelat(pos: int, length: int) -> int:
     return length + pos + 1
 
 
-def open(st) -> Table:
+def open_library(st: State) -> Table:
     lib = Table()
 
     def char(*args):
