@@ -14,13 +14,14 @@ lua5.4 built without popen does.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
+import atexit
 import errno
 import io
 import os
 import sys
 import tempfile
+import weakref
+from typing import TYPE_CHECKING
 
 from ..errors import LuaError
 from ..runtime import ops
@@ -64,7 +65,7 @@ def _python_mode(mode: str) -> str:
 class LuaFile:
     """One open (or closed) Lua file: a binary stream plus Lua's bookkeeping."""
 
-    __slots__ = ("stream", "closed", "standard", "buffering", "st")
+    __slots__ = ("stream", "closed", "standard", "buffering", "st", "__weakref__")
 
     def __init__(self, st: State, stream, standard: str | None = None):
         self.st = st
@@ -75,6 +76,8 @@ class LuaFile:
         #: "stdin", "stdout", "stderr" or None.
         self.standard = standard
         self.buffering = "full"
+        if stream is not None:
+            _OPEN_FILES.add(self)
 
     # -- the underlying streams -------------------------------------------
 
@@ -123,7 +126,30 @@ class LuaFile:
     def close(self) -> None:
         self.closed = True
         if self.stream is not None:
+            _OPEN_FILES.discard(self)
             self.stream.close()
+
+
+#: Every open file of every runtime, held weakly.  A file dropped by its
+#: program is flushed by its stream's own finalizer; these are flushed at
+#: interpreter exit too, when finalizers may no longer run, as C's ``exit``
+#: flushes every ``FILE``.  The standard streams are never in it (Python
+#: owns them and flushes them itself).
+_OPEN_FILES: weakref.WeakSet[LuaFile] = weakref.WeakSet()
+
+
+def flush_open_files(st: State | None = None) -> None:
+    """Flush the open files of ``st`` (of every runtime if None), as
+    ``lua_close`` does for a closing runtime; errors are ignored there too."""
+    for lua_file in list(_OPEN_FILES):
+        if st is None or lua_file.st is st:
+            try:
+                lua_file.stream.flush()
+            except (OSError, ValueError):
+                pass
+
+
+atexit.register(flush_open_files)
 
 
 def _unreadable():
@@ -395,6 +421,14 @@ def open_library(st: State) -> Table:
             return file_failure(error)
         return (True,)
 
+    def flush(lua_file: LuaFile):
+        """``f_flush``/``io_flush``: ``luaL_fileresult`` of ``fflush``."""
+        try:
+            lua_file.flush()
+        except (OSError, ValueError) as error:
+            return _io_failure(error)
+        return (True,)
+
     def default_file(kind: str) -> LuaFile:
         lua_file = payload(default[kind])
         if lua_file.closed:
@@ -458,6 +492,9 @@ def open_library(st: State) -> Table:
             return (default[kind],)
         return select
 
+    def io_flush(*args):
+        return flush(default_file("output"))
+
     def io_read(*args):
         return g_read(st, default_file("input"), args, 1, "read", 0)
 
@@ -490,12 +527,7 @@ def open_library(st: State) -> Table:
         return close_file(tofile(args, "close"))
 
     def f_flush(*args):
-        lua_file = tofile(args, "flush")
-        try:
-            lua_file.flush()
-        except (OSError, ValueError) as error:
-            return _io_failure(error)
-        return (args[0],)
+        return flush(tofile(args, "flush"))
 
     def f_lines(*args):
         tofile(args, "lines")
@@ -567,6 +599,7 @@ def open_library(st: State) -> Table:
     default["output"] = stdout
 
     register(lib, "close", io_close)
+    register(lib, "flush", io_flush)
     register(lib, "input", io_file_setter("input", "r"))
     register(lib, "lines", io_lines)
     register(lib, "open", io_open)
