@@ -43,7 +43,8 @@ _TAB_R, _TAB_W, _TAB_L = 1, 2, 4
 
 
 class TableLibrary:
-    """The ``table`` functions of one runtime; ``register`` stores bound methods."""
+    """The ``table`` functions of one runtime (``register`` stores the bound
+    methods), and the ``lua_geti``/``lua_seti``/``luaL_len`` helpers they share."""
 
     __slots__ = ("st",)
 
@@ -281,7 +282,6 @@ class TableLibrary:
 def open_library(st: State) -> Table:
     library = TableLibrary(st)
     lib = Table()
-
     register(lib, "concat", library.concat)
     register(lib, "insert", library.insert)
     register(lib, "move", library.move)
