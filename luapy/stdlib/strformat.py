@@ -353,6 +353,27 @@ def quote_literal(st: State, args, n: int) -> str:
 # ------------------------------------------------------------- format
 
 
+#: LUAI_MAXSHORTLEN: lua5.4 interns strings up to this length.
+MAX_SHORT_STRING = 40
+
+
+def pointer_of(value) -> str:
+    """``%p``: ``lua_topointer`` as text.
+
+    Strings and collectable objects have an address (tables and functions
+    shown as ``tostring`` shows them); other values give NULL.  lua5.4
+    interns short strings, so equal ones share an address: theirs is
+    derived from the content, which is all that identifies them here.
+    """
+    if type(value) is str:
+        if len(value) <= MAX_SHORT_STRING:
+            return "0x%014x" % (hash(value) & 0xFFFFFFFFFFFFFF)
+        return address_of(value)
+    if type(value) in (Table, Function, Userdata) or isinstance(value, Coroutine):
+        return address_of(value)
+    return "(null)"
+
+
 def make_format(st: State):
     cache: dict = {}
 
@@ -426,14 +447,7 @@ def make_format(st: State):
             else:  # 'p'
                 if part.shape_error:
                     raise LuaError(part.shape_error)
-                value = args[arg - 1]
-                # lua_topointer: strings and collectable objects have one
-                # (shown as tostring shows it); other values give NULL.
-                if type(value) in (str, Table, Function, Userdata) or isinstance(value, Coroutine):
-                    pointer = address_of(value)
-                else:
-                    pointer = "(null)"
-                text = _pad(pointer, part, False)
+                text = _pad(pointer_of(args[arg - 1]), part, False)
             out.append(text)
             size += len(text)
             if size > 4096:
