@@ -40,6 +40,8 @@ LUA_PATH_DEFAULT = (
     "/usr/local/lib/lua/5.4/?.lua;/usr/local/lib/lua/5.4/?/init.lua;"
     "./?.lua;./?/init.lua"
 )
+#: LUA_CPATH_DEFAULT of a stock lua5.4.
+LUA_CPATH_DEFAULT = "/usr/local/lib/lua/5.4/?.so;/usr/local/lib/lua/5.4/loadall.so;./?.so"
 #: LUA_DIRSEP, LUA_PATH_SEP, LUA_PATH_MARK, LUA_EXEC_DIR, LUA_IGMARK.
 CONFIG = "/\n;\n?\n!\n-\n"
 #: What lua5.4 built without dynamic-library support answers.
@@ -54,26 +56,28 @@ BUNDLED_DATA = ":bundled:"
 REGISTERED_DATA = ":registered:"
 
 
-def initial_path(profile: str) -> str:
-    """``package.path`` at start: the default, or ``LUA_PATH`` (standard only).
+def initial_path(profile: str, variable: str = "LUA_PATH",
+                 default: str = LUA_PATH_DEFAULT) -> str:
+    """``package.path`` (or, given ``LUA_CPATH``, ``package.cpath``) at start:
+    the default, or the environment's (standard profile only).
 
     Like lua5.4's ``setpath``: ``LUA_PATH_5_4`` wins over ``LUA_PATH``, and a
     ``;;`` in it stands for the default path.  The sandbox never looks at the
     host's environment.
     """
     if profile != "standard":
-        return LUA_PATH_DEFAULT
-    path = os.environ.get("LUA_PATH_5_4")
+        return default
+    path = os.environ.get(variable + "_5_4")
     if path is None:
-        path = os.environ.get("LUA_PATH")
+        path = os.environ.get(variable)
     if path is None:
-        return LUA_PATH_DEFAULT
+        return default
     path = path.encode("utf-8", "surrogateescape").decode("latin-1")
     mark = path.find(";;")
     if mark < 0:
         return path
     prefix, suffix = path[:mark], path[mark + 2:]
-    return (prefix + ";" if prefix else "") + LUA_PATH_DEFAULT + (";" + suffix if suffix else "")
+    return (prefix + ";" if prefix else "") + default + (";" + suffix if suffix else "")
 
 
 def search_path(name: str, path: str, sep: str, dirsep: str, may_open: bool):
@@ -183,6 +187,30 @@ def open_library(st: State) -> Table:
                            level=0) from None
         return (chunk, filename)
 
+    def search_c(name: str, lookup: str):
+        """``searcher_C``/``searcher_Croot`` for a luapy without C modules:
+        search ``package.cpath`` as lua5.4 does; a file found there can't be
+        loaded, as in a lua5.4 built without dynamic libraries."""
+        cpath = _as_message(ops.index(st, package, "cpath"))
+        if cpath is None:
+            raise LuaError("'package.cpath' must be a string", level=0)
+        filename, message = search_path(lookup, cpath, ".", "/", True)
+        if filename is None:
+            return (message,)
+        raise LuaError(f"error loading module '{name}' from file '{filename}':\n\t{DLL_DISABLED}",
+                       level=0)
+
+    def searcher_c(*args):
+        name = check_str(args, 1, "?")
+        return search_c(name, name)
+
+    def searcher_croot(*args):
+        name = check_str(args, 1, "?")
+        root, dot, _ = name.partition(".")
+        if not dot:
+            return ()  # lua5.4: a root name is the C searcher's business
+        return search_c(name, root)
+
     def find_loader(name: str):
         """``findloader``: the first searcher's loader, or the full error."""
         current = ops.index(st, package, "searchers")
@@ -237,12 +265,16 @@ def open_library(st: State) -> Table:
         check_str(args, 2, "package.loadlib")
         return (None, DLL_DISABLED, "absent")
 
-    for searcher in (searcher_preload, searcher_bundled, searcher_lua):
+    all_searchers = [searcher_preload, searcher_bundled, searcher_lua]
+    if not sandbox:  # the sandbox has no host files to look at
+        all_searchers += [searcher_c, searcher_croot]
+    for searcher in all_searchers:
         searchers.set(searchers.length() + 1, Function(searcher, "?"))
 
     package.set("config", CONFIG)
     package.set("path", initial_path(st.options.profile))
-    package.set("cpath", "")
+    package.set("cpath", "" if sandbox else initial_path(
+        st.options.profile, "LUA_CPATH", LUA_CPATH_DEFAULT))
     package.set("loaded", st.loaded)
     package.set("preload", preload)
     package.set("searchers", searchers)
