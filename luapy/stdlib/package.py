@@ -134,64 +134,74 @@ def _as_message(value):
     return None
 
 
-def open_library(st: State) -> Table:
-    """Build the ``package`` table and install ``require`` in ``_G``."""
-    from ..load import load_chunk
+class PackageLibrary:
+    """``require``, the searchers and ``package``'s functions for one runtime
+    (``register`` stores the bound methods).  ``package`` is the table Lua
+    sees: the searchers read ``path``, ``cpath`` and ``searchers`` from it at
+    each call, as loadlib.c does."""
 
-    sandbox = st.options.profile == "sandbox"
-    package = Table()
-    preload = Table()
-    searchers = Table()
+    __slots__ = ("st", "package", "preload", "sandbox")
 
-    def searcher_preload(*args):
+    def __init__(self, st: State):
+        self.st = st
+        self.package = Table()
+        self.preload = Table()
+        self.sandbox = st.options.profile == "sandbox"
+
+    def searcher_preload(self, *args):
+        st = self.st
         name = check_str(args, 1, "?")
-        loader = ops.index(st, preload, name)
+        loader = ops.index(st, self.preload, name)
         if loader is None:
             return (f"no field package.preload['{name}']",)
         return (loader, ":preload:")
 
-    def searcher_bundled(*args):
+    def searcher_bundled(self, *args):
+        st = self.st
         name = check_str(args, 1, "?")
         module = st.registered.get(name)
         if module is not None:
-            return (_registered_loader(name, module), REGISTERED_DATA)
+            return (self._registered_loader(name, module), REGISTERED_DATA)
         library = BUNDLED_MODULES.get(name)
         if library is not None:
             opener = import_module(f"{__package__}.{library}").open_library
             return (Function(lambda *args: (opener(st),), name), BUNDLED_DATA)
         return ()  # no message: lua5.4 then adds nothing to the error
 
-    def _registered_loader(name: str, module) -> Function:
+    def _registered_loader(self, name: str, module) -> Function:
+        st = self.st
         if type(module) is Table:
             return Function(lambda *args: (module,), name)
         try:
-            return load_chunk(st, module, "=" + name)
+            return _load_chunk(st, module, "=" + name)
         except LuaSyntaxError as error:
             raise LuaError(f"error loading module '{name}' from registered source:\n\t{error.value}",
                            level=0) from None
 
-    def searcher_lua(*args):
+    def searcher_lua(self, *args):
+        st = self.st
         name = check_str(args, 1, "?")
-        path = _as_message(ops.index(st, package, "path"))
+        path = _as_message(ops.index(st, self.package, "path"))
         if path is None:
             # Raised by a searcher, which require called: no position (level 0).
             raise LuaError("'package.path' must be a string", level=0)
-        filename, message = search_path(name, path, ".", "/", not sandbox)
+        filename, message = search_path(name, path, ".", "/", not self.sandbox)
         if filename is None:
             return (message,)
         try:
-            chunk = load_chunk(st, _read_source(st, filename), "@" + filename)
+            chunk = _load_chunk(st, _read_source(st, filename), "@" + filename)
         except (LuaSyntaxError, _LoadFailure) as error:
             reason = error.value if isinstance(error, LuaSyntaxError) else str(error)
             raise LuaError(f"error loading module '{name}' from file '{filename}':\n\t{reason}",
                            level=0) from None
         return (chunk, filename)
 
-    def search_c(name: str, lookup: str):
+    def search_c(self, name: str, lookup: str):
         """``searcher_C``/``searcher_Croot`` for a luapy without C modules:
         search ``package.cpath`` as lua5.4 does; a file found there can't be
         loaded, as in a lua5.4 built without dynamic libraries."""
-        cpath = _as_message(ops.index(st, package, "cpath"))
+        st = self.st
+        cpath = _as_message(ops.index(st, self.package, "cpath"))
         if cpath is None:
             raise LuaError("'package.cpath' must be a string", level=0)
         filename, message = search_path(lookup, cpath, ".", "/", True)
@@ -200,20 +210,21 @@ def open_library(st: State) -> Table:
         raise LuaError(f"error loading module '{name}' from file '{filename}':\n\t{DLL_DISABLED}",
                        level=0)
 
-    def searcher_c(*args):
+    def searcher_c(self, *args):
         name = check_str(args, 1, "?")
-        return search_c(name, name)
+        return self.search_c(name, name)
 
-    def searcher_croot(*args):
+    def searcher_croot(self, *args):
         name = check_str(args, 1, "?")
         root, dot, _ = name.partition(".")
         if not dot:
             return ()  # lua5.4: a root name is the C searcher's business
-        return search_c(name, root)
+        return self.search_c(name, root)
 
-    def find_loader(name: str):
+    def find_loader(self, name: str):
         """``findloader``: the first searcher's loader, or the full error."""
-        current = ops.index(st, package, "searchers")
+        st = self.st
+        current = ops.index(st, self.package, "searchers")
         if type(current) is not Table:
             raise LuaError("'package.searchers' must be a table")
         messages = []
@@ -231,13 +242,14 @@ def open_library(st: State) -> Table:
                 messages.append(message)
             i += 1
 
-    def require(*args):
+    def require(self, *args):
+        st = self.st
         name = check_str(args, 1, "require")
         loaded = st.loaded
         module = ops.index(st, loaded, name)
         if module is not None and module is not False:
             return (module,)
-        loader, data = find_loader(name)
+        loader, data = self.find_loader(name)
         results = ops.call(st, loader, (name, data))
         result = results[0] if results else None
         if result is not None:
@@ -248,26 +260,41 @@ def open_library(st: State) -> Table:
             ops.setindex(st, loaded, name, True)
         return (module, data)
 
-    def searchpath(*args):
+    def searchpath(self, *args):
         # lua5.4 checks these as C call arguments, which gcc evaluates last
         # to first: pcall(package.searchpath) complains about #2.
         dirsep = opt_str(args, 4, "package.searchpath", "/")
         sep = opt_str(args, 3, "package.searchpath", ".")
         path = check_str(args, 2, "package.searchpath")
         name = check_str(args, 1, "package.searchpath")
-        filename, message = search_path(name, path, sep, dirsep, not sandbox)
+        filename, message = search_path(name, path, sep, dirsep, not self.sandbox)
         if filename is not None:
             return (filename,)
         return (None, message)
 
-    def loadlib(*args):
+    def loadlib(self, *args):
         check_str(args, 1, "package.loadlib")
         check_str(args, 2, "package.loadlib")
         return (None, DLL_DISABLED, "absent")
 
-    all_searchers = [searcher_preload, searcher_bundled, searcher_lua]
+
+
+
+def _load_chunk(st: State, source: str, chunkname: str) -> Function:
+    from ..load import load_chunk  # load imports the compiler, which needs the stdlib
+
+    return load_chunk(st, source, chunkname)
+
+
+def open_library(st: State) -> Table:
+    """Build the ``package`` table and install ``require`` in ``_G``."""
+    library = PackageLibrary(st)
+    package = library.package
+    sandbox = library.sandbox
+    searchers = Table()
+    all_searchers = [library.searcher_preload, library.searcher_bundled, library.searcher_lua]
     if not sandbox:  # the sandbox has no host files to look at
-        all_searchers += [searcher_c, searcher_croot]
+        all_searchers += [library.searcher_c, library.searcher_croot]
     for searcher in all_searchers:
         searchers.set(searchers.length() + 1, Function(searcher, "?"))
 
@@ -276,10 +303,10 @@ def open_library(st: State) -> Table:
     package.set("cpath", "" if sandbox else initial_path(
         st.options.profile, "LUA_CPATH", LUA_CPATH_DEFAULT))
     package.set("loaded", st.loaded)
-    package.set("preload", preload)
+    package.set("preload", library.preload)
     package.set("searchers", searchers)
-    register(package, "searchpath", searchpath, "package.searchpath")
+    register(package, "searchpath", library.searchpath, "package.searchpath")
     if not sandbox:
-        register(package, "loadlib", loadlib, "package.loadlib")
-    register(st.globals, "require", require)
+        register(package, "loadlib", library.loadlib, "package.loadlib")
+    register(st.globals, "require", library.require)
     return package
