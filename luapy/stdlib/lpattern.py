@@ -35,10 +35,9 @@ with a one-class regex scan instead of one ``match`` call each.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import re
 import sys
+from typing import TYPE_CHECKING
 
 from ..errors import LuaError
 from ..runtime.ops import BYTES_PER_STEP, STRING_COST, charge_work

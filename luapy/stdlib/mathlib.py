@@ -8,10 +8,9 @@ generator, bit for bit, so a given seed yields lua5.4's sequence.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import math
 import time
+from typing import TYPE_CHECKING
 
 from ..errors import LuaError
 from ..runtime import ops

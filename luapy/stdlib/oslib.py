@@ -16,13 +16,12 @@ the platform's, so results do not depend on the host's locale or libc, and
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import os
 import subprocess
 import sys
 import tempfile
 import time
+from typing import TYPE_CHECKING
 
 from ..errors import LuaError
 from ..runtime import ops

@@ -20,10 +20,9 @@ gets what it would get under lua5.4.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import os
 from importlib import import_module
+from typing import TYPE_CHECKING
 
 from ..errors import LuaError, LuaSyntaxError
 from ..load import skip_file_header

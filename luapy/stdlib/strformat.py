@@ -9,10 +9,9 @@ error raised is the one lua5.4 raises.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import math
 import re
+from typing import TYPE_CHECKING
 
 from ..errors import LuaError
 from ..runtime import ops

@@ -8,10 +8,9 @@ alignment 8 (used by a bare ``!``).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import math
 import struct
+from typing import TYPE_CHECKING
 
 from ..errors import LuaError
 from ..runtime.args import arg_error, check_int, check_num, check_str, opt_int

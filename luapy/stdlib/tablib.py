@@ -10,9 +10,8 @@ order produced for any comparator -- consistent or not -- and the
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import time
+from typing import TYPE_CHECKING
 
 from ..errors import LuaError
 from ..runtime import ops
