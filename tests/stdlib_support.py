@@ -7,6 +7,7 @@ import pytest
 from luapy.errors import LuaError
 from luapy.options import Options
 from luapy.runtime.state import State
+from luapy.stdlib import opener
 
 
 def library_caller(module, options: Options | None = None, enter: bool = False):
@@ -18,7 +19,7 @@ def library_caller(module, options: Options | None = None, enter: bool = False):
     st = State(options or Options())
     if enter:
         st.enter()
-    lib = module.open(st)
+    lib = opener(module)(st)
 
     def call(name, *args):
         return lib.get(name).call(*args)

@@ -14,6 +14,7 @@ from luapy.errors import LuaError, LuaLimitError
 from luapy.options import Options
 from luapy.runtime.state import State
 from luapy.runtime.values import Function, Table
+from luapy.stdlib import opener
 
 VALUES = [None, True, False, 0, 1, -1, 3, 2 ** 63 - 1, -2 ** 63, 0.0, -0.0, 1.5,
           float("inf"), float("-inf"), float("nan"), 2.0 ** 63, "", "a", "10", "0x10",
@@ -41,9 +42,7 @@ def _library(module_name: str, st: State) -> Table:
     if module_name == "base":
         module.open(st)
         return st.globals
-    if module_name == "dkjson":
-        return module.open(st) if hasattr(module, "open") else module.create(st)
-    return module.open(st)
+    return opener(module)(st)
 
 
 @pytest.mark.parametrize("module_name", LIBRARIES)

@@ -19,8 +19,8 @@ def env():
     st = State(Options(lua51_compat=True))
     st.enter()
     g = st.globals
-    g.set("table", tablib.open(st))
-    g.set("math", mathlib.open(st))
+    g.set("table", tablib.open_library(st))
+    g.set("math", mathlib.open_library(st))
     calls = []
 
     def load(*args):

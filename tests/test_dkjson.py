@@ -32,7 +32,7 @@ def st():
 
 @pytest.fixture
 def json_module(st):
-    return dkjson.open(st)
+    return dkjson.open_library(st)
 
 
 def call(module, name, *args):
@@ -467,7 +467,7 @@ def unbuild(value):
 def test_encode_decode_round_trip(value):
     st = State(Options(limits=UNLIMITED))
     st.enter()
-    module = dkjson.open(st)
+    module = dkjson.open_library(st)
     lua_value = build(value)
     text = call(module, "encode", lua_value)[0]
     decoded, pos = call(module, "decode", text)
@@ -480,7 +480,7 @@ def test_encode_decode_round_trip(value):
 def test_huge_document_hits_the_memory_budget():
     st = State(Options())
     st.enter()
-    module = dkjson.open(st)
+    module = dkjson.open_library(st)
     item = '{"k":"vvvvvvvvvv"}'
     text = "[" + ",".join([item] * (10_000_000 // (len(item) + 1))) + "]"
     assert len(text) <= 10_000_000
@@ -497,13 +497,13 @@ def test_huge_document_hits_the_memory_budget():
 def test_decode_charges_steps():
     st = State(Options(limits=Limits(steps=1000, time=None, memory=None)))
     st.enter()
-    module = dkjson.open(st)
+    module = dkjson.open_library(st)
     with pytest.raises(LuaLimitError) as info:
         call(module, "decode", "[" + "1," * 50_000 + "1]")
     assert info.value.limit == "steps"
     st = State(Options(limits=Limits(steps=1000, time=None, memory=None)))
     st.enter()
-    module = dkjson.open(st)
+    module = dkjson.open_library(st)
     with pytest.raises(LuaLimitError):
         call(module, "decode", "[" + "1 " * 50_000 + "]")  # the lenient path too
 
@@ -511,7 +511,7 @@ def test_decode_charges_steps():
 def test_encode_charges_steps():
     st = State(Options(limits=Limits(steps=1000, time=None, memory=None)))
     st.enter()
-    module = dkjson.open(st)
+    module = dkjson.open_library(st)
     with pytest.raises(LuaLimitError):
         call(module, "encode", Table(list(range(5000))))
 

@@ -28,7 +28,7 @@ class IO:
         self.st.enter()
         self.out = []
         self.st.write_stdout = self.out.append
-        self.lib = iolib.open(self.st)
+        self.lib = iolib.open_library(self.st)
 
     def __call__(self, name, *args):
         return self.lib.get(name).call(*args)
@@ -270,11 +270,59 @@ def test_tmpfile_and_setvbuf_flush(lib):
     (handle,) = lib("tmpfile")
     assert lib.method(handle, "setvbuf", "no") == (True,)
     assert lib.method(handle, "write", "abc") == (handle,)
-    assert lib.method(handle, "flush") == (handle,)
+    assert lib.method(handle, "flush") == (True,)  # luaL_fileresult, not the file
     lib.method(handle, "seek", "set")
     assert lib.method(handle, "read", "a") == ("abc",)
     assert error_of(lib.method, handle, "setvbuf", "bad") == \
         "bad argument #1 to 'setvbuf' (invalid option 'bad')"
+
+
+def test_flush_matches_lua(lib, reference_bytes):
+    program = """
+        local f = io.tmpfile()
+        local a, b, n = f:flush(), io.flush(), select("#", f:flush())
+        f:close()
+        return a, b, io.type(a), n, pcall(f.flush, f)
+    """
+    from luapy import LuaRuntime
+    ours = LuaRuntime(profile="standard").execute(program)
+    assert ours == (True, True, None, 1, False, "attempt to use a closed file")
+    assert decode(reference_bytes.execute(program)) == ours
+
+
+def test_io_flush_flushes_the_default_output(lib, tmp_path):
+    path = tmp_path / "out.txt"
+    lib("output", str(path))
+    lib("write", "abc")
+    assert lib("flush") == (True,)
+    assert path.read_bytes() == b"abc"
+
+
+def test_open_files_are_flushed_at_exit(tmp_path):
+    """C's ``exit`` flushes every FILE; so does luapy's interpreter exit,
+    whether the program just ends or calls ``os.exit``."""
+    import subprocess
+    programs = {
+        "default.txt": "io.output('default.txt') io.write('x')",
+        "kept.txt": "F = io.open('kept.txt', 'w') F:write('y')",
+        "exit.txt": "F = io.open('exit.txt', 'w') F:write('z') os.exit(true)",
+    }
+    for name, program in programs.items():
+        subprocess.run([sys.executable, "-m", "luapy", "-e", program], cwd=tmp_path,
+                       check=True, timeout=60)
+    assert {name: (tmp_path / name).read_bytes() for name in programs} == \
+        {"default.txt": b"x", "kept.txt": b"y", "exit.txt": b"z"}
+
+
+def test_flush_open_files_of_one_runtime(tmp_path):
+    first, second = IO(), IO()
+    first("output", str(tmp_path / "a"))
+    second("output", str(tmp_path / "b"))
+    first("write", "1")
+    second("write", "2")
+    iolib.flush_open_files(first.st)
+    assert (tmp_path / "a").read_bytes() == b"1"
+    assert (tmp_path / "b").read_bytes() == b""
 
 
 def test_popen_is_not_supported(lib):

@@ -17,7 +17,7 @@ from tests.stdlib_support import outcome_caller
 
 def make_lib(**limits):
     st = State(Options().with_limits(**limits) if limits else Options())
-    lib = strlib.open(st)
+    lib = strlib.open_library(st)
     return st, lib
 
 

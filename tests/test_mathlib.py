@@ -183,7 +183,7 @@ def test_random_sequence_matches_lua(m, reference):
        low=hs.integers(-10 ** 6, 10 ** 6), span=hs.integers(0, 10 ** 9))
 def test_random_matches_lua_for_any_seed(reference, seed, seed2, low, span):
     st = State(Options())
-    lib = mathlib.open(st)
+    lib = mathlib.open_library(st)
     assert lib.get("randomseed").call(seed, seed2) == (seed, seed2)
     mine = [lib.get("random").call(low, low + span)[0] for _ in range(3)]
     mine.append(lib.get("random").call()[0])
@@ -209,8 +209,8 @@ def test_randomseed_without_arguments_returns_the_seed(m):
 
 
 def test_runtimes_are_seeded_independently():
-    a = mathlib.open(State(Options()))
-    b = mathlib.open(State(Options()))
+    a = mathlib.open_library(State(Options()))
+    b = mathlib.open_library(State(Options()))
     seq_a = [a.get("random").call(0)[0] for _ in range(3)]
     seq_b = [b.get("random").call(0)[0] for _ in range(3)]
     assert seq_a != seq_b
@@ -220,7 +220,7 @@ def test_runtimes_are_seeded_independently():
 @given(hs.floats(allow_nan=True, allow_infinity=True))
 def test_floor_ceil_modf_match_lua_for_any_float(reference, x):
     st = State(Options())
-    lib = mathlib.open(st)
+    lib = mathlib.open_library(st)
     if x != x:  # lua's 0/0 is a negative NaN
         literal = "(0/0)" if math.copysign(1.0, x) < 0 else "(-(0/0))"
     else:

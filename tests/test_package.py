@@ -12,7 +12,9 @@ import pytest
 
 from luapy import LuaError, LuaRuntime
 from luapy.load import chunk_display_name
-from luapy.stdlib.package import LUA_PATH_DEFAULT, initial_path, search_path
+from luapy.stdlib.package import (
+    LUA_CPATH_DEFAULT, LUA_PATH_DEFAULT, initial_path, search_path,
+)
 
 DEFAULT_TRIED = (
     "\n\tno file '/usr/local/share/lua/5.4/{0}.lua'"
@@ -35,8 +37,24 @@ def _drop_c_searchers(message: str) -> str:
     return message
 
 
-def not_found(name: str) -> str:
-    return f"module '{name}' not found:\n\tno field package.preload['{name}']" + DEFAULT_TRIED.format(name)
+def c_tried(lua, name: str) -> str:
+    """The lines the C searchers add in the standard profile (default cpath)."""
+    if lua is None or lua.options.profile != "standard":
+        return ""
+    lines = "".join(f"\n\tno file '{candidate}'"
+                    for candidate in LUA_CPATH_DEFAULT.replace("?", name.replace(".", "/")).split(";"))
+    if "." in name:  # Croot: the root name
+        root = name.split(".")[0]
+        lines += "".join(f"\n\tno file '{candidate}'"
+                         for candidate in LUA_CPATH_DEFAULT.replace("?", root).split(";"))
+    return lines
+
+
+def not_found(name: str, lua=None, lua_extra: str = "") -> str:
+    """require's message for a missing module under the default paths;
+    ``lua_extra`` is what the Lua searcher tried beyond the default path."""
+    return (f"module '{name}' not found:\n\tno field package.preload['{name}']"
+            + DEFAULT_TRIED.format(name.replace(".", "/")) + lua_extra + c_tried(lua, name))
 
 
 @pytest.fixture(autouse=True)
@@ -66,11 +84,14 @@ def standard():
 
 def test_package_fields(lua):
     assert lua.eval("package.path") == LUA_PATH_DEFAULT
-    assert lua.eval("package.cpath") == ""
+    standard = lua.eval("package.cpath") != ""
+    assert lua.eval("package.cpath") == (LUA_CPATH_DEFAULT if standard else "")
     assert lua.eval("package.config") == "/\n;\n?\n!\n-\n"
     assert lua.execute("return package.loaded.string == string and package.loaded._G == _G") is True
     assert lua.execute("return package.loaded.package == package") is True
-    assert lua.execute("return type(package.preload), #package.searchers") == ("table", 3)
+    # preload, bundled, Lua, and in the standard profile C and Croot
+    assert lua.execute("return type(package.preload), #package.searchers") == \
+        ("table", 5 if standard else 3)
     assert lua.execute("return type(package.searchpath), type(require)") == ("function", "function")
 
 
@@ -86,15 +107,14 @@ def test_path_can_be_extended(lua):
     lua.execute('package.path = package.path .. ";/bin/?.lua"')
     assert lua.eval("package.path") == LUA_PATH_DEFAULT + ";/bin/?.lua"
     message = lua.execute("return select(2, pcall(require, 'nope'))")
-    assert message == not_found("nope") + "\n\tno file '/bin/nope.lua'"
+    assert message == not_found("nope", lua, "\n\tno file '/bin/nope.lua'")
 
 
 # ---------------------------------------------------------------- require
 
 def test_not_found_message(lua):
-    assert lua.execute("return pcall(require, 'nope')") == (False, not_found("nope"))
-    assert lua.execute("return select(2, pcall(require, 'a.b'))") == (
-        "module 'a.b' not found:\n\tno field package.preload['a.b']" + DEFAULT_TRIED.format("a/b"))
+    assert lua.execute("return pcall(require, 'nope')") == (False, not_found("nope", lua))
+    assert lua.execute("return select(2, pcall(require, 'a.b'))") == not_found("a.b", lua)
 
 
 def test_not_found_message_has_callers_position(lua):
@@ -102,13 +122,13 @@ def test_not_found_message_has_callers_position(lua):
         local m = require("nope")
         return m
     end))""")
-    assert message == "(execute):2: " + not_found("nope")
+    assert message == "(execute):2: " + not_found("nope", lua)
 
 
 def test_require_argument_errors(lua):
     assert lua.execute("return pcall(require)") == (
         False, "bad argument #1 to 'require' (string expected, got no value)")
-    assert lua.execute("return select(2, pcall(require, 12))") == not_found("12")
+    assert lua.execute("return select(2, pcall(require, 12))") == not_found("12", lua)
 
 
 def test_preload_loader_gets_name_and_data(lua):
@@ -150,7 +170,7 @@ def test_loader_errors_propagate(lua):
 
 def test_non_function_preload_value_is_reported(lua):
     assert lua.execute("package.preload.w = 42; return select(2, pcall(require, 'w'))") == (
-        "module 'w' not found:\n\t42" + DEFAULT_TRIED.format("w"))
+        "module 'w' not found:\n\t42" + DEFAULT_TRIED.format("w") + c_tried(lua, "w"))
 
 
 def test_searchers_are_read_at_call_time(lua):
@@ -168,14 +188,14 @@ def test_searchers_are_read_at_call_time(lua):
         local ok, err = pcall(require, "other")
         return found[1], found[2], err
     """) == ("magic/data", "data", "module 'other' not found:\n\t\n\tno magic for other\n\t"
-             + not_found("other").split("\n\t", 1)[1])
+             + not_found("other", lua).split("\n\t", 1)[1])
 
 
 def test_package_path_must_be_a_string(lua):
     assert lua.execute("package.path = {}; return select(2, pcall(require, 'w'))") == (
         "'package.path' must be a string")
     assert lua.execute("package.path = 5; return select(2, pcall(require, 'w'))") == (
-        "module 'w' not found:\n\tno field package.preload['w']\n\tno file '5'")
+        "module 'w' not found:\n\tno field package.preload['w']\n\tno file '5'" + c_tried(lua, "w"))
 
 
 def test_searchers_directly(lua):
@@ -303,6 +323,43 @@ def test_lua_path_environment(monkeypatch):
     monkeypatch.delenv("LUA_PATH_5_4")
     monkeypatch.setenv("LUA_PATH", "/only/?.lua")
     assert initial_path("standard") == "/only/?.lua"
+
+
+def test_lua_cpath_environment(monkeypatch):
+    monkeypatch.setenv("LUA_CPATH", "/c/?.so;;")
+    assert LuaRuntime(profile="standard").eval("package.cpath") == "/c/?.so;" + LUA_CPATH_DEFAULT
+    assert LuaRuntime().eval("package.cpath") == ""  # the sandbox ignores the host
+    monkeypatch.setenv("LUA_CPATH_5_4", "/mine/?.so")
+    assert LuaRuntime(profile="standard").eval("package.cpath") == "/mine/?.so"
+
+
+C_SEARCHER_CHECKS = [
+    # attrib.lua: the C searchers' lines end require's message
+    'package.path = "?.lua;?/?"; package.cpath = "?.so;?/init"; return pcall(require, "XXX")',
+    # Croot searches the root name of a dotted one
+    'package.path = "?.lua"; package.cpath = "?.so;?/init"; return pcall(require, "a.b")',
+    'package.cpath = {}; return pcall(require, "nothing.here")',
+]
+
+
+@pytest.mark.parametrize("source", C_SEARCHER_CHECKS)
+def test_c_searchers_report_like_lua54(source, tmp_path, monkeypatch):
+    lupa = pytest.importorskip("lupa")
+    monkeypatch.chdir(tmp_path)
+    ours = LuaRuntime(profile="standard").execute(source)
+    assert ours == lupa.lua54.LuaRuntime().execute(source)
+    assert "no file" in ours[1] or "must be a string" in ours[1]
+
+
+def test_a_c_module_found_cannot_be_loaded(tmp_path, monkeypatch):
+    """As in a lua5.4 built without dynamic libraries."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "cmod.so").write_bytes(b"not really")
+    ok, message = LuaRuntime(profile="standard").execute(
+        'package.cpath = "./?.so"; return pcall(require, "cmod")')
+    assert not ok
+    assert message == ("error loading module 'cmod' from file './cmod.so':\n\t"
+                       "dynamic libraries not enabled; check your Lua installation")
 
 
 # ---------------------------------------------------------- against lua5.4

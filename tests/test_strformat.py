@@ -13,7 +13,7 @@ from luapy.runtime.values import Function, Table
 from luapy.stdlib import strlib
 
 ST = State(Options())
-LIB = strlib.open(ST)
+LIB = strlib.open_library(ST)
 
 
 def fmt(*args):
@@ -105,9 +105,22 @@ def test_p_of_non_pointer_is_null_and_of_table_is_its_address():
     assert text.startswith("0x") and "table: " + text == fmt("%s", t)[1]
 
 
+def test_p_of_strings_follows_interning():
+    """strings.lua: equal short strings share an address (lua5.4 interns
+    them); long strings are separate objects, even when equal."""
+    from luapy import LuaRuntime
+    assert LuaRuntime().execute("""
+        local s1, s2 = string.rep("a", 10), string.rep("aa", 5)
+        local l1, l2 = string.rep("a", 300), string.rep("a", 300)
+        local p = function (v) return string.format("%p", v) end
+        return p(s1) == p(s2), p("x") ~= p("y"), p(s1):match("^0x%x+$") ~= nil,
+               p(l1) ~= p(l2), p(l1) == p(l1)
+    """) == (True, True, True, True, True)
+
+
 def test_output_is_charged_against_memory():
     st = State(Options().with_limits(memory=10_000))
-    lib = strlib.open(st)
+    lib = strlib.open_library(st)
     st.enter()
     try:
         with pytest.raises(LuaLimitError):

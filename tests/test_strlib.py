@@ -63,7 +63,7 @@ def test_rep_is_charged_before_it_is_built():
     with pytest.raises(LuaLimitError):
         rt.execute("return string.rep('x', 10000000)")
     st = State(Options().with_limits(memory=1000))
-    lib = strlib.open(st)
+    lib = strlib.open_library(st)
     st.enter()
     try:
         with pytest.raises(LuaLimitError):

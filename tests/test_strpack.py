@@ -13,7 +13,7 @@ from luapy.stdlib import strlib
 from tests.stdlib_support import outcome_caller
 
 ST = State(Options())
-LIB = strlib.open(ST)
+LIB = strlib.open_library(ST)
 
 
 call = outcome_caller(ST, LIB)
@@ -94,7 +94,7 @@ def test_errors(name, args, message):
 
 def test_huge_padding_is_charged_before_it_is_built():
     st = State(Options().with_limits(memory=1_000_000))
-    lib = strlib.open(st)
+    lib = strlib.open_library(st)
     st.enter()
     try:
         with pytest.raises(LuaLimitError):

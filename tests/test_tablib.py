@@ -17,7 +17,7 @@ def new_lib(**limits):
     options = Options().with_limits(**limits) if limits else Options()
     st = State(options)
     st.enter()
-    return st, tablib.open(st)
+    return st, tablib.open_library(st)
 
 
 @pytest.fixture
@@ -468,3 +468,22 @@ def test_insert_remove_move_sequences_match_lua(reference, operations):
     mine = " ".join(log) + " | " + cells
     theirs = reference.eval(_LUA_REPLAY)(reference.table_from([reference.table_from(list(op)) for op in operations]))
     assert mine == theirs
+
+
+SORT_NAMING_CASES = [
+    # errors.lua:356: the comparator call comes from C, so no call-site name
+    "table.sort({1,2,3}, table.sort)",
+    "table.sort({1,2,3}, table.insert)",
+    # called from Lua: named after the call site, with a position
+    "table.sort(1)",
+    "local s = table.sort; s(1)",
+]
+
+
+@pytest.mark.parametrize("source", SORT_NAMING_CASES)
+def test_a_builtin_called_by_sort_is_named_like_lua(reference, source):
+    from luapy import LuaRuntime
+    program = f"return pcall(load({source!r}))"
+    ours = LuaRuntime().execute(program)
+    assert ours == reference.execute(program)
+    assert ours[0] is False and "bad argument #1 to '" in ours[1]

@@ -31,19 +31,38 @@ def register(table: Table, name: str, func, qualified: str | None = None) -> Fun
 
 
 def arg_error(n: int, fname: str, message: str):
-    raise ArgumentError(n, fname, message, _checking_builtin())
+    frame = _checking_builtin()
+    error = ArgumentError(n, fname, message, frame.f_code if frame is not None else None)
+    # ``table.sort(t, table.sort)``: the builtin the Lua line called is the
+    # one that failed, yet the failing call came from C (sort's comparison),
+    # so lua5.4 has no call-site name for it.
+    error.called_by_builtin = frame is not None and _called_by_builtin(frame)
+    raise error
 
 
 def _checking_builtin():
-    """The code of the builtin whose arguments are being checked, if found."""
+    """The frame of the builtin whose arguments are being checked, if found."""
     frame = sys._getframe(2)
     for _ in range(_MAX_HELPER_FRAMES):
         if frame is None or frame.f_code.co_filename.startswith("<lua "):
             return None  # reached Lua code: not a builtin's check
         if frame.f_code in BUILTIN_CODES:
-            return frame.f_code
+            return frame
         frame = frame.f_back
     return None
+
+
+def _called_by_builtin(frame) -> bool:
+    """Whether the builtin running in ``frame`` was called by another
+    builtin (through its helpers) rather than by Lua code."""
+    frame = frame.f_back
+    for _ in range(_MAX_HELPER_FRAMES):
+        if frame is None or frame.f_code.co_filename.startswith("<lua "):
+            return False
+        if frame.f_code in BUILTIN_CODES:
+            return True
+        frame = frame.f_back
+    return False
 
 
 def name_argument_error(st, error: ArgumentError, callee_code=None, sites: tuple = ()) -> bool:
@@ -63,12 +82,14 @@ def name_argument_error(st, error: ArgumentError, callee_code=None, sites: tuple
     if raiser is None or error.level != 1:
         return True
     error.raiser = None  # worded once, by whoever sees it first
-    if callee_code is raiser:
+    if callee_code is raiser and not getattr(error, "called_by_builtin", False):
         named = [site for site in sites if len(sites) == 1 or site[0] == error.fname]
         if len(named) == 1:
             error.rename(*named[0])
             return True
     _name_from_loaded(st, error, raiser)
+    if getattr(error, "called_by_builtin", False):
+        return False
     return callee_code is raiser or callee_code is None
 
 

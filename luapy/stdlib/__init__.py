@@ -1,7 +1,7 @@
 """The standard library, opened per runtime according to its profile.
 
-Each library module exposes ``open(st) -> Table`` (or installs itself into
-``st.globals``), building fresh ``Function`` objects bound to that one
+Each library module exposes ``open_library(st) -> Table`` (or installs
+itself into ``st.globals``), building fresh ``Function`` objects bound to that one
 ``State``: nothing is shared between runtimes, so no plugin can change
 another's library.
 """
@@ -29,13 +29,19 @@ _LIBRARIES = [
 _SANDBOX_EXCLUDED = {"io"}
 
 
+def opener(module):
+    """A library module's factory.  ``base`` and ``coroutine`` still call
+    theirs ``open``; the others use a name that doesn't shadow the builtin."""
+    return getattr(module, "open_library", None) or module.open
+
+
 def open_libs(st) -> None:
     sandbox = st.options.profile == "sandbox"
     for global_name, module_name in _LIBRARIES:
         if sandbox and global_name in _SANDBOX_EXCLUDED:
             continue
         module = import_module(f"{__name__}.{module_name}")
-        library = module.open(st)
+        library = opener(module)(st)
         if global_name is not None and library is not None:
             st.globals.set(global_name, library)
             st.loaded.set(global_name, library)

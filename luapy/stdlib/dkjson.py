@@ -31,6 +31,7 @@ and their non-ASCII strings re-encoded.
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 import math
 import re
 
@@ -41,6 +42,9 @@ from ..runtime.values import (
     MAXINT, MININT, Coroutine, Function, Table, Userdata, float_to_int,
     number_to_str, str_to_number, type_name,
 )
+
+if TYPE_CHECKING:
+    from ..runtime.state import State
 
 VERSION = "dkjson 2.8"
 
@@ -131,7 +135,7 @@ QUOTE_CHUNK = 65536
 ESCAPE_COST = 64
 
 
-def quote_string(st, value: str) -> str:
+def quote_string(st: State, value: str) -> str:
     """``json.quotestring`` for a Lua string, charged as it goes."""
     ops.charge_string(st, len(value) + 2)
     if _MAY_NEED_ESCAPE(value) is None:
@@ -332,7 +336,7 @@ class _Frame:
         self.after_key = False
 
 
-def decode_lenient(st, s: str, pos: int, nullval, objectmeta, arraymeta):
+def decode_lenient(st: State, s: str, pos: int, nullval, objectmeta, arraymeta):
     """A port of dkjson's scanner, iterative so nesting depth costs no stack.
 
     ``pos`` is 0-based.  Returns ``(value, nextpos0)``; raises
@@ -628,7 +632,7 @@ class _Encoder:
     the table becomes the truth for everything up to ``state.bufferlen``.
     """
 
-    def __init__(self, st, state, indent, keyorder, tables):
+    def __init__(self, st: State, state, indent, keyorder, tables):
         self.st = st
         self.state = state          # the Lua state table; None until needed
         self.buffer = None          # the Lua buffer table; None until needed
@@ -930,7 +934,7 @@ def _indentation(level) -> str:
     return "  " * level if level > 0 else ""
 
 
-def _table_concat(st, buffer: Table) -> str:
+def _table_concat(st: State, buffer: Table) -> str:
     """``table.concat(buffer)`` over the Lua buffer."""
     pieces = []
     for i in range(1, buffer.length() + 1):
@@ -949,7 +953,7 @@ def _table_concat(st, buffer: Table) -> str:
 # ------------------------------------------------------------------- module
 
 
-def open(st) -> Table:
+def open_library(st: State) -> Table:
     """Build a fresh dkjson module table for the runtime ``st``."""
     module = Table()
     fast = _FastDecoder()

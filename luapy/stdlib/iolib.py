@@ -14,11 +14,14 @@ lua5.4 built without popen does.
 
 from __future__ import annotations
 
+import atexit
 import errno
 import io
 import os
 import sys
 import tempfile
+import weakref
+from typing import TYPE_CHECKING
 
 from ..errors import LuaError
 from ..runtime import ops
@@ -27,6 +30,9 @@ from ..runtime.args import (
 )
 from ..runtime.values import Function, Table, Userdata, address_of, number_to_str
 from .oslib import file_failure
+
+if TYPE_CHECKING:
+    from ..runtime.state import State
 
 #: How much a single read asks the OS for (and charges) at a time.
 _CHUNK = 65536
@@ -59,9 +65,9 @@ def _python_mode(mode: str) -> str:
 class LuaFile:
     """One open (or closed) Lua file: a binary stream plus Lua's bookkeeping."""
 
-    __slots__ = ("stream", "closed", "standard", "buffering", "st")
+    __slots__ = ("stream", "closed", "standard", "buffering", "st", "__weakref__")
 
-    def __init__(self, st, stream, standard: str | None = None):
+    def __init__(self, st: State, stream, standard: str | None = None):
         self.st = st
         #: A binary file object, or None for the standard streams, which are
         #: looked up on ``sys`` at each use (so redirection keeps working).
@@ -70,6 +76,8 @@ class LuaFile:
         #: "stdin", "stdout", "stderr" or None.
         self.standard = standard
         self.buffering = "full"
+        if stream is not None:
+            _OPEN_FILES.add(self)
 
     # -- the underlying streams -------------------------------------------
 
@@ -118,7 +126,30 @@ class LuaFile:
     def close(self) -> None:
         self.closed = True
         if self.stream is not None:
+            _OPEN_FILES.discard(self)
             self.stream.close()
+
+
+#: Every open file of every runtime, held weakly.  A file dropped by its
+#: program is flushed by its stream's own finalizer; these are flushed at
+#: interpreter exit too, when finalizers may no longer run, as C's ``exit``
+#: flushes every ``FILE``.  The standard streams are never in it (Python
+#: owns them and flushes them itself).
+_OPEN_FILES: weakref.WeakSet[LuaFile] = weakref.WeakSet()
+
+
+def flush_open_files(st: State | None = None) -> None:
+    """Flush the open files of ``st`` (of every runtime if None), as
+    ``lua_close`` does for a closing runtime; errors are ignored there too."""
+    for lua_file in list(_OPEN_FILES):
+        if st is None or lua_file.st is st:
+            try:
+                lua_file.stream.flush()
+            except (OSError, ValueError):
+                pass
+
+
+atexit.register(flush_open_files)
 
 
 def _unreadable():
@@ -139,7 +170,7 @@ def _peek_byte(fh) -> bytes:
     return byte
 
 
-def _read_line(st, fh, keep_newline: bool):
+def _read_line(st: State, fh, keep_newline: bool):
     parts = []
     while True:
         chunk = fh.readline(_CHUNK)
@@ -156,7 +187,7 @@ def _read_line(st, fh, keep_newline: bool):
     return data.decode("latin-1")
 
 
-def _read_all(st, fh) -> str:
+def _read_all(st: State, fh) -> str:
     parts = []
     while True:
         chunk = fh.read(_CHUNK)
@@ -168,7 +199,7 @@ def _read_all(st, fh) -> str:
     return b"".join(parts).decode("latin-1")
 
 
-def _read_chars(st, fh, count: int):
+def _read_chars(st: State, fh, count: int):
     parts = []
     left = count
     while left > 0:
@@ -253,7 +284,7 @@ def _read_number(fh):
     return ops.tonumber(scan.buffer.decode("latin-1"))
 
 
-def g_read(st, lua_file: LuaFile, args, first: int, fname: str, arg_offset: int):
+def g_read(st: State, lua_file: LuaFile, args, first: int, fname: str, arg_offset: int):
     """Read with the formats ``args[first-1:]``; returns Lua's results."""
     try:
         fh = lua_file.reader()
@@ -310,7 +341,7 @@ def _io_failure(error: Exception) -> tuple:
     return file_failure(_bad_descriptor())
 
 
-def g_write(st, lua_file: LuaFile, args, first: int, fname: str, arg_offset: int, handle):
+def g_write(st: State, lua_file: LuaFile, args, first: int, fname: str, arg_offset: int, handle):
     pieces = []
     for n in range(first, len(args) + 1):
         value = args[n - 1]
@@ -342,46 +373,55 @@ def _format_float(value: float) -> str:
 # ------------------------------------------------------------ the library
 
 
-def open(st) -> Table:
-    lib = Table()
-    methods = Table()
-    meta = Table()
-    meta.set("__name", "FILE*")
-    meta.set("__index", methods)
-    default = {}  # "input"/"output" -> the current default file handle
+class IoLibrary:
+    """The ``io`` functions and file methods of one runtime (``register``
+    stores the bound methods), its ``FILE*`` metatable and its default
+    input and output files."""
 
-    def new_handle(lua_file: LuaFile) -> Userdata:
+    __slots__ = ("st", "meta", "default")
+
+    def __init__(self, st: State, methods: Table):
+        self.st = st
+        self.meta = Table()
+        self.meta.set("__name", "FILE*")
+        self.meta.set("__index", methods)
+        #: "input"/"output" -> the current default file handle
+        self.default: dict[str, Userdata] = {}
+
+    def new_handle(self, lua_file: LuaFile) -> Userdata:
+        st = self.st
         st.charge_memory(ops.TABLE_COST)
-        return Userdata(lua_file, meta)
+        return Userdata(lua_file, self.meta)
 
-    def payload(value):
-        if type(value) is Userdata and value.meta is meta:
+    def payload(self, value):
+        if type(value) is Userdata and value.meta is self.meta:
             return value.payload
         return None
 
-    def tofile(args, fname: str) -> LuaFile:
+    def tofile(self, args, fname: str) -> LuaFile:
         """``tofile``: argument 1 must be an open file handle."""
-        lua_file = payload(args[0] if args else None)
+        lua_file = self.payload(args[0] if args else None)
         if lua_file is None:
             type_error(args, 1, fname, "FILE*")
         if lua_file.closed:
             raise LuaError("attempt to use a closed file")
         return lua_file
 
-    def open_file(filename: str, mode: str):
+    def open_file(self, filename: str, mode: str):
         """``fopen``: a handle, or raises OSError."""
+        st = self.st
         stream = builtins_open(filename.encode("latin-1"), _python_mode(mode))
-        return new_handle(LuaFile(st, stream))
+        return self.new_handle(LuaFile(st, stream))
 
-    def open_checked(filename: str, mode: str):
+    def open_checked(self, filename: str, mode: str):
         """``opencheckfile``: raise a Lua error when the file will not open."""
         try:
-            return open_file(filename, mode)
+            return self.open_file(filename, mode)
         except OSError as error:
             raise LuaError(
                 f"cannot open file '{filename}' ({error.strerror or error})") from None
 
-    def close_file(lua_file: LuaFile):
+    def close_file(self, lua_file: LuaFile):
         if lua_file.standard is not None:
             return (None, "cannot close standard file")
         try:
@@ -390,19 +430,28 @@ def open(st) -> Table:
             return file_failure(error)
         return (True,)
 
-    def default_file(kind: str) -> LuaFile:
-        lua_file = payload(default[kind])
+    def flush(self, lua_file: LuaFile):
+        """``f_flush``/``io_flush``: ``luaL_fileresult`` of ``fflush``."""
+        try:
+            lua_file.flush()
+        except (OSError, ValueError) as error:
+            return _io_failure(error)
+        return (True,)
+
+    def default_file(self, kind: str) -> LuaFile:
+        lua_file = self.payload(self.default[kind])
         if lua_file.closed:
             raise LuaError(f"default {kind} file is closed")
         return lua_file
 
-    def make_lines_iterator(handle, formats, close_at_eof: bool):
+    def make_lines_iterator(self, handle, formats, close_at_eof: bool):
+        st = self.st
         if len(formats) > _MAX_LINE_FORMATS:
             arg_error(_MAX_LINE_FORMATS + 2, "lines", "too many arguments")
         read_args = (handle, *formats)
 
         def iterate(*_):
-            lua_file = payload(handle)
+            lua_file = self.payload(handle)
             if lua_file.closed:
                 raise LuaError("file is already closed")
             results = g_read(st, lua_file, read_args, 2, "for iterator", 0)
@@ -411,99 +460,100 @@ def open(st) -> Table:
             if len(results) > 1 and type(results[1]) is str:
                 raise LuaError(results[1])
             if close_at_eof:
-                close_file(lua_file)
+                self.close_file(lua_file)
             return ()
 
         return Function(iterate, "for iterator")
 
     # -- io.* functions ----------------------------------------------------
-
-    def io_open(*args):
+    def io_open(self, *args):
         filename = check_str(args, 1, "open")
         mode = opt_str(args, 2, "open", "r")
         if not _mode_is_valid(mode):
             arg_error(2, "open", "invalid mode")
         try:
-            return (open_file(filename, mode),)
+            return (self.open_file(filename, mode),)
         except OSError as error:
             return file_failure(error, filename)
 
-    def io_close(*args):
+    def io_close(self, *args):
         if not args or args[0] is None:
-            return close_file(default_file("output"))
-        return close_file(tofile(args, "close"))
+            return self.close_file(self.default_file("output"))
+        return self.close_file(self.tofile(args, "close"))
 
-    def io_type(*args):
+    def io_type(self, *args):
         if not args:
             arg_error(1, "type", "value expected")
-        lua_file = payload(args[0])
+        lua_file = self.payload(args[0])
         if lua_file is None:
             return (None,)
         return ("closed file" if lua_file.closed else "file",)
 
-    def io_file_setter(kind: str, mode: str):
+    def io_file_setter(self, kind: str, mode: str):
         def select(*args):
             if args and args[0] is not None:
                 value = args[0]
                 if type(value) in (str, int, float):
-                    default[kind] = open_checked(check_str(args, 1, kind), mode)
+                    self.default[kind] = self.open_checked(check_str(args, 1, kind), mode)
                 else:
-                    tofile(args, kind)
-                    default[kind] = value
-            return (default[kind],)
+                    self.tofile(args, kind)
+                    self.default[kind] = value
+            return (self.default[kind],)
         return select
 
-    def io_read(*args):
-        return g_read(st, default_file("input"), args, 1, "read", 0)
+    def io_flush(self, *args):
+        return self.flush(self.default_file("output"))
 
-    def io_write(*args):
-        return g_write(st, default_file("output"), args, 1, "write", 0, default["output"])
+    def io_read(self, *args):
+        st = self.st
+        return g_read(st, self.default_file("input"), args, 1, "read", 0)
 
-    def io_lines(*args):
+    def io_write(self, *args):
+        st = self.st
+        return g_write(st, self.default_file("output"), args, 1, "write", 0, self.default["output"])
+
+    def io_lines(self, *args):
         if not args or args[0] is None:
-            handle = default["input"]
-            tofile((handle,), "lines")  # a closed default input is an error
-            return (make_lines_iterator(handle, args[1:], False),)
+            handle = self.default["input"]
+            self.tofile((handle,), "lines")  # a closed default input is an error
+            return (self.make_lines_iterator(handle, args[1:], False),)
         filename = check_str(args, 1, "lines")
-        handle = open_checked(filename, "r")
-        return (make_lines_iterator(handle, args[1:], True), None, None, handle)
+        handle = self.open_checked(filename, "r")
+        return (self.make_lines_iterator(handle, args[1:], True), None, None, handle)
 
-    def io_tmpfile(*args):
+    def io_tmpfile(self, *args):
+        st = self.st
         try:
             stream = tempfile.TemporaryFile("w+b")
         except OSError as error:
             return file_failure(error)
-        return (new_handle(LuaFile(st, stream)),)
+        return (self.new_handle(LuaFile(st, stream)),)
 
-    def io_popen(*args):
+    def io_popen(self, *args):
         check_str(args, 1, "popen")
         raise LuaError("'popen' not supported")
 
     # -- file methods (argument numbers as lua5.4 reports for f:m(...)) ----
+    def f_close(self, *args):
+        return self.close_file(self.tofile(args, "close"))
 
-    def f_close(*args):
-        return close_file(tofile(args, "close"))
+    def f_flush(self, *args):
+        return self.flush(self.tofile(args, "flush"))
 
-    def f_flush(*args):
-        lua_file = tofile(args, "flush")
-        try:
-            lua_file.flush()
-        except (OSError, ValueError) as error:
-            return _io_failure(error)
-        return (args[0],)
+    def f_lines(self, *args):
+        self.tofile(args, "lines")
+        return (self.make_lines_iterator(args[0], args[1:], False),)
 
-    def f_lines(*args):
-        tofile(args, "lines")
-        return (make_lines_iterator(args[0], args[1:], False),)
+    def f_read(self, *args):
+        st = self.st
+        return g_read(st, self.tofile(args, "read"), args, 2, "read", 1)
 
-    def f_read(*args):
-        return g_read(st, tofile(args, "read"), args, 2, "read", 1)
+    def f_write(self, *args):
+        st = self.st
+        return g_write(st, self.tofile(args, "write"), args, 2, "write", 1, args[0])
 
-    def f_write(*args):
-        return g_write(st, tofile(args, "write"), args, 2, "write", 1, args[0])
-
-    def f_seek(*args):
-        lua_file = tofile(args, "seek")
+    def f_seek(self, *args):
+        lua_file = self.tofile(args, "seek")
         whence_name = opt_str(args[1:], 1, "seek", "cur")
         if whence_name not in _SEEK_MODES:
             arg_error(1, "seek", f"invalid option '{whence_name}'")
@@ -515,8 +565,8 @@ def open(st) -> Table:
                 error = OSError(errno.EINVAL, os.strerror(errno.EINVAL))
             return _io_failure(error)
 
-    def f_setvbuf(*args):
-        lua_file = tofile(args, "setvbuf")
+    def f_setvbuf(self, *args):
+        lua_file = self.tofile(args, "setvbuf")
         mode = check_str(args[1:], 1, "setvbuf")
         if mode not in _BUFFER_MODES:
             arg_error(1, "setvbuf", f"invalid option '{mode}'")
@@ -527,8 +577,8 @@ def open(st) -> Table:
             pass
         return (True,)
 
-    def m_gc(*args):
-        lua_file = payload(args[0] if args else None)
+    def m_gc(self, *args):
+        lua_file = self.payload(args[0] if args else None)
         if lua_file is not None and not lua_file.closed and lua_file.standard is None:
             try:
                 lua_file.close()
@@ -536,41 +586,50 @@ def open(st) -> Table:
                 pass
         return ()
 
-    def m_tostring(*args):
-        lua_file = payload(args[0] if args else None)
+    def m_tostring(self, *args):
+        lua_file = self.payload(args[0] if args else None)
         if lua_file is None:
             type_error(args, 1, "tostring", "FILE*")
         if lua_file.closed:
             return ("file (closed)",)
         return (f"file ({address_of(args[0])})",)
 
-    register(methods, "close", f_close)
-    register(methods, "flush", f_flush)
-    register(methods, "lines", f_lines)
-    register(methods, "read", f_read)
-    register(methods, "seek", f_seek)
-    register(methods, "setvbuf", f_setvbuf)
-    register(methods, "write", f_write)
-    register(meta, "__gc", m_gc)
-    register(meta, "__close", m_gc)
-    register(meta, "__tostring", m_tostring)
 
-    stdin = new_handle(LuaFile(st, None, "stdin"))
-    stdout = new_handle(LuaFile(st, None, "stdout"))
-    stderr = new_handle(LuaFile(st, None, "stderr"))
-    default["input"] = stdin
-    default["output"] = stdout
 
-    register(lib, "close", io_close)
-    register(lib, "input", io_file_setter("input", "r"))
-    register(lib, "lines", io_lines)
-    register(lib, "open", io_open)
-    register(lib, "output", io_file_setter("output", "w"))
-    register(lib, "popen", io_popen)
-    register(lib, "read", io_read)
-    register(lib, "tmpfile", io_tmpfile)
-    register(lib, "type", io_type)
-    register(lib, "write", io_write)
+
+def open_library(st: State) -> Table:
+    lib = Table()
+    methods = Table()
+    library = IoLibrary(st, methods)
+    meta = library.meta
+    register(methods, "close", library.f_close)
+    register(methods, "flush", library.f_flush)
+    register(methods, "lines", library.f_lines)
+    register(methods, "read", library.f_read)
+    register(methods, "seek", library.f_seek)
+    register(methods, "setvbuf", library.f_setvbuf)
+    register(methods, "write", library.f_write)
+    register(meta, "__gc", library.m_gc)
+    register(meta, "__close", library.m_gc)
+    register(meta, "__tostring", library.m_tostring)
+
+    stdin = library.new_handle(LuaFile(st, None, "stdin"))
+    stdout = library.new_handle(LuaFile(st, None, "stdout"))
+    stderr = library.new_handle(LuaFile(st, None, "stderr"))
+    library.default["input"] = stdin
+    library.default["output"] = stdout
+
+    register(lib, "close", library.io_close)
+    register(lib, "flush", library.io_flush)
+    register(lib, "input", library.io_file_setter("input", "r"))
+    register(lib, "lines", library.io_lines)
+    register(lib, "open", library.io_open)
+    register(lib, "output", library.io_file_setter("output", "w"))
+    register(lib, "popen", library.io_popen)
+    register(lib, "read", library.io_read)
+    register(lib, "tmpfile", library.io_tmpfile)
+    register(lib, "type", library.io_type)
+    register(lib, "write", library.io_write)
     lib.set("stdin", stdin)
     lib.set("stdout", stdout)
     lib.set("stderr", stderr)

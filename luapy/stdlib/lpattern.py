@@ -37,9 +37,13 @@ from __future__ import annotations
 
 import re
 import sys
+from typing import TYPE_CHECKING
 
 from ..errors import LuaError
 from ..runtime.ops import BYTES_PER_STEP, STRING_COST, charge_work
+
+if TYPE_CHECKING:
+    from ..runtime.state import State
 
 CAP_UNFINISHED = -1
 CAP_POSITION = -2
@@ -178,7 +182,7 @@ class Matcher:
     __slots__ = ("src", "slen", "pat", "plen", "level", "cap_init", "cap_len",
                  "depth", "st", "items")
 
-    def __init__(self, st, src: str, pattern: "Pattern"):
+    def __init__(self, st: State, src: str, pattern: "Pattern"):
         self.st = st
         self.src = src
         self.slen = len(src)
@@ -652,7 +656,7 @@ class PatternCache:
 
     __slots__ = ("anchoring", "literal", "st")
 
-    def __init__(self, st):
+    def __init__(self, st: State):
         self.st = st
         #: Patterns where a leading '^' anchors (find, match, gsub) ...
         self.anchoring: dict = {}
@@ -672,7 +676,7 @@ class PatternCache:
         return pattern
 
 
-def regex_captures(st, pattern: Pattern, m, whole: bool = True) -> tuple:
+def regex_captures(st: State, pattern: Pattern, m, whole: bool = True) -> tuple:
     """The Lua capture values of a regex match, charged as they are copied."""
     # Every capture lies inside the whole match; nested ones overlap, and
     # each is its own copy.  (The charge is inlined: this is a hot path.)
@@ -700,7 +704,7 @@ def has_specials(text: str) -> bool:
 _RUN_SCANNERS: dict = {}
 
 
-def run_scanner(st, members: frozenset):
+def run_scanner(st: State, members: frozenset):
     """The ``match`` method of a regex matching the longest run of
     ``members`` (compiled once per class; a compile is charged)."""
     scanner = _RUN_SCANNERS.get(members)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import time
+from typing import TYPE_CHECKING
 
 from ..errors import LuaError
 from ..runtime import ops
@@ -17,6 +18,9 @@ from ..runtime.args import (
     arg_error, check_any, check_int, check_num, opt_int, register,
 )
 from ..runtime.values import MAXINT, MININT, Table, float_to_int, wrap_int
+
+if TYPE_CHECKING:
+    from ..runtime.state import State
 
 _MASK64 = 0xFFFFFFFFFFFFFFFF
 _NAN = math.nan
@@ -128,17 +132,26 @@ def _to_unit_float(rv: int) -> float:
     return (rv >> 11) * (0.5 / (1 << 52))
 
 
-def open(st) -> Table:
-    lib = Table()
-    generator = Xoshiro256()
+class MathLibrary:
+    """The ``math`` functions of one runtime, with its own random generator.
 
-    def abs_(*args):
+    ``register`` stores the bound methods, which cost no more to call than
+    closures over ``st`` did.
+    """
+
+    __slots__ = ("st", "generator")
+
+    def __init__(self, st: State):
+        self.st = st
+        self.generator = Xoshiro256()
+
+    def abs_(self, *args):
         x = args[0] if args else None
         if type(x) is int:
             return (wrap_int(-x) if x < 0 else x,)
         return (math.fabs(_float_arg(args, 1, "abs")),)
 
-    def ceil(*args):
+    def ceil(self, *args):
         x = args[0] if args else None
         if type(x) is int:
             return (x,)
@@ -147,7 +160,7 @@ def open(st) -> Table:
             value = float(math.ceil(value)) if value != 0.0 else value
         return (_int_or_float(value),)
 
-    def floor(*args):
+    def floor(self, *args):
         x = args[0] if args else None
         if type(x) is int:
             return (x,)
@@ -156,7 +169,7 @@ def open(st) -> Table:
             value = float(math.floor(value)) if value != 0.0 else value
         return (_int_or_float(value),)
 
-    def fmod(*args):
+    def fmod(self, *args):
         a = args[0] if args else None
         b = args[1] if len(args) >= 2 else None
         if type(a) is int and type(b) is int:
@@ -171,7 +184,7 @@ def open(st) -> Table:
         divisor = _float_arg(args, 2, "fmod")
         return (_c_fmod(_float_arg(args, 1, "fmod"), divisor),)
 
-    def modf(*args):
+    def modf(self, *args):
         x = args[0] if args else None
         if type(x) is int:
             return (x, 0.0)
@@ -183,35 +196,35 @@ def open(st) -> Table:
         frac = 0.0 if n == ip else n - ip
         return (_int_or_float(ip), frac)
 
-    def sqrt(*args):
+    def sqrt(self, *args):
         return (_sqrt(_float_arg(args, 1, "sqrt")),)
 
-    def sin(*args):
+    def sin(self, *args):
         return (_sin(_float_arg(args, 1, "sin")),)
 
-    def cos(*args):
+    def cos(self, *args):
         return (_cos(_float_arg(args, 1, "cos")),)
 
-    def tan(*args):
+    def tan(self, *args):
         return (_tan(_float_arg(args, 1, "tan")),)
 
-    def asin(*args):
+    def asin(self, *args):
         return (_asin(_float_arg(args, 1, "asin")),)
 
-    def acos(*args):
+    def acos(self, *args):
         return (_acos(_float_arg(args, 1, "acos")),)
 
-    def atan(*args):
+    def atan(self, *args):
         y = _float_arg(args, 1, "atan")
         x = 1.0 if len(args) < 2 or args[1] is None else _float_arg(args, 2, "atan")
         if x != x or y != y:
             return (x + y,)  # glibc's atan2 keeps the NaN's sign; Python's drops it
         return (math.atan2(y, x),)
 
-    def exp(*args):
+    def exp(self, *args):
         return (_exp(_float_arg(args, 1, "exp")),)
 
-    def log(*args):
+    def log(self, *args):
         x = _float_arg(args, 1, "log")
         if len(args) < 2 or args[1] is None:
             return (c_log(x),)
@@ -222,13 +235,14 @@ def open(st) -> Table:
             return (c_log(x, math.log10),)
         return (ops.div(c_log(x), c_log(base)),)
 
-    def deg(*args):
+    def deg(self, *args):
         return (_float_arg(args, 1, "deg") * (180.0 / math.pi),)
 
-    def rad(*args):
+    def rad(self, *args):
         return (_float_arg(args, 1, "rad") * (math.pi / 180.0),)
 
-    def min_(*args):
+    def min_(self, *args):
+        st = self.st
         if not args:
             arg_error(1, "min", "value expected")
         best = args[0]
@@ -237,7 +251,8 @@ def open(st) -> Table:
                 best = value
         return (best,)
 
-    def max_(*args):
+    def max_(self, *args):
+        st = self.st
         if not args:
             arg_error(1, "max", "value expected")
         best = args[0]
@@ -246,14 +261,14 @@ def open(st) -> Table:
                 best = value
         return (best,)
 
-    def tointeger(*args):
+    def tointeger(self, *args):
         x = args[0] if args else None
         result = ops.tointeger(x)
         if result is None:
             check_any(args, 1, "tointeger")
         return (result,)
 
-    def type_(*args):
+    def type_(self, *args):
         x = args[0] if args else None
         if type(x) is int:
             return ("integer",)
@@ -262,13 +277,13 @@ def open(st) -> Table:
         check_any(args, 1, "type")
         return (None,)
 
-    def ult(*args):
+    def ult(self, *args):
         a = check_int(args, 1, "ult")
         b = check_int(args, 2, "ult")
         return ((a & _MASK64) < (b & _MASK64),)
 
-    def random(*args):
-        rv = generator.next()
+    def random(self, *args):
+        rv = self.generator.next()
         nargs = len(args)
         if nargs == 0:
             return (_to_unit_float(rv),)
@@ -284,36 +299,42 @@ def open(st) -> Table:
             raise LuaError("wrong number of arguments")
         if not low <= up:
             arg_error(1, "random", "interval is empty")
-        offset = generator.project(rv, (up - low) & _MASK64)
+        offset = self.generator.project(rv, (up - low) & _MASK64)
         return (wrap_int(offset + low),)
 
-    def randomseed(*args):
+    def randomseed(self, *args):
+        st = self.st
         if not args:
             n1, n2 = _default_seed(st)
         else:
             n1 = check_int(args, 1, "randomseed")
             n2 = opt_int(args, 2, "randomseed", 0)
-        generator.seed(n1, n2)
+        self.generator.seed(n1, n2)
         return (wrap_int(n1), wrap_int(n2))
 
+
+def open_library(st: State) -> Table:
+    library = MathLibrary(st)
+    lib = Table()
     for name, func in (
-        ("abs", abs_), ("ceil", ceil), ("floor", floor), ("fmod", fmod),
-        ("modf", modf), ("sqrt", sqrt), ("sin", sin), ("cos", cos),
-        ("tan", tan), ("asin", asin), ("acos", acos), ("atan", atan),
-        ("exp", exp), ("log", log), ("deg", deg), ("rad", rad),
-        ("min", min_), ("max", max_), ("tointeger", tointeger),
-        ("type", type_), ("ult", ult), ("random", random),
-        ("randomseed", randomseed),
+        ("abs", library.abs_), ("ceil", library.ceil), ("floor", library.floor),
+        ("fmod", library.fmod), ("modf", library.modf), ("sqrt", library.sqrt),
+        ("sin", library.sin), ("cos", library.cos), ("tan", library.tan),
+        ("asin", library.asin), ("acos", library.acos), ("atan", library.atan),
+        ("exp", library.exp), ("log", library.log), ("deg", library.deg),
+        ("rad", library.rad), ("min", library.min_), ("max", library.max_),
+        ("tointeger", library.tointeger), ("type", library.type_), ("ult", library.ult),
+        ("random", library.random), ("randomseed", library.randomseed),
     ):
         register(lib, name, func)
     lib.set("pi", math.pi)
     lib.set("huge", math.inf)
     lib.set("maxinteger", MAXINT)
     lib.set("mininteger", MININT)
-    generator.seed(*_default_seed(st))
+    library.generator.seed(*_default_seed(st))
     return lib
 
 
-def _default_seed(st) -> tuple[int, int]:
+def _default_seed(st: State) -> tuple[int, int]:
     """Like ``randseed``: the time plus this runtime's address."""
     return wrap_int(int(time.time())), wrap_int(id(st) ^ time.perf_counter_ns())

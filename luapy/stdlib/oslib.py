@@ -21,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from typing import TYPE_CHECKING
 
 from ..errors import LuaError
 from ..runtime import ops
@@ -28,6 +29,9 @@ from ..runtime.args import (
     arg_error, check_int, check_str, check_table, opt_int, opt_str, register,
 )
 from ..runtime.values import Table
+
+if TYPE_CHECKING:
+    from ..runtime.state import State
 
 _INT_MAX = 0x7FFFFFFF
 _INT_MIN = -0x80000000
@@ -185,7 +189,7 @@ def _conversion(spec: str, tm: BrokenDownTime) -> str:
     return "%"
 
 
-def strftime(st, fmt: str, tm: BrokenDownTime) -> str:
+def strftime(st: State, fmt: str, tm: BrokenDownTime) -> str:
     """``os.date``'s formatting loop, with lua5.4's specifier validation.
 
     Each conversion is a step, charged a batch at a time as the loop goes,
@@ -216,25 +220,31 @@ def strftime(st, fmt: str, tm: BrokenDownTime) -> str:
     return "".join(out)
 
 
-def open(st) -> Table:
-    lib = Table()
-    standard = st.options.profile == "standard"
+class OsLibrary:
+    """The portable ``os`` functions of one runtime (``register`` stores the bound methods)."""
 
-    def setfield(t, key, value):
+    __slots__ = ("st",)
+
+    def __init__(self, st: State):
+        self.st = st
+
+    def setfield(self, t, key, value):
+        st = self.st
         ops.setindex(st, t, key, value)
 
-    def setallfields(t, tm: BrokenDownTime):
-        setfield(t, "year", tm.year)
-        setfield(t, "month", tm.month)
-        setfield(t, "day", tm.day)
-        setfield(t, "hour", tm.hour)
-        setfield(t, "min", tm.min)
-        setfield(t, "sec", tm.sec)
-        setfield(t, "yday", tm.yday + 1)
-        setfield(t, "wday", tm.wday + 1)
-        setfield(t, "isdst", tm.isdst)
+    def setallfields(self, t, tm: BrokenDownTime):
+        self.setfield(t, "year", tm.year)
+        self.setfield(t, "month", tm.month)
+        self.setfield(t, "day", tm.day)
+        self.setfield(t, "hour", tm.hour)
+        self.setfield(t, "min", tm.min)
+        self.setfield(t, "sec", tm.sec)
+        self.setfield(t, "yday", tm.yday + 1)
+        self.setfield(t, "wday", tm.wday + 1)
+        self.setfield(t, "isdst", tm.isdst)
 
-    def getfield(t, key, default, delta):
+    def getfield(self, t, key, default, delta):
+        st = self.st
         value = ops.index(st, t, key)
         as_int = ops.tointeger(value)  # lua_tointegerx: numeric strings count
         if as_int is None:
@@ -247,16 +257,17 @@ def open(st) -> Table:
             raise LuaError(f"field '{key}' is out-of-bound")
         return as_int - delta
 
-    def time_(*args):
+    def time_(self, *args):
+        st = self.st
         if not args or args[0] is None:
             return (int(time.time()),)
         t = check_table(args, 1, "time")
-        year = getfield(t, "year", -1, 1900) + 1900
-        month = getfield(t, "month", -1, 1) + 1
-        day = getfield(t, "day", -1, 0)
-        hour = getfield(t, "hour", 12, 0)
-        minute = getfield(t, "min", 0, 0)
-        sec = getfield(t, "sec", 0, 0)
+        year = self.getfield(t, "year", -1, 1900) + 1900
+        month = self.getfield(t, "month", -1, 1) + 1
+        day = self.getfield(t, "day", -1, 0)
+        hour = self.getfield(t, "hour", 12, 0)
+        minute = self.getfield(t, "min", 0, 0)
+        sec = self.getfield(t, "sec", 0, 0)
         isdst_value = ops.index(st, t, "isdst")
         isdst = -1 if isdst_value is None else int(ops.truthy(isdst_value))
         try:
@@ -266,10 +277,11 @@ def open(st) -> Table:
             raise LuaError(_CANNOT_TIME) from None
         if result == -1:  # mktime's error value, rejected by lua5.4 too
             raise LuaError(_CANNOT_TIME)
-        setallfields(t, normalised)
+        self.setallfields(t, normalised)
         return (result,)
 
-    def date(*args):
+    def date(self, *args):
+        st = self.st
         fmt = opt_str(args, 1, "date", "%c")
         if len(args) >= 2 and args[1] is not None:
             when = check_int(args, 2, "date")
@@ -282,26 +294,30 @@ def open(st) -> Table:
         if fmt == "*t":
             st.charge_memory(ops.TABLE_COST + 9 * ops.SLOT_COST)
             t = Table()
-            setallfields(t, tm)
+            self.setallfields(t, tm)
             return (t,)
         conversions = fmt.count("%")
         ops.charge_string(st, _EXPANSION * len(fmt))
         st.charge_memory(_PIECE_COST * conversions)
         return (strftime(st, fmt, tm),)
 
-    def clock(*args):
+    def clock(self, *args):
         return (time.process_time(),)
 
-    def difftime(*args):
+    def difftime(self, *args):
         t1 = check_int(args, 1, "difftime")
         t2 = check_int(args, 2, "difftime")
         return (float(t1 - t2),)
 
-    register(lib, "clock", clock)
-    register(lib, "date", date)
-    register(lib, "difftime", difftime)
-    register(lib, "time", time_)
-    if standard:
+
+def open_library(st: State) -> Table:
+    library = OsLibrary(st)
+    lib = Table()
+    register(lib, "clock", library.clock)
+    register(lib, "date", library.date)
+    register(lib, "difftime", library.difftime)
+    register(lib, "time", library.time_)
+    if st.options.profile == "standard":
         _open_process_functions(st, lib)
     return lib
 
@@ -325,7 +341,7 @@ def file_failure(error: OSError, filename: str | None = None) -> tuple:
     return (None, message, error.errno or 0)
 
 
-def _open_process_functions(st, lib: Table) -> None:
+def _open_process_functions(st: State, lib: Table) -> None:
     def getenv(*args):
         name = check_str(args, 1, "getenv")
         if "\0" in name:

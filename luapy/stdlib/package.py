@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import os
 from importlib import import_module
+from typing import TYPE_CHECKING
 
 from ..errors import LuaError, LuaSyntaxError
 from ..load import skip_file_header
@@ -29,19 +30,24 @@ from ..runtime import ops
 from ..runtime.args import check_str, opt_str, register
 from ..runtime.values import Function, Table, number_to_str
 
+if TYPE_CHECKING:
+    from ..runtime.state import State
+
 #: LUA_PATH_DEFAULT of a stock lua5.4 (LUA_ROOT "/usr/local/").
 LUA_PATH_DEFAULT = (
     "/usr/local/share/lua/5.4/?.lua;/usr/local/share/lua/5.4/?/init.lua;"
     "/usr/local/lib/lua/5.4/?.lua;/usr/local/lib/lua/5.4/?/init.lua;"
     "./?.lua;./?/init.lua"
 )
+#: LUA_CPATH_DEFAULT of a stock lua5.4.
+LUA_CPATH_DEFAULT = "/usr/local/lib/lua/5.4/?.so;/usr/local/lib/lua/5.4/loadall.so;./?.so"
 #: LUA_DIRSEP, LUA_PATH_SEP, LUA_PATH_MARK, LUA_EXEC_DIR, LUA_IGMARK.
 CONFIG = "/\n;\n?\n!\n-\n"
 #: What lua5.4 built without dynamic-library support answers.
 DLL_DISABLED = "dynamic libraries not enabled; check your Lua installation"
 
 #: Modules shipped with luapy: ``require`` name -> ``luapy.stdlib`` module
-#: whose ``open(st)`` builds a fresh module table for one runtime.
+#: whose ``open_library(st)`` builds a fresh module table for one runtime.
 BUNDLED_MODULES = {"dkjson": "dkjson"}
 
 #: Second value of ``require`` for the modules the bundled searcher finds.
@@ -49,26 +55,28 @@ BUNDLED_DATA = ":bundled:"
 REGISTERED_DATA = ":registered:"
 
 
-def initial_path(profile: str) -> str:
-    """``package.path`` at start: the default, or ``LUA_PATH`` (standard only).
+def initial_path(profile: str, variable: str = "LUA_PATH",
+                 default: str = LUA_PATH_DEFAULT) -> str:
+    """``package.path`` (or, given ``LUA_CPATH``, ``package.cpath``) at start:
+    the default, or the environment's (standard profile only).
 
     Like lua5.4's ``setpath``: ``LUA_PATH_5_4`` wins over ``LUA_PATH``, and a
     ``;;`` in it stands for the default path.  The sandbox never looks at the
     host's environment.
     """
     if profile != "standard":
-        return LUA_PATH_DEFAULT
-    path = os.environ.get("LUA_PATH_5_4")
+        return default
+    path = os.environ.get(variable + "_5_4")
     if path is None:
-        path = os.environ.get("LUA_PATH")
+        path = os.environ.get(variable)
     if path is None:
-        return LUA_PATH_DEFAULT
+        return default
     path = path.encode("utf-8", "surrogateescape").decode("latin-1")
     mark = path.find(";;")
     if mark < 0:
         return path
     prefix, suffix = path[:mark], path[mark + 2:]
-    return (prefix + ";" if prefix else "") + LUA_PATH_DEFAULT + (";" + suffix if suffix else "")
+    return (prefix + ";" if prefix else "") + default + (";" + suffix if suffix else "")
 
 
 def search_path(name: str, path: str, sep: str, dirsep: str, may_open: bool):
@@ -96,7 +104,7 @@ def _readable(filename: str) -> bool:
         return False
 
 
-def _read_source(st, filename: str) -> str:
+def _read_source(st: State, filename: str) -> str:
     """A Lua source file as ``luaL_loadfile`` sees it (BOM and ``#`` line skipped)."""
     try:
         fd = os.open(filename.encode("latin-1"), os.O_RDONLY)
@@ -125,62 +133,97 @@ def _as_message(value):
     return None
 
 
-def open(st) -> Table:
-    """Build the ``package`` table and install ``require`` in ``_G``."""
-    from ..load import load_chunk
+class PackageLibrary:
+    """``require``, the searchers and ``package``'s functions for one runtime
+    (``register`` stores the bound methods).  ``package`` is the table Lua
+    sees: the searchers read ``path``, ``cpath`` and ``searchers`` from it at
+    each call, as loadlib.c does."""
 
-    sandbox = st.options.profile == "sandbox"
-    package = Table()
-    preload = Table()
-    searchers = Table()
+    __slots__ = ("st", "package", "preload", "sandbox")
 
-    def searcher_preload(*args):
+    def __init__(self, st: State):
+        self.st = st
+        self.package = Table()
+        self.preload = Table()
+        self.sandbox = st.options.profile == "sandbox"
+
+    def searcher_preload(self, *args):
+        st = self.st
         name = check_str(args, 1, "?")
-        loader = ops.index(st, preload, name)
+        loader = ops.index(st, self.preload, name)
         if loader is None:
             return (f"no field package.preload['{name}']",)
         return (loader, ":preload:")
 
-    def searcher_bundled(*args):
+    def searcher_bundled(self, *args):
+        st = self.st
         name = check_str(args, 1, "?")
         module = st.registered.get(name)
         if module is not None:
-            return (_registered_loader(name, module), REGISTERED_DATA)
+            return (self._registered_loader(name, module), REGISTERED_DATA)
         library = BUNDLED_MODULES.get(name)
         if library is not None:
-            opener = import_module(f"{__package__}.{library}").open
+            opener = import_module(f"{__package__}.{library}").open_library
             return (Function(lambda *args: (opener(st),), name), BUNDLED_DATA)
         return ()  # no message: lua5.4 then adds nothing to the error
 
-    def _registered_loader(name: str, module) -> Function:
+    def _registered_loader(self, name: str, module) -> Function:
+        st = self.st
         if type(module) is Table:
             return Function(lambda *args: (module,), name)
         try:
-            return load_chunk(st, module, "=" + name)
+            return _load_chunk(st, module, "=" + name)
         except LuaSyntaxError as error:
             raise LuaError(f"error loading module '{name}' from registered source:\n\t{error.value}",
                            level=0) from None
 
-    def searcher_lua(*args):
+    def searcher_lua(self, *args):
+        st = self.st
         name = check_str(args, 1, "?")
-        path = _as_message(ops.index(st, package, "path"))
+        path = _as_message(ops.index(st, self.package, "path"))
         if path is None:
             # Raised by a searcher, which require called: no position (level 0).
             raise LuaError("'package.path' must be a string", level=0)
-        filename, message = search_path(name, path, ".", "/", not sandbox)
+        filename, message = search_path(name, path, ".", "/", not self.sandbox)
         if filename is None:
             return (message,)
         try:
-            chunk = load_chunk(st, _read_source(st, filename), "@" + filename)
+            chunk = _load_chunk(st, _read_source(st, filename), "@" + filename)
         except (LuaSyntaxError, _LoadFailure) as error:
             reason = error.value if isinstance(error, LuaSyntaxError) else str(error)
             raise LuaError(f"error loading module '{name}' from file '{filename}':\n\t{reason}",
                            level=0) from None
         return (chunk, filename)
 
-    def find_loader(name: str):
+    def search_c(self, name: str, lookup: str):
+        """``searcher_C``/``searcher_Croot`` for a luapy without C modules:
+        search ``package.cpath`` as lua5.4 does; a file found there can't be
+        loaded, as in a lua5.4 built without dynamic libraries."""
+        st = self.st
+        cpath = _as_message(ops.index(st, self.package, "cpath"))
+        if cpath is None:
+            raise LuaError("'package.cpath' must be a string", level=0)
+        filename, message = search_path(lookup, cpath, ".", "/", True)
+        if filename is None:
+            return (message,)
+        raise LuaError(f"error loading module '{name}' from file '{filename}':\n\t{DLL_DISABLED}",
+                       level=0)
+
+    def searcher_c(self, *args):
+        name = check_str(args, 1, "?")
+        return self.search_c(name, name)
+
+    def searcher_croot(self, *args):
+        name = check_str(args, 1, "?")
+        root, dot, _ = name.partition(".")
+        if not dot:
+            return ()  # lua5.4: a root name is the C searcher's business
+        return self.search_c(name, root)
+
+    def find_loader(self, name: str):
         """``findloader``: the first searcher's loader, or the full error."""
-        current = ops.index(st, package, "searchers")
+        st = self.st
+        current = ops.index(st, self.package, "searchers")
         if type(current) is not Table:
             raise LuaError("'package.searchers' must be a table")
         messages = []
@@ -198,13 +241,14 @@ def open(st) -> Table:
                 messages.append(message)
             i += 1
 
-    def require(*args):
+    def require(self, *args):
+        st = self.st
         name = check_str(args, 1, "require")
         loaded = st.loaded
         module = ops.index(st, loaded, name)
         if module is not None and module is not False:
             return (module,)
-        loader, data = find_loader(name)
+        loader, data = self.find_loader(name)
         results = ops.call(st, loader, (name, data))
         result = results[0] if results else None
         if result is not None:
@@ -215,34 +259,53 @@ def open(st) -> Table:
             ops.setindex(st, loaded, name, True)
         return (module, data)
 
-    def searchpath(*args):
+    def searchpath(self, *args):
         # lua5.4 checks these as C call arguments, which gcc evaluates last
         # to first: pcall(package.searchpath) complains about #2.
         dirsep = opt_str(args, 4, "package.searchpath", "/")
         sep = opt_str(args, 3, "package.searchpath", ".")
         path = check_str(args, 2, "package.searchpath")
         name = check_str(args, 1, "package.searchpath")
-        filename, message = search_path(name, path, sep, dirsep, not sandbox)
+        filename, message = search_path(name, path, sep, dirsep, not self.sandbox)
         if filename is not None:
             return (filename,)
         return (None, message)
 
-    def loadlib(*args):
+    def loadlib(self, *args):
         check_str(args, 1, "package.loadlib")
         check_str(args, 2, "package.loadlib")
         return (None, DLL_DISABLED, "absent")
 
-    for searcher in (searcher_preload, searcher_bundled, searcher_lua):
+
+
+
+def _load_chunk(st: State, source: str, chunkname: str) -> Function:
+    from ..load import load_chunk  # load imports the compiler, which needs the stdlib
+
+    return load_chunk(st, source, chunkname)
+
+
+def open_library(st: State) -> Table:
+    """Build the ``package`` table and install ``require`` in ``_G``."""
+    library = PackageLibrary(st)
+    package = library.package
+    sandbox = library.sandbox
+    searchers = Table()
+    all_searchers = [library.searcher_preload, library.searcher_bundled, library.searcher_lua]
+    if not sandbox:  # the sandbox has no host files to look at
+        all_searchers += [library.searcher_c, library.searcher_croot]
+    for searcher in all_searchers:
         searchers.set(searchers.length() + 1, Function(searcher, "?"))
 
     package.set("config", CONFIG)
     package.set("path", initial_path(st.options.profile))
-    package.set("cpath", "")
+    package.set("cpath", "" if sandbox else initial_path(
+        st.options.profile, "LUA_CPATH", LUA_CPATH_DEFAULT))
     package.set("loaded", st.loaded)
-    package.set("preload", preload)
+    package.set("preload", library.preload)
     package.set("searchers", searchers)
-    register(package, "searchpath", searchpath, "package.searchpath")
+    register(package, "searchpath", library.searchpath, "package.searchpath")
     if not sandbox:
-        register(package, "loadlib", loadlib, "package.loadlib")
-    register(st.globals, "require", require)
+        register(package, "loadlib", library.loadlib, "package.loadlib")
+    register(st.globals, "require", library.require)
     return package

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import re
+from typing import TYPE_CHECKING
 
 from ..errors import LuaError
 from ..runtime import ops
@@ -18,6 +19,9 @@ from ..runtime.args import arg_error, check_int, check_num, check_str
 from ..runtime.values import (
     MININT, Coroutine, Function, Table, Userdata, address_of, tostring_basic,
 )
+
+if TYPE_CHECKING:
+    from ..runtime.state import State
 
 #: lstrlib's MAX_FORMAT: a spec ('%' + flags/digits + conversion) must stay
 #: below MAX_FORMAT - 10 characters.
@@ -294,7 +298,7 @@ _QUOTE_BATCH = 256
 _ESCAPE_COST = 72
 
 
-def quote_string(st, s: str) -> str:
+def quote_string(st: State, s: str) -> str:
     """``%q`` of a string: plain stretches are copied in C, only the bytes
     needing an escape are handled in Python, charged a batch at a time."""
     ops.charge_string(st, len(s) + 2)
@@ -325,7 +329,7 @@ def quote_string(st, s: str) -> str:
 _QUOTE_HEX = Spec("a", "%a")
 
 
-def quote_literal(st, args, n: int) -> str:
+def quote_literal(st: State, args, n: int) -> str:
     value = args[n - 1]
     t = type(value)
     if t is str:
@@ -348,7 +352,28 @@ def quote_literal(st, args, n: int) -> str:
 # ------------------------------------------------------------- format
 
 
-def make_format(st):
+#: LUAI_MAXSHORTLEN: lua5.4 interns strings up to this length.
+MAX_SHORT_STRING = 40
+
+
+def pointer_of(value) -> str:
+    """``%p``: ``lua_topointer`` as text.
+
+    Strings and collectable objects have an address (tables and functions
+    shown as ``tostring`` shows them); other values give NULL.  lua5.4
+    interns short strings, so equal ones share an address: theirs is
+    derived from the content, which is all that identifies them here.
+    """
+    if type(value) is str:
+        if len(value) <= MAX_SHORT_STRING:
+            return "0x%014x" % (hash(value) & 0xFFFFFFFFFFFFFF)
+        return address_of(value)
+    if type(value) in (Table, Function, Userdata) or isinstance(value, Coroutine):
+        return address_of(value)
+    return "(null)"
+
+
+def make_format(st: State):
     cache: dict = {}
 
     def format_(*args):
@@ -421,14 +446,7 @@ def make_format(st):
             else:  # 'p'
                 if part.shape_error:
                     raise LuaError(part.shape_error)
-                value = args[arg - 1]
-                # lua_topointer: strings and collectable objects have one
-                # (shown as tostring shows it); other values give NULL.
-                if type(value) in (str, Table, Function, Userdata) or isinstance(value, Coroutine):
-                    pointer = address_of(value)
-                else:
-                    pointer = "(null)"
-                text = _pad(pointer, part, False)
+                text = _pad(pointer_of(args[arg - 1]), part, False)
             out.append(text)
             size += len(text)
             if size > 4096:

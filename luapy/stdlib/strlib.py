@@ -8,6 +8,8 @@ gsub/gmatch treatment of empty matches); pattern matching lives in
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ..errors import LuaError
 from ..runtime import ops
 from ..runtime.ops import charge_string, charge_work
@@ -17,6 +19,9 @@ from ..runtime.args import (
 from ..runtime.values import Function, Table, number_to_str, type_name
 from . import strformat, strpack
 from .lpattern import Matcher, PatternCache, regex_captures
+
+if TYPE_CHECKING:
+    from ..runtime.state import State
 
 #: lstrlib's MAXSIZE for results (INT_MAX on every real platform).
 MAXSIZE = 0x7FFFFFFF
@@ -54,14 +59,25 @@ def end_position(pos: int, length: int) -> int:
     return length + pos + 1
 
 
-def open(st):
-    lib = Table()
-    patterns = PatternCache(st)
+class StringLibrary:
+    """The ``string`` functions of one runtime.
 
-    def len_(*args):
+    Each public method is a builtin (``register`` stores the bound method,
+    so a call costs no more than a closure's); ``st`` is the runtime they
+    charge and call back into.
+    """
+
+    __slots__ = ("st", "patterns")
+
+    def __init__(self, st: State):
+        self.st = st
+        self.patterns = PatternCache(st)
+
+    def len_(self, *args):
         return (len(check_str(args, 1, "len")),)
 
-    def sub(*args):
+    def sub(self, *args):
+        st = self.st
         s = check_str(args, 1, "sub")
         length = len(s)
         start = posrelat_start(check_int(args, 2, "sub"), length)
@@ -72,22 +88,26 @@ def open(st):
             charge_string(st, end - start + 1)
         return (s[start - 1:end],)
 
-    def upper(*args):
+    def upper(self, *args):
+        st = self.st
         s = check_str(args, 1, "upper")
         charge_string(st, len(s))
         return (s.translate(_UPPER_TABLE),)
 
-    def lower(*args):
+    def lower(self, *args):
+        st = self.st
         s = check_str(args, 1, "lower")
         charge_string(st, len(s))
         return (s.translate(_LOWER_TABLE),)
 
-    def reverse(*args):
+    def reverse(self, *args):
+        st = self.st
         s = check_str(args, 1, "reverse")
         charge_string(st, len(s))
         return (s[::-1],)
 
-    def rep(*args):
+    def rep(self, *args):
+        st = self.st
         s = check_str(args, 1, "rep")
         n = check_int(args, 2, "rep")
         sep = opt_str(args, 3, "rep", "")
@@ -102,7 +122,8 @@ def open(st):
             return ((s + sep) * (n - 1) + s,)
         return (s * n,)
 
-    def byte(*args):
+    def byte(self, *args):
+        st = self.st
         s = check_str(args, 1, "byte")
         length = len(s)
         first = opt_int(args, 2, "byte", 1)
@@ -120,7 +141,8 @@ def open(st):
         charge_string(st, count)
         return tuple(s[start - 1:end].encode("latin-1"))
 
-    def char(*args):
+    def char(self, *args):
+        st = self.st
         charge_string(st, len(args))
         st.charge(len(args))  # a Python loop, a step per argument
         codes = []
@@ -131,14 +153,15 @@ def open(st):
             codes.append(c)
         return (bytes(codes).decode("latin-1"),)
 
-    def dump(*args):
+    def dump(self, *args):
         if len(args) < 1 or type(args[0]) is not Function:
             type_error(args, 1, "dump", "function")
         raise LuaError("unable to dump given function")
 
     # -- pattern matching -------------------------------------------------
 
-    def find_aux(args, find: bool, fname: str):
+    def find_aux(self, args, find: bool, fname: str):
+        st = self.st
         nargs = len(args)
         # the common case first: two strings and no init
         if nargs >= 2 and type(args[0]) is str and type(args[1]) is str:
@@ -155,7 +178,7 @@ def open(st):
             init = 0
         plain = find and nargs >= 4 and args[3] is not None and args[3] is not False
         if not plain:
-            pattern = patterns.get(p)
+            pattern = self.patterns.get(p)
             plain = find and pattern.plain
         # Searches are charged for the stretch of subject they scanned, so
         # a loop walking a long string with ``init`` is charged linearly.
@@ -197,20 +220,21 @@ def open(st):
             if start > length or pattern.anchored:
                 return (None,)
 
-    def find(*args):
-        return find_aux(args, True, "find")
+    def find(self, *args):
+        return self.find_aux(args, True, "find")
 
-    def match(*args):
-        return find_aux(args, False, "match")
+    def match(self, *args):
+        return self.find_aux(args, False, "match")
 
-    def gmatch(*args):
+    def gmatch(self, *args):
+        st = self.st
         s = check_str(args, 1, "gmatch")
         p = check_str(args, 2, "gmatch")
         length = len(s)
         init = posrelat_start(opt_int(args, 3, "gmatch", 1), length) - 1
         if init > length:
             init = length + 1
-        pattern = patterns.get(p, honour_anchor=False)
+        pattern = self.patterns.get(p, honour_anchor=False)
         state = [init, -1]  # next start, end of the last match
 
         if pattern.use_regex(length):
@@ -253,144 +277,25 @@ def open(st):
 
         return (Function(step, "gmatch_aux"),)
 
-    def gsub(*args):
-        nargs = len(args)
-        if nargs >= 2 and type(args[0]) is str and type(args[1]) is str:
-            src, p = args[0], args[1]
-        else:
-            src = check_str(args, 1, "gsub")
-            p = check_str(args, 2, "gsub")
-        length = len(src)
-        max_n = opt_int(args, 4, "gsub", length + 1) if nargs >= 4 else length + 1
-        repl = args[2] if nargs >= 3 else None
-        rtype = type(repl)
-        if rtype is int or rtype is float:
-            repl = number_to_str(repl)
-            rtype = str
-        if rtype is not str and rtype is not Table and rtype is not Function:
-            type_error(args, 3, "gsub", "string/function/table")
-        pattern = patterns.get(p)
-        if rtype is str:
-            if (pattern.nonempty and not pattern.anchored and length <= pattern.re_max_len
-                    and length <= SUBN_MAX_LENGTH and max_n > 0):
+    def gsub(self, *args):
+        st = self.st
+        src, p, repl, max_n = _gsub_arguments(args)
+        pattern = self.patterns.get(p)
+        if type(repl) is str:
+            if (pattern.nonempty and not pattern.anchored and len(src) <= pattern.re_max_len
+                    and len(src) <= SUBN_MAX_LENGTH and max_n > 0):
                 fast = _gsub_with_subn(st, pattern, src, repl, max_n)
                 if fast is not None:
                     return fast
-            template = _parse_template(repl)
-        out = []
-        count = 0
-        changed = False
-        pos = 0
-        last = -1
-
-        def add_value(whole: str, captures) -> bool:
-            """Append the replacement; False if the original text was kept."""
-            if rtype is str:
-                # a list slot per part; the text itself is charged at the join
-                st.charge(len(template))
-                st.charge_memory(8 * len(template))
-                for part in template:
-                    if type(part) is str:
-                        out.append(part)
-                    elif part == 0:
-                        out.append(whole)
-                    elif part < 0:
-                        raise LuaError("invalid use of '%' in replacement string")
-                    else:
-                        value = captures(part - 1)
-                        out.append(value if type(value) is str else number_to_str(value))
-                return True
-            if rtype is Table:
-                value = ops.index(st, repl, captures(0))
-            else:
-                results = ops.call(st, repl, captures(None))
-                value = results[0] if results else None
-            if value is None or value is False:
-                out.append(whole)
-                return False
-            vt = type(value)
-            if vt is str:
-                out.append(value)
-            elif vt is int or vt is float:
-                out.append(number_to_str(value))
-            else:
-                raise LuaError(f"invalid replacement value (a {type_name(value)})")
-            return True
-
-        st.charge(1 + (length >> 4))
-        # Unmatched text is copied as one slice per stretch (``kept`` marks
-        # where the pending stretch starts), never a piece per byte, so the
-        # pieces held before the join stay within a few per match.
-        kept = 0
-        if pattern.use_regex(length):
-            regex = pattern.regex
-            finder = regex.match if pattern.anchored else regex.search
-            expensive = length > pattern.re_cheap_len
-            while count < max_n:
-                m = finder(src, pos)
-                if expensive:
-                    st.budget_check()
-                if m is None:
-                    break
-                start, end = m.span()
-                if end == last:  # empty match where the previous one ended
-                    if pos < length:
-                        pos += 1
-                        if pattern.anchored:
-                            break
-                        continue
-                    break
-                st.charge(1)
-                st.charge_memory(MATCH_COST + end - start)
-                count += 1
-                if start > kept:
-                    out.append(src[kept:start])
-
-                def captures(i, m=m):
-                    values = regex_captures(st, pattern, m)
-                    if i is None:
-                        return values
-                    if i >= len(values):
-                        if i != 0:
-                            raise LuaError(f"invalid capture index %{i + 1}")
-                        return m.group()
-                    return values[i]
-
-                changed = add_value(m.group(), captures) or changed
-                pos = kept = last = end
-                if pattern.anchored:
-                    break
+        replacement = _Replacement(st, repl)
+        st.charge(1 + (len(src) >> 4))
+        if pattern.use_regex(len(src)):
+            count, kept = _gsub_by_regex(st, pattern, src, max_n, replacement)
         else:
-            matcher = Matcher(st, src, pattern)
-            scan = None if pattern.anchored else pattern.first_scan
-            while count < max_n:
-                if scan is not None and pos < length:
-                    m = scan.search(src, pos)
-                    pos = m.start() if m is not None else length
-                matcher.reset()
-                end = matcher.match(pos, 0)
-                if end != -1 and end != last:
-                    count += 1
-                    start = pos
-                    st.charge_memory(MATCH_COST + end - start)
-                    if start > kept:
-                        out.append(src[kept:start])
-
-                    def captures(i, start=start, end=end):
-                        if i is None:
-                            return matcher.captures(start, end)
-                        return matcher.capture(i, start, end)
-
-                    changed = add_value(src[start:end], captures) or changed
-                    pos = kept = last = end
-                elif pos < length:
-                    pos += 1
-                else:
-                    break
-                if pattern.anchored:
-                    break
-        if not changed:
+            count, kept = _gsub_by_matcher(st, pattern, src, max_n, replacement)
+        if not replacement.changed:
             return (src, count)
+        out = replacement.out
         out.append(src[kept:])
         size = 0
         for piece in out:
@@ -398,13 +303,20 @@ def open(st):
         charge_string(st, size)
         return ("".join(out), count)
 
+
+def open_library(st: State) -> Table:
+    """Build the ``string`` table for ``st`` and make it the string metatable's ``__index``."""
+    strings = StringLibrary(st)
+    lib = Table()
     for name, func in [
-        ("byte", byte), ("char", char), ("dump", dump), ("find", find),
-        ("format", strformat.make_format(st)), ("gmatch", gmatch), ("gsub", gsub),
-        ("len", len_), ("lower", lower), ("match", match), ("rep", rep),
-        ("reverse", reverse), ("sub", sub), ("upper", upper),
+        ("byte", strings.byte), ("char", strings.char), ("dump", strings.dump),
+        ("find", strings.find), ("gmatch", strings.gmatch), ("gsub", strings.gsub),
+        ("len", strings.len_), ("lower", strings.lower), ("match", strings.match),
+        ("rep", strings.rep), ("reverse", strings.reverse), ("sub", strings.sub),
+        ("upper", strings.upper),
     ]:
         register(lib, name, func)
+    register(lib, "format", strformat.make_format(st))
     for name, func in strpack.make_functions(st).items():
         register(lib, name, func)
 
@@ -413,6 +325,169 @@ def open(st):
     meta.set("__index", lib)
     st.string_meta = meta
     return lib
+
+
+# -- gsub ------------------------------------------------------------------
+
+
+def _gsub_arguments(args: tuple):
+    """gsub's ``(subject, pattern, replacement, max_n)``, checked as lstrlib does."""
+    nargs = len(args)
+    if nargs >= 2 and type(args[0]) is str and type(args[1]) is str:
+        src, p = args[0], args[1]
+    else:
+        src = check_str(args, 1, "gsub")
+        p = check_str(args, 2, "gsub")
+    length = len(src)
+    max_n = opt_int(args, 4, "gsub", length + 1) if nargs >= 4 else length + 1
+    repl = args[2] if nargs >= 3 else None
+    rtype = type(repl)
+    if rtype is int or rtype is float:
+        repl = number_to_str(repl)
+    elif rtype is not str and rtype is not Table and rtype is not Function:
+        type_error(args, 3, "gsub", "string/function/table")
+    return src, p, repl, max_n
+
+
+class _Replacement:
+    """lstrlib's ``add_value``: the pieces of gsub's result, and whether any
+    match was actually replaced (a false/nil replacement keeps the match)."""
+
+    __slots__ = ("st", "repl", "template", "out", "changed")
+
+    def __init__(self, st: State, repl):
+        self.st = st
+        self.repl = repl
+        self.template = _parse_template(repl) if type(repl) is str else None
+        self.out: list = []
+        self.changed = False
+
+    def add(self, whole: str, captures) -> None:
+        """Append the replacement of the match ``whole``; ``captures(i)`` gives
+        capture ``i`` (0-based) and ``captures(None)`` all of them."""
+        st, out, template = self.st, self.out, self.template
+        if template is not None:
+            # a list slot per part; the text itself is charged at the join
+            st.charge(len(template))
+            st.charge_memory(8 * len(template))
+            for part in template:
+                if type(part) is str:
+                    out.append(part)
+                elif part == 0:
+                    out.append(whole)
+                elif part < 0:
+                    raise LuaError("invalid use of '%' in replacement string")
+                else:
+                    value = captures(part - 1)
+                    out.append(value if type(value) is str else number_to_str(value))
+            self.changed = True
+            return
+        repl = self.repl
+        if type(repl) is Table:
+            value = ops.index(st, repl, captures(0))
+        else:
+            results = ops.call(st, repl, captures(None))
+            value = results[0] if results else None
+        if value is None or value is False:
+            out.append(whole)
+            return
+        vt = type(value)
+        if vt is str:
+            out.append(value)
+        elif vt is int or vt is float:
+            out.append(number_to_str(value))
+        else:
+            raise LuaError(f"invalid replacement value (a {type_name(value)})")
+        self.changed = True
+
+
+# Both scanners copy unmatched text as one slice per stretch (``kept`` marks
+# where the pending stretch starts), never a piece per byte, so the pieces
+# held before the join stay within a few per match.  Each returns
+# ``(count, kept)``.
+
+
+def _gsub_by_regex(st: State, pattern, src: str, max_n: int, replacement: _Replacement):
+    """The gsub loop over a pattern compiled to a Python regex."""
+    out = replacement.out
+    length = len(src)
+    regex = pattern.regex
+    finder = regex.match if pattern.anchored else regex.search
+    expensive = length > pattern.re_cheap_len
+    count = pos = kept = 0
+    last = -1
+    while count < max_n:
+        m = finder(src, pos)
+        if expensive:
+            st.budget_check()
+        if m is None:
+            break
+        start, end = m.span()
+        if end == last:  # empty match where the previous one ended
+            if pos < length:
+                pos += 1
+                if pattern.anchored:
+                    break
+                continue
+            break
+        st.charge(1)
+        st.charge_memory(MATCH_COST + end - start)
+        count += 1
+        if start > kept:
+            out.append(src[kept:start])
+
+        def captures(i, m=m):
+            values = regex_captures(st, pattern, m)
+            if i is None:
+                return values
+            if i >= len(values):
+                if i != 0:
+                    raise LuaError(f"invalid capture index %{i + 1}")
+                return m.group()
+            return values[i]
+
+        replacement.add(m.group(), captures)
+        pos = kept = last = end
+        if pattern.anchored:
+            break
+    return count, kept
+
+
+def _gsub_by_matcher(st: State, pattern, src: str, max_n: int, replacement: _Replacement):
+    """The gsub loop over lpattern's backtracking matcher."""
+    out = replacement.out
+    length = len(src)
+    matcher = Matcher(st, src, pattern)
+    scan = None if pattern.anchored else pattern.first_scan
+    count = pos = kept = 0
+    last = -1
+    while count < max_n:
+        if scan is not None and pos < length:
+            m = scan.search(src, pos)
+            pos = m.start() if m is not None else length
+        matcher.reset()
+        end = matcher.match(pos, 0)
+        if end != -1 and end != last:
+            count += 1
+            start = pos
+            st.charge_memory(MATCH_COST + end - start)
+            if start > kept:
+                out.append(src[kept:start])
+
+            def captures(i, start=start, end=end):
+                if i is None:
+                    return matcher.captures(start, end)
+                return matcher.capture(i, start, end)
+
+            replacement.add(src[start:end], captures)
+            pos = kept = last = end
+        elif pos < length:
+            pos += 1
+        else:
+            break
+        if pattern.anchored:
+            break
+    return count, kept
 
 
 def _python_template(pattern, template: list):
@@ -431,7 +506,7 @@ def _python_template(pattern, template: list):
     return "".join(out)
 
 
-def _gsub_with_subn(st, pattern, src: str, repl: str, max_n: int):
+def _gsub_with_subn(st: State, pattern, src: str, repl: str, max_n: int):
     """gsub by ``re.subn``: exact when the pattern cannot match empty (then
     Lua's and Python's scanning agree).  None if the replacement needs the
     general path."""
@@ -492,7 +567,7 @@ _ARITH_EVENTS = [
 ]
 
 
-def _add_arith_metamethods(st, meta: Table) -> None:
+def _add_arith_metamethods(st: State, meta: Table) -> None:
     """lstrlib's string metamethods: arithmetic on numeric strings, and the
     "attempt to add a 'string' with a 'table'" diagnostics otherwise."""
 

@@ -10,10 +10,14 @@ from __future__ import annotations
 
 import math
 import struct
+from typing import TYPE_CHECKING
 
 from ..errors import LuaError
 from ..runtime.args import arg_error, check_int, check_num, check_str, opt_int
 from ..runtime.ops import charge_string, charge_work
+
+if TYPE_CHECKING:
+    from ..runtime.state import State
 
 MAXINTSIZE = 16
 SZINT = 8
@@ -159,7 +163,7 @@ def _pack_float(value: float, little: bool, code: str) -> bytes:
         return struct.pack(order + code, math.copysign(math.inf, value))
 
 
-def make_functions(st) -> dict:
+def make_functions(st: State) -> dict:
     def pack(*args):
         fmt = check_str(args, 1, "pack")
         # lstrlib pushes a nil right after the arguments, so the first

@@ -11,6 +11,7 @@ order produced for any comparator -- consistent or not -- and the
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
 from ..errors import LuaError
 from ..runtime import ops
@@ -18,6 +19,9 @@ from ..runtime.args import (
     arg_error, check_int, opt_int, opt_str, register, type_error,
 )
 from ..runtime.values import MAXINT, Function, Table, Userdata, number_to_str, type_name
+
+if TYPE_CHECKING:
+    from ..runtime.state import State
 
 _MASK64 = 0xFFFFFFFFFFFFFFFF
 #: ``INT_MAX`` in ltablib.c: the largest array ``sort`` accepts.
@@ -37,24 +41,33 @@ _RANLIMIT = 100
 _TAB_R, _TAB_W, _TAB_L = 1, 2, 4
 
 
-def open(st) -> Table:
-    lib = Table()
+class TableLibrary:
+    """The ``table`` functions of one runtime (``register`` stores the bound
+    methods), and the ``lua_geti``/``lua_seti``/``luaL_len`` helpers they share."""
 
-    def geti(t, i):
+    __slots__ = ("st",)
+
+    def __init__(self, st: State):
+        self.st = st
+
+    def geti(self, t, i):
         """``lua_geti``: ``t[i]`` with ``__index``."""
+        st = self.st
         if type(t) is Table and t.meta is None:
             return t.get(i)
         return ops.index(st, t, i)
 
-    def seti(t, i, value):
+    def seti(self, t, i, value):
         """``lua_seti``: ``t[i] = value`` with ``__newindex``, charging new slots."""
+        st = self.st
         if type(t) is Table and t.meta is None:
             ops.rawset(st, t, i, value)
         else:
             ops.setindex(st, t, i, value)
 
-    def checktab(args, n, fname, what):
+    def checktab(self, args, n, fname, what):
         """A table, or a value whose metatable provides what is needed."""
+        st = self.st
         value = args[n - 1] if len(args) >= n else None
         if type(value) is Table:
             return value
@@ -67,8 +80,9 @@ def open(st) -> Table:
                 return value
         type_error(args, n, fname, "table")
 
-    def length_of(t):
+    def length_of(self, t):
         """``luaL_len``: ``#t`` honouring ``__len``; must be an integer."""
+        st = self.st
         if type(t) is Table and t.meta is None:
             return len(t.arr)
         n = ops.tointeger(ops.length(st, t))  # lua_tointegerx: "3" counts
@@ -76,14 +90,14 @@ def open(st) -> Table:
             raise LuaError("object length is not an integer")
         return n
 
-    def aux_getn(args, n, fname, what):
-        return length_of(checktab(args, n, fname, what | _TAB_L))
+    def aux_getn(self, args, n, fname, what):
+        return self.length_of(self.checktab(args, n, fname, what | _TAB_L))
 
     # -- insert / remove / move -------------------------------------------
-
-    def insert(*args):
+    def insert(self, *args):
+        st = self.st
         t = args[0] if args else None
-        size = aux_getn(args, 1, "insert", _TAB_R | _TAB_W)
+        size = self.aux_getn(args, 1, "insert", _TAB_R | _TAB_W)
         first_empty = ops.add(size, 1)
         nargs = len(args)
         if nargs == 2:
@@ -108,16 +122,17 @@ def open(st) -> Table:
             i = first_empty
             while i > pos:  # shift t[pos..] up by one
                 st.charge(1)
-                seti(t, i, geti(t, i - 1))
+                self.seti(t, i, self.geti(t, i - 1))
                 i -= 1
         else:
             raise LuaError("wrong number of arguments to 'insert'")
-        seti(t, pos, args[-1])
+        self.seti(t, pos, args[-1])
         return ()
 
-    def remove(*args):
+    def remove(self, *args):
+        st = self.st
         t = args[0] if args else None
-        size = aux_getn(args, 1, "remove", _TAB_R | _TAB_W)
+        size = self.aux_getn(args, 1, "remove", _TAB_R | _TAB_W)
         pos = opt_int(args, 2, "remove", size)
         if pos != size and not ((pos - 1) & _MASK64) <= (size & _MASK64):
             arg_error(2, "remove", "position out of bounds")
@@ -129,21 +144,22 @@ def open(st) -> Table:
             while arr and arr[-1] is None:  # keep arr free of trailing nils
                 arr.pop()
             return (result,)
-        result = geti(t, pos)
+        result = self.geti(t, pos)
         while pos < size:  # shift t[pos+1..] down by one
             st.charge(1)
-            seti(t, pos, geti(t, pos + 1))
+            self.seti(t, pos, self.geti(t, pos + 1))
             pos += 1
-        seti(t, pos, None)
+        self.seti(t, pos, None)
         return (result,)
 
-    def move(*args):
+    def move(self, *args):
+        st = self.st
         first = check_int(args, 2, "move")
         last = check_int(args, 3, "move")
         dest = check_int(args, 4, "move")
         has_target = len(args) >= 5 and args[4] is not None
-        source = checktab(args, 1, "move", _TAB_R)
-        target = checktab(args, 5, "move", _TAB_W) if has_target else source
+        source = self.checktab(args, 1, "move", _TAB_R)
+        target = self.checktab(args, 5, "move", _TAB_W) if has_target else source
         if last >= first:
             if not (first > 0 or last < MAXINT + first):
                 arg_error(3, "move", "too many elements to move")
@@ -156,18 +172,18 @@ def open(st) -> Table:
                     has_target and not ops.equals(st, source, target)):
                 for i in range(count):
                     st.charge(1)
-                    seti(target, dest + i, geti(source, first + i))
+                    self.seti(target, dest + i, self.geti(source, first + i))
             else:
                 for i in range(count - 1, -1, -1):
                     st.charge(1)
-                    seti(target, dest + i, geti(source, first + i))
+                    self.seti(target, dest + i, self.geti(source, first + i))
         return (target,)
 
     # -- concat ------------------------------------------------------------
-
-    def concat(*args):
+    def concat(self, *args):
+        st = self.st
         t = args[0] if args else None
-        last = aux_getn(args, 1, "concat", _TAB_R)
+        last = self.aux_getn(args, 1, "concat", _TAB_R)
         sep = opt_str(args, 2, "concat", "")
         i = opt_int(args, 3, "concat", 1)
         last = opt_int(args, 4, "concat", last)
@@ -176,7 +192,7 @@ def open(st) -> Table:
             return ("",)
         sep_len = len(sep)
         while True:
-            value = geti(t, i)
+            value = self.geti(t, i)
             vt = type(value)
             if vt is str:
                 piece = value
@@ -194,8 +210,8 @@ def open(st) -> Table:
         return (sep.join(pieces),)
 
     # -- pack / unpack -----------------------------------------------------
-
-    def pack(*args):
+    def pack(self, *args):
+        st = self.st
         n = len(args)
         st.charge_memory(ops.TABLE_COST + ops.SLOT_COST * (n + 1))
         st.charge(1 + (n >> 6))
@@ -206,13 +222,14 @@ def open(st) -> Table:
         t.set("n", n)
         return (t,)
 
-    def unpack(*args):
+    def unpack(self, *args):
+        st = self.st
         t = args[0] if args else None
         i = opt_int(args, 2, "unpack", 1)
         if len(args) >= 3 and args[2] is not None:
             last = check_int(args, 3, "unpack")
         else:
-            last = length_of_any(t)
+            last = self.length_of_any(t)
         if i > last:
             return ()
         count = last - i + 1
@@ -230,17 +247,17 @@ def open(st) -> Table:
         st.charge(count)
         return tuple([ops.index(st, t, k) for k in range(i, last + 1)])
 
-    def length_of_any(t):
+    def length_of_any(self, t):
         """``luaL_len`` on an unchecked value (``unpack`` takes anything)."""
         if type(t) is Table and t.meta is None:
             return len(t.arr)
-        return length_of(t)
+        return self.length_of(t)
 
     # -- sort --------------------------------------------------------------
-
-    def sort(*args):
+    def sort(self, *args):
+        st = self.st
         t = args[0] if args else None
-        n = aux_getn(args, 1, "sort", _TAB_R | _TAB_W)
+        n = self.aux_getn(args, 1, "sort", _TAB_R | _TAB_W)
         if n > 1:
             if not n < _INT_MAX:
                 arg_error(1, "sort", "array too big")
@@ -249,27 +266,32 @@ def open(st) -> Table:
                 type_error(args, 2, "sort", "function")
             if comp is None and _sort_plain(st, t, n):
                 return ()
-            _Sorter(st, t, comp, geti, swap_set).auxsort(1, n, 0)
+            _Sorter(st, t, comp, self.geti, self.swap_set).auxsort(1, n, 0)
         return ()
 
-    def swap_set(t, i, value):
+    def swap_set(self, t, i, value):
         """``lua_seti`` for sorting: swaps add no slots, so charge nothing."""
+        st = self.st
         if type(t) is Table and t.meta is None:
             t.set(i, value)
         else:
             ops.setindex(st, t, i, value)
 
-    register(lib, "concat", concat)
-    register(lib, "insert", insert)
-    register(lib, "move", move)
-    register(lib, "pack", pack)
-    register(lib, "remove", remove)
-    register(lib, "sort", sort)
-    register(lib, "unpack", unpack)
+
+def open_library(st: State) -> Table:
+    library = TableLibrary(st)
+    lib = Table()
+    register(lib, "concat", library.concat)
+    register(lib, "insert", library.insert)
+    register(lib, "move", library.move)
+    register(lib, "pack", library.pack)
+    register(lib, "remove", library.remove)
+    register(lib, "sort", library.sort)
+    register(lib, "unpack", library.unpack)
     return lib
 
 
-def _sort_plain(st, t, n: int) -> bool:
+def _sort_plain(st: State, t, n: int) -> bool:
     """Sort with Python's ``sorted`` when nothing can tell the difference.
 
     That holds for a plain table whose ``1..n`` are all strings or all
@@ -314,7 +336,7 @@ class _Sorter:
 
     __slots__ = ("st", "t", "comp", "geti", "seti")
 
-    def __init__(self, st, t, comp, geti, seti):
+    def __init__(self, st: State, t, comp, geti, seti):
         self.st = st
         self.t = t
         self.comp = comp

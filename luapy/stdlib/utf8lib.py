@@ -14,12 +14,17 @@ character, a batch at a time, so a long string still reaches the clock.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ..errors import LuaError
 import re
 
 from ..runtime import ops
 from ..runtime.args import arg_error, check_int, check_str, opt_int, register
 from ..runtime.values import Function, Table
+
+if TYPE_CHECKING:
+    from ..runtime.state import State
 
 MAXUNICODE = 0x10FFFF
 MAXUTF = 0x7FFFFFFF
@@ -37,7 +42,7 @@ _CONTINUATIONS = re.compile("[\x80-\xbf]*").match
 _CONTINUATION_BYTES = "".join(map(chr, range(0x80, 0xC0)))
 
 
-def _decode_prefix(st, s: str, i: int, j: int):
+def _decode_prefix(st: State, s: str, i: int, j: int):
     """Strictly decode the longest valid prefix of ``s[i:j]`` in C.
 
     Returns the decoded text (one character per code point) and the
@@ -51,7 +56,7 @@ def _decode_prefix(st, s: str, i: int, j: int):
         return data[:error.start].decode("utf-8"), i + error.start
 
 
-def _skip_continuations(st, s: str, i: int) -> int:
+def _skip_continuations(st: State, s: str, i: int) -> int:
     """The first position at or after ``i`` that is not a continuation byte."""
     end = max(_CONTINUATIONS(s, i).end(), i)
     ops.charge_work(st, end - i)
@@ -109,7 +114,7 @@ def encode(code: int) -> str:
     return "".join(reversed(out))
 
 
-def _back_to_lead(st, s: str, i: int) -> int:
+def _back_to_lead(st: State, s: str, i: int) -> int:
     """Step back from ``i`` over continuation bytes, to the start of the
     byte sequence holding ``i`` (or to 0), as lutf8lib's loop does."""
     if i <= 0 or not _iscont(s, i):
@@ -136,10 +141,18 @@ def _posrelat(pos: int, length: int) -> int:
     return length + pos + 1
 
 
-def open(st) -> Table:
-    lib = Table()
+class Utf8Library:
+    """The ``utf8`` functions of one runtime (``register`` stores the bound methods)."""
 
-    def char(*args):
+    __slots__ = ("st", "iter_strict", "iter_lax")
+
+    def __init__(self, st: State):
+        self.st = st
+        self.iter_strict = Function(_make_iterator(st, True), "for iterator")
+        self.iter_lax = Function(_make_iterator(st, False), "for iterator")
+
+    def char(self, *args):
+        st = self.st
         pieces = []
         for n in range(1, len(args) + 1):
             code = check_int(args, n, "char")
@@ -151,7 +164,8 @@ def open(st) -> Table:
         ops.charge_string(st, 6 * len(pieces))
         return ("".join(pieces),)
 
-    def codepoint(*args):
+    def codepoint(self, *args):
+        st = self.st
         s = check_str(args, 1, "codepoint")
         length = len(s)
         posi = _posrelat(opt_int(args, 2, "codepoint", 1), length)
@@ -184,7 +198,8 @@ def open(st) -> Table:
                 st.charge(_BATCH)
         return tuple(codes)
 
-    def len_(*args):
+    def len_(self, *args):
+        st = self.st
         s = check_str(args, 1, "len")
         length = len(s)
         posi = _posrelat(opt_int(args, 2, "len", 1), length)
@@ -213,7 +228,8 @@ def open(st) -> Table:
                 st.charge(_BATCH)
         return (count,)
 
-    def offset(*args):
+    def offset(self, *args):
+        st = self.st
         s = check_str(args, 1, "offset")
         n = check_int(args, 2, "offset")
         length = len(s)
@@ -248,38 +264,43 @@ def open(st) -> Table:
             return (posi + 1,)
         return (None,)
 
-    def make_iterator(strict: bool):
-        def iterate(*args):
-            s = check_str(args, 1, "for iterator")
-            length = len(s)
-            control = args[1] if len(args) >= 2 else None
-            n = ops.tointeger(control) or 0
-            n &= _MASK64  # lua_Unsigned: a negative control ends the loop
-            if n < length:
-                n = _skip_continuations(st, s, n)  # the current character's tail
-            if n >= length:
-                return ()
-            decoded = decode(s, n, strict)
-            if decoded is None or _iscont(s, decoded[1]):
-                raise LuaError(_MSG_INVALID)
-            st.charge(1)
-            return (n + 1, decoded[0])
-        return iterate
-
-    iter_strict = Function(make_iterator(True), "for iterator")
-    iter_lax = Function(make_iterator(False), "for iterator")
-
-    def codes(*args):
+    def codes(self, *args):
         lax = len(args) >= 2 and args[1] is not None and args[1] is not False
         s = check_str(args, 1, "codes")
         if _iscont(s, 0):
             arg_error(1, "codes", _MSG_INVALID)
-        return (iter_lax if lax else iter_strict, s, 0)
+        return (self.iter_lax if lax else self.iter_strict, s, 0)
 
-    register(lib, "char", char)
-    register(lib, "codepoint", codepoint)
-    register(lib, "codes", codes)
-    register(lib, "len", len_)
-    register(lib, "offset", offset)
+
+def _make_iterator(st: State, strict: bool):
+    """The ``for`` iterator ``utf8.codes`` returns (``iter_aux``)."""
+
+    def iterate(*args):
+        s = check_str(args, 1, "for iterator")
+        length = len(s)
+        control = args[1] if len(args) >= 2 else None
+        n = ops.tointeger(control) or 0
+        n &= _MASK64  # lua_Unsigned: a negative control ends the loop
+        if n < length:
+            n = _skip_continuations(st, s, n)  # the current character's tail
+        if n >= length:
+            return ()
+        decoded = decode(s, n, strict)
+        if decoded is None or _iscont(s, decoded[1]):
+            raise LuaError(_MSG_INVALID)
+        st.charge(1)
+        return (n + 1, decoded[0])
+
+    return iterate
+
+
+def open_library(st: State) -> Table:
+    library = Utf8Library(st)
+    lib = Table()
+    register(lib, "char", library.char)
+    register(lib, "codepoint", library.codepoint)
+    register(lib, "codes", library.codes)
+    register(lib, "len", library.len_)
+    register(lib, "offset", library.offset)
     lib.set("charpattern", CHARPATTERN)
     return lib
