@@ -70,6 +70,9 @@ class State:
         self._deadline = None
         self.tripped: LuaLimitError | None = None
         self._entries = 0
+        #: Weak tables and finalizers (``luapy.runtime.collector``), set by
+        #: the base library; called at budget checks, between operations.
+        self.collector = None
 
     @property
     def depth(self) -> int:
@@ -149,6 +152,8 @@ class State:
         if self._deadline is not None and time.monotonic() > self._deadline:
             self.trip("time", f"time budget exhausted ({limits.time:g} s)")
         self._arm()
+        if self.collector is not None:
+            self.collector.at_safe_point()
 
     def charge(self, steps: int) -> None:
         """Charge ``steps`` units of library work."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from ..errors import ArgumentError, LuaError, LuaException, LuaSyntaxError
 from ..load import load_chunk, skip_file_header
 from ..runtime import ops
+from ..runtime.collector import Collector
 from ..runtime.helpers import lua_where
 from ..runtime.args import (
     arg, arg_error, check_any, check_int, check_str, check_table, name_argument_error, opt_int, opt_str,
@@ -21,6 +22,7 @@ _DIGITS = "0123456789abcdefghijklmnopqrstuvwxyz"
 
 def open(st) -> None:
     G = st.globals
+    collector = st.collector = Collector(st)
     call = ops.call
     tostring = ops.tostring
 
@@ -118,6 +120,7 @@ def open(st) -> None:
         if table.meta is not None and table.meta.get("__metatable") is not None:
             raise LuaError("cannot change a protected metatable")
         table.meta = meta
+        collector.track(table, meta)
         return (table,)
 
     def lua_getmetatable(*args):
@@ -199,6 +202,13 @@ def open(st) -> None:
             arg_error(1, "select", "index out of range")
         return args[i:]
 
+    def lua_warn(*args):
+        pieces = [check_str(args, n, "warn") for n in range(1, max(len(args), 1) + 1)]
+        for piece in pieces[:-1]:
+            collector.warn(piece, to_be_continued=True)
+        collector.warn(pieces[-1])
+        return ()
+
     def lua_load(*args):
         # luaB_load's order of checks: mode, then the chunk name, then
         # (for a reader) the chunk itself.  Numbers load as strings.
@@ -261,7 +271,7 @@ def open(st) -> None:
         "rawlen": lua_rawlen, "setmetatable": lua_setmetatable,
         "getmetatable": lua_getmetatable, "assert": lua_assert, "error": lua_error,
         "pcall": lua_pcall, "xpcall": lua_xpcall, "select": lua_select,
-        "load": lua_load, "collectgarbage": lua_collectgarbage,
+        "load": lua_load, "collectgarbage": lua_collectgarbage, "warn": lua_warn,
     }
     for name, func in functions.items():
         register(G, name, func)

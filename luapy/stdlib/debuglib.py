@@ -247,6 +247,8 @@ def open(st) -> Table:
         t = type(value)
         if t is Table or t is Userdata:
             value.meta = meta
+            if t is Table and st.collector is not None:
+                st.collector.track(value, meta)
         elif t is str:
             st.string_meta = meta
         else:
