@@ -34,7 +34,7 @@ import sys
 import weakref
 
 from . import helpers
-from .frames import is_lua_code
+from .frames import is_lua_code, set_frame_local
 from .state import State
 from .values import Coroutine, Function, Table, Userdata
 
@@ -115,7 +115,9 @@ class Collector:
                                  weakref.ref(value) if value_weak else value, value_weak))
                     table.set(key, None)
             key = value = None
+        released = _release_temporaries(sys._getframe(1))
         gc.collect()
+        _restore_temporaries(released)
         for table, key, key_weak, value, value_weak in held:
             if key_weak:
                 key = key()
@@ -217,6 +219,42 @@ class Collector:
             sys.stderr.flush()
 
 
+_TEMPORARY_MARKS = ("t", "v", "f", "m", "r")
+
+
+def _is_temporary(name: str) -> bool:
+    return name[0] == "_" and name[1:2] in _TEMPORARY_MARKS
+
+
+def _release_temporaries(frame) -> list:
+    """Let go of what the temporaries of the running Lua frames hold, for
+    one collection (see ``sweep``): a materialized operand (``_t<n>``) may
+    still be needed, so it becomes a weak reference, put back if its object
+    survives; the walrus scratch variables (``_v``, ``_f``...) are only
+    read right after they are set, never across a call, so they are
+    cleared (they often hold a stale results tuple)."""
+    released = []
+    while frame is not None:
+        if is_lua_code(frame.f_code):
+            names = [name for name, value in frame.f_locals.items()
+                     if _is_temporary(name) and value is not None]
+            for name in names:
+                value = frame.f_locals[name]
+                if name[1] == "t":
+                    if not _collectable(value):
+                        continue
+                    released.append((frame, name, weakref.ref(value)))
+                set_frame_local(frame, name, None)
+            value = None
+        frame = frame.f_back
+    return released
+
+
+def _restore_temporaries(released: list) -> None:
+    for frame, name, ref in released:
+        set_frame_local(frame, name, ref())
+
+
 def _temporary_references(frame) -> dict:
     """``id(object) -> count`` of the references the temporaries of Lua
     frames from ``frame`` outwards hold to it.
@@ -229,7 +267,7 @@ def _temporary_references(frame) -> dict:
     while frame is not None:
         if is_lua_code(frame.f_code):
             for name, value in frame.f_locals.items():
-                if name[0] == "_" and name[1:2] in ("t", "v", "f", "m", "r") and _collectable(value):
+                if _is_temporary(name) and _collectable(value):
                     counts[id(value)] = counts.get(id(value), 0) + per_temporary
         frame = frame.f_back
     return counts
@@ -241,13 +279,13 @@ class _Finalizer:
     __slots__ = ("collector", "table")
 
     def __init__(self, collector: Collector, table: Table):
-        self.collector = weakref.ref(collector)
+        # Strong: CPython clears the weak references that are garbage
+        # themselves before it calls ``__del__``.
+        self.collector = collector
         self.table = table
 
     def __del__(self):
-        collector = self.collector()
+        collector = self.collector
         table = self.table
-        if collector is None or table is None:
-            return
         table.gc_proxy = None  # a finalizer runs once, as in Lua
         collector.pending.append(table)
