@@ -247,22 +247,24 @@ def open(st) -> None:
         if option is None:
             option = "collect"
         option = check_str(args, 1, "collectgarbage") if option != "collect" else option
-        used_kb = _accounted_kilobytes(st)
         if option == "count":
-            return (used_kb,)
+            return (_accounted_kilobytes(st),)
         if st.options.profile == "sandbox":
             arg_error(1, "collectgarbage", f"invalid option '{option}'")
-        answers = {
-            "collect": 0, "step": True, "isrunning": True, "incremental": "incremental",
-            "generational": "incremental", "stop": 0, "restart": 0,
-            "setpause": 200, "setstepmul": 100,
-        }
-        if option not in answers:
-            arg_error(1, "collectgarbage", f"invalid option '{option}'")
-        if option == "collect":
-            import gc
-            gc.collect()
-        return (answers[option],)
+        if option in ("collect", "step"):
+            collector.collect()
+            return (0,) if option == "collect" else (True,)
+        if option == "isrunning":
+            return (collector.running,)
+        if option in ("stop", "restart"):
+            collector.running = option == "restart"
+            return (0,)
+        if option in ("incremental", "generational"):
+            previous, collector.mode = collector.mode, option
+            return (previous,)
+        if option in ("setpause", "setstepmul"):
+            return (200 if option == "setpause" else 100,)
+        arg_error(1, "collectgarbage", f"invalid option '{option}'")
 
     functions = {
         "print": lua_print, "type": lua_type, "tostring": lua_tostring,
