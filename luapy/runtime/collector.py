@@ -78,6 +78,8 @@ class Collector:
         self.st = st
         self.weak_tables: weakref.WeakSet = weakref.WeakSet()
         self.pending: list = []
+        #: Finalizer proxies not yet collected.
+        self.finalizers = 0
         self.running = True
         self.mode = "incremental"
         self.checks = 0
@@ -96,11 +98,19 @@ class Collector:
             self.weak_tables.add(table)
         if "__gc" in fields and getattr(table, "gc_proxy", None) is None:
             table.gc_proxy = _Finalizer(self, table)
+            self.finalizers += 1
 
     # -- collecting ------------------------------------------------------------
 
     def collect(self) -> None:
-        """A full cycle: weak entries of dead objects go, finalizers run."""
+        """A full cycle: weak entries of dead objects go, finalizers run.
+
+        Without weak tables or finalizers there is nothing a program could
+        observe, and CPython's reference counting has already freed all but
+        cycles: no ``gc.collect`` then (files.lua collects 120 times in a
+        loop)."""
+        if not self.weak_tables and not self.finalizers:
+            return
         held = []
         for table in list(self.weak_tables):
             mode = weak_mode(table)
@@ -163,9 +173,17 @@ class Collector:
                 table.hash.pop(key, None)
 
     def at_safe_point(self) -> None:
-        """Called at every budget check: when generated code made it (not a
+        """Called at every budget check (often, in deep recursion: so the
+        common case is two tests).  When generated code made it (not a
         library function charging its work halfway through), sweep now and
         then and run the finalizers the collector queued."""
+        if not self.pending:
+            if not self.running or not self.weak_tables:
+                return
+            self.checks += 1
+            if self.checks < SWEEP_EVERY:
+                return
+            self.checks = 0
         caller = sys._getframe(2)
         # Loops charge their batches through ``State.charge`` and the loop
         # drivers of ``helpers``, which hold no table mid-change.
@@ -176,11 +194,7 @@ class Collector:
             return
         if self.pending:
             self.run_finalizers()
-        if not self.running or not self.weak_tables:
-            return
-        self.checks += 1
-        if self.checks >= SWEEP_EVERY:
-            self.checks = 0
+        if self.running and self.weak_tables:
             self.sweep()
 
     # -- finalizers --------------------------------------------------------------
@@ -288,4 +302,5 @@ class _Finalizer:
         collector = self.collector
         table = self.table
         table.gc_proxy = None  # a finalizer runs once, as in Lua
+        collector.finalizers -= 1
         collector.pending.append(table)

@@ -362,9 +362,15 @@ def _source_of(chunkname: str) -> str:
 
 
 def _active_lines(code, names: dict) -> list[int]:
+    """The Lua lines a function's body has code on.  Its header line
+    carries the Python prologue, which lua5.4 has no instruction for, so it
+    counts only when the body is on it too (a one-line function)."""
     lines = names["LINES"]
     found = {lines[line] for _, _, line in code.co_lines()
              if line is not None and 0 <= line < len(lines) and lines[line] > 0}
+    proto = proto_of_code(code, names)
+    if proto is not None and len(found) > 1 and proto.name != "main chunk":
+        found.discard(proto.line)
     return sorted(found)
 
 
