@@ -48,28 +48,35 @@ MEMORY_CAP_BYTES = 2 * 1024 ** 3
 
 #: Files luapy does not pass today, with their first failure.  Remove an
 #: entry when its file passes (the run fails until then).
-_NEEDS_DEBUG = "needs the debug library: {}: `local debug = require \"debug\"`"
 EXPECTED_FAILURES = {
     "attrib.lua": "multiple assignment evaluates a local target's subscript too late: "
                   "attrib.lua:508 `(function (a) t[a], a = 10, 20 end)(1); assert(t[1] == 10)`",
-    "calls.lua": _NEEDS_DEBUG.format("calls.lua:6"),
-    "closure.lua": "weak tables are not weak: closure.lua:37 `while x[1] do` (repeat until GC) "
-                   "never ends",
-    "constructs.lua": _NEEDS_DEBUG.format("constructs.lua:6"),
-    "coroutine.lua": _NEEDS_DEBUG.format("coroutine.lua:6"),
+    "calls.lua": "no C-stack limit (LUAI_MAXCCALLS): calls.lua:162 `xpcall(loop, loop)` recurses "
+                 "195,000 levels instead of failing with \"error in error handling\", and is "
+                 "stopped at 2 GiB resident",
+    "closure.lua": "upvalues are not numbered as lua5.4 does (in order of first mention): "
+                   "foo3 = function () return a+b end has b as upvalue 1, so it shares foo1's "
+                   "cell: closure.lua:259 "
+                   "`assert(debug.upvalueid(foo1, 1) ~= debug.upvalueid(foo3, 1))`",
+    "coroutine.lua": "a message handler runs after the error unwound the Python stack, so "
+                     "debug.getinfo(2) in it is not the C function 'error': coroutine.lua:238 "
+                     "`assert(X == 43 and Y.what == \"C\")`",
     "cstack.lua": "no C-stack limit (LUAI_MAXCCALLS): cstack.lua:108, closing a chain of "
                   "coroutines gives no \"C stack overflow\" (the file takes ~40 s to get there)",
-    "db.lua": _NEEDS_DEBUG.format("db.lua:6"),
-    "errors.lua": _NEEDS_DEBUG.format("errors.lua:6"),
-    "events.lua": _NEEDS_DEBUG.format("events.lua:6"),
-    "files.lua": _NEEDS_DEBUG.format("files.lua:4"),
-    "gc.lua": _NEEDS_DEBUG.format("gc.lua:6"),
-    "gengc.lua": _NEEDS_DEBUG.format("gengc.lua:6"),
-    "goto.lua": "needs the debug library: goto.lua:157: `local debug = require 'debug'`",
-    "literals.lua": _NEEDS_DEBUG.format("literals.lua:6"),
-    "locals.lua": _NEEDS_DEBUG.format("locals.lua:6"),
-    "math.lua": "tonumber(s, base) rejects a leading '+': math.lua:408 "
-                "`assert(tonumber('  +1Z  ', 36) == 36 + 35)`",
+    "db.lua": "no string.dump: db.lua:55 `load(string.dump(...))`: \"unable to dump given function\"",
+    "errors.lua": "\"(metamethod 'add')\" missing after calling a non-callable metamethod: "
+                  "errors.lua:148 `checkmessage(... __add = 34 ...)`",
+    "events.lua": "__len is called with one argument (lua5.4 passes the operand twice): "
+                  "events.lua:180 `checkcap{\"len\", a, a}`",
+    "files.lua": "an io.lines iterator past the end of its file does not fail with "
+                 "\"file is already closed\": files.lua:253 `checkerr(\"file is already closed\", f)`",
+    "gc.lua": "collectgarbage(\"count\") is memory accounted as allocated, never credited for "
+              "frees, so it does not drop after a cycle: gc.lua:194 `assert(gcinfo() < x)`",
+    "literals.lua": "a NUL byte in a chunk name ends in a Python ValueError (\"embedded null "
+                    "character\"), not a Lua error",
+    "locals.lua": "the compiler does not keep the Lua names of upvalues and locals, so "
+                  "debug.getupvalue names only a main chunk's _ENV: locals.lua:75 "
+                  "`assert(a == '_ENV')`",
     "nextvar.lua": "the ipairs iterator does not wrap at math.maxinteger: nextvar.lua:78 "
                    "`assert(k == math.mininteger and v == 10)`",
 }

@@ -108,6 +108,9 @@ class State:
         self._time_spent = 0.0
         if options.limits.time is not None:
             clock.install()
+        #: Weak tables and finalizers (``luapy.runtime.collector``), set by
+        #: the base library; called at budget checks, between operations.
+        self.collector = None
 
     @property
     def depth(self) -> int:
@@ -202,6 +205,8 @@ class State:
             self._arm()
             raise LuaError("stack overflow", level=level)
         self._arm()
+        if self.collector is not None:
+            self.collector.at_safe_point()
 
     def run_out(self) -> None:
         """Make the countdown run out now (the watchdog, from its thread)."""

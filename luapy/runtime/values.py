@@ -78,7 +78,9 @@ class Table:
     ints, booleans become ``_BoolKey``.
     """
 
-    __slots__ = ("hash", "arr", "meta", "_iter_keys", "_iter_pos", "__weakref__")
+    #: ``gc_proxy`` is only ever set on tables with a ``__gc`` metamethod
+    #: (``luapy.runtime.collector``); others never initialise it.
+    __slots__ = ("hash", "arr", "meta", "_iter_keys", "_iter_pos", "gc_proxy", "__weakref__")
 
     def __init__(self, arr: list | None = None, hash: dict | None = None):
         self.arr = arr if arr is not None else []

@@ -5,7 +5,7 @@ from __future__ import annotations
 from ..errors import ArgumentError, LuaError, LuaException, LuaSyntaxError
 from ..load import load_chunk, skip_file_header
 from ..runtime import ops
-from ..runtime.clock import charged_collect
+from ..runtime.collector import Collector
 from ..runtime.helpers import lua_where
 from ..runtime.args import (
     arg, arg_error, check_any, check_int, check_str, check_table, name_argument_error, opt_int, opt_str,
@@ -22,6 +22,7 @@ _DIGITS = "0123456789abcdefghijklmnopqrstuvwxyz"
 
 def open(st) -> None:
     G = st.globals
+    collector = st.collector = Collector(st)
     call = ops.call
     tostring = ops.tostring
 
@@ -119,6 +120,7 @@ def open(st) -> None:
         if table.meta is not None and table.meta.get("__metatable") is not None:
             raise LuaError("cannot change a protected metatable")
         table.meta = meta
+        collector.track(table, meta)
         return (table,)
 
     def lua_getmetatable(*args):
@@ -200,6 +202,13 @@ def open(st) -> None:
             arg_error(1, "select", "index out of range")
         return args[i:]
 
+    def lua_warn(*args):
+        pieces = [check_str(args, n, "warn") for n in range(1, max(len(args), 1) + 1)]
+        for piece in pieces[:-1]:
+            collector.warn(piece, to_be_continued=True)
+        collector.warn(pieces[-1])
+        return ()
+
     def lua_load(*args):
         # luaB_load's order of checks: mode, then the chunk name, then
         # (for a reader) the chunk itself.  Numbers load as strings.
@@ -239,24 +248,27 @@ def open(st) -> None:
         if option is None:
             option = "collect"
         option = check_str(args, 1, "collectgarbage") if option != "collect" else option
-        used_kb = _accounted_kilobytes(st)
         if option == "count":
-            return (used_kb,)
+            return (_accounted_kilobytes(st),)
         if st.options.profile == "sandbox":
             arg_error(1, "collectgarbage", f"invalid option '{option}'")
-        answers = {
-            "collect": 0, "step": True, "isrunning": True, "incremental": "incremental",
-            "generational": "incremental", "stop": 0, "restart": 0,
-            "setpause": 200, "setstepmul": 100,
-        }
-        if option not in answers:
-            arg_error(1, "collectgarbage", f"invalid option '{option}'")
-        if option == "collect":
-            # A full collection of the host's heap: the call's own time, and
-            # long enough that the clock must be looked at right after it.
-            charged_collect()
+        if option in ("collect", "step"):
+            collector.collect()
+            # A collection is the call's own time, and may be long enough
+            # that the clock must be looked at right after it.
             st.budget_check()
-        return (answers[option],)
+            return (0,) if option == "collect" else (True,)
+        if option == "isrunning":
+            return (collector.running,)
+        if option in ("stop", "restart"):
+            collector.running = option == "restart"
+            return (0,)
+        if option in ("incremental", "generational"):
+            previous, collector.mode = collector.mode, option
+            return (previous,)
+        if option in ("setpause", "setstepmul"):
+            return (200 if option == "setpause" else 100,)
+        arg_error(1, "collectgarbage", f"invalid option '{option}'")
 
     functions = {
         "print": lua_print, "type": lua_type, "tostring": lua_tostring,
@@ -265,7 +277,7 @@ def open(st) -> None:
         "rawlen": lua_rawlen, "setmetatable": lua_setmetatable,
         "getmetatable": lua_getmetatable, "assert": lua_assert, "error": lua_error,
         "pcall": lua_pcall, "xpcall": lua_xpcall, "select": lua_select,
-        "load": lua_load, "collectgarbage": lua_collectgarbage,
+        "load": lua_load, "collectgarbage": lua_collectgarbage, "warn": lua_warn,
     }
     for name, func in functions.items():
         register(G, name, func)

@@ -1,0 +1,306 @@
+"""What a Lua program can see of garbage collection: weak tables and ``__gc``.
+
+Lua values are Python objects, so CPython's own collector decides what is
+garbage; this module makes its verdicts visible the way Lua's are.
+
+Weak tables.  A table whose metatable has ``__mode`` when ``setmetatable``
+is called is *tracked* (``track``).  Its entries stay ordinary strong
+entries, so no reader of ``Table`` (generated code reads ``hash`` and
+``arr`` directly) changes and ordinary tables pay nothing.  At a collection
+the weak parts are let go for real:
+
+* ``collect`` (``collectgarbage()``): every entry with a weak, collectable
+  part (a table, function, userdata or thread; strings and numbers are
+  values, never collected) is taken out and held by a ``weakref`` instead;
+  ``gc.collect()`` runs; the entries whose objects survived go back.  Exact,
+  cycles included.
+* ``sweep`` (automatic, every ``SWEEP_EVERY`` budget checks, at a point
+  where generated code is between operations): an entry whose weak object
+  has no reference but the table's own is dropped (a reference count, no
+  collection).  Garbage in cycles waits for the next ``collect``.
+
+Finalizers.  A table whose metatable has ``__gc`` when it is set gets a
+``_Finalizer`` in its ``gc_proxy`` slot: a small object that refers back to
+the table, making a cycle only CPython's cyclic collector ends.  When it
+does, the proxy's ``__del__`` queues the table (resurrecting it, as Lua
+does) and the runtime calls ``__gc`` at its next safe point; an error
+there becomes a warning, as in lua5.4.
+"""
+
+from __future__ import annotations
+
+import sys
+import weakref
+
+from . import helpers
+from .clock import charged_collect
+from .frames import is_lua_code, set_frame_local
+from .state import State
+from .values import Coroutine, Function, Table, Userdata
+
+_CHARGE_CODE = State.charge.__code__
+_HELPERS_FILE = helpers.__file__
+
+#: Budget checks between two automatic sweeps of the weak tables.
+SWEEP_EVERY = 8
+#: References an object in an array slot has during ``sweep`` when the
+#: table holds the only one: the slot, ``getrefcount``'s argument and the
+#: loop variable.
+_ONLY_ARRAY_REFS = 3
+#: ...and in a hash entry (the dict, a traversal snapshot may add one,
+#: which only makes the sweep keep it): the entry, the items list's tuple,
+#: ``getrefcount``'s argument and the loop variable.
+_ONLY_HASH_REFS = 4
+
+
+def _collectable(value) -> bool:
+    t = type(value)
+    return t is Table or t is Function or t is Userdata or isinstance(value, Coroutine)
+
+
+def weak_mode(table: Table):
+    """``(weak keys, weak values)`` of a tracked table, or None."""
+    meta = table.meta
+    if meta is None:
+        return None
+    mode = meta.hash.get("__mode")
+    if type(mode) is not str:
+        return None
+    keys, values = "k" in mode, "v" in mode
+    return (keys, values) if keys or values else None
+
+
+class Collector:
+    """One runtime's view of collection: its weak tables, pending
+    finalizers, and the ``collectgarbage`` settings it reports."""
+
+    def __init__(self, st):
+        self.st = st
+        self.weak_tables: weakref.WeakSet = weakref.WeakSet()
+        self.pending: list = []
+        #: Finalizer proxies not yet collected.
+        self.finalizers = 0
+        self.running = True
+        self.mode = "incremental"
+        self.checks = 0
+        #: Warnings are off until ``warn("@on")``, as in lua5.4.
+        self.warnings_on = False
+        self.warning_parts: list[str] = []
+
+    # -- tracking ------------------------------------------------------------
+
+    def track(self, table: Table, meta) -> None:
+        """``setmetatable(table, meta)`` just happened."""
+        if meta is None:
+            return
+        fields = meta.hash
+        if "__mode" in fields:
+            self.weak_tables.add(table)
+        if "__gc" in fields and getattr(table, "gc_proxy", None) is None:
+            table.gc_proxy = _Finalizer(self, table)
+            self.finalizers += 1
+
+    # -- collecting ------------------------------------------------------------
+
+    def collect(self) -> None:
+        """A full cycle: weak entries of dead objects go, finalizers run.
+
+        Without weak tables or finalizers there is nothing a program could
+        observe, and CPython's reference counting has already freed all but
+        cycles: no ``gc.collect`` then (files.lua collects 120 times in a
+        loop)."""
+        if not self.weak_tables and not self.finalizers:
+            return
+        held = []
+        for table in list(self.weak_tables):
+            mode = weak_mode(table)
+            if mode is None:
+                continue
+            weak_keys, weak_values = mode
+            for key, value in list(table.iter_items()):
+                key_weak = weak_keys and _collectable(key)
+                value_weak = weak_values and _collectable(value)
+                if key_weak or value_weak:
+                    held.append((table, weakref.ref(key) if key_weak else key, key_weak,
+                                 weakref.ref(value) if value_weak else value, value_weak))
+                    table.set(key, None)
+            key = value = None
+        released = _release_temporaries(sys._getframe(1))
+        charged_collect()  # on Lua's behalf: its time is the call's
+        _restore_temporaries(released)
+        for table, key, key_weak, value, value_weak in held:
+            if key_weak:
+                key = key()
+            if value_weak:
+                value = value()
+            if key is not None and value is not None:
+                table.set(key, value)
+        del held
+        self.run_finalizers()
+
+    def sweep(self) -> None:
+        """Drop entries whose weak object only the table itself holds.
+
+        Generated code keeps intermediate values in temporaries (``_t1``,
+        ``_v``...) that outlive their use, where lua5.4 reuses the register;
+        references from the temporaries of the running Lua frames don't
+        count as holding an object.
+        """
+        temporaries = _temporary_references(sys._getframe(1))
+        refs = sys.getrefcount
+
+        def getrefcount(obj):
+            return refs(obj) - temporaries.get(id(obj), 0) - 1
+        for table in list(self.weak_tables):
+            mode = weak_mode(table)
+            if mode is None:
+                continue
+            weak_keys, weak_values = mode
+            if weak_values:
+                arr = table.arr
+                for index in range(len(arr) - 1, -1, -1):
+                    value = arr[index]
+                    if _collectable(value) and getrefcount(value) <= _ONLY_ARRAY_REFS:
+                        table.set(index + 1, None)
+                value = None
+            dead = []
+            for key, value in list(table.hash.items()):
+                if ((weak_keys and _collectable(key) and getrefcount(key) <= _ONLY_HASH_REFS)
+                        or (weak_values and _collectable(value) and getrefcount(value) <= _ONLY_HASH_REFS)):
+                    dead.append(key)
+            key = value = None
+            for key in dead:
+                table.hash.pop(key, None)
+
+    def at_safe_point(self) -> None:
+        """Called at every budget check (often, in deep recursion: so the
+        common case is two tests).  When generated code made it (not a
+        library function charging its work halfway through), sweep now and
+        then and run the finalizers the collector queued."""
+        if not self.pending:
+            if not self.running or not self.weak_tables:
+                return
+            self.checks += 1
+            if self.checks < SWEEP_EVERY:
+                return
+            self.checks = 0
+        caller = sys._getframe(2)
+        # Loops charge their batches through ``State.charge`` and the loop
+        # drivers of ``helpers``, which hold no table mid-change.
+        while caller is not None and (caller.f_code is _CHARGE_CODE
+                                      or caller.f_code.co_filename == _HELPERS_FILE):
+            caller = caller.f_back
+        if caller is None or not is_lua_code(caller.f_code):
+            return
+        if self.pending:
+            self.run_finalizers()
+        if self.running and self.weak_tables:
+            self.sweep()
+
+    # -- finalizers --------------------------------------------------------------
+
+    def run_finalizers(self) -> None:
+        from ..errors import LuaError
+        from . import ops
+
+        while self.pending:
+            table = self.pending.pop(0)
+            handler = table.meta.hash.get("__gc") if table.meta is not None else None
+            if handler is None:
+                continue
+            try:
+                ops.call(self.st, handler, (table,))
+            except LuaError as error:
+                message = error.value if type(error.value) is str else "error object is not a string"
+                self.warn(f"error in __gc ({message})")
+
+    # -- warnings ----------------------------------------------------------------
+
+    def warn(self, message: str, to_be_continued: bool = False) -> None:
+        """lua5.4's warning function: ``Lua warning: `` then the message."""
+        if not to_be_continued and not self.warning_parts and message.startswith("@"):
+            if message == "@on":
+                self.warnings_on = True
+            elif message == "@off":
+                self.warnings_on = False
+            return
+        self.warning_parts.append(message)
+        if to_be_continued:
+            return
+        text, self.warning_parts = "".join(self.warning_parts), []
+        if self.warnings_on:
+            sys.stderr.write(f"Lua warning: {text}\n")
+            sys.stderr.flush()
+
+
+_TEMPORARY_MARKS = ("t", "v", "f", "m", "r")
+
+
+def _is_temporary(name: str) -> bool:
+    return name[0] == "_" and name[1:2] in _TEMPORARY_MARKS
+
+
+def _release_temporaries(frame) -> list:
+    """Let go of what the temporaries of the running Lua frames hold, for
+    one collection (see ``sweep``): a materialized operand (``_t<n>``) may
+    still be needed, so it becomes a weak reference, put back if its object
+    survives; the walrus scratch variables (``_v``, ``_f``...) are only
+    read right after they are set, never across a call, so they are
+    cleared (they often hold a stale results tuple)."""
+    released = []
+    while frame is not None:
+        if is_lua_code(frame.f_code):
+            names = [name for name, value in frame.f_locals.items()
+                     if _is_temporary(name) and value is not None]
+            for name in names:
+                value = frame.f_locals[name]
+                if name[1] == "t":
+                    if not _collectable(value):
+                        continue
+                    released.append((frame, name, weakref.ref(value)))
+                set_frame_local(frame, name, None)
+            value = None
+        frame = frame.f_back
+    return released
+
+
+def _restore_temporaries(released: list) -> None:
+    for frame, name, ref in released:
+        set_frame_local(frame, name, ref())
+
+
+def _temporary_references(frame) -> dict:
+    """``id(object) -> count`` of the references the temporaries of Lua
+    frames from ``frame`` outwards hold to it.
+
+    Each is counted twice: reading ``f_locals`` (CPython < 3.13) leaves
+    the frame a dict that mirrors its locals, the temporaries included.
+    """
+    counts: dict = {}
+    per_temporary = 2 if sys.version_info < (3, 13) else 1
+    while frame is not None:
+        if is_lua_code(frame.f_code):
+            for name, value in frame.f_locals.items():
+                if _is_temporary(name) and _collectable(value):
+                    counts[id(value)] = counts.get(id(value), 0) + per_temporary
+        frame = frame.f_back
+    return counts
+
+
+class _Finalizer:
+    """The ``__gc`` hook of one table (see the module's docstring)."""
+
+    __slots__ = ("collector", "table")
+
+    def __init__(self, collector: Collector, table: Table):
+        # Strong: CPython clears the weak references that are garbage
+        # themselves before it calls ``__del__``.
+        self.collector = collector
+        self.table = table
+
+    def __del__(self):
+        collector = self.collector
+        table = self.table
+        table.gc_proxy = None  # a finalizer runs once, as in Lua
+        collector.finalizers -= 1
+        collector.pending.append(table)

@@ -1,0 +1,152 @@
+"""The Lua call stack, read from the Python one.
+
+Each Lua function runs as one generated Python function (``luapy.compile``)
+named ``__f<index>`` in a module whose file name starts ``<lua ``; its
+module globals hold ``CHUNKNAME``, ``LINES`` (Python line -> Lua line),
+``CALL_SITES`` and ``P<index>`` (the instantiator that knows the
+function's ``Proto``).  A builtin is a Python function whose code is in
+``BUILTIN_CODES``.  Every other Python frame (operators, call helpers,
+pcall's machinery) is plumbing and no Lua level.
+
+So a Lua level is found by walking ``sys._getframe`` and keeping the
+frames of those two kinds, as ``helpers.lua_where`` does; this module adds
+what ``debug`` needs on top: the function a frame runs, its prototype's
+lines, its parameters and its locals.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from .values import BUILTIN_CODES, Function
+
+_CO_VARARGS = 0x04
+
+
+def is_lua_code(code) -> bool:
+    return code.co_name.startswith("__f") and code.co_filename.startswith("<lua ")
+
+
+def lua_levels(start):
+    """The Lua levels from Python frame ``start`` outwards: ``frame`` objects
+    of generated Lua functions and of builtins, innermost first."""
+    frame = start
+    while frame is not None:
+        code = frame.f_code
+        if code in BUILTIN_CODES or is_lua_code(code):
+            yield frame
+        frame = frame.f_back
+
+
+def level_frame(level: int, start):
+    """The Python frame of Lua level ``level`` counted from ``start``
+    (level 0), or None past the stack."""
+    if level < 0:
+        return None
+    for seen, frame in enumerate(lua_levels(start)):
+        if seen == level:
+            return frame
+    return None
+
+
+def current_line(frame) -> int:
+    lines = frame.f_globals["LINES"]
+    number = frame.f_lineno
+    return lines[number] if 0 <= number < len(lines) else -1
+
+
+def proto_of_code(code, names: dict):
+    """The ``Proto`` whose body is ``code`` (from its module's ``P<index>``)."""
+    instantiate = names.get("P" + code.co_name[3:])
+    if instantiate is None:
+        return None
+    free = instantiate.__code__.co_freevars
+    if "proto" not in free:
+        return None
+    return instantiate.__closure__[free.index("proto")].cell_contents
+
+
+def code_lines(code, names: dict) -> tuple[int, int]:
+    """The lowest and highest Lua line a function's body spans."""
+    lines = names["LINES"]
+    found = [lines[line] for _, _, line in code.co_lines()
+             if line is not None and 0 <= line < len(lines) and lines[line] > 0]
+    return (min(found), max(found)) if found else (-1, -1)
+
+
+def parameter_count(code) -> int:
+    return code.co_argcount
+
+
+def is_vararg(code) -> bool:
+    return bool(code.co_flags & _CO_VARARGS) and code.co_varnames[code.co_argcount] == "va"
+
+
+def function_of_frame(frame):
+    """The ``Function`` a Lua frame runs, when it can be found.
+
+    Python frames don't point back to their function object, so this looks
+    where a caller keeps it: the call helpers' ``fn`` and the locals of the
+    plumbing and the calling Lua frame between this frame and the next
+    level, then the caller's upvalue cells and globals.  ``None`` if none of
+    those holds it (e.g. a closure passed along and not kept anywhere).
+    """
+    code = frame.f_code
+    builtin = code in BUILTIN_CODES
+
+    def matches(value) -> bool:
+        if type(value) is not Function:
+            return False
+        if builtin:
+            return getattr(value.call, "__code__", None) is code
+        raw = value.raw
+        return raw is not None and raw.__code__ is code
+
+    caller = frame.f_back
+    while caller is not None:
+        values = list(caller.f_locals.values())
+        for value in values:
+            if matches(value):
+                return value
+        for value in values:
+            if type(value) is list and len(value) == 1 and matches(value[0]):
+                return value[0]  # a captured local's cell
+            if type(value) in (tuple, list) and len(value) <= 16:
+                for item in value:
+                    if matches(item):
+                        return item
+        if is_lua_code(caller.f_code) or caller.f_code in BUILTIN_CODES:
+            break
+        caller = caller.f_back
+    return None
+
+
+def frame_locals(frame) -> list[tuple[str, object, str]]:
+    """A Lua frame's active locals in declaration order, as
+    ``(python name, value, kind)``; kind is ``"l"`` (a plain local) or
+    ``"c"`` (a captured local, whose value is ``cell[0]``)."""
+    found = []
+    for name, value in frame.f_locals.items():
+        if len(name) > 1 and name[0] in "lc" and name[1:].isdigit():
+            if name[0] == "c":
+                if type(value) is not list or len(value) != 1:
+                    continue
+                value = value[0]
+            found.append((int(name[1:]), name, value))
+    found.sort()
+    return [(name, value, name[0]) for _, name, value in found]
+
+
+def set_frame_local(frame, name: str, value) -> None:
+    """Write a Python local of a running frame (a captured one is written
+    through its cell and needs no frame write)."""
+    if name[0] == "c":
+        frame.f_locals[name][0] = value
+        return
+    if sys.version_info >= (3, 13):
+        frame.f_locals[name] = value  # PEP 667: write-through
+        return
+    import ctypes
+
+    frame.f_locals[name] = value
+    ctypes.pythonapi.PyFrame_LocalsToFast(ctypes.py_object(frame), ctypes.c_int(0))

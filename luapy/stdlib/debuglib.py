@@ -1,0 +1,570 @@
+"""The ``debug`` library (manual §6.10): the standard profile only.
+
+It reads the Lua stack off the Python one (``luapy.runtime.frames``), so
+it can see and change any function's locals: exactly what the sandbox must
+never offer, and why ``luapy.stdlib`` opens it in the standard profile
+only.
+
+Hooks run on ``sys.settrace``: nothing is traced until ``sethook`` sets a
+hook, so programs that never set one pay nothing.  While a hook runs,
+Python traces nothing, which is lua5.4's rule too (no hooks inside hooks).
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import weakref
+
+from ..errors import LuaError
+from ..runtime import ops
+from ..runtime.args import (
+    arg, arg_error, check_any, check_int, check_str, opt_int, register, type_error,
+)
+from ..runtime.frames import (
+    code_lines, current_line, frame_locals, function_of_frame, is_lua_code, is_vararg,
+    level_frame, lua_levels, parameter_count, proto_of_code, set_frame_local,
+)
+from ..runtime.values import BUILTIN_CODES, Coroutine, Function, Table, Userdata, tostring_basic
+
+#: LUAI_MAXCCALLS, what ``setcstacklimit`` (a no-op since 5.4.1) returns.
+C_STACK_LIMIT = 200
+#: lua5.4's ``luaL_traceback``: levels shown before and after the "..." gap.
+TRACEBACK_HEAD = 10
+TRACEBACK_TAIL = 11
+#: What a local or upvalue is called when its name is not known.
+NO_NAME = "(no name)"
+TEMPORARY = "(temporary)"
+
+
+def open(st) -> Table:
+    lib = Table()
+    hooks = _Hooks(st)
+    registry = Table()
+    registry.set("_LOADED", st.loaded)
+    registry.set(2, st.globals)
+    #: Metatables set with ``debug.setmetatable`` on types whose values
+    #: don't carry one (numbers, booleans, nil, functions, threads).
+    type_metas: dict[str, Table] = {}
+    upvalue_ids: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
+
+    def thread_and_args(args):
+        """Split off an optional leading thread argument: ``(start frame, rest)``."""
+        if args and isinstance(args[0], Coroutine):
+            return _thread_top(st, args[0]), args[1:], 1
+        return sys._getframe(1), args, 0  # the builtin's frame: level 0
+
+    # -- getinfo ---------------------------------------------------------
+
+    def getinfo(*args):
+        start, rest, shift = thread_and_args(args)
+        target = arg(rest, 1)
+        what = arg(rest, 2)
+        if what is None:
+            what = "flnSrtu"
+        elif type(what) is not str:
+            type_error(args, 2 + shift, "getinfo", "string")
+        if what.startswith(">") or any(option not in "SlnurtfL" for option in what):
+            arg_error(2 + shift, "getinfo", "invalid option")
+        if type(target) is Function:
+            return (_function_info(target, None, what),)
+        if type(target) not in (int, float):
+            arg_error(1 + shift, "getinfo", "function or level expected")
+        level = check_int(rest, 1, "getinfo")
+        frame = level_frame(level, start)
+        if frame is None:
+            return (None,)
+        function = function_of_frame(frame) if ("f" in what or "u" in what) else None
+        return (_function_info(function, frame, what),)
+
+    def _function_info(function, frame, what) -> Table:
+        info = Table()
+        code = frame.f_code if frame is not None else _code_of(function)
+        lua = code is not None and is_lua_code(code)
+        names = frame.f_globals if frame is not None else (function.raw.__globals__ if lua else None)
+        if "S" in what:
+            if lua:
+                proto = proto_of_code(code, names)
+                first, last = code_lines(code, names)
+                main = proto is not None and proto.name == "main chunk"
+                chunkname = names["CHUNKNAME"]
+                info.set("source", _source_of(chunkname))
+                info.set("short_src", chunkname)
+                info.set("what", "main" if main else "Lua")
+                info.set("linedefined", 0 if main else (proto.line if proto is not None else first))
+                info.set("lastlinedefined", 0 if main else last)
+            else:
+                info.set("source", "=[C]")
+                info.set("short_src", "[C]")
+                info.set("what", "C")
+                info.set("linedefined", -1)
+                info.set("lastlinedefined", -1)
+        if "l" in what:
+            info.set("currentline", current_line(frame) if lua and frame is not None else -1)
+        if "u" in what:
+            if lua:
+                info.set("nups", len(function.upvals) if function is not None and function.upvals else
+                         sum(1 for name in code.co_freevars if name.startswith("u")))
+                info.set("nparams", parameter_count(code))
+                info.set("isvararg", is_vararg(code))
+            else:
+                info.set("nups", 0)
+                info.set("nparams", 0)
+                info.set("isvararg", True)
+        if "n" in what:
+            name, namewhat = _call_name(st, frame) if frame is not None else (None, "")
+            info.set("name", name)
+            info.set("namewhat", namewhat)
+        if "t" in what:
+            info.set("istailcall", False)
+        if "r" in what:
+            info.set("ftransfer", 0)
+            info.set("ntransfer", 0)
+        if "L" in what:
+            if lua:
+                active = Table()
+                for line in _active_lines(code, names):
+                    active.set(line, True)
+                info.set("activelines", active)
+        if "f" in what:
+            info.set("func", function)
+        return info
+
+    # -- locals ------------------------------------------------------------
+
+    def getlocal(*args):
+        start, rest, shift = thread_and_args(args)
+        target = arg(rest, 1)
+        n = check_int(rest, 2, "getlocal")
+        if type(target) is Function:
+            code = _code_of(target)
+            if code is not None and is_lua_code(code) and 0 < n <= parameter_count(code):
+                return (TEMPORARY,)
+            return (None,)
+        level = check_int(rest, 1, "getlocal")
+        frame = level_frame(level, start)
+        if frame is None:
+            arg_error(1 + shift, "getlocal", "level out of range")
+        found = _find_local(frame, n)
+        if found is None:
+            return (None,)
+        label, value, _ = found
+        return label, value
+
+    def setlocal(*args):
+        start, rest, shift = thread_and_args(args)
+        level = check_int(rest, 1, "setlocal")
+        n = check_int(rest, 2, "setlocal")
+        check_any(rest, 3, "setlocal")
+        frame = level_frame(level, start)
+        if frame is None:
+            arg_error(1 + shift, "setlocal", "level out of range")
+        found = _find_local(frame, n)
+        if found is None or found[2] is None:
+            return (None,)
+        label, _, python_name = found
+        set_frame_local(frame, python_name, rest[2])
+        return (label,)
+
+    # -- upvalues ----------------------------------------------------------
+
+    def upvalue_cell(args, fname, n_index=2):
+        function = arg(args, n_index - 1)
+        if type(function) is not Function:
+            type_error(args, n_index - 1, fname, "function")
+        n = check_int(args, n_index, fname)
+        cells = function.upvals
+        if function.proto is None or not cells or not 0 < n <= len(cells):
+            return function, n, None
+        return function, n, cells[n - 1]
+
+    def upvalue_name(function, n) -> str:
+        if n == 1 and function.proto is not None and function.proto.name == "main chunk":
+            return "_ENV"
+        return NO_NAME
+
+    def getupvalue(*args):
+        function, n, cell = upvalue_cell(args, "getupvalue")
+        if cell is None:
+            return (None,)
+        return upvalue_name(function, n), cell[0]
+
+    def setupvalue(*args):
+        check_any(args, 3, "setupvalue")
+        function, n, cell = upvalue_cell(args, "setupvalue")
+        if cell is None:
+            return (None,)
+        cell[0] = args[2]
+        return (upvalue_name(function, n),)
+
+    def upvalueid(*args):
+        _, _, cell = upvalue_cell(args, "upvalueid")
+        if cell is None:
+            return (None,)
+        # Light userdata compare by address: one Userdata per live cell.
+        ident = upvalue_ids.get(id(cell))
+        if ident is None or ident.payload is not cell:
+            ident = upvalue_ids[id(cell)] = Userdata(cell)
+        return (ident,)
+
+    def upvaluejoin(*args):
+        f1, n1, cell1 = upvalue_cell(args, "upvaluejoin", 2)
+        f2, n2, cell2 = upvalue_cell(args, "upvaluejoin", 4)
+        if f1.proto is None:
+            arg_error(1, "upvaluejoin", "Lua function expected")
+        if f2.proto is None:
+            arg_error(3, "upvaluejoin", "Lua function expected")
+        if cell1 is None:
+            arg_error(2, "upvaluejoin", "invalid upvalue index")
+        if cell2 is None:
+            arg_error(4, "upvaluejoin", "invalid upvalue index")
+        # The compiled body reads upvalue i through the Python closure
+        # variable u<i>: point that at the other function's cell.
+        raw = f1.raw
+        free = raw.__code__.co_freevars
+        name = f"u{n1 - 1}"
+        if name in free:
+            raw.__closure__[free.index(name)].cell_contents = cell2
+        upvals = list(f1.upvals)
+        upvals[n1 - 1] = cell2
+        f1.upvals = tuple(upvals)
+        return ()
+
+    # -- metatables and user values ----------------------------------------
+
+    def getmetatable(*args):
+        value = check_any(args, 1, "getmetatable")
+        t = type(value)
+        if t is Table or t is Userdata or t is str:
+            return (ops.metatable(st, value),)
+        return (type_metas.get(_type_key(value)),)
+
+    def setmetatable(*args):
+        value = arg(args, 1)
+        meta = arg(args, 2)
+        if meta is not None and type(meta) is not Table:
+            type_error(args, 2, "setmetatable", "nil or table")
+        t = type(value)
+        if t is Table or t is Userdata:
+            value.meta = meta
+            if t is Table and st.collector is not None:
+                st.collector.track(value, meta)
+        elif t is str:
+            st.string_meta = meta
+        else:
+            key = _type_key(value)
+            if meta is None:
+                type_metas.pop(key, None)
+            else:
+                type_metas[key] = meta
+        return (value,)
+
+    def getuservalue(*args):
+        opt_int(args, 2, "getuservalue", 1)
+        # Full userdata of luapy carry no user values: nil, and no 'true'.
+        return (None,)
+
+    def setuservalue(*args):
+        if type(arg(args, 1)) is not Userdata:
+            type_error(args, 1, "setuservalue", "userdata")
+        check_any(args, 2, "setuservalue")
+        opt_int(args, 3, "setuservalue", 1)
+        return (None,)
+
+    # -- hooks ---------------------------------------------------------------
+
+    def sethook(*args):
+        target = None
+        if args and isinstance(args[0], Coroutine):
+            target, args = args[0], args[1:]
+        hook = arg(args, 1)
+        if hook is None:
+            hooks.clear(target)
+            return ()
+        if type(hook) is not Function:
+            type_error(args, 1, "sethook", "function")
+        mask = check_str(args, 2, "sethook")
+        count = opt_int(args, 3, "sethook", 0)
+        hooks.set(target, hook, mask, count)
+        return ()
+
+    def gethook(*args):
+        target = args[0] if args and isinstance(args[0], Coroutine) else None
+        return hooks.get(target)
+
+    # -- the rest ------------------------------------------------------------
+
+    def traceback(*args):
+        start, rest, shift = thread_and_args(args)
+        message = arg(rest, 1)
+        if message is not None and type(message) not in (str, int, float):
+            return (message,)
+        # Level 1 is traceback's caller; another coroutine is shown whole.
+        level = opt_int(rest, 2, "traceback", 0 if shift else 1)
+        text = _traceback(st, start, level)
+        if message is not None:
+            text = tostring_basic(message) + "\n" + text
+        return (text,)
+
+    def getregistry(*args):
+        return (registry,)
+
+    def setcstacklimit(*args):
+        check_int(args, 1, "setcstacklimit")
+        return (C_STACK_LIMIT,)
+
+    def debug_debug(*args):
+        # Reading commands from stdin would block a script; lua5.4 ends
+        # the loop at EOF, which is what a non-interactive run sees.
+        line = sys.stdin.readline() if sys.stdin is not None and sys.stdin.isatty() else ""
+        while line and line.strip() != "cont":
+            line = sys.stdin.readline()
+        return ()
+
+    functions = {
+        "getinfo": getinfo, "getlocal": getlocal, "setlocal": setlocal,
+        "getupvalue": getupvalue, "setupvalue": setupvalue,
+        "upvalueid": upvalueid, "upvaluejoin": upvaluejoin,
+        "getmetatable": getmetatable, "setmetatable": setmetatable,
+        "getuservalue": getuservalue, "setuservalue": setuservalue,
+        "sethook": sethook, "gethook": gethook, "traceback": traceback,
+        "getregistry": getregistry, "setcstacklimit": setcstacklimit,
+        "debug": debug_debug,
+    }
+    for name, func in functions.items():
+        register(lib, name, func, f"debug.{name}")
+    return lib
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _type_key(value) -> str:
+    from ..runtime.values import type_name
+
+    return type_name(value)
+
+
+def _code_of(function):
+    if function is None:
+        return None
+    if function.raw is not None:
+        return function.raw.__code__
+    return getattr(function.call, "__code__", None)
+
+
+def _source_of(chunkname: str) -> str:
+    """``source`` from the display name the compiler keeps (``short_src``)."""
+    if chunkname.startswith('[string "') and chunkname.endswith('"]'):
+        inner = chunkname[len('[string "'):-2]
+        return inner[:-3] if inner.endswith("...") else inner
+    return "@" + chunkname
+
+
+def _active_lines(code, names: dict) -> list[int]:
+    """The Lua lines a function's body has code on.  Its header line
+    carries the Python prologue, which lua5.4 has no instruction for, so it
+    counts only when the body is on it too (a one-line function)."""
+    lines = names["LINES"]
+    found = {lines[line] for _, _, line in code.co_lines()
+             if line is not None and 0 <= line < len(lines) and lines[line] > 0}
+    proto = proto_of_code(code, names)
+    if proto is not None and len(found) > 1 and proto.name != "main chunk":
+        found.discard(proto.line)
+    return sorted(found)
+
+
+def _call_name(st, frame) -> tuple[str | None, str]:
+    """How the calling Lua line names the function running in ``frame``
+    (``name``/``namewhat`` of ``getinfo``), from its ``CALL_SITES``."""
+    caller = frame.f_back
+    while caller is not None and not (is_lua_code(caller.f_code) or caller.f_code in BUILTIN_CODES):
+        caller = caller.f_back
+    if caller is None or not is_lua_code(caller.f_code):
+        return None, ""
+    sites = caller.f_globals["CALL_SITES"].get(caller.f_lineno, ())
+    if len(sites) != 1:
+        return None, ""
+    name, is_method = sites[0]
+    if is_method:
+        return name, "method"
+    # The call site keeps the name, not its kind: a name the globals hold
+    # is taken for a global, any other for a local.
+    return name, "global" if st.globals.get(name) is not None else "local"
+
+
+def _find_local(frame, n: int):
+    """Local ``n`` of a Lua frame as ``(label, value, python name)``; a
+    negative ``n`` is a vararg (no python name: it can't be written)."""
+    if not is_lua_code(frame.f_code):
+        return None
+    if n < 0:
+        varargs = frame.f_locals.get("va", ())
+        if -n <= len(varargs):
+            return "(vararg)", varargs[-n - 1], None
+        return None
+    found = frame_locals(frame)
+    if 0 < n <= len(found):
+        python_name, value, _ = found[n - 1]
+        return TEMPORARY, value, python_name
+    return None
+
+
+def _thread_top(st, coroutine):
+    """The innermost Python frame of a coroutine's thread, or None when it
+    is not running or suspended in the middle of Lua code."""
+    core = getattr(coroutine, "_core", None)
+    worker = getattr(core, "worker", None)
+    ident = getattr(worker, "ident", None)
+    if ident is None:
+        return None
+    if ident == threading.get_ident():
+        return sys._getframe(2)
+    return sys._current_frames().get(ident)
+
+
+def _frame_label(st, frame) -> str:
+    code = frame.f_code
+    if not is_lua_code(code):
+        function = function_of_frame(frame)
+        name = function.name if function is not None else None
+        if name and name != "?":
+            return f"[C]: in function '{name}'"
+        return "[C]: in ?"
+    names = frame.f_globals
+    where = f"{names['CHUNKNAME']}:{current_line(frame)}:"
+    proto = proto_of_code(code, names)
+    if proto is not None and proto.name == "main chunk":
+        return f"{where} in main chunk"
+    name, namewhat = _call_name(st, frame)
+    if name:
+        kind = "function" if namewhat == "global" else namewhat
+        return f"{where} in {kind} '{name}'"
+    line = proto.line if proto is not None else code_lines(code, names)[0]
+    return f"{where} in function <{names['CHUNKNAME']}:{line}>"
+
+
+def _traceback(st, start, level: int) -> str:
+    frames = list(lua_levels(start)) if start is not None else []
+    frames = frames[level:] if level >= 0 else frames
+    lines = ["stack traceback:"]
+    if len(frames) > TRACEBACK_HEAD + TRACEBACK_TAIL:
+        skipped = len(frames) - TRACEBACK_HEAD - TRACEBACK_TAIL
+        shown = frames[:TRACEBACK_HEAD]
+        lines += [f"\t{_frame_label(st, frame)}" for frame in shown]
+        lines.append(f"\t...\t(skipping {skipped} levels)")
+        frames = frames[-TRACEBACK_TAIL:]
+    lines += [f"\t{_frame_label(st, frame)}" for frame in frames]
+    return "\n".join(lines)
+
+
+class _Hooks:
+    """``sethook``/``gethook`` over ``sys.settrace``, per Python thread (a
+    coroutine runs on a thread of its own, and lua5.4's hooks are per
+    coroutine too)."""
+
+    def __init__(self, st):
+        self.st = st
+        self.by_thread: dict[int, tuple] = {}
+        #: Hooks set for a coroutine that is not running: kept for gethook.
+        self.by_coroutine: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+    def get(self, coroutine):
+        if coroutine is not None:
+            setting = self.by_coroutine.get(coroutine)
+        else:
+            setting = self.by_thread.get(threading.get_ident())
+        if setting is None:
+            return (None,)
+        hook, mask, count = setting
+        return hook, mask, count
+
+    def clear(self, coroutine) -> None:
+        if coroutine is not None:
+            self.by_coroutine.pop(coroutine, None)
+            return
+        self.by_thread.pop(threading.get_ident(), None)
+        sys.settrace(None)
+        frame = sys._getframe(1)
+        while frame is not None:
+            frame.f_trace = None
+            frame.f_trace_opcodes = False
+            frame = frame.f_back
+
+    def set(self, coroutine, hook, mask: str, count: int) -> None:
+        count = max(count, 0)
+        if coroutine is not None:
+            self.by_coroutine[coroutine] = (hook, mask, count)
+            return
+        if not ("c" in mask or "r" in mask or "l" in mask or count):
+            self.clear(None)
+            return
+        self.by_thread[threading.get_ident()] = (hook, mask, count)
+        tracer = _Tracer(self.st, hook, mask, count)
+        sys.settrace(tracer.on_call)
+        # Frames already running are traced from their next line on.
+        frame = sys._getframe(1)
+        while frame is not None:
+            if is_lua_code(frame.f_code):
+                frame.f_trace = tracer.in_lua
+                frame.f_trace_opcodes = bool(count)
+            frame = frame.f_back
+
+
+class _Tracer:
+    """Turns Python's trace events in generated code into Lua hook calls."""
+
+    def __init__(self, st, hook, mask: str, count: int):
+        self.st = st
+        self.hook = hook
+        self.calls = "c" in mask
+        self.returns = "r" in mask
+        self.lines = "l" in mask
+        self.count = count
+        self.countdown = count
+        #: Python frame -> (Lua line, Python line) of its last line event.
+        self.last: dict = {}
+
+    def fire(self, event: str, line=None) -> None:
+        ops.call(self.st, self.hook, (event, line) if line is not None else (event,))
+
+    def on_call(self, frame, event, _):
+        code = frame.f_code
+        if is_lua_code(code):
+            if self.calls:
+                self.fire("call")
+            frame.f_trace_opcodes = bool(self.count)
+            return self.in_lua
+        if code in BUILTIN_CODES:
+            if self.calls:
+                self.fire("call")
+            return self.in_builtin if self.returns else None
+        return None
+
+    def in_builtin(self, frame, event, _):
+        if event == "return" and self.returns:
+            self.fire("return")
+        return self.in_builtin
+
+    def in_lua(self, frame, event, _):
+        if event == "opcode":
+            self.countdown -= 1
+            if self.countdown <= 0:
+                self.countdown = self.count
+                self.fire("count")
+        elif event == "line":
+            if self.lines:
+                lua_line = current_line(frame)
+                previous = self.last.get(frame)
+                if previous is None or previous[0] != lua_line or frame.f_lineno < previous[1]:
+                    if lua_line > 0:
+                        self.last[frame] = (lua_line, frame.f_lineno)
+                        self.fire("line", lua_line)
+        elif event == "return":
+            self.last.pop(frame, None)
+            if self.returns:
+                self.fire("return")
+        return self.in_lua
+
+
+__all__ = ["open", "LuaError"]

@@ -1,0 +1,119 @@
+"""The debug library: standard profile only, read off the Python stack."""
+
+from __future__ import annotations
+
+import pytest
+
+from luapy import LuaRuntime
+
+lupa = pytest.importorskip("lupa.lua54")
+
+
+def run_both(source: str):
+    """The results of ``source`` in luapy's standard profile and in lua5.4."""
+    ours = LuaRuntime(profile="standard").execute(source)
+    reference = lupa.LuaRuntime().execute(source)
+    return ours, reference
+
+
+def test_sandbox_has_no_debug_library():
+    lua = LuaRuntime()
+    assert lua.eval("debug") is None
+    assert lua.eval("package.loaded.debug") is None
+
+
+def test_getinfo_of_a_running_function_matches_lua():
+    source = """
+    local function foo(a, b, ...)
+      local info = debug.getinfo(1, "Slu")
+      return info.currentline, info.linedefined, info.lastlinedefined, info.what,
+             info.nparams, info.isvararg, info.nups
+    end
+    return foo()
+    """
+    ours, reference = run_both(source)
+    assert ours == reference
+
+
+def test_getinfo_func_and_name_and_levels():
+    source = """
+    local function inner() local i = debug.getinfo(1, "nf"); return i.func, i.name, debug.getinfo(2, "S").what end
+    local f, name, what = inner()
+    return f == inner, name, what, debug.getinfo(100) == nil, debug.getinfo(print).what
+    """
+    ours, reference = run_both(source)
+    assert ours == reference
+
+
+def test_getlocal_values_and_setlocal_writes_the_frame():
+    lua = LuaRuntime(profile="standard")
+    assert lua.execute("""
+    local function f(a, ...)
+      local x = 10
+      local _, first = debug.getlocal(1, 1)
+      local _, second = debug.getlocal(1, 2)
+      local vname, vvalue = debug.getlocal(1, -1)
+      debug.setlocal(1, 2, 99)
+      return first, second, vname, vvalue, x
+    end
+    return f(1, "va")
+    """) == (1, 10, "(vararg)", "va", 99)
+
+
+def test_upvalues_get_set_id_and_join():
+    source = """
+    local a, b = 1, 2
+    local function fa() return a end
+    local function fb() return b end
+    local _, va = debug.getupvalue(fa, 1)
+    debug.setupvalue(fa, 1, 5)
+    local same = debug.upvalueid(fa, 1) == debug.upvalueid(fa, 1)
+    local differ = debug.upvalueid(fa, 1) ~= debug.upvalueid(fb, 1)
+    debug.upvaluejoin(fa, 1, fb, 1)
+    return va, a, same, differ, fa(), debug.upvalueid(fa, 1) == debug.upvalueid(fb, 1)
+    """
+    ours, reference = run_both(source)
+    assert ours == reference
+
+
+def test_hooks_line_call_count_and_off():
+    lua = LuaRuntime(profile="standard")
+    assert lua.execute("""
+    local lines, calls, counts = {}, 0, 0
+    debug.sethook(function(event, line) lines[#lines + 1] = line end, "l")
+    local x = 1
+    x = x + 1
+    debug.sethook()
+    local hook, mask = debug.gethook()
+    debug.sethook(function(event) calls = calls + 1 end, "c")
+    local function g() end
+    g(); g()
+    debug.sethook()
+    debug.sethook(function() counts = counts + 1 end, "", 10)
+    for i = 1, 100 do end
+    debug.sethook()
+    return lines[1], lines[2], hook, calls >= 2, counts > 0
+    """) == (4, 5, None, True, True)
+
+
+def test_traceback_names_levels():
+    lua = LuaRuntime(profile="standard")
+    text = lua.execute("""
+    local function leaf() return debug.traceback("msg") end
+    return leaf()
+    """)
+    assert text.startswith("msg\nstack traceback:\n")
+    assert ":2: in " in text
+
+
+def test_metatables_registry_and_cstacklimit():
+    source = """
+    local mt = {}
+    debug.setmetatable(10, mt)
+    local got = debug.getmetatable(20) == mt
+    debug.setmetatable(10, nil)
+    return got, debug.getmetatable(1), type(debug.getregistry()), debug.setcstacklimit(100),
+           debug.getuservalue(1)
+    """
+    ours, reference = run_both(source)
+    assert ours == reference
