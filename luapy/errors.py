@@ -36,6 +36,7 @@ class LuaException(Exception):
         value = self.value
         if isinstance(value, str):
             return value
+        value = getattr(value, "_value", value)  # the host's view (a LuaTable...)
         if value is None:
             return "nil"
         try:
