@@ -192,16 +192,22 @@ class LuaRuntime:
         self._lock_depth += 1
         if self._lock_depth == 1:
             # The outermost call starts: this thread holds control (on a
-            # deep-stack runtime, the thread it hands calls to).  Reset, so
-            # a record left by an earlier caller lets nobody skip the lock.
-            sched = self._state.coroutines
-            if sched is not None and not sched.nested:
-                sched.active_ident = threading.get_ident() if self._executor is None else None
+            # deep-stack runtime, the thread it hands calls to does).
+            self._set_control(threading.get_ident() if self._executor is None else None)
         return True
 
     def _release(self) -> None:
         self._lock_depth -= 1
+        if not self._lock_depth:
+            # Cleared while still locked: a record of who held control must
+            # never outlive the call, or that thread could skip the lock.
+            self._set_control(None)
         self._lock.release()
+
+    def _set_control(self, ident) -> None:
+        sched = self._state.coroutines
+        if sched is not None and not sched.nested:
+            sched.active_ident = ident
 
     def close(self) -> None:
         """Release the threads of suspended coroutines now (also done on GC).
@@ -637,10 +643,21 @@ class LuaTable(LuaObject):
 
     def __setitem__(self, key, value) -> None:
         runtime = self._runtime
-        self._value.set(runtime._to_lua(key), runtime._to_lua(value))
+        self._store(runtime._to_lua(key), runtime._to_lua(value))
 
     def __delitem__(self, key) -> None:
-        self._value.set(self._runtime._to_lua(key), None)
+        self._store(self._runtime._to_lua(key), None)
+
+    def _store(self, key, value) -> None:
+        # A write is several steps (the array part may absorb hash keys):
+        # never in the middle of Lua code another thread is running.
+        runtime = self._runtime
+        held = runtime._acquire()
+        try:
+            self._value.set(key, value)
+        finally:
+            if held:
+                runtime._release()
 
     def __contains__(self, key) -> bool:
         return self._value.get(self._runtime._to_lua(key)) is not None

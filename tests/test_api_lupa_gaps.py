@@ -164,7 +164,10 @@ def test_10_python_exceptions_become_lua_errors_pcall_catches(lua):
 
 def test_11_a_runtime_shared_by_threads_serialises_calls():
     lua = LuaRuntime()
-    lua.execute("count = 0 function work(n) local s = 0 for i = 1, n do s = s + i end "
+    # Recursion 150 deep: two calls interleaving on one depth count would
+    # overflow the default 200 levels.
+    lua.execute("count = 0 local function deep(k) if k == 0 then return 0 end return 1 + deep(k - 1) end "
+                "function work(n) local s = 0 for i = 1, n do s = s + deep(150) end "
                 "count = count + 1 return s end")
     work = lua.globals().work
     failures, results = [], []
@@ -172,7 +175,7 @@ def test_11_a_runtime_shared_by_threads_serialises_calls():
     def run():
         for _ in range(40):
             try:
-                results.append(work(2000))
+                results.append(work(20))
             except Exception as error:  # noqa: BLE001 - counted, the test fails below
                 failures.append(error)
     threads = [threading.Thread(target=run) for _ in range(4)]
@@ -183,7 +186,7 @@ def test_11_a_runtime_shared_by_threads_serialises_calls():
         thread.join(60)
     assert time.monotonic() - started < 60
     assert failures == []
-    assert results == [2001000] * 160 and lua.eval("count") == 160
+    assert results == [3000] * 160 and lua.eval("count") == 160
 
 
 def test_12_eval_caches_compiled_chunks(lua):
