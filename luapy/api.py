@@ -307,6 +307,8 @@ class LuaRuntime:
                 function = self._executor.run(self._load_here, text, chunkname)
             else:
                 function = self._load_here(text, chunkname)
+        except LuaError as error:
+            raise self._for_host(error) from error.__cause__
         finally:
             if held:
                 self._release()
@@ -321,8 +323,6 @@ class LuaRuntime:
         outermost = st.enter()
         try:
             return load_chunk(st, text, chunkname)
-        except LuaLimitError:
-            raise
         finally:
             st.leave(outermost)
 

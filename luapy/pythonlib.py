@@ -12,6 +12,7 @@ import builtins
 
 from .errors import LuaError
 from .pyobjects import PythonArguments, PythonObjects, call_host, split_table
+from .runtime.args import type_error
 from .runtime.values import Function, Table
 
 
@@ -69,11 +70,9 @@ def open_python(runtime, bridge: PythonObjects, register_eval: bool, register_bu
         return (Function(lambda *call_args: bridge.meta.get("__call").call(obj, *call_args), "python function"),)
 
     def lua_args(*args):
-        table = runtime._from_lua(args[0]) if args else None
-        if type(args[0] if args else None) is not Table:
-            from .runtime.args import type_error
+        if not args or type(args[0]) is not Table:
             type_error(args, 1, "args", "table")
-        positional, keywords = call_host(split_table, (table,))
+        positional, keywords = call_host(split_table, (runtime._from_lua(args[0]),))
         return (bridge.wrap(PythonArguments(positional, keywords), False),)
 
     for name, func in (("iter", lua_iter), ("iterex", lua_iterex), ("enumerate", lua_enumerate),

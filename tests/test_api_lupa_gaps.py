@@ -32,6 +32,11 @@ def test_1_sandbox_never_reaches_other_python_objects(lua):
     # A passed callable's attributes are not reachable: it is a Lua function.
     with pytest.raises(LuaError, match="attempt to index a function value"):
         lua.execute("local f = ... return f.__globals__", len)
+    assert lua.execute("local f = ... return getmetatable(f), python, pcall(string.dump, f)", len)[:3] == \
+        (None, None, False)
+    # what a passed callable returns is converted, never wrapped
+    with pytest.raises(LuaError, match="TypeError: cannot pass a object to Lua"):
+        lua.execute("local f = ... return f()", object)
 
 
 def test_1_trusted_objects_never_reach_dunders():
