@@ -7,15 +7,20 @@ Python                        Lua
 ============================ =========================================
 ``None``                      nil
 ``bool``                      boolean
-``int`` (64-bit range)        integer; larger ints become floats
+``int`` (64-bit range)        integer; larger ints are ``OverflowError``
 ``float``                     float
 ``str``                       string (encoded with ``encoding``)
 ``bytes``                     string (as is)
 ``dict`` / ``list`` / tuple   a new table (``table_from``), converted deeply
 ``LuaTable`` / ``LuaFunction`` the Lua value it wraps
-any other object              ``TypeError``; callables must be
-                              registered explicitly (``register_function``)
+a callable                    a Lua function (as ``register_function``)
+any other object              trusted profile: a userdata reaching the
+                              object (``luapy.pyobjects``); else
+                              ``TypeError``
 ============================ =========================================
+
+In the trusted profile containers are wrapped too (lupa's rule), unless
+``table_from(..., recursive=True)`` converts them.
 
 Lua strings come back as ``str`` decoded with ``encoding`` (undecodable
 bytes are kept as surrogate escapes, so they round-trip), or as ``bytes``
@@ -26,12 +31,19 @@ deeply with raw access, caps and cycle detection.
 
 from __future__ import annotations
 
+import threading
 import weakref
+from collections import OrderedDict
 from collections.abc import Mapping
+from dataclasses import replace
 
-from .errors import LuaError, LuaLimitError, LuaSyntaxError
+from .errors import LuaError, LuaLimitError, LuaMemoryError, LuaSyntaxError, as_memory_error
 from .load import load_chunk, skip_file_header, to_lua_source
-from .options import Limits, Options
+from .options import TRUSTED_LIMITS, Limits, Options
+from .pyobjects import (
+    ProtocolWrapper, PythonObjects, as_attrgetter, as_itemgetter, host_function,
+    unpacks_lua_table, unpacks_lua_table_method,
+)
 from .runtime.ops import call as lua_call
 from .runtime.stack import (
     DEEP_STACK_THRESHOLD, DeepStackExecutor, raise_recursion_limit, recursion_limit_for,
@@ -46,6 +58,17 @@ from .stdlib import corolib
 #: How deep a converted result may nest, and how many values it may hold.
 MAX_CONVERT_DEPTH = 100
 MAX_CONVERT_ITEMS = 1_000_000
+#: ``eval``/``execute`` keep this many compiled chunks, by text...
+CHUNK_CACHE_SIZE = 128
+#: ...of at most this many bytes each.
+CHUNK_CACHE_MAX_SOURCE = 64 * 1024
+#: lupa's constructor options that hand Lua code a way into Python.
+_TRUSTED_ONLY = {
+    "register_eval": "gives Lua code Python's eval() as python.eval",
+    "register_builtins": "gives Lua code Python's builtins as python.builtins",
+    "attribute_filter": "governs Python objects inside Lua",
+    "attribute_handlers": "governs Python objects inside Lua",
+}
 
 
 class LuaRuntime:
@@ -54,11 +77,26 @@ class LuaRuntime:
     ``LuaRuntime()`` is the sandbox profile with the default budgets of
     ``luapy.Limits``.  Pass ``options=Options(...)`` or the keyword
     shortcuts ``profile=``, ``limits=``, ``lua51_compat=``, ``encoding=``.
+
+    lupa's options, with lupa's meaning: ``unpack_returned_tuples``
+    (default True: a tuple a Python function returns is several results),
+    ``max_memory`` (the memory budget in bytes; 0 is none),
+    ``source_encoding``, and, in ``profile="trusted"`` only,
+    ``register_eval``, ``register_builtins`` (both default True there),
+    ``attribute_filter`` and ``attribute_handlers``.  The trusted profile
+    is the standard library plus lupa's ``python`` module, Python objects
+    as userdata, and no budgets unless ``limits=`` sets them.
+
+    Calls from several threads are serialised by a per-runtime lock.
     """
 
     def __init__(self, options: Options | None = None, *, profile: str | None = None,
                  limits: Limits | None = None, lua51_compat: bool | None = None,
-                 encoding: str | None | type(...) = ...):
+                 encoding: str | None | type(...) = ..., source_encoding: str | None = None,
+                 unpack_returned_tuples: bool = True, max_memory: int | None | type(...) = ...,
+                 register_eval: bool | None = None, register_builtins: bool | None = None,
+                 attribute_filter=None, attribute_handlers=None):
+        explicit_limits = options is not None or limits is not None
         options = options or Options()
         changes = {}
         if profile is not None:
@@ -70,20 +108,106 @@ class LuaRuntime:
         if encoding is not ...:
             changes["encoding"] = encoding
         if changes:
-            from dataclasses import replace
             options = replace(options, **changes)
-        if options.profile not in ("sandbox", "standard"):
+        if options.profile not in ("sandbox", "standard", "trusted"):
             raise ValueError(f"unknown profile {options.profile!r}")
+        trusted = options.profile == "trusted"
+        if trusted and not explicit_limits:
+            options = replace(options, limits=TRUSTED_LIMITS)
+        if max_memory is not ...:
+            options = options.with_limits(memory=max_memory or None)
+        lupa_options = {"register_eval": register_eval, "register_builtins": register_builtins,
+                        "attribute_filter": attribute_filter, "attribute_handlers": attribute_handlers}
+        if not trusted:
+            for name, value in lupa_options.items():
+                if value:  # asking for less (register_eval=False) is always fine
+                    raise ValueError(
+                        f"{name}= {_TRUSTED_ONLY[name]}, which only profile='trusted' allows; "
+                        f"the {options.profile} profile never gives Lua code a way into Python")
+        if attribute_filter is not None and not callable(attribute_filter):
+            raise ValueError("attribute_filter must be callable")
+        if attribute_handlers is not None:
+            if (not isinstance(attribute_handlers, (tuple, list)) or len(attribute_handlers) != 2
+                    or not all(h is None or callable(h) for h in attribute_handlers)):
+                raise ValueError("attribute_handlers must be a sequence of two callables")
+            if attribute_filter is not None:
+                raise ValueError("attribute_filter and attribute_handlers are mutually exclusive")
         self.options = options
         self._encoding = options.encoding
-        self._state = State(options)
+        self._source_encoding = source_encoding or options.encoding or "utf-8"
+        self._unpack_tuples = bool(unpack_returned_tuples)
+        # The trusted profile's Lua side is the standard profile's: what it
+        # adds lives here and in luapy.pythonlib, so the libraries never see it.
+        self._state = State(replace(options, profile="standard") if trusted else options)
         self._executor = DeepStackExecutor() if options.limits.depth > DEEP_STACK_THRESHOLD else None
+        self._lock = threading.RLock()
+        self._lock_depth = 0  # how deep the owner holds it (only it changes this)
+        self._chunks: OrderedDict = OrderedDict()
+        #: Lua functions made for Python callables, to hand the callable back.
+        self._callables: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+        self._python = PythonObjects(self, attribute_filter, attribute_handlers) if trusted else None
         from .stdlib import open_libs
 
         open_libs(self._state)
+        coroutine = self._state.globals.get("coroutine")
+        self._coroutine_create = coroutine.get("create")
+        self._coroutine_resume = coroutine.get("resume")
+        self._coroutine_status = coroutine.get("status")
+        if trusted:
+            from .pythonlib import open_python
+
+            python = open_python(self, self._python, register_eval is not False, register_builtins is not False)
+            self._state.globals.set("python", python)
+            self._state.loaded.set("python", python)
         # Suspended coroutines hold threads whose frames reference the State;
         # release them when the runtime goes away.
         self._finalizer = weakref.finalize(self, corolib.shutdown, self._state)
+
+    def __enter__(self) -> "LuaRuntime":
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+    def __reduce__(self):
+        raise TypeError("a LuaRuntime can't be pickled: its state includes compiled code and "
+                        "threads; pickle what to_python() returns instead")
+
+    # -- the lock -------------------------------------------------------------
+
+    def _acquire(self) -> bool:
+        """Take the runtime's lock; whether the caller must ``_release`` it.
+
+        A thread that runs on behalf of the call in progress (the
+        deep-stack thread, a coroutine's thread that has control) goes on
+        without it: the thread that holds the lock is blocked waiting for it.
+        """
+        lock = self._lock
+        if not lock.acquire(False):
+            executor = self._executor
+            if (executor is not None and threading.current_thread() is executor.thread) or \
+                    corolib.holds_control(self._state):
+                return False
+            lock.acquire()
+        self._lock_depth += 1
+        if self._lock_depth == 1:
+            # The outermost call starts: this thread holds control (on a
+            # deep-stack runtime, the thread it hands calls to does).
+            self._set_control(threading.get_ident() if self._executor is None else None)
+        return True
+
+    def _release(self) -> None:
+        self._lock_depth -= 1
+        if not self._lock_depth:
+            # Cleared while still locked: a record of who held control must
+            # never outlive the call, or that thread could skip the lock.
+            self._set_control(None)
+        self._lock.release()
+
+    def _set_control(self, ident) -> None:
+        sched = self._state.coroutines
+        if sched is not None and not sched.nested:
+            sched.active_ident = ident
 
     def close(self) -> None:
         """Release the threads of suspended coroutines now (also done on GC).
@@ -91,7 +215,12 @@ class LuaRuntime:
         Each suspended coroutine is unwound (its pending ``__close``
         handlers run) and its thread ends.  The runtime stays usable.
         """
-        self._finalizer()
+        held = self._acquire()
+        try:
+            self._finalizer()
+        finally:
+            if held:
+                self._release()
 
     # -- snapshots ----------------------------------------------------------
 
@@ -126,13 +255,12 @@ class LuaRuntime:
 
     def execute(self, source, *args, name: str | None = None):
         """Run a chunk; returns None, its single result, or a tuple."""
-        function = self._load(source, name)
-        return self._run(function, args)
+        return self._run(self._load(source, name, cache=True), args)
 
     def eval(self, expression, *args, name: str | None = None):
         """Evaluate one Lua expression (``return <expression>``)."""
-        source = to_lua_source(self._to_lua(expression) if isinstance(expression, str) else expression)
-        return self._run(self._load_text("return " + source, name or "=(eval)"), args)
+        source = self._source_text(expression)
+        return self._run(self._load_text("return " + source, name or "=(eval)", cache=True), args)
 
     def compile(self, source, name: str | None = None, *, from_file: bool = False) -> "LuaFunction":
         """Compile without running; call the result to run it.
@@ -141,18 +269,54 @@ class LuaRuntime:
         ``loadfile`` does: a UTF-8 byte-order mark and a first line
         starting with ``#`` are skipped (line numbers are kept).
         """
-        return LuaFunction(self, self._load(source, name, from_file))
+        return LuaFunction(self, self._load(source, name, from_file=from_file))
 
-    def _load(self, source, name, from_file: bool = False):
-        text = self._to_lua(source) if isinstance(source, str) else to_lua_source(source)
+    def require(self, name):
+        """``require(name)`` in Lua: the module's value."""
+        require = self._state.globals.get("require")
+        if require is None:
+            raise LuaError("require is not defined", level=0)
+        results = self.call_raw(require, [self._to_lua(name)])
+        return self._from_lua(results[0]) if results else None
+
+    def _source_text(self, source) -> str:
+        if isinstance(source, str):
+            return source.encode(self._source_encoding, "surrogateescape").decode("latin-1")
+        return to_lua_source(source)
+
+    def _load(self, source, name, from_file: bool = False, cache: bool = False):
+        text = self._source_text(source)
         if from_file:
             text = skip_file_header(text)
-        return self._load_text(text, name or "=(execute)")
+        return self._load_text(text, name or "=(execute)", cache)
 
-    def _load_text(self, text: str, chunkname: str):
-        if self._on_executor():
-            return self._executor.run(self._load_here, text, chunkname)
-        return self._load_here(text, chunkname)
+    def _load_text(self, text: str, chunkname: str, cache: bool = False):
+        # A chunk is a function of its text: running the same one again is
+        # what ``local f = load(s) f() f()`` does.  Only a chunk that names
+        # _ENV could change its own upvalue, so only those are not kept.
+        key = (text, chunkname)
+        if cache:
+            chunks = self._chunks
+            function = chunks.get(key)
+            if function is not None:
+                chunks.move_to_end(key)
+                return function
+        held = self._acquire()
+        try:
+            if self._on_executor():
+                function = self._executor.run(self._load_here, text, chunkname)
+            else:
+                function = self._load_here(text, chunkname)
+        except LuaError as error:
+            raise self._for_host(error) from error.__cause__
+        finally:
+            if held:
+                self._release()
+        if cache and len(text) <= CHUNK_CACHE_MAX_SOURCE and "_ENV" not in text:
+            chunks[key] = function
+            if len(chunks) > CHUNK_CACHE_SIZE:
+                chunks.popitem(last=False)
+        return function
 
     def _load_here(self, text: str, chunkname: str):
         st = self._state
@@ -185,13 +349,20 @@ class LuaRuntime:
         them).  The lowest-overhead way in; the resolver's plugin host
         uses it.
         """
-        if type(function) is LuaFunction:
+        if isinstance(function, LuaObject):
             if function._runtime is not self:
                 raise ValueError("the function belongs to another runtime")
             function = function._value
-        if self._on_executor():
-            return self._executor.run(self._call_here, function, lua_args)
-        return self._call_here(function, lua_args)
+        held = self._acquire()
+        try:
+            if self._on_executor():
+                return self._executor.run(self._call_here, function, lua_args)
+            return self._call_here(function, lua_args)
+        except LuaError as error:
+            raise self._for_host(error) from error.__cause__
+        finally:
+            if held:
+                self._release()
 
     def _call_here(self, function, lua_args) -> tuple:
         st = self._state
@@ -200,7 +371,7 @@ class LuaRuntime:
             raise_recursion_limit(recursion_limit_for(st.max_depth))
         try:
             return lua_call(st, function, lua_args)
-        except (LuaError, LuaLimitError):
+        except LuaError:
             raise
         except RecursionError:
             raise LuaError("stack overflow", level=0) from None
@@ -208,6 +379,19 @@ class LuaRuntime:
             raise LuaLimitError("memory", "not enough memory") from None
         finally:
             st.leave(outermost)
+
+    def _for_host(self, error: LuaError) -> LuaError:
+        """An error leaving Lua for Python: a memory budget error becomes a
+        ``LuaMemoryError``, and a Lua value is given as the API gives it
+        (a ``LuaTable``...).  ``call_host`` turns it back on the way in."""
+        if isinstance(error, LuaLimitError):
+            if error.limit == "memory" and not isinstance(error, LuaMemoryError):
+                return as_memory_error(error)
+            return error
+        value = error.value
+        if type(value) in _LUA_OBJECTS or isinstance(value, Coroutine):
+            error.value = self._lua_object(value)
+        return error
 
     def interrupt(self, exception: type[BaseException] = KeyboardInterrupt) -> bool:
         """Raise ``exception`` in the Lua code this runtime is running now.
@@ -227,45 +411,37 @@ class LuaRuntime:
 
     def table(self, *items, **fields) -> "LuaTable":
         """A new table with ``items`` at 1..n and ``fields`` as keys."""
-        table = Table()
-        for i, item in enumerate(items, 1):
-            table.set(i, self._to_lua(item))
-        for key, value in fields.items():
-            table.set(self._to_lua(key), self._to_lua(value))
-        return LuaTable(self, table)
+        return self.table_from(items, fields)
 
-    def table_from(self, *objects) -> "LuaTable":
-        """A new table from mappings (keys) and iterables (1..n), deeply."""
+    def table_from(self, *objects, recursive: bool = False) -> "LuaTable":
+        """A new table from mappings (keys) and iterables (1..n, after one
+        another; ``None`` leaves a hole).  Nested containers are converted
+        as arguments are (in the trusted profile: wrapped, unless
+        ``recursive=True``)."""
         table = Table()
+        n = 0
+        convert = self._to_lua_deep if recursive else self._to_lua
         for obj in objects:
             if isinstance(obj, Mapping):
                 for key, value in obj.items():
-                    table.set(self._to_lua(key), self._to_lua(value))
+                    table.set(convert(key), convert(value))
             else:
                 for value in obj:
-                    table.set(len(table.arr) + 1, self._to_lua(value))
+                    n += 1
+                    table.set(n, convert(value))
         return LuaTable(self, table)
 
     def register_function(self, name: str, func, *, raw: bool = False) -> "LuaFunction":
         """Expose a Python callable to Lua as global ``name``.
 
         Arguments arrive converted to Python; the return value (a tuple
-        means several results) is converted back.  With ``raw=True`` the
-        callable receives and returns Lua values untouched.
+        means several results, unless ``unpack_returned_tuples=False``) is
+        converted back.  With ``raw=True`` the callable receives and returns
+        Lua values untouched.  A Python exception it raises is a Lua error
+        (``pcall`` catches it); the host finds the exception as the
+        ``LuaError``'s ``__cause__``.
         """
-        if raw:
-            fn = Function(lambda *args: tuple(_as_results(func(*args))), name)
-        else:
-            # A weak reference: the function lives in the runtime's state,
-            # which a suspended coroutine's thread keeps alive, and a strong
-            # one back to the runtime would keep it (and its threads) for ever.
-            runtime = weakref.ref(self)
-
-            def call(*args):
-                lua = runtime()
-                result = func(*[lua._from_lua(a) for a in args])
-                return tuple(lua._to_lua(r) for r in _as_results(result))
-            fn = Function(call, name)
+        fn = host_function(self, func, name, convert=not raw)
         self._state.globals.set(self._to_lua(name), fn)
         return LuaFunction(self, fn)
 
@@ -293,27 +469,52 @@ class LuaRuntime:
         if value is None or t is bool or t is float:
             return value
         if t is int:
-            return value if MININT <= value <= MAXINT else float(value)
+            if MININT <= value <= MAXINT:
+                return value
+            raise OverflowError(f"int {value} does not fit a Lua integer (64 bits)")
         if t is str:
             encoding = self._encoding or "utf-8"
             return value.encode(encoding, "surrogateescape").decode("latin-1")
         if t is bytes or t is bytearray:
             return bytes(value).decode("latin-1")
         if isinstance(value, LuaObject):
+            if value._runtime is not self:
+                raise ValueError("cannot mix objects from different Lua runtimes")
             return value._value
         if isinstance(value, (bool, int, float)):
             return self._to_lua(t.__mro__[1](value) if t is not bool else bool(value))
+        python = self._python
+        if python is not None:  # the trusted profile: lupa's rules
+            if t is ProtocolWrapper:
+                return python.wrap(value.obj, value.as_items)
+            return python.wrap(value)
+        if callable(value) and not isinstance(value, (Mapping, list, tuple)):
+            return self._lua_function_for(value)
+        if not isinstance(value, (Mapping, list, tuple)):
+            raise TypeError(f"cannot pass a {t.__name__} to Lua: in the {self.options.profile} profile only "
+                            "data and callables cross; Python objects need profile='trusted'")
+        return self._to_lua_deep(value, _depth)
+
+    def _to_lua_deep(self, value, _depth: int = 0):
+        """Containers become tables, deeply (holes stay holes)."""
+        if not isinstance(value, (Mapping, list, tuple)):
+            return self._to_lua(value, _depth)
         if _depth > MAX_CONVERT_DEPTH:
             raise ValueError("value nests too deeply to convert to Lua")
         if isinstance(value, Mapping):
             table = Table()
             for key, item in value.items():
-                table.set(self._to_lua(key, _depth + 1), self._to_lua(item, _depth + 1))
+                table.set(self._to_lua_deep(key, _depth + 1), self._to_lua_deep(item, _depth + 1))
             return table
-        if isinstance(value, (list, tuple)):
-            return Table([self._to_lua(item, _depth + 1) for item in value]) if None not in value else \
-                self.table_from(value)._table
-        raise TypeError(f"cannot pass a {t.__name__} to Lua; register callables explicitly")
+        items = [self._to_lua_deep(item, _depth + 1) for item in value]
+        while items and items[-1] is None:
+            items.pop()
+        return Table(items)
+
+    def _lua_function_for(self, func) -> Function:
+        fn = host_function(self, func, getattr(func, "__name__", "?"))
+        self._callables[fn] = func
+        return fn
 
     def _from_lua(self, value):
         t = type(value)
@@ -321,13 +522,27 @@ class LuaRuntime:
             if self._encoding is None:
                 return value.encode("latin-1")
             return value.encode("latin-1").decode(self._encoding, "surrogateescape")
+        if t is Function:
+            func = self._callables.get(value)
+            return func if func is not None else LuaFunction(self, value)
+        if t is Userdata and self._python is not None:
+            payload = self._python.unwrap(value)
+            if payload is not None:
+                return payload[0]
+        if t in _LUA_OBJECTS or isinstance(value, Coroutine):
+            return self._lua_object(value)
+        return value
+
+    def _lua_object(self, value) -> "LuaObject":
+        """The API's view of a table, function, coroutine or userdata."""
+        t = type(value)
         if t is Table:
             return LuaTable(self, value)
         if t is Function:
             return LuaFunction(self, value)
-        if t is Userdata or isinstance(value, Coroutine):
-            return LuaObject(self, value)
-        return value
+        if isinstance(value, Coroutine):
+            return LuaThread(self, value)
+        return LuaObject(self, value)
 
     def _pack(self, results):
         if not results:
@@ -337,10 +552,7 @@ class LuaRuntime:
         return tuple(self._from_lua(r) for r in results)
 
 
-def _as_results(result):
-    if isinstance(result, tuple):
-        return result
-    return (result,)
+_LUA_OBJECTS = (Table, Function, Userdata)
 
 
 class LuaObject:
@@ -360,6 +572,13 @@ class LuaObject:
 
     def __hash__(self) -> int:
         return id(self._value)
+
+    def __bool__(self) -> bool:
+        return True  # every Lua value but nil and false is true
+
+    def __reduce__(self):
+        raise TypeError(f"a Lua {lua_type(self)} can't be pickled: it lives in its runtime; "
+                        "pickle what to_python() returns instead")
 
 
 class LuaFunction(LuaObject):
@@ -382,6 +601,13 @@ class LuaFunction(LuaObject):
         runtime = self._runtime
         return runtime._pack(runtime.call_raw(self._value, [runtime._to_lua(a) for a in args]))
 
+    def coroutine(self, *args) -> "LuaThread":
+        """A Lua coroutine running this function, as a Python generator:
+        iterate it, or ``send`` values in; ``args`` start it."""
+        runtime = self._runtime
+        (thread,) = runtime.call_raw(runtime._coroutine_create, [self._value])
+        return LuaThread(runtime, thread, args)
+
 
 class LuaTable(LuaObject):
     """A live view of a Lua table as a Python mapping (raw access)."""
@@ -392,16 +618,46 @@ class LuaTable(LuaObject):
     def _table(self) -> Table:
         return self._value
 
+    # ``t.name`` is ``t["name"]`` (as in lupa), for names that are not
+    # this class's own (``keys``, ``items``...) and not dunders.
+    def __getattr__(self, name):
+        if name.startswith("__") and name.endswith("__"):
+            raise AttributeError(name)
+        return self[name]
+
+    def __setattr__(self, name, value) -> None:
+        if name in LuaObject.__slots__ or (name.startswith("__") and name.endswith("__")):
+            object.__setattr__(self, name, value)
+        else:
+            self[name] = value
+
+    def __delattr__(self, name) -> None:
+        if name in LuaObject.__slots__ or (name.startswith("__") and name.endswith("__")):
+            object.__delattr__(self, name)
+        else:
+            del self[name]
+
     def __getitem__(self, key):
         runtime = self._runtime
         return runtime._from_lua(self._value.get(runtime._to_lua(key)))
 
     def __setitem__(self, key, value) -> None:
         runtime = self._runtime
-        self._value.set(runtime._to_lua(key), runtime._to_lua(value))
+        self._store(runtime._to_lua(key), runtime._to_lua(value))
 
     def __delitem__(self, key) -> None:
-        self._value.set(self._runtime._to_lua(key), None)
+        self._store(self._runtime._to_lua(key), None)
+
+    def _store(self, key, value) -> None:
+        # A write is several steps (the array part may absorb hash keys):
+        # never in the middle of Lua code another thread is running.
+        runtime = self._runtime
+        held = runtime._acquire()
+        try:
+            self._value.set(key, value)
+        finally:
+            if held:
+                runtime._release()
 
     def __contains__(self, key) -> bool:
         return self._value.get(self._runtime._to_lua(key)) is not None
@@ -439,13 +695,75 @@ class LuaTable(LuaObject):
         return to_python(self._runtime, self._value, max_depth, max_items)
 
 
-def lua_type(value) -> str:
-    """The Lua type name (``type(v)`` in Lua) of a value as the API returns
-    it: converted (``LuaTable``, ``str``...) or raw from ``call_raw``."""
+class LuaThread(LuaObject):
+    """A Lua coroutine, as a Python generator (lupa's ``_LuaThread``).
+
+    ``next()`` resumes it (the first time with the arguments it was made
+    with) and gives what it yields: one value, or a tuple of several.
+    ``send(value)`` resumes it with ``value`` (a tuple is several).  When
+    the body returns values they come as a last item; then it stops.
+    Calling a thread that has not started makes a new one on its body.
+    """
+
+    __slots__ = ("_arguments",)
+
+    def __init__(self, runtime: LuaRuntime, value, arguments: tuple | None = None):
+        super().__init__(runtime, value)
+        self._arguments = arguments
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        args, self._arguments = self._arguments, None
+        return self._resume(args or ())
+
+    def send(self, value):
+        if value is not None:
+            if self._arguments is not None:
+                raise TypeError("can't send non-None value to a just-started generator")
+            args = value if isinstance(value, tuple) else (value,)
+        else:
+            args, self._arguments = self._arguments or (), None
+        return self._resume(args)
+
+    def __call__(self, *args) -> "LuaThread":
+        body = getattr(getattr(self._value, "_core", None), "body", None)
+        if self._status() != "suspended" or body is None:
+            raise TypeError("only a coroutine that has not started can be called")
+        return LuaFunction(self._runtime, body).coroutine(*args)
+
+    def __bool__(self) -> bool:
+        return self._status() != "dead"
+
+    def _status(self) -> str:
+        runtime = self._runtime
+        return runtime._from_lua(runtime.call_raw(runtime._coroutine_status, [self._value])[0])
+
+    def _resume(self, args: tuple):
+        runtime = self._runtime
+        if self._status() == "dead":
+            raise StopIteration
+        ok, *results = runtime.call_raw(runtime._coroutine_resume,
+                                        [self._value, *(runtime._to_lua(a) for a in args)])
+        if not ok:
+            raise runtime._for_host(LuaError(results[0] if results else None, level=0))
+        if not results and self._status() == "dead":
+            raise StopIteration
+        return runtime._pack(results)
+
+
+def lua_type(value) -> str | None:
+    """The Lua type name (``type(v)`` in Lua) of a Lua object the API
+    returned (``LuaTable``, ``LuaFunction``...) or a raw Lua value from
+    ``call_raw``; ``None`` for a Python object (as lupa's)."""
     if isinstance(value, LuaObject):
         value = value._value
     elif type(value) is bytes:
         return "string"
+    elif value is not None and type(value) not in (bool, int, float, str) \
+            and type(value) not in _LUA_OBJECTS and not isinstance(value, Coroutine):
+        return None
     return type_name(value)
 
 
@@ -481,6 +799,7 @@ def to_python(runtime: LuaRuntime, value, max_depth: int = MAX_CONVERT_DEPTH,
 
 
 __all__ = [
-    "LuaError", "LuaFunction", "LuaLimitError", "LuaObject", "LuaRuntime",
-    "LuaSyntaxError", "LuaTable", "Snapshot", "lua_type", "to_python",
+    "LuaError", "LuaFunction", "LuaLimitError", "LuaMemoryError", "LuaObject", "LuaRuntime",
+    "LuaSyntaxError", "LuaTable", "LuaThread", "Snapshot", "as_attrgetter", "as_itemgetter",
+    "lua_type", "to_python", "unpacks_lua_table", "unpacks_lua_table_method",
 ]

@@ -169,7 +169,7 @@ class Interpreter:
 
     def error_message(self, error: LuaException) -> str:
         """``msghandler``: the error as text, with a traceback."""
-        value = error.value
+        value = getattr(error.value, "_value", error.value)  # a LuaTable... is given as the Lua value
         if isinstance(error, LuaLimitError):
             text = str(error)
         elif isinstance(value, str):

@@ -36,12 +36,26 @@ class LuaException(Exception):
         value = self.value
         if isinstance(value, str):
             return value
+        value = getattr(value, "_value", value)  # the host's view (a LuaTable...)
         if value is None:
             return "nil"
         try:
             return tostring_basic(value)
         except Exception:  # a hostile value must never break reporting
             return "(error object is not a string)"
+
+    # ``args[0]`` is the message as ``str()`` gives it, positioned: the
+    # value is positioned (``locate``) long after the exception was made.
+    @property
+    def args(self):
+        return (str(self),)
+
+    @args.setter
+    def args(self, value):
+        self.value = value[0] if len(value) == 1 else value
+
+    def __reduce__(self):
+        return (_rebuild_error, (type(self), str(self)))
 
 
 class LuaError(LuaException):
@@ -90,11 +104,17 @@ class LuaSyntaxError(LuaError):
         super().__init__(message, level=0)
 
 
-class LuaLimitError(LuaException):
+class LuaLimitError(LuaError):
     """A sandbox budget ran out.  Lua's pcall can never catch this.
 
-    ``limit`` names the budget: ``"steps"``, ``"time"``, ``"memory"``,
-    ``"depth"`` or ``"source"``.  ``where`` is ``chunk:line`` when known.
+    A ``LuaError`` for the host (``except LuaError`` sees it), but every
+    place where Lua code catches errors (``pcall``, ``xpcall``, coroutines,
+    ``<close>``) lets it through.  ``limit`` names the budget:
+    ``"steps"``, ``"time"``, ``"memory"``, ``"depth"`` or ``"source"``.
+    ``where`` is ``chunk:line`` when known.
+
+    The memory budget is ``LuaMemoryError`` by the time it reaches the
+    host (``LuaRuntime`` converts it on the way out).
     """
 
     def __init__(self, limit: str, message: str):
@@ -106,3 +126,30 @@ class LuaLimitError(LuaException):
         self.level = 0
         self.where = where.rstrip(":")
         self.value = f"{where} {self.value}"
+
+    def __reduce__(self):
+        return (_rebuild_limit_error, (self.limit, str(self), self.where))
+
+
+class LuaMemoryError(LuaLimitError, MemoryError):
+    """The memory budget ran out (lupa's ``LuaMemoryError``): both a
+    ``LuaError`` and a ``MemoryError``."""
+
+
+def _rebuild_error(cls, message):
+    return cls(message, 0) if cls not in (ArgumentError, LuaSyntaxError) else LuaError(message, 0)
+
+
+def as_memory_error(error: LuaLimitError) -> LuaMemoryError:
+    """The same budget error as a ``LuaMemoryError``."""
+    memory_error = LuaMemoryError(error.limit, error.value)
+    memory_error.where, memory_error.level = error.where, error.level
+    memory_error.lua_traceback = error.lua_traceback
+    return memory_error
+
+
+def _rebuild_limit_error(limit, message, where):
+    error = (LuaMemoryError if limit == "memory" else LuaLimitError)(limit, message)
+    error.where = where
+    error.level = 0
+    return error

@@ -66,6 +66,11 @@ UNLIMITED = Limits(steps=None, time=None, memory=None, depth=195_000,
                    nesting=200, source_size=None)
 
 
+#: The trusted profile's defaults: no budgets (the code is the host's own,
+#: as with lupa), and as deep as a caller's thread allows.
+TRUSTED_LIMITS = Limits(steps=None, time=None, memory=None, depth=1000, source_size=None)
+
+
 @dataclass(frozen=True)
 class Options:
     """How a runtime is built.
@@ -76,6 +81,10 @@ class Options:
         subset of ``os``, ``require`` of bundled and registered modules only.
       * ``"standard"``: what ``lua5.4`` offers a script, plus ``io`` and the
         rest of ``os``; ``require`` also searches ``package.path`` on disk.
+      * ``"trusted"``: the standard library plus lupa's bridge to Python
+        (the ``python`` module, Python objects as userdata) and, unless
+        ``limits`` says otherwise, ``TRUSTED_LIMITS``.  For code the host
+        trusts as its own: nothing in it is a sandbox.
     ``lua51_compat``: add the Lua 5.1 names DeepFlow plugins may use
     (``unpack``, ``loadstring``, ``table.getn``, ``table.maxn``,
     ``math.pow``, ``math.log10``).

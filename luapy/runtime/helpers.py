@@ -15,7 +15,7 @@ import math
 import sys
 import types
 
-from ..errors import ArgumentError, LuaError, LuaException, OperationError
+from ..errors import ArgumentError, LuaError, LuaException, LuaLimitError, OperationError
 from . import ops
 from .args import name_argument_error
 from .values import BUILTIN_CODES, MAXINT, MININT, Function, Table, _BoolKey, number_to_str, type_name
@@ -330,7 +330,9 @@ def runtime_namespace(st) -> dict:
             return
         handler = ops.metamethod(st, value, "__close")
         if handler is not None:
-            ops.call(st, handler, (value, error.value if error is not None else None))
+            # A budget error is the host's: the handler sees no error object.
+            failed = error is not None and not isinstance(error, LuaLimitError)
+            ops.call(st, handler, (value, error.value if failed else None))
 
     def GENFOR(values, count):
         return _generic_for(st, values, count)

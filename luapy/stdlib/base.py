@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..errors import ArgumentError, LuaError, LuaException, LuaSyntaxError
+from ..errors import ArgumentError, LuaError, LuaException, LuaLimitError, LuaSyntaxError
 from ..load import load_chunk, skip_file_header
 from ..runtime import ops
 from ..runtime.collector import Collector
@@ -155,6 +155,8 @@ def open(st) -> None:
         depth = st.depth
         try:
             return True, call(st, fn, args)
+        except LuaLimitError:  # a budget is the host's: never Lua's to catch
+            raise
         except LuaError as error:
             st.depth = depth
             if type(error) is ArgumentError:
@@ -234,6 +236,8 @@ def open(st) -> None:
             if "t" not in mode:
                 return None, f"attempt to load a text chunk (mode is '{mode}')"
             text = first + "".join(pieces)
+        except LuaLimitError:
+            raise
         except LuaError as error:  # lua_load returns a reader's error
             return None, error.value
         env = args[3] if len(args) >= 4 else st.globals
@@ -295,6 +299,8 @@ def _run_handler(st, handler, error: LuaError):
     """Call xpcall's message handler; a failing handler is lua's LUA_ERRERR."""
     try:
         results = ops.call(st, handler, (error.value,))
+    except LuaLimitError:
+        raise
     except LuaError:
         return "error in error handling"
     return results[0] if results else None

@@ -292,10 +292,10 @@ def _run_body(core: _Thread) -> None:
         results = tuple(body.call(*args))
     except CoroutineKill:
         core.outcome, core.transfer = CLOSED, None
+    except LuaLimitError as error:  # before LuaError, its base class
+        core.outcome, core.transfer = OVER_BUDGET, error
     except LuaError as error:
         core.outcome, core.transfer = FAILED, error.value
-    except LuaLimitError as error:
-        core.outcome, core.transfer = OVER_BUDGET, error
     except RecursionError:
         core.outcome, core.transfer = FAILED, "stack overflow"
     except BaseException as error:  # SystemExit, KeyboardInterrupt, bugs

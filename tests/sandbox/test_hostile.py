@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from luapy import Limits, LuaError, LuaLimitError, LuaRuntime, LuaSyntaxError
+from luapy import Limits, LuaError, LuaLimitError, LuaRuntime, LuaSyntaxError, lua_type
 
 #: Fast budgets so limit cases end quickly.
 STEPS = Limits(steps=2_000_000, time=None)
@@ -196,7 +196,7 @@ def run(runtime: LuaRuntime, case: Case):
         return ("syntax", str(failure))
     except LuaError as failure:
         if not isinstance(failure.value, str):
-            return ("error-object", type(failure.value).__name__.lower(), str(failure))
+            return ("error-object", lua_type(failure.value), str(failure))
         return ("error", str(failure))
 
 
