@@ -200,7 +200,7 @@ class Collector:
     # -- finalizers --------------------------------------------------------------
 
     def run_finalizers(self) -> None:
-        from ..errors import LuaError
+        from ..errors import LuaError, LuaLimitError
         from . import ops
 
         while self.pending:
@@ -210,6 +210,8 @@ class Collector:
                 continue
             try:
                 ops.call(self.st, handler, (table,))
+            except LuaLimitError:
+                raise  # a budget is the host's: no finalizer turns it into a warning
             except LuaError as error:
                 message = error.value if type(error.value) is str else "error object is not a string"
                 self.warn(f"error in __gc ({message})")
