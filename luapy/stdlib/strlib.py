@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from ..errors import LuaError
 from ..runtime import ops
-from ..runtime.ops import charge_string, charge_work
+from ..runtime.ops import charge_string
 from ..runtime.args import (
     arg_error, check_int, check_str, opt_int, opt_str, register, type_error,
 )
