@@ -53,7 +53,7 @@ from .runtime.values import (
     MAXINT, MININT, Coroutine, Function, Table, Userdata, tostring_basic, type_name,
 )
 from .snapshot import Snapshot
-from .stdlib import corolib
+from .stdlib import corolib, iolib
 
 #: How deep a converted result may nest, and how many values it may hold.
 MAX_CONVERT_DEPTH = 100
@@ -69,6 +69,14 @@ _TRUSTED_ONLY = {
     "attribute_filter": "governs Python objects inside Lua",
     "attribute_handlers": "governs Python objects inside Lua",
 }
+
+
+def _shut_down(state_ref) -> None:
+    """End the threads of a dropped runtime's suspended coroutines (if its
+    State still lives: only those threads would be keeping it alive)."""
+    state = state_ref()
+    if state is not None:
+        corolib.shutdown(state)
 
 
 class LuaRuntime:
@@ -160,8 +168,11 @@ class LuaRuntime:
             self._state.globals.set("python", python)
             self._state.loaded.set("python", python)
         # Suspended coroutines hold threads whose frames reference the State;
-        # release them when the runtime goes away.
-        self._finalizer = weakref.finalize(self, corolib.shutdown, self._state)
+        # release them when the runtime goes away.  The finalizer holds the
+        # State weakly: held strongly, anything the State leads back to (a
+        # ``set_output`` callback that refers to this runtime's owner) would
+        # keep the runtime alive forever.
+        self._finalizer = weakref.finalize(self, _shut_down, weakref.ref(self._state))
 
     def __enter__(self) -> "LuaRuntime":
         return self
@@ -218,6 +229,7 @@ class LuaRuntime:
         held = self._acquire()
         try:
             self._finalizer()
+            iolib.flush_open_files(self._state)  # as lua_close does
         finally:
             if held:
                 self._release()
