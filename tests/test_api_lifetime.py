@@ -15,7 +15,10 @@ class _Owner:
     def __init__(self):
         self.lines = []
         self.runtime = LuaRuntime()
-        self.runtime.set_output(self.lines.append)
+        self.runtime.set_output(self.write)  # a bound method: leads back to the owner
+
+    def write(self, text: str) -> None:
+        self.lines.append(text)
 
 
 def test_a_runtime_whose_output_callback_leads_back_to_it_is_freed():
