@@ -472,7 +472,19 @@ class LuaRuntime:
     def set_output(self, write) -> None:
         """Send ``print`` output to ``write(text: str)`` instead of stdout."""
         encoding = self._encoding or "utf-8"
-        self._state.write_stdout = lambda text: write(text.encode("latin-1").decode(encoding, "replace"))
+        self._write_output = write
+        # The State reaches the callback only through a weak reference to
+        # this runtime: a suspended coroutine's thread holds the State, and
+        # a callback that leads back to the runtime (a bound method of its
+        # owner) must not keep the runtime alive from there.
+        runtime = weakref.ref(self)
+
+        def write_stdout(text: str) -> None:
+            owner = runtime()
+            if owner is not None:
+                owner._write_output(text.encode("latin-1").decode(encoding, "replace"))
+
+        self._state.write_stdout = write_stdout
 
     # -- conversion ---------------------------------------------------------
 
