@@ -33,6 +33,21 @@ def _split_host(authority: str) -> str:
     return authority.partition(":")[0]
 
 
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def _port(authority: str) -> int | str | None:
+    """The port a ``Host`` header names (None when it names none)."""
+    authority = authority.strip()
+    tail = authority.rpartition("]")[2] if authority.startswith("[") else authority
+    if not authority.startswith("[") and tail.count(":") != 1:
+        return None  # a bare name, or a bare IPv6 address
+    digits = tail.rpartition(":")[2]
+    if not digits:
+        return None
+    return int(digits) if digits.isdigit() else digits  # garbled: matches no origin
+
+
 def is_loopback_host(host: str) -> bool:
     """``localhost`` (or a ``*.localhost`` name) or a loopback address."""
     if host == "localhost" or host.endswith(".localhost"):
@@ -83,11 +98,23 @@ class RequestGuard:
             return None
         if origin == "null":
             return "requests from an opaque origin may not change plugins"
-        host = urlsplit(origin).hostname
+        parts = urlsplit(origin)
+        host = parts.hostname
+        try:
+            port = parts.port if parts.port != _DEFAULT_PORTS.get(parts.scheme) else None
+        except ValueError:  # "http://127.0.0.1:80.evil.example": no browser sends it
+            host = None
         if self.any_host:
             ours = host is not None and host_header is not None and host == _split_host(host_header)
         else:
             ours = host is not None and self.host_allowed(host.lower())
+        # Another port is another origin: a page served by some other local
+        # program (a dev server, a notebook) must not change plugins either.
+        # A default port is left out on both sides (a TLS proxy in front
+        # sends "Host: name" for "https://name").
+        if ours and host_header:
+            host_port = _port(host_header)
+            ours = port == (None if host_port in _DEFAULT_PORTS.values() else host_port)
         if not ours:
             return f"requests from origin {origin!r} may not change plugins"
         return None

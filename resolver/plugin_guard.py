@@ -12,7 +12,7 @@ held back is counted in one event instead of becoming one line each.
 from __future__ import annotations
 
 from collections import Counter
-from typing import Callable, Iterator
+from typing import Callable, ContextManager, Iterator
 
 from .plugins import CallResult
 
@@ -43,14 +43,23 @@ class CheckedPlugin:
     ``after_call(name)`` runs after every call (the output limiter uses it
     to close the call's share of output).  ``stats`` is the wrapped
     plugin's own, so counters stay where ``PluginSet`` keeps them.
+
+    ``gate(name)``, if given, is a context manager entered around every
+    step of ``call_many`` (a round trip to a worker, or one in-process
+    call).  The service's pass takes its Lua lock there, batch by batch
+    rather than for the whole pass, so an ad-hoc ``POST /v1/resolve``, a
+    plugin deletion or a shutdown gets its turn within one batch; the gate
+    may also raise to end the pass.
     """
 
-    __slots__ = ("plugin", "name", "_after_call")
+    __slots__ = ("plugin", "name", "_after_call", "_gate")
 
-    def __init__(self, plugin, after_call: Callable[[str], None] | None = None):
+    def __init__(self, plugin, after_call: Callable[[str], None] | None = None,
+                 gate: Callable[[str], ContextManager] | None = None):
         self.plugin = plugin
         self.name = plugin.name
         self._after_call = after_call
+        self._gate = gate
 
     @property
     def stats(self):
@@ -63,7 +72,20 @@ class CheckedPlugin:
         """The chain's batched entry, lazily, as the wrapped plugin's is.
         (A worker hands back a batch's output with its answers, so the
         output limiter's "per call" share is then per batch.)"""
-        return map(self._checked, self.plugin.call_many(meta_jsons))
+        results = self.plugin.call_many(meta_jsons)
+        if self._gate is None:
+            return map(self._checked, results)
+        return self._gated(results)
+
+    def _gated(self, results: Iterator[CallResult]) -> Iterator[CallResult]:
+        done = object()
+        while True:
+            with self._gate(self.name):
+                result = next(results, done)
+                if result is done:
+                    return
+                result = self._checked(result)
+            yield result
 
     def _checked(self, result: CallResult) -> CallResult:
         if self._after_call is not None:

@@ -264,7 +264,10 @@ class _JSONReader:
                 self.value_start = self.pos
                 value, end = self.json.raw_decode(self.buf, self.pos)
             except json.JSONDecodeError as exc:
-                if self.eof or len(self.buf) - exc.pos > _LOOKAHEAD_CHARS:
+                # An unterminated string is reported where it starts: however
+                # far back that is, the text may only have been cut short.
+                cut_short = exc.msg.startswith("Unterminated string")
+                if self.eof or (len(self.buf) - exc.pos > _LOOKAHEAD_CHARS and not cut_short):
                     raise self._error(exc.msg, exc.pos) from None
                 if len(self.buf) - self.pos > MAX_OBJECT_CHARS:
                     raise PodInputError(self.label, too_large(), *self.position(self.pos)) from None

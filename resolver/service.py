@@ -29,7 +29,7 @@ from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
 from . import wire
-from .chain import PodResult, Summary, resolve_podset
+from .chain import PluginDisabled, PodResult, Summary, resolve_podset
 from .eventlog import EventLog, WaitressBridge
 from .http_security import RequestGuard, is_loopback_host
 from .loader import PluginSet
@@ -37,7 +37,7 @@ from .metrics import ServiceMetrics, monotonic_age
 from .plugin_guard import CheckedPlugin, OutputLimiter, release
 from .plugins import LuaPlugin, PluginError, PluginStats
 from .pods import PodInputError, PodSet, collect, load_pods, parse_documents
-from .rules import Resolved
+from .rules import Resolved, Unresolved
 from .store import PLUGIN_USERS, PluginNotFound, PluginStore, StoreError, check_name, check_priority
 
 POLL_INTERVAL = 0.1
@@ -101,6 +101,10 @@ def _scratch_stats(plugins):
             plugin.stats = stats
 
 
+class PassAbandoned(Exception):
+    """A pass stopped part-way (the service is shutting down); its results are dropped."""
+
+
 class ResolverService:
     """The state behind the API: loaded plugins, pods and their answers."""
 
@@ -131,6 +135,16 @@ class ResolverService:
         #: Ad-hoc resolutions waiting for or holding the Lua lock; the rest
         #: are turned away so probes always find a free server thread.
         self._resolve_slots = threading.BoundedSemaphore(max(1, resolve_slots))
+        #: Ad-hoc resolutions waiting for the Lua lock: a pass lets them in
+        #: between its batches (a plain Lock would let the pass re-take it).
+        self._adhoc_waiting = 0
+        self._adhoc_count_lock = threading.Lock()
+        #: Plugins deleted through the API whose answers may still be in
+        #: ``results``: name -> ``_passes_started`` at deletion.  They are
+        #: served as unresolved and dropped from a running pass, until a
+        #: pass that started after the deletion completes.
+        self._withdrawn: dict[str, int] = {}
+        self._passes_started = 0
         self.podset = PodSet([], {}, {})
         self.results: list[PodResult] = []
         self.by_pod: dict[tuple[str, str], list[PodResult]] = {}
@@ -231,20 +245,42 @@ class ResolverService:
                      msg=f"more than {MAX_ERROR_LINES_PER_PASS} events in this pass; counting them in /metrics only")
 
     def _on_disabled(self, exc) -> None:
+        if exc.plugin in self._withdrawn:
+            return  # deleted, not misbehaving: the store no longer has it
         self.plugin_set.disable(exc.plugin, str(exc))
         self.loaded_versions = dict(self.plugin_set.versions())
 
-    def _chain_plugins(self) -> list[CheckedPlugin]:
-        return [CheckedPlugin(plugin, self._output.end_call) for plugin in self.plugin_set.plugins]
+    def _chain_plugins(self, gate=None) -> list[CheckedPlugin]:
+        return [CheckedPlugin(plugin, self._output.end_call, gate) for plugin in self.plugin_set.plugins
+                if plugin.name not in self._withdrawn]
+
+    @contextmanager
+    def _pass_gate(self, name: str):
+        """One step of a pass's plugin calls, under the Lua lock (see CheckedPlugin)."""
+        while self._adhoc_waiting and not self._stop.is_set():
+            time.sleep(0.002)
+        with self._lua_lock:
+            if self._stop.is_set():
+                raise PassAbandoned("the service is shutting down")
+            if name in self._withdrawn:
+                raise PluginDisabled(name, f"plugin {name} was deleted during the pass")
+            yield
 
     def resolve_everything(self) -> None:
         started = perf_counter()
         podset = self.podset
-        with self._lua_lock:
-            self._pass_error_lines = {}
-            results, summary = resolve_podset(podset, self._chain_plugins(), on_event=self._on_chain_event,
-                                              on_disabled=self._on_disabled)
-            self._output.end_pass()
+        self._passes_started += 1
+        pass_number = self._passes_started
+        self._pass_error_lines = {}
+        try:
+            results, summary = resolve_podset(podset, self._chain_plugins(self._pass_gate),
+                                              on_event=self._on_chain_event, on_disabled=self._on_disabled)
+        except PassAbandoned as exc:
+            self.log("pass_abandoned", msg=str(exc))
+            return
+        finally:
+            with self._lua_lock:
+                self._output.end_pass()
         by_pod: dict[tuple[str, str], list[PodResult]] = {}
         for result in results:
             by_pod.setdefault((result.pod.namespace, result.pod.name), []).append(result)
@@ -254,6 +290,9 @@ class ResolverService:
             self.resolutions += 1
             self.last_resolution_seconds = seconds
             self.last_change_applied = time.time()
+            for name, deleted_at in list(self._withdrawn.items()):
+                if deleted_at < pass_number:
+                    del self._withdrawn[name]
         self.metrics.pass_seconds.observe(seconds)
         self.log("resolved", pods=len(results), plugins=len(self.loaded_versions), seconds=f"{seconds:.3f}")
 
@@ -284,6 +323,16 @@ class ResolverService:
         self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout=SHUTDOWN_WAIT)
+
+    def _served(self, results: list[PodResult]) -> list[PodResult]:
+        """``results`` as they may be served: a deleted plugin's answers are
+        withheld (unresolved) until a pass without it completes."""
+        withdrawn = {f"plugin:{name}" for name in self._withdrawn}
+        if not withdrawn:
+            return results
+        return [PodResult(r.pod, Unresolved(f"re-resolving: {r.outcome.source} was deleted"), r.trail)
+                if isinstance(r.outcome, Resolved) and r.outcome.source in withdrawn else r
+                for r in results]
 
     def close(self) -> None:
         """Release the plugins (and their worker processes, if any).
@@ -398,7 +447,7 @@ class ResolverService:
     def _api_workloads(self, request):
         namespace = request.args.get("namespace")
         with self._state_lock:
-            results = self.results
+            results = self._served(self.results)
         workloads: dict[tuple, dict] = {}
         unresolved = []
         for result in results:
@@ -420,7 +469,7 @@ class ResolverService:
 
     def _api_pod(self, request, namespace, name):
         with self._state_lock:
-            matches = self.by_pod.get((namespace, name), [])
+            matches = self._served(self.by_pod.get((namespace, name), []))
         if not matches:
             raise NotFound(f"no pod {namespace}/{name}")
         answers = [result_to_dict(r) for r in matches]
@@ -458,8 +507,12 @@ class ResolverService:
             response = _json({"error": "busy: other resolutions are running; retry shortly"}, 503)
             response.headers["Retry-After"] = "1"
             return response
+        with self._adhoc_count_lock:
+            self._adhoc_waiting += 1
         try:
             with self._lua_lock:
+                with self._adhoc_count_lock:
+                    self._adhoc_waiting -= 1
                 plugins = self._chain_plugins()
                 # A read: counters of its own, and a plugin that runs out of
                 # budget is left out of this answer only (no on_disabled).
@@ -519,13 +572,22 @@ class ResolverService:
             record = self.store.create(name, source, type=plugin_type, user=user, priority=priority)
         except StoreError as exc:
             raise wire.ApiError("INVALID_PARAMETERS", str(exc)) from None
+        with self._state_lock:
+            self._withdrawn.pop(name, None)  # deleted, then created again: an update
         self.log("plugin_stored", plugin=name, version=record.version, via="api")
         self._changed()
         return _envelope(wire.plugin_to_api(record))
 
     def _api_plugin_delete(self, request, name):
         with _not_found(name):
-            self.store.delete(name)
+            with self._state_lock:
+                self._withdrawn[name] = self._passes_started
+            try:
+                self.store.delete(name)
+            except PluginNotFound:
+                with self._state_lock:
+                    self._withdrawn.pop(name, None)
+                raise
         self.log("plugin_deleted", plugin=name, via="api")
         self._changed()
         return _envelope(None)

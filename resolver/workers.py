@@ -63,6 +63,10 @@ LOAD_GRACE = 10.0
 #: small (a few hundred KB) and the work a killed worker loses short (a
 #: few milliseconds, redone on its replacement).
 BATCH_SIZE = 256
+#: A worker hands back what it has once a batch has run this long: the
+#: caller (the service's pass) holds its Lua lock per round trip, and an
+#: ad-hoc request or a shutdown should not wait for 256 slow calls.
+BATCH_SECONDS = 0.25
 
 # Workers are forked from a fork server, single-threaded and warmed up by
 # ``worker_preload`` (tens of milliseconds to start one), never from the
@@ -111,7 +115,10 @@ def _worker_main(conn, progress, name, source, chunkname, limits, address_space,
             soft = int(usage.ru_utime + usage.ru_stime) + 1 + allowance
             resource.setrlimit(resource.RLIMIT_CPU, (soft if hard == resource.RLIM_INFINITY else min(soft, hard), hard))
         replies = []
+        batch_started = monotonic()
         for index, meta_json in enumerate(batch):
+            if index and monotonic() - batch_started > BATCH_SECONDS:
+                break  # the rest go in the next round trip
             progress[_STARTED] = monotonic()   # written before the index: see _await
             progress[_POD] = index
             status, workload_type, workload_name, error, seconds = call(meta_json)
@@ -210,7 +217,8 @@ class WorkerPlugin:
 
     def _round_trip(self, batch: list[str]) -> list[tuple[CallResult, list[str]]]:
         """Results, each with its call's output, for a prefix of ``batch``
-        (all of it unless a budget error or a dead worker cut it short)."""
+        (all of it unless a budget error, a dead worker or ``BATCH_SECONDS``
+        cut it short)."""
         progress = self._progress
         progress[_STARTED] = monotonic()
         progress[_POD] = 0
