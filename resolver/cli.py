@@ -427,6 +427,19 @@ def cmd_serve(args) -> int:
     store = _open_store(args, create=True)
     if args.pods is not None and not os.path.exists(args.pods):
         raise CommandError(f"{args.pods}: no such file or directory")
+    if args.pods is not None and args.kubernetes:
+        raise CommandError("--pods and --kubernetes are two pod sources: give one")
+    if (args.kubeconfig or args.context) and not args.kubernetes:
+        raise CommandError("--kubeconfig and --context go with --kubernetes")
+    kubernetes = None
+    if args.kubernetes:
+        try:
+            from .kube import api_client
+            kubernetes = {"api": api_client(args.kubeconfig, args.context)}
+        except ImportError:
+            raise CommandError("--kubernetes needs the kubernetes client: pip install 'luapy[kube]'") from None
+        except Exception as exc:  # noqa: BLE001 (the client's config errors have no common base)
+            raise CommandError(f"--kubernetes: cannot load the cluster configuration: {exc}") from None
     log = EventLog(format=args.log_format, level=args.log_level)
     if args.token:
         log("token_on_command_line", level="warning",
@@ -434,7 +447,8 @@ def cmd_serve(args) -> int:
     try:
         return serve(store, listen=args.listen, pods_path=args.pods, token=token, threads=args.threads,
                      isolation=args.isolation, log=log, allowed_hosts=tuple(args.allowed_host),
-                     stale_after=args.stale_after, max_request_bytes=args.max_request_bytes)
+                     stale_after=args.stale_after, max_request_bytes=args.max_request_bytes,
+                     kubernetes=kubernetes)
     except ValueError as exc:
         raise CommandError(str(exc)) from None
     except OSError as exc:
@@ -527,6 +541,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     serve = commands.add_parser("serve", help="run the resolver service", parents=[common])
     serve.add_argument("--pods", metavar="FILE|DIR", help="the pod source, re-read when it changes")
+    serve.add_argument("--kubernetes", action="store_true",
+                       help="watch the cluster's pods and ReplicaSets (in-cluster config unless "
+                            "--kubeconfig or --context is given)")
+    serve.add_argument("--kubeconfig", metavar="PATH", help="with --kubernetes: the kubeconfig file")
+    serve.add_argument("--context", metavar="NAME", help="with --kubernetes: the kubeconfig context")
     serve.add_argument("--listen", default="127.0.0.1:8080", metavar="HOST:PORT")
     serve.add_argument("--token", help="bearer token required by mutating routes (visible in ps: prefer "
                                        "--token-file or $RESOLVER_TOKEN)")
