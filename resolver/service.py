@@ -148,6 +148,9 @@ class ResolverService:
                                     factory=self._make_plugin)
         #: Held while Lua runs: a runtime serves one call at a time.
         self._lua_lock = threading.Lock()
+        #: Urgent holders waiting (ad-hoc resolutions, plugin deletes): passes let them go first.
+        self._turns = threading.Condition()
+        self._urgent = 0
         self._state_lock = threading.Lock()
         #: Ad-hoc resolutions waiting for or holding the Lua lock; the rest
         #: are turned away so probes always find a free server thread.
@@ -218,7 +221,7 @@ class ResolverService:
         a new version, a new order) needs every pod resolved again: that runs
         as a background pass, and the previous answers are served meanwhile.
         """
-        with self._lua_lock:
+        with self._lua_turn(urgent=True):
             records = self.store.chain_order()
             before = self.plugin_set.versions()
             order_before = [p.name for p in self.plugin_set.plugins]
@@ -332,6 +335,32 @@ class ResolverService:
         self._epoch += 1
         self._full_pass_needed = True
 
+    @contextmanager
+    def _lua_turn(self, urgent: bool = False):
+        """Hold the Lua lock; background work waits while an urgent caller is queued.
+
+        A pass takes the lock once per batch; ``threading.Lock`` is not fair,
+        so without this the pass thread would take it back at once, and a
+        one-pod ``POST /v1/resolve`` could wait for the whole pass.
+        """
+        if urgent:
+            with self._turns:
+                self._urgent += 1
+            try:
+                self._lua_lock.acquire()
+            finally:
+                with self._turns:
+                    self._urgent -= 1
+                    self._turns.notify_all()
+        else:
+            with self._turns:
+                self._turns.wait_for(lambda: self._urgent == 0, timeout=SHUTDOWN_WAIT)
+            self._lua_lock.acquire()
+        try:
+            yield
+        finally:
+            self._lua_lock.release()
+
     def _chain_plugins(self) -> list[CheckedPlugin]:
         return [CheckedPlugin(plugin, self._output.end_call) for plugin in self.plugin_set.plugins]
 
@@ -373,7 +402,7 @@ class ResolverService:
         stale = [(pod, arrived) for pod, arrived in pending.values() if pod is not None]
         for start in range(0, len(stale), PASS_BATCH):
             batch = stale[start:start + PASS_BATCH]
-            with self._lua_lock:
+            with self._lua_turn():
                 self._resolve_and_swap([pod for pod, _ in batch])
                 self._output.end_pass()
             answered = time.monotonic()
@@ -403,7 +432,7 @@ class ResolverService:
         results: list[PodResult] = []
         summary = Summary()
         for start in range(0, max(len(pods), 1), PASS_BATCH):
-            with self._lua_lock:
+            with self._lua_turn():
                 if self._epoch != epoch:
                     self._full_pass_needed = True
                     return False
@@ -413,7 +442,7 @@ class ResolverService:
             summary.unsupported.update(batch_summary.unsupported)
             summary.disabled += [name for name in batch_summary.disabled if name not in summary.disabled]
             self.resolve_pending()
-        with self._lua_lock:
+        with self._lua_turn():
             if self._epoch != epoch:
                 self._full_pass_needed = True
                 return False
@@ -641,7 +670,7 @@ class ResolverService:
             response.headers["Retry-After"] = "1"
             return response
         try:
-            with self._lua_lock:
+            with self._lua_turn(urgent=True):
                 plugins = self._chain_plugins()
                 # A read: counters of its own, and a plugin that runs out of
                 # budget is left out of this answer only (no on_disabled).
