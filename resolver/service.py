@@ -424,7 +424,11 @@ class ResolverService:
         started = perf_counter()
         with self._index_lock:
             pods = list(self.index.pods.values())
-            self._pending.clear()  # this pass resolves them all
+            # Pods already pending stay pending, answered between batches
+            # rather than at the end of the pass; except before the first
+            # pass, when nothing is served yet and this pass answers them all.
+            if self.resolutions == 0:
+                self._pending.clear()
             self._touched = set()
         epoch = self._epoch
         self._full_pass_needed = False
