@@ -400,6 +400,10 @@ class ResolverService:
             for _, arrived in gone:
                 self.metrics.event_seconds.observe(time.monotonic() - arrived)
         stale = [(pod, arrived) for pod, arrived in pending.values() if pod is not None]
+        for pod, _ in stale:
+            # The built-in rules' answer may have been cached by a resolution
+            # that read a ReplicaSet just before it changed: compute it again.
+            pod.builtin_cache = None
         for start in range(0, len(stale), PASS_BATCH):
             batch = stale[start:start + PASS_BATCH]
             with self._lua_turn():
