@@ -9,7 +9,9 @@
     resolver plugin rollback NAME [VERSION]
     resolver plugin test (NAME | --image FILE) PODS
     resolver resolve [PODS|-] [-o table|json|yaml|wide] [--explain] [--allow-plugin-errors]
-    resolver serve [--pods FILE|DIR] [--listen HOST:PORT] [--token-file PATH] ...
+    resolver resolve --watch [-o table|json] -      (kubectl get pods -A -w -o json | ...)
+    resolver serve [--pods FILE|DIR | --kubernetes [--kubeconfig PATH] [--context NAME]]
+                   [--listen HOST:PORT] [--token-file PATH] ...
     resolver --version
 
 Every command takes ``--store PATH``; ``plugin`` commands take ``--server
@@ -21,6 +23,7 @@ traceback ever reaches the user.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import sys
@@ -150,10 +153,10 @@ def _load_plugin(name: str, source: bytes, chunkname: str):
         raise CommandError(str(exc)) from None
 
 
-def _load_pods(path: str):
+def _load_pods(path: str, progress=None):
     from .pods import PodInputError, load_pods
     try:
-        return load_pods(path)
+        return load_pods(path, progress=progress)
     except PodInputError as exc:
         raise CommandError(str(exc)) from None
 
@@ -185,6 +188,37 @@ class _Progress:
         if done >= self.total:
             sys.stderr.write("\r" + " " * (width + 40) + "\r")
         sys.stderr.flush()
+
+
+class _ReadProgress:
+    """Bytes read and parsed, on stderr, only when stderr is a terminal (``load_pods``'s ``progress``)."""
+
+    def __init__(self, label: str):
+        self.label = label
+        self.enabled = sys.stderr.isatty()
+        self.last = 0.0
+        self.shown = False
+
+    def __call__(self, done: int, total: int | None) -> None:
+        now = time.monotonic()
+        if not self.enabled or now - self.last < 0.1:
+            return
+        self.last = now
+        self.shown = True
+        mib = done / (1024 * 1024)
+        if total:
+            width = 30
+            filled = width * min(done, total) // total
+            line = f"[{'#' * filled}{'.' * (width - filled)}] {mib:.0f}/{total / (1024 * 1024):.0f} MiB {self.label}"
+        else:
+            line = f"{mib:.0f} MiB {self.label}"
+        sys.stderr.write(f"\r{line}")
+        sys.stderr.flush()
+
+    def done(self) -> None:
+        if self.shown:
+            sys.stderr.write("\r" + " " * 72 + "\r")
+            sys.stderr.flush()
 
 
 class _ErrorPrinter:
@@ -367,7 +401,13 @@ def cmd_resolve(args) -> int:
     from .chain import resolve_podset
     from .service import result_to_dict, summary_to_dict
     plugins, load_failures = _loaded_plugins(args)
-    podset = _load_pods(args.pods)
+    if args.watch:
+        return _resolve_watch(args, plugins)
+    reading = _ReadProgress("read")
+    try:
+        podset = _load_pods(args.pods, progress=reading)
+    finally:
+        reading.done()
     progress = _Progress(len(podset.pods), "pods")
     results, summary = resolve_podset(
         podset, plugins, explain=args.explain, on_event=_ErrorPrinter(), progress=progress,
@@ -404,6 +444,52 @@ def cmd_resolve(args) -> int:
     return status
 
 
+def _resolve_watch(args, plugins) -> int:
+    """``resolve --watch``: a line per pod change, as each change is read."""
+    from .chain import Chain
+    from .podindex import PodIndex
+    from .pods import PodInputError, read_changes
+    from .service import result_to_dict
+    if args.output not in ("table", "json"):
+        raise CommandError("--watch prints a line per change: -o table (the default) or -o json")
+    if args.pods != "-" and os.path.isdir(args.pods):
+        raise CommandError(f"{args.pods}: --watch reads one stream (a file, or - for stdin), not a directory")
+    index = PodIndex()
+    chain = Chain(plugins, index.replicasets, on_event=_ErrorPrinter(), max_limit_errors=None)
+    try:
+        stream = sys.stdin.buffer if args.pods == "-" else open(args.pods, "rb")
+    except OSError as exc:
+        raise CommandError(f"{args.pods}: {exc.strerror}") from None
+    try:
+        for change in read_changes(stream, "<stdin>" if args.pods == "-" else args.pods):
+            update = index.apply(change)
+            lines = [_watch_line(args.output, {"namespace": pod.namespace, "pod": pod.name, "uid": pod.uid,
+                                               "deleted": True}) for pod in update.removed]
+            for pod in update.stale:
+                result = chain.resolve(pod, explain=args.explain)
+                lines.append(_watch_line(args.output, result_to_dict(result)))
+            if lines:
+                sys.stdout.write("".join(lines))
+                sys.stdout.flush()  # a line per change, as it happens
+    except PodInputError as exc:
+        raise CommandError(str(exc)) from None
+    finally:
+        if stream is not sys.stdin.buffer:
+            stream.close()
+    return 0
+
+
+def _watch_line(output: str, answer: dict) -> str:
+    if output == "json":
+        return json.dumps(answer, ensure_ascii=False) + "\n"
+    who = f"{answer['namespace']}/{answer['pod']}"
+    if answer.get("deleted"):
+        return f"{who}\tdeleted\n"
+    if "type" in answer:
+        return f"{who}\t{answer['type']}\t{answer['name']}\t{answer['source']}\n"
+    return f"{who}\t-\t-\tunresolved: {answer['unresolved']}\n"
+
+
 def _summary_text(summary, pods: int, skipped: dict) -> str:
     lines = [f"\nSUMMARY: {pods} pods"]
     rows = [[source, str(count)] for source, count in sorted(summary.by_source.items())]
@@ -427,6 +513,19 @@ def cmd_serve(args) -> int:
     store = _open_store(args, create=True)
     if args.pods is not None and not os.path.exists(args.pods):
         raise CommandError(f"{args.pods}: no such file or directory")
+    if args.pods is not None and args.kubernetes:
+        raise CommandError("--pods and --kubernetes are two pod sources: give one")
+    if (args.kubeconfig or args.context) and not args.kubernetes:
+        raise CommandError("--kubeconfig and --context go with --kubernetes")
+    kubernetes = None
+    if args.kubernetes:
+        try:
+            from .kube import api_client
+            kubernetes = {"api": api_client(args.kubeconfig, args.context)}
+        except ImportError:
+            raise CommandError("--kubernetes needs the kubernetes client: pip install 'luapy[kube]'") from None
+        except Exception as exc:  # noqa: BLE001 (the client's config errors have no common base)
+            raise CommandError(f"--kubernetes: cannot load the cluster configuration: {exc}") from None
     log = EventLog(format=args.log_format, level=args.log_level)
     if args.token:
         log("token_on_command_line", level="warning",
@@ -434,7 +533,8 @@ def cmd_serve(args) -> int:
     try:
         return serve(store, listen=args.listen, pods_path=args.pods, token=token, threads=args.threads,
                      isolation=args.isolation, log=log, allowed_hosts=tuple(args.allowed_host),
-                     stale_after=args.stale_after, max_request_bytes=args.max_request_bytes)
+                     stale_after=args.stale_after, max_request_bytes=args.max_request_bytes,
+                     kubernetes=kubernetes)
     except ValueError as exc:
         raise CommandError(str(exc)) from None
     except OSError as exc:
@@ -521,12 +621,20 @@ def build_parser() -> argparse.ArgumentParser:
                          help="PodList/List/Pod/NDJSON in JSON or YAML, a directory, or - for stdin")
     resolve.add_argument("-o", "--output", choices=formats + ["wide"], default="table")
     resolve.add_argument("--explain", action="store_true", help="show what every rule and plugin said")
+    resolve.add_argument("--watch", action="store_true",
+                         help="read a stream of changes (kubectl get pods -A -w -o json, or NDJSON) and print "
+                              "a line per pod change as it arrives")
     resolve.add_argument("--allow-plugin-errors", action="store_true",
                          help=f"exit 0 even when a plugin failed (otherwise exit {EXIT_PLUGIN_ERRORS})")
     resolve.set_defaults(run=cmd_resolve)
 
     serve = commands.add_parser("serve", help="run the resolver service", parents=[common])
     serve.add_argument("--pods", metavar="FILE|DIR", help="the pod source, re-read when it changes")
+    serve.add_argument("--kubernetes", action="store_true",
+                       help="watch the cluster's pods and ReplicaSets (in-cluster config unless "
+                            "--kubeconfig or --context is given)")
+    serve.add_argument("--kubeconfig", metavar="PATH", help="with --kubernetes: the kubeconfig file")
+    serve.add_argument("--context", metavar="NAME", help="with --kubernetes: the kubeconfig context")
     serve.add_argument("--listen", default="127.0.0.1:8080", metavar="HOST:PORT")
     serve.add_argument("--token", help="bearer token required by mutating routes (visible in ps: prefer "
                                        "--token-file or $RESOLVER_TOKEN)")

@@ -32,12 +32,17 @@ class ServiceMetrics:
         PlatformCollector(registry=registry)
         GCCollector(registry=registry)
         registry.register(PluginCollector(service))
+        if service.watcher is not None:
+            registry.register(WatchCollector(service.watcher))
         self.http_requests = Counter("resolver_http_requests", "HTTP requests, by route and status code.",
                                      ["route", "code"], registry=registry)
         self.http_seconds = Histogram("resolver_http_request_duration_seconds", "HTTP request latency, by route.",
                                       ["route"], buckets=HTTP_BUCKETS, registry=registry)
         self.pass_seconds = Histogram("resolver_pass_duration_seconds", "Duration of a full resolution pass.",
                                       buckets=PASS_BUCKETS, registry=registry)
+        self.event_seconds = Histogram("resolver_pod_event_to_answer_seconds",
+                                       "From a pod change arriving (watch event, or pod file read) to its "
+                                       "answer being served.", buckets=HTTP_BUCKETS, registry=registry)
         self.pod_read_errors = Counter("resolver_pod_source_read_errors",
                                        "Failed reads of the pod source (--pods).", registry=registry)
         self.data_age = Gauge("resolver_pod_data_age_seconds",
@@ -118,6 +123,47 @@ class PluginCollector:
         passes = CounterMetricFamily("resolver_resolutions", "Full resolution passes.", value=resolutions)
         last = GaugeMetricFamily("resolver_last_resolution_seconds", "Duration of the last full pass.", value=seconds)
         yield from (by_status, by_source, by_reason, passes, last)
+
+
+class WatchCollector:
+    """The Kubernetes watcher's counters (``serve --kubernetes``), per resource, read at scrape time."""
+
+    #: (metric name, help, WatchStats field) for the counters.
+    COUNTERS = (
+        ("resolver_kube_lists", "Complete lists of a resource.", "lists"),
+        ("resolver_kube_relists", "Lists forced by 410 Gone (the watch's history was compacted).", "relists"),
+        ("resolver_kube_watch_restarts", "Watches resumed after a stream ended or failed.", "watch_restarts"),
+        ("resolver_kube_watch_errors", "Failed list or watch requests (each retried after a backoff).",
+         "errors"),
+        ("resolver_kube_watch_events", "ADDED, MODIFIED and DELETED events received.", "events"),
+        ("resolver_kube_watch_bookmarks", "BOOKMARK events received.", "bookmarks"),
+    )
+
+    def __init__(self, watcher):
+        self.watcher = watcher
+
+    def describe(self):
+        return []
+
+    def collect(self):
+        stats = sorted(self.watcher.stats.items())
+        for name, text, attribute in self.COUNTERS:
+            family = CounterMetricFamily(name, text, labels=["resource"])
+            for kind, each in stats:
+                family.add_metric([kind], getattr(each, attribute))
+            yield family
+        lag = GaugeMetricFamily("resolver_kube_event_lag_seconds",
+                                "Seconds the service took to take in the last event (how far behind the "
+                                "stream it runs).", labels=["resource"])
+        worst = GaugeMetricFamily("resolver_kube_event_lag_max_seconds", "The most such lag seen.",
+                                  labels=["resource"])
+        synced = GaugeMetricFamily("resolver_kube_synced", "1 once the resource has been listed.",
+                                   labels=["resource"])
+        for kind, each in stats:
+            lag.add_metric([kind], each.last_event_lag)
+            worst.add_metric([kind], each.max_event_lag)
+            synced.add_metric([kind], 1.0 if each.synced.is_set() else 0.0)
+        yield from (lag, worst, synced)
 
 
 def monotonic_age(since: float | None) -> float:

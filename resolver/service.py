@@ -2,9 +2,24 @@
 
 Built on waitress (a production WSGI server) and werkzeug (routing,
 requests, multipart parsing).  A watcher thread polls the store's
-generation counter and the pod source every ``POLL_INTERVAL`` seconds;
-when either changed it reloads what changed and re-resolves every pod,
-then swaps the new answers in at once (readers never see a half-done pass).
+generation counter and the pod source every ``POLL_INTERVAL`` seconds, and
+wakes at once for a pod event from the Kubernetes watcher (``--kubernetes``)
+or a plugin change made through the API.
+
+Resolution is incremental.  Pods live in a ``PodIndex``; a pod change (a
+watch event, or a ``--pods`` file read again and diffed by content) makes
+only that pod pending, and a ReplicaSet change only its pods; pending pods
+are resolved and their answers swapped in one by one.  A plugin change
+resolves every pod again in a background pass while the previous answers
+are served, then swaps all the new answers in at once.
+
+The consistency model, for plugin deletes: the chain has an epoch, bumped by
+every change to it, and answers are swapped in only by code holding the Lua
+lock that computed them at the current epoch.  A plugin that leaves the
+chain has the pods it claimed resolved again before the change is done (for
+``DELETE /v1/plugin/NAME/``, before the response is sent), so once a DELETE
+has returned no answer computed by that plugin is served.  A pass that was
+running with it is abandoned and started again.
 
 The plugin routes speak DeepFlow's wire format (see ``wire``).  Every
 request passes the Host/Origin checks of ``http_security`` first, is
@@ -15,6 +30,7 @@ counters of its own, and whatever goes wrong is reported to that caller only.
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import json
 import os
@@ -29,18 +45,58 @@ from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
 from . import wire
-from .chain import PluginDisabled, PodResult, Summary, resolve_podset
+from .answers import Answers
+from .chain import PodResult, Summary, resolve_podset
 from .eventlog import EventLog, WaitressBridge
 from .http_security import RequestGuard, is_loopback_host
 from .loader import PluginSet
 from .metrics import ServiceMetrics, monotonic_age
 from .plugin_guard import CheckedPlugin, OutputLimiter, release
 from .plugins import LuaPlugin, PluginError, PluginStats
-from .pods import PodInputError, PodSet, collect, load_pods, parse_documents
-from .rules import Resolved, Unresolved
+from .podindex import PodIndex, Update
+from .pods import Change, Pod, PodInputError, PodSet, collect, load_pods, parse_documents, pod_key
+from .rules import Resolved
 from .store import PLUGIN_USERS, PluginNotFound, PluginStore, StoreError, check_name, check_priority
 
 POLL_INTERVAL = 0.1
+#: Pods resolved per hold of the Lua lock, in a pass or for pending changes:
+#: what a one-pod ``POST /v1/resolve`` may wait behind.
+PASS_BATCH = 256
+#: How long one batch may hold the Lua lock: batches shrink to fit, so a
+#: slow plugin (0.1 s a pod) never makes a one-pod request wait a whole
+#: batch, while a fast one still runs 256 pods per turn.
+BATCH_TARGET_SECONDS = 0.05
+
+
+class _Batches:
+    """Split work into batches sized so each holds the Lua lock about
+    ``BATCH_TARGET_SECONDS``: the next batch is scaled by how long the last
+    one took, between 1 and ``PASS_BATCH`` items."""
+
+    def __init__(self):
+        # One item first: the plugins' speed is not known yet, and a batch
+        # of slow calls would hold the lock for all of them.
+        self.size = 1
+        self._last = 1
+
+    def of(self, items: list):
+        start = 0
+        while start < len(items):
+            batch = items[start:start + self.size]
+            start += len(batch)
+            self._last = len(batch)
+            yield batch
+
+    @contextlib.contextmanager
+    def timed(self):
+        started = perf_counter()
+        try:
+            yield
+        finally:
+            elapsed = perf_counter() - started
+            per_item = elapsed / self._last
+            fitting = int(BATCH_TARGET_SECONDS / per_item) if per_item > 0 else PASS_BATCH
+            self.size = max(1, min(PASS_BATCH, fitting))
 #: Plugin-error log lines per plugin per resolution pass; the rest are counted.
 MAX_ERROR_LINES_PER_PASS = 50
 #: A plugin upload: the 1 MiB source limit plus room for the form around it.
@@ -101,10 +157,6 @@ def _scratch_stats(plugins):
             plugin.stats = stats
 
 
-class PassAbandoned(Exception):
-    """A pass stopped part-way (the service is shutting down); its results are dropped."""
-
-
 class ResolverService:
     """The state behind the API: loaded plugins, pods and their answers."""
 
@@ -112,7 +164,8 @@ class ResolverService:
                  log: EventLog | None = None, poll_interval: float = POLL_INTERVAL,
                  isolation: str = "in-process", *, listen_host: str = "127.0.0.1",
                  allowed_hosts: tuple[str, ...] = (), stale_after: float = DEFAULT_STALE_AFTER,
-                 max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES, resolve_slots: int = 2):
+                 max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES, resolve_slots: int = 2,
+                 kubernetes: dict | None = None):
         self.store = store
         self.pods_path = pods_path
         self.token = token or None
@@ -131,25 +184,28 @@ class ResolverService:
                                     factory=self._make_plugin)
         #: Held while Lua runs: a runtime serves one call at a time.
         self._lua_lock = threading.Lock()
+        #: Urgent holders waiting (ad-hoc resolutions, plugin deletes): passes let them go first.
+        self._turns = threading.Condition()
+        self._urgent = 0
         self._state_lock = threading.Lock()
         #: Ad-hoc resolutions waiting for or holding the Lua lock; the rest
         #: are turned away so probes always find a free server thread.
         self._resolve_slots = threading.BoundedSemaphore(max(1, resolve_slots))
-        #: Ad-hoc resolutions waiting for the Lua lock: a pass lets them in
-        #: between its batches (a plain Lock would let the pass re-take it).
-        self._adhoc_waiting = 0
-        self._adhoc_count_lock = threading.Lock()
-        #: Plugins deleted through the API whose answers may still be in
-        #: ``results``: name -> ``_passes_started`` at deletion.  They are
-        #: served as unresolved and dropped from a running pass, until a
-        #: pass that started after the deletion completes.
-        self._withdrawn: dict[str, int] = {}
-        self._passes_started = 0
-        self.podset = PodSet([], {}, {})
-        self.results: list[PodResult] = []
-        self.by_pod: dict[tuple[str, str], list[PodResult]] = {}
-        self.summary = Summary()
+        #: The pods known now; changed by the watcher thread and pod-file reads under ``_index_lock``.
+        self.index = PodIndex()
+        self._index_lock = threading.Lock()
+        #: Pod key -> (pod, or None when it is gone; monotonic arrival of its first unanswered change).
+        self._pending: dict = {}
+        #: Keys answered by ``resolve_pending`` since the running pass took its snapshot.
+        self._touched: set = set()
+        #: Bumped whenever the plugin chain changes (see the module's docstring).
+        self._epoch = 0
+        self._full_pass_needed = False
+        self.answers = Answers()
+        #: The last full pass's plugin errors, unsupported types and disabled plugins.
+        self._pass_extras = Summary()
         self.resolutions = 0
+        self.incremental_pods = 0
         self.last_resolution_seconds = 0.0
         self.last_change_applied = 0.0
         self.loaded_versions: dict[str, int] = {}
@@ -163,33 +219,76 @@ class ResolverService:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._pass_error_lines: dict[str, int] = {}
+        #: ``--kubernetes``: KubeWatcher options (kubeconfig, context, or a test's api).
+        self.watcher = None
+        if kubernetes is not None:
+            from .kube import KubeWatcher
+            self.watcher = KubeWatcher(self.on_pod_change, **kubernetes)
         self.metrics = ServiceMetrics(self)
         self.app = self._build_app()
 
     # -- watching and resolving ---------------------------------------------
 
     def refresh(self) -> bool:
-        """Pick up store and pod-source changes; re-resolve if anything changed."""
+        """Pick up store and pod-source changes, and answer them; whether anything was resolved."""
         generation = self.store.generation()
-        signature = _pods_signature(self.pods_path)
-        plugins_changed = pods_changed = False
         if generation != self._generation:
             self._generation = generation
-            records = self.store.chain_order()
-            with self._lua_lock:
-                plugins_changed = self.plugin_set.sync(records)
-                self._output.end_pass()
-                self._forget_deleted({record.name for record in records})
+            self._apply_store()
+        signature = _pods_signature(self.pods_path)
         if signature != self._pods_signature:
             self._pods_signature = signature
-            pods_changed = self._reload_pods()
+            self._reload_pods()
         elif self._pods_error is None and self.pods_path is not None:
             self._pods_ok_at = time.monotonic()
+        if self.watcher is not None and not self.watcher.synced(0):
+            return False  # the first pass waits for the first complete list
         # The first pass runs whatever changed: /readyz waits for it.
-        if plugins_changed or pods_changed or self.resolutions == 0:
-            self.resolve_everything()
-            return True
-        return False
+        if self._full_pass_needed or self.resolutions == 0:
+            return self.resolve_everything()
+        return self.resolve_pending() > 0
+
+    def _apply_store(self) -> None:
+        """Load the store's chain; answers of plugins it no longer has are recomputed now.
+
+        A plugin that was removed must not be served a moment longer (the
+        consistency model: see ``_withdraw``), so the pods it claimed are
+        resolved again at once, without it.  Any other change (a new plugin,
+        a new version, a new order) needs every pod resolved again: that runs
+        as a background pass, and the previous answers are served meanwhile.
+        """
+        with self._lua_turn(urgent=True):
+            records = self.store.chain_order()
+            before = self.plugin_set.versions()
+            order_before = [p.name for p in self.plugin_set.plugins]
+            changed = self.plugin_set.sync(records)
+            self._output.end_pass()
+            self._forget_deleted({record.name for record in records})
+            if not changed:
+                return
+            self._epoch += 1  # a pass computed with the old chain must not be swapped in
+            after = self.plugin_set.versions()
+            gone = [name for name in before if name not in after]
+            only_removals = (after == {n: v for n, v in before.items() if n in after}
+                             and [p.name for p in self.plugin_set.plugins]
+                             == [n for n in order_before if n in after])
+            if not only_removals:
+                self._full_pass_needed = True
+            for name in gone:
+                self._withdraw(name)
+
+    def _withdraw(self, name: str) -> None:
+        """Resolve again, now, every pod whose answer came from plugin ``name`` (gone).
+
+        Called with the Lua lock held, so no pass batch, pod event or ad-hoc
+        resolution interleaves: when this returns, no answer of that plugin
+        is served.
+        """
+        with self._state_lock:
+            claimed = self.answers.claimed_by(f"plugin:{name}")
+        if claimed:
+            self._resolve_and_swap(claimed)
+            self.log("plugin_answers_withdrawn", plugin=name, pods=len(claimed))
 
     def _forget_deleted(self, live: set[str]) -> None:
         """Drop the counters of plugins no longer in the store (their series go)."""
@@ -199,22 +298,39 @@ class ResolverService:
                 del table[name]
         self.loaded_versions = dict(plugin_set.versions())
 
-    def _reload_pods(self) -> bool:
+    def _reload_pods(self) -> None:
+        """Read the pod file again; the pods that differ (by content) become pending."""
         if self.pods_path is None:
-            return False
+            return
         try:
             podset = load_pods(self.pods_path)
         except PodInputError as exc:
             self._pods_error = str(exc)
             self.metrics.pod_read_errors.inc()
             self.log("pods_read_failed", msg=str(exc))
-            return False
+            return
         self._pods_error = None
         self._pods_ok_at = time.monotonic()
-        self.podset = podset
+        with self._index_lock:
+            self._queue(self.index.replace(podset), time.monotonic())
         self.log("pods_loaded", pods=len(podset.pods), replicasets=len(podset.replicasets),
                  source=self.pods_path)
-        return True
+
+    def on_pod_change(self, change: Change) -> None:
+        """A pod or ReplicaSet change (from the watcher): queue what it makes stale."""
+        arrived = time.monotonic()
+        with self._index_lock:
+            update = self.index.apply(change)
+            self._queue(update, arrived)
+        if update:
+            self._wake.set()
+
+    def _queue(self, update: Update, arrived: float) -> None:
+        """Note an update's pods as pending (index lock held); the earliest arrival counts."""
+        for pod, still_there in [(pod, False) for pod in update.removed] + [(pod, True) for pod in update.stale]:
+            key = pod_key(pod)
+            previous = self._pending.get(key)
+            self._pending[key] = (pod if still_there else None, previous[1] if previous else arrived)
 
     def pod_data_age(self) -> float:
         """Seconds since the pod source was last confirmed good (0 without one)."""
@@ -224,6 +340,10 @@ class ResolverService:
         """Why ``/readyz`` should fail, or ``None`` when the service is ready."""
         if self.pods_path is not None and self._pods_ok_at is None:
             return f"the pod source has not been read yet: {self._pods_error or 'reading'}"
+        if self.watcher is not None and not self.watcher.synced(0):
+            errors = [f"{kind}: {stats.last_error}" for kind, stats in self.watcher.stats.items() if stats.last_error]
+            return ("the first list of pods and ReplicaSets has not arrived from the API server"
+                    + (f" ({'; '.join(errors)})" if errors else ""))
         if self.resolutions == 0:
             return "the first resolution pass has not finished"
         if self._pods_error is not None and self.pod_data_age() > self.stale_after:
@@ -245,60 +365,152 @@ class ResolverService:
                      msg=f"more than {MAX_ERROR_LINES_PER_PASS} events in this pass; counting them in /metrics only")
 
     def _on_disabled(self, exc) -> None:
-        if exc.plugin in self._withdrawn:
-            return  # deleted, not misbehaving: the store no longer has it
         self.plugin_set.disable(exc.plugin, str(exc))
         self.loaded_versions = dict(self.plugin_set.versions())
-
-    def _chain_plugins(self, gate=None) -> list[CheckedPlugin]:
-        return [CheckedPlugin(plugin, self._output.end_call, gate) for plugin in self.plugin_set.plugins
-                if plugin.name not in self._withdrawn]
+        # Answers computed with it are no longer what the chain says: resolve everything again.
+        self._epoch += 1
+        self._full_pass_needed = True
 
     @contextmanager
-    def _pass_gate(self, name: str):
-        """One step of a pass's plugin calls, under the Lua lock (see CheckedPlugin)."""
-        while self._adhoc_waiting and not self._stop.is_set():
-            time.sleep(0.002)
-        with self._lua_lock:
-            if self._stop.is_set():
-                raise PassAbandoned("the service is shutting down")
-            if name in self._withdrawn:
-                raise PluginDisabled(name, f"plugin {name} was deleted during the pass")
-            yield
+    def _lua_turn(self, urgent: bool = False):
+        """Hold the Lua lock; background work waits while an urgent caller is queued.
 
-    def resolve_everything(self) -> None:
-        started = perf_counter()
-        podset = self.podset
-        self._passes_started += 1
-        pass_number = self._passes_started
-        self._pass_error_lines = {}
+        A pass takes the lock once per batch; ``threading.Lock`` is not fair,
+        so without this the pass thread would take it back at once, and a
+        one-pod ``POST /v1/resolve`` could wait for the whole pass.
+        """
+        if urgent:
+            with self._turns:
+                self._urgent += 1
+            try:
+                self._lua_lock.acquire()
+            finally:
+                with self._turns:
+                    self._urgent -= 1
+                    self._turns.notify_all()
+        else:
+            with self._turns:
+                self._turns.wait_for(lambda: self._urgent == 0, timeout=SHUTDOWN_WAIT)
+            self._lua_lock.acquire()
         try:
-            results, summary = resolve_podset(podset, self._chain_plugins(self._pass_gate),
-                                              on_event=self._on_chain_event, on_disabled=self._on_disabled)
-        except PassAbandoned as exc:
-            self.log("pass_abandoned", msg=str(exc))
-            return
+            yield
         finally:
-            with self._lua_lock:
+            self._lua_lock.release()
+
+    def _chain_plugins(self) -> list[CheckedPlugin]:
+        return [CheckedPlugin(plugin, self._output.end_call) for plugin in self.plugin_set.plugins]
+
+    def _resolve(self, pods: list[Pod]) -> tuple[list[PodResult], Summary]:
+        """Resolve pods with the chain as it is (Lua lock held)."""
+        return resolve_podset(PodSet(pods, self.index.replicasets, {}), self._chain_plugins(),
+                              on_event=self._on_chain_event, on_disabled=self._on_disabled)
+
+    def _current(self, results: list[PodResult]) -> list[PodResult]:
+        """The results whose pod is still the one indexed (index lock held)."""
+        pods = self.index.pods
+        return [result for result in results if pods.get(pod_key(result.pod)) is result.pod]
+
+    def _resolve_and_swap(self, pods: list[Pod]) -> list[PodResult]:
+        """Resolve pods and serve their answers (Lua lock held: the chain cannot change meanwhile)."""
+        results, _ = self._resolve(pods)
+        with self._index_lock, self._state_lock:
+            current = self._current(results)
+            self.answers.put(current)
+            self._touched.update(pod_key(result.pod) for result in current)
+        return current
+
+    def resolve_pending(self) -> int:
+        """Answer the pods changed since they were last resolved; how many were resolved.
+
+        Only those pods run through the chain, in batches that each hold the
+        Lua lock briefly, so a one-pod ``POST /v1/resolve`` never waits long.
+        """
+        with self._index_lock:
+            if not self._pending:
+                return 0
+            pending, self._pending = self._pending, {}
+        gone = [(key, arrived) for key, (pod, arrived) in pending.items() if pod is None]
+        if gone:
+            with self._index_lock, self._state_lock:
+                self.answers.drop([key for key, _ in gone if key not in self.index.pods])
+            for _, arrived in gone:
+                self.metrics.event_seconds.observe(time.monotonic() - arrived)
+        stale = [(pod, arrived) for pod, arrived in pending.values() if pod is not None]
+        for pod, _ in stale:
+            # The built-in rules' answer may have been cached by a resolution
+            # that read a ReplicaSet just before it changed: compute it again.
+            pod.builtin_cache = None
+        batches = _Batches()
+        for batch in batches.of(stale):
+            with self._lua_turn(), batches.timed():
+                self._resolve_and_swap([pod for pod, _ in batch])
                 self._output.end_pass()
-        by_pod: dict[tuple[str, str], list[PodResult]] = {}
-        for result in results:
-            by_pod.setdefault((result.pod.namespace, result.pod.name), []).append(result)
-        seconds = perf_counter() - started
-        with self._state_lock:
-            self.results, self.by_pod, self.summary = results, by_pod, summary
-            self.resolutions += 1
-            self.last_resolution_seconds = seconds
-            self.last_change_applied = time.time()
-            for name, deleted_at in list(self._withdrawn.items()):
-                if deleted_at < pass_number:
-                    del self._withdrawn[name]
+            answered = time.monotonic()
+            for _, arrived in batch:
+                self.metrics.event_seconds.observe(answered - arrived)
+        self.incremental_pods += len(pending)
+        return len(pending)
+
+    def resolve_everything(self) -> bool:
+        """Resolve every pod again; all the new answers are served at once.
+
+        The pass goes batch by batch, taking the Lua lock for each batch
+        only, and answers pending pod changes between batches (a pod that
+        changes during the pass is served its own, newer answer).  If the
+        chain changes meanwhile (``_epoch``), the pass is abandoned and
+        starts again: nothing computed by a replaced or deleted plugin is
+        swapped in.  Whether the pass completed.
+        """
+        started = perf_counter()
+        with self._index_lock:
+            pods = list(self.index.pods.values())
+            # Pods already pending stay pending, answered between batches
+            # rather than at the end of the pass; except before the first
+            # pass, when nothing is served yet and this pass answers them all.
+            if self.resolutions == 0:
+                self._pending.clear()
+            self._touched = set()
+        epoch = self._epoch
+        self._full_pass_needed = False
+        self._pass_error_lines = {}
+        results: list[PodResult] = []
+        summary = Summary()
+        batches = _Batches()
+        for batch in batches.of(pods or [None]):
+            with self._lua_turn(), batches.timed():
+                if self._epoch != epoch:
+                    self._full_pass_needed = True
+                    return False
+                batch_results, batch_summary = self._resolve([pod for pod in batch if pod is not None])
+            results += batch_results
+            summary.plugin_errors.update(batch_summary.plugin_errors)
+            summary.unsupported.update(batch_summary.unsupported)
+            summary.disabled += [name for name in batch_summary.disabled if name not in summary.disabled]
+            self.resolve_pending()
+        with self._lua_turn():
+            if self._epoch != epoch:
+                self._full_pass_needed = True
+                return False
+            self._output.end_pass()
+            seconds = perf_counter() - started
+            with self._index_lock, self._state_lock:
+                self.answers.put([r for r in self._current(results) if pod_key(r.pod) not in self._touched])
+                self.answers.drop([key for key in self.answers.keys() if key not in self.index.pods])
+                self._pass_extras = summary
+                self.resolutions += 1
+                self.last_resolution_seconds = seconds
+                self.last_change_applied = time.time()
         self.metrics.pass_seconds.observe(seconds)
         self.log("resolved", pods=len(results), plugins=len(self.loaded_versions), seconds=f"{seconds:.3f}")
+        return True
 
     def pass_snapshot(self) -> tuple[Summary, int, float]:
+        """The served answers' summary (with the last pass's error counts), passes, last pass's seconds."""
         with self._state_lock:
-            return self.summary, self.resolutions, self.last_resolution_seconds
+            counts, extras = self.answers.summary(), self._pass_extras
+            summary = Summary(counts.by_source, counts.by_reason, extras.plugin_errors, extras.unsupported,
+                              list(extras.disabled))
+            return summary, self.resolutions, self.last_resolution_seconds
 
     def _watch(self) -> None:
         while not self._stop.is_set():
@@ -315,24 +527,18 @@ class ResolverService:
         self.start_watching()
 
     def start_watching(self) -> None:
+        if self.watcher is not None:
+            self.watcher.start()
         self._thread = threading.Thread(target=self._watch, name="resolver-watch", daemon=True)
         self._thread.start()
 
     def stop(self) -> None:
         self._stop.set()
         self._wake.set()
+        if self.watcher is not None:
+            self.watcher.stop(timeout=SHUTDOWN_WAIT)
         if self._thread is not None:
             self._thread.join(timeout=SHUTDOWN_WAIT)
-
-    def _served(self, results: list[PodResult]) -> list[PodResult]:
-        """``results`` as they may be served: a deleted plugin's answers are
-        withheld (unresolved) until a pass without it completes."""
-        withdrawn = {f"plugin:{name}" for name in self._withdrawn}
-        if not withdrawn:
-            return results
-        return [PodResult(r.pod, Unresolved(f"re-resolving: {r.outcome.source} was deleted"), r.trail)
-                if isinstance(r.outcome, Resolved) and r.outcome.source in withdrawn else r
-                for r in results]
 
     def close(self) -> None:
         """Release the plugins (and their worker processes, if any).
@@ -431,7 +637,7 @@ class ResolverService:
 
     def _api_healthz(self, request):
         with self._state_lock:
-            pods, resolutions = len(self.results), self.resolutions
+            pods, resolutions = len(self.answers), self.resolutions
         health = {"status": "ok", "pods": pods, "plugins": sorted(self.loaded_versions),
                   "generation": self._generation, "resolutions": resolutions}
         if self._pods_error is not None:
@@ -447,7 +653,7 @@ class ResolverService:
     def _api_workloads(self, request):
         namespace = request.args.get("namespace")
         with self._state_lock:
-            results = self._served(self.results)
+            results = self.answers.results()
         workloads: dict[tuple, dict] = {}
         unresolved = []
         for result in results:
@@ -469,7 +675,7 @@ class ResolverService:
 
     def _api_pod(self, request, namespace, name):
         with self._state_lock:
-            matches = self._served(self.by_pod.get((namespace, name), []))
+            matches = self.answers.named(namespace, name)
         if not matches:
             raise NotFound(f"no pod {namespace}/{name}")
         answers = [result_to_dict(r) for r in matches]
@@ -502,17 +708,14 @@ class ResolverService:
     def _api_resolve(self, request):
         podset = self._request_pods(request)
         explain = request.args.get("explain", "").lower() in ("1", "true", "yes")
-        podset.replicasets = {**self.podset.replicasets, **podset.replicasets}
+        with self._index_lock:
+            podset.replicasets = {**self.index.replicasets, **podset.replicasets}
         if not self._resolve_slots.acquire(blocking=False):
             response = _json({"error": "busy: other resolutions are running; retry shortly"}, 503)
             response.headers["Retry-After"] = "1"
             return response
-        with self._adhoc_count_lock:
-            self._adhoc_waiting += 1
         try:
-            with self._lua_lock:
-                with self._adhoc_count_lock:
-                    self._adhoc_waiting -= 1
+            with self._lua_turn(urgent=True):
                 plugins = self._chain_plugins()
                 # A read: counters of its own, and a plugin that runs out of
                 # budget is left out of this answer only (no on_disabled).
@@ -572,24 +775,18 @@ class ResolverService:
             record = self.store.create(name, source, type=plugin_type, user=user, priority=priority)
         except StoreError as exc:
             raise wire.ApiError("INVALID_PARAMETERS", str(exc)) from None
-        with self._state_lock:
-            self._withdrawn.pop(name, None)  # deleted, then created again: an update
         self.log("plugin_stored", plugin=name, version=record.version, via="api")
         self._changed()
         return _envelope(wire.plugin_to_api(record))
 
     def _api_plugin_delete(self, request, name):
         with _not_found(name):
-            with self._state_lock:
-                self._withdrawn[name] = self._passes_started
-            try:
-                self.store.delete(name)
-            except PluginNotFound:
-                with self._state_lock:
-                    self._withdrawn.pop(name, None)
-                raise
+            self.store.delete(name)
         self.log("plugin_deleted", plugin=name, via="api")
-        self._changed()
+        # Applied before answering: once DELETE returns, none of its answers is served.
+        self._generation = self.store.generation()
+        self._apply_store()
+        self._changed()  # anything else that changed in the store: the background pass
         return _envelope(None)
 
     def _api_plugin_rollback(self, request, name):
@@ -686,7 +883,7 @@ def summary_to_dict(summary: Summary) -> dict:
 def serve(store: PluginStore, *, listen: str, pods_path: str | None, token: str | None,
           threads: int = 4, log: EventLog | None = None, isolation: str = "in-process",
           allowed_hosts: tuple[str, ...] = (), stale_after: float = DEFAULT_STALE_AFTER,
-          max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES) -> int:
+          max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES, kubernetes: dict | None = None) -> int:
     """Run until SIGTERM/SIGINT; returns the exit status."""
     from waitress.server import create_server
 
@@ -698,7 +895,8 @@ def serve(store: PluginStore, *, listen: str, pods_path: str | None, token: str 
     WaitressBridge(log).install()
     service = ResolverService(store, pods_path, token, log, isolation=isolation, listen_host=host,
                               allowed_hosts=allowed_hosts, stale_after=stale_after,
-                              max_request_bytes=max_request_bytes, resolve_slots=max(1, threads - 2))
+                              max_request_bytes=max_request_bytes, resolve_slots=max(1, threads - 2),
+                              kubernetes=kubernetes)
     server = create_server(service.app, host=host, port=port, threads=threads,
                            ident="resolver", clear_untrusted_proxy_headers=True)
     stopping = threading.Event()
