@@ -96,6 +96,10 @@ class LoadBudget:
     def node(self) -> None:
         self.st.charge(self.NODE_STEPS)
 
+    def nodes(self, count: int) -> None:
+        """``count`` nodes examined at once (a constructor's fields)."""
+        self.st.charge(self.NODE_STEPS * count)
+
     def emitted(self, nchars: int) -> None:
         self.pending += nchars
         if self.pending >= self.OUTPUT_BATCH:

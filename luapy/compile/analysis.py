@@ -66,21 +66,35 @@ def call_free_lead(body: ast.Block) -> int:
     if any(type(stat) is ast.Label for stat in body.body):
         return 0
     lead = 0
+    left = [LEAD_ITEMS]
     for stat in body.body:
-        if not _call_free(stat):
+        if not _call_free(stat, left):
             break
         lead += 1
     return lead
+
+
+#: How much of a function's start ``_call_free`` examines for its lead: a
+#: lead is a fast path for small functions, and this walk is not charged to
+#: a ``load`` (a 1 MiB table constructor would cost a second of it).
+LEAD_ITEMS = 512
 
 
 #: A generic ``for`` calls its iterator: it ends the lead like a call.
 _JUMPS_OR_CALLS = (ast.Call, ast.MethodCall, ast.Goto, ast.Label, ast.GenericFor)
 
 
-def _call_free(node) -> bool:
-    """No call, jump, label or ``<close>`` in ``node``, closures aside."""
+def _call_free(node, left: list) -> bool:
+    """No call, jump, label or ``<close>`` in ``node``, closures aside.
+
+    ``left[0]``: how many more items the walk may look at; False (not known
+    to be call-free) once they run out.
+    """
     pending = [node]
     while pending:
+        left[0] -= 1
+        if left[0] < 0:
+            return False
         item = pending.pop()
         if isinstance(item, (list, tuple)):
             pending.extend(item)

@@ -63,6 +63,8 @@ class ChunkCompiler:
         known = self.templates.get(id(node), _UNKNOWN)
         if known is not _UNKNOWN:
             return known
+        if self.budget is not None:
+            self.budget.nodes(len(node.fields))
         array = []
         pairs = []
         template = None

@@ -10,7 +10,31 @@ from __future__ import annotations
 import sys
 
 from ..errors import ArgumentError
-from .values import BUILTIN_CODES, Function, Table, float_to_int, number_to_str, str_to_number, type_name
+from .state import running_state
+from .values import BUILTIN_CODES, Function, Table, float_to_int, number_to_str, type_name
+from .values import str_to_number as _convert
+
+#: Strings up to this long convert uncharged: the cost is the call's.
+_FREE_CONVERSION = 256
+#: Bytes converted per step charged (as ``ops.BYTES_PER_STEP`` for C work;
+#: a conversion makes a few passes over its text).
+_CONVERSION_BYTES_PER_STEP = 16
+
+
+def str_to_number(text: str):
+    """``values.str_to_number``, its work charged to the running call.
+
+    A conversion is linear in the string's length, and a string can be tens
+    of megabytes: uncharged, a loop converting one (``s + 1``,
+    ``math.floor(s)``, ``tonumber(s)``) would do milliseconds of work per
+    counted step, far past its time budget before a check.  Every coercion
+    from a string (arguments, arithmetic, ``tonumber``) comes through here.
+    """
+    if len(text) > _FREE_CONVERSION:
+        st = running_state()
+        if st is not None:
+            st.charge(1 + len(text) // _CONVERSION_BYTES_PER_STEP)
+    return _convert(text)
 
 
 #: How far up from ``arg_error`` a builtin's own frame may be (it may check

@@ -22,8 +22,12 @@ from .values import BUILTIN_CODES, MAXINT, MININT, Function, Table, _BoolKey, nu
 
 #: Loop iterations are charged to the step budget in batches of this many.
 LOOP_BATCH = 64
-#: Iterations a numeric for charges at a time.
-FOR_CHUNK = 1024
+#: Iterations a numeric for charges at a time.  Also how many iterations
+#: run between two chances for the watchdog's forced check to land when the
+#: body makes no counted step (only builtin calls), so kept as small as
+#: ``LOOP_BATCH``: each such call may do a few milliseconds of work that is
+#: cheap per byte and uncharged (comparing two long strings).
+FOR_CHUNK = 64
 
 
 class TailCall:
@@ -142,6 +146,11 @@ def error_fixer(st):
             else:
                 positioned = True
             if positioned:
+                if type(error.value) is str and st.tripped is None:
+                    # The positioned message is a copy: ``error(s)`` in a
+                    # loop would otherwise copy megabytes per step, free.
+                    # (Not a limit error's: its budget is already out.)
+                    ops.charge_string(st, len(where) + 1 + len(error.value))
                 error.locate(where)
             else:
                 error.level = 0  # failed inside a builtin: lua5.4 names no line

@@ -11,10 +11,11 @@ from __future__ import annotations
 import math
 
 from ..errors import LuaError, OperationError
+from .args import str_to_number  # charged to the running call
 from .args import typename  # luaT_objtypename: a metatable's __name wins
 from .values import (
     MAXINT, MININT, Coroutine, Function, Table, Userdata, float_to_int,
-    number_to_str, str_to_number, tostring_basic, type_name, wrap_int,
+    number_to_str, tostring_basic, type_name, wrap_int,
 )
 
 #: Lua's MAXTAGLOOP: how long an __index/__newindex chain may be.

@@ -49,6 +49,7 @@ time used so far from one thread's CPU clock to the next (``clock_out``,
 from __future__ import annotations
 
 import sys
+import threading
 import types
 
 from ..errors import LuaError, LuaLimitError
@@ -64,6 +65,17 @@ _PARKED = -(1 << 62)
 #: A call ends after this many times its time budget in wall-clock time,
 #: however little of it was the call's own (see "Time" above).
 WALL_BACKSTOP = 4.0
+
+#: Which State's Lua this thread runs: set when a call from Python starts
+#: and whenever a thread takes the running Lua over (a coroutine switch).
+#: For the few helpers that do work in proportion to a value but are called
+#: without a State (``luapy.runtime.args`` converting a string argument).
+_running = threading.local()
+
+
+def running_state():
+    """The State whose Lua runs on this thread, or None."""
+    return getattr(_running, "state", None)
 
 
 class State:
@@ -95,6 +107,7 @@ class State:
         self._chunk = 0
         self.tripped: LuaLimitError | None = None
         self._entries = 0
+        self._outer_running = None
         # The time of the current call (see "Time" above).  ``_due`` is
         # None between calls; the watchdog reads it and ``_watched``.
         self._due: float | None = None
@@ -142,6 +155,8 @@ class State:
         self._entries += 1
         if self._entries > 1:
             return False
+        self._outer_running = getattr(_running, "state", None)
+        _running.state = self
         limits = self.limits
         self.tripped = None
         self.depth_cell.cell_contents = 0
@@ -161,6 +176,8 @@ class State:
     def leave(self, outermost: bool) -> None:
         self._entries -= 1
         if outermost:
+            _running.state = self._outer_running
+            self._outer_running = None
             self.tripped = None
             self.depth_cell.cell_contents = 0
             self._due = None
@@ -262,6 +279,7 @@ class State:
         too (a switch between threads costs more CPU than the Lua around it
         in a tight resume/yield loop).
         """
+        _running.state = self
         if self._due is None:
             return
         now = clock.charged()

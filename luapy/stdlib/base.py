@@ -9,10 +9,10 @@ from ..runtime.collector import Collector
 from ..runtime.helpers import lua_where
 from ..runtime.args import (
     arg, arg_error, check_any, check_int, check_str, check_table, name_argument_error, opt_int, opt_str,
-    register, type_error,
+    register, str_to_number, type_error,
 )
 from ..runtime.values import (
-    MAXINT, Function, Table, number_to_str, str_to_number, type_name, wrap_int,
+    MAXINT, Function, Table, number_to_str, type_name, wrap_int,
 )
 
 LUA_VERSION = "Lua 5.4"
@@ -145,7 +145,10 @@ def open(st) -> None:
         level = opt_int(args, 2, "error", 1)
         if type(value) is str and level > 1:
             where = lua_where(level)
-            raise LuaError(f"{where} {value}" if where else value, level=0)
+            if not where:
+                raise LuaError(value, level=0)
+            ops.charge_string(st, len(where) + 1 + len(value))  # a copy
+            raise LuaError(f"{where} {value}", level=0)
         if type(value) is str and level == 1:
             raise LuaError(value, level=1)  # positioned by the caller's handler
         raise LuaError(value, level=0)
