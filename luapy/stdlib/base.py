@@ -58,8 +58,11 @@ def open(st) -> None:
         check_any(args, 1, "ipairs")
         return ipairs_iterator, args[0], 0
 
-    def ipairs_step(table, i):
-        i += 1
+    def ipairs_step(*args):
+        # ipairsaux: any first value (indexing decides), an integer control
+        # that wraps like lua_Integer.
+        table = args[0] if args else None
+        i = wrap_int(check_int(args, 2, "?") + 1)
         if type(table) is Table and table.meta is None:
             value = table.get(i)
         else:
