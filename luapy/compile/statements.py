@@ -207,13 +207,18 @@ class StatementCompiler:
             return
         # Evaluate every target's table and key, then every value, then
         # assign (the reference assigns right to left).
+        # A plain local read as a table or key must be copied when the same
+        # statement assigns that local: ``t[a], a = 10, 20`` indexes with the
+        # old ``a`` (lparser's check_conflict).
+        assigned = {id(target.binding) for target in targets
+                    if type(target) is ast.Name and type(target.binding) is LocalVar}
         places = []
         for target in targets:
             if type(target) is ast.Name:
                 places.append((target, None, None))
             else:
-                obj = self.materialize(self.expr(target.obj))
-                key = self.materialize(self.expr(target.key))
+                obj = self.place_operand(target.obj, assigned)
+                key = self.place_operand(target.key, assigned)
                 places.append((target, obj, key))
         if len(exprs) == len(targets) and not is_multi(exprs[-1]):
             # Copy every value before assigning any: ``a, b = b, a``.
@@ -231,6 +236,15 @@ class StatementCompiler:
                 self.store_name(target, value)
             else:
                 self.store_index(obj, key, value, target)
+
+    def place_operand(self, node, assigned: set) -> str:
+        """A target's table or key, evaluated now and kept for the store."""
+        value = self.expr(node)
+        if type(node) is ast.Name and id(node.binding) in assigned:
+            copy = self.temp()
+            self.emit(f"{copy} = {value}")
+            return copy
+        return self.materialize(value)
 
     def store_name(self, target: ast.Name, value: str) -> None:
         binding = target.binding
