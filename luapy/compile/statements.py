@@ -127,7 +127,9 @@ class StatementCompiler:
         self.emit(f"CHECK_CLOSABLE({value}, {var.name!r})")
         self.emit("_cerr = None")
         self.emit("try:")
+        self.open_closes += 1
         self.indented(lambda: self.statements(rest, until))
+        self.open_closes -= 1
         self.emit("except LuaError as _ce:")
         self.emit("    _cerr = _ce")
         self.emit("    raise")
@@ -275,7 +277,7 @@ class StatementCompiler:
 
     def stat_Return(self, node: ast.Return) -> None:
         exprs = node.exprs
-        if len(exprs) == 1 and type(exprs[0]) in (ast.Call, ast.MethodCall):
+        if len(exprs) == 1 and type(exprs[0]) in (ast.Call, ast.MethodCall) and not self.inside_close():
             self.proto.has_tail_calls = True
             self.emit(f"return {self.tail_call(exprs[0])}")
             return
@@ -285,6 +287,13 @@ class StatementCompiler:
             self.emit("return va")
         else:
             self.emit(f"return {self.explist(exprs)}")
+
+    def inside_close(self) -> bool:
+        """Whether a variable to be closed is in scope, so a ``return f()``
+        is no tail call: ``f`` runs before the variable closes.  A generic
+        ``for`` counts, its fourth value being one (lparser's insidetbc)."""
+        return self.open_closes > 0 or any(
+            type(context.node) is ast.GenericFor for context in self.contexts)
 
     def stat_Break(self, node: ast.Break) -> None:
         loop = None
