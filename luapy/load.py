@@ -18,6 +18,8 @@ _ID_SIZE = 60
 
 def chunk_display_name(chunkname: str) -> str:
     """``luaO_chunkid``: how a chunk is named in messages."""
+    # The reference keeps chunk names as C strings: a NUL ends them.
+    chunkname = chunkname.partition("\0")[0]
     if chunkname.startswith("="):
         return chunkname[1:_ID_SIZE]
     if chunkname.startswith("@"):
