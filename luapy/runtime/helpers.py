@@ -17,7 +17,7 @@ import types
 
 from ..errors import ArgumentError, LuaError, LuaException, OperationError
 from . import ops
-from .args import name_argument_error
+from .args import name_argument_error, to_number, typename
 from .values import BUILTIN_CODES, MAXINT, MININT, Function, Table, _BoolKey, number_to_str, type_name
 
 #: Loop iterations are charged to the step budget in batches of this many.
@@ -362,14 +362,25 @@ def runtime_namespace(st) -> dict:
     return namespace
 
 
+def _for_number(value, what: str):
+    """A numeric for's control value as ``forprep`` converts it: numbers,
+    and strings that read as numbers."""
+    number = to_number(value)
+    if number is not None:
+        return number
+    raise LuaError(f"bad 'for' {what} (number expected, got {typename(value)})")
+
+
 def _for_range(start, stop, step):
-    """Lua 5.4's numeric for: an int ``range`` or a float sequence."""
-    for value, what in ((start, "initial value"), (stop, "limit"), (step, "step")):
-        if type(value) is not int and type(value) is not float:
-            raise LuaError(f"bad 'for' {what} (number expected, got {type_name(value)})")
-    if step == 0:
-        raise LuaError("'for' step is zero")
+    """Lua 5.4's numeric for: an int ``range`` or a float sequence.
+
+    The checks come in ``forprep``'s order: an integer loop checks its step,
+    then its limit; any other converts limit, step, then initial value.
+    """
     if type(start) is int and type(step) is int:
+        if step == 0:
+            raise LuaError("'for' step is zero")
+        stop = _for_number(stop, "limit")
         if type(stop) is float:
             if stop != stop:
                 return ()
@@ -386,7 +397,12 @@ def _for_range(start, stop, step):
         if step > 0:
             return range(start, min(stop, MAXINT) + 1, step)
         return range(start, max(stop, MININT) - 1, step)
-    return _float_range(float(start), float(stop), float(step))
+    stop = float(_for_number(stop, "limit"))
+    step = float(_for_number(step, "step"))
+    start = float(_for_number(start, "initial value"))
+    if step == 0:
+        raise LuaError("'for' step is zero")
+    return _float_range(start, stop, step)
 
 
 def _for_chunks(st, iterations):
