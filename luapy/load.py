@@ -28,8 +28,9 @@ def chunk_display_name(chunkname: str) -> str:
             return name
         return "..." + name[-(_ID_SIZE - 4):]
     first_line, newline, _ = chunkname.partition("\n")
-    limit = _ID_SIZE - len('[string "...     "]')
-    if not newline and len(chunkname) <= limit + 3:
+    # Room for the text once '[string "', '..."]' and the NUL are counted.
+    limit = _ID_SIZE - len('[string "..."]') - 1
+    if not newline and len(chunkname) < limit:
         return f'[string "{chunkname}"]'
     return f'[string "{first_line[:limit]}..."]'
 
