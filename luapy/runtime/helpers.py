@@ -326,11 +326,8 @@ def runtime_namespace(st) -> dict:
             raise LuaError(f"variable '{name}' got a non-closable value")
 
     def CLOSE(value, error):
-        if value is None or value is False:
-            return
-        handler = ops.metamethod(st, value, "__close")
-        if handler is not None:
-            ops.call(st, handler, (value, error.value if error is not None else None))
+        if value is not None and value is not False:
+            _close(st, value, error)
 
     def GENFOR(values, count):
         return _generic_for(st, values, count)
@@ -478,8 +475,18 @@ def _closing_for(st, iterator, state, control, closing, count):
     try:
         yield from _for_steps(st, iterator, state, control, count)
     finally:
-        handler = ops.metamethod(st, closing, "__close")
-        ops.call(st, handler, (closing, None))
+        _close(st, closing, None)
+
+
+def _close(st, value, error) -> None:
+    """Call ``value``'s ``__close`` as it is now (it may have been removed
+    since the declaration, which is an error, as in lua5.4)."""
+    handler = ops.metamethod(st, value, "__close")
+    if error is None:
+        ops.call_event(st, "__close", handler, value, None)
+        return
+    ops.check_callable_from_c(st, handler)  # lua5.4 unwinds outside any Lua frame
+    ops.call(st, handler, (value, error.value))
 
 
 def _for_steps(st, iterator, state, control, count):
