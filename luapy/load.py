@@ -18,6 +18,8 @@ _ID_SIZE = 60
 
 def chunk_display_name(chunkname: str) -> str:
     """``luaO_chunkid``: how a chunk is named in messages."""
+    # The reference keeps chunk names as C strings: a NUL ends them.
+    chunkname = chunkname.partition("\0")[0]
     if chunkname.startswith("="):
         return chunkname[1:_ID_SIZE]
     if chunkname.startswith("@"):
@@ -26,8 +28,9 @@ def chunk_display_name(chunkname: str) -> str:
             return name
         return "..." + name[-(_ID_SIZE - 4):]
     first_line, newline, _ = chunkname.partition("\n")
-    limit = _ID_SIZE - len('[string "...     "]')
-    if not newline and len(chunkname) <= limit + 3:
+    # Room for the text once '[string "', '..."]' and the NUL are counted.
+    limit = _ID_SIZE - len('[string "..."]') - 1
+    if not newline and len(chunkname) < limit:
         return f'[string "{chunkname}"]'
     return f'[string "{first_line[:limit]}..."]'
 

@@ -755,7 +755,8 @@ class _Parser(SyntaxErrorWording):
 
     def error(self, line: int, message: str, token=None) -> LuaSyntaxError:
         text = f"{self.chunkname}:{line}: {message}"
-        if token is not None:
+        # A NUL byte is token 0, which lexerror takes for "no token".
+        if token is not None and token[:2] != ("OTHER", "\0"):
             text += " near " + _near(token, self.source)
         return LuaSyntaxError(text)
 

@@ -236,7 +236,7 @@ def test_functions_honour_metamethods(tab):
         return ()
     meta.set("__index", Function(index))
     meta.set("__newindex", Function(newindex))
-    meta.set("__len", Function(lambda t: (len(store),)))
+    meta.set("__len", Function(lambda t, _t: (len(store),)))
     proxy.meta = meta
     tab("insert", proxy, "a")
     tab("insert", proxy, "b")
@@ -254,16 +254,16 @@ def test_functions_honour_metamethods(tab):
 def test_non_integer_len_is_rejected(tab):
     t = Table()
     meta = Table()
-    meta.set("__len", Function(lambda t: ("x",)))
+    meta.set("__len", Function(lambda t, _t: ("x",)))
     t.meta = meta
     assert error_of(tab, "insert", t, 1) == "object length is not an integer"
-    meta.set("__len", Function(lambda t: (2.5,)))
+    meta.set("__len", Function(lambda t, _t: (2.5,)))
     assert error_of(tab, "insert", t, 1) == "object length is not an integer"
     # lua_tointegerx accepts numeric strings and integral floats
-    meta.set("__len", Function(lambda t: ("2",)))
+    meta.set("__len", Function(lambda t, _t: ("2",)))
     meta.set("__index", Function(lambda t, k: (k * 10,)))
     assert tab("unpack", t) == (10, 20)
-    meta.set("__len", Function(lambda t: (3.0,)))
+    meta.set("__len", Function(lambda t, _t: (3.0,)))
     assert tab("unpack", t) == (10, 20, 30)
 
 

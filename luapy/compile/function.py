@@ -61,6 +61,8 @@ class FunctionCompiler(StatementCompiler, ExpressionCompiler, CallCompiler):
         self.temps = 0
         self.contexts: list[LoopContext] = []
         self.inline_depth = 0
+        #: How many ``<close>`` variables are in scope here.
+        self.open_closes = 0
         self.proto = Proto(node.name, node.line)
         #: Slots of numeric-for variables that can only ever hold integers.
         self.known_int: set[int] = set()

@@ -127,7 +127,9 @@ class StatementCompiler:
         self.emit(f"CHECK_CLOSABLE({value}, {var.name!r})")
         self.emit("_cerr = None")
         self.emit("try:")
+        self.open_closes += 1
         self.indented(lambda: self.statements(rest, until))
+        self.open_closes -= 1
         self.emit("except LuaError as _ce:")
         self.emit("    _cerr = _ce")
         self.emit("    raise")
@@ -207,13 +209,18 @@ class StatementCompiler:
             return
         # Evaluate every target's table and key, then every value, then
         # assign (the reference assigns right to left).
+        # A plain local read as a table or key must be copied when the same
+        # statement assigns that local: ``t[a], a = 10, 20`` indexes with the
+        # old ``a`` (lparser's check_conflict).
+        assigned = {id(target.binding) for target in targets
+                    if type(target) is ast.Name and type(target.binding) is LocalVar}
         places = []
         for target in targets:
             if type(target) is ast.Name:
                 places.append((target, None, None))
             else:
-                obj = self.materialize(self.expr(target.obj))
-                key = self.materialize(self.expr(target.key))
+                obj = self.place_operand(target.obj, assigned)
+                key = self.place_operand(target.key, assigned)
                 places.append((target, obj, key))
         if len(exprs) == len(targets) and not is_multi(exprs[-1]):
             # Copy every value before assigning any: ``a, b = b, a``.
@@ -231,6 +238,15 @@ class StatementCompiler:
                 self.store_name(target, value)
             else:
                 self.store_index(obj, key, value, target)
+
+    def place_operand(self, node, assigned: set) -> str:
+        """A target's table or key, evaluated now and kept for the store."""
+        value = self.expr(node)
+        if type(node) is ast.Name and id(node.binding) in assigned:
+            copy = self.temp()
+            self.emit(f"{copy} = {value}")
+            return copy
+        return self.materialize(value)
 
     def store_name(self, target: ast.Name, value: str) -> None:
         binding = target.binding
@@ -261,7 +277,7 @@ class StatementCompiler:
 
     def stat_Return(self, node: ast.Return) -> None:
         exprs = node.exprs
-        if len(exprs) == 1 and type(exprs[0]) in (ast.Call, ast.MethodCall):
+        if len(exprs) == 1 and type(exprs[0]) in (ast.Call, ast.MethodCall) and not self.inside_close():
             self.proto.has_tail_calls = True
             self.emit(f"return {self.tail_call(exprs[0])}")
             return
@@ -271,6 +287,13 @@ class StatementCompiler:
             self.emit("return va")
         else:
             self.emit(f"return {self.explist(exprs)}")
+
+    def inside_close(self) -> bool:
+        """Whether a variable to be closed is in scope, so a ``return f()``
+        is no tail call: ``f`` runs before the variable closes.  A generic
+        ``for`` counts, its fourth value being one (lparser's insidetbc)."""
+        return self.open_closes > 0 or any(
+            type(context.node) is ast.GenericFor for context in self.contexts)
 
     def stat_Break(self, node: ast.Break) -> None:
         loop = None

@@ -188,16 +188,21 @@ def opt_int(args, n: int, fname: str, default):
     return check_int(args, n, fname)
 
 
-def check_num(args, n: int, fname: str):
-    value = args[n - 1] if len(args) >= n else None
+def to_number(value):
+    """``lua_tonumber``: a number, a string that reads as one, else None."""
     t = type(value)
     if t is int or t is float:
         return value
     if t is str:
-        number = str_to_number(value)
-        if number is not None:
-            return number
-    type_error(args, n, fname, "number")
+        return str_to_number(value)
+    return None
+
+
+def check_num(args, n: int, fname: str):
+    number = to_number(args[n - 1] if len(args) >= n else None)
+    if number is None:
+        type_error(args, n, fname, "number")
+    return number
 
 
 def opt_num(args, n: int, fname: str, default):

@@ -17,7 +17,7 @@ import types
 
 from ..errors import ArgumentError, LuaError, LuaException, LuaLimitError, OperationError
 from . import ops
-from .args import name_argument_error
+from .args import name_argument_error, to_number, typename
 from .values import BUILTIN_CODES, MAXINT, MININT, Function, Table, _BoolKey, number_to_str, type_name
 
 #: Loop iterations are charged to the step budget in batches of this many.
@@ -335,13 +335,8 @@ def runtime_namespace(st) -> dict:
             raise LuaError(f"variable '{name}' got a non-closable value")
 
     def CLOSE(value, error):
-        if value is None or value is False:
-            return
-        handler = ops.metamethod(st, value, "__close")
-        if handler is not None:
-            # A budget error is the host's: the handler sees no error object.
-            failed = error is not None and not isinstance(error, LuaLimitError)
-            ops.call(st, handler, (value, error.value if failed else None))
+        if value is not None and value is not False:
+            _close(st, value, error)
 
     def GENFOR(values, count):
         return _generic_for(st, values, count)
@@ -373,14 +368,25 @@ def runtime_namespace(st) -> dict:
     return namespace
 
 
+def _for_number(value, what: str):
+    """A numeric for's control value as ``forprep`` converts it: numbers,
+    and strings that read as numbers."""
+    number = to_number(value)
+    if number is not None:
+        return number
+    raise LuaError(f"bad 'for' {what} (number expected, got {typename(value)})")
+
+
 def _for_range(start, stop, step):
-    """Lua 5.4's numeric for: an int ``range`` or a float sequence."""
-    for value, what in ((start, "initial value"), (stop, "limit"), (step, "step")):
-        if type(value) is not int and type(value) is not float:
-            raise LuaError(f"bad 'for' {what} (number expected, got {type_name(value)})")
-    if step == 0:
-        raise LuaError("'for' step is zero")
+    """Lua 5.4's numeric for: an int ``range`` or a float sequence.
+
+    The checks come in ``forprep``'s order: an integer loop checks its step,
+    then its limit; any other converts limit, step, then initial value.
+    """
     if type(start) is int and type(step) is int:
+        if step == 0:
+            raise LuaError("'for' step is zero")
+        stop = _for_number(stop, "limit")
         if type(stop) is float:
             if stop != stop:
                 return ()
@@ -397,7 +403,12 @@ def _for_range(start, stop, step):
         if step > 0:
             return range(start, min(stop, MAXINT) + 1, step)
         return range(start, max(stop, MININT) - 1, step)
-    return _float_range(float(start), float(stop), float(step))
+    stop = float(_for_number(stop, "limit"))
+    step = float(_for_number(step, "step"))
+    start = float(_for_number(start, "initial value"))
+    if step == 0:
+        raise LuaError("'for' step is zero")
+    return _float_range(start, stop, step)
 
 
 def _for_chunks(st, iterations):
@@ -473,8 +484,19 @@ def _closing_for(st, iterator, state, control, closing, count):
     try:
         yield from _for_steps(st, iterator, state, control, count)
     finally:
-        handler = ops.metamethod(st, closing, "__close")
-        ops.call(st, handler, (closing, None))
+        _close(st, closing, None)
+
+
+def _close(st, value, error) -> None:
+    """Call ``value``'s ``__close`` as it is now (it may have been removed
+    since the declaration, which is an error, as in lua5.4)."""
+    handler = ops.metamethod(st, value, "__close")
+    if error is None:
+        ops.call_event(st, "__close", handler, value, None)
+        return
+    ops.check_callable_from_c(st, handler)  # lua5.4 unwinds outside any Lua frame
+    # A budget error is the host's: the handler sees no error object.
+    ops.call(st, handler, (value, None if isinstance(error, LuaLimitError) else error.value))
 
 
 def _for_steps(st, iterator, state, control, count):

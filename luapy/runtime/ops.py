@@ -81,13 +81,35 @@ def call_described(st, fn, args, desc) -> tuple:
     handler = metamethod(st, fn, "__call")
     if handler is None:
         raise OperationError(f"attempt to call a {typename(fn)} value{_with(desc)}")
-    return call(st, handler, (fn, *args))
+    # A __call that isn't callable either is still named after the call site.
+    return call_described(st, handler, (fn, *args), desc)
 
 
 def call1(st, fn, *args):
     """Call a metamethod and keep only its first result."""
     results = call_metamethod(st, fn, args)
     return results[0] if results else None
+
+
+def is_callable(st, value) -> bool:
+    return type(value) is Function or metamethod(st, value, "__call") is not None
+
+
+def call_event(st, event: str, handler, *args):
+    """``call1`` for the metamethod of ``event``: one that can't be called
+    is named as lua5.4 names it, "(metamethod 'add')"."""
+    if type(handler) is not Function and metamethod(st, handler, "__call") is None:
+        raise OperationError(f"attempt to call a {typename(handler)} value (metamethod '{event[2:]}')")
+    return call1(st, handler, *args)
+
+
+def check_callable_from_c(st, handler) -> None:
+    """The error of a metamethod that lua5.4 calls from C code (lstrlib's
+    arithmetic, closing while an error unwinds): no name, no position."""
+    if not is_callable(st, handler):
+        error = OperationError(f"attempt to call a {typename(handler)} value")
+        error.level = 0
+        raise error
 
 
 def call_metamethod(st, handler, args) -> tuple:
@@ -278,7 +300,7 @@ def arith(st, op: str, a, b, desc_a=None, desc_b=None):
             return _string_arith(st, event, a, b)
         handler = metamethod(st, operand, event)
         if handler is not None:
-            return call1(st, handler, a, b)
+            return call_event(st, event, handler, a, b)
     raise OperationError(_arith_error(op, a, b, desc_a, desc_b))
 
 
@@ -291,6 +313,7 @@ def _string_arith(st, event: str, a, b):
     if type(b) is not str:
         handler = metamethod(st, b, event)
         if handler is not None:
+            check_callable_from_c(st, handler)
             return call1(st, handler, a, b)
     raise OperationError(f"attempt to {event[2:]} a '{type_name(a)}' with a '{type_name(b)}'")
 
@@ -465,7 +488,7 @@ def negate(st, a, desc=None):
         return _string_arith(st, "__unm", a, a)
     handler = metamethod(st, a, "__unm")
     if handler is not None:
-        return call1(st, handler, a, a)
+        return call_event(st, "__unm", handler, a, a)
     raise OperationError(f"attempt to perform arithmetic on a {typename(a)} value{_with(desc)}")
 
 
@@ -475,7 +498,7 @@ def bnot(st, a, desc=None):
         return wrap_int(~x)
     handler = metamethod(st, a, "__bnot")
     if handler is not None:
-        return call1(st, handler, a, a)
+        return call_event(st, "__bnot", handler, a, a)
     if _is_number(a):
         raise OperationError(f"number{_with(desc)} has no integer representation")
     raise OperationError(f"attempt to perform bitwise operation on a {typename(a)} value{_with(desc)}")
@@ -488,7 +511,7 @@ def length(st, value, desc=None):
         return len(value)
     handler = metamethod(st, value, "__len")
     if handler is not None:
-        return call1(st, handler, value)
+        return call_event(st, "__len", handler, value, value)
     if t is Table:
         return len(value.arr)
     raise OperationError(f"attempt to get length of a {typename(value)} value{_with(desc)}")
@@ -510,7 +533,7 @@ def equals(st, a, b) -> bool:
                 handler = metamethod(st, b, "__eq")
             if handler is None:
                 return False
-            return truthy(call1(st, handler, a, b))
+            return truthy(call_event(st, "__eq", handler, a, b))
         return a == b
     if (ta is int and tb is float) or (ta is float and tb is int):
         return a == b
@@ -538,7 +561,7 @@ def less_than(st, a, b) -> bool:
         return a < b
     handler = metamethod(st, a, "__lt") or metamethod(st, b, "__lt")
     if handler is not None:
-        return truthy(call1(st, handler, a, b))
+        return truthy(call_event(st, "__lt", handler, a, b))
     raise OperationError(_compare_error(a, b))
 
 
@@ -551,7 +574,7 @@ def less_equal(st, a, b) -> bool:
         return a <= b
     handler = metamethod(st, a, "__le") or metamethod(st, b, "__le")
     if handler is not None:
-        return truthy(call1(st, handler, a, b))
+        return truthy(call_event(st, "__le", handler, a, b))
     raise OperationError(_compare_error(a, b))
 
 
@@ -583,7 +606,7 @@ def concat(st, a, b, desc_a=None, desc_b=None):
     if handler is None:
         handler = metamethod(st, b, "__concat")
     if handler is not None:
-        return call1(st, handler, a, b)
+        return call_event(st, "__concat", handler, a, b)
     if ta is str or ta is int or ta is float:
         bad, desc = b, desc_b
     else:

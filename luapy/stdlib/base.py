@@ -59,8 +59,11 @@ def open(st) -> None:
         check_any(args, 1, "ipairs")
         return ipairs_iterator, args[0], 0
 
-    def ipairs_step(table, i):
-        i += 1
+    def ipairs_step(*args):
+        # ipairsaux: any first value (indexing decides), an integer control
+        # that wraps like lua_Integer.
+        table = args[0] if args else None
+        i = wrap_int(check_int(args, 2, "?") + 1)
         if type(table) is Table and table.meta is None:
             value = table.get(i)
         else:
@@ -350,22 +353,42 @@ def _open_file_loaders(st, G: Table) -> None:
     import sys
 
     def read_source(filename):
+        """A file's text and chunk name as ``luaL_loadfilex`` reads them;
+        raises ``LuaError`` with its "cannot open/read" message."""
         if filename is None:
             data = sys.stdin.buffer.read()
             return data.decode("latin-1"), "=stdin"
-        with open_file(filename) as handle:
-            data = handle.read()
-        return skip_file_header(data.decode("latin-1")), "@" + filename
+        path = filename.partition("\0")[0]  # fopen takes a C string
+        try:
+            with open_file(path) as handle:
+                data = handle.read()
+        except OSError as error:
+            # fopen opens a directory; reading it is what fails.
+            what = "read" if isinstance(error, IsADirectoryError) else "open"
+            raise LuaError(f"cannot {what} {path}: {error.strerror}")
+        return data.decode("latin-1"), "@" + filename
 
     def lua_loadfile(*args):
         filename = arg(args, 1)
         if filename is not None:
             filename = check_str(args, 1, "loadfile")
+        mode = opt_str(args, 2, "loadfile", "bt")
         env = args[2] if len(args) >= 3 else st.globals
         try:
             text, chunkname = read_source(filename)
-        except OSError as error:
-            return None, f"cannot open {filename} ({error.strerror})"
+        except LuaError as error:
+            return None, error.value
+        if filename is not None:
+            # checkmode (ldo.c) looks at the first byte after any '#' line,
+            # not at the newline kept for line numbers.
+            commented = text.removeprefix("\xef\xbb\xbf").startswith("#")
+            text = skip_file_header(text)
+        else:
+            commented = False
+        kind = "binary" if text[commented:].startswith("\x1b") else "text"
+        if kind[0] not in mode or kind == "binary":
+            # luapy has no binary chunk format to load.
+            return None, f"attempt to load a {kind} chunk (mode is '{mode}')"
         try:
             return (load_chunk(st, text, chunkname, env),)
         except LuaSyntaxError as error:
