@@ -18,7 +18,7 @@ import types
 from ..errors import ArgumentError, LuaError, LuaException, LuaLimitError, OperationError
 from . import ops
 from .args import name_argument_error, to_number, typename
-from .values import BUILTIN_CODES, MAXINT, MININT, Function, Table, _BoolKey, number_to_str, type_name
+from .values import BUILTIN_CODES, MAXINT, MININT, Function, Table, _BoolKey, number_to_str
 
 #: Loop iterations are charged to the step budget in batches of this many.
 LOOP_BATCH = 64
