@@ -11,6 +11,12 @@ function an error leaves lowers the level by one.  That reproduces ``error(msg, 
 from __future__ import annotations
 
 
+#: How a non-string error value is shown.  This module imports nothing from
+#: the runtime; ``luapy.runtime.values`` installs Lua's ``tostring`` without
+#: metamethods here when it is loaded.
+describe_value = repr
+
+
 class LuaException(Exception):
     """Base of everything the interpreter raises at a Lua program's behest."""
 
@@ -31,8 +37,6 @@ class LuaException(Exception):
             self.value = f"{where} {self.value}"
 
     def __str__(self) -> str:
-        from .runtime.values import tostring_basic
-
         value = self.value
         if isinstance(value, str):
             return value
@@ -40,7 +44,7 @@ class LuaException(Exception):
         if value is None:
             return "nil"
         try:
-            return tostring_basic(value)
+            return describe_value(value)
         except Exception:  # a hostile value must never break reporting
             return "(error object is not a string)"
 

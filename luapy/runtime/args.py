@@ -42,11 +42,6 @@ def str_to_number(text: str):
 _MAX_HELPER_FRAMES = 8
 
 
-def builtin(name: str, func) -> Function:
-    """Wrap a Python function as a Lua builtin named ``name``."""
-    return Function(func, name)
-
-
 def register(table: Table, name: str, func, qualified: str | None = None) -> Function:
     """Store ``func`` as ``table[name]``; errors will say ``qualified or name``."""
     fn = Function(func, qualified or name)

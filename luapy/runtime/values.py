@@ -23,6 +23,9 @@ from __future__ import annotations
 
 import math
 import re
+
+from .. import errors
+from ..errors import OperationError
 from itertools import compress, repeat
 from operator import is_not
 
@@ -110,9 +113,6 @@ class Table:
             return self.hash.get(_TRUE_KEY if key else _FALSE_KEY)
         return self.hash.get(key)
 
-    def get_str(self, key: str):
-        return self.hash.get(key)
-
     def set(self, key, value) -> None:
         """``rawset``.  Raises ``OperationError`` for nil and NaN keys."""
         kt = type(key)
@@ -138,7 +138,6 @@ class Table:
             pass
         elif kt is float:
             if key != key:
-                from ..errors import OperationError
                 raise OperationError("table index is NaN")
             as_int = float_to_int(key)
             if as_int is not None:
@@ -146,7 +145,6 @@ class Table:
         elif kt is bool:
             key = _TRUE_KEY if key else _FALSE_KEY
         elif key is None:
-            from ..errors import OperationError
             raise OperationError("table index is nil")
         if value is None:
             self.hash.pop(key, None)
@@ -236,8 +234,7 @@ class Table:
                 positions = self._iter_pos = {k: i for i, k in enumerate(keys)}
                 start = positions.get(key)
                 if start is None:
-                    from ..errors import OperationError
-                    raise OperationError("invalid key to 'next'")
+                        raise OperationError("invalid key to 'next'")
             start += 1
         for i in range(start, len(keys)):
             k = keys[i]
@@ -475,3 +472,8 @@ def _clamped_exponent(text: str) -> int:
     if len(digits) > 9:
         return sign * 10**9
     return sign * int(digits or "0")
+
+
+# ``luapy.errors`` imports nothing from the runtime: it shows a non-string
+# error value through this hook, Lua's ``tostring`` without metamethods.
+errors.describe_value = tostring_basic
