@@ -12,8 +12,11 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[test]'
 	touch $(STAMP)
 
+# Four workers on two cores: much of the suite waits (servers, child
+# processes, budgets running out), and the whole run must stay well inside
+# CI's 15 minutes.
 test: $(STAMP)
-	$(PY) -m pytest
+	$(PY) -m pytest -n 4
 
 demo: $(STAMP)
 	@bash examples/demo.sh $(VENV)
