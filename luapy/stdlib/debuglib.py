@@ -502,9 +502,12 @@ class _Hooks:
         self.by_thread[threading.get_ident()] = (hook, mask, count)
         tracer = _Tracer(self.st, hook, mask, count)
         sys.settrace(tracer.on_call)
-        # Frames already running are traced from their next line on.
-        frame = sys._getframe(1)
-        while frame is not None:
+        # Frames already running are traced from their next line on.  The
+        # walk stops at a frame it has seen: under some hosts (pytest-xdist's
+        # execnet threads) the f_back chain was seen to loop.
+        frame, seen = sys._getframe(1), set()
+        while frame is not None and id(frame) not in seen:
+            seen.add(id(frame))
             if is_lua_code(frame.f_code):
                 frame.f_trace = tracer.in_lua
                 frame.f_trace_opcodes = bool(count)
