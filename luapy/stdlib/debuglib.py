@@ -503,15 +503,20 @@ class _Hooks:
         tracer = _Tracer(self.st, hook, mask, count)
         sys.settrace(tracer.on_call)
         # Frames already running are traced from their next line on.  The
-        # walk stops at a frame it has seen: under some hosts (pytest-xdist's
-        # execnet threads) the f_back chain was seen to loop.
-        frame, seen = sys._getframe(1), set()
-        while frame is not None and id(frame) not in seen:
-            seen.add(id(frame))
+        # walk is bounded: under pytest-xdist's execnet worker the f_back
+        # chain was seen never to end (fresh frame objects each step).
+        frame, budget = sys._getframe(1), _MAX_FRAMES_WALKED
+        while frame is not None and budget > 0:
+            budget -= 1
             if is_lua_code(frame.f_code):
                 frame.f_trace = tracer.in_lua
                 frame.f_trace_opcodes = bool(count)
             frame = frame.f_back
+
+
+#: The most running frames ``sethook`` marks for tracing (deeper ones are
+#: traced from their next call on): more than any Lua stack luapy allows.
+_MAX_FRAMES_WALKED = 2_000_000
 
 
 class _Tracer:
