@@ -72,11 +72,11 @@ CASES = [
     Case("call-free-exponential-index",
          "local t = setmetatable({}, {__index = function(t, k) if k < 2 then return k end "
          "return t[k - 1] + t[k - 2] end}) return t[80]",
-         ("limit", "steps"), STEPS),
+         ("limit", "steps"), STEPS, max_seconds=30.0),
     Case("call-free-exponential-arith",
          "local mt = {} mt.__add = function(a, b) if b == 0 then return 0 end "
          "return (a + (b - 1)) + (a + (b - 1)) end local x = setmetatable({}, mt) return x + 80",
-         ("limit", "steps"), STEPS),
+         ("limit", "steps"), STEPS, max_seconds=30.0),
     Case("exponential-recursion-with-base-case",
          "local function f(n) if n < 2 then return n end return f(n - 1) + f(n - 2) end return f(80)",
          ("limit", "steps"), STEPS),
