@@ -61,9 +61,10 @@ def wait_for_pass_with(service, name: str, timeout: float = 120.0) -> None:
 
 
 def test_a_deleted_plugins_answers_are_withheld_at_once(tmp_path):
-    # "gate" runs first and makes every pass slow (about 120 pods x 50 ms);
+    # "gate" runs first and makes every resolution slow (120 pods x 20 ms,
+    # which DELETE pays again when it withdraws claimer's answers);
     # "claimer" names every pod.
-    s = start(tmp_path, {"gate": (slow_plugin(0.05), 0), "claimer": (slow_plugin(0, "claimed"), 1)}, 120)
+    s = start(tmp_path, {"gate": (slow_plugin(0.02), 0), "claimer": (slow_plugin(0, "claimed"), 1)}, 120)
     try:
         wait_for_pass_with(s, "claimer")
         status, _ = s.request("DELETE", "/v1/plugin/claimer/")
