@@ -185,6 +185,8 @@ class Resolver:
             self.function.own_size -= node.size
         scope = FunctionScope(self.function, node)
         node.scope = scope
+        if scope.parent is None:
+            scope.find_upvalue("_ENV")  # a main chunk's upvalue 1, used or not
         self.function = scope
         block = self._open_block(node.body, is_loop=False)
         for name in node.params:
@@ -388,49 +390,59 @@ class Resolver:
     # -- expressions ---------------------------------------------------------
 
     def expr(self, node) -> None:
-        # Iterative over left-deep chains (``a+b+c+...``, ``a.b.c``, ``f()()``)
+        # Names are resolved in source order, because that is the order in
+        # which lua5.4 numbers a function's upvalues (``debug.getupvalue``,
+        # ``upvalueid``).  Left-deep chains (``a+b+c+...``, ``a.b.c``,
+        # ``f()()``) are walked down their spine first and then back up,
         # so long chains don't recurse in Python.
+        spine = []
         while True:
             t = type(node)
-            if t is ast.Name:
-                binding = self.function.lookup(node.name)
-                if binding is None:
-                    binding = GlobalRef(self.function.lookup("_ENV"), node.name)
-                node.binding = binding
-                return
             if t is ast.BinOp:
-                self.expr(node.right)
+                spine.append(node)
                 node = node.left
-            elif t is ast.Index:
-                self.expr(node.key)
+            elif t is ast.Index or t is ast.MethodCall:
+                spine.append(node)
                 node = node.obj
             elif t is ast.Call:
-                for arg in node.args:
-                    self.expr(arg)
+                spine.append(node)
                 node = node.func
-            elif t is ast.MethodCall:
-                for arg in node.args:
-                    self.expr(arg)
-                node = node.obj
             elif t is ast.UnOp:
                 node = node.operand
             elif t is ast.Paren:
                 node = node.expr
-            elif t is ast.Concat:
-                for operand in node.operands:
-                    self.expr(operand)
-                return
-            elif t is ast.Table:
-                for field in node.fields:
-                    if field.key is not None:
-                        self.expr(field.key)
-                    self.expr(field.value)
-                return
-            elif t is ast.Function:
-                self.function_node(node)
-                return
             else:
-                return  # literals and '...' (which the parser checked)
+                break
+        self._leaf(node)
+        for node in reversed(spine):
+            t = type(node)
+            if t is ast.BinOp:
+                self.expr(node.right)
+            elif t is ast.Index:
+                self.expr(node.key)
+            else:
+                for arg in node.args:
+                    self.expr(arg)
+
+    def _leaf(self, node) -> None:
+        """An expression that is not a left-deep chain."""
+        t = type(node)
+        if t is ast.Name:
+            binding = self.function.lookup(node.name)
+            if binding is None:
+                binding = GlobalRef(self.function.lookup("_ENV"), node.name)
+            node.binding = binding
+        elif t is ast.Concat:
+            for operand in node.operands:
+                self.expr(operand)
+        elif t is ast.Table:
+            for field in node.fields:
+                if field.key is not None:
+                    self.expr(field.key)
+                self.expr(field.value)
+        elif t is ast.Function:
+            self.function_node(node)
+        # literals and '...' (which the parser checked) bind nothing
 
 
 def resolve(chunk: ast.Chunk) -> ast.Chunk:

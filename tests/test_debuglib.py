@@ -79,6 +79,42 @@ def test_upvalues_get_set_id_and_join():
     assert ours == reference
 
 
+def test_upvalues_are_named_and_numbered_in_order_of_first_mention():
+    # lua5.4 numbers upvalues as its one-pass parser meets them: a before
+    # b in a+b, the indexed object before its key, the callee before its
+    # arguments, and _ENV where the first global is read.
+    source = """
+    local a, b, t, k = 1, 2, {}, 3
+    local function names(f)
+      local out = {}
+      for i = 1, 10 do
+        local name = debug.getupvalue(f, i)
+        if not name then break end
+        out[#out + 1] = name
+      end
+      return table.concat(out, " ")
+    end
+    local function f1() return a + b end
+    local function f2() return b + a * k end
+    local function f3() return t[k], print(a) end
+    local function f4() local x = -(b - a); return x end
+    return names(f1), names(f2), names(f3), names(f4), names(load("x = 1")),
+           debug.getinfo(f2, "u").nups
+    """
+    ours, reference = run_both(source)
+    assert ours == reference == ("a b", "b a k", "t k _ENV a", "b a", "_ENV", 3)
+
+
+def test_upvalues_of_a_builtin_closure():
+    source = """
+    local it = string.gmatch("x", "x")
+    local name, value = debug.getupvalue(it, 1)
+    return name, value, debug.upvalueid(it, 1) ~= nil, debug.getinfo(it, "u").nups
+    """
+    ours, reference = run_both(source)
+    assert ours == reference
+
+
 def test_hooks_line_call_count_and_off():
     # In a child process: hooks are sys.settrace, and under pytest-xdist's
     # worker (execnet) tracing its frames never finished.

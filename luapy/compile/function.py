@@ -35,11 +35,16 @@ COMPACT_FUNCTION_SIZE = 16384
 class Proto:
     """A compiled Lua function prototype."""
 
-    __slots__ = ("name", "line", "factory", "has_tail_calls", "lazy_prologue", "instantiate")
+    __slots__ = ("name", "line", "factory", "has_tail_calls", "lazy_prologue", "instantiate",
+                 "last_line", "upvalue_names")
 
-    def __init__(self, name: str, line: int):
+    def __init__(self, name: str, line: int, last_line: int = 0, upvalue_names=()):
         self.name = name
         self.line = line
+        #: What ``debug`` reports: the line of the closing ``end`` and the
+        #: upvalues' Lua names, numbered as lua5.4 numbers them.
+        self.last_line = last_line
+        self.upvalue_names = tuple(upvalue_names)
         self.factory = None
         self.has_tail_calls = False
         #: Its body runs call-free statements before charging its call, so
@@ -63,7 +68,8 @@ class FunctionCompiler(StatementCompiler, ExpressionCompiler, CallCompiler):
         self.inline_depth = 0
         #: How many ``<close>`` variables are in scope here.
         self.open_closes = 0
-        self.proto = Proto(node.name, node.line)
+        self.proto = Proto(node.name, node.line, node.end_line,
+                           node.scope.upvalue_names if node.scope is not None else ())
         #: Slots of numeric-for variables that can only ever hold integers.
         self.known_int: set[int] = set()
         self.index = len(chunk.protos)

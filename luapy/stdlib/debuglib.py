@@ -82,17 +82,16 @@ def open(st) -> Table:
         code = frame.f_code if frame is not None else _code_of(function)
         lua = code is not None and is_lua_code(code)
         names = frame.f_globals if frame is not None else (function.raw.__globals__ if lua else None)
+        proto = proto_of_code(code, names) if lua else None
         if "S" in what:
             if lua:
-                proto = proto_of_code(code, names)
-                first, last = code_lines(code, names)
-                main = proto is not None and proto.name == "main chunk"
+                main = proto.name == "main chunk"
                 chunkname = names["CHUNKNAME"]
                 info.set("source", _source_of(chunkname))
                 info.set("short_src", chunkname)
                 info.set("what", "main" if main else "Lua")
-                info.set("linedefined", 0 if main else (proto.line if proto is not None else first))
-                info.set("lastlinedefined", 0 if main else last)
+                info.set("linedefined", 0 if main else proto.line)
+                info.set("lastlinedefined", 0 if main else proto.last_line)
             else:
                 info.set("source", "=[C]")
                 info.set("short_src", "[C]")
@@ -103,12 +102,11 @@ def open(st) -> Table:
             info.set("currentline", current_line(frame) if lua and frame is not None else -1)
         if "u" in what:
             if lua:
-                info.set("nups", len(function.upvals) if function is not None and function.upvals else
-                         sum(1 for name in code.co_freevars if name.startswith("u")))
+                info.set("nups", len(proto.upvalue_names))
                 info.set("nparams", parameter_count(code))
                 info.set("isvararg", is_vararg(code))
             else:
-                info.set("nups", 0)
+                info.set("nups", len(function.upvals) if function is not None and function.upvals else 0)
                 info.set("nparams", 0)
                 info.set("isvararg", True)
         if "n" in what:
@@ -174,14 +172,15 @@ def open(st) -> Table:
             type_error(args, n_index - 1, fname, "function")
         n = check_int(args, n_index, fname)
         cells = function.upvals
-        if function.proto is None or not cells or not 0 < n <= len(cells):
+        if not cells or not 0 < n <= len(cells):
             return function, n, None
         return function, n, cells[n - 1]
 
     def upvalue_name(function, n) -> str:
-        if n == 1 and function.proto is not None and function.proto.name == "main chunk":
-            return "_ENV"
-        return NO_NAME
+        if function.proto is None:
+            return ""  # a C function's upvalues have no names
+        names = function.proto.upvalue_names
+        return names[n - 1] if n <= len(names) else NO_NAME
 
     def getupvalue(*args):
         function, n, cell = upvalue_cell(args, "getupvalue")
@@ -192,7 +191,9 @@ def open(st) -> Table:
     def setupvalue(*args):
         check_any(args, 3, "setupvalue")
         function, n, cell = upvalue_cell(args, "setupvalue")
-        if cell is None:
+        if cell is None or function.proto is None:
+            # A builtin's upvalues are copies of what its Python closure
+            # holds (``Function.upvals``): writing one would change nothing.
             return (None,)
         cell[0] = args[2]
         return (upvalue_name(function, n),)

@@ -16,7 +16,7 @@ from ..runtime.ops import charge_string
 from ..runtime.args import (
     arg_error, check_int, check_str, opt_int, opt_str, register, type_error,
 )
-from ..runtime.values import Function, Table, number_to_str, type_name
+from ..runtime.values import Function, Table, Userdata, number_to_str, type_name
 from . import strformat, strpack
 from .lpattern import Matcher, PatternCache, regex_captures
 
@@ -275,7 +275,9 @@ class StringLibrary:
                 state[0] = length + 1
                 return (None,)
 
-        return (Function(step, "gmatch_aux"),)
+        # Its upvalues, as lua5.4's C closure has them: the subject, the
+        # pattern and the match state.
+        return (Function(step, "gmatch_aux", upvals=([s], [p], [Userdata(state)])),)
 
     def gsub(self, *args):
         st = self.st
