@@ -146,13 +146,16 @@ class Function(Expr):
     fills ``scope`` with a ``luapy.resolve.FunctionScope``.
     """
 
-    __slots__ = ("params", "is_vararg", "body", "name", "is_method", "end_line", "scope", "size")
+    __slots__ = ("params", "is_vararg", "body", "name", "is_method", "end_line", "scope", "size",
+                 "text")
 
     def __init__(self, params: list, is_vararg: bool, body: "Block", line: int,
                  end_line: int, name: str | None = None, is_method: bool = False,
-                 size: int = 0):
+                 size: int = 0, text: "SourceText | None" = None):
         #: Bytes of source from its parameter list to its ``end``.
         self.size = size
+        #: Where that source is (what ``string.dump`` saves), or None.
+        self.text = text
         self.params = params
         self.is_vararg = is_vararg
         self.body = body
@@ -161,6 +164,23 @@ class Function(Expr):
         self.name = name
         self.is_method = is_method
         self.scope = None
+
+
+class SourceText:
+    """A function's own source: ``source[start:stop]`` from the ``(`` of its
+    parameter list to its ``end`` (a whole chunk for a main chunk), which
+    starts on line ``line``.  It refers to the chunk's text, not a copy."""
+
+    __slots__ = ("source", "start", "stop", "line")
+
+    def __init__(self, source: str, start: int, stop: int, line: int):
+        self.source = source
+        self.start = start
+        self.stop = stop
+        self.line = line
+
+    def __str__(self) -> str:
+        return self.source[self.start:self.stop]
 
 
 class Field(Node):

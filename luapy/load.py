@@ -134,8 +134,9 @@ def load_chunk(st, source: str, chunkname: str, env=GLOBALS, *, charged: bool = 
         error = LuaLimitError("source", f"source too large ({len(source)} bytes; limit is {limit})")
         error.locate(f"{display}:1:")
         raise error
-    if source.startswith("\x1bLua"):
-        raise LuaSyntaxError("attempt to load a binary chunk (mode is 't')")
+    if source.startswith("\x1b"):
+        from .binchunk import undump
+        return undump(st, source, chunkname, st.globals if env is GLOBALS else env, charged)
     budget = LoadBudget(st) if charged else None
     tree = parse(source, display, nesting_limit=st.limits.nesting,
                  progress=budget.parsed if budget else None)

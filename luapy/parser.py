@@ -610,15 +610,16 @@ class _Ops:
 
 
 class _Body:
-    __slots__ = ("params", "is_vararg", "block", "lpar_line", "end_line", "size")
+    __slots__ = ("params", "is_vararg", "block", "lpar_line", "end_line", "size", "text")
 
-    def __init__(self, params, is_vararg, block, lpar, end):
+    def __init__(self, params, is_vararg, block, lpar, end, source: str):
         self.params = params
         self.is_vararg = is_vararg
         self.block = block
         self.lpar_line = lpar[2]
         self.end_line = end[2]
         self.size = end[3] - lpar[3]
+        self.text = ast.SourceText(source, lpar[3], end[3] + len("end"), lpar[2])
 
 
 class _Parser(SyntaxErrorWording):
@@ -962,12 +963,12 @@ class _Parser(SyntaxErrorWording):
     # funcbody -> LPAR RPAR block END
     def funcbody_noparams(self, c):
         lpar, _, block, end = c
-        return _Body([], False, self.close_block(block, lpar, end), lpar, end)
+        return _Body([], False, self.close_block(block, lpar, end), lpar, end, self.source)
 
     # funcbody -> LPAR parlist RPAR block END
     def funcbody(self, c):
         lpar, (params, is_vararg), _, block, end = c
-        return _Body(params, is_vararg, self.close_block(block, lpar, end), lpar, end)
+        return _Body(params, is_vararg, self.close_block(block, lpar, end), lpar, end, self.source)
 
     # (Only tokens are tuples on the parser stack: other values use lists.)
     # parlist -> namelist
@@ -986,7 +987,7 @@ class _Parser(SyntaxErrorWording):
     def function(body: _Body, line: int, name, is_method=False):
         params = ["self"] + body.params if is_method else body.params
         return ast.Function(params, body.is_vararg, body.block, line, body.end_line,
-                            name, is_method, body.size)
+                            name, is_method, body.size, body.text)
 
     # stat -> FUNCTION funcname funcbody
     def st_function(self, c):
@@ -1385,5 +1386,6 @@ def parse(source: str, chunkname: str, nesting_limit: int = 200, progress=None) 
     last_line = parser.lookahead[2]
     block.line = 1
     block.end_line = last_line
-    main = ast.Function([], True, block, 0, last_line, "main chunk", size=len(source))
+    main = ast.Function([], True, block, 0, last_line, "main chunk", size=len(source),
+                        text=ast.SourceText(source, 0, len(source), 1))
     return ast.Chunk(main, chunkname)

@@ -48,3 +48,14 @@ def error_of(fn, *args):
     with pytest.raises(LuaError) as info:
         fn(*args)
     return info.value.value
+
+
+def run_both(source: str):
+    """The results of ``source`` in luapy's standard profile and in lua5.4
+    (lupa), to compare."""
+    lupa = pytest.importorskip("lupa.lua54")
+    from luapy import LuaRuntime
+
+    ours = LuaRuntime(profile="standard").execute(source)
+    reference = lupa.LuaRuntime().execute(source)
+    return ours, reference

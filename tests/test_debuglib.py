@@ -9,14 +9,9 @@ import pytest
 
 from luapy import LuaRuntime
 
-lupa = pytest.importorskip("lupa.lua54")
+from tests.stdlib_support import run_both
 
-
-def run_both(source: str):
-    """The results of ``source`` in luapy's standard profile and in lua5.4."""
-    ours = LuaRuntime(profile="standard").execute(source)
-    reference = lupa.LuaRuntime().execute(source)
-    return ours, reference
+pytest.importorskip("lupa.lua54")
 
 
 def test_sandbox_has_no_debug_library():

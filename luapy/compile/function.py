@@ -36,15 +36,20 @@ class Proto:
     """A compiled Lua function prototype."""
 
     __slots__ = ("name", "line", "factory", "has_tail_calls", "lazy_prologue", "instantiate",
-                 "last_line", "upvalue_names")
+                 "last_line", "upvalue_names", "text", "is_method")
 
-    def __init__(self, name: str, line: int, last_line: int = 0, upvalue_names=()):
+    def __init__(self, name: str, line: int, last_line: int = 0, upvalue_names=(),
+                 text=None, is_method: bool = False):
         self.name = name
         self.line = line
         #: What ``debug`` reports: the line of the closing ``end`` and the
         #: upvalues' Lua names, numbered as lua5.4 numbers them.
         self.last_line = last_line
         self.upvalue_names = tuple(upvalue_names)
+        #: What ``string.dump`` saves (``luapy.binchunk``): the function's
+        #: ``ast.SourceText``, and whether ``self`` was added to its parameters.
+        self.text = text
+        self.is_method = is_method
         self.factory = None
         self.has_tail_calls = False
         #: Its body runs call-free statements before charging its call, so
@@ -69,7 +74,8 @@ class FunctionCompiler(StatementCompiler, ExpressionCompiler, CallCompiler):
         #: How many ``<close>`` variables are in scope here.
         self.open_closes = 0
         self.proto = Proto(node.name, node.line, node.end_line,
-                           node.scope.upvalue_names if node.scope is not None else ())
+                           node.scope.upvalue_names if node.scope is not None else (),
+                           node.text, node.is_method)
         #: Slots of numeric-for variables that can only ever hold integers.
         self.known_int: set[int] = set()
         self.index = len(chunk.protos)

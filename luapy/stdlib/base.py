@@ -235,12 +235,9 @@ def open(st) -> None:
             # The first piece decides text or binary, as lua_load's first
             # byte does, before the reader is asked for more.
             first = next(pieces, "")
-            if first.startswith("\x1b"):
-                # There is no bytecode format to load: binary chunks are
-                # refused in every mode (string.dump can't make them either).
-                return None, f"attempt to load a binary chunk (mode is '{mode}')"
-            if "t" not in mode:
-                return None, f"attempt to load a text chunk (mode is '{mode}')"
+            kind = "binary" if first.startswith("\x1b") else "text"
+            if kind[0] not in mode:
+                return None, f"attempt to load a {kind} chunk (mode is '{mode}')"
             text = first + "".join(pieces)
         except LuaLimitError:
             raise
@@ -386,9 +383,10 @@ def _open_file_loaders(st, G: Table) -> None:
         else:
             commented = False
         kind = "binary" if text[commented:].startswith("\x1b") else "text"
-        if kind[0] not in mode or kind == "binary":
-            # luapy has no binary chunk format to load.
+        if kind[0] not in mode:
             return None, f"attempt to load a {kind} chunk (mode is '{mode}')"
+        if kind == "binary":
+            text = text[commented:]  # no line numbers to keep
         try:
             return (load_chunk(st, text, chunkname, env),)
         except LuaSyntaxError as error:

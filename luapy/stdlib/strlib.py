@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from .. import binchunk
 from ..errors import LuaError
 from ..runtime import ops
 from ..runtime.ops import charge_string
@@ -156,7 +157,12 @@ class StringLibrary:
     def dump(self, *args):
         if len(args) < 1 or type(args[0]) is not Function:
             type_error(args, 1, "dump", "function")
-        raise LuaError("unable to dump given function")
+        try:
+            chunk = binchunk.dump(args[0], ops.truthy(args[1] if len(args) > 1 else None))
+        except binchunk.NotDumpable:
+            raise LuaError("unable to dump given function") from None
+        charge_string(self.st, len(chunk))
+        return (chunk,)
 
     # -- pattern matching -------------------------------------------------
 
