@@ -202,10 +202,10 @@ def open(st) -> Table:
         _, _, cell = upvalue_cell(args, "upvalueid")
         if cell is None:
             return (None,)
-        # Light userdata compare by address: one Userdata per live cell.
+        # Light userdata compare by address: one per live cell.
         ident = upvalue_ids.get(id(cell))
-        if ident is None or ident.payload is not cell:
-            ident = upvalue_ids[id(cell)] = Userdata(cell)
+        if ident is None or ident.cell is not cell:
+            ident = upvalue_ids[id(cell)] = LightUserdata(cell)
         return (ident,)
 
     def upvaluejoin(*args):
@@ -266,7 +266,10 @@ def open(st) -> Table:
         return (None,)
 
     def setuservalue(*args):
-        if type(arg(args, 1)) is not Userdata:
+        target = arg(args, 1)
+        if type(target) is LightUserdata:
+            arg_error(1, "setuservalue", "userdata expected, got light userdata")
+        if type(target) is not Userdata:
             type_error(args, 1, "setuservalue", "userdata")
         check_any(args, 2, "setuservalue")
         opt_int(args, 3, "setuservalue", 1)
@@ -338,6 +341,16 @@ def open(st) -> Table:
 
 
 # ---------------------------------------------------------------- helpers
+
+
+class LightUserdata:
+    """What ``upvalueid`` returns: lua5.4's light userdata, a bare address
+    (type "userdata", no metatable, equal only to itself)."""
+
+    __slots__ = ("cell", "__weakref__")
+
+    def __init__(self, cell):
+        self.cell = cell
 
 
 def _type_key(value) -> str:

@@ -579,7 +579,9 @@ class IoLibrary:
 
     def m_gc(self, *args):
         lua_file = self.payload(args[0] if args else None)
-        if lua_file is not None and not lua_file.closed and lua_file.standard is None:
+        if lua_file is None:
+            type_error(args, 1, "__gc", "FILE*")
+        if not lua_file.closed and lua_file.standard is None:
             try:
                 lua_file.close()
             except OSError:
