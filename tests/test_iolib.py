@@ -206,6 +206,9 @@ def test_close_metamethods_close_the_file(lib, data_file):
     (handle,) = lib("open", data_file)
     lib.meta(handle, "__gc")
     assert lib("type", handle) == ("closed file",)
+    # Called by hand, __gc checks its argument as lua5.4's f_gc does.
+    assert error_of(handle.meta.get("__gc").call) == \
+        "bad argument #1 to '__gc' (FILE* expected, got no value)"
 
 
 def test_lines(lib, reference_bytes, data_file):
