@@ -161,3 +161,26 @@ def test_metatables_registry_and_cstacklimit():
     """
     ours, reference = run_both(source)
     assert ours == reference
+
+
+def test_metatables_of_basic_types_are_honoured_by_operators():
+    source = """
+    local mt = {__index = function (a, b) return a + b end,
+                __len = function (x) return math.floor(x) end,
+                __call = function (self, x) return self * x end,
+                __concat = function (a, b) return "cat" end}
+    debug.setmetatable(10, mt)
+    local r = {(10)[3], #3.45, (6)(7), 1 .. {}, getmetatable(-2) == mt}
+    debug.setmetatable(10, nil)
+    debug.setmetatable(nil, {__add = function (a, b) return (a or 1) + (b or 2) end})
+    r[#r + 1] = 10 + nil
+    r[#r + 1] = nil + nil
+    debug.setmetatable(nil, nil)
+    debug.setmetatable(true, {__index = function (a, b) return a or b end})
+    r[#r + 1] = (false)[7]
+    debug.setmetatable(true, nil)
+    r[#r + 1] = pcall(function () return (1)[1] end)
+    return table.unpack(r)
+    """
+    ours, reference = run_both(source)
+    assert ours == reference == (13, 3, 42, "cat", True, 12, 3, 7, False)

@@ -62,7 +62,6 @@ EXPECTED_FAILURES = {
     "errors.lua": "a coroutine yields from inside table.sort's comparator, where lua5.4 can't "
                   "yield across a C call: errors.lua:374 `checkerr(\"yield across\", f)` (coroutines "
                   "run on threads, which can yield anywhere)",
-    "events.lua": "debug.setmetatable on numbers is stored but operators and indexing ignore it: events.lua:455 `assert((10)[3] == 13)`",
     "files.lua": "a file io.output opened and the program dropped is still held by a "
                  "temporary of the main chunk's Python frame (the result of "
                  "`assert(io.write(...))`), so collectgarbage() doesn't close it and its data "

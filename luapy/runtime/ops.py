@@ -45,6 +45,8 @@ def metatable(st, value):
         return value.meta
     if t is str:
         return st.string_meta
+    if st.type_metas:
+        return st.type_metas.get(type_name(value))
     return None
 
 
@@ -54,6 +56,8 @@ def metamethod(st, value, event: str):
         mt = value.meta
     elif t is str:
         mt = st.string_meta
+    elif st.type_metas:
+        mt = st.type_metas.get(type_name(value))
     else:
         return None
     if mt is None:

@@ -85,6 +85,9 @@ class State:
         self.globals = Table()
         #: The metatable every string shares (``getmetatable("")``).
         self.string_meta: Table | None = None
+        #: Metatables ``debug.setmetatable`` gave other basic types, by Lua
+        #: type name ("number", "boolean", "nil", "function", "thread").
+        self.type_metas: dict[str, Table] = {}
         #: ``package.loaded``.
         self.loaded = Table()
         #: Modules the host registered: name -> Lua source (str) or Table.

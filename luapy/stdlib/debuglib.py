@@ -25,7 +25,9 @@ from ..runtime.frames import (
     code_lines, current_line, frame_locals, function_of_frame, is_lua_code, is_vararg,
     level_frame, lua_levels, parameter_count, proto_of_code, set_frame_local,
 )
-from ..runtime.values import BUILTIN_CODES, Coroutine, Function, Table, Userdata, tostring_basic
+from ..runtime.values import (
+    BUILTIN_CODES, Coroutine, Function, Table, Userdata, tostring_basic, type_name,
+)
 
 #: LUAI_MAXCCALLS, what ``setcstacklimit`` (a no-op since 5.4.1) returns.
 C_STACK_LIMIT = 200
@@ -43,9 +45,6 @@ def open(st) -> Table:
     registry = Table()
     registry.set("_LOADED", st.loaded)
     registry.set(2, st.globals)
-    #: Metatables set with ``debug.setmetatable`` on types whose values
-    #: don't carry one (numbers, booleans, nil, functions, threads).
-    type_metas: dict[str, Table] = {}
     upvalue_ids: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
 
     def thread_and_args(args):
@@ -235,10 +234,7 @@ def open(st) -> Table:
 
     def getmetatable(*args):
         value = check_any(args, 1, "getmetatable")
-        t = type(value)
-        if t is Table or t is Userdata or t is str:
-            return (ops.metatable(st, value),)
-        return (type_metas.get(_type_key(value)),)
+        return (ops.metatable(st, value),)
 
     def setmetatable(*args):
         value = arg(args, 1)
@@ -253,11 +249,12 @@ def open(st) -> Table:
         elif t is str:
             st.string_meta = meta
         else:
-            key = _type_key(value)
+            # Values of the other types don't carry one: their type does.
+            key = type_name(value)
             if meta is None:
-                type_metas.pop(key, None)
+                st.type_metas.pop(key, None)
             else:
-                type_metas[key] = meta
+                st.type_metas[key] = meta
         return (value,)
 
     def getuservalue(*args):
@@ -351,12 +348,6 @@ class LightUserdata:
 
     def __init__(self, cell):
         self.cell = cell
-
-
-def _type_key(value) -> str:
-    from ..runtime.values import type_name
-
-    return type_name(value)
 
 
 def _code_of(function):
