@@ -68,7 +68,6 @@ EXPECTED_FAILURES = {
                  "isn't written: files.lua:253 `assert(n == 6)`",
     "gc.lua": "collectgarbage(\"count\") is memory accounted as allocated, never credited for "
               "frees, so it does not drop after a cycle: gc.lua:194 `assert(gcinfo() < x)`",
-    "literals.lua": "%p of two equal long strings made separately is the same address: literals.lua:231 `assert(sd == s1 and getadd(sd) ~= a1)`",
     "locals.lua": "a __close handler run by an error still sees the erring function on the "
                   "stack, where lua5.4 has unwound it first: locals.lua:429 "
                   "`assert(debug.getinfo(2).name == \"pcall\")` (reported at locals.lua:463)",

@@ -118,6 +118,19 @@ def test_p_of_strings_follows_interning():
     """) == (True, True, True, True, True)
 
 
+def test_p_of_a_concatenation_of_literals_is_a_new_long_string():
+    """literals.lua: ``"a" .. "b"`` makes a string at run time, never the
+    object of an equal literal (which CPython's constant folding would)."""
+    from luapy import LuaRuntime
+    assert LuaRuntime().execute("""
+        local p = function (v) return string.format("%p", v) end
+        local s1 <const> = "01234567890123456789012345678901234567890123456789"
+        local function same() return "01234567890123456789012345678901234567890123456789" end
+        local sd = "0123456789" .. "0123456789012345678901234567890123456789"
+        return sd == s1, p(sd) ~= p(s1), p(same()) == p(s1)
+    """) == (True, True, True)
+
+
 def test_output_is_charged_against_memory():
     st = State(Options().with_limits(memory=10_000))
     lib = strlib.open_library(st)

@@ -325,7 +325,9 @@ class ExpressionCompiler:
         if self.compact:
             return f"CONCAT(({', '.join(self.operands(node.operands))},), ({descs},))"
         values = [self.materialize(v) for v in self.operands(node.operands, force=True)]
-        if len(values) == 2:
+        # Two literals would be one constant after CPython's folding: the
+        # equal literal's object, where Lua makes a new string (``%p``).
+        if len(values) == 2 and not all(type(o) is ast.String for o in node.operands):
             a, b = values
             return (f"({a} + {b} if type({a}) is str and type({b}) is str and CHARGE({ops.STRING_COST} + len({a}) + len({b})) "
                     f"else CONCAT(({a}, {b}), ({descs},)))")
