@@ -184,3 +184,58 @@ def test_metatables_of_basic_types_are_honoured_by_operators():
     """
     ours, reference = run_both(source)
     assert ours == reference == (13, 3, 42, "cat", True, 12, 3, 7, False)
+
+
+def test_getlocal_names_the_locals_in_scope_where_the_frame_is():
+    # Values of a numeric for's hidden state are not kept (a Python range
+    # is), and lua5.4's "(temporary)" stack slots have no counterpart.
+    source = """
+    local function locals(level)
+      local t = {}
+      for i = 1, 100 do
+        local n, v = debug.getlocal(level + 1, i)
+        if not n or n == "(temporary)" then break end
+        if n == "(for state)" and (type(v) == "number" or v == nil) then v = "?" end
+        t[#t + 1] = n .. "=" .. tostring(v):gsub(":.*", "")
+      end
+      return table.concat(t, " ")
+    end
+    local out = {}
+    local function f(a, b, ...)
+      local x = 1
+      out[#out + 1] = locals(1)
+      do local y = 2; out[#out + 1] = locals(1) end
+      out[#out + 1] = locals(1)
+      for i = 1, 2 do local z = i; if i == 2 then out[#out + 1] = locals(1) end end
+      for k, v in pairs({10}) do out[#out + 1] = locals(1) end
+      repeat local q = 5; out[#out + 1] = locals(1) until true
+      local up = 3
+      local function g() return up end
+      out[#out + 1] = locals(1)
+    end
+    f(1, 2, 3)
+    out[#out + 1] = table.concat({debug.getlocal(f, 1), debug.getlocal(f, 2),
+                                  tostring(debug.getlocal(f, 3))}, " ")
+    return table.concat(out, "\\n")
+    """
+    ours, reference = run_both(source)
+    assert ours == reference
+    assert "(for state)=function (for state)=table (for state)=? (for state)=? k=1 v=10" in ours
+
+
+def test_getlocal_reads_a_generic_for_s_closing_value():
+    # files.lua: the fourth "(for state)" of io.lines' loop is the file.
+    source = """
+    local closing = setmetatable({}, {__close = function () end})
+    local function iter(_, i) if i < 2 then return i + 1 end end
+    for i in iter, nil, 0, closing do
+      local found = 0
+      for n = 1, 10 do
+        local name, value = debug.getlocal(1, n)
+        if name == "(for state)" then found = found + 1 end
+        if found == 4 then return value == closing, i end
+      end
+    end
+    """
+    ours, reference = run_both(source)
+    assert ours == reference == (True, 1)

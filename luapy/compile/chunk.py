@@ -20,6 +20,8 @@ MAX_CHUNKED_NESTING = 6
 #: one) becomes a ``TableTemplate`` in the namespace instead of source.
 MIN_TEMPLATE_FIELDS = 8
 _UNKNOWN = object()
+#: Lines of ``module_source`` before the first function's.
+HEADER_LINES = 2
 #: What making a closure charges to the memory budget: a Python function,
 #: its Function wrapper, and a cell per upvalue.
 CLOSURE_COST = 400
@@ -100,14 +102,33 @@ class ChunkCompiler:
     def label_id(self, label: ast.Label) -> int:
         return self.label_ids.setdefault(id(label), len(self.label_ids) + 1)
 
-    def add_function(self, lines: list[tuple]) -> None:
-        """Append a function's ``(indent, text, lua_line[, call sites])``."""
+    def add_function(self, lines: list[tuple]) -> tuple:
+        """Append a function's ``(indent, text, lua_line[, call sites])``;
+        returns its ``Proto.locvars``, from the entries whose text is None
+        (``FunctionCompiler.open_locals`` and ``close_locals``)."""
+        locvars: list[list] = []
+        active: list[int] = []
         for indent, text, lua_line, *sites in lines:
+            if text is None:
+                here = len(self.source) + HEADER_LINES + 1  # the next line's number
+                marker = sites[0]
+                if type(marker) is int:
+                    while len(active) > marker:
+                        locvars[active.pop()][3] = here
+                else:
+                    for name, where in marker:
+                        active.append(len(locvars))
+                        locvars.append([name, where, here, None])
+                continue
             # One level deeper: every factory is nested in ``__chunk``.
             self.source.append(INDENT * (indent + 1) + text)
             self.lines.append(lua_line)
             if sites:
                 self.call_sites[len(self.lines) - 1] = sites[0]
+        end = len(self.source) + HEADER_LINES + 1
+        for index in active:
+            locvars[index][3] = end
+        return tuple(tuple(var) for var in locvars)
 
     def module_source(self) -> str:
         """The generated module: the factories nested in ``__chunk``.
@@ -116,17 +137,18 @@ class ChunkCompiler:
         variables every function shares through ``nonlocal``; its factories
         are later rebuilt around the runtime's own cells (``_bind_cells``).
         """
-        header = ["def __chunk():", INDENT + "_depth = _steps = 0"]
+        header = ["def __chunk():", INDENT + "_depth = _steps = 0"]  # HEADER_LINES
         return "\n".join(header + self.source) + "\n"
 
     def compile(self, chunk: ast.Chunk, env) -> Function:
         main = FunctionCompiler(self, chunk.func).compile()
         namespace = runtime_namespace(self.st)
         namespace.update(self.constants)
-        lines = [0, 0] + self.lines  # the two header lines of module_source
+        lines = [0] * HEADER_LINES + self.lines  # the header lines of module_source
         namespace["LINES"] = lines
         namespace["CHUNKNAME"] = self.chunkname
-        namespace["CALL_SITES"] = {number + 2: sites for number, sites in self.call_sites.items()}
+        namespace["CALL_SITES"] = {number + HEADER_LINES: sites
+                                   for number, sites in self.call_sites.items()}
         namespace["FIXERR"] = error_fixer(self.st)
         text = self.module_source()
         if self.budget is not None:

@@ -15,7 +15,7 @@ from .. import ast
 from .analysis import call_free_lead
 from .calls import CallCompiler
 from .expressions import ExpressionCompiler
-from .statements import StatementCompiler
+from .statements import StatementCompiler, local_names
 from .templates import SIMPLE
 
 if TYPE_CHECKING:
@@ -36,7 +36,7 @@ class Proto:
     """A compiled Lua function prototype."""
 
     __slots__ = ("name", "line", "factory", "has_tail_calls", "lazy_prologue", "instantiate",
-                 "last_line", "upvalue_names", "text", "is_method")
+                 "last_line", "upvalue_names", "text", "is_method", "locvars")
 
     def __init__(self, name: str, line: int, last_line: int = 0, upvalue_names=(),
                  text=None, is_method: bool = False):
@@ -50,6 +50,12 @@ class Proto:
         #: ``ast.SourceText``, and whether ``self`` was added to its parameters.
         self.text = text
         self.is_method = is_method
+        #: Its locals, like lua5.4's ``locvars``: ``(name, where, start,
+        #: end)`` in declaration order, active on the Python lines
+        #: ``start <= line < end`` of the generated module.  ``where`` is the
+        #: Python local holding the value (``c<slot>`` a cell), or a
+        #: generic ``for``'s ``(state cell, index)``, or None (not kept).
+        self.locvars: tuple = ()
         self.factory = None
         self.has_tail_calls = False
         #: Its body runs call-free statements before charging its call, so
@@ -84,6 +90,8 @@ class FunctionCompiler(StatementCompiler, ExpressionCompiler, CallCompiler):
         self.budget = chunk.budget
         #: Helper calls instead of inline fast paths (``COMPACT_FUNCTION_SIZE``).
         self.compact = node.scope is not None and node.scope.own_size > COMPACT_FUNCTION_SIZE
+        #: How many of its locals are active where compilation is.
+        self.nactive = 0
         #: Call expressions not emitted yet, with how their call site names
         #: the callee: ``(text, (name, is_method))`` (see ``call_site``).
         self.pending_calls: list[tuple[str, tuple[str, bool]]] = []
@@ -100,14 +108,30 @@ class FunctionCompiler(StatementCompiler, ExpressionCompiler, CallCompiler):
                 return
         self.out.append((self.indent, text, line))
 
-    def temp(self) -> str:
-        self.temps += 1
-        return f"_t{self.temps}"
+    def open_locals(self, names) -> None:
+        """From here on, locals ``(name, where)`` are active: a marker in the
+        output that emits no code (``ChunkCompiler.add_function`` turns the
+        markers into ``Proto.locvars``)."""
+        self.out.append((self.indent, None, self.line, tuple(names)))
+        self.nactive += len(names)
 
-    def materialize(self, expression: str, line: int | None = None) -> str:
+    def close_locals(self, nactive: int) -> None:
+        """From here on, only the first ``nactive`` active locals remain."""
+        if self.nactive > nactive:
+            self.out.append((self.indent, None, self.line, nactive))
+            self.nactive = nactive
+
+    def temp(self, kind: str = "t") -> str:
+        """A fresh temporary.  Kind ``t`` is an operand, ``r`` a tuple of
+        call results, read at once by the call it is spread into (so
+        ``collectgarbage`` may clear it: ``luapy.runtime.collector``)."""
+        self.temps += 1
+        return f"_{kind}{self.temps}"
+
+    def materialize(self, expression: str, line: int | None = None, kind: str = "t") -> str:
         if SIMPLE.match(expression):
             return expression
-        name = self.temp()
+        name = self.temp(kind)
         self.emit(f"{name} = {expression}", line)
         return name
 
@@ -151,6 +175,7 @@ class FunctionCompiler(StatementCompiler, ExpressionCompiler, CallCompiler):
         for var in scope.params:
             if var.captured:
                 self.emit(f"c{var.slot} = [l{var.slot}]")
+        self.open_locals(local_names(scope.params))
         if counting and not lead:
             self.prologue(overflow_level=1)
         self.emit("try:")
@@ -169,7 +194,7 @@ class FunctionCompiler(StatementCompiler, ExpressionCompiler, CallCompiler):
             self.epilogue()
         self.indent = 1
         self.emit(f"return __f{self.index}", node.end_line)
-        self.chunk.add_function(header + self.out)
+        self.proto.locvars = self.chunk.add_function(header + self.out)
         return self.proto
 
     def body_or_pass(self, compile_body) -> None:
@@ -177,7 +202,7 @@ class FunctionCompiler(StatementCompiler, ExpressionCompiler, CallCompiler):
         ``pass`` if it emitted nothing."""
         start = len(self.out)
         compile_body()
-        if len(self.out) == start:
+        if all(entry[1] is None for entry in self.out[start:]):  # nothing or markers
             self.emit("pass")
 
     def indented(self, compile_body) -> None:

@@ -7,11 +7,18 @@ from ..resolve import LocalVar, UpvalRef
 from .analysis import assigns_to, has_effects, is_int_literal, is_multi, never_nil
 from . import templates
 
+#: What lua5.4 names the hidden locals of a ``for`` loop.
+FOR_STATE = "(for state)"
 #: An ``elseif`` chain with more conditions than this that need statements
 #: of their own is compiled flat (``flat_if``) instead of nested.
 MAX_NESTED_ELSE = 8
 #: An ``if`` with more branches than this is compiled flat too.
 MAX_ELIF_CHAIN = 32
+
+
+def local_names(variables) -> list[tuple[str, str]]:
+    """``(name, Python local)`` of each ``LocalVar``, for ``open_locals``."""
+    return [(var.name, f"c{var.slot}" if var.captured else f"l{var.slot}") for var in variables]
 
 
 class LoopContext:
@@ -35,16 +42,19 @@ class StatementCompiler:
     def block(self, node: ast.Block, until=None) -> None:
         """Compile a block; ``until`` is a repeat loop's condition."""
         stats = node.body
+        nactive = self.nactive
         labels = [s for s in stats if type(s) is ast.Label]
         if labels and self._needs_dispatch(node, labels, until):
             self._label_block(node, stats, labels, until)
-            return
-        self.statements(stats, until)
+        else:
+            self.statements(stats, until)
+        self.close_locals(nactive)
 
     def statements(self, stats, until=None) -> None:
         for i, stat in enumerate(stats):
             if type(stat) is ast.Local and "close" in stat.attribs:
                 self.stat_Local(stat)
+                self.open_locals(local_names(stat.bindings))
                 self._close_scope(stat, stats[i + 1:], until)
                 return
             self.statement(stat)
@@ -61,6 +71,11 @@ class StatementCompiler:
         if self.budget is not None:
             self.budget.node()
         self.STATEMENTS[type(stat)](self, stat)
+        kind = type(stat)
+        if kind is ast.Local:
+            self.open_locals(local_names(stat.bindings))
+        elif kind is ast.LocalFunction:
+            self.open_locals(local_names((stat.binding,)))
 
     def _needs_dispatch(self, node, labels, until) -> bool:
         # A loop body whose labels all come last ("::continue::") needs no
@@ -400,7 +415,7 @@ class StatementCompiler:
             self.indented(lambda: self.block(body))
 
     def _loop(self, node, header_lines, header: str, prologue=None, until=None,
-              chunks: str | None = None) -> None:
+              chunks: str | None = None, loop_locals=()) -> None:
         """Emit a Python loop for a Lua loop, handling exceptional jumps.
 
         With ``chunks`` (an expression yielding iterables whose iterations
@@ -416,11 +431,14 @@ class StatementCompiler:
         counter = self.temp() if self.st.options.count_steps and chunks is None else None
 
         def body():
+            nactive = self.nactive
             if prologue:
                 prologue()
+            self.open_locals(loop_locals)
             if counter:
                 self.loop_tick(counter)
             self.body_or_pass(lambda: self.block(node.body, until))
+            self.close_locals(nactive)
         _, lines = self.capture(body)
         self.contexts.pop()
         self.splice(header_lines)
@@ -482,14 +500,17 @@ class StatementCompiler:
         def prologue():
             if var.captured:
                 self.emit(f"c{var.slot} = [_fi]")
+        # lua5.4's three hidden locals are not kept: a Python range is.
+        loop_locals = [(FOR_STATE, None)] * 3 + local_names((var,))
         # Charging iterations a chunk at a time keeps accounting out of the
         # body; CPython allows only 20 nested blocks, so deep nests use the
         # per-iteration countdown instead of a second Python loop.
         if self.st.options.count_steps and len(self.contexts) < self.chunk.chunked_nesting:
             self._loop(node, [], f"for {loop_var} in _chunk:", prologue,
-                       chunks=f"FORCHUNKS({start}, {stop}, {step})")
+                       chunks=f"FORCHUNKS({start}, {stop}, {step})", loop_locals=loop_locals)
         else:
-            self._loop(node, [], f"for {loop_var} in FORRANGE({start}, {stop}, {step}):", prologue)
+            self._loop(node, [], f"for {loop_var} in FORRANGE({start}, {stop}, {step}):", prologue,
+                       loop_locals=loop_locals)
 
     def stat_GenericFor(self, node: ast.GenericFor) -> None:
         values = self.explist(node.exprs)
@@ -503,7 +524,13 @@ class StatementCompiler:
             for var in node.bindings:
                 if var.captured:
                     self.emit(f"c{var.slot} = [_g{var.slot}]")
-        self._loop(node, [], f"for {target} in GENFOR({values}, {count}):", prologue)
+        # lua5.4's four hidden locals (iterator, state, control, closing
+        # value) are read through a weak reference to the loop's generator,
+        # which GENFOR leaves in a fresh list: the loop alone owns it.
+        state = f"_s{node.bindings[0].slot}"
+        loop_locals = [(FOR_STATE, (state, i)) for i in range(4)] + local_names(node.bindings)
+        self._loop(node, [], f"for {target} in GENFOR({values}, {count}, ({state} := [])):",
+                   prologue, loop_locals=loop_locals)
 
     #: The compiler of each kind of statement.
     STATEMENTS = {

@@ -121,20 +121,72 @@ def function_of_frame(frame):
     return None
 
 
-def frame_locals(frame) -> list[tuple[str, object, str]]:
-    """A Lua frame's active locals in declaration order, as
-    ``(python name, value, kind)``; kind is ``"l"`` (a plain local) or
-    ``"c"`` (a captured local, whose value is ``cell[0]``)."""
+def active_locals(frame) -> list[tuple[str, object, str | None]]:
+    """The Lua locals active where a Lua frame is, in declaration order, as
+    ``(name, value, Python local)``; the Python local is None for values
+    that can't be written (a ``for`` loop's hidden state)."""
+    proto = proto_of_code(frame.f_code, frame.f_globals)
+    if proto is None:
+        return []
+    line = frame.f_lineno
+    names = frame.f_locals
     found = []
-    for name, value in frame.f_locals.items():
-        if len(name) > 1 and name[0] in "lc" and name[1:].isdigit():
-            if name[0] == "c":
-                if type(value) is not list or len(value) != 1:
-                    continue
-                value = value[0]
-            found.append((int(name[1:]), name, value))
-    found.sort()
-    return [(name, value, name[0]) for _, name, value in found]
+    for name, where, start, end in proto.locvars:
+        if start <= line < end:
+            found.append((name, *_local_value(names, where)))
+    return found
+
+
+def dead_locals(frame) -> list[str]:
+    """The Python locals of a Lua frame that hold Lua locals out of scope
+    where the frame is: never read again before being assigned (a goto
+    can't jump into a local's scope), though Python keeps their values."""
+    proto = proto_of_code(frame.f_code, frame.f_globals)
+    if proto is None:
+        return []
+    line = frame.f_lineno
+    live = {where for _, where, start, end in proto.locvars if start <= line < end}
+    return [name for name in frame.f_locals
+            if len(name) > 1 and name[0] in "lc" and name[1:].isdigit() and name not in live]
+
+
+def parameter_names(proto, code) -> list[str]:
+    """A Lua function's parameters' names (its first locals)."""
+    return [name for name, *_ in proto.locvars[:code.co_argcount]]
+
+
+def _local_value(names: dict, where) -> tuple[object, str | None]:
+    if where is None:
+        return None, None
+    if type(where) is tuple:
+        state, index = where
+        return _for_state(names.get(state), index), None
+    value = names.get(where)
+    if where[0] == "c":
+        value = value[0] if type(value) is list and value else None
+    return value, where
+
+
+#: The names ``luapy.runtime.helpers``' generic-for generators keep the
+#: hidden state under: iterator, state, control and closing value.
+_FOR_STATE_NAMES = ("iterator", "state", "control", "closing")
+
+
+def _for_state(cell, index: int):
+    """Hidden value ``index`` of a generic ``for`` from its generator (the
+    weak reference GENFOR put in ``cell``); the innermost generator of a
+    ``yield from`` chain holds the current control value."""
+    steps = cell[0]() if cell else None
+    name = _FOR_STATE_NAMES[index]
+    value = None
+    while steps is not None:
+        frame = getattr(steps, "gi_frame", None)
+        if frame is None:
+            break
+        if name in frame.f_locals:
+            value = frame.f_locals[name]
+        steps = getattr(steps, "gi_yieldfrom", None)
+    return value
 
 
 def set_frame_local(frame, name: str, value) -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 import sys
 import types
+import weakref
 
 from ..errors import ArgumentError, LuaError, LuaException, LuaLimitError, OperationError
 from . import ops
@@ -340,8 +341,11 @@ def runtime_namespace(st) -> dict:
         if value is not None and value is not False:
             _close(st, value, error)
 
-    def GENFOR(values, count):
-        return _generic_for(st, values, count)
+    def GENFOR(values, count, state):
+        steps = _generic_for(st, values, count)
+        # Where debug.getlocal finds the loop's "(for state)" values.
+        state.append(weakref.ref(steps))
+        return steps
 
     def TICK():
         st.charge(LOOP_BATCH)
@@ -526,32 +530,33 @@ def _for_steps(st, iterator, state, control, count):
             yield (*results, *padding)[:count]
 
 
+# ``control`` is the loop's control value, as ``debug.getlocal`` reads it.
+
 def _pairs_steps(table: Table, count: int):
     arr = table.arr
-    i = 0
-    while i < len(arr):
-        value = arr[i]
-        i += 1
+    control = 0
+    while control < len(arr):
+        value = arr[control]
+        control += 1
         if value is not None:
-            yield i if count == 1 else (i, value)
+            yield control if count == 1 else (control, value)
     hash = table.hash
     for key in list(hash):
         value = hash.get(key)
         if value is not None:
-            if type(key) is _BoolKey:
-                key = key.value
-            yield key if count == 1 else (key, value)
+            control = key.value if type(key) is _BoolKey else key
+            yield control if count == 1 else (control, value)
 
 
 def _ipairs_steps(table: Table, count: int):
     arr = table.arr
-    i = 0
+    control = 0
     while True:
-        value = arr[i] if i < len(arr) else table.hash.get(i + 1)
+        value = arr[control] if control < len(arr) else table.hash.get(control + 1)
         if value is None:
             return
-        i += 1
-        yield i if count == 1 else (i, value)
+        control += 1
+        yield control if count == 1 else (control, value)
 
 
 #: The frames a call goes through when generated code calls ``CALL``.

@@ -22,8 +22,8 @@ from ..runtime.args import (
     arg, arg_error, check_any, check_int, check_str, opt_int, register, type_error,
 )
 from ..runtime.frames import (
-    code_lines, current_line, frame_locals, function_of_frame, is_lua_code, is_vararg,
-    level_frame, lua_levels, parameter_count, proto_of_code, set_frame_local,
+    active_locals, code_lines, current_line, function_of_frame, is_lua_code, is_vararg,
+    level_frame, lua_levels, parameter_count, parameter_names, proto_of_code, set_frame_local,
 )
 from ..runtime.values import (
     BUILTIN_CODES, Coroutine, Function, Table, Userdata, tostring_basic, type_name,
@@ -36,7 +36,6 @@ TRACEBACK_HEAD = 10
 TRACEBACK_TAIL = 11
 #: What a local or upvalue is called when its name is not known.
 NO_NAME = "(no name)"
-TEMPORARY = "(temporary)"
 
 
 def open(st) -> Table:
@@ -134,10 +133,11 @@ def open(st) -> Table:
         target = arg(rest, 1)
         n = check_int(rest, 2, "getlocal")
         if type(target) is Function:
-            code = _code_of(target)
-            if code is not None and is_lua_code(code) and 0 < n <= parameter_count(code):
-                return (TEMPORARY,)
-            return (None,)
+            # A function that isn't running: only its parameters have names.
+            if target.proto is None:
+                return (None,)
+            names = parameter_names(target.proto, target.raw.__code__)
+            return (names[n - 1] if 0 < n <= len(names) else None,)
         level = check_int(rest, 1, "getlocal")
         frame = level_frame(level, start)
         if frame is None:
@@ -408,10 +408,9 @@ def _find_local(frame, n: int):
         if -n <= len(varargs):
             return "(vararg)", varargs[-n - 1], None
         return None
-    found = frame_locals(frame)
+    found = active_locals(frame)
     if 0 < n <= len(found):
-        python_name, value, _ = found[n - 1]
-        return TEMPORARY, value, python_name
+        return found[n - 1]
     return None
 
 
