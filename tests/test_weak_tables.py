@@ -101,3 +101,19 @@ def test_sandbox_collectgarbage_still_only_counts():
     assert isinstance(lua.eval('collectgarbage("count")'), float)
     with pytest.raises(Exception, match="invalid option"):
         lua.execute('collectgarbage("stop")')
+
+
+def test_locals_out_of_scope_hold_nothing_at_a_collection():
+    # gc.lua: a loop's local keeps its last value in the Python frame after
+    # the loop, where lua5.4 reuses the register; a collection lets go.
+    source = """
+    local a = setmetatable({}, {__mode = 'k'})
+    for i = 1, 3 do local t = {}; a[t] = i end
+    do local u = {}; a[u] = 10 end
+    collectgarbage()
+    local n = 0
+    for _ in pairs(a) do n = n + 1 end
+    return n
+    """
+    ours, reference = run_both(source)
+    assert ours == reference == 0

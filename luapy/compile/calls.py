@@ -94,7 +94,7 @@ class CallCompiler:
         if is_multi(args[-1]):
             # The expanded call runs last; earlier arguments are fixed first.
             head = [self.materialize(h) for h in self.operands(args[:-1], force=True)]
-            tail = self.materialize(self.multi(args[-1]))
+            tail = self.materialize(self.multi(args[-1]), kind="r")
             return ", ".join(head + [f"*{tail}"])
         # Call templates mention the arguments twice (fast and slow branch):
         # keep them as names so the source never grows with nesting.

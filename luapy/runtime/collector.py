@@ -34,7 +34,7 @@ import weakref
 
 from . import helpers
 from .clock import charged_collect
-from .frames import is_lua_code, set_frame_local
+from .frames import dead_locals, is_lua_code, set_frame_local
 from .state import State
 from .values import Coroutine, Function, Table, Userdata
 
@@ -110,6 +110,10 @@ class Collector:
         cycles: no ``gc.collect`` then (files.lua collects 120 times in a
         loop)."""
         if not self.weak_tables and not self.finalizers:
+            # Only what reference counting frees can be seen (a dropped
+            # file's data reaches its file): let go of what Lua no longer
+            # holds but the Python frames still do.
+            _restore_temporaries(_release_temporaries(sys._getframe(1), operands=False))
             return
         held = []
         for table in list(self.weak_tables):
@@ -242,13 +246,15 @@ def _is_temporary(name: str) -> bool:
     return name[0] == "_" and name[1:2] in _TEMPORARY_MARKS
 
 
-def _release_temporaries(frame) -> list:
+def _release_temporaries(frame, operands: bool = True) -> list:
     """Let go of what the temporaries of the running Lua frames hold, for
     one collection (see ``sweep``): a materialized operand (``_t<n>``) may
-    still be needed, so it becomes a weak reference, put back if its object
-    survives; the walrus scratch variables (``_v``, ``_f``...) are only
-    read right after they are set, never across a call, so they are
-    cleared (they often hold a stale results tuple)."""
+    still be needed, so (with ``operands``) it becomes a weak reference,
+    put back if its object survives; the walrus scratch variables (``_v``,
+    ``_f``...) and call results (``_r<n>``) are only read right after they
+    are set, never across a call, so they are cleared (they often hold a
+    stale results tuple), and so are locals out of scope
+    (``frames.dead_locals``)."""
     released = []
     while frame is not None:
         if is_lua_code(frame.f_code):
@@ -257,9 +263,11 @@ def _release_temporaries(frame) -> list:
             for name in names:
                 value = frame.f_locals[name]
                 if name[1] == "t":
-                    if not _collectable(value):
+                    if not operands or not _collectable(value):
                         continue
                     released.append((frame, name, weakref.ref(value)))
+                set_frame_local(frame, name, None)
+            for name in dead_locals(frame):
                 set_frame_local(frame, name, None)
             value = None
         frame = frame.f_back
