@@ -117,3 +117,37 @@ def test_locals_out_of_scope_hold_nothing_at_a_collection():
     """
     ours, reference = run_both(source)
     assert ours == reference == 0
+
+
+def test_a_dropped_object_with_a_finalizer_is_collected_as_allocation_goes_on():
+    # gc.lua's GC1: no collectgarbage() call; lua5.4's collector is paced
+    # by allocation, and nothing but the dropped table's own cycle holds
+    # it (not a temporary of the statement that made it).
+    source = """
+    local finish = false
+    local u = setmetatable({}, {__gc = function () finish = true end})
+    local n = 0
+    repeat u = {}; n = n + 1 until finish or n > 2000000
+    return finish
+    """
+    ours, reference = run_both(source)
+    assert ours == reference is True
+
+
+def test_a_dropped_file_is_closed_by_a_collection(tmp_path):
+    # files.lua: the file io.output opened is held by nothing once the
+    # program moves on, not even by the results of `assert(io.write(...))`.
+    path = tmp_path / "out.txt"
+    source = f"""
+    io.output({str(path)!r})
+    assert(io.write("alo", "\\n"))
+    assert(io.output():seek("cur", -1) == 3)
+    assert(io.write("\\n"))
+    io.output(io.stdout)
+    collectgarbage()
+    local f = io.open({str(path)!r})
+    local text = f:read("a")
+    f:close()
+    return text
+    """
+    assert LuaRuntime(profile="standard", limits=COLLECTING).execute(source) == "alo\n"

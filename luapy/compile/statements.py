@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import re
+
 from .. import ast
 from ..resolve import LocalVar, UpvalRef
 from .analysis import assigns_to, has_effects, is_int_literal, is_multi, never_nil
 from . import templates
 
+#: Variables of generated code that no longer matter once the statement
+#: that set them is done: temporaries (``_t<n>``, ``_r<n>``, numbered
+#: above the statement's first), walrus scratch (not ``_r``, which only
+#: ever holds a number), a captured loop
+#: variable's and a multiple local's copies (``_fi``, ``_g<slot>``,
+#: ``_c<slot>``) and a generic for's state cell (``_s<slot>``).
+_DEAD_AFTER_STATEMENT = re.compile(r"\b_(?:[tr](\d+)|[afmv]|fi|[gcs]\d+)\b")
 #: What lua5.4 names the hidden locals of a ``for`` loop.
 FOR_STATE = "(for state)"
 #: An ``elseif`` chain with more conditions than this that need statements
@@ -53,7 +62,9 @@ class StatementCompiler:
     def statements(self, stats, until=None) -> None:
         for i, stat in enumerate(stats):
             if type(stat) is ast.Local and "close" in stat.attribs:
+                first_temp, first_line = self.temps, len(self.out)
                 self.stat_Local(stat)
+                self.let_go(first_temp, first_line)
                 self.open_locals(local_names(stat.bindings))
                 self._close_scope(stat, stats[i + 1:], until)
                 return
@@ -70,12 +81,39 @@ class StatementCompiler:
         self.line = stat.line
         if self.budget is not None:
             self.budget.node()
+        first_temp, first_line = self.temps, len(self.out)
         self.STATEMENTS[type(stat)](self, stat)
+        self.let_go(first_temp, first_line)
         kind = type(stat)
         if kind is ast.Local:
             self.open_locals(local_names(stat.bindings))
         elif kind is ast.LocalFunction:
             self.open_locals(local_names((stat.binding,)))
+
+    def let_go(self, first_temp: int, first_line: int) -> None:
+        """End a statement by clearing the Python variables it used for
+        intermediate values (temporaries above ``first_temp``, walrus
+        scratch, a loop's copies) in its lines from ``first_line``.  They
+        are dead once it is done, as lua5.4's registers are, but a Python
+        frame would keep their objects alive: a table whose only other
+        holder let go would never be collected (or finalized), a dropped
+        file never closed."""
+        if any(context.kind == "loop" for context in self.contexts):
+            # In a loop body the next iteration overwrites them (as Lua
+            # reuses registers) and the loop's own statement ends by
+            # clearing them all: no cost per iteration.
+            return
+        names = set()
+        for entry in self.out[first_line:]:
+            text = entry[1]
+            if text is None:
+                continue
+            for match in _DEAD_AFTER_STATEMENT.finditer(text):
+                number = match.group(1)
+                if number is None or int(number) > first_temp:
+                    names.add(match.group())
+        if names:
+            self.emit(" = ".join(sorted(names)) + " = None")
 
     def _needs_dispatch(self, node, labels, until) -> bool:
         # A loop body whose labels all come last ("::continue::") needs no

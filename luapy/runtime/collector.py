@@ -41,6 +41,9 @@ from .values import Coroutine, Function, Table, Userdata
 _CHARGE_CODE = State.charge.__code__
 _HELPERS_FILE = helpers.__file__
 
+#: Bytes of allocation (as charged to the memory account) between two
+#: automatic cycles while objects with finalizers are alive.
+CYCLE_BYTES = 4 * 1024 * 1024
 #: Budget checks between two automatic sweeps of the weak tables.
 SWEEP_EVERY = 8
 #: References an object in an array slot has during ``sweep`` when the
@@ -83,6 +86,8 @@ class Collector:
         self.running = True
         self.mode = "incremental"
         self.checks = 0
+        #: ``st.memory_left`` below which the next automatic cycle runs.
+        self.next_cycle = 0
         #: Warnings are off until ``warn("@on")``, as in lua5.4.
         self.warnings_on = False
         self.warning_parts: list[str] = []
@@ -181,6 +186,8 @@ class Collector:
         common case is two tests).  When generated code made it (not a
         library function charging its work halfway through), sweep now and
         then and run the finalizers the collector queued."""
+        if self.finalizers and self.running:
+            self._pace()
         if not self.pending:
             if not self.running or not self.weak_tables:
                 return
@@ -200,6 +207,20 @@ class Collector:
             self.run_finalizers()
         if self.running and self.weak_tables:
             self.sweep()
+
+    def _pace(self) -> None:
+        """Run a full cycle every ``CYCLE_BYTES`` of allocation, as lua5.4's
+        collector is paced by allocation.  CPython's automatic collection
+        counts allocations *minus* frees, so a loop that makes and drops
+        objects (``repeat u = {} until finish``) never triggers it, and
+        garbage with a finalizer, which is always a cycle here, would wait
+        forever."""
+        left = self.st.memory_left
+        if left < self.next_cycle:
+            charged_collect()
+            self.next_cycle = self.st.memory_left - CYCLE_BYTES
+        elif left > self.next_cycle + CYCLE_BYTES:  # the account was reset
+            self.next_cycle = left - CYCLE_BYTES
 
     # -- finalizers --------------------------------------------------------------
 
