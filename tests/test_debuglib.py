@@ -239,3 +239,37 @@ def test_getlocal_reads_a_generic_for_s_closing_value():
     """
     ours, reference = run_both(source)
     assert ours == reference == (True, 1)
+
+
+def test_close_handlers_run_by_an_error_see_the_protected_call_as_their_caller():
+    # locals.lua: lua5.4 unwinds the erring function before closing its
+    # variables, so level 2 of a handler is pcall.
+    source = """
+    local names = {}
+    local function closing()
+      return setmetatable({}, {__close = function ()
+        names[#names + 1] = debug.getinfo(2, "n").name
+      end})
+    end
+    local function foo()
+      local x <close> = closing()
+      local y <close> = closing()
+      error("boom")
+    end
+    local ok = pcall(foo)
+    return ok, names[1], names[2]
+    """
+    ours, reference = run_both(source)
+    assert ours == reference == (False, "pcall", "pcall")
+
+
+def test_a_metamethod_is_named_as_one():
+    source = """
+    local t = setmetatable({}, {__index = function (t, k)
+      local info = debug.getinfo(1, "n")
+      return info.namewhat .. " " .. info.name
+    end})
+    return t.x
+    """
+    ours, reference = run_both(source)
+    assert ours == reference == "metamethod index"

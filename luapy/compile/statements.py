@@ -16,6 +16,8 @@ from . import templates
 #: variable's and a multiple local's copies (``_fi``, ``_g<slot>``,
 #: ``_c<slot>``) and a generic for's state cell (``_s<slot>``).
 _DEAD_AFTER_STATEMENT = re.compile(r"\b_(?:[tr](\d+)|[afmv]|fi|[gcs]\d+)\b")
+#: The Lua line of generated code that stands for no Lua code.
+NO_LINE = 0
 #: What lua5.4 names the hidden locals of a ``for`` loop.
 FOR_STATE = "(for state)"
 #: An ``elseif`` chain with more conditions than this that need statements
@@ -113,7 +115,8 @@ class StatementCompiler:
                 if number is None or int(number) > first_temp:
                     names.add(match.group())
         if names:
-            self.emit(" = ".join(sorted(names)) + " = None")
+            # On no Lua line: a line hook sees nothing of it.
+            self.emit(" = ".join(sorted(names)) + " = None", NO_LINE)
 
     def _needs_dispatch(self, node, labels, until) -> bool:
         # A loop body whose labels all come last ("::continue::") needs no

@@ -27,13 +27,19 @@ def is_lua_code(code) -> bool:
     return code.co_name.startswith("__f") and code.co_filename.startswith("<lua ")
 
 
+#: ``id`` of the Lua frames an error is unwinding while they close their
+#: ``<close>`` variables: lua5.4 has already popped them by then, so the
+#: ``__close`` handlers (and ``debug``) see the protected call's caller.
+UNWINDING: set[int] = set()
+
+
 def lua_levels(start):
     """The Lua levels from Python frame ``start`` outwards: ``frame`` objects
     of generated Lua functions and of builtins, innermost first."""
     frame = start
     while frame is not None:
         code = frame.f_code
-        if code in BUILTIN_CODES or is_lua_code(code):
+        if (code in BUILTIN_CODES or is_lua_code(code)) and id(frame) not in UNWINDING:
             yield frame
         frame = frame.f_back
 

@@ -19,6 +19,7 @@ import weakref
 from ..errors import ArgumentError, LuaError, LuaException, LuaLimitError, OperationError
 from . import ops
 from .args import name_argument_error, to_number, typename
+from .frames import UNWINDING
 from .values import BUILTIN_CODES, MAXINT, MININT, Function, Table, _BoolKey, number_to_str
 
 #: Loop iterations are charged to the step budget in batches of this many.
@@ -501,8 +502,14 @@ def _close(st, value, error) -> None:
         ops.call_event(st, "__close", handler, value, None)
         return
     ops.check_callable_from_c(st, handler)  # lua5.4 unwinds outside any Lua frame
-    # A budget error is the host's: the handler sees no error object.
-    ops.call(st, handler, (value, None if isinstance(error, LuaLimitError) else error.value))
+    # The frame whose variable this is (CLOSE's caller) is gone for Lua.
+    unwinding = id(sys._getframe(2))
+    UNWINDING.add(unwinding)
+    try:
+        # A budget error is the host's: the handler sees no error object.
+        ops.call(st, handler, (value, None if isinstance(error, LuaLimitError) else error.value))
+    finally:
+        UNWINDING.discard(unwinding)
 
 
 def _for_steps(st, iterator, state, control, count):

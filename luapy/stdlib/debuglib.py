@@ -17,7 +17,7 @@ import threading
 import weakref
 
 from ..errors import LuaError
-from ..runtime import ops
+from ..runtime import helpers, ops
 from ..runtime.args import (
     arg, arg_error, check_any, check_int, check_str, opt_int, register, type_error,
 )
@@ -379,11 +379,27 @@ def _active_lines(code, names: dict) -> list[int]:
     return sorted(found)
 
 
+#: The runtime's callers of metamethods: ``call_event`` knows the event;
+#: the others call one event's (``_close`` when an error unwinds a block).
+_CALL_EVENT = ops.call_event.__code__
+_METAMETHOD_CALLERS = {
+    ops.index.__code__: "index", ops.setindex.__code__: "newindex",
+    helpers._close.__code__: "close",
+}
+
+
 def _call_name(st, frame) -> tuple[str | None, str]:
     """How the calling Lua line names the function running in ``frame``
     (``name``/``namewhat`` of ``getinfo``), from its ``CALL_SITES``."""
     caller = frame.f_back
     while caller is not None and not (is_lua_code(caller.f_code) or caller.f_code in BUILTIN_CODES):
+        # A metamethod is called by the runtime, not by a call site.
+        code = caller.f_code
+        if code is _CALL_EVENT:
+            return caller.f_locals["event"][2:], "metamethod"
+        event = _METAMETHOD_CALLERS.get(code)
+        if event is not None:
+            return event, "metamethod"
         caller = caller.f_back
     if caller is None or not is_lua_code(caller.f_code):
         return None, ""
