@@ -273,3 +273,44 @@ def test_a_metamethod_is_named_as_one():
     """
     ours, reference = run_both(source)
     assert ours == reference == "metamethod index"
+
+
+def test_getinfo_names_a_function_as_its_call_site_does():
+    # db.lua: "field", "local", "method", "upvalue" and "global" callers.
+    source = """
+    local function who()
+      local info = debug.getinfo(2, "n")
+      return (info.namewhat or "") .. " " .. (info.name or "?")
+    end
+    local t = {}
+    function t.field() local r = who(); return r end
+    function t:method() local r = who(); return r end
+    local function loc() local r = who(); return r end
+    local function up() local r = loc(); return r end
+    function glob() local r = who(); return r end
+    local r = {t.field(), t:method(), loc(), glob()}
+    local f = function () local r = up(); return r end
+    return table.concat(r, ","), f()
+    """
+    ours, reference = run_both(source)
+    assert ours == reference == ("field field,method method,local loc,global glob", "upvalue loc")
+
+
+SOURCE_HOOK_MID_LINE = (
+    "local t = {}\n"
+    "debug.sethook(function (e, l) t[#t + 1] = l end, 'l'); local x = 1; x = 2\n"
+    "x = 3\n"
+    "debug.sethook()\n"
+    "return table.concat(t, ' ')\n")
+
+
+def test_a_line_hook_starts_with_the_next_line():
+    # db.lua: setting the hook mid-line reports nothing for that line.  In
+    # a child process, as the other hook test.
+    child = (
+        "from luapy import LuaRuntime\n"
+        "lua = LuaRuntime(profile='standard')\n"
+        f"print(repr(lua.execute({SOURCE_HOOK_MID_LINE!r})))\n")
+    done = subprocess.run([sys.executable, "-c", child], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == repr("3 4")

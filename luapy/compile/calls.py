@@ -138,13 +138,15 @@ class CallCompiler:
     def call_site(self, expression: str, desc: str | None) -> str:
         """Remember how this call names its callee, for argument errors.
 
-        The Python line the call lands on maps to ``(name, is_method)``
-        (``ChunkCompiler.call_sites``), which ``error_fixer`` uses to word
-        a builtin's ``ArgumentError`` the way lua5.4 does.
+        The Python line the call lands on maps to ``(name, is_method,
+        kind)`` (``ChunkCompiler.call_sites``), which ``error_fixer`` uses
+        to word a builtin's ``ArgumentError`` the way lua5.4 does, and
+        ``debug.getinfo`` for ``name`` and ``namewhat`` ("global", "local",
+        "field", "method", "upvalue"...).
         """
         if desc is not None:
             kind, _, quoted = desc.partition(" ")
-            self.pending_calls.append((expression, (quoted[1:-1], kind == "method")))
+            self.pending_calls.append((expression, (quoted[1:-1], kind == "method", kind)))
         return expression
 
     def tail_call(self, node) -> str:

@@ -104,7 +104,8 @@ def name_argument_error(st, error: ArgumentError, callee_code=None, sites: tuple
     if callee_code is raiser and not getattr(error, "called_by_builtin", False):
         named = [site for site in sites if len(sites) == 1 or site[0] == error.fname]
         if len(named) == 1:
-            error.rename(*named[0])
+            name, is_method, _ = named[0]
+            error.rename(name, is_method)
             return True
     _name_from_loaded(st, error, raiser)
     if getattr(error, "called_by_builtin", False):

@@ -406,12 +406,8 @@ def _call_name(st, frame) -> tuple[str | None, str]:
     sites = caller.f_globals["CALL_SITES"].get(caller.f_lineno, ())
     if len(sites) != 1:
         return None, ""
-    name, is_method = sites[0]
-    if is_method:
-        return name, "method"
-    # The call site keeps the name, not its kind: a name the globals hold
-    # is taken for a global, any other for a local.
-    return name, "global" if st.globals.get(name) is not None else "local"
+    name, _, kind = sites[0]
+    return name, kind
 
 
 def _find_local(frame, n: int):
@@ -531,6 +527,8 @@ class _Hooks:
             if is_lua_code(frame.f_code):
                 frame.f_trace = tracer.in_lua
                 frame.f_trace_opcodes = bool(count)
+                # The line it is on was entered before the hook was set.
+                tracer.last[frame] = (current_line(frame), frame.f_lineno)
             frame = frame.f_back
 
 
