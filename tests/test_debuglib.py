@@ -110,16 +110,21 @@ def test_upvalues_of_a_builtin_closure():
     assert ours == reference
 
 
-def test_hooks_line_call_count_and_off():
-    # In a child process: hooks are sys.settrace, and under pytest-xdist's
-    # worker (execnet) tracing its frames never finished.
+def execute_in_child(source: str) -> str:
+    """``repr`` of what ``source`` returns, run in a child process: hooks
+    are sys.settrace, and under pytest-xdist's worker (execnet) tracing
+    its frames never finished."""
     child = (
         "from luapy import LuaRuntime\n"
         "lua = LuaRuntime(profile='standard')\n"
-        f"print(repr(lua.execute({SOURCE_HOOKS!r})))\n")
+        f"print(repr(lua.execute({source!r})))\n")
     done = subprocess.run([sys.executable, "-c", child], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
-    assert done.stdout.strip() == repr((4, 5, None, True, True))
+    return done.stdout.strip()
+
+
+def test_hooks_line_call_count_and_off():
+    assert execute_in_child(SOURCE_HOOKS) == repr((4, 5, None, True, True))
 
 
 SOURCE_HOOKS = """
@@ -305,12 +310,5 @@ SOURCE_HOOK_MID_LINE = (
 
 
 def test_a_line_hook_starts_with_the_next_line():
-    # db.lua: setting the hook mid-line reports nothing for that line.  In
-    # a child process, as the other hook test.
-    child = (
-        "from luapy import LuaRuntime\n"
-        "lua = LuaRuntime(profile='standard')\n"
-        f"print(repr(lua.execute({SOURCE_HOOK_MID_LINE!r})))\n")
-    done = subprocess.run([sys.executable, "-c", child], capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert done.stdout.strip() == repr("3 4")
+    # db.lua: setting the hook mid-line reports nothing for that line.
+    assert execute_in_child(SOURCE_HOOK_MID_LINE) == repr("3 4")
