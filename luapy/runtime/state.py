@@ -85,6 +85,8 @@ class State:
         self.globals = Table()
         #: The metatable every string shares (``getmetatable("")``).
         self.string_meta: Table | None = None
+        #: ``pcall``/``xpcall`` calls running inside one another.
+        self.protected_calls = 0
         #: Metatables ``debug.setmetatable`` gave other basic types, by Lua
         #: type name ("number", "boolean", "nil", "function", "thread").
         self.type_metas: dict[str, Table] = {}

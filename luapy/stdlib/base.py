@@ -157,8 +157,17 @@ def open(st) -> None:
         raise LuaError(value, level=0)
 
     def protected_call(fn, args):
-        """``pcall``'s core: ``(True, results)`` or ``(False, the error)``."""
+        """``pcall``'s core: ``(True, results)`` or ``(False, the error)``.
+
+        Protected calls nest like lua5.4's C calls: the 200th inside
+        another fails with "C stack overflow" (LUAI_MAXCCALLS), which is
+        what ends a recursion through ``pcall`` well before Python's stack
+        or the memory do."""
         depth = st.depth
+        nested = st.protected_calls
+        if nested >= LUAI_MAXCCALLS:
+            return False, LuaError("C stack overflow", level=0)
+        st.protected_calls = nested + 1
         try:
             return True, call(st, fn, args)
         except LuaLimitError:  # a budget is the host's: never Lua's to catch
@@ -168,6 +177,8 @@ def open(st) -> None:
             if type(error) is ArgumentError:
                 name_argument_error(st, error)
             return False, error
+        finally:
+            st.protected_calls = nested
 
     def lua_pcall(*args):
         ok, outcome = protected_call(check_any(args, 1, "pcall"), args[1:])
@@ -296,6 +307,10 @@ def open(st) -> None:
     if st.options.profile == "standard":
         _open_file_loaders(st, G)
     return None
+
+
+#: lua5.4's limit on nested C calls (``LUAI_MAXCCALLS``).
+LUAI_MAXCCALLS = 200
 
 
 def _run_handler(st, handler, error: LuaError):
