@@ -151,3 +151,35 @@ def test_a_dropped_file_is_closed_by_a_collection(tmp_path):
     return text
     """
     assert LuaRuntime(profile="standard", limits=COLLECTING).execute(source) == "alo\n"
+
+
+def test_weak_keys_are_ephemerons():
+    # gc.lua: a value that refers to its own key (or to another entry's
+    # key) does not keep the entry alive.
+    source = """
+    local a = setmetatable({}, {__mode = 'k'})
+    local x
+    for i = 1, 10 do local n = {}; a[n] = {k = {x}}; x = n end
+    collectgarbage()
+    local chained = 0
+    local n = x
+    while n do n = a[n].k[1]; chained = chained + 1 end
+    x = nil
+    collectgarbage()
+    return chained, next(a) == nil
+    """
+    ours, reference = run_both(source)
+    assert ours == reference == (10, True)
+
+
+def test_an_automatic_cycle_clears_weak_tables_and_finalizes():
+    # gc.lua's GC2: no collectgarbage(), only allocation.
+    source = """
+    local finish = false
+    local u = {setmetatable({}, {__gc = function () finish = true end})}
+    local n = 0
+    repeat u = {{}}; n = n + 1 until finish or n > 2000000
+    return finish
+    """
+    ours, reference = run_both(source)
+    assert ours == reference is True

@@ -129,6 +129,12 @@ class Collector:
             for key, value in list(table.iter_items()):
                 key_weak = weak_keys and _collectable(key)
                 value_weak = weak_values and _collectable(value)
+                if key_weak and not value_weak and type(key) is Table and \
+                        getattr(key, "gc_proxy", None) is None:
+                    # An ephemeron: the value is held by its key alone, so
+                    # a key reachable only through values dies with them.
+                    key.gc_proxy = _Ephemeron(value)
+                    value, value_weak = _EPHEMERON, False
                 if key_weak or value_weak:
                     held.append((table, weakref.ref(key) if key_weak else key, key_weak,
                                  weakref.ref(value) if value_weak else value, value_weak))
@@ -142,6 +148,9 @@ class Collector:
                 key = key()
             if value_weak:
                 value = value()
+            if value is _EPHEMERON and key is not None:
+                value = key.gc_proxy.value
+                key.gc_proxy = None
             if key is not None and value is not None:
                 table.set(key, value)
         del held
@@ -183,12 +192,12 @@ class Collector:
 
     def at_safe_point(self) -> None:
         """Called at every budget check (often, in deep recursion: so the
-        common case is two tests).  When generated code made it (not a
-        library function charging its work halfway through), sweep now and
-        then and run the finalizers the collector queued."""
-        if self.finalizers and self.running:
-            self._pace()
-        if not self.pending:
+        common case is a few tests).  When generated code made it (not a
+        library function charging its work halfway through), run a cycle
+        when allocation has paced one, sweep now and then, and run the
+        finalizers the collector queued."""
+        cycle = self.finalizers and self.running and self._cycle_due()
+        if not self.pending and not cycle:
             if not self.running or not self.weak_tables:
                 return
             self.checks += 1
@@ -203,24 +212,29 @@ class Collector:
             caller = caller.f_back
         if caller is None or not is_lua_code(caller.f_code):
             return
+        if cycle:
+            # Only CPython's collection: weak tables are let go of at
+            # explicit collections, as a traversal of one may be under way.
+            charged_collect()
+            self.next_cycle = self.st.memory_left - CYCLE_BYTES
         if self.pending:
             self.run_finalizers()
         if self.running and self.weak_tables:
             self.sweep()
 
-    def _pace(self) -> None:
-        """Run a full cycle every ``CYCLE_BYTES`` of allocation, as lua5.4's
-        collector is paced by allocation.  CPython's automatic collection
-        counts allocations *minus* frees, so a loop that makes and drops
-        objects (``repeat u = {} until finish``) never triggers it, and
-        garbage with a finalizer, which is always a cycle here, would wait
+    def _cycle_due(self) -> bool:
+        """Whether ``CYCLE_BYTES`` were allocated since the last automatic
+        cycle.  Lua's collector is paced by allocation; CPython's automatic
+        collection counts allocations *minus* frees, so a loop that makes
+        and drops objects (``repeat u = {} until finish``) never triggers
+        it, and garbage with a finalizer, always a cycle here, would wait
         forever."""
         left = self.st.memory_left
         if left < self.next_cycle:
-            charged_collect()
-            self.next_cycle = self.st.memory_left - CYCLE_BYTES
-        elif left > self.next_cycle + CYCLE_BYTES:  # the account was reset
+            return True
+        if left > self.next_cycle + CYCLE_BYTES:  # the account was reset
             self.next_cycle = left - CYCLE_BYTES
+        return False
 
     # -- finalizers --------------------------------------------------------------
 
@@ -316,6 +330,21 @@ def _temporary_references(frame) -> dict:
                     counts[id(value)] = counts.get(id(value), 0) + per_temporary
         frame = frame.f_back
     return counts
+
+
+#: Where an ephemeron's value is, during a collection: in its key.
+_EPHEMERON = object()
+
+
+class _Ephemeron:
+    """A weak-keyed entry's value, kept by its key during a collection (in
+    the key's ``gc_proxy`` slot, which a table without ``__gc`` leaves
+    unused)."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value):
+        self.value = value
 
 
 class _Finalizer:
