@@ -11,6 +11,7 @@ Python                        Lua
 ``float``                     float
 ``str``                       string (encoded with ``encoding``)
 ``bytes``                     string (as is)
+subclasses of these           the value (an ``IntEnum`` is an integer)
 ``dict`` / ``list`` / tuple   a new table (``table_from``), converted deeply
 ``LuaTable`` / ``LuaFunction`` the Lua value it wraps
 a callable                    a Lua function (as ``register_function``)
@@ -505,8 +506,12 @@ class LuaRuntime:
             if value._runtime is not self:
                 raise ValueError("cannot mix objects from different Lua runtimes")
             return value._value
-        if isinstance(value, (bool, int, float)):
-            return self._to_lua(t.__mro__[1](value) if t is not bool else bool(value))
+        # Subclasses (IntEnum, a str subclass) are their base type's value,
+        # as in lupa.  The base type's own slot takes the value: the
+        # subclass's ``__int__``/``__str__`` may say anything.
+        for base, exact in _SCALAR_BASES:
+            if isinstance(value, base):
+                return self._to_lua(exact(value))
         python = self._python
         if python is not None:  # the trusted profile: lupa's rules
             if t is ProtocolWrapper:
@@ -577,6 +582,9 @@ class LuaRuntime:
 
 
 _LUA_OBJECTS = (Table, Function, Userdata)
+#: Python's scalar types, each with how a subclass's value is taken exactly.
+_SCALAR_BASES = ((int, int.__int__), (float, float.__float__), (str, str.__str__),
+                 ((bytes, bytearray), bytes))
 
 
 class LuaObject:
