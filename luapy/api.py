@@ -273,7 +273,8 @@ class LuaRuntime:
     def eval(self, expression, *args, name: str | None = None):
         """Evaluate one Lua expression (``return <expression>``)."""
         source = self._source_text(expression)
-        return self._run(self._load_text("return " + source, name or "=(eval)", cache=True), args)
+        return self._run(self._load_text("return " + source, self._chunk_name(name, "=(eval)"), cache=True),
+                         args)
 
     def compile(self, source, name: str | None = None, *, from_file: bool = False) -> "LuaFunction":
         """Compile without running; call the result to run it.
@@ -301,7 +302,14 @@ class LuaRuntime:
         text = self._source_text(source)
         if from_file:
             text = skip_file_header(text)
-        return self._load_text(text, name or "=(execute)", cache)
+        return self._load_text(text, self._chunk_name(name, "=(execute)"), cache)
+
+    def _chunk_name(self, name, default: str) -> str:
+        """A chunk name is a Lua string (``debug.getinfo``'s ``source``, the
+        ``chunk:`` of messages): encoded as the host's strings are."""
+        if not name:
+            return default
+        return to_lua_source(name) if isinstance(name, (bytes, bytearray)) else self._lua_text(name)
 
     def _load_text(self, text: str, chunkname: str, cache: bool = False):
         # A chunk is a function of its text: running the same one again is
@@ -394,17 +402,61 @@ class LuaRuntime:
             st.leave(outermost)
 
     def _for_host(self, error: LuaError) -> LuaError:
-        """An error leaving Lua for Python: a memory budget error becomes a
-        ``LuaMemoryError``, and a Lua value is given as the API gives it
-        (a ``LuaTable``...).  ``call_host`` turns it back on the way in."""
+        """An error leaving Lua for Python, given as the API gives values:
+        its message decoded like every string, a table as a ``LuaTable``,
+        and a memory budget error as a ``LuaMemoryError``.
+        ``_error_into_lua`` turns it back on the way in."""
         if isinstance(error, LuaLimitError):
+            error.value, error.where = self._host_text(error.value), self._host_text(error.where)
             if error.limit == "memory" and not isinstance(error, LuaMemoryError):
                 return as_memory_error(error)
             return error
         value = error.value
-        if type(value) in _LUA_OBJECTS or isinstance(value, Coroutine):
+        if type(value) is str:
+            error.value = self._host_text(value)
+        elif type(value) in _LUA_OBJECTS or isinstance(value, Coroutine):
             error.value = self._lua_object(value)
         return error
+
+    def _error_into_lua(self, error: LuaError) -> None:
+        """An error host code raised or let through, going back into Lua
+        (``call_host``): ``_for_host`` in reverse.  A value with no Lua
+        equivalent becomes a message naming it."""
+        if isinstance(error, LuaLimitError):
+            error.value, error.where = self._lua_text(error.value), self._lua_text(error.where)
+            return
+        value = error.value
+        if type(value) is str:
+            error.value = self._lua_text(value)
+        elif type(value) not in _LUA_OBJECTS and not isinstance(value, Coroutine):
+            try:
+                error.value = self._to_lua(value)
+            except (TypeError, ValueError, OverflowError):
+                error.value = f"(error object is a Python {type(value).__name__} value)"
+
+    def _host_text(self, text):
+        """A Lua string in an error (its message, ``where``) as the host
+        reads it.  With ``encoding=None`` messages stay ``str``, one
+        character per byte (as lupa's)."""
+        if type(text) is not str or self._encoding is None:
+            return text
+        try:
+            data = text.encode("latin-1")
+        except UnicodeEncodeError:
+            return text  # already the host's text
+        return data.decode(self._encoding, "surrogateescape")
+
+    def _lua_text(self, text):
+        """Host text for an error message in Lua: ``_host_text`` in reverse."""
+        if type(text) is not str:
+            return text
+        if self._encoding is None:
+            try:
+                text.encode("latin-1")
+                return text  # one character per byte already
+            except UnicodeEncodeError:
+                pass
+        return self._to_lua(text)
 
     def interrupt(self, exception: type[BaseException] = KeyboardInterrupt) -> bool:
         """Raise ``exception`` in the Lua code this runtime is running now.

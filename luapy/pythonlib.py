@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import builtins
 
-from .errors import LuaError
 from .pyobjects import PythonArguments, PythonObjects, call_host, split_table
 from .runtime.args import type_error
 from .runtime.values import Function, Table
+
+
+#: What ``next`` gives at the end of an iterator (``None`` is an item).
+_END = object()
 
 
 def python_eval(source, globals=None, locals=None):
@@ -27,18 +30,20 @@ def open_python(runtime, bridge: PythonObjects, register_eval: bool, register_bu
     none = bridge.wrap(None, False)
 
     def iterator(obj, enumerate_from=None, unpack=False):
-        it = call_host(iter, (obj,))
+        lua = runtime
+        it = call_host(lua, iter, (obj,))
         index = [enumerate_from]
 
         def step(*_):
-            try:
-                item = call_host(next, (it,))
-            except LuaError as error:
-                if isinstance(error.__cause__, StopIteration):
-                    return (None,)
-                raise
+            lua = runtime
+            return call_host(lua, next_values, (lua, it))
+
+        def next_values(lua, it):
+            item = next(it, _END)
+            if item is _END:
+                return (None,)
             values = item if unpack and isinstance(item, tuple) else (item,)
-            converted = [runtime._to_lua(v) for v in values]
+            converted = [lua._to_lua(v) for v in values]
             if index[0] is not None:
                 index[0] += 1
                 return (index[0] - 1, *converted)
@@ -72,7 +77,8 @@ def open_python(runtime, bridge: PythonObjects, register_eval: bool, register_bu
     def lua_args(*args):
         if not args or type(args[0]) is not Table:
             type_error(args, 1, "args", "table")
-        positional, keywords = call_host(split_table, (runtime._from_lua(args[0]),))
+        lua = runtime
+        positional, keywords = call_host(lua, lambda: split_table(lua._from_lua(args[0])), ())
         return (bridge.wrap(PythonArguments(positional, keywords), False),)
 
     for name, func in (("iter", lua_iter), ("iterex", lua_iterex), ("enumerate", lua_enumerate),

@@ -12,7 +12,7 @@ import enum
 
 import pytest
 
-from luapy import LuaRuntime
+from luapy import LuaError, LuaRuntime
 
 try:
     import lupa.lua54 as lupa
@@ -66,3 +66,64 @@ def test_subclasses_of_scalar_types_cross_as_their_value(lua):
 @pytest.mark.skipif(lupa is None, reason="lupa not installed")
 def test_subclasses_of_scalar_types_as_lupa_converts_them():
     assert describe(lupa.LuaRuntime())(*SUBCLASSED) == SUBCLASSED_IN_LUA
+
+
+# -- error messages are text, both ways ------------------------------------
+
+
+def test_a_lua_error_message_reaches_the_host_decoded(lua):
+    # Was: "(execute):1: Ã©", the message's UTF-8 bytes shown as latin-1.
+    with pytest.raises(LuaError) as caught:
+        lua.execute('error("é €")', name="=chunk·é")
+    assert str(caught.value) == "chunk·é:1: é €" == caught.value.value == caught.value.args[0]
+
+
+def test_with_encoding_none_messages_stay_one_character_per_byte():
+    # lupa's encoding=None gives the message as latin-1 text; so does luapy.
+    with pytest.raises(LuaError) as caught:
+        LuaRuntime(encoding=None).execute('error("é")')
+    assert str(caught.value) == "(execute):1: Ã©"
+
+
+def test_a_python_exception_message_enters_lua_as_encoded_text(lua):
+    # Was: the message entered Lua as Python text: "#e" counted characters,
+    # and handing it back raised UnicodeEncodeError.
+    def fail():
+        raise KeyError("€")
+    ok, message, size = lua.eval("function(f) local ok, e = pcall(f) return ok, e, #e end")(fail)
+    assert (ok, message, size) == (False, "KeyError: '€'", len("KeyError: '€'".encode()))
+
+
+def test_a_host_lua_error_enters_lua_as_lua_values(lua):
+    def fail_with(value):
+        def fail():
+            raise LuaError(value)
+        return fail
+    catch = lua.eval("function(f) local ok, e = pcall(f) return e end")
+    code = lua.eval("function(f) local ok, e = pcall(f) return e.code end")
+    assert catch(fail_with("€")) == "€"
+    # Was: the dict entered Lua as a raw Python object that could not be
+    # indexed.  Now it converts as any value the host passes does.
+    assert code(fail_with({"code": 7})) == 7
+    # An error from Lua passes through host code and back unchanged.
+    inner = lua.eval("function() error({code = 8}) end")
+    assert code(lambda: inner()) == 8
+    assert catch(lambda: lua.execute("error('é', 0)")) == "é"
+
+
+def test_a_host_error_value_with_no_lua_equivalent_becomes_a_message():
+    lua = LuaRuntime()
+    def fail():
+        raise LuaError(object())
+    assert lua.eval("function(f) return select(2, pcall(f)) end")(fail) == \
+        "(error object is a Python object value)"
+
+
+def test_an_exception_whose_str_fails_is_still_a_lua_error(lua):
+    # Was: the RuntimeError raised by __str__ escaped as a Python traceback.
+    class Hostile(Exception):
+        def __str__(self):
+            raise RuntimeError("no")
+    def fail():
+        raise Hostile()
+    assert lua.eval("function(f) return pcall(f) end")(fail) == (False, "Hostile: <exception str() failed>")
