@@ -9,6 +9,9 @@ states lupa's behaviour and not a guess at it.
 from __future__ import annotations
 
 import enum
+import gc
+import threading
+import weakref
 
 import pytest
 
@@ -127,3 +130,29 @@ def test_an_exception_whose_str_fails_is_still_a_lua_error(lua):
     def fail():
         raise Hostile()
     assert lua.eval("function(f) return pcall(f) end")(fail) == (False, "Hostile: <exception str() failed>")
+
+
+# -- lifetime ----------------------------------------------------------------
+
+
+def _freed_with_its_threads(make_runtime) -> bool:
+    before = threading.active_count()
+    runtime = weakref.ref(make_runtime())
+    for _ in range(100):
+        gc.collect()
+        if runtime() is None and threading.active_count() <= before + 1:  # +1: the budget watchdog
+            return True
+        threading.Event().wait(0.05)
+    return False
+
+
+@pytest.mark.parametrize("profile", ["sandbox", "standard", "trusted"])
+def test_a_dropped_runtime_of_any_profile_with_a_suspended_coroutine_is_freed(profile):
+    # Was: the trusted profile's python library held its runtime strongly,
+    # and the suspended coroutine's thread holds the State that holds the
+    # library: the runtime and the thread lived for ever.
+    def make():
+        lua = LuaRuntime(profile=profile)
+        lua.execute("co = coroutine.wrap(function() coroutine.yield() end) co()")
+        return lua
+    assert _freed_with_its_threads(make)
