@@ -21,13 +21,15 @@ from __future__ import annotations
 import weakref
 from functools import wraps
 
-from .errors import LuaError
+from .errors import LuaError, LuaException
 from .runtime.args import arg_error
 from .runtime.values import Function, Table, Userdata
 
 #: Exceptions that are not the Python code's failure but the interpreter's
-#: own signals, handled where they land: a stack overflow, the memory budget.
-_PASS_THROUGH = (LuaError, RecursionError, MemoryError)
+#: own signals, handled where they land: a stack overflow, the memory
+#: budget, the unwinding of a coroutine that ``coroutine.close`` ends while
+#: it is suspended inside host code (a ``LuaException``).
+_PASS_THROUGH = (LuaException, RecursionError, MemoryError)
 
 
 def call_host(lua, func, args):

@@ -156,3 +156,26 @@ def test_a_dropped_runtime_of_any_profile_with_a_suspended_coroutine_is_freed(pr
         lua.execute("co = coroutine.wrap(function() coroutine.yield() end) co()")
         return lua
     assert _freed_with_its_threads(make)
+
+
+# -- coroutines and host code --------------------------------------------------
+
+
+def test_closing_a_coroutine_suspended_inside_host_code_unwinds_it_cleanly(lua):
+    # A host function that calls back into Lua can yield its coroutine
+    # (lupa refuses: "attempt to yield across a C-call boundary").  Closing
+    # that coroutine unwinds the host code; that was turned into a Lua
+    # error, so close gave false, "CoroutineKill: nil".
+    unwound = []
+
+    def host():
+        try:
+            return lua.eval("coroutine.yield(1)")
+        finally:
+            unwound.append(True)
+    lua.globals().host = host
+    assert lua.execute("""
+        local co = coroutine.create(function() return host() end)
+        local resumed, first = coroutine.resume(co)
+        return resumed, first, coroutine.close(co), coroutine.status(co)""") == (True, 1, True, "dead")
+    assert unwound == [True]
