@@ -485,8 +485,13 @@ class LuaRuntime:
         ``recursive=True``)."""
         table = Table()
         n = 0
-        convert = self._to_lua_deep if recursive else self._to_lua
+        deep = recursive or self._python is None
+        made: dict = {}  # one conversion: what the arguments share, the table shares
+
+        def convert(value):
+            return self._to_lua_deep(value, 0, made) if deep else self._to_lua(value)
         for obj in objects:
+            made[id(obj)] = (obj, table)  # an argument inside itself is the table (lupa's)
             if isinstance(obj, Mapping):
                 for key, value in obj.items():
                     table.set(convert(key), convert(value))
@@ -541,7 +546,7 @@ class LuaRuntime:
 
     # -- conversion ---------------------------------------------------------
 
-    def _to_lua(self, value, _depth: int = 0):
+    def _to_lua(self, value):
         t = type(value)
         if value is None or t is bool or t is float:
             return value
@@ -574,23 +579,37 @@ class LuaRuntime:
         if not isinstance(value, (Mapping, list, tuple)):
             raise TypeError(f"cannot pass a {t.__name__} to Lua: in the {self.options.profile} profile only "
                             "data and callables cross; Python objects need profile='trusted'")
-        return self._to_lua_deep(value, _depth)
+        return self._to_lua_deep(value)
 
-    def _to_lua_deep(self, value, _depth: int = 0):
-        """Containers become tables, deeply (holes stay holes)."""
+    def _to_lua_deep(self, value, _depth: int = 0, _made: dict | None = None):
+        """Containers become tables, deeply (holes stay holes).
+
+        As ``copy.deepcopy`` does, each container is converted once:
+        ``_made`` maps its id to ``(container, table)``.  A container met
+        twice is one table met twice, and one that contains itself is a
+        table that contains itself (lupa's answer); converting each
+        occurrence again would cost 2**n for ``n`` levels of ``[x, x]``.
+        """
         if not isinstance(value, (Mapping, list, tuple)):
-            return self._to_lua(value, _depth)
+            return self._to_lua(value)
+        if _made is None:
+            _made = {}
+        made = _made.get(id(value))
+        if made is not None:
+            return made[1]
         if _depth > MAX_CONVERT_DEPTH:
             raise ValueError("value nests too deeply to convert to Lua")
+        table = Table()
+        _made[id(value)] = (value, table)  # the container too: its id stays its own
         if isinstance(value, Mapping):
-            table = Table()
             for key, item in value.items():
-                table.set(self._to_lua_deep(key, _depth + 1), self._to_lua_deep(item, _depth + 1))
+                table.set(self._to_lua_deep(key, _depth + 1, _made), self._to_lua_deep(item, _depth + 1, _made))
             return table
-        items = [self._to_lua_deep(item, _depth + 1) for item in value]
+        items = [self._to_lua_deep(item, _depth + 1, _made) for item in value]
         while items and items[-1] is None:
             items.pop()
-        return Table(items)
+        table.arr.extend(items)
+        return table
 
     def _lua_function_for(self, func) -> Function:
         fn = host_function(self, func, getattr(func, "__name__", "?"))

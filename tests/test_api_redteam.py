@@ -179,3 +179,41 @@ def test_closing_a_coroutine_suspended_inside_host_code_unwinds_it_cleanly(lua):
         local resumed, first = coroutine.resume(co)
         return resumed, first, coroutine.close(co), coroutine.status(co)""") == (True, 1, True, "dead")
     assert unwound == [True]
+
+
+# -- converting containers --------------------------------------------------
+
+
+def test_shared_containers_convert_once(lua):
+    # Was: each occurrence converted again: 2**n work for n levels of
+    # [x, x] (18 levels took 14 s; 60 would never end).
+    shared = [1]
+    for _ in range(60):
+        shared = [shared, shared]
+    table = lua.table_from(shared, recursive=True)
+    assert lua.eval("function(t) return t[1] == t[2], t[1][1][1] == t[1][1][2] end")(table) == (True, True)
+
+
+def test_a_container_inside_itself_becomes_a_table_inside_itself(lua):
+    # lupa's answer; luapy said "value nests too deeply".
+    looped = [1]
+    looped.append(looped)
+    keyed = {"a": 1}
+    keyed["self"] = keyed
+    check = lua.eval("function(t, d) return t[2] == t, t[2][2][1], d.self.self.a end")
+    assert check(lua.table_from(looped, recursive=True), lua.table_from(keyed, recursive=True)) == (True, 1, 1)
+
+
+def test_a_container_passed_in_the_sandbox_converts_once():
+    lua = LuaRuntime()
+    looped = [1]
+    looped.append(looped)
+    assert lua.eval("function(t) return t[2] == t end")(looped) is True
+
+
+@pytest.mark.skipif(lupa is None, reason="lupa not installed")
+def test_lupa_makes_a_container_inside_itself_a_table_inside_itself():
+    looped = [1]
+    looped.append(looped)
+    real = lupa.LuaRuntime()
+    assert real.eval("function(t) return t[2] == t end")(real.table_from(looped, recursive=True)) is True
