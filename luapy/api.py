@@ -154,6 +154,7 @@ class LuaRuntime:
         self._chunks: OrderedDict = OrderedDict()
         #: Lua functions made for Python callables, to hand the callable back.
         self._callables: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+        self._functions_made: weakref.WeakValueDictionary = weakref.WeakValueDictionary()  # id -> function
         self._python = PythonObjects(self, attribute_filter, attribute_handlers) if trusted else None
         from .stdlib import open_libs
 
@@ -612,8 +613,13 @@ class LuaRuntime:
         return table
 
     def _lua_function_for(self, func) -> Function:
-        fn = host_function(self, func, getattr(func, "__name__", "?"))
-        self._callables[fn] = func
+        """The Lua function for a Python callable: the same one each time
+        it crosses, so Lua can compare it and use it as a key."""
+        fn = self._functions_made.get(id(func))
+        if fn is None:  # (while fn lives, its closure keeps func and so its id)
+            fn = host_function(self, func, getattr(func, "__name__", "?"))
+            self._callables[fn] = func
+            self._functions_made[id(func)] = fn
         return fn
 
     def _from_lua(self, value):

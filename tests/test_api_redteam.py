@@ -217,3 +217,13 @@ def test_lupa_makes_a_container_inside_itself_a_table_inside_itself():
     looped.append(looped)
     real = lupa.LuaRuntime()
     assert real.eval("function(t) return t[2] == t end")(real.table_from(looped, recursive=True)) is True
+
+
+def test_a_python_callable_is_the_same_lua_function_each_time_it_crosses(lua):
+    # Was (sandbox): a new Lua function at each crossing, so a callback
+    # handed back by the host was not equal to itself in Lua, and a table
+    # keyed by it lost its entries.
+    def callback():
+        return 1
+    same = lua.eval("function(f, g, echo) local t = {[f] = true} return f == g, t[echo(f)] == true end")
+    assert same(callback, callback, lambda value: value) == (True, True)
