@@ -249,7 +249,7 @@ class LuaRuntime:
         See ``luapy.snapshot`` for the details and the cost.
         """
         st = self._state
-        return Snapshot(st, (st.globals, st.string_meta, st.loaded))
+        return self._locked(Snapshot, st, (st.globals, st.string_meta, st.loaded))
 
     def restore(self, snapshot: Snapshot) -> bool:
         """Put back what ``snapshot`` recorded; returns whether anything
@@ -257,7 +257,17 @@ class LuaRuntime:
         give the next one a fresh start."""
         if snapshot.owner is not self._state:
             raise ValueError("the snapshot was taken of another runtime")
-        return snapshot.restore()
+        return self._locked(snapshot.restore)
+
+    def _locked(self, function, *args):
+        """``function(*args)`` between the calls of other threads: a
+        snapshot walks, and a restore rewrites, tables their Lua code uses."""
+        held = self._acquire()
+        try:
+            return function(*args)
+        finally:
+            if held:
+                self._release()
 
     def _on_executor(self) -> bool:
         # A host function called from a running coroutine that calls back

@@ -11,6 +11,7 @@ from __future__ import annotations
 import enum
 import gc
 import threading
+import time
 import weakref
 
 import pytest
@@ -227,3 +228,39 @@ def test_a_python_callable_is_the_same_lua_function_each_time_it_crosses(lua):
         return 1
     same = lua.eval("function(f, g, echo) local t = {[f] = true} return f == g, t[echo(f)] == true end")
     assert same(callback, callback, lambda value: value) == (True, True)
+
+
+# -- threads -------------------------------------------------------------------
+
+
+def _in_threads(*bodies, seconds: float = 3.0) -> list:
+    """Run each body in a loop in its own thread for ``seconds``; what they raised."""
+    failures = []
+    deadline = time.monotonic() + seconds
+
+    def loop(body):
+        try:
+            while time.monotonic() < deadline:
+                body()
+        except Exception as error:  # noqa: BLE001 - the test reports it
+            failures.append(error)
+    threads = [threading.Thread(target=loop, args=(body,)) for body in bodies]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert not any(thread.is_alive() for thread in threads), "a thread hung"
+    return failures
+
+
+def test_snapshot_and_restore_wait_for_other_threads_calls():
+    # Was: a snapshot taken while another thread ran Lua code raised
+    # "dictionary changed size during iteration", and a restore emptied
+    # the globals under the running code ("attempt to index a nil value
+    # (global '_G')").
+    lua = LuaRuntime(profile="trusted")
+    pristine = lua.snapshot()
+    churn = lua.compile("""
+        for i = 1, 300 do _G["k" .. i] = {i} end
+        for i = 1, 300 do _G["k" .. i] = nil end""")
+    assert _in_threads(churn, lambda: lua.restore(lua.snapshot()), lambda: lua.restore(pristine)) == []
