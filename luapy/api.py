@@ -307,6 +307,8 @@ class LuaRuntime:
     def _source_text(self, source) -> str:
         if isinstance(source, str):
             return source.encode(self._source_encoding, "surrogateescape").decode("latin-1")
+        if not isinstance(source, (bytes, bytearray, memoryview)):
+            raise TypeError(f"Lua source must be str or bytes, not {type(source).__name__}")
         return to_lua_source(source)
 
     def _load(self, source, name, from_file: bool = False, cache: bool = False):

@@ -284,3 +284,12 @@ def test_a_finalizer_of_a_restored_run_never_runs_in_a_later_one(profile):
     kept = lua.snapshot()
     lua.execute("kept = nil")
     assert lua.restore(kept) is True and lua.eval("type(kept)") == "table"
+
+
+@pytest.mark.parametrize("source", [123, None, ["return 1"]])
+def test_source_that_is_not_text_is_a_clear_type_error(lua, source):
+    # Was: "can only concatenate str (not "int") to str", "'NoneType'
+    # object has no attribute 'startswith'"... (lupa: "Expected string").
+    for run in (lua.eval, lua.execute, lua.compile):
+        with pytest.raises(TypeError, match="Lua source must be str or bytes, not"):
+            run(source)
