@@ -11,6 +11,7 @@ Python                        Lua
 ``float``                     float
 ``str``                       string (encoded with ``encoding``)
 ``bytes``                     string (as is)
+subclasses of these           the value (an ``IntEnum`` is an integer)
 ``dict`` / ``list`` / tuple   a new table (``table_from``), converted deeply
 ``LuaTable`` / ``LuaFunction`` the Lua value it wraps
 a callable                    a Lua function (as ``register_function``)
@@ -153,6 +154,7 @@ class LuaRuntime:
         self._chunks: OrderedDict = OrderedDict()
         #: Lua functions made for Python callables, to hand the callable back.
         self._callables: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+        self._functions_made: weakref.WeakValueDictionary = weakref.WeakValueDictionary()  # id -> function
         self._python = PythonObjects(self, attribute_filter, attribute_handlers) if trusted else None
         from .stdlib import open_libs
 
@@ -247,7 +249,7 @@ class LuaRuntime:
         See ``luapy.snapshot`` for the details and the cost.
         """
         st = self._state
-        return Snapshot(st, (st.globals, st.string_meta, st.loaded))
+        return self._locked(Snapshot, st, (st.globals, st.string_meta, st.loaded))
 
     def restore(self, snapshot: Snapshot) -> bool:
         """Put back what ``snapshot`` recorded; returns whether anything
@@ -255,7 +257,17 @@ class LuaRuntime:
         give the next one a fresh start."""
         if snapshot.owner is not self._state:
             raise ValueError("the snapshot was taken of another runtime")
-        return snapshot.restore()
+        return self._locked(snapshot.restore)
+
+    def _locked(self, function, *args):
+        """``function(*args)`` between the calls of other threads: a
+        snapshot walks, and a restore rewrites, tables their Lua code uses."""
+        held = self._acquire()
+        try:
+            return function(*args)
+        finally:
+            if held:
+                self._release()
 
     def _on_executor(self) -> bool:
         # A host function called from a running coroutine that calls back
@@ -272,7 +284,8 @@ class LuaRuntime:
     def eval(self, expression, *args, name: str | None = None):
         """Evaluate one Lua expression (``return <expression>``)."""
         source = self._source_text(expression)
-        return self._run(self._load_text("return " + source, name or "=(eval)", cache=True), args)
+        return self._run(self._load_text("return " + source, self._chunk_name(name, "=(eval)"), cache=True),
+                         args)
 
     def compile(self, source, name: str | None = None, *, from_file: bool = False) -> "LuaFunction":
         """Compile without running; call the result to run it.
@@ -294,13 +307,22 @@ class LuaRuntime:
     def _source_text(self, source) -> str:
         if isinstance(source, str):
             return source.encode(self._source_encoding, "surrogateescape").decode("latin-1")
+        if not isinstance(source, (bytes, bytearray, memoryview)):
+            raise TypeError(f"Lua source must be str or bytes, not {type(source).__name__}")
         return to_lua_source(source)
 
     def _load(self, source, name, from_file: bool = False, cache: bool = False):
         text = self._source_text(source)
         if from_file:
             text = skip_file_header(text)
-        return self._load_text(text, name or "=(execute)", cache)
+        return self._load_text(text, self._chunk_name(name, "=(execute)"), cache)
+
+    def _chunk_name(self, name, default: str) -> str:
+        """A chunk name is a Lua string (``debug.getinfo``'s ``source``, the
+        ``chunk:`` of messages): encoded as the host's strings are."""
+        if not name:
+            return default
+        return to_lua_source(name) if isinstance(name, (bytes, bytearray)) else self._lua_text(name)
 
     def _load_text(self, text: str, chunkname: str, cache: bool = False):
         # A chunk is a function of its text: running the same one again is
@@ -393,17 +415,61 @@ class LuaRuntime:
             st.leave(outermost)
 
     def _for_host(self, error: LuaError) -> LuaError:
-        """An error leaving Lua for Python: a memory budget error becomes a
-        ``LuaMemoryError``, and a Lua value is given as the API gives it
-        (a ``LuaTable``...).  ``call_host`` turns it back on the way in."""
+        """An error leaving Lua for Python, given as the API gives values:
+        its message decoded like every string, a table as a ``LuaTable``,
+        and a memory budget error as a ``LuaMemoryError``.
+        ``_error_into_lua`` turns it back on the way in."""
         if isinstance(error, LuaLimitError):
+            error.value, error.where = self._host_text(error.value), self._host_text(error.where)
             if error.limit == "memory" and not isinstance(error, LuaMemoryError):
                 return as_memory_error(error)
             return error
         value = error.value
-        if type(value) in _LUA_OBJECTS or isinstance(value, Coroutine):
+        if type(value) is str:
+            error.value = self._host_text(value)
+        elif type(value) in _LUA_OBJECTS or isinstance(value, Coroutine):
             error.value = self._lua_object(value)
         return error
+
+    def _error_into_lua(self, error: LuaError) -> None:
+        """An error host code raised or let through, going back into Lua
+        (``call_host``): ``_for_host`` in reverse.  A value with no Lua
+        equivalent becomes a message naming it."""
+        if isinstance(error, LuaLimitError):
+            error.value, error.where = self._lua_text(error.value), self._lua_text(error.where)
+            return
+        value = error.value
+        if type(value) is str:
+            error.value = self._lua_text(value)
+        elif type(value) not in _LUA_OBJECTS and not isinstance(value, Coroutine):
+            try:
+                error.value = self._to_lua(value)
+            except (TypeError, ValueError, OverflowError):
+                error.value = f"(error object is a Python {type(value).__name__} value)"
+
+    def _host_text(self, text):
+        """A Lua string in an error (its message, ``where``) as the host
+        reads it.  With ``encoding=None`` messages stay ``str``, one
+        character per byte (as lupa's)."""
+        if type(text) is not str or self._encoding is None:
+            return text
+        try:
+            data = text.encode("latin-1")
+        except UnicodeEncodeError:
+            return text  # already the host's text
+        return data.decode(self._encoding, "surrogateescape")
+
+    def _lua_text(self, text):
+        """Host text for an error message in Lua: ``_host_text`` in reverse."""
+        if type(text) is not str:
+            return text
+        if self._encoding is None:
+            try:
+                text.encode("latin-1")
+                return text  # one character per byte already
+            except UnicodeEncodeError:
+                pass
+        return self._to_lua(text)
 
     def interrupt(self, exception: type[BaseException] = KeyboardInterrupt) -> bool:
         """Raise ``exception`` in the Lua code this runtime is running now.
@@ -432,8 +498,13 @@ class LuaRuntime:
         ``recursive=True``)."""
         table = Table()
         n = 0
-        convert = self._to_lua_deep if recursive else self._to_lua
+        deep = recursive or self._python is None
+        made: dict = {}  # one conversion: what the arguments share, the table shares
+
+        def convert(value):
+            return self._to_lua_deep(value, 0, made) if deep else self._to_lua(value)
         for obj in objects:
+            made[id(obj)] = (obj, table)  # an argument inside itself is the table (lupa's)
             if isinstance(obj, Mapping):
                 for key, value in obj.items():
                     table.set(convert(key), convert(value))
@@ -488,7 +559,7 @@ class LuaRuntime:
 
     # -- conversion ---------------------------------------------------------
 
-    def _to_lua(self, value, _depth: int = 0):
+    def _to_lua(self, value):
         t = type(value)
         if value is None or t is bool or t is float:
             return value
@@ -505,8 +576,12 @@ class LuaRuntime:
             if value._runtime is not self:
                 raise ValueError("cannot mix objects from different Lua runtimes")
             return value._value
-        if isinstance(value, (bool, int, float)):
-            return self._to_lua(t.__mro__[1](value) if t is not bool else bool(value))
+        # Subclasses (IntEnum, a str subclass) are their base type's value,
+        # as in lupa.  The base type's own slot takes the value: the
+        # subclass's ``__int__``/``__str__`` may say anything.
+        for base, exact in _SCALAR_BASES:
+            if isinstance(value, base):
+                return self._to_lua(exact(value))
         python = self._python
         if python is not None:  # the trusted profile: lupa's rules
             if t is ProtocolWrapper:
@@ -517,27 +592,46 @@ class LuaRuntime:
         if not isinstance(value, (Mapping, list, tuple)):
             raise TypeError(f"cannot pass a {t.__name__} to Lua: in the {self.options.profile} profile only "
                             "data and callables cross; Python objects need profile='trusted'")
-        return self._to_lua_deep(value, _depth)
+        return self._to_lua_deep(value)
 
-    def _to_lua_deep(self, value, _depth: int = 0):
-        """Containers become tables, deeply (holes stay holes)."""
+    def _to_lua_deep(self, value, _depth: int = 0, _made: dict | None = None):
+        """Containers become tables, deeply (holes stay holes).
+
+        As ``copy.deepcopy`` does, each container is converted once:
+        ``_made`` maps its id to ``(container, table)``.  A container met
+        twice is one table met twice, and one that contains itself is a
+        table that contains itself (lupa's answer); converting each
+        occurrence again would cost 2**n for ``n`` levels of ``[x, x]``.
+        """
         if not isinstance(value, (Mapping, list, tuple)):
-            return self._to_lua(value, _depth)
+            return self._to_lua(value)
+        if _made is None:
+            _made = {}
+        made = _made.get(id(value))
+        if made is not None:
+            return made[1]
         if _depth > MAX_CONVERT_DEPTH:
             raise ValueError("value nests too deeply to convert to Lua")
+        table = Table()
+        _made[id(value)] = (value, table)  # the container too: its id stays its own
         if isinstance(value, Mapping):
-            table = Table()
             for key, item in value.items():
-                table.set(self._to_lua_deep(key, _depth + 1), self._to_lua_deep(item, _depth + 1))
+                table.set(self._to_lua_deep(key, _depth + 1, _made), self._to_lua_deep(item, _depth + 1, _made))
             return table
-        items = [self._to_lua_deep(item, _depth + 1) for item in value]
+        items = [self._to_lua_deep(item, _depth + 1, _made) for item in value]
         while items and items[-1] is None:
             items.pop()
-        return Table(items)
+        table.arr.extend(items)
+        return table
 
     def _lua_function_for(self, func) -> Function:
-        fn = host_function(self, func, getattr(func, "__name__", "?"))
-        self._callables[fn] = func
+        """The Lua function for a Python callable: the same one each time
+        it crosses, so Lua can compare it and use it as a key."""
+        fn = self._functions_made.get(id(func))
+        if fn is None:  # (while fn lives, its closure keeps func and so its id)
+            fn = host_function(self, func, getattr(func, "__name__", "?"))
+            self._callables[fn] = func
+            self._functions_made[id(func)] = fn
         return fn
 
     def _from_lua(self, value):
@@ -577,6 +671,9 @@ class LuaRuntime:
 
 
 _LUA_OBJECTS = (Table, Function, Userdata)
+#: Python's scalar types, each with how a subclass's value is taken exactly.
+_SCALAR_BASES = ((int, int.__int__), (float, float.__float__), (str, str.__str__),
+                 ((bytes, bytearray), bytes))
 
 
 class LuaObject:

@@ -21,30 +21,43 @@ from __future__ import annotations
 import weakref
 from functools import wraps
 
-from .errors import LuaError
+from .errors import LuaError, LuaException
 from .runtime.args import arg_error
 from .runtime.values import Function, Table, Userdata
 
 #: Exceptions that are not the Python code's failure but the interpreter's
-#: own signals, handled where they land: a stack overflow, the memory budget.
-_PASS_THROUGH = (LuaError, RecursionError, MemoryError)
+#: own signals, handled where they land: a stack overflow, the memory
+#: budget, the unwinding of a coroutine that ``coroutine.close`` ends while
+#: it is suspended inside host code (a ``LuaException``).
+_PASS_THROUGH = (LuaException, RecursionError, MemoryError)
 
 
-def call_host(func, args):
-    """Call host code from Lua; a Python exception becomes a Lua error."""
+def call_host(lua, func, args):
+    """Call host code from Lua code of runtime ``lua``; a Python exception
+    becomes a Lua error.
+
+    The host sees an error as the API gives it (``LuaRuntime._for_host``:
+    its message decoded, a table as a ``LuaTable``); one that host code
+    raises or lets through goes back to Lua's view of it here.
+    """
     try:
         return func(*args)
     except LuaError as error:
-        # Raised by a call back into Lua: its value was given to the host
-        # as a LuaTable (...); Lua gets its own value back.
-        value = error.value
-        if hasattr(value, "_runtime") and hasattr(value, "_value"):
-            error.value = value._value
+        lua._error_into_lua(error)
         raise
     except _PASS_THROUGH:
         raise
     except Exception as error:
-        raise LuaError(f"{type(error).__name__}: {error}") from error
+        message = f"{type(error).__name__}: {_text_of(error)}"
+        raise LuaError(lua._lua_text(message)) from error
+
+
+def _text_of(error: BaseException) -> str:
+    """``str(error)``, which a hostile exception may make fail."""
+    try:
+        return str(error)
+    except Exception:
+        return "<exception str() failed>"
 
 
 def host_function(runtime, func, name: str, convert: bool = True) -> Function:
@@ -54,17 +67,31 @@ def host_function(runtime, func, name: str, convert: bool = True) -> Function:
     which a suspended coroutine's thread keeps alive, and a strong
     reference back would keep the runtime (and its threads) for ever.
     """
+    runtime = weakref.ref(runtime)
     if not convert:
         def call_raw(*args):
-            return tuple(_as_results(call_host(func, args), True))
+            return tuple(_as_results(call_host(living(runtime), func, args), True))
         return Function(call_raw, name)
-    runtime = weakref.ref(runtime)
 
     def call(*args):
-        lua = runtime()
-        result = call_host(func, [lua._from_lua(a) for a in args])
-        return tuple(call_host(lua._to_lua, (r,)) for r in _as_results(result, lua._unpack_tuples))
+        lua = living(runtime)
+        return call_host(lua, _call_converted, (lua, func, args))
     return Function(call, name)
+
+
+def living(runtime_ref):
+    """The runtime a weak reference leads to.  It can be gone while its
+    State still runs Lua code: a dropped runtime's suspended coroutines
+    are unwound, and their ``__close`` handlers may call host functions."""
+    lua = runtime_ref()
+    if lua is None:
+        raise LuaError("the LuaRuntime this Python function was given to is gone")
+    return lua
+
+
+def _call_converted(lua, func, args):
+    result = func(*[lua._from_lua(a) for a in args])
+    return tuple(lua._to_lua(r) for r in _as_results(result, lua._unpack_tuples))
 
 
 def _as_results(result, unpack: bool):
@@ -197,37 +224,49 @@ class PythonObjects:
             arg_error(n, fname, "not a python object")
         return payload[0]
 
-    # -- the metamethods -------------------------------------------------
+    # -- the metamethods: each runs its host side in one ``call_host`` ---
 
     def _index(self, userdata, key):
-        lua = self._runtime()
-        obj, as_items = userdata.payload
-        key = lua._from_lua(key)
-        if self._getter is not None:
-            self._refuse_dunder(key)
-            value = call_host(self._getter, (obj, key))
-        elif as_items:
-            value = call_host(obj.__getitem__, (key,))
-        else:
-            value = call_host(getattr, (obj, self._attribute_name(obj, key, False)))
-        return (call_host(lua._to_lua, (value,)),)
+        lua = living(self._runtime)
+        return (call_host(lua, self._get, (lua, userdata.payload, key)),)
 
     def _newindex(self, userdata, key, value):
-        lua = self._runtime()
-        obj, as_items = userdata.payload
-        key, value = lua._from_lua(key), lua._from_lua(value)
-        if self._setter is not None:
-            self._refuse_dunder(key)
-            call_host(self._setter, (obj, key, value))
-        elif as_items:
-            call_host(obj.__setitem__, (key, value))
-        else:
-            call_host(setattr, (obj, self._attribute_name(obj, key, True), value))
+        lua = living(self._runtime)
+        call_host(lua, self._set, (lua, userdata.payload, key, value))
         return ()
 
     def _call(self, userdata, *args):
-        lua = self._runtime()
-        func = userdata.payload[0]
+        lua = living(self._runtime)
+        return call_host(lua, self._invoke, (lua, userdata.payload[0], args))
+
+    def _tostring(self, userdata):
+        lua = living(self._runtime)
+        return (call_host(lua, lambda: lua._to_lua(str(userdata.payload[0])), ()),)
+
+    def _get(self, lua, payload, key):
+        obj, as_items = payload
+        key = lua._from_lua(key)
+        if self._getter is not None:
+            _refuse_dunder(key)
+            value = self._getter(obj, key)
+        elif as_items:
+            value = obj.__getitem__(key)
+        else:
+            value = getattr(obj, self._attribute_name(lua, obj, key, False))
+        return lua._to_lua(value)
+
+    def _set(self, lua, payload, key, value) -> None:
+        obj, as_items = payload
+        key, value = lua._from_lua(key), lua._from_lua(value)
+        if self._setter is not None:
+            _refuse_dunder(key)
+            self._setter(obj, key, value)
+        elif as_items:
+            obj.__setitem__(key, value)
+        else:
+            setattr(obj, self._attribute_name(lua, obj, key, True), value)
+
+    def _invoke(self, lua, func, args) -> tuple:
         positional, keywords = [], {}
         for value in args:
             value = lua._from_lua(value)
@@ -239,32 +278,27 @@ class PythonObjects:
         # Lua's obj:method(a) passes obj again: Python's bound method has it.
         if positional and getattr(func, "__self__", None) is positional[0] and hasattr(func, "__func__"):
             func = func.__func__
-        result = call_host(lambda: func(*positional, **keywords), ())
-        return tuple(call_host(lua._to_lua, (r,)) for r in _as_results(result, lua._unpack_tuples))
+        result = func(*positional, **keywords)
+        return tuple(lua._to_lua(r) for r in _as_results(result, lua._unpack_tuples))
 
-    def _tostring(self, userdata):
-        lua = self._runtime()
-        return (call_host(lua._to_lua, (call_host(str, (userdata.payload[0],)),)),)
-
-    def _attribute_name(self, obj, name, is_setting: bool):
-        self._refuse_dunder(name)
+    def _attribute_name(self, lua, obj, name, is_setting: bool) -> str:
+        _refuse_dunder(name)
         if self._filter is not None:
-            name = call_host(self._filter, (obj, name, is_setting))
+            name = self._filter(obj, name, is_setting)
         if isinstance(name, bytes):
-            name = name.decode(self._runtime()._source_encoding)
-        self._refuse_dunder(name)
+            name = name.decode(lua._source_encoding)
+        _refuse_dunder(name)
         if not isinstance(name, str):
-            raise LuaError(f"attribute name must be a string, not {type(name).__name__}")
+            raise TypeError(f"attribute name must be a string, not {type(name).__name__}")
         return name
 
-    @staticmethod
-    def _refuse_dunder(name) -> None:
-        if _is_dunder(name):
-            refused = AttributeError(f"access to '{name}' is not allowed")
-            raise LuaError(f"AttributeError: {refused}") from refused
+
+def _refuse_dunder(name) -> None:
+    if _is_dunder(name):
+        raise AttributeError(f"access to '{name}' is not allowed")
 
 
 __all__ = [
     "PythonArguments", "PythonObjects", "ProtocolWrapper", "as_attrgetter", "as_itemgetter",
-    "call_host", "host_function", "unpacks_lua_table", "unpacks_lua_table_method",
+    "call_host", "host_function", "living", "unpacks_lua_table", "unpacks_lua_table_method",
 ]

@@ -9,11 +9,15 @@
 from __future__ import annotations
 
 import builtins
+import weakref
 
-from .errors import LuaError
-from .pyobjects import PythonArguments, PythonObjects, call_host, split_table
+from .pyobjects import PythonArguments, PythonObjects, call_host, living, split_table
 from .runtime.args import type_error
 from .runtime.values import Function, Table
+
+
+#: What ``next`` gives at the end of an iterator (``None`` is an item).
+_END = object()
 
 
 def python_eval(source, globals=None, locals=None):
@@ -23,22 +27,28 @@ def python_eval(source, globals=None, locals=None):
 
 
 def open_python(runtime, bridge: PythonObjects, register_eval: bool, register_builtins: bool) -> Table:
+    # The library lives in the runtime's State: it holds the runtime weakly,
+    # as ``host_function`` does, or a suspended coroutine's thread (which
+    # holds the State) would keep the runtime alive for ever.
+    runtime = weakref.ref(runtime)
     lib = Table()
     none = bridge.wrap(None, False)
 
     def iterator(obj, enumerate_from=None, unpack=False):
-        it = call_host(iter, (obj,))
+        lua = living(runtime)
+        it = call_host(lua, iter, (obj,))
         index = [enumerate_from]
 
         def step(*_):
-            try:
-                item = call_host(next, (it,))
-            except LuaError as error:
-                if isinstance(error.__cause__, StopIteration):
-                    return (None,)
-                raise
+            lua = living(runtime)
+            return call_host(lua, next_values, (lua, it))
+
+        def next_values(lua, it):
+            item = next(it, _END)
+            if item is _END:
+                return (None,)
             values = item if unpack and isinstance(item, tuple) else (item,)
-            converted = [runtime._to_lua(v) for v in values]
+            converted = [lua._to_lua(v) for v in values]
             if index[0] is not None:
                 index[0] += 1
                 return (index[0] - 1, *converted)
@@ -49,7 +59,7 @@ def open_python(runtime, bridge: PythonObjects, register_eval: bool, register_bu
         return Function(step, "python.iter")
 
     def lua_iter(*args):
-        return (iterator(bridge.checked(args, 1, "iter"), unpack=runtime._unpack_tuples),)
+        return (iterator(bridge.checked(args, 1, "iter"), unpack=living(runtime)._unpack_tuples),)
 
     def lua_iterex(*args):
         return (iterator(bridge.checked(args, 1, "iterex"), unpack=True),)
@@ -57,7 +67,7 @@ def open_python(runtime, bridge: PythonObjects, register_eval: bool, register_bu
     def lua_enumerate(*args):
         obj = bridge.checked(args, 1, "enumerate")
         start = args[1] if len(args) >= 2 and type(args[1]) is int else 0
-        return (iterator(obj, enumerate_from=start, unpack=runtime._unpack_tuples),)
+        return (iterator(obj, enumerate_from=start, unpack=living(runtime)._unpack_tuples),)
 
     def as_attrgetter(*args):
         return (bridge.wrap(bridge.checked(args, 1, "as_attrgetter"), False),)
@@ -72,7 +82,8 @@ def open_python(runtime, bridge: PythonObjects, register_eval: bool, register_bu
     def lua_args(*args):
         if not args or type(args[0]) is not Table:
             type_error(args, 1, "args", "table")
-        positional, keywords = call_host(split_table, (runtime._from_lua(args[0]),))
+        lua = living(runtime)
+        positional, keywords = call_host(lua, lambda: split_table(lua._from_lua(args[0])), ())
         return (bridge.wrap(PythonArguments(positional, keywords), False),)
 
     for name, func in (("iter", lua_iter), ("iterex", lua_iterex), ("enumerate", lua_enumerate),
