@@ -104,7 +104,7 @@ def _priority(text: str) -> int:
 def _default_isolation() -> str:
     """``process`` where the platform has the OS limits it relies on.
 
-    Pods go to a worker 256 per round trip, so isolation costs about the
+    Pods go to each worker 256 per round trip, so isolation costs about the
     CPU of running in-process (bench/bench_isolation.py) and is the only
     thing that stops a long C-level call, a crash or memory beyond the
     accounting.  Checked without starting anything: ``workers.available()``
@@ -534,7 +534,7 @@ def cmd_serve(args) -> int:
         return serve(store, listen=args.listen, pods_path=args.pods, token=token, threads=args.threads,
                      isolation=args.isolation, log=log, allowed_hosts=tuple(args.allowed_host),
                      stale_after=args.stale_after, max_request_bytes=args.max_request_bytes,
-                     kubernetes=kubernetes)
+                     kubernetes=kubernetes, plugin_processes=args.plugin_processes)
     except ValueError as exc:
         raise CommandError(str(exc)) from None
     except OSError as exc:
@@ -655,6 +655,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="run each plugin in its own worker process with OS limits (RLIMIT_AS, "
                             "RLIMIT_CPU; the default where the platform has them) or in the service "
                             "process")
+    serve.add_argument("--plugin-processes", type=_positive, default=None, metavar="N",
+                       help="worker processes per plugin under --isolation process; a pass shares "
+                            "its pods among them (default: the CPUs available, at most 4)")
     serve.add_argument("--threads", type=_positive, default=4, help="server threads (default 4)")
     serve.set_defaults(run=cmd_serve)
     return parser

@@ -19,7 +19,12 @@ other pods go on there.
 Pods travel in batches (``call_many``): one pipe round trip carries up to
 ``BATCH_SIZE`` pods and their answers, so the process boundary costs a few
 microseconds per pod rather than a round trip each (``bench/bench_isolation``
-measures it).  To keep a per-call deadline inside a batch, the worker posts
+measures it).  They travel packed (``pods.pack_meta``: compressed bytes,
+which pickle as they are), and are unpacked in the worker.  A plugin has up
+to ``processes`` workers: the first starts with it, the others with the
+first call too big for one round trip (a resolution pass), and each round
+trip then sends every worker a slice, so a pass over 100,000 pods runs on
+every CPU the service may use.  To keep a per-call deadline inside a batch, the worker posts
 which pod it is on and since when in a small shared array (``progress``),
 which the parent reads when a reply is late.  A batch stops early at a
 budget error, so the caller sees it before spending more of the plugin's
@@ -27,7 +32,9 @@ time.
 
 ``WorkerPlugin`` has the interface the chain uses (``name``, ``stats``,
 ``call``, ``call_many``, ``close``), so the chain does not know where a
-plugin runs.
+plugin runs.  Its counters and output are the parent's: a call is counted,
+and its output handed on, when its answer is handed to the caller, in the
+order of the pods, whichever worker ran it.
 """
 
 from __future__ import annotations
@@ -63,6 +70,9 @@ LOAD_GRACE = 10.0
 #: small (a few hundred KB) and the work a killed worker loses short (a
 #: few milliseconds, redone on its replacement).
 BATCH_SIZE = 256
+#: The most worker processes one plugin gets (``default_processes``): a
+#: pass's pods are shared among them, one batch each per round trip.
+MAX_PROCESSES = 4
 #: A worker hands back what it has once a batch has run this long: the
 #: caller (the service's pass) holds its Lua lock per round trip, and an
 #: ad-hoc request or a shutdown should not wait for 256 slow calls.
@@ -137,9 +147,16 @@ def _worker_main(conn, progress, name, source, chunkname, limits, address_space,
 
 
 class WorkerPlugin:
-    """A plugin hosted in a worker process; the parent-side proxy.
+    """A plugin hosted in worker processes; the parent-side proxy.
 
-    ``deadline``: seconds one call may take before the worker is killed;
+    One worker is started with the plugin (it reports load errors); up to
+    ``processes - 1`` more are started the first time a call brings more
+    pods than one round trip carries (a resolution pass), and share the
+    batches from then on.  Calls are independent (each starts from the
+    plugin's state after loading), so which worker answers a pod changes
+    nothing but the time a pass takes.
+
+    ``deadline``: seconds one call may take before its worker is killed;
     by default the time budget of ``limits`` plus ``DEADLINE_GRACE``.
     """
 
@@ -147,7 +164,8 @@ class WorkerPlugin:
                  limits: Limits = PLUGIN_LIMITS, stats: PluginStats | None = None, on_output=None,
                  address_space: int | None = DEFAULT_ADDRESS_SPACE,
                  cpu_seconds: int | None = DEFAULT_CPU_SECONDS,
-                 deadline: float | None = None, batch_size: int = BATCH_SIZE):
+                 deadline: float | None = None, batch_size: int = BATCH_SIZE,
+                 processes: int | None = None):
         self.name = name
         self.stats = stats if stats is not None else PluginStats()
         self.on_output = on_output
@@ -156,77 +174,210 @@ class WorkerPlugin:
             deadline = budget + DEADLINE_GRACE if budget else None
         self.deadline = deadline
         self.batch_size = batch_size
+        self.processes = max(1, processes if processes is not None else default_processes())
         self._spec = (name, bytes(source), chunkname or f"@{name}.lua", limits, address_space, cpu_seconds)
         self._load_deadline = (limits.time or 0) + LOAD_GRACE
-        self.restarts = 0
-        self._process = None
-        self._conn = None
-        self._progress = _context().RawArray("d", 2)
-        self._start()
+        first = _Worker(self, emit_load_output=True)
+        first.spawn()
+        first.wait_loaded()
+        self._workers = [first]
+        #: Helpers started but not loaded yet; ``None`` until a big call starts them.
+        self._starting: list[_Worker] | None = None
 
-    # -- the worker's life ----------------------------------------------------
+    @property
+    def pid(self) -> int | None:
+        """The first worker's process id."""
+        return self._workers[0].pid
 
-    def _start(self) -> None:
-        parent, child = _context().Pipe()
-        process = _context().Process(target=_worker_main, args=(child, self._progress, *self._spec),
-                                   daemon=True, name=f"resolver-plugin-{self.name}")
-        process.start()
-        child.close()
-        try:
-            if not parent.poll(self._load_deadline):
-                _kill(process)
-                raise PluginError(self.name, "limit", f"{self.name}: loading took more than "
-                                                      f"{self._load_deadline:g} s; worker killed", "time")
-            reply = parent.recv()
-        except (EOFError, OSError):
-            process.join(5)
-            raise PluginError(self.name, "crash", f"{self.name}: worker process died while loading "
-                                                  f"({_exit_cause(process.exitcode)})") from None
-        self._emit(reply[-1])
-        if reply[0] == "load_failed":
-            _, kind, message, limit, _ = reply
-            process.join(5)
-            raise PluginError(self.name, kind, message, limit)
-        self._process, self._conn = process, parent
+    @property
+    def restarts(self) -> int:
+        return sum(worker.restarts for worker in self._workers)
 
     def _emit(self, lines) -> None:
         if self.on_output is not None:
             for line in lines:
                 self.on_output(self.name, line)
 
+    def _ready_workers(self) -> list[_Worker]:
+        """The workers that can take a batch now: helpers join as they finish loading."""
+        if self._starting:
+            still = []
+            for worker in self._starting:
+                state = worker.poll_loaded()
+                if state == "loaded":
+                    self._workers.append(worker)
+                elif state == "loading":
+                    still.append(worker)
+            self._starting = still
+        return self._workers
+
+    def _start_helpers(self) -> None:
+        """Start the other workers, without waiting: the first goes on meanwhile."""
+        self._starting = []
+        for _ in range(self.processes - 1):
+            helper = _Worker(self, emit_load_output=False)
+            try:
+                helper.spawn()
+            except OSError:
+                break  # fewer helpers: slower, not wrong
+            self._starting.append(helper)
+
     # -- calls ----------------------------------------------------------------
 
-    def call(self, meta_json: str) -> CallResult:
+    def call(self, meta_json: str | bytes) -> CallResult:
         return next(self.call_many([meta_json]))
 
-    def call_many(self, meta_jsons: Iterable[str]) -> Iterator[CallResult]:
-        """Call the plugin on each pod, in order, ``batch_size`` pods per
-        round trip.  Lazy: a batch is sent when the caller wants its first
-        result, so a caller that stops early (the chain, on disabling the
-        plugin) spends no more of the plugin's time."""
-        pending = list(meta_jsons)
-        while pending:
-            batch = pending[:self.batch_size]
-            answered = self._round_trip(batch)
-            del pending[:len(answered)]
-            for result, lines in answered:
+    def call_many(self, meta_jsons: Iterable[str | bytes]) -> Iterator[CallResult]:
+        """Call the plugin on each pod; results in order.
+
+        Each round sends every ready worker a slice of up to ``batch_size``
+        pods, then collects the replies.  Lazy: a round is sent when the
+        caller wants a result not yet computed, so a caller that stops
+        early (the chain, on disabling the plugin) spends no more of the
+        plugin's time.  A worker may answer only a prefix of its slice (a
+        budget error, a dead worker, ``BATCH_SECONDS``); the rest go in a
+        later round, and answers already computed past it wait for them.
+        """
+        inputs = meta_jsons if isinstance(meta_jsons, list) else list(meta_jsons)
+        if self._starting is None and self.processes > 1 and len(inputs) > self.batch_size:
+            self._start_helpers()
+        answered: dict[int, tuple] = {}
+        next_index = 0
+        while next_index < len(inputs):
+            if next_index not in answered:
+                self._round(inputs, next_index, answered)
+            while next_index in answered:
+                result, lines = answered.pop(next_index)
+                next_index += 1
                 self._emit(lines)
                 self.stats.record(result.status, result.seconds,
                                   result.error.metric_kind if result.error is not None else None)
                 yield result
 
-    def _round_trip(self, batch: list[str]) -> list[tuple[CallResult, list[str]]]:
-        """Results, each with its call's output, for a prefix of ``batch``
-        (all of it unless a budget error, a dead worker or ``BATCH_SECONDS``
-        cut it short)."""
-        progress = self._progress
+    def _round(self, inputs: list, start: int, answered: dict) -> None:
+        """One round trip to every ready worker, for the first unanswered pods from ``start``."""
+        workers = self._ready_workers()
+        capacity = self.batch_size * len(workers)
+        todo = []
+        index = start
+        while len(todo) < capacity and index < len(inputs):
+            if index not in answered:
+                todo.append(index)
+            index += 1
+        share = -(-len(todo) // len(workers))
+        slices = [(worker, todo[at:at + share]) for worker, at in zip(workers, range(0, len(todo), share))]
+        for worker, indices in slices:
+            worker.send([inputs[i] for i in indices])
+        for worker, indices in slices:
+            replies = worker.finish([inputs[i] for i in indices])
+            answered.update(zip(indices, replies))
+
+    def close(self) -> None:
+        for worker in self._workers + (self._starting or []):
+            worker.close()
+
+
+class _Worker:
+    """One worker process of a ``WorkerPlugin``, and the pipe to it."""
+
+    def __init__(self, plugin: WorkerPlugin, emit_load_output: bool):
+        self.plugin = plugin
+        self.name = plugin.name
+        #: Only the first worker hands on what the top level printed: the
+        #: helpers run the same top level again.
+        self.emit_load_output = emit_load_output
+        self.restarts = 0
+        self.process = None
+        self.conn = None
+        self.progress = _context().RawArray("d", 2)
+        self._spawned_at = 0.0
+
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid if self.process is not None else None
+
+    # -- the worker's life ----------------------------------------------------
+
+    def spawn(self) -> None:
+        parent, child = _context().Pipe()
+        process = _context().Process(target=_worker_main, args=(child, self.progress, *self.plugin._spec),
+                                     daemon=True, name=f"resolver-plugin-{self.name}")
+        process.start()
+        child.close()
+        self.process, self.conn = process, parent
+        self._spawned_at = monotonic()
+
+    def wait_loaded(self) -> None:
+        """Wait for the plugin's top level to finish; ``PluginError`` if it failed."""
+        process, conn = self.process, self.conn
+        load_deadline = self.plugin._load_deadline
+        try:
+            if not conn.poll(load_deadline):
+                _kill(process)
+                raise PluginError(self.name, "limit", f"{self.name}: loading took more than "
+                                                      f"{load_deadline:g} s; worker killed", "time")
+            reply = conn.recv()
+        except (EOFError, OSError):
+            process.join(5)
+            raise PluginError(self.name, "crash", f"{self.name}: worker process died while loading "
+                                                  f"({_exit_cause(process.exitcode)})") from None
+        if self.emit_load_output:
+            self.plugin._emit(reply[-1])
+        if reply[0] == "load_failed":
+            _, kind, message, limit, _ = reply
+            process.join(5)
+            raise PluginError(self.name, kind, message, limit)
+
+    def poll_loaded(self) -> str:
+        """``loaded``, ``loading`` or ``failed`` (then closed), without waiting."""
+        try:
+            waiting = not self.conn.poll(0)
+        except (EOFError, OSError):
+            waiting = False
+        if waiting:
+            if monotonic() - self._spawned_at < self.plugin._load_deadline:
+                return "loading"
+            _kill(self.process)
+            self.close()
+            return "failed"
+        try:
+            self.wait_loaded()
+        except PluginError:
+            self.close()
+            return "failed"
+        return "loaded"
+
+    def close(self) -> None:
+        if self.conn is not None:
+            try:
+                self.conn.close()
+            except OSError:
+                pass
+        if self.process is not None:
+            self.process.join(2)
+            if self.process.is_alive():
+                _kill(self.process)
+
+    # -- round trips ------------------------------------------------------------
+
+    def send(self, batch: list) -> None:
+        progress = self.progress
         progress[_STARTED] = monotonic()
         progress[_POD] = 0
         try:
-            self._conn.send(batch)
+            self.conn.send(batch)
+        except OSError:
+            pass  # a dead worker: ``finish`` finds out and replaces it
+
+    def finish(self, batch: list) -> list[tuple[CallResult, list[str]]]:
+        """Results, each with its call's output, for a prefix of the batch
+        just sent (all of it unless a budget error, a dead worker or
+        ``BATCH_SECONDS`` cut it short)."""
+        progress = self.progress
+        try:
             killed = self._await(progress)
             if not killed:
-                replies = self._conn.recv()
+                replies = self.conn.recv()
         except (EOFError, OSError):
             killed = False
         else:
@@ -241,11 +392,15 @@ class WorkerPlugin:
             return redone
         return redone + [failed]
 
+    def _round_trip(self, batch: list) -> list[tuple[CallResult, list[str]]]:
+        self.send(batch)
+        return self.finish(batch)
+
     def _await(self, progress) -> bool:
         """Wait for the reply; kill the worker if a call runs past its
         deadline.  Returns whether it was killed."""
-        deadline = self.deadline
-        conn = self._conn
+        deadline = self.plugin.deadline
+        conn = self.conn
         if deadline is None:
             return False  # recv blocks until a reply or the worker's end
         while True:
@@ -255,18 +410,19 @@ class WorkerPlugin:
             index = progress[_POD]
             overrun = monotonic() - progress[_STARTED] - deadline
             if overrun >= 0 and progress[_POD] == index:
-                _kill(self._process)
+                _kill(self.process)
                 return True
             if conn.poll(max(-overrun, 0.001)):
                 return False
 
     def _replace_dead_worker(self, killed: bool) -> PluginError:
-        process = self._process
+        process = self.process
         process.join(5)
         code = process.exitcode
         if killed:
             error = PluginError(self.name, "limit", f"{self.name}: the call was still running after "
-                                                    f"{self.deadline:g} s; worker killed and replaced", "time")
+                                                    f"{self.plugin.deadline:g} s; worker killed and replaced",
+                                "time")
         elif code == -signal.SIGXCPU:
             error = PluginError(self.name, "limit", f"{self.name}: the worker used up its CPU time limit; "
                                                     "replacing it", "time")
@@ -275,26 +431,12 @@ class WorkerPlugin:
                                                     f"({_exit_cause(code)}); replacing it")
         self.restarts += 1
         try:
-            self._start()
+            self.spawn()
+            self.wait_loaded()
         except PluginError as exc:  # the next call will try again
             error = PluginError(self.name, error.kind, f"{error.message}; restart failed: {exc}", error.limit)
-            self._conn = _DeadConnection()
+            self.conn = _DeadConnection()
         return error
-
-    @property
-    def pid(self) -> int | None:
-        return self._process.pid if self._process is not None else None
-
-    def close(self) -> None:
-        if self._conn is not None:
-            try:
-                self._conn.close()
-            except OSError:
-                pass
-        if self._process is not None:
-            self._process.join(2)
-            if self._process.is_alive():
-                _kill(self._process)
 
 
 def _result(plugin: str, reply) -> CallResult:
@@ -327,6 +469,15 @@ class _DeadConnection:
 
     def close(self):
         pass
+
+
+def default_processes() -> int:
+    """Workers per plugin for a pass: the CPUs this process may use, at most ``MAX_PROCESSES``."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cpus = os.cpu_count() or 1
+    return max(1, min(MAX_PROCESSES, cpus))
 
 
 def available() -> bool:
