@@ -39,9 +39,11 @@ order of the pods, whichever worker ran it.
 
 from __future__ import annotations
 
+import collections
 import functools
 import multiprocessing
 import os
+import queue
 import signal
 import threading
 from math import ceil
@@ -70,6 +72,9 @@ LOAD_GRACE = 10.0
 #: small (a few hundred KB) and the work a killed worker loses short (a
 #: few milliseconds, redone on its replacement).
 BATCH_SIZE = 256
+#: Batches sent to a worker ahead of the one it is answering: it starts the
+#: next as soon as it has answered one, without waiting for this process.
+PIPELINE_DEPTH = 2
 #: The most worker processes one plugin gets (``default_processes``): a
 #: pass's pods are shared among them, one batch each per round trip.
 MAX_PROCESSES = 4
@@ -114,10 +119,10 @@ def _worker_main(conn, progress, name, source, chunkname, limits, address_space,
     output.clear()
     hard = resource.getrlimit(resource.RLIMIT_CPU)[1]
     call = plugin.call
+    batches = _read_ahead(conn)
     while True:
-        try:
-            batch = conn.recv()
-        except (EOFError, OSError):
+        batch = batches.get()
+        if batch is None:
             return
         if cpu_seconds:
             usage = resource.getrusage(resource.RUSAGE_SELF)
@@ -144,6 +149,29 @@ def _worker_main(conn, progress, name, source, chunkname, limits, address_space,
                 if error.kind == "limit":
                     break  # let the caller count it before spending more time
         conn.send(replies)
+
+
+def _read_ahead(conn) -> queue.SimpleQueue:
+    """The batches sent to a worker, read by a thread of their own as they
+    arrive (``None`` once the pipe closes).
+
+    The parent sends a worker its next batch while it runs one
+    (``PIPELINE_DEPTH``); a batch is bigger than the pipe's buffer, so
+    unless it is read at once the parent would wait in ``send`` for the
+    batch before to end, and keep every other worker waiting too.
+    """
+    batches: queue.SimpleQueue = queue.SimpleQueue()
+
+    def read() -> None:
+        while True:
+            try:
+                batches.put(conn.recv())
+            except (EOFError, OSError):
+                batches.put(None)
+                return
+
+    threading.Thread(target=read, name="batch-reader", daemon=True).start()
+    return batches
 
 
 class WorkerPlugin:
@@ -190,6 +218,11 @@ class WorkerPlugin:
         return self._workers[0].pid
 
     @property
+    def pids(self) -> list[int]:
+        """The process ids of the workers answering now."""
+        return [worker.pid for worker in self._workers if worker.pid is not None]
+
+    @property
     def restarts(self) -> int:
         return sum(worker.restarts for worker in self._workers)
 
@@ -230,47 +263,72 @@ class WorkerPlugin:
     def call_many(self, meta_jsons: Iterable[str | bytes]) -> Iterator[CallResult]:
         """Call the plugin on each pod; results in order.
 
-        Each round sends every ready worker a slice of up to ``batch_size``
-        pods, then collects the replies.  Lazy: a round is sent when the
-        caller wants a result not yet computed, so a caller that stops
-        early (the chain, on disabling the plugin) spends no more of the
-        plugin's time.  A worker may answer only a prefix of its slice (a
-        budget error, a dead worker, ``BATCH_SECONDS``); the rest go in a
-        later round, and answers already computed past it wait for them.
+        Every ready worker is kept ``PIPELINE_DEPTH`` batches ahead, so it
+        starts its next batch as soon as it has answered one, while this
+        process hands on the answers, and never waits for another worker.
+        Lazy: batches are sent when the caller wants a result not yet
+        computed, so a caller that stops early (the chain, on disabling the
+        plugin) spends at most what was already sent of the plugin's time
+        (the answers are awaited and dropped).  A worker may answer only a
+        prefix of its batch (a budget error, a dead worker,
+        ``BATCH_SECONDS``); the rest is sent again, and answers already
+        computed past it wait for them.
         """
         inputs = meta_jsons if isinstance(meta_jsons, list) else list(meta_jsons)
+        self._drain()  # a call abandoned without being closed
         if self._starting is None and self.processes > 1 and len(inputs) > self.batch_size:
             self._start_helpers()
         answered: dict[int, tuple] = {}
+        unsent = _Unsent(len(inputs))
         next_index = 0
-        while next_index < len(inputs):
-            if next_index not in answered:
-                self._round(inputs, next_index, answered)
-            while next_index in answered:
+        try:
+            while next_index < len(inputs):
+                if next_index not in answered:
+                    self._top_up(inputs, unsent)
+                    self._collect(self._holder(next_index), inputs, answered, unsent)
+                    continue
                 result, lines = answered.pop(next_index)
                 next_index += 1
                 self._emit(lines)
                 self.stats.record(result.status, result.seconds,
                                   result.error.metric_kind if result.error is not None else None)
                 yield result
+        finally:
+            self._drain()
 
-    def _round(self, inputs: list, start: int, answered: dict) -> None:
-        """One round trip to every ready worker, for the first unanswered pods from ``start``."""
+    def _top_up(self, inputs: list, unsent: _Unsent) -> None:
+        """Send each ready worker batches until it has ``PIPELINE_DEPTH`` in flight.
+
+        Batches are at most ``batch_size`` pods, and smaller when there are
+        few pods, so that every worker gets a share."""
         workers = self._ready_workers()
-        capacity = self.batch_size * len(workers)
-        todo = []
-        index = start
-        while len(todo) < capacity and index < len(inputs):
-            if index not in answered:
-                todo.append(index)
-            index += 1
-        share = -(-len(todo) // len(workers))
-        slices = [(worker, todo[at:at + share]) for worker, at in zip(workers, range(0, len(todo), share))]
-        for worker, indices in slices:
-            worker.send([inputs[i] for i in indices])
-        for worker, indices in slices:
-            replies = worker.finish([inputs[i] for i in indices])
-            answered.update(zip(indices, replies))
+        size = min(self.batch_size, -(-len(unsent) // (len(workers) * PIPELINE_DEPTH)))
+        for worker in workers:
+            while len(worker.in_flight) < PIPELINE_DEPTH and unsent:
+                indices = unsent.take(size)
+                worker.send(indices, [inputs[i] for i in indices])
+
+    def _holder(self, index: int) -> _Worker:
+        for worker in self._workers:
+            if any(index in batch for batch in worker.in_flight):
+                return worker
+        raise AssertionError(f"pod {index} is neither answered nor in flight")
+
+    def _collect(self, worker: _Worker, inputs: list, answered: dict, unsent: _Unsent) -> None:
+        """The answers to the oldest batch in flight to ``worker``; what it
+        did not answer goes back to ``unsent``."""
+        indices = worker.in_flight[0]
+        replies, lost = worker.finish([inputs[i] for i in indices])
+        answered.update(zip(indices, replies))
+        unsent.put_back(indices[len(replies):])
+        for batch in lost:  # sent to a worker that died before reading them
+            unsent.put_back(batch)
+
+    def _drain(self) -> None:
+        """Await and drop the answers to batches still in flight."""
+        for worker in self._workers:
+            while worker.in_flight:
+                worker.finish(None)
 
     def close(self) -> None:
         for worker in self._workers + (self._starting or []):
@@ -290,6 +348,8 @@ class _Worker:
         self.process = None
         self.conn = None
         self.progress = _context().RawArray("d", 2)
+        #: The pods' indices of each batch sent and not answered yet, oldest first.
+        self.in_flight: collections.deque[list[int]] = collections.deque()
         self._spawned_at = 0.0
 
     @property
@@ -360,20 +420,27 @@ class _Worker:
 
     # -- round trips ------------------------------------------------------------
 
-    def send(self, batch: list) -> None:
-        progress = self.progress
-        progress[_STARTED] = monotonic()
-        progress[_POD] = 0
+    def send(self, indices: list[int], batch: list) -> None:
+        """Send a batch (``indices``: where its pods are in the caller's list)."""
+        if not self.in_flight:  # idle: the worker's progress is from an older batch
+            self.progress[_STARTED] = monotonic()
+            self.progress[_POD] = 0
+        self.in_flight.append(indices)
         try:
             self.conn.send(batch)
         except OSError:
             pass  # a dead worker: ``finish`` finds out and replaces it
 
-    def finish(self, batch: list) -> list[tuple[CallResult, list[str]]]:
-        """Results, each with its call's output, for a prefix of the batch
-        just sent (all of it unless a budget error, a dead worker or
-        ``BATCH_SECONDS`` cut it short)."""
+    def finish(self, batch: list | None) -> tuple[list[tuple[CallResult, list[str]]], list[list[int]]]:
+        """Wait for the answers to the oldest batch in flight (``batch``;
+        ``None`` when they are to be dropped).
+
+        Returns the results, each with its call's output, for a prefix of
+        the batch (all of it unless a budget error, a dead worker or
+        ``BATCH_SECONDS`` cut it short), and the batches sent after it that
+        died with the worker, if it died."""
         progress = self.progress
+        self.in_flight.popleft()
         try:
             killed = self._await(progress)
             if not killed:
@@ -382,19 +449,29 @@ class _Worker:
             killed = False
         else:
             if not killed:
-                return [(_result(self.name, reply[:5]), reply[5]) for reply in replies]
+                if self.in_flight:
+                    # The worker goes on to the next batch: its progress
+                    # still shows this one's last pod until it starts.
+                    progress[_STARTED] = monotonic()
+                return [(_result(self.name, reply[:5]), reply[5]) for reply in replies], []
         # The worker is gone: the pod in flight failed; those before it
         # have no answer yet (the reply died with the worker) and go again.
+        lost = list(self.in_flight)
+        self.in_flight.clear()
         index, seconds = int(progress[_POD]), monotonic() - progress[_STARTED]
         failed = (CallResult("error", error=self._replace_dead_worker(killed), seconds=seconds), [])
+        if batch is None:
+            return [], lost
         redone = self._round_trip(batch[:index]) if index else []
         if len(redone) < index:  # cut short again: the rest waits for the next round trip
-            return redone
-        return redone + [failed]
+            return redone, lost
+        return redone + [failed], lost
 
     def _round_trip(self, batch: list) -> list[tuple[CallResult, list[str]]]:
-        self.send(batch)
-        return self.finish(batch)
+        """Send a batch to this (idle) worker and wait for its answers."""
+        self.send(list(range(len(batch))), batch)
+        replies, _ = self.finish(batch)
+        return replies
 
     def _await(self, progress) -> bool:
         """Wait for the reply; kill the worker if a call runs past its
@@ -437,6 +514,31 @@ class _Worker:
             error = PluginError(self.name, error.kind, f"{error.message}; restart failed: {exc}", error.limit)
             self.conn = _DeadConnection()
         return error
+
+
+class _Unsent:
+    """The indices of a call's pods not sent yet, lowest first: those sent
+    back (a batch cut short) before the ones never sent."""
+
+    def __init__(self, count: int):
+        self._back: list[int] = []
+        self._next = 0
+        self._count = count
+
+    def __len__(self) -> int:
+        return len(self._back) + self._count - self._next
+
+    def take(self, size: int) -> list[int]:
+        taken = self._back[:size]
+        del self._back[:size]
+        fresh = min(size - len(taken), self._count - self._next)
+        taken += range(self._next, self._next + fresh)
+        self._next += fresh
+        return taken
+
+    def put_back(self, indices: list[int]) -> None:
+        if indices:
+            self._back = sorted(self._back + indices)
 
 
 def _result(plugin: str, reply) -> CallResult:

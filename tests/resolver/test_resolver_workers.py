@@ -211,19 +211,31 @@ def test_a_big_call_is_shared_among_the_workers_with_the_answers_in_order():
         assert worker.stats.calls == 120 and worker.restarts == 0
 
 
-def test_a_slice_cut_short_is_finished_before_the_answers_after_it():
-    # Pod "1" runs out of steps in the first worker's slice, which stops
-    # there; the second worker's slice was answered meanwhile, and waits.
-    spin_on_1 = (b'function GetWorkloadTypeAndName(m)\n'
-                 b'  if m == "1" then while true do end end\n  return "Deployment", "w" .. m\nend\n')
-    with closing(WorkerPlugin("spin", spin_on_1, processes=2, batch_size=4,
+def test_a_batch_cut_short_is_finished_before_the_answers_after_it():
+    # Pod "0" runs out of steps: its worker stops that batch there, and
+    # pod "1" goes again after the other batches, whose answers wait.
+    spin_on_0 = (b'function GetWorkloadTypeAndName(m)\n'
+                 b'  if m == "0" then while true do end end\n  return "Deployment", "w" .. m\nend\n')
+    with closing(WorkerPlugin("spin", spin_on_0, processes=2, batch_size=4,
                               limits=Limits(steps=100_000, time=5.0))) as worker:
         list(worker.call_many([str(n) for n in range(9)]))
         _wait_for_helpers(worker, 2)
         results = list(worker.call_many([str(n) for n in range(8)]))
-        assert [r.name for r in results] == ["w0", "", "w2", "w3", "w4", "w5", "w6", "w7"]
-        assert results[1].error.metric_kind == "limit_steps"
+        assert [r.name for r in results] == ["", "w1", "w2", "w3", "w4", "w5", "w6", "w7"]
+        assert results[0].error.metric_kind == "limit_steps"
         assert worker.stats.errors == {"limit_steps": 2} and worker.stats.calls == 17
+
+
+def test_a_caller_that_stops_early_leaves_nothing_in_flight():
+    echo = b'function GetWorkloadTypeAndName(m) return "Deployment", "w" .. m end\n'
+    with closing(WorkerPlugin("echo", echo, processes=2, batch_size=4)) as worker:
+        list(worker.call_many([str(n) for n in range(9)]))
+        _wait_for_helpers(worker, 2)
+        results = worker.call_many([str(n) for n in range(40)])
+        assert next(results).name == "w0"
+        del results  # dropped with batches still in flight
+        assert [r.name for r in worker.call_many(["a", "b", "c"])] == ["wa", "wb", "wc"]
+        assert worker.stats.calls == 9 + 1 + 3
 
 
 def test_a_killed_helper_fails_only_its_call_in_flight():
