@@ -40,6 +40,7 @@ import tempfile
 import time
 
 from bench.realistic_pods import make_pod as realistic_pod
+from bench.timing import cpu_seconds, rss_mb
 
 ROOT = os.path.join(os.path.dirname(__file__), "..")
 SEED_PLUGIN = os.path.join(ROOT, "examples", "plugins", "opengauss.lua")
@@ -78,28 +79,6 @@ class Feed:
         metadata = self.metadata(index)
         metadata["annotations"] = dict(metadata.get("annotations") or {}, **{"bench/serial": str(serial)})
         return self.Change("upsert", "Pod", pod=self.make_pod(metadata))
-
-
-def rss_mb(pid: int | str = "self") -> float | None:
-    """Resident memory of a process (Linux), in MB."""
-    try:
-        with open(f"/proc/{pid}/status") as handle:
-            for line in handle:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        return None
-    return None
-
-
-def cpu_seconds(pid: int) -> float:
-    """User plus system CPU time of a process so far (Linux; 0 elsewhere)."""
-    try:
-        with open(f"/proc/{pid}/stat") as handle:
-            fields = handle.read().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def worker_pids(service) -> list[int]:
