@@ -47,7 +47,7 @@ def main(argv=None) -> None:
     workers = {}
     for size in BATCH_SIZES:
         started = time.perf_counter()
-        workers[size] = WorkerPlugin("opengauss", source, batch_size=size)
+        workers[size] = WorkerPlugin("opengauss", source, batch_size=size, processes=1)  # one worker: the boundary per pod
         start_seconds.append(time.perf_counter() - started)
     try:
         expected = [r[:3] for r in in_process.call_many(documents)]
