@@ -4,6 +4,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 
 from resolver.store import PluginStore
 
@@ -65,6 +66,42 @@ def test_bad_input_is_a_positioned_error_after_the_lines_before_it(tmp_path):
     out, err = proc.communicate(json.dumps(pod("a", "1")) + "\n{not json\n", timeout=30)
     assert out == "x/a\tStatefulSet\tdb\tbuiltin:owner\n"
     assert proc.returncode != 0 and "<stdin>:2:" in err and "Traceback" not in err
+
+
+def test_a_plugin_change_in_the_middle_of_the_stream_re_resolves_what_it_changes(tmp_path):
+    proc = start(tmp_path, "-o", "json")
+    store = PluginStore(str(tmp_path / "plugins.db"))
+    watchdog = threading.Timer(60, proc.kill)  # a line that never comes fails the test, not the run
+    watchdog.start()
+
+    def answers(count):
+        return [(a["pod"], a.get("name", "deleted" if a.get("deleted") else "-"), a.get("source"))
+                for a in (json.loads(proc.stdout.readline()) for _ in range(count))]
+
+    try:
+        proc.stdin.write(json.dumps(pod("a", "1")) + "\n" + json.dumps(pod("b", "2", team="red")) + "\n")
+        proc.stdin.flush()
+        assert answers(2) == [("a", "db", "builtin:owner"), ("b", "teamed", "plugin:team")]
+        # A new version claims every pod: both answers change, with no pod change on the stream.
+        store.create("team", b'function GetWorkloadTypeAndName(m) return "Deployment", "all" end')
+        assert answers(2) == [("a", "all", "plugin:team"), ("b", "all", "plugin:team")]
+        # Another plugin, after it in the chain, changes no answer: no line.
+        store.create("late", b'function GetWorkloadTypeAndName(m) return "Deployment", "late" end', priority=10)
+        proc.stdin.write(json.dumps(pod("c", "3")) + "\n")
+        proc.stdin.flush()
+        assert answers(1) == [("c", "all", "plugin:team")]
+        # Deleted: each answer falls to the next in the chain.
+        store.delete("team")
+        assert answers(3) == [("a", "late", "plugin:late"), ("b", "late", "plugin:late"), ("c", "late", "plugin:late")]
+        proc.stdin.write(json.dumps({"type": "DELETED", "object": pod("c", "3")}) + "\n")
+        proc.stdin.close()
+        assert [json.loads(line) for line in proc.stdout.read().splitlines()] == [
+            {"namespace": "x", "pod": "c", "uid": "3", "deleted": True}]
+        assert proc.wait(10) == 0
+    finally:
+        watchdog.cancel()
+        proc.kill()
+        proc.wait()
 
 
 def test_the_progress_bar_covers_reading_when_stderr_is_a_terminal(tmp_path, monkeypatch, capsys):
