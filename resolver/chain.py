@@ -181,13 +181,16 @@ class Chain:
         """
         results: list[PodResult] = []
         pending = []  # (pod, owner rules' answer, trail) for pods the plugins may claim
+        reported = 0
         for pod in pods:
             done, outcome, trail = self._before_plugins(pod, explain)
+            if done is None and not self.plugins:  # no plugin to ask: settled now
+                done = self._after_plugins(pod, outcome, trail)
             if done is not None:
                 results.append(done)
+                reported = _report(progress, len(results), reported)
             else:
                 pending.append((pod, outcome, trail))
-        reported = _report(progress, len(results), 0)
         for plugin in self.plugins:
             if not pending:
                 break

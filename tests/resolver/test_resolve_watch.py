@@ -122,3 +122,13 @@ def test_the_progress_bar_covers_reading_when_stderr_is_a_terminal(tmp_path, mon
     shown = terminal.getvalue()
     assert "MiB read" in shown and "/1 MiB" in shown  # bytes read of the file's size, while parsing
     assert json.loads(capsys.readouterr().out)["summary"]["pods"] == 3000
+
+
+def test_progress_goes_on_while_the_built_in_rules_settle_pods_with_no_plugin_to_ask():
+    from resolver.chain import Chain
+    from resolver.pods import make_pod
+
+    pods = [make_pod(pod(f"p{i}", str(i))["metadata"]) for i in range(1000)]
+    shown = []
+    results, _ = Chain([]).resolve_all(pods, progress=shown.append)
+    assert shown == [256, 512, 768, 1000] and len(results) == 1000
