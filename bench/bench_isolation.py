@@ -23,34 +23,11 @@ import os
 import time
 
 from bench.bench_plugin import PLUGIN, pod_documents
-from bench.timing import interleaved_best
+from bench.timing import cpu_seconds as _cpu_seconds, interleaved_best, rss_mb as _rss_mb
 from resolver.plugins import LuaPlugin
 from resolver.workers import BATCH_SIZE, WorkerPlugin
 
 BATCH_SIZES = sorted({1, 8, 64, BATCH_SIZE, 1024})
-
-
-def _cpu_seconds(pid: int | None) -> float:
-    """User plus system CPU time of a process (Linux ``/proc``), 0 if unknown."""
-    if pid is None:
-        return 0.0
-    try:
-        with open(f"/proc/{pid}/stat") as handle:
-            fields = handle.read().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def _rss_mb(pid: int) -> float | None:
-    try:
-        with open(f"/proc/{pid}/status") as handle:
-            for line in handle:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return None
 
 
 def main(argv=None) -> None:
@@ -70,7 +47,7 @@ def main(argv=None) -> None:
     workers = {}
     for size in BATCH_SIZES:
         started = time.perf_counter()
-        workers[size] = WorkerPlugin("opengauss", source, batch_size=size)
+        workers[size] = WorkerPlugin("opengauss", source, batch_size=size, processes=1)  # one worker: the boundary per pod
         start_seconds.append(time.perf_counter() - started)
     try:
         expected = [r[:3] for r in in_process.call_many(documents)]

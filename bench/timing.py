@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 
 
@@ -28,3 +29,27 @@ def interleaved_best(rounds: int, runs: dict) -> dict:
             run()
             best[name] = min(best[name], time.perf_counter() - start)
     return best
+
+
+def cpu_seconds(pid: int | None) -> float:
+    """User plus system CPU time of a process (Linux ``/proc``), 0 if unknown."""
+    if pid is None:
+        return 0.0
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            fields = handle.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def rss_mb(pid: int | str = "self") -> float | None:
+    """Resident memory of a process (Linux ``/proc``), in MB; None if unknown."""
+    try:
+        with open(f"/proc/{pid}/status") as handle:
+            for line in handle:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return None

@@ -18,7 +18,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
-from .plugins import CallResult, LuaPlugin, to_lua_string
+from .plugins import CallResult, LuaPlugin
 from .pods import Pod, PodSet
 from .rules import Resolved, Unresolved, owner_rules, virtual_kubelet
 
@@ -181,13 +181,16 @@ class Chain:
         """
         results: list[PodResult] = []
         pending = []  # (pod, owner rules' answer, trail) for pods the plugins may claim
+        reported = 0
         for pod in pods:
             done, outcome, trail = self._before_plugins(pod, explain)
+            if done is None and not self.plugins:  # no plugin to ask: settled now
+                done = self._after_plugins(pod, outcome, trail)
             if done is not None:
                 results.append(done)
+                reported = _report(progress, len(results), reported)
             else:
                 pending.append((pod, outcome, trail))
-        reported = _report(progress, len(results), 0)
         for plugin in self.plugins:
             if not pending:
                 break
@@ -210,9 +213,10 @@ class Chain:
         return results, summarise(results, self.plugins)
 
 
-def _meta_json(pod: Pod) -> str:
-    """The pod's metadata JSON as a Lua string (prepared once by ``pods``)."""
-    return pod.lua_meta or to_lua_string(pod.meta_json)
+def _meta_json(pod: Pod) -> bytes:
+    """The pod's metadata JSON, packed: plugins unpack it where they run
+    (``plugins.lua_input``), in a worker process for one."""
+    return pod.packed_meta
 
 
 def _report(progress, done: int, reported: int) -> int:

@@ -104,7 +104,7 @@ def _priority(text: str) -> int:
 def _default_isolation() -> str:
     """``process`` where the platform has the OS limits it relies on.
 
-    Pods go to a worker 256 per round trip, so isolation costs about the
+    Pods go to each worker 256 per round trip, so isolation costs about the
     CPU of running in-process (bench/bench_isolation.py) and is the only
     thing that stops a long C-level call, a crash or memory beyond the
     accounting.  Checked without starting anything: ``workers.available()``
@@ -400,9 +400,9 @@ def _loaded_plugins(args):
 def cmd_resolve(args) -> int:
     from .chain import resolve_podset
     from .service import result_to_dict, summary_to_dict
-    plugins, load_failures = _loaded_plugins(args)
     if args.watch:
-        return _resolve_watch(args, plugins)
+        return _resolve_watch(args)
+    plugins, load_failures = _loaded_plugins(args)
     reading = _ReadProgress("read")
     try:
         podset = _load_pods(args.pods, progress=reading)
@@ -444,36 +444,41 @@ def cmd_resolve(args) -> int:
     return status
 
 
-def _resolve_watch(args, plugins) -> int:
-    """``resolve --watch``: a line per pod change, as each change is read."""
-    from .chain import Chain
-    from .podindex import PodIndex
+def _resolve_watch(args) -> int:
+    """``resolve --watch``: a line per pod change, as each change is read;
+    and when the store's plugins change meanwhile, a line per pod whose
+    answer that changes (see ``streamwatch``)."""
     from .pods import PodInputError, read_changes
     from .service import result_to_dict
+    from .streamwatch import StreamWatch
     if args.output not in ("table", "json"):
         raise CommandError("--watch prints a line per change: -o table (the default) or -o json")
     if args.pods != "-" and os.path.isdir(args.pods):
         raise CommandError(f"{args.pods}: --watch reads one stream (a file, or - for stdin), not a directory")
-    index = PodIndex()
-    chain = Chain(plugins, index.replicasets, on_event=_ErrorPrinter(), max_limit_errors=None)
+    store = _open_store(args)
     try:
         stream = sys.stdin.buffer if args.pods == "-" else open(args.pods, "rb")
     except OSError as exc:
         raise CommandError(f"{args.pods}: {exc.strerror}") from None
+
+    def report(event, name, message):
+        if event == "plugin_load_failed":
+            print(f"{PROG}: plugin {name} skipped: {message}", file=sys.stderr)
+
+    watch = StreamWatch(store, read_changes(stream, "<stdin>" if args.pods == "-" else args.pods),
+                        explain=args.explain, on_event=_ErrorPrinter(), on_load_event=report)
     try:
-        for change in read_changes(stream, "<stdin>" if args.pods == "-" else args.pods):
-            update = index.apply(change)
-            lines = [_watch_line(args.output, {"namespace": pod.namespace, "pod": pod.name, "uid": pod.uid,
-                                               "deleted": True}) for pod in update.removed]
-            for pod in update.stale:
-                result = chain.resolve(pod, explain=args.explain)
-                lines.append(_watch_line(args.output, result_to_dict(result)))
-            if lines:
-                sys.stdout.write("".join(lines))
-                sys.stdout.flush()  # a line per change, as it happens
+        for lines in watch.updates():
+            sys.stdout.write("".join(
+                _watch_line(args.output, result_to_dict(line.result) if line.result is not None else
+                            {"namespace": line.pod.namespace, "pod": line.pod.name, "uid": line.pod.uid,
+                             "deleted": True})
+                for line in lines))
+            sys.stdout.flush()  # a line per change, as it happens
     except PodInputError as exc:
         raise CommandError(str(exc)) from None
     finally:
+        watch.close()
         if stream is not sys.stdin.buffer:
             stream.close()
     return 0
@@ -534,7 +539,7 @@ def cmd_serve(args) -> int:
         return serve(store, listen=args.listen, pods_path=args.pods, token=token, threads=args.threads,
                      isolation=args.isolation, log=log, allowed_hosts=tuple(args.allowed_host),
                      stale_after=args.stale_after, max_request_bytes=args.max_request_bytes,
-                     kubernetes=kubernetes)
+                     kubernetes=kubernetes, plugin_processes=args.plugin_processes)
     except ValueError as exc:
         raise CommandError(str(exc)) from None
     except OSError as exc:
@@ -623,7 +628,8 @@ def build_parser() -> argparse.ArgumentParser:
     resolve.add_argument("--explain", action="store_true", help="show what every rule and plugin said")
     resolve.add_argument("--watch", action="store_true",
                          help="read a stream of changes (kubectl get pods -A -w -o json, or NDJSON) and print "
-                              "a line per pod change as it arrives")
+                              "a line per pod change as it arrives; when the store's plugins change "
+                              "meanwhile, a line per pod whose answer that changes")
     resolve.add_argument("--allow-plugin-errors", action="store_true",
                          help=f"exit 0 even when a plugin failed (otherwise exit {EXIT_PLUGIN_ERRORS})")
     resolve.set_defaults(run=cmd_resolve)
@@ -655,6 +661,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="run each plugin in its own worker process with OS limits (RLIMIT_AS, "
                             "RLIMIT_CPU; the default where the platform has them) or in the service "
                             "process")
+    serve.add_argument("--plugin-processes", type=_positive, default=None, metavar="N",
+                       help="worker processes per plugin under --isolation process; a pass shares "
+                            "its pods among them (default: the CPUs available, at most 4)")
     serve.add_argument("--threads", type=_positive, default=4, help="server threads (default 4)")
     serve.set_defaults(run=cmd_serve)
     return parser

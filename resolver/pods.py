@@ -40,7 +40,8 @@ from .rules import RULE_LABELS, controller_owner
 __all__ = [
     "KEPT_METADATA_FIELDS", "Change", "Documents", "Pod", "PodInputError", "PodSet", "PodSetBuilder",
     "changes_in", "collect", "controller_owner", "cut_metadata", "go_json", "load_pods", "make_pod",
-    "parse_documents", "pod_key", "pods_from_bytes", "read_changes", "read_pods", "rules_view",
+    "pack_meta", "parse_documents", "pod_key", "pods_from_bytes", "read_changes", "read_pods", "rules_view",
+    "unpack_meta",
 ]
 
 #: The metadata fields DeepFlow's agent keeps for a pod.
@@ -58,8 +59,22 @@ COMPRESS_ABOVE = 1024
 POD_FILE_SUFFIXES = (".json", ".ndjson", ".yaml", ".yml")
 
 
-class _Compressed(bytes):
-    """zlib-compressed metadata JSON (a type of its own, so nothing more is stored to say so)."""
+def pack_meta(meta_json: str) -> bytes:
+    """Metadata JSON as a pod holds it: UTF-8, zlib-compressed when long.
+
+    Plain bytes either way, so a batch of them crosses a worker's pipe as
+    it is (``workers``): JSON of an object starts with ``{``, zlib's header
+    with ``x`` (0x78), and ``unpack_meta`` tells them apart by that.
+    """
+    packed = meta_json.encode("utf-8")
+    if len(packed) > COMPRESS_ABOVE:
+        packed = zlib.compress(packed, 1)
+    return packed
+
+
+def unpack_meta(packed: bytes) -> bytes:
+    """The UTF-8 metadata JSON that ``pack_meta`` packed."""
+    return zlib.decompress(packed) if packed[:1] == b"x" else packed
 
 
 class Pod:
@@ -82,8 +97,7 @@ class Pod:
     @property
     def meta_json_bytes(self) -> bytes:
         """The metadata JSON a plugin receives, as UTF-8."""
-        packed = self._packed
-        return zlib.decompress(packed) if type(packed) is _Compressed else packed
+        return unpack_meta(self._packed)
 
     @property
     def meta_json(self) -> str:
@@ -94,6 +108,12 @@ class Pod:
     def lua_meta(self) -> str:
         """``meta_json`` as a Lua string (UTF-8 bytes held as latin-1 text)."""
         return self.meta_json_bytes.decode("latin-1")
+
+    @property
+    def packed_meta(self) -> bytes:
+        """The metadata JSON packed (``pack_meta``): what the chain hands
+        plugins, which unpack it where they run (a worker, for one)."""
+        return self._packed
 
     @property
     def fingerprint(self) -> bytes:
@@ -200,10 +220,7 @@ def make_pod(metadata: dict) -> Pod:
         meta_json = go_json(cut)
     except (TypeError, ValueError) as exc:  # YAML can hold what JSON cannot (.nan, !!binary...)
         raise PodInputError(f"pod {namespace}/{name}", f"metadata is not JSON-compatible: {exc}") from None
-    packed = meta_json.encode("utf-8")
-    if len(packed) > COMPRESS_ABOVE:
-        packed = _Compressed(zlib.compress(packed, 1))
-    return Pod(sys.intern(namespace), name, _text(cut.get("uid")), rules_view(cut), packed)
+    return Pod(sys.intern(namespace), name, _text(cut.get("uid")), rules_view(cut), pack_meta(meta_json))
 
 
 def _text(value) -> str:

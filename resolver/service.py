@@ -31,6 +31,7 @@ counters of its own, and whatever goes wrong is reported to that caller only.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hmac
 import json
 import os
@@ -59,9 +60,11 @@ from .rules import Resolved
 from .store import PLUGIN_USERS, PluginNotFound, PluginStore, StoreError, check_name, check_priority
 
 POLL_INTERVAL = 0.1
-#: Pods resolved per hold of the Lua lock, in a pass or for pending changes:
-#: what a one-pod ``POST /v1/resolve`` may wait behind.
-PASS_BATCH = 256
+#: Pods resolved per hold of the Lua lock, at most, in a pass or for
+#: pending changes (``_Batches`` sizes batches by time below that): room
+#: for a round trip to each of a plugin's worker processes
+#: (``workers.BATCH_SIZE`` pods each, up to ``workers.MAX_PROCESSES``).
+PASS_BATCH = 1024
 #: How long one batch may hold the Lua lock: batches shrink to fit, so a
 #: slow plugin (0.1 s a pod) never makes a one-pod request wait a whole
 #: batch, while a fast one still runs 256 pods per turn.
@@ -165,7 +168,7 @@ class ResolverService:
                  isolation: str = "in-process", *, listen_host: str = "127.0.0.1",
                  allowed_hosts: tuple[str, ...] = (), stale_after: float = DEFAULT_STALE_AFTER,
                  max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES, resolve_slots: int = 2,
-                 kubernetes: dict | None = None):
+                 kubernetes: dict | None = None, plugin_processes: int | None = None):
         self.store = store
         self.pods_path = pods_path
         self.token = token or None
@@ -179,7 +182,7 @@ class ResolverService:
         #: Builds a plugin where it will run (in this process or a worker);
         #: uploads are validated the same way, so a hostile top level never
         #: runs in the service process under ``process`` isolation.
-        self._make_plugin = _plugin_factory(isolation)
+        self._make_plugin = _plugin_factory(isolation, plugin_processes)
         self.plugin_set = PluginSet(on_event=self._on_load_event, on_output=self._output.line,
                                     factory=self._make_plugin)
         #: Held while Lua runs: a runtime serves one call at a time.
@@ -828,14 +831,14 @@ def _form_priority(text: str | None) -> int | None:
     return check_priority(value)
 
 
-def _plugin_factory(isolation: str):
+def _plugin_factory(isolation: str, processes: int | None = None):
     if isolation == "in-process":
         return LuaPlugin
     if isolation == "process":
         from .workers import WorkerPlugin, available
         if not available():
             raise ValueError("--isolation process needs a POSIX system with RLIMIT_AS")
-        return WorkerPlugin
+        return functools.partial(WorkerPlugin, processes=processes)
     raise ValueError(f"unknown isolation {isolation!r} (in-process or process)")
 
 
@@ -883,7 +886,8 @@ def summary_to_dict(summary: Summary) -> dict:
 def serve(store: PluginStore, *, listen: str, pods_path: str | None, token: str | None,
           threads: int = 4, log: EventLog | None = None, isolation: str = "in-process",
           allowed_hosts: tuple[str, ...] = (), stale_after: float = DEFAULT_STALE_AFTER,
-          max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES, kubernetes: dict | None = None) -> int:
+          max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES, kubernetes: dict | None = None,
+          plugin_processes: int | None = None) -> int:
     """Run until SIGTERM/SIGINT; returns the exit status."""
     from waitress.server import create_server
 
@@ -896,7 +900,7 @@ def serve(store: PluginStore, *, listen: str, pods_path: str | None, token: str 
     service = ResolverService(store, pods_path, token, log, isolation=isolation, listen_host=host,
                               allowed_hosts=allowed_hosts, stale_after=stale_after,
                               max_request_bytes=max_request_bytes, resolve_slots=max(1, threads - 2),
-                              kubernetes=kubernetes)
+                              kubernetes=kubernetes, plugin_processes=plugin_processes)
     server = create_server(service.app, host=host, port=port, threads=threads,
                            ident="resolver", clear_untrusted_proxy_headers=True)
     stopping = threading.Event()

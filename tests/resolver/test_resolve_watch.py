@@ -4,6 +4,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 
 from resolver.store import PluginStore
 
@@ -67,6 +68,42 @@ def test_bad_input_is_a_positioned_error_after_the_lines_before_it(tmp_path):
     assert proc.returncode != 0 and "<stdin>:2:" in err and "Traceback" not in err
 
 
+def test_a_plugin_change_in_the_middle_of_the_stream_re_resolves_what_it_changes(tmp_path):
+    proc = start(tmp_path, "-o", "json")
+    store = PluginStore(str(tmp_path / "plugins.db"))
+    watchdog = threading.Timer(60, proc.kill)  # a line that never comes fails the test, not the run
+    watchdog.start()
+
+    def answers(count):
+        return [(a["pod"], a.get("name", "deleted" if a.get("deleted") else "-"), a.get("source"))
+                for a in (json.loads(proc.stdout.readline()) for _ in range(count))]
+
+    try:
+        proc.stdin.write(json.dumps(pod("a", "1")) + "\n" + json.dumps(pod("b", "2", team="red")) + "\n")
+        proc.stdin.flush()
+        assert answers(2) == [("a", "db", "builtin:owner"), ("b", "teamed", "plugin:team")]
+        # A new version claims every pod: both answers change, with no pod change on the stream.
+        store.create("team", b'function GetWorkloadTypeAndName(m) return "Deployment", "all" end')
+        assert answers(2) == [("a", "all", "plugin:team"), ("b", "all", "plugin:team")]
+        # Another plugin, after it in the chain, changes no answer: no line.
+        store.create("late", b'function GetWorkloadTypeAndName(m) return "Deployment", "late" end', priority=10)
+        proc.stdin.write(json.dumps(pod("c", "3")) + "\n")
+        proc.stdin.flush()
+        assert answers(1) == [("c", "all", "plugin:team")]
+        # Deleted: each answer falls to the next in the chain.
+        store.delete("team")
+        assert answers(3) == [("a", "late", "plugin:late"), ("b", "late", "plugin:late"), ("c", "late", "plugin:late")]
+        proc.stdin.write(json.dumps({"type": "DELETED", "object": pod("c", "3")}) + "\n")
+        proc.stdin.close()
+        assert [json.loads(line) for line in proc.stdout.read().splitlines()] == [
+            {"namespace": "x", "pod": "c", "uid": "3", "deleted": True}]
+        assert proc.wait(10) == 0
+    finally:
+        watchdog.cancel()
+        proc.kill()
+        proc.wait()
+
+
 def test_the_progress_bar_covers_reading_when_stderr_is_a_terminal(tmp_path, monkeypatch, capsys):
     import io
 
@@ -85,3 +122,13 @@ def test_the_progress_bar_covers_reading_when_stderr_is_a_terminal(tmp_path, mon
     shown = terminal.getvalue()
     assert "MiB read" in shown and "/1 MiB" in shown  # bytes read of the file's size, while parsing
     assert json.loads(capsys.readouterr().out)["summary"]["pods"] == 3000
+
+
+def test_progress_goes_on_while_the_built_in_rules_settle_pods_with_no_plugin_to_ask():
+    from resolver.chain import Chain
+    from resolver.pods import make_pod
+
+    pods = [make_pod(pod(f"p{i}", str(i))["metadata"]) for i in range(1000)]
+    shown = []
+    results, _ = Chain([]).resolve_all(pods, progress=shown.append)
+    assert shown == [256, 512, 768, 1000] and len(results) == 1000

@@ -86,14 +86,14 @@ def test_deepflow_plugin_routes_with_bearer_token(service):
     assert status == 200, answer
     envelope = json.loads(answer)
     assert envelope["OPT_STATUS"] == "SUCCESS" and envelope["DATA"]["NAME"] == "opengauss"
-    service.wait_for(lambda: gauss_source(service) == "plugin:opengauss", timeout=1)
+    service.wait_for(lambda: gauss_source(service) == "plugin:opengauss", timeout=10)
     listing = service.get("/v1/plugin/")
     assert [(p["NAME"], p["TYPE"], p["USER"]) for p in listing["DATA"]] == [("opengauss", 3, 2)]
     status, _ = service.request("DELETE", "/v1/plugin/opengauss/")
     assert status == 401
     status, answer = service.request("DELETE", "/v1/plugin/opengauss/", headers={"Authorization": f"Bearer {TOKEN}"})
     assert status == 200
-    service.wait_for(lambda: "source" not in service.get("/v1/pods/data/gauss-ha-sts-0"), timeout=1)
+    service.wait_for(lambda: "source" not in service.get("/v1/pods/data/gauss-ha-sts-0"), timeout=10)
     status, answer = service.request("DELETE", "/v1/plugin/opengauss/", headers={"Authorization": f"Bearer {TOKEN}"})
     assert status == 400 and json.loads(answer) == {
         "OPT_STATUS": "RESOURCE_NOT_FOUND", "DESCRIPTION": "plugin (name: opengauss) not found", "DATA": None}
@@ -124,16 +124,16 @@ def test_cli_through_server(service):
     assert cli(service, "plugin", "delete", "og", *base).returncode == 0
     assert [v.split()[0] for v in cli(service, "plugin", "history", "og", *base).stdout.splitlines()[1:]] == ["1"]
     assert cli(service, "plugin", "rollback", "og", *base).returncode == 0
-    service.wait_for(lambda: gauss_source(service) == "plugin:og", timeout=1)
+    service.wait_for(lambda: gauss_source(service) == "plugin:og", timeout=10)
 
 
 def test_invalid_version_in_store_never_displaces_the_working_one(service):
     store = PluginStore(service.store_path)
     with open(SEED, "rb") as handle:
         store.create("og", handle.read())
-    service.wait_for(lambda: gauss_source(service) == "plugin:og", timeout=1)
+    service.wait_for(lambda: gauss_source(service) == "plugin:og", timeout=10)
     store.create("og", b"function GetWorkloadTypeAndName(", replace=True)  # bypasses validation
-    service.wait_for(lambda: any("event=plugin_load_failed plugin=og" in l for l in service.lines), timeout=1)
+    service.wait_for(lambda: any("event=plugin_load_failed plugin=og" in l for l in service.lines), timeout=10)
     assert gauss_source(service) == "plugin:og"
     status, metrics = service.request("GET", "/metrics")
     samples = metric_samples(metrics)
@@ -193,7 +193,7 @@ def test_pods_file_is_reread_when_it_changes(tmp_path):
             {"kind": "Pod", "metadata": {"name": "a", "namespace": "x"}},
             {"kind": "Pod", "metadata": {"name": "b", "namespace": "x", "ownerReferences": [
                 {"kind": "DaemonSet", "name": "ds"}]}}]}))
-        s.wait_for(lambda: s.get("/v1/pods/x/b")["type"] == "DaemonSet", timeout=1)
+        s.wait_for(lambda: s.get("/v1/pods/x/b")["type"] == "DaemonSet", timeout=10)
         # Without a token, mutating routes are open (loopback only).
         body, headers = multipart({"NAME": "p", "TYPE": "lua",
                                    "IMAGE": 'function GetWorkloadTypeAndName(m) return "", "" end'})

@@ -183,3 +183,67 @@ def test_a_top_level_that_never_ends_is_killed(monkeypatch):
     assert (info.value.kind, info.value.limit) == ("limit", "time")
     assert str(info.value) == "stuck: loading took more than 1 s; worker killed"
     assert time.monotonic() - started < 15
+
+
+# -- several workers per plugin -----------------------------------------------------
+
+def _wait_for_helpers(worker, count, timeout=30.0):
+    deadline = time.monotonic() + timeout
+    while len(worker._ready_workers()) < count:
+        assert time.monotonic() < deadline, "the helper workers did not load"
+        time.sleep(0.01)
+
+
+def test_a_big_call_is_shared_among_the_workers_with_the_answers_in_order():
+    echo = b'function GetWorkloadTypeAndName(m)\n  print(m)\n  return "Deployment", "w" .. m\nend\n'
+    lines = []
+    with closing(WorkerPlugin("echo", echo, processes=3, batch_size=8,
+                              on_output=lambda name, line: lines.append(line))) as worker:
+        assert len(worker._ready_workers()) == 1  # helpers start with the first big call
+        first = list(worker.call_many([str(n) for n in range(20)]))
+        assert [r.name for r in first] == [f"w{n}" for n in range(20)]
+        _wait_for_helpers(worker, 3)
+        pids = {w.pid for w in worker._ready_workers()}
+        assert len(pids) == 3 and worker.pid in pids
+        results = list(worker.call_many([str(n) for n in range(100)]))
+        assert [r.name for r in results] == [f"w{n}" for n in range(100)]
+        assert lines == [str(n) for n in range(20)] + [str(n) for n in range(100)]  # in pod order
+        assert worker.stats.calls == 120 and worker.restarts == 0
+
+
+def test_a_batch_cut_short_is_finished_before_the_answers_after_it():
+    # Pod "0" runs out of steps: its worker stops that batch there, and
+    # pod "1" goes again after the other batches, whose answers wait.
+    spin_on_0 = (b'function GetWorkloadTypeAndName(m)\n'
+                 b'  if m == "0" then while true do end end\n  return "Deployment", "w" .. m\nend\n')
+    with closing(WorkerPlugin("spin", spin_on_0, processes=2, batch_size=4,
+                              limits=Limits(steps=100_000, time=5.0))) as worker:
+        list(worker.call_many([str(n) for n in range(9)]))
+        _wait_for_helpers(worker, 2)
+        results = list(worker.call_many([str(n) for n in range(8)]))
+        assert [r.name for r in results] == ["", "w1", "w2", "w3", "w4", "w5", "w6", "w7"]
+        assert results[0].error.metric_kind == "limit_steps"
+        assert worker.stats.errors == {"limit_steps": 2} and worker.stats.calls == 17
+
+
+def test_a_caller_that_stops_early_leaves_nothing_in_flight():
+    echo = b'function GetWorkloadTypeAndName(m) return "Deployment", "w" .. m end\n'
+    with closing(WorkerPlugin("echo", echo, processes=2, batch_size=4)) as worker:
+        list(worker.call_many([str(n) for n in range(9)]))
+        _wait_for_helpers(worker, 2)
+        results = worker.call_many([str(n) for n in range(40)])
+        assert next(results).name == "w0"
+        del results  # dropped with batches still in flight
+        assert [r.name for r in worker.call_many(["a", "b", "c"])] == ["wa", "wb", "wc"]
+        assert worker.stats.calls == 9 + 1 + 3
+
+
+def test_a_killed_helper_fails_only_its_call_in_flight():
+    with closing(WorkerPlugin("spin", SPIN_ON_ODD, limits=UNBUDGETED, deadline=0.5,
+                              processes=2, batch_size=4)) as worker:
+        list(worker.call_many(["2"] * 9))
+        _wait_for_helpers(worker, 2)
+        results = list(worker.call_many([str(n) for n in (2, 4, 6, 8, 10, 13, 12, 14)]))
+        assert [r.name for r in results] == ["pod2", "pod4", "pod6", "pod8", "pod10", "", "pod12", "pod14"]
+        assert results[5].error.metric_kind == "limit_time"
+        assert worker.restarts == 1 and len(worker._ready_workers()) == 2

@@ -47,14 +47,14 @@ def replicaset(name, deployment):
 class Live:
     """A fake cluster, a service watching it, and a client for the service."""
 
-    def __init__(self, tmp_path):
+    def __init__(self, tmp_path, isolation="in-process"):
         self.api = FakeKubeAPI()
         configuration = kubernetes.client.Configuration()
         configuration.host = self.api.url
         self.store = PluginStore(str(tmp_path / "plugins.db"))
         self.log = io.StringIO()
         self.service = ResolverService(
-            self.store, log=EventLog(self.log), isolation="in-process",
+            self.store, log=EventLog(self.log), isolation=isolation, plugin_processes=2,
             kubernetes={"api": kubernetes.client.ApiClient(configuration), "timeout_seconds": 30,
                         "page_size": 100, "backoff_factory": lambda: Backoff(base=0.01, cap=0.05)})
         self.client = Client(self.service.app)
@@ -89,6 +89,18 @@ class Live:
 @pytest.fixture
 def live(tmp_path):
     made = Live(tmp_path)
+    yield made
+    made.close()
+
+
+@pytest.fixture(params=["in-process", "process"])
+def live_either(request, tmp_path):
+    """``live``, with plugins in the service or in worker processes (two per plugin)."""
+    if request.param == "process":
+        from resolver.workers import available
+        if not available():
+            pytest.skip("needs POSIX resource limits")
+    made = Live(tmp_path, request.param)
     yield made
     made.close()
 
@@ -176,7 +188,8 @@ def test_after_a_plugin_delete_returns_none_of_its_answers_is_served(live):
     assert seen_from_deleted == []
 
 
-def test_a_plugin_change_mid_stream_switches_all_answers_at_once(live):
+def test_a_plugin_change_mid_stream_switches_all_answers_at_once(live_either):
+    live = live_either
     for i in range(600):
         live.api.apply(PODS.path, pod(f"p{i:03}", f"u{i}", team="blue"))
     live.api.apply(REPLICASETS.path, replicaset("web-5d8f", "web"))
