@@ -718,3 +718,29 @@ class TestAgainstRealDkjson:
                      b'[1e300,-0.0,12345678901234567890]', b'{"k":{"n":[[[]]]}}']:
             ours = encode(json_module, call(json_module, "decode", text.decode("latin-1"))[0])
             assert ours.encode("latin-1") == encode_real(text)
+
+
+def test_ascii_escapes_take_the_byte_path_and_decode_exactly(monkeypatch):
+    # Go-style JSON escapes <, > and & as \u003c, \u003e, \u0026 in every
+    # realistic pod: those are single bytes, so the C scanner's byte path
+    # applies; escapes beyond ASCII still come back as UTF-8 bytes.
+    lua = LuaRuntime()
+    source = r"""
+        local json = require("dkjson")
+        local t = json.decode('{"a":"\\u003cb\\u003e","b":["\\u0026","\\u007f"],"c":{"d":"x\\u0000y"}}')
+        local u = json.decode('{"a":"\\u003c","e":"\\u00e9\\u20ac"}')
+        return t.a, t.b[1], #t.b[2], #t.c.d, u.a, u.e
+    """
+    calls = []
+    real = dkjson._FastDecoder.__init__
+
+    def spying_init(self):
+        real(self)
+        for name in ("decode_bytes", "decode_text"):
+            inner = getattr(self, name)
+            setattr(self, name, lambda *a, _inner=inner, _name=name: (calls.append(_name), _inner(*a))[1])
+
+    monkeypatch.setattr(dkjson._FastDecoder, "__init__", spying_init)
+    assert LuaRuntime().execute(source) == ("<b>", "&", 1, 3, "<", "é€")
+    assert calls == ["decode_bytes", "decode_text"]
+    assert lua.execute(source) == ("<b>", "&", 1, 3, "<", "é€")

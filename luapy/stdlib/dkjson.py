@@ -441,6 +441,11 @@ def _reject_constant(name: str):
     raise ValueError(name)
 
 
+#: A ``\u`` escape that may stand for a code point beyond ASCII (or follow
+#: an escaped backslash: a false alarm only costs the slower path).
+_WIDE_ESCAPE = re.compile(r"\\u(?!00[0-7])")
+
+
 class _FastDecoder:
     """CPython's C JSON scanner, building Lua tables as it goes.
 
@@ -534,9 +539,10 @@ class _FastDecoder:
         context[1] = arraymeta
         context[2] = nullval
         try:
-            if "\\" not in s or "\\u" not in s:
-                # No \u escape: every char the scanner returns is one byte of
-                # the input, exactly the Lua string dkjson would build.
+            if "\\" not in s or "\\u" not in s or _WIDE_ESCAPE.search(s, start) is None:
+                # No \u escape beyond ASCII (Go-style JSON has \u003c for
+                # "<" in every realistic pod): every char the scanner returns
+                # is one byte, exactly the Lua string dkjson would build.
                 value, end = self.decode_bytes(s, start)
                 if value.__class__ is list:
                     value = self.array(value)
