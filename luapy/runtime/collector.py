@@ -86,6 +86,9 @@ class Collector:
         #: Warnings are off until ``warn("@on")``, as in lua5.4.
         self.warnings_on = False
         self.warning_parts: list[str] = []
+        #: Where a warning goes (lua5.4: stderr); the sandbox sends it to
+        #: the runtime's output instead (``luapy.stdlib.base``).
+        self.write_warning = _write_stderr
 
     # -- tracking ------------------------------------------------------------
 
@@ -231,8 +234,12 @@ class Collector:
             return
         text, self.warning_parts = "".join(self.warning_parts), []
         if self.warnings_on:
-            sys.stderr.write(f"Lua warning: {text}\n")
-            sys.stderr.flush()
+            self.write_warning(f"Lua warning: {text}\n")
+
+
+def _write_stderr(text: str) -> None:
+    sys.stderr.write(text)
+    sys.stderr.flush()
 
 
 _TEMPORARY_MARKS = ("t", "v", "f", "m", "r")

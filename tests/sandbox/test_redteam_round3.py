@@ -9,11 +9,15 @@ ran far past its time budget in one call.
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+
 import pytest
 
 from luapy import LuaError, LuaRuntime
 
-from .test_redteam import run_child
+from .test_redteam import CHILD, run_child
 
 
 #: Resident memory a child may reach: a 64 MiB budget plus the interpreter,
@@ -55,3 +59,72 @@ def test_package_messages_keep_their_form():
     assert lua.execute("return package.searchpath('a.b', '?', '.', '::')") == (None, "no file 'a::b'")
     message = lua.execute("package.path = '?.lua' local ok, e = pcall(require, 'm') return e")
     assert message == "module 'm' not found:\n\tno field package.preload['m']\n\tno file 'm.lua'"
+
+
+# -- base: print and warn -------------------------------------------------------
+
+QUIET_CHILD = CHILD.replace("runtime = LuaRuntime()\n", "runtime = LuaRuntime()\nruntime.set_output(len)\n")
+
+
+def run_quiet_child(source: str, timeout: float = 120) -> dict:
+    """``run_child`` with the runtime's output thrown away."""
+    done = subprocess.run([sys.executable, "-c", QUIET_CHILD], input=source, capture_output=True,
+                          text=True, timeout=timeout)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return json.loads(done.stdout)
+
+
+# Joining the pieces of one line copied every argument: print or warn of 24
+# references to one 16 MiB string made a 400 MB line (804 and 420 MiB
+# resident; with 200 arguments, 3 GB).
+JOINED_LINES = {
+    "print": "print(table.unpack(t))",
+    "warn-off": "warn(table.unpack(t))",
+    "warn-on": "warn('@on') warn(table.unpack(t))",
+}
+
+
+@pytest.mark.parametrize("name", list(JOINED_LINES))
+def test_lines_are_not_joined_uncharged(name):
+    report = run_quiet_child(S16 + "local t = {} for i = 1, 24 do t[i] = s end " + JOINED_LINES[name])
+    assert report["outcome"] in ("value", "limit:memory")
+    assert report["peak_mib"] < PEAK_MIB
+
+
+def test_a_long_print_line_is_written_piece_by_piece():
+    lua = LuaRuntime()
+    out = []
+    lua.set_output(out.append)
+    lua.execute("local s = ('x'):rep(2^17) print(s, 1, s)")
+    assert "".join(out) == "x" * 2**17 + "\t1\t" + "x" * 2**17 + "\n"
+    out.clear()
+    lua.execute("print('a', 1, nil)")
+    assert out == ["a\t1\tnil\n"]
+
+
+def test_sandbox_warnings_go_to_the_runtime_output(capfd):
+    # Straight to the host's stderr, a plugin could write hundreds of MB per
+    # call there (warn('@on') then warn(s) in a loop), past every bound the
+    # host puts on its output.
+    lua = LuaRuntime()
+    out = []
+    lua.set_output(out.append)
+    lua.execute('warn("hidden") warn("@on") warn("a", "b", "c") warn("@off") warn("gone")')
+    assert out == ["Lua warning: abc\n"]
+    assert capfd.readouterr().err == ""
+
+
+def test_a_plugins_warnings_are_bounded_like_its_print_output(capfd):
+    from resolver.plugins import MAX_OUTPUT_PER_CALL, LuaPlugin
+
+    lines = []
+    plugin = LuaPlugin("loud", 'warn("@on") local s = ("x"):rep(2^20) '
+                               'function GetWorkloadTypeAndName(m) for i = 1, 50 do warn(s) end '
+                               'return "deployment", "x" end',
+                       on_output=lambda _name, line: lines.append(line))
+    try:
+        assert plugin.call("{}").status == "claim"
+    finally:
+        plugin.close()
+    assert sum(map(len, lines)) < 2 * MAX_OUTPUT_PER_CALL
+    assert capfd.readouterr().err == ""
