@@ -12,10 +12,11 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 
 import pytest
 
-from luapy import LuaError, LuaRuntime
+from luapy import Limits, LuaError, LuaLimitError, LuaRuntime
 
 from .test_redteam import CHILD, run_child
 
@@ -128,3 +129,46 @@ def test_a_plugins_warnings_are_bounded_like_its_print_output(capfd):
         plugin.close()
     assert sum(map(len, lines)) < 2 * MAX_OUTPUT_PER_CALL
     assert capfd.readouterr().err == ""
+
+
+# -- dkjson ---------------------------------------------------------------------
+
+JSON = "local json = require('dkjson') "
+
+
+def test_json_escapes_are_charged_as_they_are_decoded():
+    # A top-level JSON string is scanned in Python, an escape per loop turn,
+    # and was charged only for its size up front (a step per 16 bytes): one
+    # decode of 3 million "\\n" ran 1.3 s of CPU (9 s of wall time on a
+    # loaded machine) in one uninterruptible call, past the 1 s budget and
+    # its 4 s wall backstop.
+    decode = JSON + "local s = '\"' .. ('\\\\n'):rep(...) .. '\"' return #json.decode(s)"
+    steps = LuaRuntime(limits=Limits(steps=500_000, time=None, memory=None))
+    with pytest.raises(LuaLimitError) as caught:
+        steps.execute(decode, 2**20)  # 2 MiB: 131,072 steps up front
+    assert caught.value.limit == "steps"
+    assert steps.execute(decode, 1000) == 1000
+    timed = LuaRuntime(limits=Limits(steps=None, time=0.25, memory=None))
+    cpu = time.process_time()
+    with pytest.raises(LuaLimitError) as caught:
+        timed.execute(decode, 8 * 2**20)  # seconds of work
+    assert caught.value.limit == "time"
+    assert time.process_time() - cpu < 1.0
+
+
+def test_custom_json_pieces_are_charged_when_joined():
+    # 24 __tojson results, each the same 16 MiB string, joined into a 400 MB
+    # result (420 MiB resident) that the memory budget never saw.
+    report = run_child(JSON + S16 + "local t = {} for i = 1, 24 do "
+                       "t[i] = setmetatable({}, {__tojson = function() return s end}) end "
+                       "for i = 1, 1e9 do local x = json.encode(t) end")
+    assert report["outcome"] == "limit:memory"
+    assert report["peak_mib"] < PEAK_MIB
+
+
+def test_json_strings_still_decode():
+    lua = LuaRuntime()
+    assert lua.execute(JSON + "return (json.decode(...))", '"' + "a\\n\\u00e9\\ud83d\\ude00" * 300 + '"') == (
+        "a\né\U0001F600" * 300)
+    assert lua.execute(JSON + "return json.encode({setmetatable({}, {__tojson = function() "
+                              "return '\"x\"' end}), 2})") == '["x",2]'
