@@ -172,3 +172,28 @@ def test_json_strings_still_decode():
         "a\né\U0001F600" * 300)
     assert lua.execute(JSON + "return json.encode({setmetatable({}, {__tojson = function() "
                               "return '\"x\"' end}), 2})") == '["x",2]'
+
+
+# -- resolver -------------------------------------------------------------------
+
+@pytest.mark.parametrize("raise_it, message", [
+    ("error({})", "(error object is a table value)"),
+    ("error()", "(error object is a nil value)"),
+    ("error(setmetatable({}, {__tostring = function() while true do end end}))",
+     "(error object is a table value)"),
+    ("error(42)", "42"),
+    ("error('plain')", "plain"),
+])
+def test_a_plugin_error_that_is_not_a_string_is_positioned(raise_it, message):
+    # Reported as "table: 0x7f...", "nil" or "42": no chunk:line, and an
+    # address in the log.  __tostring is never run for it.
+    from resolver.plugins import LuaPlugin, PluginError
+
+    plugin = LuaPlugin("odd", f"function GetWorkloadTypeAndName(m)\n  {raise_it}\nend")
+    try:
+        assert plugin.call("{}").error.message == f"odd.lua:2: {message}"
+    finally:
+        plugin.close()
+    with pytest.raises(PluginError) as caught:
+        LuaPlugin("odd", f"local x\n{raise_it}")
+    assert caught.value.message == f"odd.lua:2: {message}"
