@@ -197,3 +197,16 @@ def test_a_plugin_error_that_is_not_a_string_is_positioned(raise_it, message):
     with pytest.raises(PluginError) as caught:
         LuaPlugin("odd", f"local x\n{raise_it}")
     assert caught.value.message == f"odd.lua:2: {message}"
+
+
+# -- error messages that copy a long __name ----------------------------------------
+
+@pytest.mark.parametrize("fail", ["pcall(string.rep, u)", "pcall(math.floor, u)", "pcall(utf8.char, 65, u)"])
+def test_argument_errors_naming_a_long_name_are_charged(fail):
+    # "bad argument #1 to 'rep' (string expected, got NNNN...)" copied a
+    # 16 MiB __name three times per error, uncharged: 2 GB resident within
+    # the time budget, as caught errors wait in cycles for a collection.
+    report = run_child("local u = setmetatable({}, {__name = ('N'):rep(2^24)}) "
+                       f"for i = 1, 1e9 do {fail} end")
+    assert report["outcome"] == "limit:memory"
+    assert report["peak_mib"] < PEAK_MIB
