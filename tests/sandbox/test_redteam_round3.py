@@ -1,10 +1,11 @@
 """Red-team round 3 (issue 10): what a hostile plugin could still do, kept fixed.
 
-Each attack runs under the default sandbox limits in a child process with
-a hard timeout, which reports its outcome, its CPU time and the child's
-peak resident memory: before its fix each one built hundreds of megabytes
-(or gigabytes, with larger arguments) that the memory budget never saw, or
-ran far past its time budget in one call.
+The attacks on memory run under the default sandbox limits in a child
+process with a hard timeout, which reports its outcome, its CPU time and
+the child's peak resident memory: before its fix each one built hundreds of
+megabytes (or gigabytes, with larger arguments) that the memory budget never
+saw.  Work that went uncharged is shown with small budgets in process, and
+the figures each fix was measured with are in the comments.
 """
 
 from __future__ import annotations
