@@ -277,7 +277,7 @@ class LuaPlugin:
         except LuaLimitError as exc:
             raise PluginError(name, "limit", self._limit_message(exc), exc.limit) from None
         except LuaError as exc:
-            raise PluginError(name, "load", str(exc)) from None
+            raise PluginError(name, "load", self._error_message(exc)) from None
         except Exception as exc:  # an interpreter bug must not take the caller down
             raise PluginError(name, "internal", f"{self.display_name}: internal error while loading: "
                                                 f"{type(exc).__name__}: {exc}") from None
@@ -303,6 +303,24 @@ class LuaPlugin:
         line = self.function.linedefined
         return f"{self.display_name}:{line}" if line else self.display_name
 
+    def _error_message(self, exc: LuaError) -> str:
+        """``chunk:line: message`` for a Lua error.
+
+        Only a string error value carries its position: ``error({})``,
+        ``error()`` or ``error(42)`` would reach the log as ``table:
+        0x...``, ``nil`` or ``42``, with nothing saying where.  Those get
+        the innermost Lua position of the traceback and, as lua.c's message
+        handler words it, the type of the error object.
+        """
+        if isinstance(exc.value, str):
+            return str(exc)
+        what = str(exc) if lua_type(exc.value) == "number" else f"(error object is a {lua_type(exc.value)} value)"
+        for entry in exc.lua_traceback:
+            end = entry.find(": in ")
+            if end > 0:
+                return f"{entry[:end + 1]} {what}"
+        return f"{self.display_name}: {what}"
+
     def _limit_message(self, exc: LuaLimitError) -> str:
         message = str(exc)
         if exc.where is None:
@@ -321,7 +339,7 @@ class LuaPlugin:
             error = PluginError(self.name, "limit", self._limit_message(exc), exc.limit)
         except LuaError as exc:
             status, workload_type, workload_name = "error", "", ""
-            error = PluginError(self.name, "runtime", str(exc))
+            error = PluginError(self.name, "runtime", self._error_message(exc))
         except Exception as exc:  # an interpreter bug must not take the service down
             status, workload_type, workload_name = "error", "", ""
             error = PluginError(self.name, "internal",

@@ -130,12 +130,30 @@ def _name_from_loaded(st, error: ArgumentError, raiser) -> None:
                     return
 
 
+#: A ``__name`` up to this long goes into error messages uncharged.
+_FREE_NAME = 256
+#: Copies of the name an error message makes: the message, the "bad
+#: argument" text and its positioned or renamed form.
+_NAME_COPIES = 3
+
+
 def typename(value) -> str:
-    """``luaL_typename`` as argument errors use it: ``__name`` wins."""
+    """``luaL_typename`` as argument errors use it: ``__name`` wins.
+
+    Only error messages ask, and each copies the name a few times: a long
+    one is charged to the running call, or ``pcall(string.rep, u)`` in a
+    loop, with a 16 MiB ``__name``, made 40 MB of uncharged messages per
+    turn (2 GB resident within the time budget: caught errors wait in
+    reference cycles for a collection).
+    """
     meta = getattr(value, "meta", None)
     if type(meta) is Table:
         name = meta.hash.get("__name")
         if type(name) is str:
+            if len(name) > _FREE_NAME:
+                st = running_state()
+                if st is not None:
+                    st.charge_memory(_NAME_COPIES * len(name))
             return name
     return type_name(value)
 

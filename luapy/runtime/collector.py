@@ -35,7 +35,7 @@ import weakref
 from . import helpers
 from .clock import charged_collect
 from .frames import dead_locals, is_lua_code, set_frame_local
-from .state import State
+from .state import CHECK_INTERVAL, State
 from .values import Coroutine, Function, Table, Userdata
 
 _CHARGE_CODE = State.charge.__code__
@@ -88,9 +88,17 @@ class Collector:
         self.checks = 0
         #: ``st.memory_left`` below which the next automatic cycle runs.
         self.next_cycle = 0
+        #: Budget checks to wait before the next sweep: a sweep walks every
+        #: entry of every weak table, uncharged, so the wait grows with what
+        #: the last one walked (``sweep``), keeping sweeps a fraction of the
+        #: program's own work.
+        self.sweep_every = SWEEP_EVERY
         #: Warnings are off until ``warn("@on")``, as in lua5.4.
         self.warnings_on = False
         self.warning_parts: list[str] = []
+        #: Where a warning goes (lua5.4: stderr); the sandbox sends it to
+        #: the runtime's output instead (``luapy.stdlib.base``).
+        self.write_warning = _write_stderr
 
     # -- tracking ------------------------------------------------------------
 
@@ -169,11 +177,13 @@ class Collector:
 
         def getrefcount(obj):
             return refs(obj) - temporaries.get(id(obj), 0) - 1
+        walked = 0
         for table in list(self.weak_tables):
             mode = weak_mode(table)
             if mode is None:
                 continue
             weak_keys, weak_values = mode
+            walked += len(table.arr) + len(table.hash)
             if weak_values:
                 arr = table.arr
                 for index in range(len(arr) - 1, -1, -1):
@@ -189,6 +199,9 @@ class Collector:
             key = value = None
             for key in dead:
                 table.hash.pop(key, None)
+        # An entry costs about what a step does; a check comes every
+        # ``CHECK_INTERVAL`` steps.
+        self.sweep_every = max(SWEEP_EVERY, walked // CHECK_INTERVAL)
 
     def at_safe_point(self) -> None:
         """Called at every budget check (often, in deep recursion: so the
@@ -201,7 +214,7 @@ class Collector:
             if not self.running or not self.weak_tables:
                 return
             self.checks += 1
-            if self.checks < SWEEP_EVERY:
+            if self.checks < self.sweep_every:
                 return
             self.checks = 0
         caller = sys._getframe(2)
@@ -270,8 +283,12 @@ class Collector:
             return
         text, self.warning_parts = "".join(self.warning_parts), []
         if self.warnings_on:
-            sys.stderr.write(f"Lua warning: {text}\n")
-            sys.stderr.flush()
+            self.write_warning(f"Lua warning: {text}\n")
+
+
+def _write_stderr(text: str) -> None:
+    sys.stderr.write(text)
+    sys.stderr.flush()
 
 
 _TEMPORARY_MARKS = ("t", "v", "f", "m", "r")

@@ -37,6 +37,11 @@ MIN_GAP = 32
 #: Marks the old slot of a key that was cleared and later inserted again.
 DEAD = object()
 
+#: A walk over cleared keys leaves a skip at every slot it passes that is a
+#: multiple of this (and where it started): at most one skip per this many
+#: slots of the snapshot.
+SKIP_MARK = 64
+
 
 class ArrayGaps:
     """Disjoint runs ``[start, end)`` of array indices (0-based) known nil."""
@@ -164,6 +169,11 @@ class HashWalk:
         n = len(keys)
         pos = start
         scanned = 0
+        # Slots of the run at multiples of ``SKIP_MARK`` also get a skip, so
+        # that a walk starting inside a run already walked (``next`` from
+        # each of its cleared keys in turn) meets one within ``SKIP_MARK``
+        # slots: otherwise each of those calls walks the rest of the run.
+        marks = []
         while pos < n:
             jump = skips.get(pos)
             if jump is not None and jump > pos:
@@ -173,11 +183,15 @@ class HashWalk:
             if key is not DEAD:
                 value = hash.get(key)
                 if value is not None:
-                    if pos - start > 1:
-                        skips[start] = pos
-                    return pos, key, value, scanned
+                    break
+            if not pos % SKIP_MARK:
+                marks.append(pos)
             pos += 1
             scanned += 1
+        else:
+            key = value = None
         if pos - start > 1:
             skips[start] = pos
-        return pos, None, None, scanned
+        for mark in marks:
+            skips[mark] = pos
+        return pos, key, value, scanned

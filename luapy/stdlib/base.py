@@ -16,6 +16,9 @@ from ..runtime.values import (
 )
 
 LUA_VERSION = "Lua 5.4"
+#: ``print`` joins a line no longer than this and makes one write; a longer
+#: one is written piece by piece.
+PRINT_JOIN_BYTES = 64 * 1024
 _SPACE = " \f\n\r\t\v"
 _DIGITS = "0123456789abcdefghijklmnopqrstuvwxyz"
 
@@ -23,11 +26,26 @@ _DIGITS = "0123456789abcdefghijklmnopqrstuvwxyz"
 def open(st) -> None:
     G = st.globals
     collector = st.collector = Collector(st)
+    if st.options.profile == "sandbox":
+        # The host owns a sandbox's output: warnings go where print goes
+        # (``LuaRuntime.set_output``), so a host's bounds on that output
+        # bound them too, instead of going straight to its stderr.
+        collector.write_warning = lambda text: st.write_stdout(text)
     call = ops.call
     tostring = ops.tostring
 
     def lua_print(*args):
-        st.write_stdout("\t".join([tostring(st, a) for a in args]) + "\n")
+        pieces = [tostring(st, a) for a in args]
+        if sum(map(len, pieces)) <= PRINT_JOIN_BYTES:
+            st.write_stdout("\t".join(pieces) + "\n")
+            return ()
+        # lua5.4 writes each piece: a joined line would be an uncharged
+        # copy of every argument (print(s, s, s, ...) of a long s).
+        for n, piece in enumerate(pieces):
+            if n:
+                st.write_stdout("\t")
+            st.write_stdout(piece)
+        st.write_stdout("\n")
         return ()
 
     def lua_type(*args):
@@ -223,6 +241,15 @@ def open(st) -> None:
 
     def lua_warn(*args):
         pieces = [check_str(args, n, "warn") for n in range(1, max(len(args), 1) + 1)]
+        if not collector.warnings_on:
+            # Off, only a one-piece message means anything (a control
+            # message): the pieces of others are dropped, never joined (an
+            # uncharged copy of every piece).
+            if len(pieces) == 1:
+                collector.warn(pieces[0])
+            return ()
+        if len(pieces) > 1:
+            ops.charge_string(st, sum(map(len, pieces)))
         for piece in pieces[:-1]:
             collector.warn(piece, to_be_continued=True)
         collector.warn(pieces[-1])

@@ -277,10 +277,16 @@ _ESCAPE_CHARS = {'"': '"', "\\": "\\", "/": "/", "b": "\b", "f": "\f",
                  "n": "\n", "r": "\r", "t": "\t"}
 
 
-def _scanstring(s: str, pos: int):
+#: Escapes ``_scanstring`` decodes between two charges (each is a turn of a
+#: Python loop, charged a step and ``ESCAPE_COST``, as in ``quote_string``).
+SCAN_ESCAPES_PER_CHARGE = 256
+
+
+def _scanstring(st: State, s: str, pos: int):
     """Scan the string whose opening quote is at 0-based ``pos``."""
     lastpos = pos + 1
     chunks = []
+    escapes = 0
     while True:
         m = _quote_or_backslash(s, lastpos)
         if m is None:
@@ -291,6 +297,13 @@ def _scanstring(s: str, pos: int):
         if s[nextpos] == '"':
             lastpos = nextpos + 1
             break
+        escapes += 1
+        if escapes == SCAN_ESCAPES_PER_CHARGE:
+            # Mid-string, so a string of millions of escapes meets the
+            # budgets (the time budget included) as it goes.
+            st.charge(escapes)
+            st.charge_memory(escapes * ESCAPE_COST)
+            escapes = 0
         escchar = s[nextpos + 1:nextpos + 2]
         value = None
         if escchar == "u":
@@ -370,7 +383,7 @@ def decode_lenient(st: State, s: str, pos: int, nullval, objectmeta, arraymeta):
             pos = p + 1
             value = _ABSENT  # nothing to deliver yet: go read the first item
         elif c == '"':
-            value, pos = _scanstring(s, p)
+            value, pos = _scanstring(st, s, p)
         else:
             value = _ABSENT
             m = _number_text(s, p)
@@ -953,6 +966,8 @@ def _table_concat(st: State, buffer: Table) -> str:
         else:
             raise LuaError(f"invalid value (at index {i}) in table for 'concat'")
     st.charge(len(pieces) // 64 + 1)
+    # A ``__tojson`` may put the same long string in many entries.
+    ops.charge_string(st, sum(map(len, pieces)))
     return "".join(pieces)
 
 

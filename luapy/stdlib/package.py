@@ -79,20 +79,33 @@ def initial_path(profile: str, variable: str = "LUA_PATH",
     return (prefix + ";" if prefix else "") + default + (";" + suffix if suffix else "")
 
 
-def search_path(name: str, path: str, sep: str, dirsep: str, may_open: bool):
+#: Between two candidates of the "no file" message, in place of the ';'.
+_NO_FILE_SEPARATOR = "'\n\tno file '"
+
+
+def search_path(name: str, path: str, sep: str, dirsep: str, may_open: bool,
+                st: State | None = None):
     """lua5.4's ``searchpath``: ``(filename, None)`` or ``(None, message)``.
 
     With ``may_open`` false no file is opened and every candidate is
-    reported as missing.
+    reported as missing.  Given ``st``, each string is charged before it is
+    made: every '?' of the path becomes a copy of the name, so a long name
+    and a path of many '?' would otherwise build gigabytes in one call.
     """
     if sep and sep[0] in name:
+        if st is not None:
+            ops.charge_string(st, len(name) + name.count(sep) * (len(dirsep) - len(sep)))
         name = name.replace(sep, dirsep)
+    if st is not None:
+        ops.charge_string(st, len(path) + path.count("?") * (len(name) - 1))
     candidates = path.replace("?", name)
     if may_open and candidates:
         for filename in candidates.split(";"):
             if _readable(filename):
                 return filename, None
-    return None, "no file '" + candidates.replace(";", "'\n\tno file '") + "'"
+    if st is not None:
+        ops.charge_string(st, len(candidates) + 10 + candidates.count(";") * (len(_NO_FILE_SEPARATOR) - 1))
+    return None, "no file '" + candidates.replace(";", _NO_FILE_SEPARATOR) + "'"
 
 
 def _readable(filename: str) -> bool:
@@ -184,7 +197,7 @@ class PackageLibrary:
         if path is None:
             # Raised by a searcher, which require called: no position (level 0).
             raise LuaError("'package.path' must be a string", level=0)
-        filename, message = search_path(name, path, ".", "/", not self.sandbox)
+        filename, message = search_path(name, path, ".", "/", not self.sandbox, st)
         if filename is None:
             return (message,)
         try:
@@ -203,7 +216,7 @@ class PackageLibrary:
         cpath = _as_message(ops.index(st, self.package, "cpath"))
         if cpath is None:
             raise LuaError("'package.cpath' must be a string", level=0)
-        filename, message = search_path(lookup, cpath, ".", "/", True)
+        filename, message = search_path(lookup, cpath, ".", "/", True, st)
         if filename is None:
             return (message,)
         raise LuaError(f"error loading module '{name}' from file '{filename}':\n\t{DLL_DISABLED}",
@@ -231,6 +244,9 @@ class PackageLibrary:
         while True:
             searcher = current.get(i)
             if searcher is None:
+                # Searchers are Lua functions: each may return the same
+                # long string, joined here once per searcher.
+                ops.charge_string(st, sum(map(len, messages)) + 2 * len(messages))
                 raise LuaError(f"module '{name}' not found:" + "".join("\n\t" + m for m in messages))
             results = ops.call(st, searcher, (name,))
             found = results[0] if results else None
@@ -266,7 +282,7 @@ class PackageLibrary:
         sep = opt_str(args, 3, "package.searchpath", ".")
         path = check_str(args, 2, "package.searchpath")
         name = check_str(args, 1, "package.searchpath")
-        filename, message = search_path(name, path, sep, dirsep, not self.sandbox)
+        filename, message = search_path(name, path, sep, dirsep, not self.sandbox, self.st)
         if filename is not None:
             return (filename,)
         return (None, message)
