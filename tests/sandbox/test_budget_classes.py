@@ -304,7 +304,13 @@ def test_collections_lua_asks_for_are_charged(hang_guard):
     # backstop may end it there (uncharged, the call would have had ~4x).
     assert error.limit == "time", error
     if "wall-clock" in str(error):
-        assert cpu < BUDGET, f"the backstop ended it after {cpu:.2f} s of CPU: collections were not charged"
+        # Both clocks may have run out during the same collection (a test
+        # worker's heap takes a while to walk): allow one more of those.
+        started = time.process_time()
+        gc.collect()
+        one_collection = time.process_time() - started
+        assert cpu < BUDGET + 2 * one_collection, \
+            f"the backstop ended it after {cpu:.2f} s of CPU: collections were not charged"
     assert cpu < 3 * BUDGET
 
 
