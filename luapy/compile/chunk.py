@@ -119,9 +119,19 @@ class ChunkCompiler:
         header = ["def __chunk():", INDENT + "_depth = _steps = 0"]
         return "\n".join(header + self.source) + "\n"
 
-    def compile(self, chunk: ast.Chunk, env) -> Function:
-        main = FunctionCompiler(self, chunk.func).compile()
-        namespace = runtime_namespace(self.st)
+    #: What compiles each function: the plain form here, the generator form
+    #: in ``luapy.compile.generator``.
+    FUNCTION_COMPILER = FunctionCompiler
+
+    def namespace(self) -> dict:
+        """The globals of the generated module, runtime helpers first."""
+        return runtime_namespace(self.st)
+
+    def build(self, chunk: ast.Chunk) -> tuple[dict, dict]:
+        """Compile every function of ``chunk``: their factories by name,
+        and the namespace they run in."""
+        self.FUNCTION_COMPILER(self, chunk.func).compile()
+        namespace = self.namespace()
         namespace.update(self.constants)
         lines = [0, 0] + self.lines  # the two header lines of module_source
         namespace["LINES"] = lines
@@ -144,12 +154,42 @@ class ChunkCompiler:
             raise LuaSyntaxError(f"{self.chunkname}:{lua_line}: chunk too complex to compile "
                                  f"({type(problem).__name__}: {getattr(problem, 'msg', problem)})") from None
         exec(code, namespace)
-        factories = _bind_cells(namespace["__chunk"], namespace, self.st)
+        return _bind_cells(namespace["__chunk"], namespace, self.st), namespace
+
+    def compile(self, chunk: ast.Chunk, env) -> Function:
+        factories, namespace = self.build(chunk)
+        source = ChunkSource(self.st, chunk, self.chunked_nesting, self.protos)
+        main = self.protos[0]
         for index, proto in enumerate(self.protos):
             proto.factory = factories[f"__proto_{index}"]
             proto.instantiate = _instantiator(self.st, proto)
+            proto.chunk = source
             namespace[f"P{index}"] = proto.instantiate
         return main.instantiate(([env],))
+
+
+class ChunkSource:
+    """What compiling a chunk's generator form takes, kept from its first
+    compile: the resolved tree and the prototypes its closures are made of.
+
+    Most chunks never run inside a coroutine; those that do are compiled a
+    second time, once, the first time one of their functions is called
+    there (``luapy.compile.generator``).
+    """
+
+    __slots__ = ("st", "tree", "chunked_nesting", "protos")
+
+    def __init__(self, st, tree: ast.Chunk, chunked_nesting: int, protos: list):
+        self.st = st
+        self.tree = tree
+        self.chunked_nesting = chunked_nesting
+        self.protos = protos
+
+    def compile_generators(self) -> None:
+        """Give every prototype of the chunk its ``gen_factory``."""
+        from .generator import compile_generator_forms
+        compile_generator_forms(self)
+        self.tree = None    # no longer needed
 
 
 def _bind_cells(chunk_function, namespace: dict, st) -> dict:

@@ -97,6 +97,11 @@ class State:
         self.ipairs_iterator = None
         #: The coroutine scheduler (``luapy.stdlib.corolib``), set when opened.
         self.coroutines = None
+        #: Set while an operator runs for code inside a coroutine: its Lua
+        #: metamethod is handed back to run in generator form (``ops.defer``).
+        self.defer_calls = False
+        #: ``helpers.tail_runner`` for generator forms (``luapy.runtime.generators``).
+        self.run_tail_gen = None
         #: Shared with generated code as its ``_depth`` / ``_steps`` variables.
         self.depth_cell = types.CellType(0)
         #: Starts run out, so the first call settles and arms it.
