@@ -8,18 +8,7 @@ must be equal.
 import pytest
 
 from luapy import Limits, LuaError, LuaRuntime
-
-CHUNK = '=[string "<python>"]'   # lupa's chunk name, so positions compare equal
-
-
-def run(code, runtime=None):
-    runtime = runtime or LuaRuntime(profile="standard")
-    return runtime.execute(code, name=CHUNK)
-
-
-def lupa_run(code):
-    lupa = pytest.importorskip("lupa")
-    return lupa.lua54.LuaRuntime().execute(code)
+from tests.test_coroutine import lupa_run, run
 
 
 #: Drives a wrap'd coroutine that yields strings: the concatenated yields,
