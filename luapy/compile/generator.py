@@ -16,8 +16,8 @@ compiled by the same back end, except that
   unfinished (a suspended coroutine collected), as in lua5.4.
 
 A chunk gets its generator form the first time one of its functions is
-called inside a coroutine: it is compiled a second time, from the resolved
-tree kept for that (``chunk.ChunkSource``), into a module of its own whose
+called inside a coroutine: it is compiled a second time, from its source
+read again (``chunk.ChunkSource``), into a module of its own whose
 closures are made by the plain form's prototypes.  Code that never runs
 inside a coroutine never pays for any of it.
 """
@@ -119,8 +119,8 @@ class GeneratorChunkCompiler(ChunkCompiler):
 
     FUNCTION_COMPILER = GeneratorFunctionCompiler
 
-    def __init__(self, source: ChunkSource, chunked_nesting: int):
-        super().__init__(source.st, source.tree.chunkname)
+    def __init__(self, source: ChunkSource, chunkname: str, chunked_nesting: int):
+        super().__init__(source.st, chunkname)
         self.chunked_nesting = chunked_nesting
         self.originals = source.protos
 
@@ -131,13 +131,13 @@ class GeneratorChunkCompiler(ChunkCompiler):
         return namespace
 
 
-def compile_generator_forms(source: ChunkSource) -> None:
-    """Give every prototype of ``source``'s chunk its ``gen_factory``."""
+def compile_generator_forms(source: ChunkSource, tree: ast.Chunk) -> None:
+    """Give every prototype of ``source``'s chunk (``tree``) its ``gen_factory``."""
     try:
-        factories, _ = GeneratorChunkCompiler(source, source.chunked_nesting).build(source.tree)
+        factories, _ = GeneratorChunkCompiler(source, tree.chunkname, source.chunked_nesting).build(tree)
     except LuaSyntaxError:
         # Too nested for CPython with the generator form's longer lines:
         # one Python loop per numeric for, as ``compile_chunk`` retries.
-        factories, _ = GeneratorChunkCompiler(source, 0).build(source.tree)
+        factories, _ = GeneratorChunkCompiler(source, tree.chunkname, 0).build(tree)
     for index, proto in enumerate(source.protos):
         proto.gen_factory = factories[f"__proto_{index}"]
