@@ -130,12 +130,16 @@ def generator_namespace(st) -> dict:
         def helper(*args):
             st.defer_calls = True
             try:
-                return plain(*args)
-            except DeferredCall as deferred:
-                st.defer_calls = False
+                value = plain(*args)
+            except DeferredCall as deferred:  # ``ops.defer`` cleared the flag
                 return result((yield from run_deferred(deferred.handler, deferred.args)))
-            finally:
+            except BaseException:
                 st.defer_calls = False
+                raise
+            # Not in a ``finally``: that would also run when a suspended
+            # coroutine is collected, in the middle of whatever runs then.
+            st.defer_calls = False
+            return value
         return helper
 
     concat_pair = yieldable(lambda a, b, da, db: ops.concat(st, a, b, da, db), _first)
