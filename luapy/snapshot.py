@@ -106,8 +106,8 @@ class Snapshot:
                 table.hash.update(hash_)
                 table.arr[:] = arr
                 table.meta = meta
-                # A traversal cached by ``next`` belongs to the old contents.
-                table._iter_keys = table._iter_pos = None
+                # What ``next`` remembers belongs to the old contents.
+                table.forget_traversals()
         for cell, value in zip(self._cells, self._cell_values):
             cell[0] = value
         return True

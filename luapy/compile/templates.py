@@ -64,7 +64,8 @@ def array_store(obj: str, key: str, value: str, desc, key_is_int: bool, value_ne
             f"    if {key} > len(_a):",
             f"        _a.append({value})",
             f"        if not {key} & 63: CHARGE(APPEND_COST)",
-            f"    else: _a[{key} - 1] = {value}",
+            f"    elif {obj}.gaps is None: _a[{key} - 1] = {value}",
+            f"    else: SETINDEX({obj}, {key}, {value}, {desc!r})",  # may fill a gap ``next`` knows
             f"else: SETINDEX({obj}, {key}, {value}, {desc!r})"]
 
 

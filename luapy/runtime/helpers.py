@@ -224,6 +224,8 @@ def runtime_namespace(st) -> dict:
                 st.memory_left = left
                 if left < 0:
                     st.charge_memory(0)
+                if obj.walk is not None:
+                    obj.note_new_key(key, len(hash) + 1)
                 hash[key] = value
             return
         setindex(st, obj, key, value, desc)
@@ -237,7 +239,7 @@ def runtime_namespace(st) -> dict:
                     st.charge_memory(0)
             if type(key) is int:
                 arr = obj.arr
-                if 0 < key <= len(arr) and value is not None:
+                if 0 < key <= len(arr) and value is not None and (obj.gaps is None or arr[key - 1] is not None):
                     arr[key - 1] = value
                     return
             obj.set(key, value)

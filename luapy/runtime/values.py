@@ -26,8 +26,7 @@ import re
 
 from .. import errors
 from ..errors import OperationError
-from itertools import compress, repeat
-from operator import is_not
+from .traversal import MIN_GAP, ArrayGaps, HashWalk, first_value_after_holes
 
 MAXINT = 0x7FFFFFFFFFFFFFFF
 MININT = -0x8000000000000000
@@ -83,14 +82,15 @@ class Table:
 
     #: ``gc_proxy`` is only ever set on tables with a ``__gc`` metamethod
     #: (``luapy.runtime.collector``); others never initialise it.
-    __slots__ = ("hash", "arr", "meta", "_iter_keys", "_iter_pos", "gc_proxy", "__weakref__")
+    #: ``gaps`` and ``walk`` are what ``next`` remembers (``traversal``).
+    __slots__ = ("hash", "arr", "meta", "gaps", "walk", "gc_proxy", "__weakref__")
 
     def __init__(self, arr: list | None = None, hash: dict | None = None):
         self.arr = arr if arr is not None else []
         self.hash = hash if hash is not None else {}
         self.meta: Table | None = None
-        self._iter_keys = None
-        self._iter_pos = None
+        self.gaps: ArrayGaps | None = None
+        self.walk: HashWalk | None = None
 
     # -- raw access ---------------------------------------------------------
 
@@ -124,7 +124,11 @@ class Table:
                     arr.pop()
                     while arr and arr[-1] is None:
                         arr.pop()
+                    if self.gaps is not None:
+                        self.gaps.truncate(len(arr))
                 else:
+                    if self.gaps is not None and value is not None and arr[key - 1] is None:
+                        self.gaps.fill(key - 1)
                     arr[key - 1] = value
                 return
             if key == n + 1:
@@ -146,10 +150,23 @@ class Table:
             key = _TRUE_KEY if key else _FALSE_KEY
         elif key is None:
             raise OperationError("table index is nil")
+        hash = self.hash
         if value is None:
-            self.hash.pop(key, None)
+            hash.pop(key, None)
         else:
-            self.hash[key] = value
+            if self.walk is not None and key not in hash:
+                self.note_new_key(key, len(hash) + 1)
+            hash[key] = value
+
+    def note_new_key(self, key, live: int) -> None:
+        """A key is being added to the hash part of a table ``next`` has walked."""
+        if not self.walk.inserted(key, live):
+            self.walk = None
+
+    def forget_traversals(self) -> None:
+        """The array was shifted or the contents replaced wholesale."""
+        self.gaps = None
+        self.walk = None
 
     def _migrate(self, hash: dict, key: int) -> None:
         arr = self.arr
@@ -168,14 +185,12 @@ class Table:
 
         Hash keys are walked over a snapshot of the dict's keys, so fields
         may be cleared or assigned during traversal (as Lua allows) and even
-        new keys only make the walk miss them, never fail.
+        new keys only make the walk miss them, never fail.  Stretches of
+        nils and cleared keys are remembered once walked (``traversal``),
+        so a call costs amortised O(1) however it is repeated.
 
         ``charge(steps)``, when given, is charged for the work beyond O(1):
-        holes of the array part skipped (found in C) and snapshots of the
-        hash keys taken.  A call may have to look past every hole, as in
-        lua5.4, so a loop of ``next`` over holes is bounded by the budgets
-        rather than made O(1): the array part is written in place by
-        generated code, so no cached skip could be trusted.
+        holes and cleared keys looked at, and snapshots of the hash keys.
         """
         arr = self.arr
         if key is None:
@@ -194,11 +209,14 @@ class Table:
         if index < n:
             value = arr[index]
             if value is None:
-                start = index
-                index = next(compress(range(index, n), map(is_not, map(arr.__getitem__, range(index, n)),
-                                                           repeat(None))), n)
+                gaps = self.gaps
+                index, run_start, scanned = first_value_after_holes(arr, index, gaps)
                 if charge is not None:
-                    charge(1 + (index - start) // HOLES_PER_STEP)
+                    charge(1 + scanned // HOLES_PER_STEP)
+                if index - run_start >= MIN_GAP:
+                    if gaps is None:
+                        gaps = self.gaps = ArrayGaps()
+                    gaps.add(run_start, index)
                 if index == n:
                     return self._next_in_hash(None, charge)
                 value = arr[index]
@@ -207,45 +225,44 @@ class Table:
 
     def _next_in_hash(self, key, charge=None):
         hash = self.hash
-        keys = self._iter_keys
+        walk = self.walk
         if key is None:
             if not hash:
                 return None
-            if charge is not None:
-                charge(1 + len(hash) // KEYS_PER_STEP)
-            keys = self._iter_keys = list(hash)
-            self._iter_pos = None
             start = 0
         else:
             if type(key) is bool:
                 key = _TRUE_KEY if key else _FALSE_KEY
-            positions = self._iter_pos
-            if keys is None or positions is None or len(positions) != len(keys):
-                if keys is None:
-                    keys = self._iter_keys = list(hash)
-                if charge is not None:
-                    charge(1 + len(keys) // KEYS_PER_STEP)
-                positions = self._iter_pos = {k: i for i, k in enumerate(keys)}
-            start = positions.get(key)
+            if walk is not None:
+                if charge is not None and walk.positions is None:
+                    charge(1 + len(walk.keys) // KEYS_PER_STEP)
+                start = walk.position_of(key)
+            else:
+                start = None
             if start is None:
-                if charge is not None:
-                    charge(1 + len(hash) // KEYS_PER_STEP)
-                keys = self._iter_keys = list(hash)
-                positions = self._iter_pos = {k: i for i, k in enumerate(keys)}
-                start = positions.get(key)
+                # Not in the snapshot (or none yet): a fresh one must have it.
+                walk = None
+            else:
+                start += 1
+        if walk is None:
+            if charge is not None:
+                charge(1 + len(hash) // KEYS_PER_STEP)
+            walk = self.walk = HashWalk(hash)
+            if key is None:
+                start = 0
+            else:
+                start = walk.position_of(key)
                 if start is None:
-                        raise OperationError("invalid key to 'next'")
-            start += 1
-        for i in range(start, len(keys)):
-            k = keys[i]
-            value = hash.get(k)
-            if value is not None:
-                if charge is not None and i - start >= KEYS_PER_STEP:
-                    charge((i - start) // KEYS_PER_STEP)  # cleared keys skipped
-                if type(k) is _BoolKey:
-                    k = k.value
-                return k, value
-        return None
+                    raise OperationError("invalid key to 'next'")
+                start += 1
+        _, found, value, scanned = walk.first_live(hash, start)
+        if charge is not None and scanned >= KEYS_PER_STEP:
+            charge(scanned // KEYS_PER_STEP)
+        if found is None:
+            return None
+        if type(found) is _BoolKey:
+            found = found.value
+        return found, value
 
     def iter_items(self):
         """Python-side traversal (arr part, then a snapshot of the hash)."""

@@ -100,20 +100,25 @@ class _Watchdog:
                 if heap[0][0] > now:
                     self.wakeup.wait(heap[0][0] - now)
                     continue
-                ref = heapq.heappop(heap)[2]
-                st = ref()
-                if st is None:
-                    continue
-                # Cleared before ``_due`` is read: a call starting now
-                # either sees False and registers, or is seen here.
-                st._watched = False
-                due = st._due
-                if due is None:
-                    continue
-                if due <= now:
-                    st.run_out()
-                    due = now + REPOKE
-                self._push(due, ref, st)
+                self._poke(heapq.heappop(heap)[2], now)
+
+    def _poke(self, ref, now: float) -> None:
+        """Handle one due entry (its own frame: no State stays referenced
+        from the watchdog's loop while it waits, which would keep a dropped
+        runtime alive)."""
+        st = ref()
+        if st is None:
+            return
+        # Cleared before ``_due`` is read: a call starting now
+        # either sees False and registers, or is seen here.
+        st._watched = False
+        due = st._due
+        if due is None:
+            return
+        if due <= now:
+            st.run_out()
+            due = now + REPOKE
+        self._push(due, ref, st)
 
     def after_fork(self) -> None:
         """In a forked child: the thread is gone, and maybe a held lock."""

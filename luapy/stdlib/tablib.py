@@ -118,6 +118,7 @@ class TableLibrary:
                     t.set(pos, value)
                 else:
                     arr.insert(pos - 1, value)
+                    t.gaps = None  # every index moved
                     t.set(first_empty, arr.pop())  # re-append: migrates hash keys
                 return ()
             i = first_empty
@@ -144,6 +145,7 @@ class TableLibrary:
             result = arr.pop(pos - 1)
             while arr and arr[-1] is None:  # keep arr free of trailing nils
                 arr.pop()
+            t.gaps = None  # every index moved
             return (result,)
         result = self.geti(t, pos)
         while pos < size:  # shift t[pos+1..] down by one

@@ -135,8 +135,6 @@ STEP_CHARGED = {
     "long-pattern": ("local s = ('a'):rep(100000) local p = ('%a'):rep(300) .. '%d'", "s:find(p)"),
     "backreference": ("local s = ('a'):rep(20000)", "s:find('(.-)%1b')"),
     "balance": ("local s = ('('):rep(100000)", "s:find('%b()')"),
-    "next-holes": ("local t = {} for i = 1, 100000 do t[i] = i end for i = 1, 99999 do t[i] = nil end",
-                   "next(t)"),
     "select": ("local t = {} for i = 1, 100000 do t[i] = i end", "select(2, table.unpack(t))"),
     "table.unpack-hash": ("local t = {}", "table.unpack(t, 1, 100000)"),
     "format-q": ("local s = ('\\1'):rep(100000)", "string.format('%q', s)"),
@@ -185,18 +183,68 @@ def test_library_allocations_are_charged_to_the_memory_budget(name):
     assert_usable(runtime)
 
 
-def test_next_over_holes_is_charged_per_hole_not_per_call():
-    # One traversal over a hole-ridden array stays cheap ...
-    runtime = LuaRuntime(limits=Limits(steps=1_000_000, time=30))
-    assert runtime.execute(
-        "local t = {} for i = 1, 100000 do t[i] = i end "
-        "for i = 1, 100000, 1000 do for j = i, i + 998 do t[j] = nil end end "
-        "local n, k = 0, next(t) while k do n = n + 1 k = next(t, k) end return n") == 100
-    # ... while re-scanning the same holes over and over runs out of steps.
-    result = outcome(runtime, "local t = {} for i = 1, 100000 do t[i] = i end "
-                              "for i = 1, 99999 do t[i] = nil end "
-                              "while true do next(t) end")
-    assert result == ("limit", "steps")
+NEXT_SETUPS = {
+    # 100k slots of the array part, all nil but the last (or the middle).
+    "array holes": "local t = {} for i = 1, 100000 do t[i] = i end for i = 1, 99999 do t[i] = nil end",
+    "two runs of holes": "local t = {} for i = 1, 100001 do t[i] = i end "
+                         "for i = 1, 100000 do if i ~= 50000 then t[i] = nil end end",
+    # 100k hash keys, all cleared but one.
+    "cleared hash keys": "local t = {} for i = 1, 100000 do t['k' .. i] = i end "
+                         "local keep = next(t) for k in pairs(t) do if k ~= keep then t[k] = nil end end "
+                         "t.last = true",
+}
+NEXT_LOOPS = {
+    "next(t)": "next(t)",
+    "walk to the end": "local k = next(t) while k ~= nil do k = next(t, k) end",
+    "fill and clear a hole first": "t[7] = 1 t[7] = nil next(t)",
+    "insert and clear a key first": "t.x = 1 t.x = nil next(t)",
+    "churn new keys first": "t['n' .. i] = 1 t['n' .. i] = nil next(t)",
+}
+
+
+@pytest.mark.parametrize("setup", list(NEXT_SETUPS))
+@pytest.mark.parametrize("loop", list(NEXT_LOOPS))
+def test_next_is_amortised_constant_however_it_is_repeated(setup, loop):
+    # Each call walking the 100k nils again would cost about 12k steps,
+    # 250M for the loop: it must fit in 2M, so the walks are remembered.
+    runtime = LuaRuntime(limits=Limits(steps=2_000_000, time=60))
+    assert runtime.execute(f"{NEXT_SETUPS[setup]} for i = 1, 20000 do {NEXT_LOOPS[loop]} end "
+                           "return 'finished'") == "finished"
+
+
+def test_next_remembering_holes_stays_exact():
+    # Stores that fill remembered holes, in every way Lua code can make one,
+    # and shifts of the array: each traversal sees exactly the live entries.
+    lua = LuaRuntime(limits=Limits(steps=5_000_000, time=60))
+    assert lua.execute("""
+        local function keys(t)
+          local out, k = {}, next(t)
+          while k ~= nil do out[#out + 1] = k k = next(t, k) end
+          table.sort(out) return table.concat(out, ",")
+        end
+        local t = {} for i = 1, 300 do t[i] = i end
+        for i = 1, 299 do t[i] = nil end
+        assert(keys(t) == "300")
+        t[100] = "inline"                 -- the compiled store
+        rawset(t, 200, "raw")             -- Table.set
+        local k = 150 t[k] = "dynamic"    -- a key not known to be an integer
+        assert(keys(t) == "100,150,200,300", keys(t))
+        t[300] = nil                      -- shrinks the array part
+        assert(keys(t) == "100,150,200", keys(t))
+        table.insert(t, 1, "first")       -- shifts every index
+        assert(keys(t) == "1,101,151,201", keys(t))
+        table.remove(t, 1)
+        assert(keys(t) == "100,150,200", keys(t))
+        for i = 1, 250 do t[i] = i end
+        assert(#t == 250 and select('#', keys(t)) == 1)
+        local h = {} for i = 1, 100 do h["k" .. i] = i end
+        for i = 2, 99 do h["k" .. i] = nil end
+        local _ = next(h)
+        h.k50 = "back"                    -- a cleared key inserted again
+        local n = 0 for _ in pairs(h) do n = n + 1 end
+        assert(n == 3, n)
+        return "ok"
+    """) == "ok"
 
 
 # ------------------------------------------------ string -> number
