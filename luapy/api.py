@@ -72,14 +72,6 @@ _TRUSTED_ONLY = {
 }
 
 
-def _shut_down(state_ref) -> None:
-    """End the threads of a dropped runtime's suspended coroutines (if its
-    State still lives: only those threads would be keeping it alive)."""
-    state = state_ref()
-    if state is not None:
-        corolib.shutdown(state)
-
-
 class LuaRuntime:
     """One isolated Lua state: its own globals, metatables and modules.
 
@@ -150,7 +142,6 @@ class LuaRuntime:
         self._state = State(replace(options, profile="standard") if trusted else options)
         self._executor = DeepStackExecutor() if options.limits.depth > DEEP_STACK_THRESHOLD else None
         self._lock = threading.RLock()
-        self._lock_depth = 0  # how deep the owner holds it (only it changes this)
         self._chunks: OrderedDict = OrderedDict()
         #: Lua functions made for Python callables, to hand the callable back.
         self._callables: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -169,12 +160,6 @@ class LuaRuntime:
             python = open_python(self, self._python, register_eval is not False, register_builtins is not False)
             self._state.globals.set("python", python)
             self._state.loaded.set("python", python)
-        # Suspended coroutines hold threads whose frames reference the State;
-        # release them when the runtime goes away.  The finalizer holds the
-        # State weakly: held strongly, anything the State leads back to (a
-        # ``set_output`` callback that refers to this runtime's owner) would
-        # keep the runtime alive forever.
-        self._finalizer = weakref.finalize(self, _shut_down, weakref.ref(self._state))
 
     def __enter__(self) -> "LuaRuntime":
         return self
@@ -191,47 +176,31 @@ class LuaRuntime:
     def _acquire(self) -> bool:
         """Take the runtime's lock; whether the caller must ``_release`` it.
 
-        A thread that runs on behalf of the call in progress (the
-        deep-stack thread, a coroutine's thread that has control) goes on
-        without it: the thread that holds the lock is blocked waiting for it.
+        The deep-stack thread, which runs on behalf of the call in progress,
+        goes on without it: the thread that holds the lock is blocked
+        waiting for it.  (Coroutines run on the thread that resumes them.)
         """
         lock = self._lock
         if not lock.acquire(False):
             executor = self._executor
-            if (executor is not None and threading.current_thread() is executor.thread) or \
-                    corolib.holds_control(self._state):
+            if executor is not None and threading.current_thread() is executor.thread:
                 return False
             lock.acquire()
-        self._lock_depth += 1
-        if self._lock_depth == 1:
-            # The outermost call starts: this thread holds control (on a
-            # deep-stack runtime, the thread it hands calls to does).
-            self._set_control(threading.get_ident() if self._executor is None else None)
         return True
 
     def _release(self) -> None:
-        self._lock_depth -= 1
-        if not self._lock_depth:
-            # Cleared while still locked: a record of who held control must
-            # never outlive the call, or that thread could skip the lock.
-            self._set_control(None)
         self._lock.release()
 
-    def _set_control(self, ident) -> None:
-        sched = self._state.coroutines
-        if sched is not None and not sched.nested:
-            sched.active_ident = ident
-
     def close(self) -> None:
-        """Release the threads of suspended coroutines now (also done on GC).
-
-        Each suspended coroutine is unwound (its pending ``__close``
-        handlers run) and its thread ends.  The runtime stays usable.
+        """Close every suspended coroutine (their pending ``<close>``
+        variables run) and flush the files the runtime opened.  The runtime
+        stays usable.  (Dropping a runtime needs no ``close``: coroutines
+        hold no thread.)
         """
         held = self._acquire()
         try:
-            self._finalizer()
-            iolib.flush_open_files(self._state)  # as lua_close does
+            corolib.shutdown(self._state)
+            iolib.flush_open_files(self._state)
         finally:
             if held:
                 self._release()
@@ -270,10 +239,7 @@ class LuaRuntime:
                 self._release()
 
     def _on_executor(self) -> bool:
-        # A host function called from a running coroutine that calls back
-        # into Lua must run right there: the executor thread is blocked
-        # waiting for that coroutine.
-        return self._executor is not None and not corolib.holds_control(self._state)
+        return self._executor is not None
 
     # -- running code -------------------------------------------------------
 
@@ -849,7 +815,7 @@ class LuaThread(LuaObject):
         return self._resume(args)
 
     def __call__(self, *args) -> "LuaThread":
-        body = getattr(getattr(self._value, "_core", None), "body", None)
+        body = getattr(self._value, "body", None)
         if self._status() != "suspended" or body is None:
             raise TypeError("only a coroutine that has not started can be called")
         return LuaFunction(self._runtime, body).coroutine(*args)

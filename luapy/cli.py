@@ -155,8 +155,8 @@ class Interpreter:
         return True
 
     def close(self) -> None:
-        """``lua_close``, as far as luapy has one: suspended coroutines'
-        threads are released."""
+        """``lua_close``, as far as luapy has one: suspended coroutines are
+        closed and open files flushed."""
         self.runtime.close()
 
     # -- lua.c's report, msghandler, docall ---------------------------------

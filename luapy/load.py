@@ -142,7 +142,13 @@ def load_chunk(st, source: str, chunkname: str, env=GLOBALS, *, charged: bool = 
                  progress=budget.parsed if budget else None)
     ensure_compile_headroom()
     resolve(tree)
-    return compile_chunk(st, tree, st.globals if env is GLOBALS else env, budget)
+
+    def reread():
+        """The tree again, for the chunk's generator form (``luapy.compile``)."""
+        again = parse(source, display, nesting_limit=st.limits.nesting)
+        resolve(again)
+        return again
+    return compile_chunk(st, tree, st.globals if env is GLOBALS else env, budget, reread)
 
 
 __all__ = ["LoadBudget", "LuaSyntaxError", "chunk_display_name", "load_chunk", "to_lua_source"]

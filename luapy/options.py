@@ -33,10 +33,10 @@ class Limits:
     nesting: int = 200
     #: Bytes of Lua source in one chunk.
     source_size: int | None = 1 * MiB
-    #: Coroutines running or suspended at once (each holds an OS thread,
-    #: from its first resume until it ends); one more is a Lua error.
-    #: ``None`` is the profile's default, ``COROUTINES`` (never unlimited:
-    #: threads are a resource of the whole machine).
+    #: Coroutines running or suspended at once (started and not finished
+    #: nor collected); one more is a Lua error.  Each is also charged to the
+    #: memory budget for what it holds.  ``None`` is the profile's default,
+    #: ``COROUTINES``.
     coroutines: int | None = None
 
     def __post_init__(self):
@@ -58,7 +58,7 @@ class Limits:
 
 #: ``Limits.coroutines`` when it is None, by profile: a plugin needs few
 #: coroutines at once; a script run by ``luapy`` may want many.
-COROUTINES = {"sandbox": 256, "standard": 10_000}
+COROUTINES = {"sandbox": 256, "standard": 1_000_000}
 
 
 #: No budgets beyond what the host machine allows; for the ``luapy`` command.

@@ -193,14 +193,17 @@ def test_coroutines_returned_to_python_can_be_passed_back(lua):
     assert lua.execute("local co = ... return coroutine.resume(co, 21)", co) == (True, 42)
 
 
-def test_close_releases_coroutine_threads():
-    import threading
+def test_close_closes_suspended_coroutines():
     lua = LuaRuntime()
-    lua.execute("held = coroutine.create(function() coroutine.yield() end) coroutine.resume(held)")
-    before = threading.active_count()
+    lua.execute("""
+        closed = false
+        held = coroutine.create(function()
+          local x <close> = setmetatable({}, {__close = function() closed = true end})
+          coroutine.yield(1)
+        end)
+        coroutine.resume(held)
+    """)
     lua.close()
-    for _ in range(50):
-        if threading.active_count() < before:
-            break
-        threading.Event().wait(0.05)
-    assert threading.active_count() < before
+    assert lua.execute("return closed, coroutine.status(held)") == (True, "dead")
+
+

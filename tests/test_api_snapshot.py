@@ -200,20 +200,20 @@ def threads_back_to(baseline: int) -> bool:
     return threading.active_count() <= baseline
 
 
-def test_close_ends_the_threads_of_suspended_coroutines_and_the_runtime_stays_usable():
+def test_close_ends_suspended_coroutines_and_the_runtime_stays_usable():
     baseline = threading.active_count()
     lua = LuaRuntime()
     lua.register_function("add", lambda a, b: a + b)
     lua.execute(SUSPEND_20)
-    assert threading.active_count() >= baseline + 20
+    assert threading.active_count() <= baseline + 1   # +1: the budget watchdog; coroutines make none
     lua.close()
-    assert threads_back_to(baseline)
+    assert threads_back_to(baseline + 1)
     assert lua.eval("add(2, 3)") == 5
 
 
 def test_a_dropped_runtime_with_registered_functions_and_suspended_coroutines_is_freed():
-    # The coroutines' threads hold the runtime's state; the registered
-    # function in it must not hold the runtime.
+    # The coroutines hold the runtime's state; the registered function in
+    # it must not hold the runtime.
     baseline = threading.active_count()
     lua = LuaRuntime()
     lua.register_function("add", lambda a, b: a + b)

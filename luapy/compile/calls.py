@@ -19,6 +19,10 @@ from .templates import SIMPLE, attributable
 class CallCompiler:
     """The call half of ``FunctionCompiler``."""
 
+    #: The text of a call (direct, method, through the helper alone, tail).
+    CALL_TEMPLATES = {"call": templates.call, "method": templates.method_call,
+                      "helper": templates.helper_call, "tail": templates.tail_call}
+
     def prologue(self, overflow_level: int) -> None:
         """Charge this call a level of depth and a step (see "Accounting").
 
@@ -117,12 +121,12 @@ class CallCompiler:
         if node.args and SIMPLE.match(function) is None and any(has_effects(a) for a in node.args):
             function = self.materialize(function)
         args = self.arguments(node.args)
-        template = templates.helper_call if self.compact else templates.call
+        template = self.CALL_TEMPLATES["helper" if self.compact else "call"]
         return self.call_site(template(function, args, desc), desc)
 
     def method_call(self, node: ast.MethodCall) -> str:
         method, args, desc = self.method_parts(node)
-        template = templates.helper_call if self.compact else templates.method_call
+        template = self.CALL_TEMPLATES["helper" if self.compact else "method"]
         return self.call_site(template(method, args, desc), desc)
 
     def method_parts(self, node: ast.MethodCall) -> tuple[str, str, str]:
@@ -152,10 +156,10 @@ class CallCompiler:
     def tail_call(self, node) -> str:
         if type(node) is ast.MethodCall:
             method, args, desc = self.method_parts(node)
-            return self.call_site(templates.tail_call(method, args, desc), desc)
+            return self.call_site(self.CALL_TEMPLATES["tail"](method, args, desc), desc)
         desc = self.describe(node.func)
         function = attributable(self.simple(node.func))
-        return self.call_site(templates.tail_call(function, self.arguments(node.args), desc), desc)
+        return self.call_site(self.CALL_TEMPLATES["tail"](function, self.arguments(node.args), desc), desc)
 
     def explist(self, nodes) -> str:
         """Python expression text for the tuple of an expression list."""

@@ -8,6 +8,7 @@ import warnings
 from .. import ast
 from ..errors import LuaSyntaxError
 from ..runtime.helpers import TableTemplate, TailCall, error_fixer, runtime_namespace, tail_runner
+from ..runtime.stack import ensure_compile_headroom
 from ..runtime.values import Function
 from .function import FunctionCompiler, Proto
 
@@ -140,9 +141,19 @@ class ChunkCompiler:
         header = ["def __chunk():", INDENT + "_depth = _steps = 0"]  # HEADER_LINES
         return "\n".join(header + self.source) + "\n"
 
-    def compile(self, chunk: ast.Chunk, env) -> Function:
-        main = FunctionCompiler(self, chunk.func).compile()
-        namespace = runtime_namespace(self.st)
+    #: What compiles each function: the plain form here, the generator form
+    #: in ``luapy.compile.generator``.
+    FUNCTION_COMPILER = FunctionCompiler
+
+    def namespace(self) -> dict:
+        """The globals of the generated module, runtime helpers first."""
+        return runtime_namespace(self.st)
+
+    def build(self, chunk: ast.Chunk) -> tuple[dict, dict]:
+        """Compile every function of ``chunk``: their factories by name,
+        and the namespace they run in."""
+        self.FUNCTION_COMPILER(self, chunk.func).compile()
+        namespace = self.namespace()
         namespace.update(self.constants)
         lines = [0] * HEADER_LINES + self.lines  # the header lines of module_source
         namespace["LINES"] = lines
@@ -166,12 +177,49 @@ class ChunkCompiler:
             raise LuaSyntaxError(f"{self.chunkname}:{lua_line}: chunk too complex to compile "
                                  f"({type(problem).__name__}: {getattr(problem, 'msg', problem)})") from None
         exec(code, namespace)
-        factories = _bind_cells(namespace["__chunk"], namespace, self.st)
+        return _bind_cells(namespace["__chunk"], namespace, self.st), namespace
+
+    def compile(self, chunk: ast.Chunk, env, reread=None) -> Function:
+        factories, namespace = self.build(chunk)
+        source = ChunkSource(self.st, chunk, reread, self.chunked_nesting, self.protos)
+        main = self.protos[0]
         for index, proto in enumerate(self.protos):
             proto.factory = factories[f"__proto_{index}"]
             proto.instantiate = _instantiator(self.st, proto)
+            proto.chunk = source
             namespace[f"P{index}"] = proto.instantiate
         return main.instantiate(([env],))
+
+
+class ChunkSource:
+    """What compiling a chunk's generator form takes, kept from its first
+    compile: how to get its resolved tree again, and the prototypes its
+    closures are made of.
+
+    Most chunks never run inside a coroutine; those that do are compiled a
+    second time, once, the first time one of their functions is called
+    there (``luapy.compile.generator``).  The tree is read again from the
+    source then (``reread``) rather than kept: a tree takes many times the
+    memory of its text.
+    """
+
+    __slots__ = ("st", "tree", "reread", "chunked_nesting", "protos")
+
+    def __init__(self, st, tree: ast.Chunk, reread, chunked_nesting: int, protos: list):
+        self.st = st
+        #: The tree itself, when there is no ``reread``.
+        self.tree = tree if reread is None else None
+        self.reread = reread
+        self.chunked_nesting = chunked_nesting
+        self.protos = protos
+
+    def compile_generators(self) -> None:
+        """Give every prototype of the chunk its ``gen_factory``."""
+        from .generator import compile_generator_forms
+        ensure_compile_headroom()   # parsing and compiling recurse
+        tree = self.tree if self.reread is None else self.reread()
+        compile_generator_forms(self, tree)
+        self.tree = self.reread = None    # no longer needed
 
 
 def _bind_cells(chunk_function, namespace: dict, st) -> dict:
@@ -224,17 +272,19 @@ def _instantiator(st, proto: Proto):
     return instantiate_trampolined
 
 
-def compile_chunk(st, chunk: ast.Chunk, env, budget=None) -> Function:
+def compile_chunk(st, chunk: ast.Chunk, env, budget=None, reread=None) -> Function:
     """Compile a resolved chunk into a Function whose ``_ENV`` is ``env``,
-    charging the work to ``budget`` if given (``luapy.load.LoadBudget``)."""
+    charging the work to ``budget`` if given (``luapy.load.LoadBudget``).
+    ``reread()``, if given, gives the resolved tree again (for the
+    generator form, ``ChunkSource``); else the tree is kept."""
     try:
-        return ChunkCompiler(st, chunk.chunkname, budget).compile(chunk, env)
+        return ChunkCompiler(st, chunk.chunkname, budget).compile(chunk, env, reread)
     except LuaSyntaxError:
         # Too nested for CPython?  One Python loop per numeric for, and the
         # chunk may fit (a few more nested loops; slower, still exact).
         retry = ChunkCompiler(st, chunk.chunkname, budget)
         retry.chunked_nesting = 0
-        return retry.compile(chunk, env)
+        return retry.compile(chunk, env, reread)
 
 
 def generated_source(st, chunk: ast.Chunk) -> str:

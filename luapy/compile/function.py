@@ -36,7 +36,8 @@ class Proto:
     """A compiled Lua function prototype."""
 
     __slots__ = ("name", "line", "factory", "has_tail_calls", "lazy_prologue", "instantiate",
-                 "last_line", "upvalue_names", "text", "is_method", "locvars")
+                 "last_line", "upvalue_names", "text", "is_method", "locvars",
+                 "gen_factory", "chunk")
 
     def __init__(self, name: str, line: int, last_line: int = 0, upvalue_names=(),
                  text=None, is_method: bool = False):
@@ -62,6 +63,11 @@ class Proto:
         #: a metamethod call charges it up front (``ops.call_metamethod``).
         self.lazy_prologue = False
         self.instantiate = None
+        #: The factory of its generator form, compiled the first time one of
+        #: its chunk's functions runs inside a coroutine...
+        self.gen_factory = None
+        #: ...from this (``luapy.compile.generator.ChunkSource``).
+        self.chunk = None
 
 
 class FunctionCompiler(StatementCompiler, ExpressionCompiler, CallCompiler):
@@ -172,6 +178,7 @@ class FunctionCompiler(StatementCompiler, ExpressionCompiler, CallCompiler):
         self.proto.lazy_prologue = lead > 0
         if counting:
             self.emit("nonlocal _depth, _steps")
+        self.begin_frame()
         for var in scope.params:
             if var.captured:
                 self.emit(f"c{var.slot} = [l{var.slot}]")
@@ -196,6 +203,9 @@ class FunctionCompiler(StatementCompiler, ExpressionCompiler, CallCompiler):
         self.emit(f"return __f{self.index}", node.end_line)
         self.proto.locvars = self.chunk.add_function(header + self.out)
         return self.proto
+
+    def begin_frame(self) -> None:
+        """The first statement of the body (a hook for other back ends)."""
 
     def body_or_pass(self, compile_body) -> None:
         """Run ``compile_body``; a Python suite can't be empty, so emit

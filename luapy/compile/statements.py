@@ -186,6 +186,10 @@ class StatementCompiler:
         self.open_closes += 1
         self.indented(lambda: self.statements(rest, until))
         self.open_closes -= 1
+        self.close_handlers(value)
+
+    def close_handlers(self, value: str) -> None:
+        """Close ``value`` however the scope ends, with the error if any."""
         self.emit("except LuaError as _ce:")
         self.emit("    _cerr = _ce")
         self.emit("    raise")

@@ -100,3 +100,35 @@ def tail_call(function: str, args: str, desc) -> str:
 def first_value(results: str) -> str:
     """The first of a tuple of results, or nil."""
     return f"(_v[0] if (_v := {results}) else None)"
+
+
+# -- calls in the generator form (code that runs inside a coroutine) ---------
+#
+# A call delegates to the callee's generator form (``Function.gen``) with
+# ``yield from``, so a ``coroutine.yield`` anywhere down the chain suspends
+# every frame up to ``resume``.  ``CALLG`` makes the form of a Lua closure
+# called this way for the first time, calls builtins that have none, and
+# runs ``__call``.
+
+def gen_call(function: str, args: str, desc) -> str:
+    packed = f"({args},)" if args else "()"
+    return (f"(yield from (_gf({args}) if type(_f := {function}) is Function and (_gf := _f.gen) is not None "
+            f"else CALLG(_f, {packed}, {desc!r})))")
+
+
+def gen_method_call(method: str, args: str, desc) -> str:
+    return (f"(yield from (_gf({args}) if type({method}) is Function and (_gf := {method}.gen) is not None "
+            f"else CALLG({method}, ({args},), {desc!r})))")
+
+
+def gen_helper_call(function: str, args: str, desc) -> str:
+    packed = f"({args},)" if args else "()"
+    return f"(yield from CALLG({function}, {packed}, {desc!r}))"
+
+
+def gen_tail_call(function: str, args: str, desc) -> str:
+    """As ``tail_call``: the generator form's trampoline (``Function.gen`` of
+    a function with tail calls) runs the ``TailCall``."""
+    packed = f"({args},)" if args else "()"
+    return (f"(TailCall({function}, {packed}, {desc!r}) if type({function}) is Function "
+            f"and {function}.raw is not None else (yield from CALLG({function}, {packed}, {desc!r})))")

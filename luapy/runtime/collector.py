@@ -252,6 +252,15 @@ class Collector:
     # -- finalizers --------------------------------------------------------------
 
     def run_finalizers(self) -> None:
+        # Finalizers run plainly wherever the check came: an operator that
+        # was about to hand its metamethod back (``ops.defer``) gets it back.
+        deferring, self.st.defer_calls = self.st.defer_calls, False
+        try:
+            self._run_pending()
+        finally:
+            self.st.defer_calls = deferring
+
+    def _run_pending(self) -> None:
         from ..errors import LuaError, LuaLimitError
         from . import ops
 

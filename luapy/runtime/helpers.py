@@ -567,6 +567,11 @@ def _ipairs_steps(table: Table, count: int):
 
 
 #: The frames a call goes through when generated code calls ``CALL``.
-_CALL_CODES = frozenset([ops.call_described.__code__] + [
+_CALL_CODES = set([ops.call_described.__code__] + [
     const for const in runtime_namespace.__code__.co_consts
     if isinstance(const, types.CodeType) and const.co_name == "CALL"])
+
+
+def add_call_code(code) -> None:
+    """Count ``code`` among the frames a call goes through (``CALLG``)."""
+    _CALL_CODES.add(code)

@@ -125,6 +125,8 @@ def call_metamethod(st, handler, args) -> tuple:
     frames from piling up uncounted.  Any other Lua function charges its
     own call in the prologue it starts with.
     """
+    if st.defer_calls:
+        defer(st, handler, args)
     if type(handler) is Function:
         proto = handler.proto
         if proto is None or not proto.lazy_prologue:
@@ -146,6 +148,19 @@ def call_metamethod(st, handler, args) -> tuple:
         return call(st, handler, args)
     finally:
         depth_cell.cell_contents -= 1
+
+
+def defer(st, handler, args) -> None:
+    """Inside a coroutine, an operator's generator-form helper
+    (``luapy.runtime.generators``) runs the plain operator with
+    ``st.defer_calls`` set: the first metamethod call it reaches is handed
+    back to it, if Lua code (which may yield), instead of made here.  A
+    builtin metamethod runs here, with the flag cleared so that whatever it
+    calls is called plainly, as from C."""
+    st.defer_calls = False
+    if type(handler) is not Function or handler.proto is not None:
+        from .generators import DeferredCall
+        raise DeferredCall(handler, args)
 
 
 # --------------------------------------------------------------- indexing
@@ -170,6 +185,8 @@ def index(st, obj, key, desc=None):
                 raise OperationError(_index_error(obj, key, desc))
         if type(handler) is Function:
             proto = handler.proto
+            if st.defer_calls:
+                defer(st, handler, (obj, key))
             if proto is None or not proto.lazy_prologue:  # the common case, kept direct
                 results = handler.call(obj, key)
             else:
@@ -200,6 +217,8 @@ def setindex(st, obj, key, value, desc=None) -> None:
                 raise OperationError(f"attempt to index a {typename(obj)} value{_with(desc)}")
         if type(handler) is Function:
             proto = handler.proto
+            if st.defer_calls:
+                defer(st, handler, (obj, key, value))
             if proto is None or not proto.lazy_prologue:  # the common case, kept direct
                 handler.call(obj, key, value)
             else:

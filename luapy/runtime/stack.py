@@ -8,7 +8,7 @@ started with a large stack, and raises the recursion limit to match.  Stack
 memory is virtual: only the pages a program really touches cost anything.
 
 Every such figure lives here, so the ``luapy`` command, ``LuaRuntime``, the
-loader and the coroutine threads agree on them.
+loader and the deep-stack thread agree on them.
 """
 
 from __future__ import annotations
@@ -34,15 +34,6 @@ DEEP_RECURSION_LIMIT = 2_000_000
 #: The parser never builds a tree deeper than 1,000 levels; resolving and
 #: compiling recurse a few Python frames per level.
 COMPILE_FRAMES = 1000 * 6 + 2000
-#: A coroutine's thread gets at least this much stack, so Lua recursion
-#: inside a coroutine goes as deep as outside (a sandbox's 200 levels need
-#: about 1 MiB; compiling a deeply nested chunk on Python 3.10 more).  It is
-#: virtual memory, but RLIMIT_AS counts it: a plugin worker's 1 GiB must
-#: hold a useful number of suspended coroutines...
-COROUTINE_STACK_BYTES = 16 * 1024 * 1024
-#: ...at this many bytes per allowed call level (measured need is ~5 KiB),
-#: up to ``DEEP_STACK_BYTES``.
-STACK_BYTES_PER_LEVEL = 8 * 1024
 
 # threading.stack_size is process-wide: whoever starts a thread with a
 # stack of its own sets it just for that start, under this lock.
@@ -68,12 +59,6 @@ def ensure_compile_headroom() -> None:
         frames += 1
         frame = frame.f_back
     raise_recursion_limit(frames + COMPILE_FRAMES)
-
-
-def coroutine_stack_bytes(max_depth: int) -> int:
-    """Stack for a coroutine's thread in a runtime allowing ``max_depth``."""
-    wanted = max(COROUTINE_STACK_BYTES, max_depth * STACK_BYTES_PER_LEVEL)
-    return min(wanted, DEEP_STACK_BYTES)
 
 
 def start_thread(target, args=(), *, name: str, stack_bytes: int,
@@ -191,8 +176,8 @@ def _serve(requests: queue.SimpleQueue) -> None:
 
 
 __all__ = [
-    "COMPILE_FRAMES", "COROUTINE_STACK_BYTES", "DEEP_RECURSION_LIMIT", "DEEP_STACK_BYTES",
-    "DEEP_STACK_THRESHOLD", "DeepStackExecutor", "FRAMES_PER_LEVEL", "STACK_BYTES_PER_LEVEL",
-    "coroutine_stack_bytes", "ensure_compile_headroom", "raise_in_thread", "raise_recursion_limit",
+    "COMPILE_FRAMES", "DEEP_RECURSION_LIMIT", "DEEP_STACK_BYTES",
+    "DEEP_STACK_THRESHOLD", "DeepStackExecutor", "FRAMES_PER_LEVEL",
+    "ensure_compile_headroom", "raise_in_thread", "raise_recursion_limit",
     "recursion_limit_for", "start_thread",
 ]

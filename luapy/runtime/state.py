@@ -41,9 +41,9 @@ charged at most as fast as the wall clock runs); the watchdog
 call whose steps come rarely still meets a check on time.  Reading a
 thread's CPU clock is a system call, so a call reads it first at its first
 budget check (most calls end before one): until then it is charged wall
-time less the full collections meanwhile.  A coroutine switch hands the
-time used so far from one thread's CPU clock to the next (``clock_out``,
-``clock_in``).
+time less the full collections meanwhile.  Coroutines run on the thread
+that resumes them (``luapy.stdlib.corolib``), so their time is simply the
+call's.
 """
 
 from __future__ import annotations
@@ -66,8 +66,7 @@ _PARKED = -(1 << 62)
 #: however little of it was the call's own (see "Time" above).
 WALL_BACKSTOP = 4.0
 
-#: Which State's Lua this thread runs: set when a call from Python starts
-#: and whenever a thread takes the running Lua over (a coroutine switch).
+#: Which State's Lua this thread runs: set when a call from Python starts.
 #: For the few helpers that do work in proportion to a value but are called
 #: without a State (``luapy.runtime.args`` converting a string argument).
 _running = threading.local()
@@ -102,6 +101,11 @@ class State:
         self.ipairs_iterator = None
         #: The coroutine scheduler (``luapy.stdlib.corolib``), set when opened.
         self.coroutines = None
+        #: Set while an operator runs for code inside a coroutine: its Lua
+        #: metamethod is handed back to run in generator form (``ops.defer``).
+        self.defer_calls = False
+        #: ``helpers.tail_runner`` for generator forms (``luapy.runtime.generators``).
+        self.run_tail_gen = None
         #: Shared with generated code as its ``_depth`` / ``_steps`` variables.
         self.depth_cell = types.CellType(0)
         #: Starts run out, so the first call settles and arms it.
@@ -122,8 +126,6 @@ class State:
         #: What ``clock.charged()`` read when the call's time was zero, once
         #: read; None before the first budget check.
         self._cpu_base: float | None = None
-        #: The call's time when its thread last handed control away.
-        self._time_spent = 0.0
         if options.limits.time is not None:
             clock.install()
         #: Weak tables and finalizers (``luapy.runtime.collector``), set by
@@ -262,36 +264,6 @@ class State:
         if self._cpu_base is None:
             self._start_cpu_clock()
         return clock.charged() - self._cpu_base
-
-    def clock_out(self):
-        """This thread hands the running Lua to another (a coroutine switch).
-
-        Returns this thread's clock reading, for its next ``clock_in``.
-        """
-        if self._due is None:
-            return None
-        mark = clock.charged()
-        if self._cpu_base is None:
-            self._start_cpu_clock()
-        self._time_spent = mark - self._cpu_base
-        return mark
-
-    def clock_in(self, mark) -> None:
-        """This thread takes the running Lua over from one that clocked out.
-
-        ``mark`` is what this thread's last ``clock_out`` returned: the CPU
-        it spent since, handing control over and waking up, is the call's
-        too (a switch between threads costs more CPU than the Lua around it
-        in a tight resume/yield loop).
-        """
-        _running.state = self
-        if self._due is None:
-            return
-        now = clock.charged()
-        spent = self._time_spent
-        if mark is not None:
-            spent += now - mark
-        self._cpu_base = now - spent
 
     def charge(self, steps: int) -> None:
         """Charge ``steps`` units of library work."""

@@ -290,9 +290,17 @@ class Function:
     pending tail call instead of running it (``call`` never does); builtins
     have ``proto = raw = None`` and ``name`` is the name their argument
     errors use ("bad argument #1 to 'insert'").
+
+    ``gen`` is the *generator form*, what code running inside a coroutine
+    calls (``luapy.stdlib.corolib``): ``gen(*args)`` is a Python generator
+    that yields where the coroutine yields and returns the results.  A Lua
+    closure gets it the first time it is called inside a coroutine; a
+    builtin has one only if it can call back into Lua code that may yield
+    (``pcall``, ``coroutine.yield``); any other builtin is, as a C
+    function is in lua5.4, a boundary no yield can cross.
     """
 
-    __slots__ = ("call", "name", "proto", "upvals", "raw", "__weakref__")
+    __slots__ = ("call", "name", "proto", "upvals", "raw", "gen", "__weakref__")
 
     def __init__(self, call, name: str = "?", proto=None, upvals=None, raw=None):
         self.call = call
@@ -300,10 +308,17 @@ class Function:
         self.proto = proto
         self.upvals = upvals
         self.raw = raw
+        self.gen = None
         if proto is None:
             code = getattr(call, "__code__", None)
             if code is not None:
                 BUILTIN_CODES.add(code)
+
+    def give_generator_form(self, gen) -> "Function":
+        """Give a builtin its generator form (see the class docstring)."""
+        self.gen = gen
+        BUILTIN_CODES.add(gen.__code__)
+        return self
 
 
 class Coroutine:

@@ -6,6 +6,7 @@ from ..errors import ArgumentError, LuaError, LuaException, LuaLimitError, LuaSy
 from ..load import load_chunk, skip_file_header
 from ..runtime import ops
 from ..runtime.collector import Collector
+from ..runtime.generators import call_generator
 from ..runtime.helpers import lua_where
 from ..runtime.args import (
     arg, arg_error, check_any, check_int, check_str, check_table, name_argument_error, opt_int, opt_str,
@@ -108,6 +109,15 @@ def open(st) -> None:
         # Like lua5.4, a non-table only fails when the loop calls ``next``.
         return next_function, value, None
 
+    def pairs_generator(*args):
+        """``pairs`` in generator form: ``__pairs`` may yield."""
+        value = check_any(args, 1, "pairs")
+        handler = ops.metamethod(st, value, "__pairs")
+        if handler is None:
+            return next_function, value, None
+        results = yield from call_generator(st, handler, (value,))
+        return (*results, None, None, None)[:3]
+
     def lua_rawget(*args):
         table = check_table(args, 1, "rawget")
         check_any(args, 2, "rawget")
@@ -206,6 +216,32 @@ def open(st) -> None:
         fn = check_any(args, 1, "xpcall")
         handler = arg(args, 2)
         ok, outcome = protected_call(fn, args[2:])
+        return (True, *outcome) if ok else (False, _run_handler(st, handler, outcome))
+
+    def protected_generator(fn, args):
+        """``protected_call`` in generator form (a yield crosses it).  The
+        depth is restored relative to the running coroutine's resumer,
+        which may be another one than when the call started."""
+        coroutine = st.coroutines.current
+        depth = st.depth - coroutine.base
+        try:
+            return True, (yield from call_generator(st, fn, args))
+        except LuaLimitError:
+            raise
+        except LuaError as error:
+            st.depth = coroutine.base + depth
+            if type(error) is ArgumentError:
+                name_argument_error(st, error)
+            return False, error
+
+    def pcall_generator(*args):
+        ok, outcome = yield from protected_generator(check_any(args, 1, "pcall"), args[1:])
+        return (True, *outcome) if ok else (False, outcome.value)
+
+    def xpcall_generator(*args):
+        fn = check_any(args, 1, "xpcall")
+        handler = arg(args, 2)
+        ok, outcome = yield from protected_generator(fn, args[2:])
         return (True, *outcome) if ok else (False, _run_handler(st, handler, outcome))
 
     def reader_pieces(reader):
@@ -326,6 +362,9 @@ def open(st) -> None:
     }
     for name, func in functions.items():
         register(G, name, func)
+    G.get("pairs").give_generator_form(pairs_generator)
+    G.get("pcall").give_generator_form(pcall_generator)
+    G.get("xpcall").give_generator_form(xpcall_generator)
     G.set("next", next_function)
     G.set("_G", G)
     G.set("_VERSION", LUA_VERSION)

@@ -1,94 +1,69 @@
-"""The ``coroutine`` library: Lua threads run on Python threads.
+"""The ``coroutine`` library: Lua threads as chains of Python generators.
 
-The compiler turns Lua into Python closures that call each other on the
-Python stack, so a suspended coroutine needs a stack of its own.  Each
-running or suspended coroutine gets a Python thread, and control passes
-between threads by a strict handoff: exactly one thread of a runtime runs
-at any moment, the others are blocked on a lock.  ``resume`` releases the
-coroutine's thread and blocks until it yields, returns or fails; ``yield``
-releases the resumer and blocks until it is resumed again.  A yield is then
-just a blocked thread, so it works across nested Lua calls, ``pcall``,
-metamethods and iterators without any help from the compiler.
+A coroutine needs a stack of its own that can stop half-way and go on
+later.  No thread is ever made for one: code inside a coroutine runs in
+the *generator form* the compiler gives every Lua function
+(``luapy.compile.generator``), where each call is ``yield from`` the
+callee's generator form.  The chain of Lua frames from the coroutine's body
+down to ``coroutine.yield`` is then a chain of Python generators:
+``yield`` is a Python ``yield`` at its bottom, which suspends the whole
+chain, and ``resume`` is a ``send`` at its top.  A suspended coroutine is
+nothing but those generator objects, a few hundred bytes a frame.
 
-Threads are started lazily on the first resume (creating a coroutine costs
-no thread) and come from a small per-runtime pool of parked workers, so a
-program that churns through many short-lived coroutines reuses a handful of
-threads.  A runtime holds at most ``Limits.coroutines`` of them: a thread
-is started only when the pool is empty and fewer coroutines than that are
-running or suspended, and a first resume beyond it is a Lua error ("too
-many coroutines"), after one forced collection has freed what it could.
-``LuaRuntime.close`` (or collecting the runtime) kills every suspended
-coroutine and retires the pool.  A coroutine's thread is released when it
-returns, fails, is closed, or when its Lua object is garbage collected.  A
-weak reference on the Lua-visible object notices the collection; the
-coroutine is then killed on the thread that holds control (never
-concurrently with running Lua), by resuming it with a kill signal that
-unwinds its stack as ``coroutine.close`` does, calling pending ``__close``
-metamethods with a nil error.  The most
-recently collected one is left for the next new coroutine, whose first
-resume unwinds it on the way (one thread switch instead of three).  The
-thread's frames reference only the internal ``_Thread`` record, never the
-Lua object, so dropping the last Lua reference really does free the thread.
+Builtins that call Lua code back (``pcall``, ``xpcall``, the operators'
+metamethods, ``table.sort``'s comparator, ``string.gsub``'s callback) have
+generator forms too, so a yield crosses them.  Any other builtin behaves as
+a C function does in lua5.4: Lua code it calls runs in the plain form, and
+a yield there fails with "attempt to yield across a C-call boundary".
 
-Budgets and depth: the runtime's ``State`` is shared by all its threads.
-Whichever thread holds control counts steps on the same countdown, and at
-each handoff the time used so far passes from one thread's CPU clock to the
-next (``State.clock_out``/``clock_in``).  ``st.depth`` counts nested Lua
+Budgets need no hand-over: everything runs on the caller's thread, and the
+step countdown and the time are the call's.  ``st.depth`` counts nested Lua
 calls; a coroutine keeps its own depth relative to where it was resumed,
 continuing on top of its resumer's depth, and the resumer's depth is
 restored when control comes back.  Nested resumes are what lua5.4 limits
 with its C stack (LUAI_MAXCCALLS): beyond ``MAX_NESTED_RESUMES``, or with
 no depth left for the coroutine to make a call, ``resume`` fails with "C
-stack overflow".  That also bounds how many threads one chain of resumes can
-hold.
+stack overflow".
+
+A suspended coroutine that is garbage collected is dropped as in lua5.4:
+its pending ``<close>`` variables are not closed (only ``coroutine.close``
+and ``LuaRuntime.close`` close them).  ``Limits.coroutines`` bounds how many may be started and
+not finished at once; each is charged to the memory budget for what its
+record and its suspended frames hold.
 """
 
 from __future__ import annotations
 
-import _thread
-import threading
 import weakref
 
 from ..errors import LuaError, LuaException, LuaLimitError
 from ..runtime.args import arg_error, check_function, register, type_error
-from ..runtime.clock import charged as charged_clock, charged_collect
+from ..runtime.clock import charged_collect
+from ..runtime.generators import generator_form
 from ..runtime.values import Coroutine, Function, Table
-from ..runtime import stack
 
 #: lua5.4 (LUAI_MAXCCALLS = 200) lets ``lua`` nest 198 coroutines, counting
 #: the C calls that run the main chunk.
 MAX_NESTED_RESUMES = 198
-#: Collected coroutines whose thread may wait for the next new coroutine to
-#: unwind them (see ``_Scheduler._collected``).
-MAX_DOOMED = 1
-#: Parked worker threads a runtime keeps for its next coroutines...
-MAX_IDLE_WORKERS = 4
-#: ...and how long (seconds) an unused one waits before exiting.
-IDLE_TIMEOUT = 30.0
-#: Charged against the memory budget per coroutine (lua5.4's ``lua_State``
-#: plus its initial stack come to about a kilobyte; our record is smaller)...
+#: Charged against the memory budget per coroutine created (measured: the
+#: record and its depth box come to about 200 bytes)...
 COROUTINE_COST = 256
-#: ...and per thread started for coroutines (measured: a suspended coroutine
-#: holds about 17 KiB of thread stack and state), so that the memory budget
-#: also bounds how many coroutines a script can keep suspended.
-THREAD_COST = 16 * 1024
+#: ...when it first suspends (its body's generator and ``yield``'s,
+#: measured about 700 bytes for a small body; a coroutine that finishes
+#: on its first resume holds nothing)...
+START_COST = 768
+#: ...and per Lua frame it holds suspended (a generator and its frame,
+#: measured 400 to 600 bytes), charged as its deepest yield so far needs.
+FRAME_COST = 512
 
 SUSPENDED = "suspended"
 RUNNING = "running"
 NORMAL = "normal"
 DEAD = "dead"
 
-# How a coroutine handed control back (``_Thread.outcome``).
-YIELDED = "yield"
-RETURNED = "return"
-FAILED = "error"        # a Lua error: resume returns false, value
-CLOSED = "closed"       # unwound by a kill without error
-OVER_BUDGET = "limit"   # LuaLimitError: re-raised in the resumer
-ESCAPED = "exit"        # SystemExit, KeyboardInterrupt, interpreter bugs
-
 
 class CoroutineKill(LuaException):
-    """Unwinds a suspended coroutine that is being closed or collected.
+    """Unwinds a suspended coroutine that ``coroutine.close`` closes.
 
     A ``LuaException`` with a nil value and no position: ``<close>``
     variables on the way are closed with a nil error, exactly as
@@ -103,208 +78,35 @@ class CoroutineKill(LuaException):
 _NO_ERROR = object()
 
 
-class _Thread:
-    """The machinery behind one Lua coroutine (never visible to Lua).
+class LuaCoroutine(Coroutine):
+    """A Lua thread (``type`` is "thread"): its body's generator chain."""
 
-    The worker thread's frames reference this record, so it must not
-    reference the Lua object strongly: ``ref`` is a weak reference whose
-    callback queues the record for killing once the object is collected.
-    """
-
-    __slots__ = (
-        "sched", "body", "status", "worker", "back", "transfer", "outcome",
-        "depth", "base", "kill", "resumer_ident", "ref", "error", "__weakref__",
-    )
+    __slots__ = ("sched", "body", "status", "gen", "level", "base", "charged", "error")
 
     def __init__(self, sched, body):
         self.sched = sched
+        #: The function to run, until the first resume starts it.
         self.body = body
         self.status = SUSPENDED
-        #: The ``_Worker`` running it, from the first resume until it ends.
-        self.worker = None
-        #: Locked; the resumer blocks on it until control comes back.
-        self.back = None
-        #: Values in flight: resume arguments in, yield/return values or the
-        #: error out.
-        self.transfer = ()
-        self.outcome = None
-        #: Its own call depth above the depth of whoever resumes it...
-        self.depth = 0
-        #: ...which is this, during a resume.
+        #: Its body's generator form, from the first resume until it ends.
+        self.gen = None
+        #: ``[its own call depth]`` above whoever resumes it.  A list the
+        #: suspended ``yield`` holds (not the coroutine), to give those
+        #: levels back should the generators be dropped unfinished.
+        self.level = [0]
+        #: The depth of whoever resumed it last (``pcall`` inside it restores
+        #: depths relative to this).
         self.base = 0
-        #: Set to make its next (or current) yield raise ``CoroutineKill``.
-        self.kill = False
-        self.resumer_ident = None
-        self.ref = None
+        #: What its suspended frames were charged to the memory budget so far.
+        self.charged = 0
         #: The error it died with, until ``coroutine.close`` reports it.
         self.error = _NO_ERROR
 
 
-class LuaCoroutine(Coroutine):
-    """The Lua-visible thread value (``type`` is "thread")."""
-
-    __slots__ = ("_core",)
-
-    def __init__(self, core: _Thread):
-        self._core = core
-
-
-class _CoreRef(weakref.ref):
-    """A weak reference to a ``LuaCoroutine`` that knows its ``_Thread``."""
-
-    __slots__ = ("core",)
-
-    def __new__(cls, obj, callback, core):
-        self = super().__new__(cls, obj, callback)
-        self.core = core
-        return self
-
-    def __init__(self, obj, callback, core):
-        super().__init__(obj, callback)
-
-
-# ------------------------------------------------------------ worker threads
-
-
-class _Worker:
-    """One Python thread that runs coroutines, one after another."""
-
-    __slots__ = ("wake", "core", "heir", "ident", "thread", "clock_mark")
-
-    def __init__(self):
-        #: Locked while the worker waits; released to hand it control.
-        self.wake = _thread.allocate_lock()
-        self.wake.acquire()
-        self.core = None
-        #: A new coroutine to run as soon as ``core`` has been killed.
-        self.heir = None
-        self.ident = None
-        self.thread = None
-        #: Its CPU clock when it last handed control back (``State.clock_in``).
-        self.clock_mark = None
-
-
-class _WorkerPool:
-    """The parked workers of one runtime.
-
-    Holds no reference to the runtime, so parked threads never keep a
-    dropped runtime alive; they exit after ``IDLE_TIMEOUT`` unused.
-    """
-
-    __slots__ = ("idle", "lock", "stack_size")
-
-    def __init__(self, stack_size: int):
-        self.idle: list[_Worker] = []
-        self.lock = _thread.allocate_lock()
-        self.stack_size = stack_size
-
-    def take(self):
-        with self.lock:
-            while self.idle:
-                worker = self.idle.pop()
-                if worker.thread.is_alive():  # a stray interrupt may have ended it
-                    return worker
-            return None
-
-    def park(self, worker: _Worker) -> bool:
-        with self.lock:
-            if len(self.idle) < MAX_IDLE_WORKERS:
-                self.idle.append(worker)
-                return True
-            return False
-
-    def withdraw(self, worker: _Worker) -> bool:
-        """Remove an idle worker that wants to exit; False if just taken."""
-        with self.lock:
-            if worker in self.idle:
-                self.idle.remove(worker)
-                return True
-            return False
-
-    def retire_all(self) -> None:
-        with self.lock:
-            idle, self.idle = self.idle, []
-        for worker in idle:
-            worker.core = None
-            worker.wake.release()
-
-
-_MAIN_THREAD_IDENT = threading.main_thread().ident
-#: Seconds between two looks at pending signals while the main thread waits.
-_SIGNAL_POLL = 0.1
-
-
-def _start_worker(pool: _WorkerPool) -> _Worker:
-    """A new worker thread, parked on its ``wake`` lock until given a job."""
-    worker = _Worker()
-    thread = stack.start_thread(_worker_main, (worker, pool), name="luapy-coroutine",
-                                stack_bytes=pool.stack_size)
-    worker.ident = thread.ident
-    worker.thread = thread
-    return worker
-
-
-def _worker_main(worker: _Worker, pool: _WorkerPool) -> None:
-    wake = worker.wake
-    worker.clock_mark = charged_clock()
-    while True:
-        if not wake.acquire(timeout=IDLE_TIMEOUT):
-            if pool.withdraw(worker):
-                return
-            wake.acquire()          # taken at the last moment: a job is coming
-        core = worker.core
-        if core is None:            # retired by shutdown
-            return
-        st = core.sched.st
-        st.clock_in(worker.clock_mark)
-        while True:
-            _run_body(core)
-            worker.core = None
-            core.worker = None
-            heir = worker.heir
-            if heir is None:
-                break
-            # ``core`` was a collected coroutine, killed to free this thread
-            # for ``heir``, which now runs here without a thread switch.
-            worker.heir = None
-            run_heir = core.sched.succeed(core, heir, worker)
-            core = heir
-            if not run_heir:
-                break
-        core.sched.active_ident = core.resumer_ident
-        back = core.back
-        del core
-        parked = pool.park(worker)
-        worker.clock_mark = st.clock_out()
-        del st
-        back.release()              # control goes back to the resumer
-        del back
-        if not parked:
-            return
-
-
-def _run_body(core: _Thread) -> None:
-    """Run a coroutine's body to its end; record how it ended."""
-    body, args = core.body, core.transfer
-    core.body = None
-    core.transfer = ()
-    try:
-        results = tuple(body.call(*args))
-    except CoroutineKill:
-        core.outcome, core.transfer = CLOSED, None
-    except LuaLimitError as error:  # before LuaError, its base class
-        core.outcome, core.transfer = OVER_BUDGET, error
-    except LuaError as error:
-        core.outcome, core.transfer = FAILED, error.value
-    except RecursionError:
-        core.outcome, core.transfer = FAILED, "stack overflow"
-    except BaseException as error:  # SystemExit, KeyboardInterrupt, bugs
-        core.outcome, core.transfer = ESCAPED, error
-    else:
-        core.outcome, core.transfer = RETURNED, results
-
-
-# ---------------------------------------------------------- the scheduler
+def _plain_body(fn, args):
+    """The generator form of a body that has none (a builtin)."""
+    return fn.call(*args)
+    yield  # noqa: a generator that never yields
 
 
 class _Scheduler:
@@ -312,329 +114,191 @@ class _Scheduler:
 
     def __init__(self, st):
         self.st = st
-        self.pool = _WorkerPool(stack.coroutine_stack_bytes(st.max_depth))
-        # Parked workers leave with the runtime (they would time out anyway).
-        weakref.finalize(self, self.pool.retire_all).atexit = False
+        self.depth_cell = st.depth_cell
+        self.steps_cell = st.steps_cell
+        self.max_depth = st.max_depth
         #: The main "thread": what runs when no coroutine does.
-        self.main = _Thread(self, None)
+        self.main = LuaCoroutine(self, None)
         self.main.status = RUNNING
-        self.main_object = None
         self.current = self.main
-        #: Resumes in progress (each holds a blocked thread).
+        #: Resumes in progress.
         self.nested = 0
-        #: Started coroutines that have not ended (each holds a thread)...
-        self.live: set[_Thread] = set()
+        #: Started coroutines that have not ended nor been collected...
+        self.live: weakref.WeakSet = weakref.WeakSet()
         #: ...at most this many (``Limits.coroutines``).
         self.max_live = st.options.coroutine_limit
-        #: Threads started since the last collection forced by the cap.
+        #: Coroutines started since the last collection forced by the cap.
         self.started_since_collect = 0
-        #: Coroutines whose Lua object was collected, waiting to be killed.
-        self.graveyard: list[_Thread] = []
-        #: The Python thread that holds control.
-        self.active_ident = None
-        #: True while ``_switch`` updates the bookkeeping (not consistent).
-        self.switching = False
-
-    # -- creation -----------------------------------------------------------
 
     def create(self, body: Function) -> LuaCoroutine:
         self.st.charge_memory(COROUTINE_COST)
-        core = _Thread(self, body)
-        obj = LuaCoroutine(core)
-        core.ref = _CoreRef(obj, self._collected, core)
-        return obj
+        return LuaCoroutine(self, body)
 
-    def _collected(self, ref: _CoreRef) -> None:
-        try:
-            self._free_collected(ref.core)
-        except BaseException:  # noqa: BLE001 - a GC callback has nobody to report to;
-            pass               # a tripped budget stays tripped for the caller
-
-    def _free_collected(self, core: _Thread) -> None:
-        """A coroutine's Lua object was garbage collected: free its thread.
-
-        A weakref callback runs wherever the last reference went away, so
-        it only queues the coroutine (list.append is atomic).  Up to
-        ``MAX_DOOMED`` wait there for the next new coroutine, whose first
-        resume unwinds one of them on the way (saving a thread switch);
-        beyond that they are killed at once if this is the thread that
-        holds control and we are not mid-switch (a consistent point, like
-        those where Lua runs ``__gc``), else at the next coroutine call.
-        """
-        if core.worker is None or core.status != SUSPENDED:
-            return
-        self.graveyard.append(core)
-        if (len(self.graveyard) > MAX_DOOMED and not self.switching
-                and self.active_ident == _thread.get_ident()):
-            st = self.st
-            outermost = st.enter()          # budgets apply even between host calls
-            try:
-                self.reap(MAX_DOOMED)
-            finally:
-                st.leave(outermost)
-
-    def reap(self, keep: int = 0) -> None:
-        """Kill collected coroutines until at most ``keep`` are left."""
-        graveyard = self.graveyard
-        while len(graveyard) > keep:
-            core = graveyard.pop(0)
-            if core.status == SUSPENDED and core.worker is not None:
-                # Errors from __close handlers have nobody to go to; budget
-                # errors and exits propagate (the budget stays tripped).
-                self.kill(core)
-
-    def _doomed(self):
-        """A collected coroutine that still holds a thread, or None."""
-        graveyard = self.graveyard
-        while graveyard:
-            core = graveyard.pop()
-            if core.status == SUSPENDED and core.worker is not None:
-                return core
-        return None
-
-    # -- switching ----------------------------------------------------------
-
-    def resume(self, core: _Thread, args):
-        """Run ``core`` until it yields or ends: ``(True, values)`` or
+    def resume(self, co: LuaCoroutine, args):
+        """Run ``co`` until it yields or ends: ``(True, values)`` or
         ``(False, error value)``.  Raises what must not be caught."""
-        if len(self.graveyard) > MAX_DOOMED:
-            self.reap(MAX_DOOMED)
-        status = core.status
-        if status != SUSPENDED:
-            if status == DEAD:
+        if co.status is not SUSPENDED:
+            if co.status is DEAD:
                 return False, "cannot resume dead coroutine"
             return False, "cannot resume non-suspended coroutine"
-        st = self.st
-        if self.nested >= MAX_NESTED_RESUMES or st.depth + core.depth >= st.max_depth:
+        depth_cell = self.depth_cell
+        resumer_depth = depth_cell.cell_contents
+        level = co.level
+        depth = resumer_depth + level[0]
+        if depth >= self.max_depth or self.nested >= MAX_NESTED_RESUMES:
             return False, "C stack overflow"
-        if core.worker is not None:
-            outcome, value = self._switch(core, args)
-        else:
-            # First resume: find it a thread before touching any bookkeeping.
-            if len(self.live) >= self.max_live:
-                self._make_room()
-            doomed = self._doomed()
-            worker = None
-            if doomed is None:
-                worker = self.pool.take()
-                if worker is None:
-                    st.charge_memory(THREAD_COST)
-                    self.started_since_collect += 1
-                    try:
-                        worker = _start_worker(self.pool)
-                    except RuntimeError:  # the OS refuses another thread
-                        return False, "cannot start a thread for the coroutine"
-            outcome, value = self._switch(core, args, worker, doomed)
-        if outcome == YIELDED or outcome == RETURNED:
-            return True, value
-        if outcome == FAILED:
-            core.error = value
-            return False, value
-        raise value
-
-    def _make_room(self) -> None:
-        """At the cap: free the threads of unreachable coroutines, or fail.
-
-        Collected coroutines wait in the graveyard; those in reference
-        cycles are only found by a collection.  One is forced at most once
-        per quarter of the cap's thread starts, so a script that keeps
-        hitting the cap can't make the host collect its whole heap over and
-        over (and the collection is charged to it).
-        """
-        self.reap()
-        if len(self.live) >= self.max_live and self.started_since_collect > self.max_live // 4:
-            self.started_since_collect = 0
-            charged_collect()
-            self.reap()
-        if len(self.live) >= self.max_live:
-            raise LuaError(f"too many coroutines (at most {self.max_live} may be running or suspended)")
-
-    def kill(self, core: _Thread):
-        """Unwind a started, suspended coroutine; ``(ok, error value)``."""
-        core.kill = True
-        outcome, value = self._switch(core, ())
-        if outcome == FAILED:
-            return False, value
-        if outcome == OVER_BUDGET or outcome == ESCAPED:
-            raise value
-        return True, None
-
-    def _switch(self, core: _Thread, args, worker=None, doomed=None):
-        """Hand control to ``core`` and wait until it hands it back.
-
-        A first resume brings the thread to run it on: an idle ``worker``,
-        or the thread of a ``doomed`` (collected) coroutine to unwind first.
-        """
-        st = self.st
-        self.switching = True
-        previous = self.current
-        resumer_depth = st.depth
-        me = _thread.get_ident()
-        core.resumer_ident = me
-        core.transfer = args
-        previous.status = NORMAL
-        core.status = RUNNING
-        self.current = core
-        self.nested += 1
-        core.base = resumer_depth
-        st.depth = resumer_depth + core.depth
-        if core.worker is not None:
-            worker = core.worker
-        else:
-            core.back = _thread.allocate_lock()
-            core.back.acquire()
-            self.live.add(core)
-            if doomed is not None:
-                # Its thread first unwinds it (as the running coroutine),
-                # then runs ``core``: see ``succeed``.
-                worker = doomed.worker
-                worker.heir = core
-                doomed.kill = True
-                doomed.status = RUNNING
-                self.current = doomed
-                st.depth = resumer_depth + doomed.depth
-            else:
-                core.worker = worker
-                worker.core = core
-        # Everything the coroutine may look at is set: let it run.
-        self.active_ident = worker.ident
-        self.switching = False
-        mark = st.clock_out()
-        worker.wake.release()
-        self._wait(core.back)
-        # Control is ours again.
-        st.clock_in(mark)
-        self.switching = True
-        self.active_ident = me
+        gen = co.gen
+        if gen is None:
+            gen = self._start(co, args)
+            args = None
+        # The switch.  Control comes back at the yield (``send`` returns
+        # what it yields) or when the body ends, one way or another.
+        previous = self._enter(co, resumer_depth, depth)
+        try:
+            values = gen.send(args)
+        except StopIteration as returned:
+            return True, self._ended(co, previous, resumer_depth, returned.value)
+        except CoroutineKill:
+            self._ended(co, previous, resumer_depth, None)
+            return True, ()
+        except LuaLimitError:       # before LuaError, its base class
+            self._ended(co, previous, resumer_depth, None)
+            raise
+        except LuaError as error:
+            self._ended(co, previous, resumer_depth, None)
+            co.error = error.value
+            return False, error.value
+        except RecursionError:
+            self._ended(co, previous, resumer_depth, None)
+            co.error = "stack overflow"
+            return False, "stack overflow"
+        except BaseException:       # SystemExit, KeyboardInterrupt, bugs
+            self._ended(co, previous, resumer_depth, None)
+            raise
+        # Yielded.
         self.nested -= 1
         self.current = previous
         previous.status = RUNNING
-        outcome, value = core.outcome, core.transfer
-        core.transfer = ()
-        if outcome == YIELDED:
-            core.status = SUSPENDED
-            core.depth = st.depth - resumer_depth
-        else:
-            core.status = DEAD
-            self.live.discard(core)
-        st.depth = resumer_depth
-        self.switching = False
-        return outcome, value
+        co.status = SUSPENDED
+        own = level[0] = depth_cell.cell_contents - resumer_depth
+        depth_cell.cell_contents = resumer_depth
+        held = START_COST + FRAME_COST * own
+        if held > co.charged:
+            self.st.charge_memory(held - co.charged)
+            co.charged = held
+        return True, values
 
-    def succeed(self, doomed: _Thread, heir: _Thread, worker: _Worker) -> bool:
-        """On ``worker``'s thread, which holds control: ``doomed`` has been
-        unwound; make ``heir`` the running coroutine.  False if ``heir``
-        must not run because the unwinding ran out of budget or exited:
-        the resumer then receives that outcome as ``heir``'s."""
-        doomed.status = DEAD
-        self.live.discard(doomed)
-        if doomed.outcome == OVER_BUDGET or doomed.outcome == ESCAPED:
-            heir.outcome, heir.transfer = doomed.outcome, doomed.transfer
-            heir.body = None
-            return False
-        self.current = heir
-        self.st.depth = heir.base + heir.depth
-        heir.worker = worker
-        worker.core = heir
-        return True
+    def _enter(self, co: LuaCoroutine, resumer_depth: int, depth: int) -> LuaCoroutine:
+        """Make ``co`` the running coroutine, ``depth`` deep; returns the
+        one that was running (now "normal")."""
+        previous = self.current
+        previous.status = NORMAL
+        co.status = RUNNING
+        self.current = co
+        self.nested += 1
+        co.base = resumer_depth
+        self.depth_cell.cell_contents = depth
+        if self.steps_cell.cell_contents > self.max_depth - depth:
+            self.st.depth = depth       # lowers the countdown to the levels left
+        return previous
 
-    def _wait(self, lock) -> None:
-        """Block until ``lock`` is released by the thread we handed control to.
+    def _start(self, co: LuaCoroutine, args):
+        """A first resume: the body's generator, started with ``args``."""
+        if len(self.live) >= self.max_live:
+            self._make_room()
+        body = co.body
+        co.body = None
+        gen = body.gen
+        if gen is None:
+            gen = generator_form(self.st, body) if body.proto is not None else None
+        gen = gen(*args) if gen is not None else _plain_body(body, args)
+        co.gen = gen
+        self.live.add(co)
+        self.started_since_collect += 1
+        return gen
 
-        Only the main Python thread runs signal handlers (Ctrl-C).  It must
-        not run on while the coroutine runs, so the interrupt is forwarded
-        to the thread that holds control, which unwinds and hands the
-        exception back through the normal path.  The main thread waits in
-        slices: a signal delivered to another thread does not interrupt
-        its wait, but is handled between two slices.
+    def _ended(self, co, previous, resumer_depth, results):
+        """Bookkeeping once ``co``'s body has ended; passes ``results`` on."""
+        self.nested -= 1
+        self.current = previous
+        previous.status = RUNNING
+        co.status = DEAD
+        co.gen = None
+        self.live.discard(co)
+        self.st.depth_cell.cell_contents = resumer_depth
+        return results
+
+    def _make_room(self) -> None:
+        """At the cap: collect unreachable coroutines, or fail.
+
+        Those in reference cycles are only found by a collection.  One is
+        forced at most once per quarter of the cap's starts, so a script
+        that keeps hitting the cap can't make the host collect its whole
+        heap over and over (and the collection is charged to it).
         """
-        poll = _SIGNAL_POLL if _thread.get_ident() == _MAIN_THREAD_IDENT else -1
-        forwarded_to = None
-        while True:
-            try:
-                if lock.acquire(True, poll):
-                    break
-            except BaseException as interrupt:
-                target = self.active_ident
-                if target != _thread.get_ident():
-                    forwarded_to = target
-                    stack.raise_in_thread(target, type(interrupt))
-        if forwarded_to is not None:
-            # If it arrived after that thread stopped running Lua, it must
-            # not go off later in the middle of our bookkeeping.
-            stack.raise_in_thread(forwarded_to, None)
+        if self.started_since_collect > self.max_live // 4:
+            self.started_since_collect = 0
+            charged_collect()
+        if len(self.live) >= self.max_live:
+            raise LuaError(f"too many coroutines (at most {self.max_live} may be running or suspended)")
 
-    def yield_(self, values):
-        core = self.current
-        if core is self.main:
-            raise LuaError("attempt to yield from outside a coroutine", level=0)
-        if core.kill:
-            raise CoroutineKill()
-        core.outcome = YIELDED
-        core.transfer = values
-        wake = core.worker.wake
-        self.active_ident = core.resumer_ident
-        st = self.st
-        mark = st.clock_out()
-        core.back.release()
-        wake.acquire()
-        # Resumed (the resumer did all the bookkeeping) or told to die.
-        st.clock_in(mark)
-        if core.kill:
-            raise CoroutineKill()
-        args = core.transfer
-        core.transfer = ()
-        return args
-
-    # -- teardown -----------------------------------------------------------
-
-    def shutdown(self) -> None:
-        """Kill every suspended coroutine and retire idle workers."""
-        st = self.st
-        outermost = st.enter()
+    def kill(self, co: LuaCoroutine):
+        """Unwind a started, suspended coroutine; ``(ok, error value)``."""
+        resumer_depth = self.depth_cell.cell_contents
+        previous = self._enter(co, resumer_depth, resumer_depth + co.level[0])
+        gen = co.gen
         try:
-            self.graveyard.clear()
-            for core in list(self.live):
-                if core.status == SUSPENDED and core.worker is not None:
-                    try:
-                        self.kill(core)
-                    except Exception:  # nothing is left to report to
-                        pass
-        finally:
-            st.leave(outermost)
-            self.pool.retire_all()
+            gen.throw(CoroutineKill())
+        except (StopIteration, CoroutineKill):
+            self._ended(co, previous, resumer_depth, None)
+            return True, None
+        except LuaLimitError:
+            self._ended(co, previous, resumer_depth, None)
+            raise
+        except LuaError as error:
+            self._ended(co, previous, resumer_depth, None)
+            return False, error.value
+        except BaseException:
+            self._ended(co, previous, resumer_depth, None)
+            raise
+        # It yielded while being closed: that can't go on.
+        self._ended(co, previous, resumer_depth, None)
+        gen.close()
+        return False, "attempt to yield across a C-call boundary"
 
-    # -- the main thread ----------------------------------------------------
-
-    def object_of(self, core: _Thread):
-        if core is self.main:
-            if self.main_object is None:
-                self.main_object = LuaCoroutine(self.main)
-            return self.main_object
-        obj = core.ref()
-        if obj is None:
-            # Only while a collected coroutine is being unwound (its __close
-            # handlers may ask): a stand-in that is never suspended again.
-            obj = LuaCoroutine(core)
-        return obj
+    def yield_(self):
+        """The plain form of ``coroutine.yield``: only for the errors."""
+        if self.current is self.main:
+            raise LuaError("attempt to yield from outside a coroutine", level=0)
+        raise LuaError("attempt to yield across a C-call boundary", level=0)
 
 
-def holds_control(st) -> bool:
-    """Whether the calling Python thread is the one running ``st``'s Lua now.
-
-    True inside a coroutine's thread while it runs: a host function called
-    from there that calls back into the runtime must run right there (any
-    other thread of the runtime is blocked waiting for it).
-    """
-    sched = getattr(st, "coroutines", None)
-    return sched is not None and sched.active_ident == _thread.get_ident()
+def suspended_frame(co):
+    """The innermost Python frame of a suspended coroutine, or None."""
+    gen = getattr(co, "gen", None)
+    frame = None
+    while gen is not None and getattr(gen, "gi_frame", None) is not None:
+        frame = gen.gi_frame
+        gen = gen.gi_yieldfrom
+    return frame
 
 
 def shutdown(st) -> None:
-    """Release every thread a runtime's coroutines hold (runtime teardown)."""
+    """``LuaRuntime.close``: close every suspended coroutine, as
+    ``coroutine.close`` does (their pending ``<close>`` variables run)."""
     sched = getattr(st, "coroutines", None)
-    if sched is not None:
-        sched.shutdown()
+    if sched is None:
+        return
+    outermost = st.enter()
+    try:
+        for co in list(sched.live):
+            if co.status is SUSPENDED:
+                try:
+                    sched.kill(co)
+                except Exception:  # noqa: BLE001 - nothing is left to report to
+                    pass
+    finally:
+        st.leave(outermost)
 
 
 # ------------------------------------------------------------ the library
@@ -645,45 +309,50 @@ def open(st) -> Table:
     st.coroutines = sched
     lib = Table()
 
-    def check_coroutine(args, n: int, fname: str) -> _Thread:
-        if len(sched.graveyard) > MAX_DOOMED:
-            sched.reap(MAX_DOOMED)
+    def check_coroutine(args, n: int, fname: str) -> LuaCoroutine:
         value = args[n - 1] if len(args) >= n else None
-        if not isinstance(value, LuaCoroutine):
+        if type(value) is not LuaCoroutine:
             type_error(args, n, fname, "thread")
-        core = value._core
-        if core.sched is not sched:
+        if value.sched is not sched:
             arg_error(n, fname, "coroutine of another runtime")
-        return core
+        return value
 
     def create(*args):
-        if len(sched.graveyard) > MAX_DOOMED:
-            sched.reap(MAX_DOOMED)
         fn = check_function(args, 1, "create")
         return (sched.create(fn),)
 
     def resume(*args):
-        core = check_coroutine(args, 1, "resume")
-        ok, value = sched.resume(core, args[1:])
+        co = args[0] if args else None
+        if type(co) is not LuaCoroutine or co.sched is not sched:
+            co = check_coroutine(args, 1, "resume")
+        ok, value = sched.resume(co, args[1:])
         if ok:
             return (True, *value)
         return (False, value)
 
     def lua_yield(*args):
-        return sched.yield_(args)
+        sched.yield_()
+
+    def yield_generator(*args):
+        level = sched.current.level
+        try:
+            return (yield args)
+        except GeneratorExit:
+            # Dropped while suspended (collected): the frames unwinding
+            # give back the levels they took, which the resumer already
+            # took back; make that come out even.
+            st.depth_cell.cell_contents += level[0]
+            raise
 
     def wrap(*args):
         fn = check_function(args, 1, "wrap")
         co = sched.create(fn)
-        core = co._core
 
         def call(*args):
-            # ``co`` is referenced here so the coroutine lives as long as
-            # the function; ``core`` alone would not keep it.
-            ok, value = sched.resume(co._core, args)
+            ok, value = sched.resume(co, args)
             if ok:
                 return value
-            core.error = _NO_ERROR  # already reported: close() says true
+            co.error = _NO_ERROR  # already reported: close() says true
             if type(value) is str:
                 # luaB_auxwrap adds the caller's position to string errors.
                 raise LuaError(value)
@@ -695,32 +364,34 @@ def open(st) -> Table:
         return (check_coroutine(args, 1, "status").status,)
 
     def running(*args):
-        if len(sched.graveyard) > MAX_DOOMED:
-            sched.reap(MAX_DOOMED)
-        core = sched.current
-        return (sched.object_of(core), core is sched.main)
+        current = sched.current
+        return (current, current is sched.main)
 
     def isyieldable(*args):
         if args:
-            core = check_coroutine(args, 1, "isyieldable")
-        else:
-            if len(sched.graveyard) > MAX_DOOMED:
-                sched.reap(MAX_DOOMED)
-            core = sched.current
-        return (core is not sched.main,)
+            return (check_coroutine(args, 1, "isyieldable") is not sched.main,)
+        # Called plainly: from the main thread, or from Lua code that a
+        # builtin without a generator form called (no yield can cross it).
+        return (False,)
+
+    def isyieldable_generator(*args):
+        if args:
+            return (check_coroutine(args, 1, "isyieldable") is not sched.main,)
+        return (True,)
+        yield  # noqa: a generator that never yields
 
     def close(*args):
-        core = check_coroutine(args, 1, "close")
-        status = core.status
+        co = check_coroutine(args, 1, "close")
+        status = co.status
         if status == SUSPENDED:
-            if core.worker is None:        # never started: nothing to unwind
-                core.status = DEAD
-                core.body = None
+            if co.gen is None:        # never started: nothing to unwind
+                co.status = DEAD
+                co.body = None
                 return (True,)
-            ok, error = sched.kill(core)
+            ok, error = sched.kill(co)
             return (True,) if ok else (False, error)
         if status == DEAD:
-            error, core.error = core.error, _NO_ERROR
+            error, co.error = co.error, _NO_ERROR
             if error is _NO_ERROR:
                 return (True,)
             return (False, error)
@@ -728,10 +399,14 @@ def open(st) -> Table:
 
     register(lib, "create", create)
     register(lib, "resume", resume)
-    register(lib, "yield", lua_yield)
+    register(lib, "yield", lua_yield).give_generator_form(yield_generator)
     register(lib, "wrap", wrap)
     register(lib, "status", status)
     register(lib, "running", running)
-    register(lib, "isyieldable", isyieldable)
+    register(lib, "isyieldable", isyieldable).give_generator_form(isyieldable_generator)
     register(lib, "close", close)
     return lib
+
+
+__all__ = ["COROUTINE_COST", "CoroutineKill", "LuaCoroutine", "MAX_NESTED_RESUMES", "open", "shutdown",
+           "suspended_frame"]

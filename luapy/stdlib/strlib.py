@@ -14,6 +14,7 @@ from .. import binchunk
 from ..errors import LuaError
 from ..runtime import ops
 from ..runtime.ops import charge_string
+from ..runtime.generators import call_generator
 from ..runtime.args import (
     arg_error, check_int, check_str, opt_int, opt_str, register, type_error,
 )
@@ -286,6 +287,27 @@ class StringLibrary:
         return (Function(step, "gmatch_aux", upvals=([s], [p], [Userdata(state)])),)
 
     def gsub(self, *args):
+        work = self._gsub_start(args)
+        if type(work) is tuple:
+            return work
+        add = work.add
+        for whole, captures in work.matches:
+            add(whole, captures)
+        return work.result()
+
+    def gsub_generator(self, *args):
+        """``gsub`` in generator form: a replacement function may yield."""
+        work = self._gsub_start(args)
+        if type(work) is tuple:
+            return work
+        add = work.add_generator
+        for whole, captures in work.matches:
+            yield from add(whole, captures)
+        return work.result()
+
+    def _gsub_start(self, args):
+        """The result at once (a tuple), or the ``_Replacement`` whose
+        ``matches`` the caller replaces one by one."""
         st = self.st
         src, p, repl, max_n = _gsub_arguments(args)
         pattern = self.patterns.get(p)
@@ -295,21 +317,11 @@ class StringLibrary:
                 fast = _gsub_with_subn(st, pattern, src, repl, max_n)
                 if fast is not None:
                     return fast
-        replacement = _Replacement(st, repl)
+        replacement = _Replacement(st, repl, src)
         st.charge(1 + (len(src) >> 4))
-        if pattern.use_regex(len(src)):
-            count, kept = _gsub_by_regex(st, pattern, src, max_n, replacement)
-        else:
-            count, kept = _gsub_by_matcher(st, pattern, src, max_n, replacement)
-        if not replacement.changed:
-            return (src, count)
-        out = replacement.out
-        out.append(src[kept:])
-        size = 0
-        for piece in out:
-            size += len(piece)
-        charge_string(st, size)
-        return ("".join(out), count)
+        scan = _gsub_by_regex if pattern.use_regex(len(src)) else _gsub_by_matcher
+        replacement.matches = scan(st, pattern, src, max_n, replacement)
+        return replacement
 
 
 def open_library(st: State) -> Table:
@@ -324,6 +336,7 @@ def open_library(st: State) -> Table:
         ("upper", strings.upper),
     ]:
         register(lib, name, func)
+    lib.get("gsub").give_generator_form(strings.gsub_generator)
     register(lib, "format", strformat.make_format(st))
     for name, func in strpack.make_functions(st).items():
         register(lib, name, func)
@@ -359,16 +372,36 @@ def _gsub_arguments(args: tuple):
 
 class _Replacement:
     """lstrlib's ``add_value``: the pieces of gsub's result, and whether any
-    match was actually replaced (a false/nil replacement keeps the match)."""
+    match was actually replaced (a false/nil replacement keeps the match).
 
-    __slots__ = ("st", "repl", "template", "out", "changed")
+    ``matches`` is the scanner (``_gsub_by_regex`` or ``_gsub_by_matcher``):
+    it yields each match for the caller to ``add`` (or, in a coroutine,
+    ``add_generator``), and leaves ``count`` and ``kept`` when done."""
 
-    def __init__(self, st: State, repl):
+    __slots__ = ("st", "repl", "src", "template", "out", "changed", "matches", "count", "kept")
+
+    def __init__(self, st: State, repl, src: str):
         self.st = st
         self.repl = repl
+        self.src = src
         self.template = _parse_template(repl) if type(repl) is str else None
         self.out: list = []
         self.changed = False
+        self.matches = None
+        self.count = self.kept = 0
+
+    def result(self) -> tuple:
+        """gsub's results, once every match is replaced."""
+        src = self.src
+        if not self.changed:
+            return (src, self.count)
+        out = self.out
+        out.append(src[self.kept:])
+        size = 0
+        for piece in out:
+            size += len(piece)
+        charge_string(self.st, size)
+        return ("".join(out), self.count)
 
     def add(self, whole: str, captures) -> None:
         """Append the replacement of the match ``whole``; ``captures(i)`` gives
@@ -396,6 +429,18 @@ class _Replacement:
         else:
             results = ops.call(st, repl, captures(None))
             value = results[0] if results else None
+        self.put(whole, value)
+
+    def add_generator(self, whole: str, captures):
+        """``add`` in generator form: the replacement function may yield."""
+        if self.template is not None or type(self.repl) is Table:
+            return self.add(whole, captures)
+        results = yield from call_generator(self.st, self.repl, captures(None))
+        self.put(whole, results[0] if results else None)
+
+    def put(self, whole: str, value) -> None:
+        """Append what a replacement table or function gave for ``whole``."""
+        out = self.out
         if value is None or value is False:
             out.append(whole)
             return
@@ -411,8 +456,9 @@ class _Replacement:
 
 # Both scanners copy unmatched text as one slice per stretch (``kept`` marks
 # where the pending stretch starts), never a piece per byte, so the pieces
-# held before the join stay within a few per match.  Each returns
-# ``(count, kept)``.
+# held before the join stay within a few per match.  Each yields every
+# match as ``(whole, captures)`` and leaves ``count`` and ``kept`` in the
+# replacement.
 
 
 def _gsub_by_regex(st: State, pattern, src: str, max_n: int, replacement: _Replacement):
@@ -454,11 +500,11 @@ def _gsub_by_regex(st: State, pattern, src: str, max_n: int, replacement: _Repla
                 return m.group()
             return values[i]
 
-        replacement.add(m.group(), captures)
+        yield m.group(), captures
         pos = kept = last = end
         if pattern.anchored:
             break
-    return count, kept
+    replacement.count, replacement.kept = count, kept
 
 
 def _gsub_by_matcher(st: State, pattern, src: str, max_n: int, replacement: _Replacement):
@@ -487,7 +533,7 @@ def _gsub_by_matcher(st: State, pattern, src: str, max_n: int, replacement: _Rep
                     return matcher.captures(start, end)
                 return matcher.capture(i, start, end)
 
-            replacement.add(src[start:end], captures)
+            yield src[start:end], captures
             pos = kept = last = end
         elif pos < length:
             pos += 1
@@ -495,7 +541,7 @@ def _gsub_by_matcher(st: State, pattern, src: str, max_n: int, replacement: _Rep
             break
         if pattern.anchored:
             break
-    return count, kept
+    replacement.count, replacement.kept = count, kept
 
 
 def _python_template(pattern, template: list):

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from ..errors import LuaError
 from ..runtime import ops
+from ..runtime.generators import call_generator
 from ..runtime.args import (
     arg_error, check_int, opt_int, opt_str, register, type_error,
 )
@@ -257,6 +258,20 @@ class TableLibrary:
 
     # -- sort --------------------------------------------------------------
     def sort(self, *args):
+        sorter = self._sorter(args)
+        if sorter is not None:
+            sorter.sort(sorter.n)
+        return ()
+
+    def sort_generator(self, *args):
+        """``sort`` in generator form: a Lua comparator may yield."""
+        sorter = self._sorter(args)
+        if sorter is not None:
+            yield from sorter.sort_generator(sorter.n)
+        return ()
+
+    def _sorter(self, args):
+        """The checked arguments' ``_Sorter``, or None when done already."""
         st = self.st
         t = args[0] if args else None
         n = self.aux_getn(args, 1, "sort", _TAB_R | _TAB_W)
@@ -267,9 +282,9 @@ class TableLibrary:
             if comp is not None and type(comp) is not Function:
                 type_error(args, 2, "sort", "function")
             if comp is None and _sort_plain(st, t, n):
-                return ()
-            _Sorter(st, t, comp, self.geti, self.swap_set).auxsort(1, n, 0)
-        return ()
+                return None
+            return _Sorter(st, t, comp, self.geti, self.swap_set, n)
+        return None
 
     def swap_set(self, t, i, value):
         """``lua_seti`` for sorting: swaps add no slots, so charge nothing."""
@@ -288,7 +303,7 @@ def open_library(st: State) -> Table:
     register(lib, "move", library.move)
     register(lib, "pack", library.pack)
     register(lib, "remove", library.remove)
-    register(lib, "sort", library.sort)
+    register(lib, "sort", library.sort).give_generator_form(library.sort_generator)
     register(lib, "unpack", library.unpack)
     return lib
 
@@ -334,16 +349,41 @@ class _Sorter:
 
     The C code keeps values on the Lua stack; here they are locals, and
     each ``set2`` becomes the two ``seti`` calls it performs, in order.
+    The algorithm (``auxsort``) is a generator that yields each comparison
+    it needs, ``(a, b)``, and is sent whether ``a < b``: ``sort`` answers
+    with plain calls, ``sort_generator`` with the comparator's generator
+    form, so that inside a coroutine the comparator may yield.
     """
 
-    __slots__ = ("st", "t", "comp", "geti", "seti")
+    __slots__ = ("st", "t", "comp", "geti", "seti", "n")
 
-    def __init__(self, st: State, t, comp, geti, seti):
+    def __init__(self, st: State, t, comp, geti, seti, n: int):
         self.st = st
+        self.n = n
         self.t = t
         self.comp = comp
         self.geti = geti
         self.seti = seti
+
+    def sort(self, n: int) -> None:
+        less = self.less
+        steps = self.auxsort(1, n, 0)
+        try:
+            a, b = next(steps)
+            while True:
+                a, b = steps.send(less(a, b))
+        except StopIteration:
+            pass
+
+    def sort_generator(self, n: int):
+        less = self.less_generator
+        steps = self.auxsort(1, n, 0)
+        try:
+            a, b = next(steps)
+            while True:
+                a, b = steps.send((yield from less(a, b)))
+        except StopIteration:
+            pass
 
     def less(self, a, b) -> bool:
         st = self.st
@@ -354,15 +394,23 @@ class _Sorter:
         results = comp.call(a, b)
         return bool(results) and results[0] is not None and results[0] is not False
 
-    def partition(self, lo: int, up: int, pivot) -> int:
-        t, geti, seti, less = self.t, self.geti, self.seti, self.less
+    def less_generator(self, a, b):
+        comp = self.comp
+        if comp is None:
+            return self.less(a, b)
+        self.st.charge(1)
+        results = yield from call_generator(self.st, comp, (a, b))
+        return bool(results) and results[0] is not None and results[0] is not False
+
+    def partition(self, lo: int, up: int, pivot):
+        t, geti, seti = self.t, self.geti, self.seti
         i = lo
         j = up - 1
         while True:
             # repeat ++i while a[i] < P
             i += 1
             a_i = geti(t, i)
-            while less(a_i, pivot):
+            while (yield a_i, pivot):
                 if i == up - 1:  # a[i] < P but a[up - 1] == P ??
                     raise LuaError("invalid order function for sorting")
                 i += 1
@@ -370,7 +418,7 @@ class _Sorter:
             # repeat --j while P < a[j]
             j -= 1
             a_j = geti(t, j)
-            while less(pivot, a_j):
+            while (yield pivot, a_j):
                 if j < i:  # j < i but a[j] > P ??
                     raise LuaError("invalid order function for sorting")
                 j -= 1
@@ -383,13 +431,13 @@ class _Sorter:
             seti(t, i, a_j)
             seti(t, j, a_i)
 
-    def auxsort(self, lo: int, up: int, rnd: int) -> None:
-        t, geti, seti, less = self.t, self.geti, self.seti, self.less
+    def auxsort(self, lo: int, up: int, rnd: int):
+        t, geti, seti = self.t, self.geti, self.seti
         while lo < up:
             # sort elements a[lo], a[p], a[up]
             a_lo = geti(t, lo)
             a_up = geti(t, up)
-            if less(a_up, a_lo):
+            if (yield a_up, a_lo):
                 seti(t, lo, a_up)
                 seti(t, up, a_lo)
             if up - lo == 1:
@@ -401,12 +449,12 @@ class _Sorter:
                 p = rnd % (r4 * 2) + (lo + r4)
             a_p = geti(t, p)
             a_lo = geti(t, lo)
-            if less(a_p, a_lo):
+            if (yield a_p, a_lo):
                 seti(t, p, a_lo)
                 seti(t, lo, a_p)
             else:
                 a_up = geti(t, up)
-                if less(a_up, a_p):
+                if (yield a_up, a_p):
                     seti(t, p, a_up)
                     seti(t, up, a_p)
             if up - lo == 2:
@@ -415,14 +463,14 @@ class _Sorter:
             a_up1 = geti(t, up - 1)
             seti(t, p, a_up1)
             seti(t, up - 1, pivot)
-            p = self.partition(lo, up, pivot)
+            p = yield from self.partition(lo, up, pivot)
             # recurse into the smaller half, loop on the larger one
             if p - lo < up - p:
-                self.auxsort(lo, p - 1, rnd)
+                yield from self.auxsort(lo, p - 1, rnd)
                 smaller = p - lo
                 lo = p + 1
             else:
-                self.auxsort(p + 1, up, rnd)
+                yield from self.auxsort(p + 1, up, rnd)
                 smaller = up - p
                 up = p - 1
             if up > lo and (up - lo) // 128 > smaller:  # too imbalanced?

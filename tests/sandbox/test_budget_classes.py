@@ -31,7 +31,6 @@ import pytest
 from luapy import Limits, LuaError, LuaLimitError, LuaRuntime, Options
 from luapy.runtime import state as state_module
 from luapy.runtime import watchdog
-from tests.test_coroutine import coroutine_threads
 
 BUDGET = 0.5
 TIMED = Limits(steps=None, time=BUDGET)
@@ -333,15 +332,14 @@ def test_blocked_host_calls_are_not_charged_up_to_the_backstop(hang_guard):
     assert state_module.WALL_BACKSTOP * 0.2 <= wall < state_module.WALL_BACKSTOP * 0.2 + 1
 
 
-def test_time_is_counted_across_coroutine_threads(hang_guard):
-    # The ping-pong's CPU is mostly thread handoffs, on both threads.
+def test_time_is_counted_across_coroutine_switches(hang_guard):
     lua = LuaRuntime(limits=TIMED)
     error, cpu, wall = timed_call(lua, CATCHING_LOOPS["wrap-ping-pong"])
     assert error.limit == "time"
     assert BUDGET * 0.8 < cpu < 1.5 * BUDGET + 0.1, f"{cpu:.2f} s of CPU"
 
 
-# ------------------------------------------------ class 6: coroutine threads
+# ------------------------------------------------ class 6: coroutines
 
 HOARD = """
     local n = ...
@@ -355,7 +353,7 @@ HOARD = """
 
 def test_coroutine_limit_defaults_by_profile():
     assert Options().coroutine_limit == 256
-    assert Options(profile="standard").coroutine_limit == 10_000
+    assert Options(profile="standard").coroutine_limit == 1_000_000
     assert Options(limits=Limits(coroutines=3)).coroutine_limit == 3
     for bad in (0, -1, True, 2.5, "8"):
         with pytest.raises(ValueError, match="Limits.coroutines"):
@@ -363,14 +361,13 @@ def test_coroutine_limit_defaults_by_profile():
 
 
 def test_one_coroutine_past_the_limit_is_a_lua_error():
-    gc.collect()
-    before = coroutine_threads()
+    before = threading.active_count()
     lua = LuaRuntime()
     with pytest.raises(LuaError, match=r"^\(execute\):6: too many coroutines \(at most 256 "):
         lua.execute(HOARD, 300)
-    # The 257th was created but never got a thread: still suspended.
+    # The 257th was created but never started: still suspended.
     assert lua.execute("return #held, coroutine.status(held[257])") == (257, "suspended")
-    assert coroutine_threads() - before <= 256
+    assert threading.active_count() <= before + 1   # +1: the budget watchdog
     # Caught like any error; finished coroutines make room again.
     assert lua.execute("""
         local ok, e = pcall(coroutine.wrap(function() end))
@@ -379,7 +376,7 @@ def test_one_coroutine_past_the_limit_is_a_lua_error():
         return ok, co()
     """) == (False, "room")
     lua.close()
-    assert coroutine_threads() <= before
+    assert lua.execute("return coroutine.status(held[20])") == "dead"
 
 
 def test_collected_cycles_make_room_at_the_limit():
@@ -397,11 +394,12 @@ def test_collected_cycles_make_room_at_the_limit():
     lua.close()
 
 
-def test_coroutines_holding_themselves_hit_the_limit_not_the_machine():
-    # A suspended coroutine's own stack keeps it reachable (it runs on a
-    # thread): never collected, so the limit is what stops the hoarding.
-    lua = LuaRuntime(limits=Limits(coroutines=20, time=None))
-    with pytest.raises(LuaError, match="too many coroutines"):
+def test_coroutines_holding_themselves_are_collected_and_hoarding_hits_a_budget():
+    # A suspended coroutine that only itself references is garbage (it holds
+    # no thread): collections at the limit make room, and the memory budget
+    # ends the loop.
+    lua = LuaRuntime(limits=Limits(coroutines=20, time=None, memory=2 * 1024 * 1024))
+    with pytest.raises(LuaLimitError, match="memory budget exhausted"):
         lua.execute("""
             while true do
               local box = {}
@@ -409,54 +407,27 @@ def test_coroutines_holding_themselves_hit_the_limit_not_the_machine():
               coroutine.resume(box.co)
             end
         """)
-    lua.close()
 
 
-def settled_thread_count():
-    """``threading.active_count()`` once exiting threads are gone."""
-    count, deadline = -1, time.monotonic() + 5
-    while time.monotonic() < deadline:
-        gc.collect()
-        previous, count = count, threading.active_count()
-        if count == previous:
-            break
-        time.sleep(0.1)
-    return count
-
-
-def test_close_frees_every_thread():
-    before = settled_thread_count()
+def test_close_closes_every_suspended_coroutine():
+    before = threading.active_count()
     lua = LuaRuntime(limits=Limits(coroutines=50))
     lua.execute(HOARD, 50)
-    assert threading.active_count() >= before + 50
+    assert threading.active_count() <= before + 1   # +1: the budget watchdog
     lua.close()
-    deadline = time.monotonic() + 5
-    while threading.active_count() > before and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert threading.active_count() <= before
+    assert lua.execute("""
+        for i = 1, 50 do if coroutine.status(held[i]) ~= 'dead' then return i end end
+        return 'all dead'
+    """) == "all dead"
 
 
-def test_a_dropped_runtime_frees_its_threads_and_itself():
+def test_a_dropped_runtime_with_suspended_coroutines_is_freed():
     lua = LuaRuntime(limits=Limits(coroutines=50))
-    lua.execute("return 1")  # the watchdog thread, if not yet running
-    before = settled_thread_count()
     lua.execute(HOARD, 50)
-    assert threading.active_count() >= before + 50
     state = weakref.ref(lua._state)
     runtime = weakref.ref(lua)
     del lua
     gc.collect()
-    deadline = time.monotonic() + 5
-    while threading.active_count() > before and time.monotonic() < deadline:
-        time.sleep(0.05)
-        gc.collect()
-    assert threading.active_count() <= before
-    # A thread that has just ended may still be dropping its last frame:
-    # what it held (a cycle through the State) goes at the next collection.
-    deadline = time.monotonic() + 5
-    while (runtime() is not None or state() is not None) and time.monotonic() < deadline:
-        time.sleep(0.05)
-        gc.collect()
     assert runtime() is None and state() is None
 
 
