@@ -177,3 +177,15 @@ def test_a_step_budget_ends_a_yielding_loop_and_the_next_call_is_fresh():
             while true do co() end
         """)
     assert lua.execute("return coroutine.isyieldable(), 1 + 1") == (False, 2)
+
+
+def test_a_chunk_run_by_dofile_may_yield(tmp_path):
+    # lua5.4's dofile calls its chunk with lua_callk: the chunk may yield.
+    chunk = tmp_path / "yields.lua"
+    chunk.write_text("local x, z = coroutine.yield(10)\nlocal y = coroutine.yield(20)\nreturn x + y * z\n")
+    lua = LuaRuntime(profile="standard")
+    assert lua.execute(f"""
+        local f = coroutine.wrap(dofile)
+        local a = f({str(chunk)!r})
+        local b = f(100, 101)
+        return a, b, f(200)""") == (10, 20, 100 + 200 * 101)

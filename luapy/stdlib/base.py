@@ -473,14 +473,22 @@ def _open_file_loaders(st, G: Table) -> None:
         except LuaSyntaxError as error:
             return None, error.value
 
-    def lua_dofile(*args):
+    def load_for_dofile(args):
         result = lua_loadfile(*args[:1])
         if result[0] is None:
             raise LuaError(result[1])
-        return ops.call(st, result[0], ())
+        return result[0]
+
+    def lua_dofile(*args):
+        return ops.call(st, load_for_dofile(args), ())
+
+    def dofile_generator(*args):
+        """``dofile`` in generator form: the chunk may yield (lua_callk)."""
+        return (yield from call_generator(st, load_for_dofile(args), ()))
 
     register(G, "loadfile", lua_loadfile)
     register(G, "dofile", lua_dofile)
+    G.get("dofile").give_generator_form(dofile_generator)
 
 
 def open_file(filename: str):
