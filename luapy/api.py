@@ -59,6 +59,11 @@ from .stdlib import corolib, iolib
 #: How deep a converted result may nest, and how many values it may hold.
 MAX_CONVERT_DEPTH = 100
 MAX_CONVERT_ITEMS = 1_000_000
+#: Calls from Python into a runtime that may be in progress at once, nested
+#: (a Python function Lua called, calling Lua again): about 2.5 KB of C stack
+#: each, so 100 fit a 512 KiB thread stack; one more is "C stack overflow",
+#: as lua5.4 says at its own C-call limit.
+HOST_REENTRY_LIMIT = 100
 #: ``eval``/``execute`` keep this many compiled chunks, by text...
 CHUNK_CACHE_SIZE = 128
 #: ...of at most this many bytes each.
@@ -370,6 +375,10 @@ class LuaRuntime:
         if outermost:
             raise_recursion_limit(recursion_limit_for(st.max_depth))
         try:
+            if st.entries > HOST_REENTRY_LIMIT:
+                # Each Lua -> Python -> Lua round trip takes C stack that
+                # no budget sees: a thread with a small stack would crash.
+                raise LuaError("C stack overflow")
             return lua_call(st, function, lua_args)
         except LuaError:
             raise

@@ -295,3 +295,36 @@ def test_source_that_is_not_text_is_a_clear_type_error(lua, source):
     for run in (lua.eval, lua.execute, lua.compile):
         with pytest.raises(TypeError, match="Lua source must be str or bytes, not"):
             run(source)
+
+
+# -- C stack ------------------------------------------------------------------
+
+HOST_RECURSION = r'''
+import sys, threading
+from luapy import LuaRuntime, LuaError
+threading.stack_size(512 * 1024)
+out = []
+def run(profile):
+    lua = LuaRuntime(profile=profile)
+    lua.globals().pycall = lambda f, *a: f(*a)
+    try:
+        lua.execute("local function r(n) return pycall(r, n + 1) end return r(0)")
+        out.append("returned")
+    except LuaError as error:
+        out.append(str(error))
+for profile in ("sandbox", "trusted"):
+    thread = threading.Thread(target=run, args=(profile,))
+    thread.start()
+    thread.join()
+print(out)
+'''
+
+
+def test_lua_python_recursion_on_a_small_thread_stack_is_a_clean_error():
+    # Each Lua -> Python -> Lua round trip takes ~2.5 KB of C stack that no
+    # budget sees: 200 of them crashed the process on a 512 KiB thread stack.
+    import subprocess
+    import sys
+    result = subprocess.run([sys.executable, "-c", HOST_RECURSION], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip() == str(["(execute):1: C stack overflow"] * 2)

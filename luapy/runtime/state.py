@@ -154,6 +154,12 @@ class State:
 
     # -- entering from Python ----------------------------------------------
 
+    @property
+    def entries(self) -> int:
+        """How many calls from Python are in progress, nested (a Python
+        function that Lua called calling back into Lua nests one more)."""
+        return self._entries
+
     def enter(self) -> bool:
         """Arm fresh budgets if this is the outermost call from Python.
 
