@@ -163,7 +163,9 @@ class ChunkCompiler:
         namespace["FIXERR"] = error_fixer(self.st)
         text = self.module_source()
         if self.budget is not None:
-            self.budget.settle()    # CPython's compile below can't be interrupted
+            # CPython's compile below can't be interrupted: what it will
+            # cost is charged, and must fit the time left, before it starts.
+            self.budget.before_compile(len(text))
         try:
             with warnings.catch_warnings():
                 # Templates may compare literals with ``is``; harmless.

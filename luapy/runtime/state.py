@@ -261,6 +261,16 @@ class State:
                               f"{WALL_BACKSTOP * time_budget:g} s of wall-clock time)")
         self._due = min(now + (time_budget - used), backstop)
 
+    def reserve_time(self, seconds: float) -> None:
+        """Work of about ``seconds`` that can't be interrupted is about to
+        run: end the call on its time budget now if it would not fit."""
+        time_budget = self.limits.time
+        if time_budget is None or self._entries == 0:
+            return
+        if self._time_used() + seconds > time_budget:
+            self.trip("time", f"time budget exhausted ({time_budget:g} s; the compile of "
+                              f"loaded code would take about {seconds:.1f} s more)")
+
     def _start_cpu_clock(self) -> None:
         """Switch the call from wall time to its thread's CPU time."""
         so_far = clock.monotonic() - self._started - (clock.gc_pauses() - self._gc_at_start)

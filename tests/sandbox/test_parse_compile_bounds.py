@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -323,3 +324,19 @@ def test_a_real_plugin_loads_from_lua_under_default_budgets():
     runtime = sandbox()
     runtime.globals()["src"] = source * 16           # some 20 KB of plugin code
     assert runtime.execute("local f, err = load(src) return f ~= nil, err") == (True, None)
+
+
+def test_a_load_whose_compile_would_overrun_the_time_budget_ends_before_it():
+    # CPython compiles generated code in one call no check can interrupt
+    # (about 0.4 us a character): a load whose output can't be compiled in
+    # the time left ends on the time budget before that call starts.
+    source = "return load(('f() '):rep(30000))"
+    lua = LuaRuntime(limits=Limits(time=1.0, steps=None))
+    started = time.process_time()
+    with pytest.raises(LuaLimitError, match="compile of loaded code") as info:
+        lua.execute(source)
+    assert info.value.limit == "time"
+    assert time.process_time() - started < 2.0
+    # With the time to do it, the same load compiles.
+    roomy = LuaRuntime(limits=Limits(time=60, steps=None))
+    assert roomy.execute("return type(load(('f() '):rep(30000)))") == "function"
