@@ -18,6 +18,7 @@ import sys
 import textwrap
 
 from hypothesis import given, settings, strategies as st
+from . import child_command
 
 BODIES = [
     "pcall(error, 'x')",
@@ -74,7 +75,7 @@ CHILD = textwrap.dedent("""
             outcome = "python:" + type(error).__name__ + ": " + str(error)[:200]
         report.append([outcome, time.thread_time() - cpu, time.monotonic() - wall])
         lua.close()
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    rss = peak_rss_kib() * 1024
     print(json.dumps({"runs": report, "rss": rss}))
 """)
 
@@ -82,7 +83,7 @@ CHILD = textwrap.dedent("""
 @settings(max_examples=3, deadline=None, derandomize=True)
 @given(st.lists(program, min_size=6, max_size=6))
 def test_generated_hostile_programs_end_within_their_budgets(programs):
-    done = subprocess.run([sys.executable, "-c", CHILD], input=json.dumps(programs), capture_output=True,
+    done = subprocess.run(child_command(CHILD), input=json.dumps(programs), capture_output=True,
                           text=True, timeout=180)
     assert done.returncode == 0, done.stderr[-2000:]
     result = json.loads(done.stdout)

@@ -16,6 +16,8 @@ import sys
 
 import pytest
 
+from . import child_command
+
 LIMIT_MIB = 400
 
 CHILD = r"""
@@ -29,7 +31,7 @@ except LuaLimitError as failure:
     outcome = "limit:" + failure.limit
 except LuaError:
     outcome = "error"
-peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+peak_kib = peak_rss_kib()
 print(json.dumps({"outcome": outcome, "peak_mib": peak_kib / 1024}))
 """
 
@@ -59,7 +61,7 @@ PROGRAMS = {
 
 @pytest.mark.parametrize("name", list(PROGRAMS))
 def test_one_call_stays_under_400_mib_resident(name):
-    child = subprocess.run([sys.executable, "-c", CHILD], input=PROGRAMS[name], capture_output=True,
+    child = subprocess.run(child_command(CHILD), input=PROGRAMS[name], capture_output=True,
                            text=True, timeout=120)
     assert child.returncode == 0, child.stderr
     report = json.loads(child.stdout.strip().splitlines()[-1])

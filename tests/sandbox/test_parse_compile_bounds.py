@@ -24,6 +24,8 @@ import time
 
 import pytest
 
+from . import child_command
+
 from luapy import Limits, LuaLimitError, LuaRuntime, Options
 from luapy.compile import CLOSURE_COST, generated_source
 from luapy.parser import parse
@@ -41,7 +43,7 @@ GENEROUS_SECONDS = 15
 
 def run_child(program: str, stdin: str = "") -> dict:
     """Run ``program`` in a fresh interpreter; it prints one JSON object."""
-    completed = subprocess.run([sys.executable, "-c", program], input=stdin,
+    completed = subprocess.run(child_command(program), input=stdin,
                                capture_output=True, text=True, timeout=CHILD_TIMEOUT)
     assert completed.returncode == 0, completed.stderr[-3000:]
     return json.loads(completed.stdout.strip().splitlines()[-1])
@@ -61,7 +63,7 @@ try:
 except (LuaError, LuaLimitError) as error:
     outcome = [type(error).__name__, str(error)]
 print(json.dumps({"outcome": outcome, "seconds": time.process_time() - start,
-                  "rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+                  "rss_mib": peak_rss_kib() / 1024}))
 """
 
 #: 1 MiB of hostile text each, and the error that must come out of it.
@@ -185,7 +187,7 @@ function = runtime.compile(source, name="=big")
 compiled = time.process_time() - start
 result = function()
 print(json.dumps({"seconds": compiled, "result": result,
-                  "rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+                  "rss_mib": peak_rss_kib() / 1024}))
 """
 
 
@@ -284,7 +286,7 @@ try:
 except LuaLimitError as error:
     outcome = error.limit
 print(json.dumps({"outcome": outcome, "seconds": time.process_time() - start,
-                  "rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+                  "rss_mib": peak_rss_kib() / 1024}))
 """
     result = run_child(program)
     assert result["outcome"] in ("memory", "steps", "time"), result

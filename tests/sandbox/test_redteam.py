@@ -13,6 +13,8 @@ import sys
 
 import pytest
 
+from . import child_command
+
 from luapy import LuaError, LuaLimitError, LuaRuntime
 from luapy.compile.analysis import LEAD_ITEMS, call_free_lead
 from luapy.options import Limits, Options
@@ -36,12 +38,12 @@ except LuaError:
 cpu = time.process_time() - cpu
 runtime.execute("return 1")  # still usable
 print(json.dumps({"outcome": outcome, "cpu": cpu,
-                  "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+                  "peak_mib": peak_rss_kib() / 1024}))
 """
 
 
 def run_child(source: str, timeout: float = 60) -> dict:
-    done = subprocess.run([sys.executable, "-c", CHILD], input=source, capture_output=True,
+    done = subprocess.run(child_command(CHILD), input=source, capture_output=True,
                           text=True, timeout=timeout)
     assert done.returncode == 0, done.stderr[-2000:]
     return json.loads(done.stdout)

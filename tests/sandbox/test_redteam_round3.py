@@ -18,6 +18,8 @@ import time
 
 import pytest
 
+from . import child_command
+
 from luapy import Limits, LuaError, LuaLimitError, LuaRuntime
 
 from .test_redteam import CHILD, run_child
@@ -71,7 +73,7 @@ QUIET_CHILD = CHILD.replace("runtime = LuaRuntime()\n", "runtime = LuaRuntime()\
 
 def run_quiet_child(source: str, timeout: float = 120) -> dict:
     """``run_child`` with the runtime's output thrown away."""
-    done = subprocess.run([sys.executable, "-c", QUIET_CHILD], input=source, capture_output=True,
+    done = subprocess.run(child_command(QUIET_CHILD), input=source, capture_output=True,
                           text=True, timeout=timeout)
     assert done.returncode == 0, done.stderr[-2000:]
     return json.loads(done.stdout)
