@@ -34,6 +34,12 @@ from operator import is_not
 #: Runs shorter than this are not worth remembering.
 MIN_GAP = 32
 
+#: Memory a traversal's snapshot of the hash keys takes per key (a list
+#: slot, and a skip now and then)...
+SNAPSHOT_BYTES_PER_KEY = 16
+#: ...and its map from key to slot, once built (a dict entry).
+POSITION_BYTES_PER_KEY = 100
+
 #: Marks the old slot of a key that was cleared and later inserted again.
 DEAD = object()
 

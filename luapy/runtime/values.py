@@ -26,7 +26,8 @@ import re
 
 from .. import errors
 from ..errors import OperationError
-from .traversal import MIN_GAP, ArrayGaps, HashWalk, first_value_after_holes
+from .traversal import (MIN_GAP, POSITION_BYTES_PER_KEY, SNAPSHOT_BYTES_PER_KEY, ArrayGaps, HashWalk,
+                        first_value_after_holes)
 
 MAXINT = 0x7FFFFFFFFFFFFFFF
 MININT = -0x8000000000000000
@@ -189,7 +190,8 @@ class Table:
         nils and cleared keys are remembered once walked (``traversal``),
         so a call costs amortised O(1) however it is repeated.
 
-        ``charge(steps)``, when given, is charged for the work beyond O(1):
+        ``charge(steps, memory=0)``, when given (``State.charge_work``), is
+        charged for the work beyond O(1), and for the memory of snapshots:
         holes and cleared keys looked at, and snapshots of the hash keys.
         """
         arr = self.arr
@@ -235,7 +237,8 @@ class Table:
                 key = _TRUE_KEY if key else _FALSE_KEY
             if walk is not None:
                 if charge is not None and walk.positions is None:
-                    charge(1 + len(walk.keys) // KEYS_PER_STEP)
+                    charge(1 + len(walk.keys) // KEYS_PER_STEP,
+                           len(walk.keys) * POSITION_BYTES_PER_KEY)
                 start = walk.position_of(key)
             else:
                 start = None
@@ -246,7 +249,7 @@ class Table:
                 start += 1
         if walk is None:
             if charge is not None:
-                charge(1 + len(hash) // KEYS_PER_STEP)
+                charge(1 + len(hash) // KEYS_PER_STEP, len(hash) * SNAPSHOT_BYTES_PER_KEY)
             walk = self.walk = HashWalk(hash)
             if key is None:
                 start = 0

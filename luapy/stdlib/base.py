@@ -93,9 +93,16 @@ def open(st) -> None:
 
     ipairs_iterator = Function(ipairs_step, "ipairs_iterator")
 
+    def charge_traversal(steps: int, memory: int = 0) -> None:
+        """What ``Table.next`` charges beyond O(1): its work, and the
+        memory of the snapshots it keeps."""
+        if memory:
+            st.charge_memory(memory)
+        st.charge(steps)
+
     def lua_next(*args):
         table = check_table(args, 1, "next")
-        found = table.next(arg(args, 2), st.charge)
+        found = table.next(arg(args, 2), charge_traversal)
         return found if found is not None else (None,)
 
     next_function = Function(lua_next, "next")

@@ -306,3 +306,14 @@ def test_tonumber_in_a_base_agrees_with_lua(reference, text, base):
     mine = LuaRuntime().eval("tonumber")(text, base)
     theirs = reference.globals().tonumber(text, base)
     assert mine == theirs and type(mine) is type(theirs)
+
+
+def test_traversal_snapshots_are_charged_to_the_memory_budget():
+    # A traversal keeps a snapshot of the hash keys, and a key -> slot map
+    # once a walk resumes from a key: about 16 and 100 bytes a key.
+    setup = "local t = {} for i = 1, 200000 do t['k' .. i] = true end "
+    roomy = LuaRuntime(limits=Limits(steps=None, time=60, memory=64 * MiB))
+    assert roomy.execute(setup + "local k = next(t) next(t, k) return 'walked'") == "walked"
+    tight = LuaRuntime(limits=Limits(steps=None, time=60, memory=28 * MiB))
+    assert tight.execute(setup + "return 'built'") == "built"  # the table alone fits
+    assert outcome(tight, setup + "local k = next(t) next(t, k) return 'walked'") == ("limit", "memory")
