@@ -110,11 +110,27 @@ def tail_runner(st):
             raw = fn.raw
             if raw is None:
                 return fn.call(*tail.args)
-            result = raw(*tail.args)
+            try:
+                result = raw(*tail.args)
+            except LuaException as error:
+                if error.level == 1:
+                    locate_at_entry(error)
+                raise
             if result.__class__ is not TailCall:
                 return result
             tail = result
     return run_tail
+
+
+def locate_at_entry(error: LuaException) -> None:
+    """Position an error raised on entry to a tail-called function, before
+    its own handler: the caller whose line it would name has already
+    returned, so it names the callee's entry."""
+    tb = error.__traceback__
+    while tb is not None and not tb.tb_frame.f_code.co_filename.startswith("<lua "):
+        tb = tb.tb_next
+    if tb is not None:
+        error.locate(_position(tb.tb_frame.f_globals, tb.tb_lineno))
 
 
 def _position(names: dict, python_line: int) -> str:

@@ -277,3 +277,19 @@ def test_skips_left_inside_a_run_find_the_right_entry():
                 assert pos == (live[0] if live else len(walk.keys))
                 assert key == (walk.keys[pos] if live else None)
                 assert value == (hash[key] if live else None)
+
+
+def test_a_budget_error_on_entry_to_a_tail_called_function_has_a_position():
+    # The check on entry runs before the callee's own handler, and a tail
+    # call's caller has already returned: the error named no place.  Every
+    # step budget in the range trips somewhere else; one trips right there.
+    source = ("local t = {} for i = 1, 2000 do t[i] = i end "
+              "local function f(...) local n = select('#', ...) return n end return f(table.unpack(t))")
+    tripped = 0
+    for steps in range(2000, 2200):
+        try:
+            assert LuaRuntime(limits=Limits(steps=steps, time=None)).execute(source) == 2000
+        except LuaLimitError as error:
+            tripped += 1
+            assert str(error).startswith("(execute):1: step budget exhausted"), (steps, str(error))
+    assert tripped > 50
