@@ -3,7 +3,8 @@
     python -m bench.bench_core [rounds]
 
 Prints seconds per run (best of interleaved rounds) and the ratio
-luapy/lupa for:
+luapy/lupa, and luapy against the same program written by hand in Python,
+for:
   * fib      recursive fib(27)
   * loop     fill a 100,000-element table, then sum it
 
@@ -38,6 +39,30 @@ PROGRAMS = {
     """,
 }
 
+def _python_fib():
+    def fib(n):
+        if n < 2:
+            return n
+        return fib(n - 1) + fib(n - 2)
+    return lambda: fib(27)
+
+
+def _python_loop():
+    def loop():
+        t = []
+        for i in range(1, 100001):
+            t.append(i)
+        total = 0
+        for i in range(len(t)):
+            total += t[i]
+        return total
+    return loop
+
+
+#: The same programs written by hand in Python: the floor of any design
+#: that compiles Lua to Python (issue #14 sets its targets as ratios to it).
+HAND_WRITTEN = {"fib": _python_fib, "loop": _python_loop}
+
 PROFILES = {
     "standard": lambda count_steps: Options(profile="standard", limits=UNLIMITED, count_steps=count_steps),
     "sandbox": lambda count_steps: Options(count_steps=count_steps),
@@ -58,7 +83,7 @@ def lupa_runner(source: str):
 
 def main(rounds: int = 15) -> dict:
     results = {}
-    print(f"{'program':8} {'luapy s':>9} {'lupa s':>9} {'ratio':>7} "
+    print(f"{'program':8} {'luapy s':>9} {'lupa s':>9} {'ratio':>7} {'python s':>9} {'/python':>8} "
           f"{'acct standard':>14} {'acct sandbox':>13}")
     for name, source in PROGRAMS.items():
         runs = {f"{profile} {checked}": luapy_runner(source, checked == "on", profile)
@@ -66,13 +91,15 @@ def main(rounds: int = 15) -> dict:
         reference = lupa_runner(source)
         if reference is not None:
             runs["lupa"] = reference
+        runs["python"] = HAND_WRITTEN[name]()
         best = interleaved_best(rounds, runs)
-        ours, theirs = best["standard on"], best.get("lupa")
+        ours, theirs, python = best["standard on"], best.get("lupa"), best["python"]
         ratio = ours / theirs if theirs else None
         accounting = {profile: best[f"{profile} on"] / best[f"{profile} off"] - 1 for profile in PROFILES}
-        results[name] = {"luapy": ours, "lupa": theirs, "ratio": ratio, "accounting": accounting}
+        results[name] = {"luapy": ours, "lupa": theirs, "ratio": ratio, "python": python,
+                         "python_ratio": ours / python, "accounting": accounting}
         print(f"{name:8} {ours:9.4f} {theirs if theirs else float('nan'):9.4f} "
-              f"{ratio if ratio else float('nan'):7.1f} "
+              f"{ratio if ratio else float('nan'):7.1f} {python:9.4f} {ours / python:8.1f} "
               f"{accounting['standard']:14.1%} {accounting['sandbox']:13.1%}")
     return results
 
