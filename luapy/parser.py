@@ -1331,43 +1331,21 @@ class _Parser(SyntaxErrorWording):
 
 
 #: The tree-building callback of each alternative's alias (``-> name`` in
-#: ``grammar/lua.lark``), in grammar order.
-_CALLBACKS = {
-    "chunk": _Parser.chunk, "block": _Parser.block, "block_return": _Parser.block_return,
-    "stats_new": _Parser.stats_new, "stats_add": _Parser.stats_add,
-    "ret_none": _Parser.ret_none, "ret_values": _Parser.ret_values,
-    "st_empty": _Parser.st_empty, "st_expr": _Parser.st_expr, "st_assign": _Parser.st_assign,
-    "st_label": _Parser.st_label, "st_break": _Parser.st_break, "st_goto": _Parser.st_goto,
-    "st_do": _Parser.st_do, "st_while": _Parser.st_while, "st_repeat": _Parser.st_repeat,
-    "st_if": _Parser.st_if, "st_if_else": _Parser.st_if_else, "st_for_num": _Parser.st_for_num,
-    "st_for_num_step": _Parser.st_for_num_step, "st_for_in": _Parser.st_for_in,
-    "st_function": _Parser.st_function, "st_method": _Parser.st_method,
-    "st_local_function": _Parser.st_local_function, "st_local": _Parser.st_local,
-    "st_local_assign": _Parser.st_local_assign, "targets_new": _Parser.targets_new,
-    "targets_add": _Parser.targets_add, "elseifs_new": _Parser.elseifs_new,
-    "elseifs_add": _Parser.elseifs_add, "names_new": _Parser.names_new,
-    "names_add": _Parser.names_add, "attnames_new": _Parser.attnames_new,
-    "attnames_add": _Parser.attnames_add, "attname": _Parser.attname,
-    "attname_attrib": _Parser.attname_attrib, "funcname_new": _Parser.funcname_new,
-    "funcname_field": _Parser.funcname_field, "funcbody_noparams": _Parser.funcbody_noparams,
-    "funcbody": _Parser.funcbody, "params": _Parser.params,
-    "params_vararg": _Parser.params_vararg, "params_only_vararg": _Parser.params_only_vararg,
-    "explist_new": _Parser.explist_new, "explist_add": _Parser.explist_add,
-    "exp_single": _Parser.exp_single, "exp_ops": _Parser.exp_ops,
-    "ops_unary": _Parser.ops_unary, "ops_binary": _Parser.ops_binary,
-    "ops_add_unary": _Parser.ops_add_unary, "ops_add_binary": _Parser.ops_add_binary,
-    "e_number": _Parser.e_number, "e_string": _Parser.e_string, "e_nil": _Parser.e_nil,
-    "e_true": _Parser.e_true, "e_false": _Parser.e_false, "e_vararg": _Parser.e_vararg,
-    "unit": _Parser.unit, "e_function": _Parser.e_function, "e_name": _Parser.e_name,
-    "e_paren": _Parser.e_paren, "e_field": _Parser.e_field, "e_index": _Parser.e_index,
-    "e_call": _Parser.e_call, "e_method_call": _Parser.e_method_call,
-    "args_none": _Parser.args_none, "args_list": _Parser.args_list,
-    "args_one": _Parser.args_one, "args_string": _Parser.args_string,
-    "table_empty": _Parser.table_empty, "table": _Parser.table,
-    "fields_new": _Parser.fields_new, "fields_add": _Parser.fields_add,
-    "field_positional": _Parser.field_positional, "field_named": _Parser.field_named,
-    "field_keyed": _Parser.field_keyed,
-}
+#: ``grammar/lua.lark``), in grammar order: the ``_Parser`` method of that name.
+_CALLBACKS = {alias: getattr(_Parser, alias) for alias in (
+    "chunk", "block", "block_return", "stats_new", "stats_add", "ret_none", "ret_values",
+    "st_empty", "st_expr", "st_assign", "st_label", "st_break", "st_goto", "st_do", "st_while",
+    "st_repeat", "st_if", "st_if_else", "st_for_num", "st_for_num_step", "st_for_in",
+    "st_function", "st_method", "st_local_function", "st_local", "st_local_assign", "targets_new",
+    "targets_add", "elseifs_new", "elseifs_add", "names_new", "names_add", "attnames_new",
+    "attnames_add", "attname", "attname_attrib", "funcname_new", "funcname_field",
+    "funcbody_noparams", "funcbody", "params", "params_vararg", "params_only_vararg",
+    "explist_new", "explist_add", "exp_single", "exp_ops", "ops_unary", "ops_binary",
+    "ops_add_unary", "ops_add_binary", "e_number", "e_string", "e_nil", "e_true", "e_false",
+    "e_vararg", "unit", "e_function", "e_name", "e_paren", "e_field", "e_index", "e_call",
+    "e_method_call", "args_none", "args_list", "args_one", "args_string", "table_empty", "table",
+    "fields_new", "fields_add", "field_positional", "field_named", "field_keyed",
+)}
 
 
 # ===================================================================== API
