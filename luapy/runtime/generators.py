@@ -22,9 +22,9 @@ from __future__ import annotations
 
 from functools import partial
 
-from ..errors import LuaError
+from ..errors import LuaError, LuaException
 from . import helpers, ops
-from .helpers import TailCall, runtime_namespace
+from .helpers import TailCall, locate_at_entry, runtime_namespace
 from .values import Function, Table
 
 #: What a memory budget is charged for a closure's generator form (a
@@ -168,7 +168,12 @@ def generator_namespace(st) -> dict:
             if type(fn) is not Function or fn.proto is None:
                 return (yield from CALLG(fn, tail.args, tail.desc))
             gen = fn.gen or generator_form(st, fn)
-            result = yield from getattr(gen, "raw", gen)(*tail.args)
+            try:
+                result = yield from getattr(gen, "raw", gen)(*tail.args)
+            except LuaException as error:
+                if error.level == 1:
+                    locate_at_entry(error)
+                raise
             if result.__class__ is not TailCall:
                 return result
             tail = result
