@@ -6,7 +6,7 @@ import re
 
 from .. import ast
 from ..resolve import LocalVar, UpvalRef
-from .analysis import assigns_to, has_effects, is_int_literal, is_multi, never_nil
+from .analysis import assigned_locals, assigns_to, has_effects, is_int_literal, is_multi, never_nil
 from . import templates
 
 #: Variables of generated code that no longer matter once the statement
@@ -212,6 +212,7 @@ class StatementCompiler:
             for var in targets:
                 self.emit(f"c{var.slot} = [None]" if var.captured else f"l{var.slot} = None")
             return
+        self.note_table_local(targets, exprs)
         if not is_multi(exprs[-1]) or len(exprs) > len(targets):
             # Every expression runs; extra values are dropped, missing ones
             # are nil.
@@ -239,11 +240,21 @@ class StatementCompiler:
             if var.captured:
                 self.emit(f"c{var.slot} = [_c{var.slot}]")
 
+    def note_table_local(self, targets, exprs) -> None:
+        """``local t = {...}`` with ``t`` never assigned again: ``t`` is
+        always a table, so its fast paths need not test the type."""
+        if len(targets) == 1 and len(exprs) == 1 and type(exprs[0]) is ast.Table:
+            var = targets[0]
+            if self.reassigned is None:    # one walk per function, not per local
+                self.reassigned = assigned_locals(self.node.body)
+            if not var.captured and id(var) not in self.reassigned:
+                self.known_table.add(var.slot)
+
     def stat_LocalFunction(self, node: ast.LocalFunction) -> None:
         var = node.binding
         if var.captured:
             self.emit(f"c{var.slot} = [None]")
-            self.emit(f"c{var.slot}[0] = {self.closure(node.func)}")
+            self.emit(f"c{var.slot}[0] = {self.closure(node.func, var)}")
         else:
             self.emit(f"l{var.slot} = {self.closure(node.func)}")
 
@@ -332,7 +343,8 @@ class StatementCompiler:
         never_nil_value = value_node is not None and never_nil(value_node, self)
         for line in templates.array_store(self.materialize(obj), self.materialize(key),
                                           self.materialize(value), desc,
-                                          self.is_int(target.key), never_nil_value):
+                                          self.is_int(target.key), never_nil_value,
+                                          self.is_table(target.obj), self.is_positive_int(target.key)):
             self.emit(line)
 
     def stat_Return(self, node: ast.Return) -> None:
@@ -541,6 +553,8 @@ class StatementCompiler:
         if (is_int_literal(node.start) and is_int_literal(step_node) and not var.captured
                 and not assigns_to(node.body, var)):
             self.known_int.add(var.slot)
+            if node.start.value >= 1 and step_node.value > 0:
+                self.known_positive.add(var.slot)
 
         def prologue():
             if var.captured:
@@ -586,3 +600,4 @@ class StatementCompiler:
         ast.While: stat_While, ast.Repeat: stat_Repeat, ast.NumericFor: stat_NumericFor,
         ast.GenericFor: stat_GenericFor,
     }
+
