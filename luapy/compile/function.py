@@ -38,7 +38,7 @@ class Proto:
 
     __slots__ = ("name", "line", "factory", "has_tail_calls", "lazy_prologue", "instantiate",
                  "last_line", "upvalue_names", "text", "is_method", "locvars",
-                 "gen_factory", "chunk", "calls_itself")
+                 "gen_factory", "chunk", "calls_itself", "typed_locals")
 
     def __init__(self, name: str, line: int, last_line: int = 0, upvalue_names=(),
                  text=None, is_method: bool = False):
@@ -63,6 +63,9 @@ class Proto:
         #: Its plain form calls itself directly, checking a cell ``__me``
         #: that instantiating it sets to the new closure (``self_call``).
         self.calls_itself = False
+        #: The Python locals its code relies on the type of, and that type's
+        #: Lua name: ``debug.setlocal`` may not break it (``set_frame_local``).
+        self.typed_locals: dict = {}
         #: Its body runs call-free statements before charging its call, so
         #: a metamethod call charges it up front (``ops.call_metamethod``).
         self.lazy_prologue = False
@@ -220,6 +223,8 @@ class FunctionCompiler(StatementCompiler, ExpressionCompiler, CallCompiler):
             self.epilogue()
         if self.proto.calls_itself:
             header.insert(-1, (1, "__me = None", node.line))
+        self.proto.typed_locals = {**{f"l{slot}": "integer" for slot in self.known_int},
+                                   **{f"l{slot}": "table" for slot in self.known_table}}
         self.indent = 1
         self.emit(f"return __f{self.index}", node.end_line)
         self.proto.locvars = self.chunk.add_function(header + self.out)
