@@ -81,3 +81,51 @@ def test_compact_code_is_smaller():
     big = source * (luapy.compile.COMPACT_FUNCTION_SIZE // len(source) + 1)
     ratio = size(big) / len(big)
     assert ratio * 2.5 < normal / len(source)
+
+
+# -- ifs nested deeper than CPython indents ---------------------------------------
+# lua5.4 nests up to ~197 ``if``s; CPython refuses 100 levels of indentation.  Past
+# ``FLAT_IF_INDENT`` an ``if`` is compiled without indenting (``guarded_if``).
+
+def nested_ifs(count: int) -> str:
+    """``count`` nested ifs, each with statements before and after the
+    next, an ``elseif`` whose test needs a call, and an ``else``."""
+    lines = ["local trail = {}", "local function id(v) return v end", "local x = 0"]
+    for k in range(count):
+        lines.append(f"if x == {k} then local here = {k} x = x + 1")
+    for k in reversed(range(count)):
+        lines.append(f"trail[#trail + 1] = here == {k} and {k} or -1")
+        lines.append(f"elseif id(x) == -{k + 1} then trail[#trail + 1] = 'never'")
+        lines.append(f"else trail[#trail + 1] = 'else {k}' end")
+    lines.append("return x, #trail, table.concat(trail, ',', 1, 3), trail[#trail]")
+    return "\n".join(lines)
+
+
+@pytest.mark.parametrize("count", [100, 195])  # 196 is too deep for lua5.4 too
+def test_ifs_nest_as_deep_as_in_lua54(count):
+    assert LuaRuntime().execute(nested_ifs(count)) == (count, count, f"{count - 1},{count - 2},{count - 3}", 0)
+
+
+def test_deep_ifs_keep_control_flow_and_errors():
+    depth = 60
+    source = ("local out = {}\nfor i = 1, 3 do\n" + "if i > 0 then\n" * depth
+              + "if i == 2 then goto continue end\nif i == 3 then break end\nout[#out + 1] = i\n"
+              + "end\n" * depth + "::continue::\nend\n"
+              + "local function f(n)\n" + "if n then\n" * depth + "if n > 1 then return 'big' end\n"
+              + "local bad = n + {}\n" + "end\n" * depth + "end\n"
+              + "return out[1], #out, f(2), select(2, pcall(f, 1))")
+    one, count, big, message = LuaRuntime().execute(source, name="=deep")
+    assert (one, count, big) == (1, 1, "big")
+    assert message == f"deep:{depth * 3 + 10}: attempt to perform arithmetic on a table value"
+
+
+@pytest.fixture
+def every_if_guarded(monkeypatch):
+    import luapy.compile.statements
+
+    monkeypatch.setattr(luapy.compile.statements, "FLAT_IF_INDENT", 0)
+
+
+@pytest.mark.parametrize("path", SCRIPTS, ids=[path.stem for path in SCRIPTS])
+def test_guarded_ifs_behave_the_same(path, every_if_guarded):
+    luascripts.check(path, luascripts.run_luapy)

@@ -25,6 +25,9 @@ FOR_STATE = "(for state)"
 MAX_NESTED_ELSE = 8
 #: An ``if`` with more branches than this is compiled flat too.
 MAX_ELIF_CHAIN = 32
+#: From this depth of Python indentation on, an ``if`` adds none
+#: (``guarded_if``): CPython refuses 100 levels.
+FLAT_IF_INDENT = 40
 
 
 def local_names(variables) -> list[tuple[str, str]]:
@@ -401,6 +404,9 @@ class StatementCompiler:
         raise AssertionError("goto target not in an enclosing block")
 
     def stat_If(self, node: ast.If) -> None:
+        if self.indent >= FLAT_IF_INDENT and can_guard(node):
+            self.guarded_if(node, None)
+            return
         tests = [(cond, *self.capture_test(cond)) for cond, _ in node.tests]
         if (len(tests) > MAX_ELIF_CHAIN
                 or sum(1 for _, _, lines, _ in tests[1:] if lines) > MAX_NESTED_ELSE):
@@ -470,6 +476,57 @@ class StatementCompiler:
         for number, body in bodies:
             self.emit(f"if {chosen} == {number}:", body.line)
             self.indented(lambda: self.block(body))
+
+    def guarded_if(self, node: ast.If, guard: str | None) -> None:
+        """An ``if`` deep in nested code, compiled without indenting.
+
+        CPython refuses 100 levels of indentation; lua5.4 nests 197 ``if``s.
+        Past ``FLAT_IF_INDENT`` each ``if`` records which of its branches
+        runs in a temporary, as ``flat_if`` does, and its bodies' statements
+        run under a test of it at the same depth: an ``if`` in one of them
+        is compiled the same way, guarded by that test (``guard``), so
+        nesting adds no depth at all.
+        """
+        chosen = self.temp()
+        self.emit(f"{chosen} = 0" if guard is None else f"{chosen} = 0 if {guard} else -1")
+        for number, (cond, _) in enumerate(node.tests, 1):
+            test, lines, calls = self.capture_test(cond)
+            self.emit(f"if not {chosen}:")
+            self.indent += 1
+            self.splice(lines)
+            self.pending_calls += calls
+            self.emit(f"if {test}: {chosen} = {number}")
+            self.indent -= 1
+        bodies = [(number, body) for number, (_, body) in enumerate(node.tests, 1)]
+        if node.orelse is not None:
+            bodies.append((0, node.orelse))
+        for number, body in bodies:
+            self.guarded_block(body, f"{chosen} == {number}")
+
+    def guarded_block(self, body: ast.Block, guard: str) -> None:
+        """The statements of ``body`` under ``guard``, a run at a time; the
+        ``if``s among them are ``guarded_if``s."""
+        nactive = self.nactive
+        run: list = []
+
+        def run_under_guard():
+            if run:
+                statements = list(run)
+                run.clear()
+                self.line = statements[0].line
+                self.emit(f"if {guard}:")
+                self.indented(lambda: self.statements(statements))
+        for stat in body.body:
+            if type(stat) is ast.If and can_guard(stat):
+                run_under_guard()
+                first_temp, first_line = self.temps, len(self.out)
+                self.line = stat.line
+                self.guarded_if(stat, guard)
+                self.let_go(first_temp, first_line)
+            else:
+                run.append(stat)
+        run_under_guard()
+        self.close_locals(nactive)
 
     def _loop(self, node, header_lines, header: str, prologue=None, until=None,
               chunks: str | None = None, loop_locals=()) -> None:
@@ -601,3 +658,13 @@ class StatementCompiler:
         ast.GenericFor: stat_GenericFor,
     }
 
+
+def can_guard(node: ast.If) -> bool:
+    """Can ``node``'s bodies run a statement at a time (``guarded_if``)?
+    Not with a label (its block jumps by a dispatcher) or a ``<close>``
+    variable (the rest of its block runs inside a ``try``)."""
+    blocks = [body for _, body in node.tests]
+    if node.orelse is not None:
+        blocks.append(node.orelse)
+    return not any(type(stat) is ast.Label or (type(stat) is ast.Local and "close" in stat.attribs)
+                   for block in blocks for stat in block.body)
