@@ -23,7 +23,11 @@ def test_nineteen_nested_loops_compile(loop):
     assert LuaRuntime().execute(source) == 1
 
 
-def test_deeper_nesting_is_a_positioned_compile_error():
+def test_code_cpython_refuses_is_a_positioned_compile_error(monkeypatch):
+    # Deep loops are hoisted (below); without that, CPython refuses 30.
+    import luapy.compile.statements
+
+    monkeypatch.setattr(luapy.compile.statements, "MAX_BLOCKS", 10_000)
     with pytest.raises(LuaSyntaxError) as failure:
         LuaRuntime().execute(nested_loops(30, "for i{k} = 1, 1 do"), name="=(deep)")
     message = str(failure.value)
@@ -128,4 +132,59 @@ def every_if_guarded(monkeypatch):
 
 @pytest.mark.parametrize("path", SCRIPTS, ids=[path.stem for path in SCRIPTS])
 def test_guarded_ifs_behave_the_same(path, every_if_guarded):
+    luascripts.check(path, luascripts.run_luapy)
+
+
+# -- loops nested deeper than CPython allows ---------------------------------------
+# CPython allows 20 nested blocks in a function and 100 levels of indentation;
+# lua5.4 nests ~195 loops.  A loop past those limits is compiled as a function
+# of its own (``StatementCompiler.hoist``), sharing the body's variables.
+
+@pytest.mark.parametrize("loop", ["for i{k} = 1, 1 do", "while x < 1 do", "repeat",
+                                  "for _, v{k} in ipairs({{1}}) do"])
+@pytest.mark.parametrize("count", [30, 100, 195])
+def test_loops_nest_as_deep_as_in_lua54(loop, count):
+    source = nested_loops(count, loop)
+    if loop == "repeat":
+        source = source.replace("end ", "until true ")
+    assert LuaRuntime().execute(source) == 1
+
+
+def test_deep_loops_keep_locals_jumps_returns_and_errors():
+    depth = 40
+    heads = "".join(f"for i{k} = 1, 2 do local here{k} = i{k}\n" for k in range(depth))
+    ends = "end\n" * depth
+    source = (
+        "local count, seen, fns = 0, nil, {}\n"
+        "local function deep(stop)\n"
+        + heads
+        + "count = count + 1\n"
+        + "seen = here0 + here39\n"
+        + "fns[#fns + 1] = function() return i39 end\n"
+        + "if i39 == 2 then goto next end\n"
+        + "if count == stop then return 'stopped', count end\n"
+        + "::next::\n"
+        + ends
+        + "return 'done', count\n"
+        + "end\n"
+        + "local a, n = deep(3)\n"
+        + "local function erring()\n" + heads + "local boom = i0 + {}\n" + ends + "end\n"
+        + "local ok, message = pcall(erring)\n"
+        + "local co = coroutine.wrap(function()\n" + heads + "coroutine.yield(i0 + i39)\n" + ends + "end)\n"
+        + "return a, n, seen, fns[1](), fns[2](), message, co(), co()\n")
+    result = LuaRuntime().execute(source, name="=deep")
+    error_line = 1 + 1 + depth + 6 + depth + 3 + 1 + depth + 1
+    assert result == ("stopped", 3, 2, 1, 2,
+                      f"deep:{error_line}: attempt to perform arithmetic on a table value", 2, 3)
+
+
+@pytest.fixture
+def every_loop_hoisted(monkeypatch):
+    import luapy.compile.statements
+
+    monkeypatch.setattr(luapy.compile.statements, "MAX_BLOCKS", 3)
+
+
+@pytest.mark.parametrize("path", SCRIPTS, ids=[path.stem for path in SCRIPTS])
+def test_hoisted_loops_behave_the_same(path, every_loop_hoisted):
     luascripts.check(path, luascripts.run_luapy)

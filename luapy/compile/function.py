@@ -112,6 +112,11 @@ class FunctionCompiler(StatementCompiler, ExpressionCompiler, CallCompiler):
         #: as (set by ``closure``), and whether it may return a tail call.
         self.self_binding: LocalVar | None = None
         self.may_tail_call: bool | None = None
+        #: Loops nested too deep for CPython, compiled as functions of their
+        #: own (``StatementCompiler.hoist``): ``(name, lines)`` each, and
+        #: where in ``out`` their definitions go.
+        self.hoisted: list[tuple[str, list]] = []
+        self.hoist_at = 0
         self.index = len(chunk.protos)
         chunk.protos.append(self.proto)
         self.st = chunk.st
@@ -200,6 +205,7 @@ class FunctionCompiler(StatementCompiler, ExpressionCompiler, CallCompiler):
         self.proto.lazy_prologue = lead > 0
         if counting:
             self.emit("nonlocal _depth, _steps")
+        self.hoist_at = len(self.out)
         self.begin_frame()
         for var in scope.params:
             if var.captured:
@@ -221,6 +227,8 @@ class FunctionCompiler(StatementCompiler, ExpressionCompiler, CallCompiler):
         self.emit("    raise LuaError('stack overflow') from None", node.end_line)
         if counting and not lead:
             self.epilogue()
+        if self.hoisted:
+            self.out[self.hoist_at:self.hoist_at] = self.hoisted_definitions()
         if self.proto.calls_itself:
             header.insert(-1, (1, "__me = None", node.line))
         self.proto.typed_locals = {**{f"l{slot}": "integer" for slot in self.known_int},

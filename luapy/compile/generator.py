@@ -88,6 +88,9 @@ class GeneratorFunctionCompiler(FunctionCompiler):
         if rewritten is not entry[1]:
             self.out[-1] = (entry[0], rewritten, *entry[2:])
 
+    def hoisted_call(self, name: str) -> str:
+        return f"(yield from {name}())"
+
     def close_handlers(self, value: str) -> None:
         self.emit("except LuaError as _ce:")
         self.emit("    _cerr = _ce")

@@ -25,6 +25,14 @@ FOR_STATE = "(for state)"
 MAX_NESTED_ELSE = 8
 #: An ``if`` with more branches than this is compiled flat too.
 MAX_ELIF_CHAIN = 32
+#: CPython's limit of nested blocks (loops, ``try``) in a function, and the
+#: indentation past which a loop is compiled as a function of its own
+#: (``StatementCompiler.hoist``; CPython refuses 100 levels).
+MAX_BLOCKS = 20
+HOIST_INDENT = 60
+#: The names generated code gives its variables: Lua locals and cells,
+#: temporaries and scratch (not ``_depth``/``_steps``, the chunk's counters).
+_GENERATED_NAME = re.compile(r"\b(?:l\d+|c\d+|_(?!depth\b|steps\b)[a-z]\w*)\b")
 #: From this depth of Python indentation on, an ``if`` adds none
 #: (``guarded_if``): CPython refuses 100 levels.
 FLAT_IF_INDENT = 40
@@ -477,6 +485,68 @@ class StatementCompiler:
             self.emit(f"if {chosen} == {number}:", body.line)
             self.indented(lambda: self.block(body))
 
+    def too_deep_for_a_loop(self) -> bool:
+        """Would one more loop pass CPython's limits here: 20 nested blocks
+        in a function, 100 levels of indentation in a module?"""
+        blocks = 0
+        for context in reversed(self.contexts):
+            if context.kind == "hoist":
+                break
+            blocks += 3 if context.kind == "loop" else 2   # loop(s) + try
+        else:
+            blocks += 2                     # the function's own ``try``s
+        return blocks + self.open_closes + 3 > MAX_BLOCKS or self.indent > HOIST_INDENT
+
+    def hoist(self, compile_loop) -> None:
+        """Compile a loop nested too deep as a function of its own.
+
+        Its definition goes at the top of the Lua function's body (see
+        ``hoisted_definitions``), so it starts again from CPython's first
+        level of blocks and of indentation, and every name it uses is a
+        ``nonlocal`` shared with that body.  Calling it runs the loop; it
+        returns None, or what a ``return`` in it returns, which is returned
+        at once.  A ``break`` or ``goto`` out of it is an exception, as
+        from any inner Python loop (the ``hoist`` context in between).
+        """
+        number = len(self.hoisted)
+        name = f"__h{number + 1}"
+        self.hoisted.append((name, []))     # its number, before any hoisted inside it
+        self.contexts.append(LoopContext("hoist", None, None))
+        try:
+            _, lines = self.capture(lambda: (self.begin_frame(), compile_loop()))
+        finally:
+            self.contexts.pop()
+        # Locals declared in it are left out of ``Proto.locvars``: the
+        # markers count active locals in the order of the body's lines.
+        self.hoisted[number] = (name, [entry for entry in lines if entry[1] is not None])
+        self.emit(f"_h = {self.hoisted_call(name)}")
+        self.emit("if _h is not None: return _h")
+
+    def hoisted_call(self, name: str) -> str:
+        return f"{name}()"
+
+    def hoisted_definitions(self) -> list:
+        """The definitions of the hoisted loops, for the top of the body:
+        every name they use is first made a local of the body (parameters
+        aside), then each is a function with those names ``nonlocal``."""
+        base = 2        # the indentation of the Lua function's body
+        used = {name: set(_GENERATED_NAME.findall("\n".join(entry[1] for entry in lines)))
+                for name, lines in self.hoisted}
+        parameters = {f"l{var.slot}" for var in self.scope.params} | {"va"}
+        every = sorted(set().union(*used.values()) - parameters)
+        definitions = []
+        line = self.node.line
+        if every:
+            definitions.append((base, " = ".join(every) + " = None", NO_LINE))
+        counting = self.st.options.count_steps
+        for name, lines in self.hoisted:
+            shared = (["_depth", "_steps"] if counting else []) + sorted(used[name])
+            definitions.append((base, f"def {name}():", line))
+            if shared:
+                definitions.append((base + 1, f"nonlocal {', '.join(shared)}", line))
+            definitions.extend((base + 1 + indent, *rest) for indent, *rest in lines)
+        return definitions
+
     def guarded_if(self, node: ast.If, guard: str | None) -> None:
         """An ``if`` deep in nested code, compiled without indenting.
 
@@ -536,6 +606,9 @@ class StatementCompiler:
         were charged in advance), the loop is two Python loops and the body
         carries no per-iteration accounting.
         """
+        if self.too_deep_for_a_loop():
+            self.hoist(lambda: self._loop(node, header_lines, header, prologue, until, chunks, loop_locals))
+            return
         line = self.line
         self.chunk.loops += 1
         ident = self.chunk.loops
