@@ -123,18 +123,6 @@ def test_deep_ifs_keep_control_flow_and_errors():
     assert message == f"deep:{depth * 3 + 10}: attempt to perform arithmetic on a table value"
 
 
-@pytest.fixture
-def every_if_guarded(monkeypatch):
-    import luapy.compile.statements
-
-    monkeypatch.setattr(luapy.compile.statements, "FLAT_IF_INDENT", 0)
-
-
-@pytest.mark.parametrize("path", SCRIPTS, ids=[path.stem for path in SCRIPTS])
-def test_guarded_ifs_behave_the_same(path, every_if_guarded):
-    luascripts.check(path, luascripts.run_luapy)
-
-
 # -- loops nested deeper than CPython allows ---------------------------------------
 # CPython allows 20 nested blocks in a function and 100 levels of indentation;
 # lua5.4 nests ~195 loops.  A loop past those limits is compiled as a function
@@ -178,13 +166,15 @@ def test_deep_loops_keep_locals_jumps_returns_and_errors():
                       f"deep:{error_line}: attempt to perform arithmetic on a table value", 2, 3)
 
 
-@pytest.fixture
-def every_loop_hoisted(monkeypatch):
+# -- every script, with the deep-nesting forms everywhere ------------------------------
+# Forms that only deep code gets must behave exactly as the usual ones: every
+# script runs with every ``if`` guarded, and with every loop hoisted.
+
+@pytest.mark.parametrize("limit, value", [("FLAT_IF_INDENT", 0), ("MAX_BLOCKS", 3)],
+                         ids=["every if guarded", "every loop hoisted"])
+@pytest.mark.parametrize("path", SCRIPTS, ids=[path.stem for path in SCRIPTS])
+def test_deep_nesting_forms_behave_the_same(path, limit, value, monkeypatch):
     import luapy.compile.statements
 
-    monkeypatch.setattr(luapy.compile.statements, "MAX_BLOCKS", 3)
-
-
-@pytest.mark.parametrize("path", SCRIPTS, ids=[path.stem for path in SCRIPTS])
-def test_hoisted_loops_behave_the_same(path, every_loop_hoisted):
+    monkeypatch.setattr(luapy.compile.statements, limit, value)
     luascripts.check(path, luascripts.run_luapy)
