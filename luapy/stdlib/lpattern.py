@@ -549,7 +549,9 @@ _NOT_LITERAL = frozenset("^$*+?.([%-)]")
 def literal_text(body: str):
     """The one string the (unanchored) pattern ``body`` matches, when it is
     a run of plain characters and ``%x`` escapes of non-alphanumeric x with
-    no quantifiers, captures or anchors; else None (also for '')."""
+    no quantifiers, captures or anchors; else None (also for '').  A
+    quantifier character opening the pattern quantifies nothing: it is a
+    plain character there."""
     out = []
     p = 0
     n = len(body)
@@ -560,8 +562,8 @@ def literal_text(body: str):
                 return None  # malformed, a class, %b, %f or a back-reference
             ch = body[p + 1]
             p += 2
-        elif ch in _NOT_LITERAL:
-            return None  # a quantifier ends up here too: it follows an item
+        elif ch in _NOT_LITERAL and not (p == 0 and ch in "*+?-"):
+            return None  # a quantifier (after an item) ends up here too
         else:
             p += 1
         out.append(ch)
