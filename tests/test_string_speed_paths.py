@@ -16,13 +16,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as hs
 
 from luapy import LuaRuntime
-from luapy.errors import LuaError, LuaLimitError
+from luapy.errors import LuaLimitError
 from luapy.options import Options
 from luapy.runtime.state import State
 from luapy.stdlib import lpattern, strformat, strlib
 from tests.stdlib_support import outcome_caller
 from tests.test_lpattern import lua as lua_patterns  # noqa: F401 (a fixture)
-from tests.test_lpattern import lua_call, lua_drain
+from tests.test_lpattern import drain_gmatch, lua_call, lua_drain
 from tests.test_strformat import lua_fmt
 
 ST = State(Options())
@@ -40,24 +40,10 @@ def twice(name, *args):
 
 
 def drain_twice(s, p):
-    outcomes = []
-    for _ in range(2):
-        ST.enter()
-        try:
-            it = LIB.get("gmatch").call(s, p)[0]
-            out = []
-            for _ in range(100):
-                r = it.call()
-                if r[0] is None:
-                    break
-                out.append(tuple(r))
-            outcomes.append(("ok", out))
-        except LuaError as e:
-            outcomes.append(("err", str(e.value)))
-        finally:
-            ST.leave(True)
-    assert outcomes[0] == outcomes[1]
-    return outcomes[0]
+    """gmatch's outcome (test_lpattern's runtime), the same when repeated."""
+    first = drain_gmatch(s, p)
+    assert drain_gmatch(s, p) == first, (s, p)
+    return first
 
 
 @pytest.fixture(scope="module")
