@@ -1,7 +1,7 @@
 """The string library's cached fast paths (issue #14), against real Lua 5.4.
 
 ``find``/``match`` keep a searcher per pattern, ``gsub`` a replacer per
-(pattern, replacement) and ``format`` a ``FastPlan`` per format; each is
+(pattern, replacement) and ``format`` a ``fast_plan`` per format; each is
 built by the first call and taken by the next ones.  So every differential
 case here is run twice on the same runtime and both results must be
 lua5.4's.  The rest checks what the fast paths must keep: budgets charged,

@@ -388,29 +388,20 @@ _ARG_TYPES = (
 )
 
 
-class FastPlan:
+def fast_plan(parts: list):
     """A whole format as one Python ``%`` format, when every spec is a plain
     ``%s`` (of a string), a ``pyform`` integer spec (of an integer) or a
     ``pyform`` float spec (of a finite float): then Python's output is C's,
     no check can fail and no metamethod runs.  ``format_`` takes it only
     when the arguments have exactly those types; anything else (other
     types, missing arguments, a non-finite float) takes the general loop,
-    which also raises every error in lstrlib's order."""
+    which also raises every error in lstrlib's order.
 
-    __slots__ = ("form", "types", "floats", "arg_types", "steps")
-
-    def __init__(self, form: str, types: tuple, floats: tuple, parts: int):
-        self.form = form
-        self.types = types
-        #: Argument positions (1-based, as in ``args``) holding floats.
-        self.floats = floats
-        self.arg_types = _ARG_TYPES[len(types)]
-        #: What the general loop charges in steps for the same format.
-        self.steps = 1 + (parts >> 3)
-
-
-def fast_plan(parts: list):
-    """The ``FastPlan`` of a parsed format, or None."""
+    A tuple (the hot path unpacks it at once): the Python format, the
+    argument types, ``_ARG_TYPES`` for their number, the positions in
+    ``args`` holding floats, the number of arguments and the steps the
+    general loop charges for the format.  None if there is no such plan.
+    """
     form = []
     types = []
     floats = []
@@ -433,38 +424,42 @@ def fast_plan(parts: list):
             floats.append(len(types))
         else:
             return None
-    if len(types) >= len(_ARG_TYPES):
+    count = len(types)
+    if count >= len(_ARG_TYPES):
         return None
-    return FastPlan("".join(form), tuple(types), tuple(floats), len(parts))
+    return ("".join(form), tuple(types), _ARG_TYPES[count], tuple(floats), count,
+            1 + (len(parts) >> 3))
 
 
 def make_format(st: State):
     cache: dict = {}
-    #: format -> its ``FastPlan`` or None (an entry of ``cache`` has one).
+    #: format -> its ``fast_plan`` or None (an entry of ``cache`` has one).
     plans: dict = {}
     steps_cell = st.steps_cell
 
     def format_(*args):
         fmt = args[0] if args and type(args[0]) is str else check_str(args, 1, "format")
         plan = plans.get(fmt)
-        if plan is not None and len(args) > len(plan.types) and plan.arg_types(args) == plan.types:
-            for i in plan.floats:
-                x = args[i]
-                if x - x != 0.0:  # inf or nan: C's spelling, not Python's
-                    break
-            else:
-                text = plan.form % args[1:len(plan.types) + 1]
-                # The general loop's charges, inlined (``st.charge_memory``
-                # and ``st.charge``).
-                left = st.memory_left - len(text)
-                st.memory_left = left
-                if left < 0:
-                    st.charge_memory(0)
-                left = steps_cell.cell_contents - plan.steps
-                steps_cell.cell_contents = left
-                if left < 0:
-                    st.budget_check()
-                return (text,)
+        if plan is not None:
+            form, types, arg_types, floats, count, steps = plan
+            if len(args) > count and arg_types(args) == types:
+                for i in floats:
+                    x = args[i]
+                    if x - x != 0.0:  # inf or nan: C's spelling, not Python's
+                        break
+                else:
+                    text = form % args[1:count + 1]
+                    # The general loop's charges, inlined (``st.charge_memory``
+                    # and ``st.charge``).
+                    left = st.memory_left - len(text)
+                    st.memory_left = left
+                    if left < 0:
+                        st.charge_memory(0)
+                    left = steps_cell.cell_contents - steps
+                    steps_cell.cell_contents = left
+                    if left < 0:
+                        st.budget_check()
+                    return (text,)
         parts = cache.get(fmt)
         if parts is None:
             if len(cache) >= CACHE_SIZE:
