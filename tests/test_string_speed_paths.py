@@ -306,3 +306,14 @@ def test_format_agrees_with_lua(lua, f, args):
     expected = lua_fmt(lua, f, *args)
     outcome = twice("format", f, *args)
     assert (outcome[0], outcome[1][0] if outcome[0] == "ok" else outcome[1]) == expected, (f, args)
+
+
+def test_find_and_match_keep_their_own_names_in_errors():
+    # find and match are built by one factory; an argument error names the
+    # builtin by its code object, so each needs its own.
+    rt = LuaRuntime(profile="standard")
+    for name in ("find", "match"):
+        ok, message = rt.execute(f"return pcall(string.{name})")
+        assert message == f"bad argument #1 to 'string.{name}' (string expected, got no value)"
+        ok, message = rt.execute(f"return pcall(string.{name}, 'a', 'a', 'x')")
+        assert message == f"bad argument #3 to 'string.{name}' (number expected, got string)"

@@ -22,6 +22,10 @@ Two engines share one front door, ``Pattern``:
   ``re.compile`` is slow and uninterruptible too); the rest goes through
   ``Matcher``.
 
+A pattern that can only match one fixed string (``literal_text``: plain
+characters and escapes) needs neither: ``strlib`` searches and replaces it
+with ``str.find``/``str.replace``, which are linear in the subject.
+
 Every piece of work is charged to the runtime's budgets in proportion to
 its size: preparing a pattern (``PatternCache.get``), each item the matcher
 decodes, each run it scans, each back-reference it compares and each
@@ -574,8 +578,8 @@ class Pattern:
     """A pattern prepared for repeated use (cached per runtime)."""
 
     __slots__ = ("body", "anchored", "items", "regex", "positions", "ncaptures",
-                 "re_max_len", "re_cheap_len", "plain", "nonempty", "templates",
-                 "first_scan", "literal")
+                 "re_max_len", "re_cheap_len", "plain", "nonempty", "first_scan",
+                 "literal")
 
     def __init__(self, source: str, honour_anchor: bool):
         #: No special characters: ``find`` may search for it literally.
@@ -583,8 +587,6 @@ class Pattern:
         #: The regex never matches the empty string (so ``re.subn`` handles
         #: gsub exactly: Lua's and Python's empty-match rules never apply).
         self.nonempty = False
-        #: gsub replacement string -> Python template (or None), see strlib.
-        self.templates: dict = {}
         self.anchored = honour_anchor and source.startswith("^")
         self.body = source[1:] if self.anchored else source
         #: The fixed text every match is (no captures), for plain string

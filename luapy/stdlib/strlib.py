@@ -77,7 +77,7 @@ class StringLibrary:
         #: pattern -> ``_searcher`` closure, for match (False), find (True)
         #: and plain find (2).
         self.searchers = ({}, {}, {})
-        #: (pattern, replacement string) -> ``_subn_replacer`` closure.
+        #: (pattern, replacement string) -> ``_replacer`` closure, or None.
         self.gsubs: dict = {}
 
     def len_(self, *args):
@@ -247,7 +247,11 @@ class StringLibrary:
                         return result
             return self.find_aux(args, find, fname)
 
-        method.__name__ = fname
+        # A code object of its own: errors name a builtin by finding the
+        # function whose code raised (``args.py``), so find and match must
+        # not share one.
+        method.__code__ = method.__code__.replace(co_name=fname)
+        method.__name__ = method.__qualname__ = fname
         return method
 
     find = _search_method(True, "find")
@@ -695,7 +699,6 @@ def _replacer(st: State, pattern, repl: str):
     if old is not None:
         # Every reference is %0 or %1, i.e. the match: the text is fixed.
         new = "".join(part if type(part) is str else old for part in template)
-
         growth = len(new) - len(old)
 
         def replace(src: str, max_n: int):
