@@ -376,7 +376,7 @@ def pointer_of(value) -> str:
 # ------------------------------------------------------- the fast path
 
 #: ``_ARG_TYPES[n](args)``: the exact types of ``args[1:n+1]`` (exact, so a
-#: boolean is not taken for an integer), or None when there are fewer.
+#: boolean is not taken for an integer); the caller checks there are n.
 _ARG_TYPES = (
     lambda a: (),
     lambda a: (type(a[1]),),
