@@ -415,7 +415,8 @@ def _searcher(st: State, pattern, find: bool):
         if length > max_len:
             return None
         m = finder(s, init)
-        left = cell.cell_contents - 1 - (((m.end() if m is not None else length) - init) >> 4)
+        start, end = m.span() if m is not None else (length, length)
+        left = cell.cell_contents - 1 - ((end - init) >> 4)
         cell.cell_contents = left
         if left < 0 or length > cheap_len:
             st.budget_check()  # an expensive search also looks at the clock
@@ -423,9 +424,8 @@ def _searcher(st: State, pattern, find: bool):
             return (None,)
         if positions:
             if find:
-                return (m.start() + 1, m.end()) + regex_captures(st, pattern, m, False)
+                return (start + 1, end) + regex_captures(st, pattern, m, False)
             return regex_captures(st, pattern, m)
-        start, end = m.span()
         left = st.memory_left - copies * (STRING_COST + end - start)
         st.memory_left = left
         if left < 0:
