@@ -64,7 +64,7 @@ class Proto:
         #: that instantiating it sets to the new closure (``self_call``).
         self.calls_itself = False
         #: The Python locals its code relies on the type of, and that type's
-        #: Lua name: ``debug.setlocal`` may not break it (``set_frame_local``).
+        #: Lua name: ``debug.setlocal`` may not break it (``check_typed_local``).
         self.typed_locals: dict = {}
         #: Its body runs call-free statements before charging its call, so
         #: a metamethod call charges it up front (``ops.call_metamethod``).

@@ -200,18 +200,20 @@ def _for_state(cell, index: int):
 _TYPED = {"integer": int, "table": Table}
 
 
-def set_frame_local(frame, name: str, value) -> None:
-    """Write a Python local of a running frame (a captured one is written
-    through its cell and needs no frame write).
-
-    The compiled code may rely on a local's type (``Proto.typed_locals``:
-    a loop counter is an integer, a local only set by a constructor is a
-    table); a value of another type would break it, so it is refused."""
+def check_typed_local(frame, name: str, value) -> None:
+    """Refuse what ``debug.setlocal`` would write into a local whose type
+    the compiled code relies on (``Proto.typed_locals``: a loop counter is
+    an integer, a local only set by a constructor a table)."""
     proto = proto_of_code(frame.f_code, frame.f_globals)
     expected = proto.typed_locals.get(name) if proto is not None else None
     if expected is not None and type(value) is not _TYPED[expected]:
         raise LuaError(f"cannot set local to a {type_name(value)} value: luapy compiled it "
                        f"for {expected} values only")
+
+
+def set_frame_local(frame, name: str, value) -> None:
+    """Write a Python local of a running frame (a captured one is written
+    through its cell and needs no frame write)."""
     if name[0] == "c":
         frame.f_locals[name][0] = value
         return
