@@ -31,9 +31,12 @@ and their non-ASCII strings re-encoded.
 from __future__ import annotations
 
 import json
+from json.scanner import make_scanner as _make_scanner
 from typing import TYPE_CHECKING
 import math
 import re
+from sys import getrefcount
+from weakref import getweakrefcount
 
 from ..errors import LuaError
 from ..runtime import ops
@@ -480,13 +483,29 @@ class _FastDecoder:
     def __init__(self):
         #: [objectmeta, arraymeta, nullval] of the call in progress.
         context = self.context = [None, None, None]
+        of_parts = Table.of_parts
+
+        def array_table(items: list) -> Table:
+            """A decoded array as dkjson's ``tbl[n] = value`` loop leaves it."""
+            if None in items:
+                nullval = context[2]
+                if nullval is not None:
+                    items = [nullval if v is None else v for v in items]
+                else:
+                    # tbl[n] = nil leaves a hole; later items land where set() puts them.
+                    table = of_parts([], {}, context[1])
+                    for i, v in enumerate(items, 1):
+                        if v is not None:
+                            table.set(i, v)
+                    return table
+            return of_parts(items, {}, context[1])
 
         def array(items: list) -> Table:
             if list in map(type, items):
                 for i, v in enumerate(items):
                     if v.__class__ is list:
                         items[i] = array(v)
-            return _array_table(items, context)
+            return array_table(items)
 
         def array_recoded(items: list) -> Table:
             for i, v in enumerate(items):
@@ -495,33 +514,37 @@ class _FastDecoder:
                     items[i] = array_recoded(v)
                 elif cls is str and not v.isascii():
                     items[i] = _recode(v)
-            return _array_table(items, context)
+            return array_table(items)
 
         def fix_members(d: dict) -> None:
             """Apply ``tbl[k] = nil`` for nulls and wrap arrays, in place."""
-            nullval = context[2]
-            for key, value in list(d.items()):
-                if value is None:
+            nulls = None
+            for key, value in d.items():  # replacing values keeps the dict's size
+                if value.__class__ is list:
+                    d[key] = array(value)
+                elif value is None:
+                    if nulls is None:
+                        nulls = [key]
+                    else:
+                        nulls.append(key)
+            if nulls is not None:
+                nullval = context[2]
+                for key in nulls:
                     if nullval is None:
                         del d[key]
                     else:
                         d[key] = nullval
-                elif value.__class__ is list:
-                    d[key] = array(value)
 
         def object_hook(d: dict) -> Table:
             for value in d.values():
                 if value is None or value.__class__ is list:
                     fix_members(d)
                     break
-            table = Table(None, d)
-            table.meta = context[0]
-            return table
+            return of_parts([], d, context[0])
 
         def object_recoded(d: dict) -> Table:
             nullval = context[2]
-            table = Table()
-            table.meta = context[0]
+            table = of_parts([], {}, context[0])
             for key, value in d.items():
                 cls = value.__class__
                 if cls is str:
@@ -535,10 +558,12 @@ class _FastDecoder:
 
         self.array = array
         self.array_recoded = array_recoded
-        self.decode_bytes = json.JSONDecoder(
-            object_hook=object_hook, parse_int=_lua_int, parse_constant=_reject_constant).raw_decode
-        self.decode_text = json.JSONDecoder(
-            object_hook=object_recoded, parse_int=_lua_int, parse_constant=_reject_constant).raw_decode
+        # The scanners themselves (what ``raw_decode`` calls): ``(s, idx)``
+        # to ``(value, end)``, StopIteration or ValueError on bad JSON.
+        self.decode_bytes = _make_scanner(json.JSONDecoder(
+            object_hook=object_hook, parse_int=_lua_int, parse_constant=_reject_constant))
+        self.decode_text = _make_scanner(json.JSONDecoder(
+            object_hook=object_recoded, parse_int=_lua_int, parse_constant=_reject_constant))
 
     def decode(self, s: str, start: int, nullval, objectmeta, arraymeta):
         """Parse the container at 0-based ``start``; None if not applicable.
@@ -570,30 +595,46 @@ class _FastDecoder:
                     end = start + len(text[:end].encode("utf-8"))
                 if value.__class__ is list:
                     value = self.array_recoded(value)
-        except (ValueError, RecursionError):
+        except (StopIteration, ValueError, RecursionError):
             return None
         finally:
             context[0] = context[1] = context[2] = None
         return value, end
 
 
-def _array_table(items: list, context) -> Table:
-    """A decoded array as dkjson's ``tbl[n] = value`` loop leaves it."""
-    if None in items:
-        nullval = context[2]
-        if nullval is not None:
-            items = [nullval if v is None else v for v in items]
-        else:
-            # tbl[n] = nil leaves a hole; later items land where set() puts them.
-            table = Table()
-            for i, v in enumerate(items, 1):
-                if v is not None:
-                    table.set(i, v)
-            table.meta = context[1]
-            return table
-    table = Table(items)
-    table.meta = context[1]
-    return table
+#: dkjson's default metatables: ``{__jsontype = 'object'}`` and ``'array'``.
+_OBJECT_META_FIELDS = {"__jsontype": "object"}
+_ARRAY_META_FIELDS = {"__jsontype": "array"}
+
+
+def _refs_of_a_spare() -> int:
+    """What ``getrefcount`` says in ``_default_meta`` of a table that only
+    its cache slot holds (the slot, the local and the argument)."""
+    cache = [Table()]
+    meta = cache[0]
+    return getrefcount(meta)
+
+
+_SPARE_REFS = _refs_of_a_spare()
+
+
+def _default_meta(cache: list, i: int, fields: dict) -> Table:
+    """A fresh-looking ``{__jsontype = ...}`` for a decode call.
+
+    dkjson makes a new pair of metatables per call.  Making them is a good
+    part of decoding a small document, so the last one made is kept in
+    ``cache[i]`` and handed out again when nothing else refers to it (no
+    table, no variable, no weak or strong entry anywhere: only its cache
+    slot) and it still is exactly what dkjson makes.  Nothing can tell such
+    a table from a new one: no Lua code can reach it any more.
+    """
+    meta = cache[i]
+    if (getrefcount(meta) == _SPARE_REFS and meta.hash == fields and not meta.arr
+            and meta.meta is None and meta.gaps is None and not getweakrefcount(meta)):
+        meta.walk = None  # a finished traversal's snapshot
+        return meta
+    meta = cache[i] = Table.of_parts([], dict(fields), None)
+    return meta
 
 
 def _recode(s: str) -> str:
@@ -978,6 +1019,8 @@ def open_library(st: State) -> Table:
     """Build a fresh dkjson module table for the runtime ``st``."""
     module = Table()
     fast = _FastDecoder()
+    default_meta = _default_meta
+    metas = [Table(), Table()]  # _default_meta's cache
 
     null_meta = Table()
     register(null_meta, "__tojson", lambda *args: ("null",))
@@ -1003,8 +1046,10 @@ def open_library(st: State) -> Table:
             arraymeta = args[4] if n > 4 else None
             fast_ok = _plain_meta(objectmeta) and _plain_meta(arraymeta)
         else:
-            objectmeta = Table(None, {"__jsontype": "object"})
-            arraymeta = Table(None, {"__jsontype": "array"})
+            # dkjson's fresh {__jsontype = ...} pair.  One that no table of
+            # this text can get (no "{" or "[" in it) is never seen: skip it.
+            objectmeta = default_meta(metas, 0, _OBJECT_META_FIELDS) if "{" in s else None
+            arraymeta = default_meta(metas, 1, _ARRAY_META_FIELDS) if "[" in s else None
             fast_ok = True
         if start >= length:
             return None, length + 1, "no valid JSON value (reached the end)"
