@@ -485,27 +485,26 @@ class _FastDecoder:
         context = self.context = [None, None, None]
         of_parts = Table.of_parts
 
-        def array_table(items: list) -> Table:
-            """A decoded array as dkjson's ``tbl[n] = value`` loop leaves it."""
-            if None in items:
-                nullval = context[2]
-                if nullval is not None:
-                    items = [nullval if v is None else v for v in items]
-                else:
-                    # tbl[n] = nil leaves a hole; later items land where set() puts them.
-                    table = of_parts([], {}, context[1])
-                    for i, v in enumerate(items, 1):
-                        if v is not None:
-                            table.set(i, v)
-                    return table
-            return of_parts(items, {}, context[1])
+        def array_with_nulls(items: list) -> Table:
+            """A decoded array with nulls, as dkjson's ``tbl[n] = value`` leaves it."""
+            nullval = context[2]
+            if nullval is not None:
+                return of_parts([nullval if v is None else v for v in items], {}, context[1])
+            # tbl[n] = nil leaves a hole; later items land where set() puts them.
+            table = of_parts([], {}, context[1])
+            for i, v in enumerate(items, 1):
+                if v is not None:
+                    table.set(i, v)
+            return table
 
         def array(items: list) -> Table:
             if list in map(type, items):
                 for i, v in enumerate(items):
                     if v.__class__ is list:
                         items[i] = array(v)
-            return array_table(items)
+            if None in items:
+                return array_with_nulls(items)
+            return of_parts(items, {}, context[1])
 
         def array_recoded(items: list) -> Table:
             for i, v in enumerate(items):
@@ -514,32 +513,31 @@ class _FastDecoder:
                     items[i] = array_recoded(v)
                 elif cls is str and not v.isascii():
                     items[i] = _recode(v)
-            return array_table(items)
+            if None in items:
+                return array_with_nulls(items)
+            return of_parts(items, {}, context[1])
 
-        def fix_members(d: dict) -> None:
-            """Apply ``tbl[k] = nil`` for nulls and wrap arrays, in place."""
+        def drop_nulls(d: dict, nulls: list) -> None:
+            """``tbl[k] = nil`` (or ``nullval``) for the null members."""
+            nullval = context[2]
+            for key in nulls:
+                if nullval is None:
+                    del d[key]
+                else:
+                    d[key] = nullval
+
+        def object_hook(d: dict) -> Table:
             nulls = None
-            for key, value in d.items():  # replacing values keeps the dict's size
+            for key, value in d.items():
                 if value.__class__ is list:
-                    d[key] = array(value)
+                    d[key] = array(value)  # a new value for a key: same size
                 elif value is None:
                     if nulls is None:
                         nulls = [key]
                     else:
                         nulls.append(key)
             if nulls is not None:
-                nullval = context[2]
-                for key in nulls:
-                    if nullval is None:
-                        del d[key]
-                    else:
-                        d[key] = nullval
-
-        def object_hook(d: dict) -> Table:
-            for value in d.values():
-                if value is None or value.__class__ is list:
-                    fix_members(d)
-                    break
+                drop_nulls(d, nulls)
             return of_parts([], d, context[0])
 
         def object_recoded(d: dict) -> Table:
@@ -1021,6 +1019,7 @@ def open_library(st: State) -> Table:
     fast = _FastDecoder()
     default_meta = _default_meta
     metas = [Table(), Table()]  # _default_meta's cache
+    steps = st.steps_cell
 
     null_meta = Table()
     register(null_meta, "__tojson", lambda *args: ("null",))
@@ -1040,6 +1039,8 @@ def open_library(st: State) -> Table:
             start = 0
         else:
             start = _start_index(pos, length)
+        if start >= length:
+            return None, length + 1, "no valid JSON value (reached the end)"
         nullval = args[2] if n > 2 else None
         if n > 3:
             objectmeta = args[3]
@@ -1051,11 +1052,12 @@ def open_library(st: State) -> Table:
             objectmeta = default_meta(metas, 0, _OBJECT_META_FIELDS) if "{" in s else None
             arraymeta = default_meta(metas, 1, _ARRAY_META_FIELDS) if "[" in s else None
             fast_ok = True
-        if start >= length:
-            return None, length + 1, "no valid JSON value (reached the end)"
         # Budgets, charged up front (st.charge/charge_memory, inlined).
         size = length - start
-        st.charge(size // INPUT_BYTES_PER_STEP + 1)
+        left = steps.cell_contents - (size // INPUT_BYTES_PER_STEP + 1)
+        steps.cell_contents = left
+        if left < 0:
+            st.budget_check()
         cost = (size * MEMORY_PER_INPUT_BYTE
                 + (s.count("{", start) + s.count("[", start)) * MEMORY_PER_TABLE
                 + (s.count('"', start) >> 1) * MEMORY_PER_STRING)
@@ -1063,22 +1065,22 @@ def open_library(st: State) -> Table:
         if left < 0:
             st.charge_memory(cost)
         st.memory_left = left
+        if fast_ok:
+            first = s[start]
+            if first == "{" or first == "[":
+                first = start
+            else:
+                first = _nonspace(s, start)
+                first = first.start() if first is not None else -1
+            if first >= 0 and (s[first] == "{" or s[first] == "["):
+                result = fast.decode(s, first, nullval, objectmeta, arraymeta)
+                if result is not None:
+                    return result[0], result[1] + 1
         try:
-            if fast_ok:
-                first = s[start]
-                if first == "{" or first == "[":
-                    first = start
-                else:
-                    first = _nonspace(s, start)
-                    first = first.start() if first is not None else -1
-                if first >= 0 and (s[first] == "{" or s[first] == "["):
-                    result = fast.decode(s, first, nullval, objectmeta, arraymeta)
-                    if result is not None:
-                        return result[0], result[1] + 1
             value, end = decode_lenient(st, s, start, nullval, objectmeta, arraymeta)
-            return value, end + 1
         except _DecodeFailure as failure:
             return None, failure.pos, failure.message
+        return value, end + 1
 
     def encode(*args):
         value = args[0] if args else None
