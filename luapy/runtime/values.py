@@ -289,7 +289,7 @@ class Table:
         The caller guarantees the class invariants: ``arr[-1]`` is not
         ``None``, ``hash`` holds no ``None`` value, no integer key in
         ``1..len(arr) + 1`` and only normalised keys (JSON object keys are
-        strings, so a decoded object always qualifies).  About 30% cheaper
+        strings, so a decoded object always qualifies).  About a quarter cheaper
         than ``Table(arr, hash)`` followed by ``t.meta = meta``.
         """
         table = _new(Table)

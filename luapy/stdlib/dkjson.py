@@ -606,7 +606,7 @@ _ARRAY_META_FIELDS = {"__jsontype": "array"}
 
 
 def _refs_of_a_spare() -> int:
-    """What ``getrefcount`` says in ``_default_meta`` of a table that only
+    """What ``getrefcount`` says in ``_default_metas`` of a table that only
     its cache slot holds (the slot, the local and the argument)."""
     cache = [Table()]
     meta = cache[0]
@@ -616,23 +616,28 @@ def _refs_of_a_spare() -> int:
 _SPARE_REFS = _refs_of_a_spare()
 
 
-def _default_meta(cache: list, i: int, fields: dict) -> Table:
-    """A fresh-looking ``{__jsontype = ...}`` for a decode call.
+def _default_metas(cache: list):
+    """A fresh-looking pair of dkjson's ``{__jsontype = ...}`` for a call.
 
     dkjson makes a new pair of metatables per call.  Making them is a good
-    part of decoding a small document, so the last one made is kept in
-    ``cache[i]`` and handed out again when nothing else refers to it (no
-    table, no variable, no weak or strong entry anywhere: only its cache
+    part of decoding a small document, so the last pair made is kept in
+    ``cache`` and each is handed out again when nothing else refers to it
+    (no table, no variable, no weak or strong entry anywhere: only its cache
     slot) and it still is exactly what dkjson makes.  Nothing can tell such
     a table from a new one: no Lua code can reach it any more.
     """
-    meta = cache[i]
-    if (getrefcount(meta) == _SPARE_REFS and meta.hash == fields and not meta.arr
+    meta = cache[0]
+    if not (getrefcount(meta) == _SPARE_REFS and meta.hash == _OBJECT_META_FIELDS and not meta.arr
             and meta.meta is None and meta.gaps is None and not getweakrefcount(meta)):
-        meta.walk = None  # a finished traversal's snapshot
-        return meta
-    meta = cache[i] = Table.of_parts([], dict(fields), None)
-    return meta
+        meta = cache[0] = Table.of_parts([], dict(_OBJECT_META_FIELDS), None)
+    meta.walk = None  # (a finished traversal's snapshot)
+    array_meta = cache[1]
+    if not (getrefcount(array_meta) == _SPARE_REFS and array_meta.hash == _ARRAY_META_FIELDS
+            and not array_meta.arr and array_meta.meta is None and array_meta.gaps is None
+            and not getweakrefcount(array_meta)):
+        array_meta = cache[1] = Table.of_parts([], dict(_ARRAY_META_FIELDS), None)
+    array_meta.walk = None
+    return meta, array_meta
 
 
 def _recode(s: str) -> str:
@@ -1017,8 +1022,8 @@ def open_library(st: State) -> Table:
     """Build a fresh dkjson module table for the runtime ``st``."""
     module = Table()
     fast = _FastDecoder()
-    default_meta = _default_meta
-    metas = [Table(), Table()]  # _default_meta's cache
+    default_metas = _default_metas
+    metas = [Table(), Table()]  # _default_metas's cache
     steps = st.steps_cell
 
     null_meta = Table()
@@ -1047,10 +1052,7 @@ def open_library(st: State) -> Table:
             arraymeta = args[4] if n > 4 else None
             fast_ok = _plain_meta(objectmeta) and _plain_meta(arraymeta)
         else:
-            # dkjson's fresh {__jsontype = ...} pair.  One that no table of
-            # this text can get (no "{" or "[" in it) is never seen: skip it.
-            objectmeta = default_meta(metas, 0, _OBJECT_META_FIELDS) if "{" in s else None
-            arraymeta = default_meta(metas, 1, _ARRAY_META_FIELDS) if "[" in s else None
+            objectmeta, arraymeta = default_metas(metas)  # dkjson's fresh pair
             fast_ok = True
         # Budgets, charged up front (st.charge/charge_memory, inlined).
         size = length - start
