@@ -209,3 +209,17 @@ def test_deep_nesting_is_a_clean_result_under_budgets(depth):
         while t[1] do t, n = t[1], n + 1 end
         return v, pos, msg, n
     """) == (None, depth + 1, f"unterminated array at line 1, column {depth}", depth - 1)
+
+
+def test_unreachable_metatables_are_reused():
+    # The point of the cache: a plugin decoding one document per call makes
+    # no new metatables once its previous results are garbage.
+    lua = LuaRuntime()
+    decode = lua.eval("function(s) local t = require('dkjson').decode(s) return t.a[1] end")._function
+    metatables = set()
+    for _ in range(5):
+        assert lua.call_raw(decode, ['{"a":[7]}']) == (7,)
+        state = lua.eval("require('dkjson').decode")._function.call
+        cache = dict(zip(state.__code__.co_freevars, state.__closure__))["metas"].cell_contents
+        metatables.add((id(cache[0]), id(cache[1])))
+    assert len(metatables) == 1

@@ -600,9 +600,9 @@ class _FastDecoder:
         return value, end
 
 
-#: dkjson's default metatables: ``{__jsontype = 'object'}`` and ``'array'``.
-_OBJECT_META_FIELDS = {"__jsontype": "object"}
-_ARRAY_META_FIELDS = {"__jsontype": "array"}
+#: The fields of dkjson's default metatables, ``{__jsontype = 'object'}``
+#: and ``{__jsontype = 'array'}``.
+_DEFAULT_META_FIELDS = ({"__jsontype": "object"}, {"__jsontype": "array"})
 
 
 def _refs_of_a_spare() -> int:
@@ -617,27 +617,24 @@ _SPARE_REFS = _refs_of_a_spare()
 
 
 def _default_metas(cache: list):
-    """A fresh-looking pair of dkjson's ``{__jsontype = ...}`` for a call.
+    """A fresh-looking pair of dkjson's default metatables for a call.
 
-    dkjson makes a new pair of metatables per call.  Making them is a good
-    part of decoding a small document, so the last pair made is kept in
-    ``cache`` and each is handed out again when nothing else refers to it
-    (no table, no variable, no weak or strong entry anywhere: only its cache
-    slot) and it still is exactly what dkjson makes.  Nothing can tell such
-    a table from a new one: no Lua code can reach it any more.
+    dkjson makes a new pair per call.  Making them is a good part of
+    decoding a small document, so the last pair made is kept in ``cache``
+    and each is handed out again when nothing else refers to it (no table,
+    no variable, no weak or strong entry anywhere: only its cache slot) and
+    it still is exactly what dkjson makes.  Nothing can tell such a table
+    from a new one: no Lua code can reach it any more.
     """
-    meta = cache[0]
-    if not (getrefcount(meta) == _SPARE_REFS and meta.hash == _OBJECT_META_FIELDS and not meta.arr
-            and meta.meta is None and meta.gaps is None and not getweakrefcount(meta)):
-        meta = cache[0] = Table.of_parts([], dict(_OBJECT_META_FIELDS), None)
-    meta.walk = None  # (a finished traversal's snapshot)
-    array_meta = cache[1]
-    if not (getrefcount(array_meta) == _SPARE_REFS and array_meta.hash == _ARRAY_META_FIELDS
-            and not array_meta.arr and array_meta.meta is None and array_meta.gaps is None
-            and not getweakrefcount(array_meta)):
-        array_meta = cache[1] = Table.of_parts([], dict(_ARRAY_META_FIELDS), None)
-    array_meta.walk = None
-    return meta, array_meta
+    for i in (0, 1):
+        meta = cache[i]
+        fields = _DEFAULT_META_FIELDS[i]
+        if (getrefcount(meta) == _SPARE_REFS and meta.hash == fields and not meta.arr
+                and meta.meta is None and meta.gaps is None and not getweakrefcount(meta)):
+            meta.walk = None  # (a finished traversal's snapshot)
+        else:
+            cache[i] = Table.of_parts([], dict(fields), None)
+    return cache[0], cache[1]
 
 
 def _recode(s: str) -> str:
