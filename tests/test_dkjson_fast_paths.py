@@ -17,6 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as hs
 
 from luapy import LuaRuntime
+from luapy.options import Limits
 from luapy.runtime.values import Table
 
 lua54 = pytest.importorskip("lupa.lua54")
@@ -198,8 +199,9 @@ def test_metatables_are_those_dkjson_makes(real, ours):
 
 @pytest.mark.parametrize("depth", [2000, 100_000])
 def test_deep_nesting_is_a_clean_result_under_budgets(depth):
-    # The C scanner gives up (RecursionError) and the iterative port decides.
-    lua = LuaRuntime()
+    # The C scanner gives up (RecursionError) and the iterative port decides;
+    # the default budgets but time, which a loaded test machine may need.
+    lua = LuaRuntime(limits=Limits(time=30))
     assert lua.execute(f"""
         local json = require("dkjson")
         local open = ("["):rep({depth})
