@@ -278,6 +278,28 @@ class Table:
             if value is not None:
                 yield (k.value if type(k) is _BoolKey else k), value
 
+    # -- bulk construction (dkjson's decoder) ---------------------------------
+    # Purely additive: builds a table from parts its caller already knows to
+    # keep the invariants, without ``__init__``'s defaults and checks.
+
+    @staticmethod
+    def of_parts(arr: list, hash: dict, meta: "Table | None", _new=object.__new__) -> "Table":
+        """A table owning ``arr`` and ``hash`` as they are, with ``meta``.
+
+        The caller guarantees the class invariants: ``arr[-1]`` is not
+        ``None``, ``hash`` holds no ``None`` value, no integer key in
+        ``1..len(arr) + 1`` and only normalised keys (JSON object keys are
+        strings, so a decoded object always qualifies).  About a quarter cheaper
+        than ``Table(arr, hash)`` followed by ``t.meta = meta``.
+        """
+        table = _new(Table)
+        table.arr = arr
+        table.hash = hash
+        table.meta = meta
+        table.gaps = None
+        table.walk = None
+        return table
+
 
 #: The code of every builtin's Python function: how ``args.arg_error`` tells
 #: which builtin is checking its arguments.

@@ -31,9 +31,12 @@ and their non-ASCII strings re-encoded.
 from __future__ import annotations
 
 import json
+from json.scanner import make_scanner as _make_scanner
 from typing import TYPE_CHECKING
 import math
 import re
+from sys import getrefcount
+from weakref import getweakrefcount
 
 from ..errors import LuaError
 from ..runtime import ops
@@ -480,13 +483,28 @@ class _FastDecoder:
     def __init__(self):
         #: [objectmeta, arraymeta, nullval] of the call in progress.
         context = self.context = [None, None, None]
+        of_parts = Table.of_parts
+
+        def array_with_nulls(items: list) -> Table:
+            """A decoded array with nulls, as dkjson's ``tbl[n] = value`` leaves it."""
+            nullval = context[2]
+            if nullval is not None:
+                return of_parts([nullval if v is None else v for v in items], {}, context[1])
+            # tbl[n] = nil leaves a hole; later items land where set() puts them.
+            table = of_parts([], {}, context[1])
+            for i, v in enumerate(items, 1):
+                if v is not None:
+                    table.set(i, v)
+            return table
 
         def array(items: list) -> Table:
             if list in map(type, items):
                 for i, v in enumerate(items):
                     if v.__class__ is list:
                         items[i] = array(v)
-            return _array_table(items, context)
+            if None in items:
+                return array_with_nulls(items)
+            return of_parts(items, {}, context[1])
 
         def array_recoded(items: list) -> Table:
             for i, v in enumerate(items):
@@ -495,33 +513,36 @@ class _FastDecoder:
                     items[i] = array_recoded(v)
                 elif cls is str and not v.isascii():
                     items[i] = _recode(v)
-            return _array_table(items, context)
+            if None in items:
+                return array_with_nulls(items)
+            return of_parts(items, {}, context[1])
 
-        def fix_members(d: dict) -> None:
-            """Apply ``tbl[k] = nil`` for nulls and wrap arrays, in place."""
+        def drop_nulls(d: dict, nulls: list) -> None:
+            """``tbl[k] = nil`` (or ``nullval``) for the null members."""
             nullval = context[2]
-            for key, value in list(d.items()):
-                if value is None:
-                    if nullval is None:
-                        del d[key]
-                    else:
-                        d[key] = nullval
-                elif value.__class__ is list:
-                    d[key] = array(value)
+            for key in nulls:
+                if nullval is None:
+                    del d[key]
+                else:
+                    d[key] = nullval
 
         def object_hook(d: dict) -> Table:
-            for value in d.values():
-                if value is None or value.__class__ is list:
-                    fix_members(d)
-                    break
-            table = Table(None, d)
-            table.meta = context[0]
-            return table
+            nulls = None
+            for key, value in d.items():
+                if value.__class__ is list:
+                    d[key] = array(value)  # a new value for a key: same size
+                elif value is None:
+                    if nulls is None:
+                        nulls = [key]
+                    else:
+                        nulls.append(key)
+            if nulls is not None:
+                drop_nulls(d, nulls)
+            return of_parts([], d, context[0])
 
         def object_recoded(d: dict) -> Table:
             nullval = context[2]
-            table = Table()
-            table.meta = context[0]
+            table = of_parts([], {}, context[0])
             for key, value in d.items():
                 cls = value.__class__
                 if cls is str:
@@ -535,10 +556,12 @@ class _FastDecoder:
 
         self.array = array
         self.array_recoded = array_recoded
-        self.decode_bytes = json.JSONDecoder(
-            object_hook=object_hook, parse_int=_lua_int, parse_constant=_reject_constant).raw_decode
-        self.decode_text = json.JSONDecoder(
-            object_hook=object_recoded, parse_int=_lua_int, parse_constant=_reject_constant).raw_decode
+        # The scanners themselves (what ``raw_decode`` calls): ``(s, idx)``
+        # to ``(value, end)``, StopIteration or ValueError on bad JSON.
+        self.decode_bytes = _make_scanner(json.JSONDecoder(
+            object_hook=object_hook, parse_int=_lua_int, parse_constant=_reject_constant))
+        self.decode_text = _make_scanner(json.JSONDecoder(
+            object_hook=object_recoded, parse_int=_lua_int, parse_constant=_reject_constant))
 
     def decode(self, s: str, start: int, nullval, objectmeta, arraymeta):
         """Parse the container at 0-based ``start``; None if not applicable.
@@ -570,30 +593,48 @@ class _FastDecoder:
                     end = start + len(text[:end].encode("utf-8"))
                 if value.__class__ is list:
                     value = self.array_recoded(value)
-        except (ValueError, RecursionError):
+        except (StopIteration, ValueError, RecursionError):
             return None
         finally:
             context[0] = context[1] = context[2] = None
         return value, end
 
 
-def _array_table(items: list, context) -> Table:
-    """A decoded array as dkjson's ``tbl[n] = value`` loop leaves it."""
-    if None in items:
-        nullval = context[2]
-        if nullval is not None:
-            items = [nullval if v is None else v for v in items]
+#: The fields of dkjson's default metatables, ``{__jsontype = 'object'}``
+#: and ``{__jsontype = 'array'}``.
+_DEFAULT_META_FIELDS = ({"__jsontype": "object"}, {"__jsontype": "array"})
+
+
+def _refs_of_a_spare() -> int:
+    """What ``getrefcount`` says in ``_default_metas`` of a table that only
+    its cache slot holds (the slot, the local and the argument)."""
+    cache = [Table()]
+    meta = cache[0]
+    return getrefcount(meta)
+
+
+_SPARE_REFS = _refs_of_a_spare()
+
+
+def _default_metas(cache: list):
+    """A fresh-looking pair of dkjson's default metatables for a call.
+
+    dkjson makes a new pair per call.  Making them is a good part of
+    decoding a small document, so the last pair made is kept in ``cache``
+    and each is handed out again when nothing else refers to it (no table,
+    no variable, no weak or strong entry anywhere: only its cache slot) and
+    it still is exactly what dkjson makes.  Nothing can tell such a table
+    from a new one: no Lua code can reach it any more.
+    """
+    for i in (0, 1):
+        meta = cache[i]
+        fields = _DEFAULT_META_FIELDS[i]
+        if (getrefcount(meta) == _SPARE_REFS and meta.hash == fields and not meta.arr
+                and meta.meta is None and meta.gaps is None and not getweakrefcount(meta)):
+            meta.walk = None  # (a finished traversal's snapshot)
         else:
-            # tbl[n] = nil leaves a hole; later items land where set() puts them.
-            table = Table()
-            for i, v in enumerate(items, 1):
-                if v is not None:
-                    table.set(i, v)
-            table.meta = context[1]
-            return table
-    table = Table(items)
-    table.meta = context[1]
-    return table
+            cache[i] = Table.of_parts([], dict(fields), None)
+    return cache[0], cache[1]
 
 
 def _recode(s: str) -> str:
@@ -978,6 +1019,9 @@ def open_library(st: State) -> Table:
     """Build a fresh dkjson module table for the runtime ``st``."""
     module = Table()
     fast = _FastDecoder()
+    default_metas = _default_metas
+    metas = [Table(), Table()]  # _default_metas's cache
+    steps = st.steps_cell
 
     null_meta = Table()
     register(null_meta, "__tojson", lambda *args: ("null",))
@@ -997,20 +1041,22 @@ def open_library(st: State) -> Table:
             start = 0
         else:
             start = _start_index(pos, length)
+        if start >= length:
+            return None, length + 1, "no valid JSON value (reached the end)"
         nullval = args[2] if n > 2 else None
         if n > 3:
             objectmeta = args[3]
             arraymeta = args[4] if n > 4 else None
             fast_ok = _plain_meta(objectmeta) and _plain_meta(arraymeta)
         else:
-            objectmeta = Table(None, {"__jsontype": "object"})
-            arraymeta = Table(None, {"__jsontype": "array"})
+            objectmeta, arraymeta = default_metas(metas)  # dkjson's fresh pair
             fast_ok = True
-        if start >= length:
-            return None, length + 1, "no valid JSON value (reached the end)"
         # Budgets, charged up front (st.charge/charge_memory, inlined).
         size = length - start
-        st.charge(size // INPUT_BYTES_PER_STEP + 1)
+        left = steps.cell_contents - (size // INPUT_BYTES_PER_STEP + 1)
+        steps.cell_contents = left
+        if left < 0:
+            st.budget_check()
         cost = (size * MEMORY_PER_INPUT_BYTE
                 + (s.count("{", start) + s.count("[", start)) * MEMORY_PER_TABLE
                 + (s.count('"', start) >> 1) * MEMORY_PER_STRING)
@@ -1018,22 +1064,22 @@ def open_library(st: State) -> Table:
         if left < 0:
             st.charge_memory(cost)
         st.memory_left = left
+        if fast_ok:
+            first = s[start]
+            if first == "{" or first == "[":
+                first = start
+            else:
+                first = _nonspace(s, start)
+                first = first.start() if first is not None else -1
+            if first >= 0 and (s[first] == "{" or s[first] == "["):
+                result = fast.decode(s, first, nullval, objectmeta, arraymeta)
+                if result is not None:
+                    return result[0], result[1] + 1
         try:
-            if fast_ok:
-                first = s[start]
-                if first == "{" or first == "[":
-                    first = start
-                else:
-                    first = _nonspace(s, start)
-                    first = first.start() if first is not None else -1
-                if first >= 0 and (s[first] == "{" or s[first] == "["):
-                    result = fast.decode(s, first, nullval, objectmeta, arraymeta)
-                    if result is not None:
-                        return result[0], result[1] + 1
             value, end = decode_lenient(st, s, start, nullval, objectmeta, arraymeta)
-            return value, end + 1
         except _DecodeFailure as failure:
             return None, failure.pos, failure.message
+        return value, end + 1
 
     def encode(*args):
         value = args[0] if args else None

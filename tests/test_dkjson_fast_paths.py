@@ -1,0 +1,227 @@
+"""dkjson.decode, fast paths included, against the real dkjson 2.8 decoder.
+
+``tests/data/dkjson_decode_2_8.lua`` is dkjson 2.8's decoder, unchanged; it
+runs in real Lua 5.4 (lupa) as the oracle.  Every value, metatable
+(``__jsontype``), next position and error message must match, for strict
+JSON (the C scanner's path, Go-style ``\\u003c`` escapes included) and for
+texts mutated into lenient or invalid JSON (the port's path).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as hs
+
+from luapy import LuaRuntime
+from luapy.options import Limits
+from luapy.runtime.values import Table
+
+lua54 = pytest.importorskip("lupa.lua54")
+
+REFERENCE = os.path.join(os.path.dirname(__file__), "data", "dkjson_decode_2_8.lua")
+
+
+@pytest.fixture(scope="module")
+def real():
+    """``decode(...)`` of the original, as ``table.pack(pcall(...))``."""
+    runtime = lua54.LuaRuntime(encoding=None)
+    with open(REFERENCE, "rb") as handle:
+        module = runtime.execute(handle.read())
+    packed = runtime.eval(b"function(j) return function(...) return table.pack(pcall(j.decode, ...)) end end")
+    lua_type, getmetatable = runtime.eval(b"type"), runtime.eval(b"getmetatable")
+
+    def norm(v):
+        if lua_type(v) == b"table":
+            meta = getmetatable(v)
+            kind = meta[b"__jsontype"] if meta is not None else None
+            return ("T", kind, sorted((repr(norm(k)), norm(x)) for k, x in v.items()))
+        return _scalar(v)
+
+    decode = packed(module)
+
+    def run(*args):
+        result = decode(*args)
+        return [norm(result[i]) for i in range(1, result[b"n"] + 1)]
+    return run
+
+
+@pytest.fixture(scope="module")
+def ours():
+    runtime = LuaRuntime()
+    packed = runtime.eval("function(...) return table.pack(pcall(require('dkjson').decode, ...)) end")._function
+
+    def norm(v):
+        if type(v) is Table:
+            kind = v.meta.get("__jsontype") if v.meta is not None else None
+            return ("T", kind.encode("latin-1") if kind is not None else None,
+                    sorted((repr(norm(k)), norm(x)) for k, x in v.iter_items()))
+        if type(v) is str:
+            return v.encode("latin-1")
+        return _scalar(v)
+
+    def run(*args):
+        args = [a.decode("latin-1") if type(a) is bytes else a for a in args]
+        result = runtime.call_raw(packed, args)[0]
+        return [norm(result.get(i)) for i in range(1, result.get("n") + 1)]
+    return run
+
+
+def _scalar(v):
+    if type(v) is float:
+        return ("float", repr(v))
+    if type(v) is int:
+        return ("int", v)
+    return v
+
+
+json_values = hs.recursive(
+    hs.none() | hs.booleans() | hs.integers(min_value=-2**70, max_value=2**70)
+    | hs.floats(allow_nan=False) | hs.text(max_size=6)
+    | hs.sampled_from(["\ud800", "\udfff", "\u2028", "\x7f", "<a&b>", "é€😀", "\\", "", "null"]),
+    lambda children: hs.lists(children, max_size=4) | hs.dictionaries(hs.text(max_size=3), children, max_size=4),
+    max_leaves=12,
+)
+
+
+@hs.composite
+def json_texts(draw) -> bytes:
+    """Strict JSON as encoders write it, Go's ``\\u003c`` style included."""
+    value = draw(hs.one_of(hs.lists(json_values, max_size=4), hs.dictionaries(hs.text(max_size=3), json_values),
+                           json_values))
+    text = json.dumps(value, ensure_ascii=draw(hs.booleans()), indent=draw(hs.sampled_from([None, 0, 1])),
+                      separators=draw(hs.sampled_from([None, (",", ":"), (" , ", " : ")])))
+    if draw(hs.booleans()):
+        text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    text = text.replace("Infinity", "1e400")  # dumps' non-JSON floats as numbers dkjson reads
+    return text.encode("utf-8", "surrogatepass")
+
+
+TOKENS = [b",", b":", b"[", b"]", b"{", b"}", b'"', b"\\", b" ", b"\n", b"/*c*/", b"//c\n", b"null", b"nul",
+          b"1e", b"-", b"\xef\xbb\xbf", b"\\u00e9", b"\\ud800", b"\\u12", b"\xc3", b"\x01", b"NaN", b"01"]
+
+
+@hs.composite
+def mutated_texts(draw) -> bytes:
+    """Strict JSON with a few edits: lenient JSON, or no JSON at all."""
+    text = draw(json_texts())
+    for _ in range(draw(hs.integers(min_value=1, max_value=3))):
+        at = draw(hs.integers(min_value=0, max_value=len(text)))
+        if draw(hs.booleans()) and at < len(text):
+            text = text[:at] + text[at + 1:]
+        else:
+            text = text[:at] + draw(hs.sampled_from(TOKENS)) + text[at:]
+    return text
+
+
+@settings(max_examples=400, deadline=None)
+@given(text=json_texts(), nullval=hs.sampled_from([None, b"NULL"]))
+def test_strict_json_decodes_as_dkjson_does(real, ours, text, nullval):
+    assert ours(text, 1, nullval) == real(text, 1, nullval)
+
+
+@settings(max_examples=400, deadline=None)
+@given(text=mutated_texts(), pos=hs.sampled_from([None, 1, 2, -3]))
+def test_lenient_and_invalid_json_decode_as_dkjson_does(real, ours, text, pos):
+    assert ours(text, pos) == real(text, pos)
+
+
+@pytest.mark.parametrize("text", [
+    b'{"annotations":{},"labels":{"app":"x"},"name":"p","ownerReferences":[{"kind":"OpenGaussCluster",'
+    b'"name":"og","controller":true}],"uid":"1"}',
+    b'{"a":[],"b":[[],[1,[2]]],"c":null,"d":[null,1,null],"e":{"f":null}}',
+    b'[{"a":null},[null],null,{"b":[{"c":[null]}]}]',
+    b'{"a":1,"a":null,"b":2,"a":3}',
+    b'{"x":"\\u003cb\\u003e","y":["\\u0026"],"z":"\\u00e9"}',
+])
+def test_documents_with_arrays_and_nulls(real, ours, text):
+    for nullval in (None, b"NULL"):
+        assert ours(text, 1, nullval) == real(text, 1, nullval)
+
+
+# ---------------------------------------------- default metatables, reused
+
+
+def test_each_decode_has_its_own_metatables():
+    lua = LuaRuntime()
+    assert lua.execute("""
+        local json = require("dkjson")
+        local a = json.decode('{"x":[1]}')
+        local b = json.decode('{"x":[1]}')
+        return getmetatable(a) ~= getmetatable(b), getmetatable(a.x) ~= getmetatable(b.x),
+               getmetatable(a) ~= getmetatable(a.x)
+    """) == (True, True, True)
+
+
+def test_a_metatable_kept_alone_is_not_handed_out_again():
+    lua = LuaRuntime()
+    assert lua.execute("""
+        local json = require("dkjson")
+        local kept = getmetatable(json.decode('{}'))
+        return kept ~= getmetatable(json.decode('{}'))
+    """) is True
+
+
+def test_a_changed_metatable_is_not_handed_out_again():
+    # The table and its metatable are garbage by the second decode (nothing
+    # refers to them), yet the change must not show in the new one.
+    lua = LuaRuntime()
+    assert lua.execute("""
+        local json = require("dkjson")
+        getmetatable(json.decode('{}')).__index = function() return "leaked" end
+        getmetatable(json.decode('[]')).__jsontype = "object"
+        local t, u = json.decode('{}'), json.decode('[]')
+        return t.anything, getmetatable(u).__jsontype, getmetatable(t).__jsontype
+    """) == (None, "array", "object")
+
+
+def test_a_metatable_a_weak_table_still_holds_is_not_handed_out_again():
+    lua = LuaRuntime()
+    assert lua.execute("""
+        local json = require("dkjson")
+        local seen = setmetatable({}, {__mode = "k"})
+        seen[getmetatable(json.decode('{}'))] = true
+        return seen[getmetatable(json.decode('{}'))]
+    """) is None
+
+
+def test_metatables_are_those_dkjson_makes(real, ours):
+    # No "{" (or "[") in the text: no table could get that metatable.
+    for text in [b"[1,2]", b'{"a":1}', b'"x"', b"12", b"[[],{}]", b'["{"]']:
+        assert ours(text) == real(text)
+
+
+# ------------------------------------------------------------ deep nesting
+
+
+@pytest.mark.parametrize("depth", [2000, 100_000])
+def test_deep_nesting_is_a_clean_result_under_budgets(depth):
+    # The C scanner gives up (RecursionError) and the iterative port decides;
+    # the default budgets but time, which a loaded test machine may need.
+    lua = LuaRuntime(limits=Limits(time=30))
+    assert lua.execute(f"""
+        local json = require("dkjson")
+        local open = ("["):rep({depth})
+        local v, pos, msg = json.decode(open)
+        local t = json.decode(open .. ("]"):rep({depth}))
+        local n = 0
+        while t[1] do t, n = t[1], n + 1 end
+        return v, pos, msg, n
+    """) == (None, depth + 1, f"unterminated array at line 1, column {depth}", depth - 1)
+
+
+def test_unreachable_metatables_are_reused():
+    # The point of the cache: a plugin decoding one document per call makes
+    # no new metatables once its previous results are garbage.
+    lua = LuaRuntime()
+    decode = lua.eval("function(s) local t = require('dkjson').decode(s) return t.a[1] end")._function
+    metatables = set()
+    for _ in range(5):
+        assert lua.call_raw(decode, ['{"a":[7]}']) == (7,)
+        state = lua.eval("require('dkjson').decode")._function.call
+        cache = dict(zip(state.__code__.co_freevars, state.__closure__))["metas"].cell_contents
+        metatables.add((id(cache[0]), id(cache[1])))
+    assert len(metatables) == 1
