@@ -146,6 +146,8 @@ class LuaRuntime:
         # adds lives here and in luapy.pythonlib, so the libraries never see it.
         self._state = State(replace(options, profile="standard") if trusted else options)
         self._executor = DeepStackExecutor() if options.limits.depth > DEEP_STACK_THRESHOLD else None
+        #: Python's recursion limit a call needs for the depth limit.
+        self._recursion_needed = recursion_limit_for(self._state.max_depth)
         self._lock = threading.RLock()
         self._chunks: OrderedDict = OrderedDict()
         #: Lua functions made for Python callables, to hand the callable back.
@@ -373,7 +375,7 @@ class LuaRuntime:
         st = self._state
         outermost = st.enter()
         if outermost:
-            raise_recursion_limit(recursion_limit_for(st.max_depth))
+            raise_recursion_limit(self._recursion_needed)
         try:
             if st.entries > HOST_REENTRY_LIMIT:
                 # Each Lua -> Python -> Lua round trip takes C stack that

@@ -112,10 +112,16 @@ class State:
         self.steps_cell = types.CellType(0)
         self.max_depth = options.limits.depth
         self.memory_left = _UNLIMITED
+        limits = options.limits
+        self._memory_at_entry = limits.memory if limits.memory is not None else _UNLIMITED
+        self._chunk_at_entry = min(CHECK_INTERVAL, max(self.max_depth, 0),
+                                   *((max(limits.steps, 0),) if limits.steps is not None else ()))
         self._steps_used = 0
         self._chunk = 0
         self.tripped: LuaLimitError | None = None
-        self._entries = 0
+        #: How many calls from Python are in progress, nested (a Python
+        #: function that Lua called calling back into Lua nests one more).
+        self.entries = 0
         self._outer_running = None
         # The time of the current call (see "Time" above).  ``_due`` is
         # None between calls; the watchdog reads it and ``_watched``.
@@ -154,27 +160,21 @@ class State:
 
     # -- entering from Python ----------------------------------------------
 
-    @property
-    def entries(self) -> int:
-        """How many calls from Python are in progress, nested (a Python
-        function that Lua called calling back into Lua nests one more)."""
-        return self._entries
-
     def enter(self) -> bool:
         """Arm fresh budgets if this is the outermost call from Python.
 
         Returns whether it was outermost, to pass back to ``leave``.
         """
-        self._entries += 1
-        if self._entries > 1:
+        self.entries += 1
+        if self.entries > 1:
             return False
         self._outer_running = getattr(_running, "state", None)
         _running.state = self
-        limits = self.limits
         self.tripped = None
         self.depth_cell.cell_contents = 0
         self._steps_used = 0
-        self.memory_left = limits.memory if limits.memory is not None else _UNLIMITED
+        self.memory_left = self._memory_at_entry
+        limits = self.limits
         if limits.time is not None:
             now = clock.monotonic()
             self._started = now
@@ -183,11 +183,13 @@ class State:
             self._due = now + limits.time
             if not self._watched:
                 watchdog.watch(self)
-        self._arm()
+        # What ``_arm`` gives with nothing used yet (computed once: every
+        # call from the host pays for this).
+        self._chunk = self.steps_cell.cell_contents = self._chunk_at_entry
         return True
 
     def leave(self, outermost: bool) -> None:
-        self._entries -= 1
+        self.entries -= 1
         if outermost:
             _running.state = self._outer_running
             self._outer_running = None
@@ -265,7 +267,7 @@ class State:
         """Work of about ``seconds`` that can't be interrupted is about to
         run: end the call on its time budget now if it would not fit."""
         time_budget = self.limits.time
-        if time_budget is None or self._entries == 0:
+        if time_budget is None or self.entries == 0:
             return
         if self._time_used() + seconds > time_budget:
             self.trip("time", f"time budget exhausted ({time_budget:g} s; the compile of "
