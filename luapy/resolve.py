@@ -95,8 +95,15 @@ class FunctionScope:
         #: Bytes of source of this function alone, its nested functions
         #: left out: how much code its own compiled body holds.
         self.own_size = node.size
+        #: What a global name's ``_ENV`` is here (``env``), once looked up;
+        #: False in a function that declares a local ``_ENV``, where that
+        #: depends on the block.  (An enclosing function's locals don't
+        #: change while this one is resolved.)
+        self.env_ref: UpvalRef | None | bool = None
 
     def new_local(self, name: str, attrib: str | None, line: int) -> LocalVar:
+        if name == "_ENV":
+            self.env_ref = False
         var = LocalVar(name, self.nslots, attrib, line)
         self.nslots += 1
         return var
@@ -137,6 +144,16 @@ class FunctionScope:
         if var is not None:
             return var
         return self.find_upvalue(name)
+
+    def env(self):
+        """The ``_ENV`` of a global name here."""
+        ref = self.env_ref
+        if ref:
+            return ref
+        ref = self.lookup("_ENV")
+        if self.env_ref is None:
+            self.env_ref = ref
+        return ref
 
 
 class _PendingGoto:
@@ -390,6 +407,10 @@ class Resolver:
     # -- expressions ---------------------------------------------------------
 
     def expr(self, node) -> None:
+        t = type(node)
+        if t is ast.Name or t is ast.Number or t is ast.String:
+            self._leaf(node)
+            return
         # Names are resolved in source order, because that is the order in
         # which lua5.4 numbers a function's upvalues (``debug.getupvalue``,
         # ``upvalueid``).  Left-deep chains (``a+b+c+...``, ``a.b.c``,
@@ -428,9 +449,10 @@ class Resolver:
         """An expression that is not a left-deep chain."""
         t = type(node)
         if t is ast.Name:
-            binding = self.function.lookup(node.name)
+            function = self.function
+            binding = function.lookup(node.name)
             if binding is None:
-                binding = GlobalRef(self.function.lookup("_ENV"), node.name)
+                binding = GlobalRef(function.env(), node.name)
             node.binding = binding
         elif t is ast.Concat:
             for operand in node.operands:
