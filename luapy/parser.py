@@ -66,9 +66,13 @@ _OPERATORS = {
 # hostile the text.  Tokens with structure are finished by linear code:
 # a string with escapes by ``_Lexer.read_string``, a long bracket by
 # ``str.find`` of its closing bracket, a numeral by ``_numeral_value``.
+# Blanks before a token are part of its match (possessively: never given
+# back), and blanks that end the source match ``end``, so a long run of them
+# is read once.
 _TOKEN_RE = re.compile(r"""
-  (?P<ws>[ \t\f\v]+)
-| (?P<nl>\r\n|\n\r|\n|\r)
+[ \t\f\v]*+
+(?:
+  (?P<nl>\r\n|\n\r|\n|\r)
 | (?P<name>[A-Za-z_][A-Za-z0-9_]*)
 | (?P<num>\.?[0-9][0-9a-zA-Z_.]*)
 | (?P<lcomment>--\[=*\[)
@@ -79,6 +83,8 @@ _TOKEN_RE = re.compile(r"""
 | (?P<quote>["'])
 | (?P<op>\.\.\.|\.\.|==|~=|<=|>=|<<|>>|//|::|[-+*/%^#&~|<>=(){}\[\];:,.])
 | (?P<other>[\s\S])
+| (?P<end>\Z)
+)
 """, re.VERBOSE)
 
 #: A numeral's shape as ``luaO_str2num`` accepts it, written without
@@ -282,69 +288,67 @@ def _tokens(source: str, start: int, lexer: _Lexer):
     while True:
         for m in _TOKEN_RE.finditer(source, pos):
             kind = m.lastgroup
-            if kind == "ws":
-                continue
             if kind == "name":
-                text = m.group()
+                text = m.group(kind)
                 ttype = keywords.get(text)
                 if ttype is None:
-                    yield ("NAME", names.setdefault(text, text), line, m.start())
+                    yield ("NAME", names.setdefault(text, text), line, m.start(kind))
                 else:
-                    yield (ttype, text, line, m.start())
+                    yield (ttype, text, line, m.start(kind))
             elif kind == "op":
-                text = m.group()
-                yield (operators[text], text, line, m.start())
+                text = m.group(kind)
+                yield (operators[text], text, line, m.start(kind))
             elif kind == "nl":
                 line += 1
             elif kind == "num":
                 # The regex reads a numeral's characters but not the sign
                 # of an exponent, nor where llex.c would stop.  Short
                 # decimal integers, the common case, convert directly.
-                text = m.group()
+                text = m.group(kind)
                 if text.isdigit() and len(text) < 19:
-                    yield ("NUMBER", int(text), line, m.start())
+                    yield ("NUMBER", int(text), line, m.start(kind))
                     continue
                 end = m.end()
                 shape = _NUMERAL_SHAPE.fullmatch(text)
                 if shape is None:
                     # An exponent's sign, or a numeral llex.c ends sooner.
-                    end = _numeral_end(source, m.start())
-                    text = source[m.start():end]
+                    end = _numeral_end(source, m.start(kind))
+                    text = source[m.start(kind):end]
                     shape = _NUMERAL_SHAPE.fullmatch(text)
                 value = str_to_number(text) if shape else None
                 if value is None:
                     raise lexer.error(line, "malformed number", f"'{text}'")
-                yield ("NUMBER", value, line, m.start())
+                yield ("NUMBER", value, line, m.start(kind))
                 if end != m.end():
                     pos = end
                     break
             elif kind == "str":
-                yield ("STRING", m.group()[1:-1], line, m.start())
-            elif kind == "comment":
+                yield ("STRING", m.group(kind)[1:-1], line, m.start(kind))
+            elif kind == "comment" or kind == "end":
                 continue
             elif kind == "other":
-                yield ("OTHER", m.group(), line, m.start())
+                yield ("OTHER", m.group(kind), line, m.start(kind))
             elif kind == "quote":
-                value, pos, end_line = lexer.read_string(m.start(), line)
-                yield ("STRING", value, end_line, m.start())
+                value, pos, end_line = lexer.read_string(m.start(kind), line)
+                yield ("STRING", value, end_line, m.start(kind))
                 line = end_line
                 break
             elif kind == "baddelim":
-                raise lexer.error(line, "invalid long string delimiter", f"'{m.group()}'")
+                raise lexer.error(line, "invalid long string delimiter", f"'{m.group(kind)}'")
             else:  # lstring / lcomment: find the closing bracket
-                opener = m.group()
+                opener = m.group(kind)
                 level = opener.count("=")
                 pos = source.find("]" + "=" * level + "]", m.end())
                 if pos < 0:
                     what = "comment" if kind == "lcomment" else "string"
-                    end_line = line + _count_newlines(source[m.start():])
+                    end_line = line + _count_newlines(source[m.start(kind):])
                     raise lexer.error(end_line, f"unfinished long {what} (starting at line {line})",
                                       "<eof>")
                 pos += level + 2
-                text = source[m.start():pos]
+                text = source[m.start(kind):pos]
                 line += _count_newlines(text)
                 if kind == "lstring":
-                    yield ("STRING", _long_bracket_value(text), line, m.start())
+                    yield ("STRING", _long_bracket_value(text), line, m.start(kind))
                 break
         else:
             break
