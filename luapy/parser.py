@@ -537,6 +537,25 @@ class _Table:
             follow for row in self.actions if "fields" in row
             for separator in ("COMMA", "SEMI")
             if (follow := self.actions[row["fields"]].get(separator)) is not None)
+        self._driver_rules = None
+
+    def driver_rules(self) -> list[tuple]:
+        """Each rule as the driver reduces it: ``(kind, size, origin,
+        node_inc, level_inc, callback)``, the callback a ``_Parser``
+        function (made once, not per parse: small chunks are common)."""
+        if self._driver_rules is None:
+            rules = []
+            for origin, size, alias in self.rules:
+                if alias in _MEASURED_RULES:
+                    kind = _MEASURED
+                elif size == 1 and origin != "start":    # the last reduction returns
+                    kind = _PASS_THROUGH if alias in _IDENTITY_RULES else _IN_PLACE
+                else:
+                    kind = _GENERAL
+                rules.append((kind, size, origin, alias in _NODE_RULES, alias in _LEVEL_RULES,
+                              _CALLBACKS[alias]))
+            self._driver_rules = rules
+        return self._driver_rules
 
 
 _table: _Table | None = None
@@ -652,17 +671,7 @@ class _Parser(SyntaxErrorWording):
         table = _get_table()
         actions = table.actions
         end_state = table.end
-        rules = []
-        for origin, size, alias in table.rules:
-            callback = _CALLBACKS[alias].__get__(self)
-            if alias in _MEASURED_RULES:
-                kind = _MEASURED
-            elif size == 1 and origin != "start":    # the last reduction returns
-                kind = _PASS_THROUGH if alias in _IDENTITY_RULES else _IN_PLACE
-            else:
-                kind = _GENERAL
-            rules.append((kind, size, origin, alias in _NODE_RULES, alias in _LEVEL_RULES,
-                          callback))
+        rules = table.driver_rules()
         level_limit = self.level_limit
         states = self.states = [table.start]
         self.actions = actions
@@ -697,7 +706,7 @@ class _Parser(SyntaxErrorWording):
                 if kind <= _IN_PLACE:
                     # One child: its stack slot becomes the parent's.
                     if kind == _IN_PLACE:
-                        values[-1] = callback(values[-1:])
+                        values[-1] = callback(self, values[-1:])
                     if node_inc and heights[-1] >= MAX_TREE_DEPTH:
                         raise self.too_complex()
                     if level_inc and levels[-1] + 1 >= level_limit:
@@ -707,7 +716,7 @@ class _Parser(SyntaxErrorWording):
                     states[-1] = actions[states[-2]][origin]
                     continue
                 if size:
-                    value = callback(values[-size:])
+                    value = callback(self, values[-size:])
                     if kind == _MEASURED:
                         height = self.height
                         level = self.level
@@ -716,7 +725,7 @@ class _Parser(SyntaxErrorWording):
                         level = max(levels[-size:]) + level_inc
                     del states[-size:], values[-size:], heights[-size:], levels[-size:]
                 else:
-                    value = callback(None)
+                    value = callback(self, None)
                     height = node_inc
                     level = level_inc
                 if height > MAX_TREE_DEPTH:
