@@ -259,3 +259,17 @@ def test_lua_errors_in_a_function_never_called_fail_the_load(body, message):
     with pytest.raises(LuaSyntaxError) as failure:
         LuaRuntime().compile(never_called(body), name="=t")
     assert str(failure.value).startswith(message)
+
+
+def test_a_refusal_the_rules_missed_is_a_positioned_error_at_every_closure(monkeypatch):
+    # Were the depth rule too lax, CPython's refusal would surface where the
+    # closure is made: as a positioned error, the same at every attempt.
+    import luapy.compile.chunk as chunk
+
+    monkeypatch.setattr(chunk, "LAZY_MAX_INDENT", 1000)
+    loops = "".join(f"for i{k} = 1, 1 do\n" for k in range(30)) + "x = x + 1\n" + "end\n" * 30
+    source = "local x, f, a = 0, print, 1\nreturn function()\n" + loops + "\nend"
+    make = LuaRuntime().compile(source, name="=t")
+    for _ in range(2):
+        with pytest.raises(LuaError, match=r"^t:1[6-9]: chunk too complex to compile"):
+            make()     # (on a line of the loops: this code has two Python loops a for)

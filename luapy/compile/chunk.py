@@ -296,12 +296,15 @@ class LazyFactories:
     def compile(self, index: int, proto: Proto) -> None:
         """Compile the factory of prototype ``index``, which becomes
         ``proto.factory``, and its closures' maker ``proto.instantiate``."""
-        first, end, _ = self.spans.pop(index)
+        first, end, _ = self.spans[index]
         header = ["def __chunk():", INDENT + "_depth = _steps = 0"]  # HEADER_LINES
         text = "\n".join(header + self.source[first:end]) + "\n"
+        # (What fails here fails again at the next closure, as it would have
+        # failed the load.)
+        code = compile_generated(text, self.chunkname, self.namespace["LINES"], first)
+        del self.spans[index]
         if not self.spans:
             self.source = None      # every factory is compiled
-        code = compile_generated(text, self.chunkname, self.namespace["LINES"], first)
         chunk_code = next(const for const in code.co_consts if type(const) is types.CodeType)
         factory_code = next(const for const in chunk_code.co_consts
                             if type(const) is types.CodeType and const.co_name.startswith("__proto_"))
