@@ -273,3 +273,35 @@ def test_a_refusal_the_rules_missed_is_a_positioned_error_at_every_closure(monke
     for _ in range(2):
         with pytest.raises(LuaError, match=r"^t:1[6-9]: chunk too complex to compile"):
             make()     # (on a line of the loops: this code has two Python loops a for)
+
+
+def test_the_depth_rule_holds_for_the_code_generated_today():
+    # ``LAZY_MAX_INDENT`` counts on every block of generated code being one
+    # indentation level: only an ``except`` handler's body counts twice in
+    # CPython's block stack, and generated handlers hold no blocks.  Should
+    # that change, the rule must count blocks instead.
+    import re
+    from pathlib import Path
+
+    from bench.bench_parse import make_module
+    from luapy.compile import generated_source
+    from luapy.parser import parse
+    from luapy.resolve import resolve
+
+    sources = [make_module()] + [path.read_text(encoding="latin-1")
+                                 for path in sorted(Path(__file__).parent.glob("lua/**/*.lua"))]
+    st = LuaRuntime()._state
+    handlers = 0
+    for source in sources:
+        tree = parse(source, "t")
+        resolve(tree)
+        lines = generated_source(st, tree).split("\n")
+        for number, line in enumerate(lines):
+            if re.match(r"\s*except\b.*:$", line):
+                handlers += 1
+                depth = len(line) - len(line.lstrip())
+                for inner in lines[number + 1:]:
+                    if len(inner) - len(inner.lstrip()) <= depth:
+                        break
+                    assert not re.match(r"\s*(for|while|try|with)\b", inner), (line, inner)
+    assert handlers > 100

@@ -21,8 +21,9 @@ MAX_CHUNKED_NESTING = 6
 #: one) becomes a ``TableTemplate`` in the namespace instead of source.
 MIN_TEMPLATE_FIELDS = 8
 _UNKNOWN = object()
-#: Lines of ``module_source`` before the first function's.
-HEADER_LINES = 2
+#: The lines of ``module_source`` before the first function's.
+HEADER = ["def __chunk():", INDENT + "_depth = _steps = 0"]
+HEADER_LINES = len(HEADER)
 #: What making a closure charges to the memory budget: a Python function,
 #: its Function wrapper, and a cell per upvalue.
 CLOSURE_COST = 400
@@ -31,8 +32,9 @@ UPVALUE_COST = 64
 #: closure is made, not with the chunk (``LazyFactories``), unless CPython
 #: could refuse it: then it is compiled with the chunk, so that the refusal
 #: is the chunk's syntax error, as it always was.  CPython refuses 20
-#: nested blocks (a block needs an indented suite: a factory indented at
-#: most this deep has at most 13 inside its function), 100 indentation
+#: nested blocks (each block of generated code is an indented suite, and
+#: the handlers that count twice hold no blocks: a factory indented at most
+#: this deep has at most 13 inside its function), 100 indentation
 #: levels, 200 nested brackets (a line with fewer openers has fewer) and
 #: expressions deep enough to exhaust its parser (a line this short can't
 #: hold one); its recursion is given headroom where it compiles.
@@ -173,8 +175,7 @@ class ChunkCompiler:
         variables every function shares through ``nonlocal``; its factories
         are later rebuilt around the runtime's own cells (``_bind_cells``).
         """
-        header = ["def __chunk():", INDENT + "_depth = _steps = 0"]  # HEADER_LINES
-        return "\n".join(header + self.source) + "\n"
+        return "\n".join(HEADER + self.source) + "\n"
 
     #: What compiles each function: the plain form here, the generator form
     #: in ``luapy.compile.generator``.
@@ -218,17 +219,18 @@ class ChunkCompiler:
         namespace = self.generate(chunk)
         factories = LazyFactories(self.st, self.chunkname, namespace, self.source, self.spans)
         source = ChunkSource(self.st, chunk, reread, self.chunked_nesting, self.protos, factories)
-        now = [index for index, (_, _, eager) in self.spans.items() if eager or index == 0]
+        now = {index: factories.text(index)
+               for index, (_, _, eager) in self.spans.items() if eager or index == 0}
         if self.budget is not None:
             # CPython's compile can't be interrupted: what it will cost is
             # charged, and must fit the time left, before it starts.
-            self.budget.before_compile(sum(factories.size(index) for index in now))
+            self.budget.before_compile(sum(map(len, now.values())))
         for index, proto in enumerate(self.protos):
             proto.chunk = source
             proto.instantiate = factories.instantiator(index, proto)
             namespace[f"P{index}"] = proto.instantiate
-        for index in now:
-            factories.compile(index, self.protos[index])
+        for index, text in now.items():
+            factories.compile(index, self.protos[index], text)
         return self.protos[0].instantiate(([env],))
 
 
@@ -277,9 +279,10 @@ class LazyFactories:
         self.source = source
         self.spans = dict(spans)
 
-    def size(self, index: int) -> int:
+    def text(self, index: int) -> str:
+        """The factory of prototype ``index`` as a module of its own."""
         first, end, _ = self.spans[index]
-        return sum(map(len, self.source[first:end])) + end - first
+        return "\n".join(HEADER + self.source[first:end]) + "\n"
 
     def instantiator(self, index: int, proto: Proto):
         """``proto.instantiate`` until the factory is compiled: compile it,
@@ -287,18 +290,20 @@ class LazyFactories:
         def instantiate_first(upvals) -> Function:
             if proto.factory is None:
                 from ..load import LoadBudget
+                text = self.text(index)
                 ensure_compile_headroom()   # CPython's compiler recurses
-                self.st.reserve_time(self.size(index) * LoadBudget.COMPILE_SECONDS_PER_CHAR)
-                self.compile(index, proto)
+                self.st.reserve_time(len(text) * LoadBudget.COMPILE_SECONDS_PER_CHAR)
+                self.compile(index, proto, text)
             return proto.instantiate(upvals)
         return instantiate_first
 
-    def compile(self, index: int, proto: Proto) -> None:
-        """Compile the factory of prototype ``index``, which becomes
-        ``proto.factory``, and its closures' maker ``proto.instantiate``."""
-        first, end, _ = self.spans[index]
-        header = ["def __chunk():", INDENT + "_depth = _steps = 0"]  # HEADER_LINES
-        text = "\n".join(header + self.source[first:end]) + "\n"
+    def compile(self, index: int, proto: Proto, text: str | None = None) -> None:
+        """Compile the factory of prototype ``index`` (whose ``text`` may be
+        at hand), which becomes ``proto.factory``, and its closures' maker
+        ``proto.instantiate``."""
+        first = self.spans[index][0]
+        if text is None:
+            text = self.text(index)
         # (What fails here fails again at the next closure, as it would have
         # failed the load.)
         code = compile_generated(text, self.chunkname, self.namespace["LINES"], first)
