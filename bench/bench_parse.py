@@ -201,7 +201,7 @@ def main() -> None:
         runtime.compile(module, "=module.lua")()
 
     # In turn, so that a slow spell of a shared machine hits them all.
-    best = interleaved_best(5, {"load": load, "run": load_and_run, "whole": load_and_compile_all})
+    best = interleaved_best(9, {"load": load, "run": load_and_run, "whole": load_and_compile_all})
     loaded, run, whole = best["load"], best["run"], best["whole"]
     print(f"load (parse + resolve + generate, compile the main function): {loaded * 1000:.1f} ms"
           f" ({len(module) / loaded / 1e6:.2f} MB/s)")
