@@ -707,12 +707,16 @@ class _Parser(SyntaxErrorWording):
                     # One child: its stack slot becomes the parent's.
                     if kind == _IN_PLACE:
                         values[-1] = callback(self, values[-1:])
-                    if node_inc and heights[-1] >= MAX_TREE_DEPTH:
-                        raise self.too_complex()
-                    if level_inc and levels[-1] + 1 >= level_limit:
-                        raise self.stack_overflow()
-                    heights[-1] += node_inc
-                    levels[-1] += level_inc
+                    if node_inc:
+                        height = heights[-1]
+                        if height >= MAX_TREE_DEPTH:
+                            raise self.too_complex()
+                        heights[-1] = height + 1
+                    if level_inc:
+                        level = levels[-1] + 1
+                        if level >= level_limit:
+                            raise self.stack_overflow()
+                        levels[-1] = level
                     states[-1] = actions[states[-2]][origin]
                     continue
                 if size:
@@ -720,6 +724,15 @@ class _Parser(SyntaxErrorWording):
                     if kind == _MEASURED:
                         height = self.height
                         level = self.level
+                    elif size == 2:
+                        height = heights[-1]
+                        if heights[-2] > height:
+                            height = heights[-2]
+                        height += node_inc
+                        level = levels[-1]
+                        if levels[-2] > level:
+                            level = levels[-2]
+                        level += level_inc
                     else:
                         height = max(heights[-size:]) + node_inc
                         level = max(levels[-size:]) + level_inc
