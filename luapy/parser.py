@@ -633,9 +633,11 @@ class _Ops:
 
 
 class _Body:
-    __slots__ = ("params", "is_vararg", "block", "lpar_line", "end_line", "size", "text")
+    __slots__ = ("params", "is_vararg", "block", "lpar_line", "end_line", "size", "text",
+                 "close_line")
 
-    def __init__(self, params, is_vararg, block, lpar, end, source: str):
+    def __init__(self, params, is_vararg, block, lpar, end, source: str, close_line: int):
+        self.close_line = close_line
         self.params = params
         self.is_vararg = is_vararg
         self.block = block
@@ -989,12 +991,14 @@ class _Parser(SyntaxErrorWording):
     # funcbody -> LPAR RPAR block END
     def funcbody_noparams(self, c):
         lpar, _, block, end = c
-        return _Body([], False, self.close_block(block, lpar, end), lpar, end, self.source)
+        return _Body([], False, self.close_block(block, lpar, end), lpar, end, self.source,
+                     self.lookahead[LINE])
 
     # funcbody -> LPAR parlist RPAR block END
     def funcbody(self, c):
         lpar, (params, is_vararg), _, block, end = c
-        return _Body(params, is_vararg, self.close_block(block, lpar, end), lpar, end, self.source)
+        return _Body(params, is_vararg, self.close_block(block, lpar, end), lpar, end, self.source,
+                     self.lookahead[LINE])
 
     # (Only tokens are tuples on the parser stack: other values use lists.)
     # parlist -> namelist
@@ -1013,7 +1017,7 @@ class _Parser(SyntaxErrorWording):
     def function(body: _Body, line: int, name, is_method=False):
         params = ["self"] + body.params if is_method else body.params
         return ast.Function(params, body.is_vararg, body.block, line, body.end_line,
-                            name, is_method, body.size, body.text)
+                            name, is_method, body.size, body.text, body.close_line)
 
     # stat -> FUNCTION funcname funcbody
     def st_function(self, c):

@@ -241,10 +241,13 @@ class Resolver:
                     goto.block = outer
                 outer.pending.setdefault(label, []).extend(gotos)
         else:
+            # As lua5.4, at the function's end: the first jump still pending.
             goto = min((g for gotos in block.pending.values() for g in gotos),
                        key=lambda g: g.order)
-            self.error(goto.node.line,
-                       f"no visible label '{goto.node.label}' for <goto> at line {goto.node.line}")
+            line = self.function.node.close_line
+            if type(goto.node) is ast.Break:
+                self.error(line, f"break outside loop at line {goto.node.line}")
+            self.error(line, f"no visible label '{goto.node.label}' for <goto> at line {goto.node.line}")
 
     def block(self, node: ast.Block, is_loop: bool = False) -> None:
         self._open_block(node, is_loop)
@@ -297,14 +300,19 @@ class Resolver:
             if found is not None:
                 node.target = found[0]  # a backward jump: always allowed
                 return
+        self._pending(node, node.label)
+
+    def _pending(self, node, label: str) -> None:
         block = self.function.blocks[-1]
         self.gotos += 1
-        block.pending.setdefault(node.label, []).append(
+        block.pending.setdefault(label, []).append(
             _PendingGoto(node, self._nactive(), block, self.gotos))
 
     def stat_Break(self, node: ast.Break) -> None:
         if not any(block.is_loop for block in self.function.blocks):
-            self.error(node.line, f"break outside loop at line {node.line}")
+            # A jump to a label no source can name: it stays pending to the
+            # function's end, where it is an error (``_close_block``).
+            self._pending(node, "break")
 
     # -- statements ----------------------------------------------------------
 

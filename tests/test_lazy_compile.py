@@ -251,14 +251,16 @@ def test_a_deferred_compile_of_code_lua_loaded_is_charged_to_the_call_that_trigg
 
 @pytest.mark.parametrize("body, message", [
     ("x = = 1", "t:3: unexpected symbol near '='"),
-    ("goto nowhere", "t:3: no visible label 'nowhere' for <goto> at line 3"),
+    ("goto nowhere", "no visible label 'nowhere' for <goto> at line 3"),
     ("local c <const> = 1; c = 2", "t:3: attempt to assign to const variable 'c'"),
-    ("for i = 1, 2 do end break", "t:3: break outside loop at line 3"),
+    ("for i = 1, 2 do end break", "break outside loop at line 3"),
 ])
 def test_lua_errors_in_a_function_never_called_fail_the_load(body, message):
+    # (Which line lua5.4 puts before a goto's or break's error is not at
+    # issue here: that of the token after the function's ``end``.)
     with pytest.raises(LuaSyntaxError) as failure:
         LuaRuntime().compile(never_called(body), name="=t")
-    assert str(failure.value).startswith(message)
+    assert message in str(failure.value)
 
 
 def test_a_refusal_the_rules_missed_is_a_positioned_error_at_every_closure(monkeypatch):
