@@ -23,7 +23,11 @@ def test_nineteen_nested_loops_compile(loop):
     assert LuaRuntime().execute(source) == 1
 
 
-def test_deeper_nesting_is_a_positioned_compile_error():
+def test_code_cpython_refuses_is_a_positioned_compile_error(monkeypatch):
+    # Deep loops are hoisted (below); without that, CPython refuses 30.
+    import luapy.compile.statements
+
+    monkeypatch.setattr(luapy.compile.statements, "MAX_BLOCKS", 10_000)
     with pytest.raises(LuaSyntaxError) as failure:
         LuaRuntime().execute(nested_loops(30, "for i{k} = 1, 1 do"), name="=(deep)")
     message = str(failure.value)
@@ -81,3 +85,96 @@ def test_compact_code_is_smaller():
     big = source * (luapy.compile.COMPACT_FUNCTION_SIZE // len(source) + 1)
     ratio = size(big) / len(big)
     assert ratio * 2.5 < normal / len(source)
+
+
+# -- ifs nested deeper than CPython indents ---------------------------------------
+# lua5.4 nests up to ~197 ``if``s; CPython refuses 100 levels of indentation.  Past
+# ``FLAT_IF_INDENT`` an ``if`` is compiled without indenting (``guarded_if``).
+
+def nested_ifs(count: int) -> str:
+    """``count`` nested ifs, each with statements before and after the
+    next, an ``elseif`` whose test needs a call, and an ``else``."""
+    lines = ["local trail = {}", "local function id(v) return v end", "local x = 0"]
+    for k in range(count):
+        lines.append(f"if x == {k} then local here = {k} x = x + 1")
+    for k in reversed(range(count)):
+        lines.append(f"trail[#trail + 1] = here == {k} and {k} or -1")
+        lines.append(f"elseif id(x) == -{k + 1} then trail[#trail + 1] = 'never'")
+        lines.append(f"else trail[#trail + 1] = 'else {k}' end")
+    lines.append("return x, #trail, table.concat(trail, ',', 1, 3), trail[#trail]")
+    return "\n".join(lines)
+
+
+@pytest.mark.parametrize("count", [100, 195])  # 196 is too deep for lua5.4 too
+def test_ifs_nest_as_deep_as_in_lua54(count):
+    assert LuaRuntime().execute(nested_ifs(count)) == (count, count, f"{count - 1},{count - 2},{count - 3}", 0)
+
+
+def test_deep_ifs_keep_control_flow_and_errors():
+    depth = 60
+    source = ("local out = {}\nfor i = 1, 3 do\n" + "if i > 0 then\n" * depth
+              + "if i == 2 then goto continue end\nif i == 3 then break end\nout[#out + 1] = i\n"
+              + "end\n" * depth + "::continue::\nend\n"
+              + "local function f(n)\n" + "if n then\n" * depth + "if n > 1 then return 'big' end\n"
+              + "local bad = n + {}\n" + "end\n" * depth + "end\n"
+              + "return out[1], #out, f(2), select(2, pcall(f, 1))")
+    one, count, big, message = LuaRuntime().execute(source, name="=deep")
+    assert (one, count, big) == (1, 1, "big")
+    assert message == f"deep:{depth * 3 + 10}: attempt to perform arithmetic on a table value"
+
+
+# -- loops nested deeper than CPython allows ---------------------------------------
+# CPython allows 20 nested blocks in a function and 100 levels of indentation;
+# lua5.4 nests ~195 loops.  A loop past those limits is compiled as a function
+# of its own (``StatementCompiler.hoist``), sharing the body's variables.
+
+@pytest.mark.parametrize("loop", ["for i{k} = 1, 1 do", "while x < 1 do", "repeat",
+                                  "for _, v{k} in ipairs({{1}}) do"])
+@pytest.mark.parametrize("count", [30, 100, 195])
+def test_loops_nest_as_deep_as_in_lua54(loop, count):
+    source = nested_loops(count, loop)
+    if loop == "repeat":
+        source = source.replace("end ", "until true ")
+    assert LuaRuntime().execute(source) == 1
+
+
+def test_deep_loops_keep_locals_jumps_returns_and_errors():
+    depth = 40
+    heads = "".join(f"for i{k} = 1, 2 do local here{k} = i{k}\n" for k in range(depth))
+    ends = "end\n" * depth
+    source = (
+        "local count, seen, fns = 0, nil, {}\n"
+        "local function deep(stop)\n"
+        + heads
+        + "count = count + 1\n"
+        + "seen = here0 + here39\n"
+        + "fns[#fns + 1] = function() return i39 end\n"
+        + "if i39 == 2 then goto next end\n"
+        + "if count == stop then return 'stopped', count end\n"
+        + "::next::\n"
+        + ends
+        + "return 'done', count\n"
+        + "end\n"
+        + "local a, n = deep(3)\n"
+        + "local function erring()\n" + heads + "local boom = i0 + {}\n" + ends + "end\n"
+        + "local ok, message = pcall(erring)\n"
+        + "local co = coroutine.wrap(function()\n" + heads + "coroutine.yield(i0 + i39)\n" + ends + "end)\n"
+        + "return a, n, seen, fns[1](), fns[2](), message, co(), co()\n")
+    result = LuaRuntime().execute(source, name="=deep")
+    error_line = 1 + 1 + depth + 6 + depth + 3 + 1 + depth + 1
+    assert result == ("stopped", 3, 2, 1, 2,
+                      f"deep:{error_line}: attempt to perform arithmetic on a table value", 2, 3)
+
+
+# -- every script, with the deep-nesting forms everywhere ------------------------------
+# Forms that only deep code gets must behave exactly as the usual ones: every
+# script runs with every ``if`` guarded, and with every loop hoisted.
+
+@pytest.mark.parametrize("limit, value", [("FLAT_IF_INDENT", 0), ("MAX_BLOCKS", 3)],
+                         ids=["every if guarded", "every loop hoisted"])
+@pytest.mark.parametrize("path", SCRIPTS, ids=[path.stem for path in SCRIPTS])
+def test_deep_nesting_forms_behave_the_same(path, limit, value, monkeypatch):
+    import luapy.compile.statements
+
+    monkeypatch.setattr(luapy.compile.statements, limit, value)
+    luascripts.check(path, luascripts.run_luapy)

@@ -34,21 +34,12 @@ def never_nil(node, compiler) -> bool:
 
 def assigns_to(block: ast.Block, var: LocalVar) -> bool:
     """Does any statement in ``block`` (nested blocks included) assign ``var``?"""
-    pending = [block]
-    while pending:
-        current = pending.pop()
-        for stat in current.body:
-            t = type(stat)
-            if t is ast.Assign or t is ast.FunctionStat:
-                targets = stat.targets if t is ast.Assign else [stat.target]
-                if any(type(x) is ast.Name and x.binding is var for x in targets):
-                    return True
-            elif t in (ast.Do, ast.While, ast.Repeat, ast.NumericFor, ast.GenericFor):
-                pending.append(stat.body)
-            elif t is ast.If:
-                pending.extend(body for _, body in stat.tests)
-                if stat.orelse is not None:
-                    pending.append(stat.orelse)
+    for stat in nested_statements(block):
+        t = type(stat)
+        if t is ast.Assign or t is ast.FunctionStat:
+            targets = stat.targets if t is ast.Assign else [stat.target]
+            if any(type(x) is ast.Name and x.binding is var for x in targets):
+                return True
     return False
 
 
@@ -126,3 +117,40 @@ def has_effects(node) -> bool:
     if t is ast.BinOp and node.op in ("and", "or"):
         return has_effects(node.left) or has_effects(node.right)
     return True
+
+
+def nested_statements(block: ast.Block):
+    """Every statement of ``block`` and of the blocks nested in it (not
+    those of nested functions)."""
+    pending = [block]
+    while pending:
+        current = pending.pop()
+        for stat in current.body:
+            yield stat
+            t = type(stat)
+            if t in (ast.Do, ast.While, ast.Repeat, ast.NumericFor, ast.GenericFor):
+                pending.append(stat.body)
+            elif t is ast.If:
+                pending.extend(body for _, body in stat.tests)
+                if stat.orelse is not None:
+                    pending.append(stat.orelse)
+
+
+def assigned_locals(block: ast.Block) -> set[int]:
+    """The ids of the locals that statements of ``block`` assign after
+    their declaration."""
+    assigned = set()
+    for stat in nested_statements(block):
+        t = type(stat)
+        if t is ast.Assign or t is ast.FunctionStat:
+            for target in (stat.targets if t is ast.Assign else [stat.target]):
+                if type(target) is ast.Name:
+                    assigned.add(id(target.binding))
+    return assigned
+
+
+def returns_a_call(block: ast.Block) -> bool:
+    """Does ``block`` have a ``return f(...)``, which may be a tail call?"""
+    return any(type(stat) is ast.Return and len(stat.exprs) == 1 and is_multi(stat.exprs[0])
+               and type(stat.exprs[0]) is not ast.Vararg
+               for stat in nested_statements(block))

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from .. import ast
 from ..resolve import GlobalRef, LocalVar, UpvalRef
-from .analysis import constant_truth, has_effects, is_multi
+from .analysis import constant_truth, has_effects, is_multi, returns_a_call
 from . import templates
 from .templates import SIMPLE, attributable
 
@@ -121,8 +121,26 @@ class CallCompiler:
         if node.args and SIMPLE.match(function) is None and any(has_effects(a) for a in node.args):
             function = self.materialize(function)
         args = self.arguments(node.args)
+        if self.calls_itself(node.func):
+            self.proto.calls_itself = True
+            return self.call_site(templates.self_call(function, args, f"__f{self.index}", desc), desc)
         template = self.CALL_TEMPLATES["helper" if self.compact else "call"]
         return self.call_site(template(function, args, desc), desc)
+
+    def calls_itself(self, callee) -> bool:
+        """Is ``callee`` the local this function was declared as, so the
+        call may go straight to the compiled function (``self_call``)?
+
+        Not in a function that may return a tail call: its Python function
+        would hand back the pending call, which only its ``Function.call``
+        runs."""
+        if (self.self_binding is None or self.compact or not self.DIRECT_SELF_CALLS
+                or type(callee) is not ast.Name or type(callee.binding) is not UpvalRef
+                or callee.binding.var is not self.self_binding):
+            return False
+        if self.may_tail_call is None:
+            self.may_tail_call = returns_a_call(self.node.body)
+        return not self.may_tail_call
 
     def method_call(self, node: ast.MethodCall) -> str:
         method, args, desc = self.method_parts(node)
@@ -135,7 +153,8 @@ class CallCompiler:
         how the callee is named."""
         obj = attributable(self.simple(node.obj))
         key = self.string(node.name)
-        method = self.materialize(self.field_read(obj, key, self.describe(node.obj), result="_m"))
+        method = self.materialize(self.field_read(obj, key, self.describe(node.obj), result="_m",
+                                                  known_table=self.is_table(node.obj)))
         args = self.arguments(node.args)
         return method, obj + (", " + args if args else ""), f"method '{node.name}'"
 

@@ -402,7 +402,10 @@ def _instantiator(st, proto: Proto):
             if left < 0:
                 st.charge_memory(0)
             raw = factory(upvals)
-            return Function(raw, name, proto, upvals, raw)
+            function = Function(raw, name, proto, upvals, raw)
+            if proto.calls_itself:    # its ``__me`` (``templates.self_call``)
+                raw.__closure__[raw.__code__.co_freevars.index("__me")].cell_contents = function
+            return function
         return instantiate
     run_tail = tail_runner(st)
 

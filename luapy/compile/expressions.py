@@ -7,6 +7,7 @@ import math
 from .. import ast
 from ..resolve import LocalVar, UpvalRef
 from ..runtime import ops
+from ..runtime.values import MAXINT, MININT
 from .analysis import COMPARISONS, ERRING_NODES, has_effects, is_int_literal, is_multi
 from . import templates
 from .templates import SIMPLE, attributable
@@ -107,8 +108,11 @@ class ExpressionCompiler:
     def expr_Function(self, node) -> str:
         return self.closure(node)
 
-    def closure(self, node: ast.Function) -> str:
+    def closure(self, node: ast.Function, declared_as: LocalVar | None = None) -> str:
+        """A new closure of ``node``; ``declared_as`` is the local a ``local
+        function`` statement declares it as (see ``calls_itself``)."""
         inner = type(self)(self.chunk, node)      # the same back end, one level in
+        inner.self_binding = declared_as
         inner.compile()
         cells = []
         for kind, index in node.scope.upvalues:
@@ -137,34 +141,52 @@ class ExpressionCompiler:
         value = self.name_value(binding)
         return value if SIMPLE.match(value) else self.materialize(value)
 
-    def field_read(self, obj: str, key: str, desc, result: str = "_v") -> str:
+    def field_read(self, obj: str, key: str, desc, result: str = "_v", known_table: bool = False) -> str:
         """``obj[key]`` for a string ``key``: the hash part of a plain table
         inline, ``INDEX`` otherwise.  ``obj`` must be safe to repeat."""
         if self.compact:
             return templates.helper_index(obj, key, desc)
-        return templates.field_read(obj, key, desc, result)
+        return templates.field_read(obj, key, desc, result, known_table)
 
     def is_int(self, node) -> bool:
         """Is ``node`` certainly an integer (a literal or a plain int loop variable)?"""
         if is_int_literal(node):
             return True
+        return self._local_in(node, self.known_int)
+
+    def is_positive_int(self, node) -> bool:
+        """Is ``node`` certainly an integer ``>= 1`` (a literal, or a loop
+        variable counting up from one)?"""
+        if is_int_literal(node):
+            return node.value >= 1
+        return self._local_in(node, self.known_positive)
+
+    def is_table(self, node) -> bool:
+        """Is ``node`` certainly a table (a local only ever set by a constructor)?"""
+        return self._local_in(node, self.known_table)
+
+    @staticmethod
+    def _local_in(node, slots: set) -> bool:
+        # Slots are never reused within a function, so a slot stands for
+        # one local.  Captured locals live in cells other closures can set.
         return (type(node) is ast.Name and type(node.binding) is LocalVar
-                and not node.binding.captured and node.binding.slot in self.known_int)
+                and not node.binding.captured and node.binding.slot in slots)
 
     def expr_Index(self, node) -> str:
         desc = self.describe(node.obj)
+        known_table = self.is_table(node.obj)
         if type(node.key) is ast.String:
             obj = self.simple(node.obj)
-            return self.field_read(obj, self.string(node.key.value), desc)
+            return self.field_read(obj, self.string(node.key.value), desc, known_table=known_table)
         if self.compact:
             obj, key = self.operands([node.obj, node.key])
             return templates.helper_index(obj, key, desc)
         key_node = node.key
         if type(key_node) is ast.Number and type(key_node.value) is int and key_node.value >= 1:
-            return templates.array_read(self.simple(node.obj), key_node.value, desc)
+            return templates.array_read(self.simple(node.obj), key_node.value, desc, known_table)
         obj, key = self.operands([node.obj, node.key], force=True)
         return templates.index_read(self.materialize(obj), self.materialize(key), desc,
-                                    self.is_int(node.key))
+                                    self.is_int(node.key), known_table, self.is_positive_int(node.key))
 
     def expr_Call(self, node) -> str:
         return templates.first_value(self.call(node))
@@ -262,13 +284,14 @@ class ExpressionCompiler:
         both_int = " and ".join(checks) if checks else "True"
         right_positive = is_int_literal(node.right) and node.right.value > 0
         if op in ("+", "-", "*"):
+            # Literal bounds and a test on the operand (no temporary) are the
+            # fewest bytecodes that keep 64-bit wrap-around exact; a result
+            # at exactly MININT takes the slow path, which wraps it right.
             if op == "-" and right_positive:
-                bound = f"(_r := {left} - {right}) >= MININT"
-            elif op == "+" and right_positive:
-                bound = f"(_r := {left} + {right}) <= MAXINT"
-            else:
-                bound = f"MININT <= (_r := {left} {op} {right}) <= MAXINT"
-            return f"(_r if {both_int} and {bound} else {slow})"
+                return f"({left} - {right} if {both_int} and {left} >= {MININT + node.right.value} else {slow})"
+            if op == "+" and right_positive:
+                return f"({left} + {right} if {both_int} and {left} <= {MAXINT - node.right.value} else {slow})"
+            return f"(_r if {both_int} and abs(_r := {left} {op} {right}) <= {MAXINT} else {slow})"
         if op == "%":
             return f"({left} % {right} if {both_int} and {right} else {slow})"
         if op == "//":
@@ -347,6 +370,8 @@ class ExpressionCompiler:
             return f"(-{value} if type({value}) is int and {value} != MININT else NEG({value}, {desc!r}))"
         if op == "#":
             value = attributable(value)
+            if self.is_table(node.operand):
+                return f"(len({value}.arr) if {value}.meta is None else LEN({value}, {desc!r}))"
             return (f"(len({value}) if type({value}) is str else len({value}.arr) "
                     f"if type({value}) is Table and {value}.meta is None else LEN({value}, {desc!r}))")
         return f"BNOT({value}, {desc!r})"

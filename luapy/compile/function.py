@@ -19,6 +19,7 @@ from .statements import StatementCompiler, local_names
 from .templates import SIMPLE
 
 if TYPE_CHECKING:
+    from ..resolve import LocalVar
     from .chunk import ChunkCompiler
     from .statements import LoopContext
 
@@ -37,7 +38,7 @@ class Proto:
 
     __slots__ = ("name", "line", "factory", "has_tail_calls", "lazy_prologue", "instantiate",
                  "last_line", "upvalue_names", "text", "is_method", "locvars",
-                 "gen_factory", "chunk")
+                 "gen_factory", "chunk", "calls_itself", "typed_locals")
 
     def __init__(self, name: str, line: int, last_line: int = 0, upvalue_names=(),
                  text=None, is_method: bool = False):
@@ -59,6 +60,12 @@ class Proto:
         self.locvars: tuple = ()
         self.factory = None
         self.has_tail_calls = False
+        #: Its plain form calls itself directly, checking a cell ``__me``
+        #: that instantiating it sets to the new closure (``self_call``).
+        self.calls_itself = False
+        #: The Python locals its code relies on the type of, and that type's
+        #: Lua name: ``debug.setlocal`` may not break it (``check_typed_local``).
+        self.typed_locals: dict = {}
         #: Its body runs call-free statements before charging its call, so
         #: a metamethod call charges it up front (``ops.call_metamethod``).
         self.lazy_prologue = False
@@ -72,6 +79,10 @@ class Proto:
 
 class FunctionCompiler(StatementCompiler, ExpressionCompiler, CallCompiler):
     """Compiles one ``ast.Function`` into the source of its factory."""
+
+    #: Whether a function's calls of itself may skip the call protocol
+    #: (``CallCompiler.calls_itself``); the generator form's may not.
+    DIRECT_SELF_CALLS = True
 
     def __init__(self, chunk: ChunkCompiler, node: ast.Function):
         self.chunk = chunk
@@ -88,8 +99,24 @@ class FunctionCompiler(StatementCompiler, ExpressionCompiler, CallCompiler):
         self.proto = Proto(node.name, node.line, node.end_line,
                            node.scope.upvalue_names if node.scope is not None else (),
                            node.text, node.is_method)
-        #: Slots of numeric-for variables that can only ever hold integers.
+        #: Slots of numeric-for variables that can only ever hold integers,
+        #: those of them that are always ``>= 1``, and locals only ever set
+        #: by a table constructor: their inline fast paths skip type tests.
         self.known_int: set[int] = set()
+        self.known_positive: set[int] = set()
+        self.known_table: set[int] = set()
+        #: ``id``s of the locals assigned after their declaration (computed
+        #: when first needed).
+        self.reassigned: set[int] | None = None
+        #: The local a ``local function`` statement declares this function
+        #: as (set by ``closure``), and whether it may return a tail call.
+        self.self_binding: LocalVar | None = None
+        self.may_tail_call: bool | None = None
+        #: Loops nested too deep for CPython, compiled as functions of their
+        #: own (``StatementCompiler.hoist``): ``(name, lines)`` each, and
+        #: where in ``out`` their definitions go.
+        self.hoisted: list[tuple[str, list]] = []
+        self.hoist_at = 0
         self.index = len(chunk.protos)
         chunk.protos.append(self.proto)
         self.st = chunk.st
@@ -178,6 +205,7 @@ class FunctionCompiler(StatementCompiler, ExpressionCompiler, CallCompiler):
         self.proto.lazy_prologue = lead > 0
         if counting:
             self.emit("nonlocal _depth, _steps")
+        self.hoist_at = len(self.out)
         self.begin_frame()
         for var in scope.params:
             if var.captured:
@@ -199,6 +227,12 @@ class FunctionCompiler(StatementCompiler, ExpressionCompiler, CallCompiler):
         self.emit("    raise LuaError('stack overflow') from None", node.end_line)
         if counting and not lead:
             self.epilogue()
+        if self.hoisted:
+            self.out[self.hoist_at:self.hoist_at] = self.hoisted_definitions()
+        if self.proto.calls_itself:
+            header.insert(-1, (1, "__me = None", node.line))
+        self.proto.typed_locals = {**{f"l{slot}": "integer" for slot in self.known_int},
+                                   **{f"l{slot}": "table" for slot in self.known_table}}
         self.indent = 1
         self.emit(f"return __f{self.index}", node.end_line)
         self.proto.locvars = self.chunk.add_function(header + self.out)

@@ -71,6 +71,8 @@ def yieldable(text: str) -> str:
 class GeneratorFunctionCompiler(FunctionCompiler):
     """Compiles one Lua function into the factory of its generator form."""
 
+    #: A frame here must be a generator to be suspended: no direct calls.
+    DIRECT_SELF_CALLS = False
     CALL_TEMPLATES = {"call": templates.gen_call, "method": templates.gen_method_call,
                       "helper": templates.gen_helper_call, "tail": templates.gen_tail_call}
 
@@ -85,6 +87,9 @@ class GeneratorFunctionCompiler(FunctionCompiler):
         rewritten = yieldable(entry[1])
         if rewritten is not entry[1]:
             self.out[-1] = (entry[0], rewritten, *entry[2:])
+
+    def hoisted_call(self, name: str) -> str:
+        return f"(yield from {name}())"
 
     def close_handlers(self, value: str) -> None:
         self.emit("except LuaError as _ce:")

@@ -6,7 +6,7 @@ import re
 
 from .. import ast
 from ..resolve import LocalVar, UpvalRef
-from .analysis import assigns_to, has_effects, is_int_literal, is_multi, never_nil
+from .analysis import assigned_locals, assigns_to, has_effects, is_int_literal, is_multi, never_nil
 from . import templates
 
 #: Variables of generated code that no longer matter once the statement
@@ -27,6 +27,17 @@ FOR_STATE = "(for state)"
 MAX_NESTED_ELSE = 8
 #: An ``if`` with more branches than this is compiled flat too.
 MAX_ELIF_CHAIN = 32
+#: CPython's limit of nested blocks (loops, ``try``) in a function, and the
+#: indentation past which a loop is compiled as a function of its own
+#: (``StatementCompiler.hoist``; CPython refuses 100 levels).
+MAX_BLOCKS = 20
+HOIST_INDENT = 60
+#: The names generated code gives its variables: Lua locals and cells,
+#: temporaries and scratch (not ``_depth``/``_steps``, the chunk's counters).
+_GENERATED_NAME = re.compile(r"\b(?:l\d+|c\d+|_(?!depth\b|steps\b)[a-z]\w*)\b")
+#: From this depth of Python indentation on, an ``if`` adds none
+#: (``guarded_if``): CPython refuses 100 levels.
+FLAT_IF_INDENT = 40
 
 
 def local_names(variables) -> list[tuple[str, str]]:
@@ -211,6 +222,7 @@ class StatementCompiler:
             for var in targets:
                 self.emit(f"c{var.slot} = [None]" if var.captured else f"l{var.slot} = None")
             return
+        self.note_table_local(targets, exprs)
         if not is_multi(exprs[-1]) or len(exprs) > len(targets):
             # Every expression runs; extra values are dropped, missing ones
             # are nil.
@@ -238,11 +250,21 @@ class StatementCompiler:
             if var.captured:
                 self.emit(f"c{var.slot} = [_c{var.slot}]")
 
+    def note_table_local(self, targets, exprs) -> None:
+        """``local t = {...}`` with ``t`` never assigned again: ``t`` is
+        always a table, so its fast paths need not test the type."""
+        if len(targets) == 1 and len(exprs) == 1 and type(exprs[0]) is ast.Table:
+            var = targets[0]
+            if self.reassigned is None:    # one walk per function, not per local
+                self.reassigned = assigned_locals(self.node.body)
+            if not var.captured and id(var) not in self.reassigned:
+                self.known_table.add(var.slot)
+
     def stat_LocalFunction(self, node: ast.LocalFunction) -> None:
         var = node.binding
         if var.captured:
             self.emit(f"c{var.slot} = [None]")
-            self.emit(f"c{var.slot}[0] = {self.closure(node.func)}")
+            self.emit(f"c{var.slot}[0] = {self.closure(node.func, var)}")
         else:
             self.emit(f"l{var.slot} = {self.closure(node.func)}")
 
@@ -331,7 +353,8 @@ class StatementCompiler:
         never_nil_value = value_node is not None and never_nil(value_node, self)
         for line in templates.array_store(self.materialize(obj), self.materialize(key),
                                           self.materialize(value), desc,
-                                          self.is_int(target.key), never_nil_value):
+                                          self.is_int(target.key), never_nil_value,
+                                          self.is_table(target.obj), self.is_positive_int(target.key)):
             self.emit(line)
 
     def stat_Return(self, node: ast.Return) -> None:
@@ -388,6 +411,9 @@ class StatementCompiler:
         raise AssertionError("goto target not in an enclosing block")
 
     def stat_If(self, node: ast.If) -> None:
+        if self.indent >= FLAT_IF_INDENT and can_guard(node):
+            self.guarded_if(node, None)
+            return
         tests = [(cond, *self.capture_test(cond)) for cond, _ in node.tests]
         if (len(tests) > MAX_ELIF_CHAIN
                 or sum(1 for _, _, lines, _ in tests[1:] if lines) > MAX_NESTED_ELSE):
@@ -458,6 +484,119 @@ class StatementCompiler:
             self.emit(f"if {chosen} == {number}:", body.line)
             self.indented(lambda: self.block(body))
 
+    def too_deep_for_a_loop(self) -> bool:
+        """Would one more loop pass CPython's limits here: 20 nested blocks
+        in a function, 100 levels of indentation in a module?"""
+        blocks = 0
+        for context in reversed(self.contexts):
+            if context.kind == "hoist":
+                break
+            blocks += 3 if context.kind == "loop" else 2   # loop(s) + try
+        else:
+            blocks += 2                     # the function's own ``try``s
+        return blocks + self.open_closes + 3 > MAX_BLOCKS or self.indent > HOIST_INDENT
+
+    def hoist(self, compile_loop) -> None:
+        """Compile a loop nested too deep as a function of its own.
+
+        Its definition goes at the top of the Lua function's body (see
+        ``hoisted_definitions``), so it starts again from CPython's first
+        level of blocks and of indentation, and every name it uses is a
+        ``nonlocal`` shared with that body.  Calling it runs the loop; it
+        returns None, or what a ``return`` in it returns, which is returned
+        at once.  A ``break`` or ``goto`` out of it is an exception, as
+        from any inner Python loop (the ``hoist`` context in between).
+        """
+        number = len(self.hoisted)
+        name = f"__h{number + 1}"
+        self.hoisted.append((name, []))     # its number, before any hoisted inside it
+        self.contexts.append(LoopContext("hoist", None, None))
+        try:
+            _, lines = self.capture(lambda: (self.begin_frame(), compile_loop()))
+        finally:
+            self.contexts.pop()
+        # Locals declared in it are left out of ``Proto.locvars``: the
+        # markers count active locals in the order of the body's lines.
+        self.hoisted[number] = (name, [entry for entry in lines if entry[1] is not None])
+        self.emit(f"_h = {self.hoisted_call(name)}")
+        self.emit("if _h is not None: return _h")
+
+    def hoisted_call(self, name: str) -> str:
+        return f"{name}()"
+
+    def hoisted_definitions(self) -> list:
+        """The definitions of the hoisted loops, for the top of the body:
+        every name they use is first made a local of the body (parameters
+        aside), then each is a function with those names ``nonlocal``."""
+        base = 2        # the indentation of the Lua function's body
+        used = {name: set(_GENERATED_NAME.findall("\n".join(entry[1] for entry in lines)))
+                for name, lines in self.hoisted}
+        parameters = {f"l{var.slot}" for var in self.scope.params} | {"va"}
+        every = sorted(set().union(*used.values()) - parameters)
+        definitions = []
+        line = self.node.line
+        if every:
+            definitions.append((base, " = ".join(every) + " = None", NO_LINE))
+        counting = self.st.options.count_steps
+        for name, lines in self.hoisted:
+            shared = (["_depth", "_steps"] if counting else []) + sorted(used[name])
+            definitions.append((base, f"def {name}():", line))
+            if shared:
+                definitions.append((base + 1, f"nonlocal {', '.join(shared)}", line))
+            definitions.extend((base + 1 + indent, *rest) for indent, *rest in lines)
+        return definitions
+
+    def guarded_if(self, node: ast.If, guard: str | None) -> None:
+        """An ``if`` deep in nested code, compiled without indenting.
+
+        CPython refuses 100 levels of indentation; lua5.4 nests 197 ``if``s.
+        Past ``FLAT_IF_INDENT`` each ``if`` records which of its branches
+        runs in a temporary, as ``flat_if`` does, and its bodies' statements
+        run under a test of it at the same depth: an ``if`` in one of them
+        is compiled the same way, guarded by that test (``guard``), so
+        nesting adds no depth at all.
+        """
+        chosen = self.temp()
+        self.emit(f"{chosen} = 0" if guard is None else f"{chosen} = 0 if {guard} else -1")
+        for number, (cond, _) in enumerate(node.tests, 1):
+            test, lines, calls = self.capture_test(cond)
+            self.emit(f"if not {chosen}:")
+            self.indent += 1
+            self.splice(lines)
+            self.pending_calls += calls
+            self.emit(f"if {test}: {chosen} = {number}")
+            self.indent -= 1
+        bodies = [(number, body) for number, (_, body) in enumerate(node.tests, 1)]
+        if node.orelse is not None:
+            bodies.append((0, node.orelse))
+        for number, body in bodies:
+            self.guarded_block(body, f"{chosen} == {number}")
+
+    def guarded_block(self, body: ast.Block, guard: str) -> None:
+        """The statements of ``body`` under ``guard``, a run at a time; the
+        ``if``s among them are ``guarded_if``s."""
+        nactive = self.nactive
+        run: list = []
+
+        def run_under_guard():
+            if run:
+                statements = list(run)
+                run.clear()
+                self.line = statements[0].line
+                self.emit(f"if {guard}:")
+                self.indented(lambda: self.statements(statements))
+        for stat in body.body:
+            if type(stat) is ast.If and can_guard(stat):
+                run_under_guard()
+                first_temp, first_line = self.temps, len(self.out)
+                self.line = stat.line
+                self.guarded_if(stat, guard)
+                self.let_go(first_temp, first_line)
+            else:
+                run.append(stat)
+        run_under_guard()
+        self.close_locals(nactive)
+
     def _loop(self, node, header_lines, header: str, prologue=None, until=None,
               chunks: str | None = None, loop_locals=()) -> None:
         """Emit a Python loop for a Lua loop, handling exceptional jumps.
@@ -466,6 +605,9 @@ class StatementCompiler:
         were charged in advance), the loop is two Python loops and the body
         carries no per-iteration accounting.
         """
+        if self.too_deep_for_a_loop():
+            self.hoist(lambda: self._loop(node, header_lines, header, prologue, until, chunks, loop_locals))
+            return
         line = self.line
         self.chunk.loops += 1
         ident = self.chunk.loops
@@ -540,6 +682,8 @@ class StatementCompiler:
         if (is_int_literal(node.start) and is_int_literal(step_node) and not var.captured
                 and not assigns_to(node.body, var)):
             self.known_int.add(var.slot)
+            if node.start.value >= 1 and step_node.value > 0:
+                self.known_positive.add(var.slot)
 
         def prologue():
             if var.captured:
@@ -585,3 +729,14 @@ class StatementCompiler:
         ast.While: stat_While, ast.Repeat: stat_Repeat, ast.NumericFor: stat_NumericFor,
         ast.GenericFor: stat_GenericFor,
     }
+
+
+def can_guard(node: ast.If) -> bool:
+    """Can ``node``'s bodies run a statement at a time (``guarded_if``)?
+    Not with a label (its block jumps by a dispatcher) or a ``<close>``
+    variable (the rest of its block runs inside a ``try``)."""
+    blocks = [body for _, body in node.tests]
+    if node.orelse is not None:
+        blocks.append(node.orelse)
+    return not any(type(stat) is ast.Label or (type(stat) is ast.Local and "close" in stat.attribs)
+                   for block in blocks for stat in block.body)

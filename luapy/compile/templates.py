@@ -22,26 +22,33 @@ def attributable(expression: str) -> str:
 
 # -- reading tables -------------------------------------------------------
 
-def field_read(obj: str, key: str, desc, result: str = "_v") -> str:
+def table_check(obj: str, known_table: bool) -> str:
+    """The test that ``obj`` is a table, unless the compiler knows it is."""
+    return "" if known_table else f"type({obj}) is Table and "
+
+
+def field_read(obj: str, key: str, desc, result: str = "_v", known_table: bool = False) -> str:
     """``obj[key]`` for a string ``key``: a plain table's hash part inline."""
     obj = attributable(obj)
-    return (f"({result} if type({obj}) is Table and (({result} := {obj}.hash.get({key})) is not None "
+    return (f"({result} if {table_check(obj, known_table)}(({result} := {obj}.hash.get({key})) is not None "
             f"or {obj}.meta is None) else INDEX({obj}, {key}, {desc!r}))")
 
 
-def array_read(obj: str, k: int, desc) -> str:
+def array_read(obj: str, k: int, desc, known_table: bool = False) -> str:
     """``obj[k]`` for a constant integer ``k >= 1``: the array part inline."""
     obj = attributable(obj)
-    return (f"(_v if type({obj}) is Table and ((_v := ({obj}.arr[{k - 1}] if len({obj}.arr) >= {k} "
+    return (f"(_v if {table_check(obj, known_table)}((_v := ({obj}.arr[{k - 1}] if len({obj}.arr) >= {k} "
             f"else {obj}.hash.get({k}))) is not None or {obj}.meta is None) else INDEX({obj}, {k}, {desc!r}))")
 
 
-def index_read(obj: str, key: str, desc, key_is_int: bool) -> str:
+def index_read(obj: str, key: str, desc, key_is_int: bool, known_table: bool = False,
+               key_is_positive: bool = False) -> str:
     """``obj[key]`` for any key: an integer in the array part inline."""
     obj = attributable(obj)
     int_check = "" if key_is_int else f"type({key}) is int and "
-    return (f"(_v if type({obj}) is Table and ((_v := ({obj}.arr[{key} - 1] if {int_check}"
-            f"0 < {key} <= len({obj}.arr) else {obj}.get({key}))) is not None or {obj}.meta is None) "
+    lower = "" if key_is_positive else "0 < "
+    return (f"(_v if {table_check(obj, known_table)}((_v := ({obj}.arr[{key} - 1] if {int_check}"
+            f"{lower}{key} <= len({obj}.arr) else {obj}.get({key}))) is not None or {obj}.meta is None) "
             f"else INDEX({obj}, {key}, {desc!r}))")
 
 
@@ -52,15 +59,17 @@ def helper_index(obj: str, key: str, desc) -> str:
 
 # -- writing tables ---------------------------------------------------------
 
-def array_store(obj: str, key: str, value: str, desc, key_is_int: bool, value_never_nil: bool) -> list[str]:
+def array_store(obj: str, key: str, value: str, desc, key_is_int: bool, value_never_nil: bool,
+                known_table: bool = False, key_is_positive: bool = False) -> list[str]:
     """``obj[key] = value``: storing into or appending to a plain table's
     array part inline; holes, hash keys and metatables go to ``SETINDEX``.
     Returns statement lines."""
     obj = attributable(obj)
     key_check = "" if key_is_int else f"type({key}) is int and "
     value_check = "" if value_never_nil else f"{value} is not None and "
-    return [f"if type({obj}) is Table and {obj}.meta is None and {key_check}"
-            f"{value_check}0 < {key} <= len(_a := {obj}.arr) + 1 and not {obj}.hash:",
+    lower = "" if key_is_positive else "0 < "
+    return [f"if {table_check(obj, known_table)}{obj}.meta is None and {key_check}"
+            f"{value_check}{lower}{key} <= len(_a := {obj}.arr) + 1 and not {obj}.hash:",
             f"    if {key} > len(_a):",
             f"        _a.append({value})",
             f"        if not {key} & 63: CHARGE(APPEND_COST)",
@@ -75,6 +84,16 @@ def call(function: str, args: str, desc) -> str:
     """A call's tuple of results: a Lua function called directly."""
     packed = f"({args},)" if args else "()"
     return f"(_f.call({args}) if type(_f := {function}) is Function else CALL(_f, {packed}, {desc!r}))"
+
+
+def self_call(function: str, args: str, own_name: str, desc) -> str:
+    """A function calling itself through the local it was declared as
+    (``local function f ... f(x) ... end``): straight to its own Python
+    function while that local still holds it (``__me``, see
+    ``luapy.compile.function``), else as any call."""
+    packed = f"({args},)" if args else "()"
+    return (f"({own_name}({args}) if (_f := {function}) is __me else _f.call({args}) "
+            f"if type(_f) is Function else CALL(_f, {packed}, {desc!r}))")
 
 
 def method_call(method: str, args: str, desc) -> str:

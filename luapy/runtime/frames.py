@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import sys
 
-from .values import BUILTIN_CODES, Function
+from ..errors import LuaError
+from .values import BUILTIN_CODES, Function, Table, type_name
 
 _CO_VARARGS = 0x04
 
@@ -193,6 +194,21 @@ def _for_state(cell, index: int):
             value = frame.f_locals[name]
         steps = getattr(steps, "gi_yieldfrom", None)
     return value
+
+
+#: The types ``Proto.typed_locals`` names.
+_TYPED = {"integer": int, "table": Table}
+
+
+def check_typed_local(frame, name: str, value) -> None:
+    """Refuse what ``debug.setlocal`` would write into a local whose type
+    the compiled code relies on (``Proto.typed_locals``: a loop counter is
+    an integer, a local only set by a constructor a table)."""
+    proto = proto_of_code(frame.f_code, frame.f_globals)
+    expected = proto.typed_locals.get(name) if proto is not None else None
+    if expected is not None and type(value) is not _TYPED[expected]:
+        raise LuaError(f"cannot set local to a {type_name(value)} value: luapy compiled it "
+                       f"for {expected} values only")
 
 
 def set_frame_local(frame, name: str, value) -> None:

@@ -378,7 +378,7 @@ def runtime_namespace(st) -> dict:
         "GotoJump": GotoJump, "BreakJump": BreakJump,
         "MININT": MININT, "MAXINT": MAXINT, "INF": math.inf, "NINF": -math.inf,
         "NAN": math.nan,
-        "type": type, "len": len, "int": int, "float": float, "str": str,
+        "type": type, "len": len, "abs": abs, "int": int, "float": float, "str": str,
         "INDEX": INDEX, "GLOBAL_U": GLOBAL_U, "GLOBAL_L": GLOBAL_L, "SETFIELD": SETFIELD, "SETINDEX": SETINDEX, "ARITH": ARITH,
         "CALL": CALL, "EQ": EQ, "LT": LT, "LE": LE, "CHARGE": CHARGE,
         "CONCAT": CONCAT, "NEG": NEG, "BNOT": BNOT, "LEN": LEN,

@@ -22,8 +22,9 @@ from ..runtime.args import (
     arg, arg_error, check_any, check_int, check_str, opt_int, register, type_error,
 )
 from ..runtime.frames import (
-    active_locals, code_lines, current_line, function_of_frame, is_lua_code, is_vararg,
-    level_frame, lua_levels, parameter_count, parameter_names, proto_of_code, set_frame_local,
+    active_locals, check_typed_local, code_lines, current_line, function_of_frame, is_lua_code,
+    is_vararg, level_frame, lua_levels, parameter_count, parameter_names, proto_of_code,
+    set_frame_local,
 )
 from ..runtime.values import (
     BUILTIN_CODES, Coroutine, Function, Table, Userdata, tostring_basic, type_name,
@@ -160,6 +161,7 @@ def open(st) -> Table:
         if found is None or found[2] is None:
             return (None,)
         label, _, python_name = found
+        check_typed_local(frame, python_name, rest[2])
         set_frame_local(frame, python_name, rest[2])
         return (label,)
 

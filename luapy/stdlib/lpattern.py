@@ -22,6 +22,10 @@ Two engines share one front door, ``Pattern``:
   ``re.compile`` is slow and uninterruptible too); the rest goes through
   ``Matcher``.
 
+A pattern that can only match one fixed string (``literal_text``: plain
+characters and escapes) needs neither: ``strlib`` searches and replaces it
+with ``str.find``/``str.replace``, which are linear in the subject.
+
 Every piece of work is charged to the runtime's budgets in proportion to
 its size: preparing a pattern (``PatternCache.get``), each item the matcher
 decodes, each run it scans, each back-reference it compares and each
@@ -540,12 +544,42 @@ def _translate(body: str):
 # ------------------------------------------------------------- patterns
 
 
+#: Characters that are not a literal item on their own wherever they stand
+#: (some are literal in some places, e.g. '$' inside a pattern; those
+#: patterns are simply not recognised as literal).
+_NOT_LITERAL = frozenset("^$*+?.([%-)]")
+
+
+def literal_text(body: str):
+    """The one string the (unanchored) pattern ``body`` matches, when it is
+    a run of plain characters and ``%x`` escapes of non-alphanumeric x with
+    no quantifiers, captures or anchors; else None (also for '').  A
+    quantifier character opening the pattern quantifies nothing: it is a
+    plain character there."""
+    out = []
+    p = 0
+    n = len(body)
+    while p < n:
+        ch = body[p]
+        if ch == "%":
+            if p + 1 == n or body[p + 1] in _ALNUM:
+                return None  # malformed, a class, %b, %f or a back-reference
+            ch = body[p + 1]
+            p += 2
+        elif ch in _NOT_LITERAL and not (p == 0 and ch in "*+?-"):
+            return None  # a quantifier (after an item) ends up here too
+        else:
+            p += 1
+        out.append(ch)
+    return "".join(out) or None
+
+
 class Pattern:
     """A pattern prepared for repeated use (cached per runtime)."""
 
     __slots__ = ("body", "anchored", "items", "regex", "positions", "ncaptures",
-                 "re_max_len", "re_cheap_len", "plain", "nonempty", "templates",
-                 "first_scan")
+                 "re_max_len", "re_cheap_len", "plain", "nonempty", "first_scan",
+                 "literal")
 
     def __init__(self, source: str, honour_anchor: bool):
         #: No special characters: ``find`` may search for it literally.
@@ -553,10 +587,11 @@ class Pattern:
         #: The regex never matches the empty string (so ``re.subn`` handles
         #: gsub exactly: Lua's and Python's empty-match rules never apply).
         self.nonempty = False
-        #: gsub replacement string -> Python template (or None), see strlib.
-        self.templates: dict = {}
         self.anchored = honour_anchor and source.startswith("^")
         self.body = source[1:] if self.anchored else source
+        #: The fixed text every match is (no captures), for plain string
+        #: searches; None if the pattern is not that simple or is anchored.
+        self.literal = None if self.anchored else literal_text(self.body)
         #: pattern position -> (class end, members, quantifier), filled lazily
         #: so that ill-formed items raise only when matching reaches them.
         self.items: dict = {}

@@ -373,21 +373,105 @@ def pointer_of(value) -> str:
     return "(null)"
 
 
+# ------------------------------------------------------- the fast path
+
+#: ``_ARG_TYPES[n](args)``: the exact types of ``args[1:n+1]`` (exact, so a
+#: boolean is not taken for an integer); the caller checks there are n.
+_ARG_TYPES = (
+    lambda a: (),
+    lambda a: (type(a[1]),),
+    lambda a: (type(a[1]), type(a[2])),
+    lambda a: (type(a[1]), type(a[2]), type(a[3])),
+    lambda a: (type(a[1]), type(a[2]), type(a[3]), type(a[4])),
+    lambda a: (type(a[1]), type(a[2]), type(a[3]), type(a[4]), type(a[5])),
+    lambda a: (type(a[1]), type(a[2]), type(a[3]), type(a[4]), type(a[5]), type(a[6])),
+)
+
+
+def fast_plan(parts: list):
+    """A whole format as one Python ``%`` format, when every spec is a plain
+    ``%s`` (of a string), a ``pyform`` integer spec (of an integer) or a
+    ``pyform`` float spec (of a finite float): then Python's output is C's,
+    no check can fail and no metamethod runs.  ``format_`` takes it only
+    when the arguments have exactly those types; anything else (other
+    types, missing arguments, a non-finite float) takes the general loop,
+    which also raises every error in lstrlib's order.
+
+    A tuple (the hot path unpacks it at once): the Python format, the
+    argument types, ``_ARG_TYPES`` for their number, the positions in
+    ``args`` holding floats, the number of arguments and the steps the
+    general loop charges for the format.  None if there is no such plan.
+    """
+    form = []
+    types = []
+    floats = []
+    for part in parts:
+        if type(part) is str:
+            form.append(part.replace("%", "%%"))
+            continue
+        if part.fatal is not None or part.shape_error is not None:
+            return None
+        conv = part.conv
+        if conv == "s" and len(part.form) == 2:
+            form.append("%s")
+            types.append(str)
+        elif part.pyform is not None and conv in "di":
+            form.append(part.pyform)
+            types.append(int)
+        elif part.pyform is not None and conv in "feEgG":
+            form.append(part.pyform)
+            types.append(float)
+            floats.append(len(types))
+        else:
+            return None
+    count = len(types)
+    if count >= len(_ARG_TYPES):
+        return None
+    return ("".join(form), tuple(types), _ARG_TYPES[count], tuple(floats), count,
+            1 + (len(parts) >> 3))
+
+
 def make_format(st: State):
     cache: dict = {}
+    #: format -> its ``fast_plan`` or None (an entry of ``cache`` has one).
+    plans: dict = {}
+    steps_cell = st.steps_cell
 
     def format_(*args):
         fmt = args[0] if args and type(args[0]) is str else check_str(args, 1, "format")
+        plan = plans.get(fmt)
+        if plan is not None:
+            form, types, arg_types, floats, count, steps = plan
+            if len(args) > count and arg_types(args) == types:
+                for i in floats:
+                    x = args[i]
+                    if x - x != 0.0:  # inf or nan: C's spelling, not Python's
+                        break
+                else:
+                    text = form % args[1:count + 1]
+                    # The general loop's charges, inlined (``st.charge_memory``
+                    # and ``st.charge``).
+                    left = st.memory_left - len(text)
+                    st.memory_left = left
+                    if left < 0:
+                        st.charge_memory(0)
+                    left = steps_cell.cell_contents - steps
+                    steps_cell.cell_contents = left
+                    if left < 0:
+                        st.budget_check()
+                    return (text,)
         parts = cache.get(fmt)
         if parts is None:
             if len(cache) >= CACHE_SIZE:
                 cache.clear()
+                plans.clear()
             # Parsing walks each spec in Python and the cache keeps them.
             specs = fmt.count("%")
             st.charge(1 + specs + len(fmt) // ops.BYTES_PER_STEP)
             st.charge_memory(ops.STRING_COST + len(fmt) + SPEC_COST * specs)
             parts = parse_format(fmt)
             cache[fmt] = parts
+            plans[fmt] = fast_plan(parts)
         top = len(args)
         arg = 1
         out = []

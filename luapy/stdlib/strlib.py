@@ -13,14 +13,14 @@ from typing import TYPE_CHECKING
 from .. import binchunk
 from ..errors import LuaError
 from ..runtime import ops
-from ..runtime.ops import charge_string
+from ..runtime.ops import BYTES_PER_STEP, STRING_COST, charge_string
 from ..runtime.generators import call_generator
 from ..runtime.args import (
     arg_error, check_int, check_str, opt_int, opt_str, register, type_error,
 )
 from ..runtime.values import Function, Table, Userdata, number_to_str, type_name
 from . import strformat, strpack
-from .lpattern import Matcher, PatternCache, regex_captures
+from .lpattern import CACHE_SIZE, PATTERN_COST, Matcher, PatternCache, regex_captures
 
 if TYPE_CHECKING:
     from ..runtime.state import State
@@ -69,11 +69,16 @@ class StringLibrary:
     charge and call back into.
     """
 
-    __slots__ = ("st", "patterns")
+    __slots__ = ("st", "patterns", "searchers", "gsubs")
 
     def __init__(self, st: State):
         self.st = st
         self.patterns = PatternCache(st)
+        #: pattern -> ``_searcher`` closure, for match (False), find (True)
+        #: and plain find (2).
+        self.searchers = ({}, {}, {})
+        #: (pattern, replacement string) -> ``_replacer`` closure, or None.
+        self.gsubs: dict = {}
 
     def len_(self, *args):
         return (len(check_str(args, 1, "len")),)
@@ -183,33 +188,25 @@ class StringLibrary:
                 return (None,)
         else:
             init = 0
-        plain = find and nargs >= 4 and args[3] is not None and args[3] is not False
-        if not plain:
+        pattern = None
+        if find and nargs >= 4 and args[3] is not None and args[3] is not False:
+            search = self.searchers[2].get(p)
+            if search is None:
+                search = self._remember(self.searchers[2], p, _plain_searcher(st, p, True))
+        else:
+            searchers = self.searchers[find]
+            search = searchers.get(p)
+            if search is None:
+                pattern = self.patterns.get(p)
+                search = _searcher(st, pattern, find)
+                if search is not None:
+                    self._remember(searchers, p, search)
+        if search is not None:
+            result = search(s, init)
+            if result is not None:
+                return result
+        if pattern is None:
             pattern = self.patterns.get(p)
-            plain = find and pattern.plain
-        # Searches are charged for the stretch of subject they scanned, so
-        # a loop walking a long string with ``init`` is charged linearly.
-        if plain:
-            start = s.find(p, init)
-            st.charge(1 + (((start if start >= 0 else length) - init) >> 6))
-            if start < 0:
-                return (None,)
-            return (start + 1, start + len(p))
-        if length <= pattern.re_max_len:
-            regex = pattern.regex
-            m = regex.match(s, init) if pattern.anchored else regex.search(s, init)
-            st.charge(1 + (((m.end() if m is not None else length) - init) >> 4))
-            if length > pattern.re_cheap_len:
-                st.budget_check()  # an expensive search also looks at the clock
-            if m is None:
-                return (None,)
-            if find:
-                if pattern.ncaptures == 0:
-                    return m.span(0)[0] + 1, m.end()
-                return (m.start() + 1, m.end()) + regex_captures(st, pattern, m, False)
-            if pattern.ncaptures == 0:
-                return (m.group(),)
-            return regex_captures(st, pattern, m)
         matcher = Matcher(st, s, pattern)
         scan = pattern.first_scan
         start = init
@@ -227,11 +224,39 @@ class StringLibrary:
             if start > length or pattern.anchored:
                 return (None,)
 
-    def find(self, *args):
-        return self.find_aux(args, True, "find")
+    def _remember(self, cache: dict, key, entry):
+        """Keep ``entry`` (a closure over a prepared pattern) in ``cache``,
+        charged and bounded as the pattern cache is."""
+        if len(cache) >= CACHE_SIZE:
+            cache.clear()
+        self.st.charge_memory(PATTERN_COST)
+        cache[key] = entry
+        return entry
 
-    def match(self, *args):
-        return self.find_aux(args, False, "match")
+    def _search_method(find: bool, fname: str):  # noqa: N805 (builds methods)
+        """``find`` or ``match``: with two string arguments (the common call)
+        they go straight to the searcher cached for the pattern; anything
+        else, or a subject the searcher declines, takes ``find_aux``."""
+
+        def method(self, *args):
+            if len(args) == 2:
+                search = self.searchers[find].get(args[1])
+                if search is not None and type(args[0]) is str:
+                    result = search(args[0], 0)
+                    if result is not None:
+                        return result
+            return self.find_aux(args, find, fname)
+
+        # A code object of its own: errors name a builtin by finding the
+        # function whose code raised (``args.py``), so find and match must
+        # not share one.
+        method.__code__ = method.__code__.replace(co_name=fname)
+        method.__name__ = method.__qualname__ = fname
+        return method
+
+    find = _search_method(True, "find")
+    match = _search_method(False, "match")
+    del _search_method
 
     def gmatch(self, *args):
         st = self.st
@@ -287,6 +312,13 @@ class StringLibrary:
         return (Function(step, "gmatch_aux", upvals=([s], [p], [Userdata(state)])),)
 
     def gsub(self, *args):
+        if len(args) == 3:  # the common call: the cached replacer, if any
+            replace = self.gsubs.get((args[1], args[2]))
+            if replace is not None and type(args[0]) is str:
+                src = args[0]
+                result = replace(src, len(src) + 1)
+                if result is not None:
+                    return result
         work = self._gsub_start(args)
         if type(work) is tuple:
             return work
@@ -312,16 +344,97 @@ class StringLibrary:
         src, p, repl, max_n = _gsub_arguments(args)
         pattern = self.patterns.get(p)
         if type(repl) is str:
-            if (pattern.nonempty and not pattern.anchored and len(src) <= pattern.re_max_len
-                    and len(src) <= SUBN_MAX_LENGTH and max_n > 0):
-                fast = _gsub_with_subn(st, pattern, src, repl, max_n)
-                if fast is not None:
-                    return fast
+            key = (p, repl)
+            replace = self.gsubs.get(key, False)
+            if replace is False:
+                replace = _replacer(st, pattern, repl)
+                self._remember(self.gsubs, key, replace)
+            if replace is not None:
+                result = replace(src, max_n)
+                if result is not None:
+                    return result
         replacement = _Replacement(st, repl, src)
         st.charge(1 + (len(src) >> 4))
         scan = _gsub_by_regex if pattern.use_regex(len(src)) else _gsub_by_matcher
         replacement.matches = scan(st, pattern, src, max_n, replacement)
         return replacement
+
+
+# -- find and match ---------------------------------------------------------
+#
+# A searcher does find's or match's work for one pattern: ``search(s,
+# init)`` gives the results, or None when only the backtracking matcher may
+# handle that subject (the caller then runs it).  Searches are charged for
+# the stretch of subject they scanned, so a loop walking a long string with
+# ``init`` is charged linearly.  ``st.charge`` and ``st.charge_memory`` are
+# inlined: these are the library's hottest paths.
+
+
+def _plain_searcher(st: State, text: str, find: bool):
+    """A search for the fixed string ``text`` (find: its position; match: the
+    text, which is then the whole match)."""
+    cell = st.steps_cell
+    size = len(text)
+
+    def search(s: str, init: int):
+        start = s.find(text, init)
+        left = cell.cell_contents - 1 - (((start if start >= 0 else len(s)) - init) >> 6)
+        cell.cell_contents = left
+        if left < 0:
+            st.budget_check()
+        if start < 0:
+            return (None,)
+        if find:
+            return (start + 1, start + size)
+        st.charge_memory(STRING_COST + size)
+        return (text,)
+
+    return search
+
+
+def _searcher(st: State, pattern, find: bool):
+    """The searcher of a prepared pattern (None if it needs the matcher)."""
+    text = pattern.body if find and pattern.plain else pattern.literal
+    if text is not None:
+        return _plain_searcher(st, text, find)
+    regex = pattern.regex
+    if regex is None:
+        return None
+    cell = st.steps_cell
+    finder = regex.match if pattern.anchored else regex.search
+    max_len = pattern.re_max_len
+    cheap_len = pattern.re_cheap_len
+    ncaptures = pattern.ncaptures
+    positions = pattern.positions
+    # The strings returned, each a copy of (at most) the whole match: the
+    # captures, or for match without captures the match itself.
+    copies = ncaptures if find else ncaptures or 1
+
+    def search(s: str, init: int):
+        length = len(s)
+        if length > max_len:
+            return None
+        m = finder(s, init)
+        start, end = m.span() if m is not None else (length, length)
+        left = cell.cell_contents - 1 - ((end - init) >> 4)
+        cell.cell_contents = left
+        if left < 0 or length > cheap_len:
+            st.budget_check()  # an expensive search also looks at the clock
+        if m is None:
+            return (None,)
+        if positions:
+            if find:
+                return (start + 1, end) + regex_captures(st, pattern, m, False)
+            return regex_captures(st, pattern, m)
+        left = st.memory_left - copies * (STRING_COST + end - start)
+        st.memory_left = left
+        if left < 0:
+            st.charge_memory(0)
+        if find:
+            return (start + 1, end) + m.groups()
+        return m.groups() if ncaptures else (m.group(),)
+
+    return search
 
 
 def open_library(st: State) -> Table:
@@ -560,33 +673,78 @@ def _python_template(pattern, template: list):
     return "".join(out)
 
 
-def _gsub_with_subn(st: State, pattern, src: str, repl: str, max_n: int):
-    """gsub by ``re.subn``: exact when the pattern cannot match empty (then
-    Lua's and Python's scanning agree).  None if the replacement needs the
-    general path."""
-    templates = pattern.templates
-    prepared = templates.get(repl)
-    if prepared is None:
-        if len(templates) >= 64:
-            templates.clear()
-        template = _parse_template(repl)
-        literal = sum(len(part) for part in template if type(part) is str)
-        references = len(template) - sum(1 for part in template if type(part) is str)
-        prepared = templates[repl] = (_python_template(pattern, template), literal, references)
-    python, literal, references = prepared
+def _replacer(st: State, pattern, repl: str):
+    """gsub without the matching loop, for a replacement string: a closure
+    ``replace(src, max_n)`` giving gsub's results, or None when that
+    subject needs the general path; None when the pattern and replacement
+    never qualify.
+
+    Only for a pattern that cannot match empty (then Lua's and Python's
+    scanning agree) and is not anchored, and a replacement that needs none
+    of lstrlib's own handling (position captures, bad indices).  A literal
+    pattern (``lpattern.literal_text``) is replaced by ``str.replace``,
+    which is linear in the subject; any other goes through ``re.subn`` on
+    subjects short enough for its cost bound (``Pattern.re_max_len``).
+    """
+    if not pattern.nonempty or pattern.anchored:
+        return None
+    template = _parse_template(repl)
+    python = _python_template(pattern, template)
     if python is None:
         return None
-    length = len(src)
-    # Matches are disjoint and non-empty, which bounds the result.
-    most = length if length < max_n else max_n
-    charge_string(st, length + most * literal + references * length)
-    st.charge(1 + (length >> 4))
-    result, count = pattern.regex.subn(python, src, most)
-    if length > pattern.re_cheap_len:
-        st.budget_check()
-    if count == 0:
-        return (src, 0)
-    return (result, count)
+    literal = sum(len(part) for part in template if type(part) is str)
+    references = len(template) - sum(1 for part in template if type(part) is str)
+    cell = st.steps_cell
+    old = pattern.literal
+    if old is not None:
+        # Every reference is %0 or %1, i.e. the match: the text is fixed.
+        new = "".join(part if type(part) is str else old for part in template)
+        growth = len(new) - len(old)
+
+        def replace(src: str, max_n: int):
+            # Charged as a scan of the subject (one C-level count, like a
+            # plain find) plus, for a result, ``charge_string`` of it.
+            length = len(src)
+            count = src.count(old)
+            if count > max_n:
+                count = max_n
+            if count <= 0:
+                left = cell.cell_contents - 1 - (length >> 4)
+                result = (src, 0)
+            else:
+                size = length + count * growth
+                left = st.memory_left - STRING_COST - size
+                st.memory_left = left
+                if left < 0:
+                    st.charge_memory(0)
+                left = cell.cell_contents - 2 - (length >> 4) - size // BYTES_PER_STEP
+                result = (src.replace(old, new, count), count)
+            cell.cell_contents = left
+            if left < 0:
+                st.budget_check()
+            return result
+
+        return replace
+    max_len = min(pattern.re_max_len, SUBN_MAX_LENGTH)
+    cheap_len = pattern.re_cheap_len
+    subn = pattern.regex.subn
+
+    def replace(src: str, max_n: int):
+        length = len(src)
+        if length > max_len or max_n <= 0:
+            return None
+        # Matches are disjoint and non-empty, which bounds the result.
+        most = length if length < max_n else max_n
+        charge_string(st, length + most * literal + references * length)
+        st.charge(1 + (length >> 4))
+        result, count = subn(python, src, most)
+        if length > cheap_len:
+            st.budget_check()
+        if count == 0:
+            return (src, 0)
+        return (result, count)
+
+    return replace
 
 
 def _parse_template(repl: str) -> list:
