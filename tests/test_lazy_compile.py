@@ -139,9 +139,20 @@ return co(1), co(10)
 # A factory that CPython might refuse (deep indentation, long or
 # bracket-heavy lines: ``LAZY_MAX_INDENT``) compiles with the chunk, so the
 # refusal stays the chunk's syntax error even in a function never called.
+# The compiler keeps deep code within CPython's limits (loops past them are
+# hoisted, deep ifs add no indentation), so the refusals are provoked with
+# those protections off, as test_compile does.
 
 def never_called(body: str) -> str:
     return "local x, f, a = 0, print, 1\nlocal function never()\n" + body + "\nend\nreturn 1"
+
+
+@pytest.fixture
+def unprotected(monkeypatch):
+    import luapy.compile.statements as statements
+
+    for name in ("MAX_BLOCKS", "HOIST_INDENT", "FLAT_IF_INDENT"):
+        monkeypatch.setattr(statements, name, 10_000)
 
 
 @pytest.mark.parametrize("body, line", [
@@ -151,7 +162,7 @@ def never_called(body: str) -> str:
     ("do local y <close> = nil\n" * 15 + "end\n" * 15, 12),
     ("if x then\n" * 110 + "x = x + 1\n" + "end\n" * 110, 99),
 ])
-def test_what_cpython_refuses_in_a_function_never_called_fails_the_load(body, line):
+def test_what_cpython_refuses_in_a_function_never_called_fails_the_load(body, line, unprotected):
     with pytest.raises(LuaSyntaxError, match=rf"^t:{line}: chunk too complex to compile"):
         LuaRuntime().compile(never_called(body), name="=t")
 
@@ -175,8 +186,8 @@ def test_the_depth_rule_compiles_deep_functions_with_the_chunk():
     from luapy.compile.chunk import LAZY_MAX_INDENT
 
     st = LuaRuntime()._state
-    shallow = load_chunk(st, never_called("while x < 1 do\n" * 3 + "end\n" * 3), "=t")
-    deep = load_chunk(st, never_called("while x < 1 do\n" * LAZY_MAX_INDENT + "end\n" * LAZY_MAX_INDENT),
+    shallow = load_chunk(st, never_called("if x then\n" * 3 + "end\n" * 3), "=t")
+    deep = load_chunk(st, never_called("if x then\n" * LAZY_MAX_INDENT + "end\n" * LAZY_MAX_INDENT),
                       "=t")
     assert compiled(shallow)["never"] is False
     assert compiled(deep)["never"] is True
@@ -263,7 +274,7 @@ def test_lua_errors_in_a_function_never_called_fail_the_load(body, message):
     assert message in str(failure.value)
 
 
-def test_a_refusal_the_rules_missed_is_a_positioned_error_at_every_closure(monkeypatch):
+def test_a_refusal_the_rules_missed_is_a_positioned_error_at_every_closure(monkeypatch, unprotected):
     # Were the depth rule too lax, CPython's refusal would surface where the
     # closure is made: as a positioned error, the same at every attempt.
     import luapy.compile.chunk as chunk
