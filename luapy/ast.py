@@ -147,11 +147,15 @@ class Function(Expr):
     """
 
     __slots__ = ("params", "is_vararg", "body", "name", "is_method", "end_line", "scope", "size",
-                 "text")
+                 "text", "close_line")
 
     def __init__(self, params: list, is_vararg: bool, body: "Block", line: int,
                  end_line: int, name: str | None = None, is_method: bool = False,
-                 size: int = 0, text: "SourceText | None" = None):
+                 size: int = 0, text: "SourceText | None" = None, close_line: int | None = None):
+        #: The line of the token after its ``end`` (the end of the source,
+        #: for a main chunk): where lua5.4 finds a ``goto`` or ``break``
+        #: with nowhere to go, and so the line its error names first.
+        self.close_line = end_line if close_line is None else close_line
         #: Bytes of source from its parameter list to its ``end``.
         self.size = size
         #: Where that source is (what ``string.dump`` saves), or None.

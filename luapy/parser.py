@@ -66,9 +66,13 @@ _OPERATORS = {
 # hostile the text.  Tokens with structure are finished by linear code:
 # a string with escapes by ``_Lexer.read_string``, a long bracket by
 # ``str.find`` of its closing bracket, a numeral by ``_numeral_value``.
+# Blanks before a token are part of its match (possessively: never given
+# back), and blanks that end the source match ``end``, so a long run of them
+# is read once.
 _TOKEN_RE = re.compile(r"""
-  (?P<ws>[ \t\f\v]+)
-| (?P<nl>\r\n|\n\r|\n|\r)
+[ \t\f\v]*+
+(?:
+  (?P<nl>\r\n|\n\r|\n|\r)
 | (?P<name>[A-Za-z_][A-Za-z0-9_]*)
 | (?P<num>\.?[0-9][0-9a-zA-Z_.]*)
 | (?P<lcomment>--\[=*\[)
@@ -79,6 +83,8 @@ _TOKEN_RE = re.compile(r"""
 | (?P<quote>["'])
 | (?P<op>\.\.\.|\.\.|==|~=|<=|>=|<<|>>|//|::|[-+*/%^#&~|<>=(){}\[\];:,.])
 | (?P<other>[\s\S])
+| (?P<end>\Z)
+)
 """, re.VERBOSE)
 
 #: A numeral's shape as ``luaO_str2num`` accepts it, written without
@@ -282,69 +288,67 @@ def _tokens(source: str, start: int, lexer: _Lexer):
     while True:
         for m in _TOKEN_RE.finditer(source, pos):
             kind = m.lastgroup
-            if kind == "ws":
-                continue
             if kind == "name":
-                text = m.group()
+                text = m.group(kind)
                 ttype = keywords.get(text)
                 if ttype is None:
-                    yield ("NAME", names.setdefault(text, text), line, m.start())
+                    yield ("NAME", names.setdefault(text, text), line, m.start(kind))
                 else:
-                    yield (ttype, text, line, m.start())
+                    yield (ttype, text, line, m.start(kind))
             elif kind == "op":
-                text = m.group()
-                yield (operators[text], text, line, m.start())
+                text = m.group(kind)
+                yield (operators[text], text, line, m.start(kind))
             elif kind == "nl":
                 line += 1
             elif kind == "num":
                 # The regex reads a numeral's characters but not the sign
                 # of an exponent, nor where llex.c would stop.  Short
                 # decimal integers, the common case, convert directly.
-                text = m.group()
+                text = m.group(kind)
                 if text.isdigit() and len(text) < 19:
-                    yield ("NUMBER", int(text), line, m.start())
+                    yield ("NUMBER", int(text), line, m.start(kind))
                     continue
                 end = m.end()
                 shape = _NUMERAL_SHAPE.fullmatch(text)
                 if shape is None:
                     # An exponent's sign, or a numeral llex.c ends sooner.
-                    end = _numeral_end(source, m.start())
-                    text = source[m.start():end]
+                    end = _numeral_end(source, m.start(kind))
+                    text = source[m.start(kind):end]
                     shape = _NUMERAL_SHAPE.fullmatch(text)
                 value = str_to_number(text) if shape else None
                 if value is None:
                     raise lexer.error(line, "malformed number", f"'{text}'")
-                yield ("NUMBER", value, line, m.start())
+                yield ("NUMBER", value, line, m.start(kind))
                 if end != m.end():
                     pos = end
                     break
             elif kind == "str":
-                yield ("STRING", m.group()[1:-1], line, m.start())
-            elif kind == "comment":
+                yield ("STRING", m.group(kind)[1:-1], line, m.start(kind))
+            elif kind == "comment" or kind == "end":
                 continue
             elif kind == "other":
-                yield ("OTHER", m.group(), line, m.start())
+                yield ("OTHER", m.group(kind), line, m.start(kind))
             elif kind == "quote":
-                value, pos, end_line = lexer.read_string(m.start(), line)
-                yield ("STRING", value, end_line, m.start())
+                value, pos, end_line = lexer.read_string(m.start(kind), line)
+                yield ("STRING", value, end_line, m.start(kind))
                 line = end_line
                 break
             elif kind == "baddelim":
-                raise lexer.error(line, "invalid long string delimiter", f"'{m.group()}'")
+                raise lexer.error(line, "invalid long string delimiter", f"'{m.group(kind)}'")
             else:  # lstring / lcomment: find the closing bracket
-                opener = m.group()
+                opener = m.group(kind)
                 level = opener.count("=")
                 pos = source.find("]" + "=" * level + "]", m.end())
                 if pos < 0:
                     what = "comment" if kind == "lcomment" else "string"
-                    end_line = line + _count_newlines(source[m.start():])
+                    end_line = line + _count_newlines(source[m.start(kind):])
                     raise lexer.error(end_line, f"unfinished long {what} (starting at line {line})",
                                       "<eof>")
                 pos += level + 2
-                text = source[m.start():pos]
+                text = source[m.start(kind):pos]
                 line += _count_newlines(text)
                 if kind == "lstring":
-                    yield ("STRING", _long_bracket_value(text), line, m.start())
+                    yield ("STRING", _long_bracket_value(text), line, m.start(kind))
                 break
         else:
             break
@@ -533,6 +537,25 @@ class _Table:
             follow for row in self.actions if "fields" in row
             for separator in ("COMMA", "SEMI")
             if (follow := self.actions[row["fields"]].get(separator)) is not None)
+        self._driver_rules = None
+
+    def driver_rules(self) -> list[tuple]:
+        """Each rule as the driver reduces it: ``(kind, size, origin,
+        node_inc, level_inc, callback)``, the callback a ``_Parser``
+        function (made once, not per parse: small chunks are common)."""
+        if self._driver_rules is None:
+            rules = []
+            for origin, size, alias in self.rules:
+                if alias in _MEASURED_RULES:
+                    kind = _MEASURED
+                elif size == 1 and origin != "start":    # the last reduction returns
+                    kind = _PASS_THROUGH if alias in _IDENTITY_RULES else _IN_PLACE
+                else:
+                    kind = _GENERAL
+                rules.append((kind, size, origin, alias in _NODE_RULES, alias in _LEVEL_RULES,
+                              _CALLBACKS[alias]))
+            self._driver_rules = rules
+        return self._driver_rules
 
 
 _table: _Table | None = None
@@ -610,9 +633,11 @@ class _Ops:
 
 
 class _Body:
-    __slots__ = ("params", "is_vararg", "block", "lpar_line", "end_line", "size", "text")
+    __slots__ = ("params", "is_vararg", "block", "lpar_line", "end_line", "size", "text",
+                 "close_line")
 
-    def __init__(self, params, is_vararg, block, lpar, end, source: str):
+    def __init__(self, params, is_vararg, block, lpar, end, source: str, close_line: int):
+        self.close_line = close_line
         self.params = params
         self.is_vararg = is_vararg
         self.block = block
@@ -648,17 +673,7 @@ class _Parser(SyntaxErrorWording):
         table = _get_table()
         actions = table.actions
         end_state = table.end
-        rules = []
-        for origin, size, alias in table.rules:
-            callback = _CALLBACKS[alias].__get__(self)
-            if alias in _MEASURED_RULES:
-                kind = _MEASURED
-            elif size == 1 and origin != "start":    # the last reduction returns
-                kind = _PASS_THROUGH if alias in _IDENTITY_RULES else _IN_PLACE
-            else:
-                kind = _GENERAL
-            rules.append((kind, size, origin, alias in _NODE_RULES, alias in _LEVEL_RULES,
-                          callback))
+        rules = table.driver_rules()
         level_limit = self.level_limit
         states = self.states = [table.start]
         self.actions = actions
@@ -693,26 +708,39 @@ class _Parser(SyntaxErrorWording):
                 if kind <= _IN_PLACE:
                     # One child: its stack slot becomes the parent's.
                     if kind == _IN_PLACE:
-                        values[-1] = callback(values[-1:])
-                    if node_inc and heights[-1] >= MAX_TREE_DEPTH:
-                        raise self.too_complex()
-                    if level_inc and levels[-1] + 1 >= level_limit:
-                        raise self.stack_overflow()
-                    heights[-1] += node_inc
-                    levels[-1] += level_inc
+                        values[-1] = callback(self, values[-1:])
+                    if node_inc:
+                        height = heights[-1]
+                        if height >= MAX_TREE_DEPTH:
+                            raise self.too_complex()
+                        heights[-1] = height + 1
+                    if level_inc:
+                        level = levels[-1] + 1
+                        if level >= level_limit:
+                            raise self.stack_overflow()
+                        levels[-1] = level
                     states[-1] = actions[states[-2]][origin]
                     continue
                 if size:
-                    value = callback(values[-size:])
+                    value = callback(self, values[-size:])
                     if kind == _MEASURED:
                         height = self.height
                         level = self.level
+                    elif size == 2:
+                        height = heights[-1]
+                        if heights[-2] > height:
+                            height = heights[-2]
+                        height += node_inc
+                        level = levels[-1]
+                        if levels[-2] > level:
+                            level = levels[-2]
+                        level += level_inc
                     else:
                         height = max(heights[-size:]) + node_inc
                         level = max(levels[-size:]) + level_inc
                     del states[-size:], values[-size:], heights[-size:], levels[-size:]
                 else:
-                    value = callback(None)
+                    value = callback(self, None)
                     height = node_inc
                     level = level_inc
                 if height > MAX_TREE_DEPTH:
@@ -963,12 +991,14 @@ class _Parser(SyntaxErrorWording):
     # funcbody -> LPAR RPAR block END
     def funcbody_noparams(self, c):
         lpar, _, block, end = c
-        return _Body([], False, self.close_block(block, lpar, end), lpar, end, self.source)
+        return _Body([], False, self.close_block(block, lpar, end), lpar, end, self.source,
+                     self.lookahead[LINE])
 
     # funcbody -> LPAR parlist RPAR block END
     def funcbody(self, c):
         lpar, (params, is_vararg), _, block, end = c
-        return _Body(params, is_vararg, self.close_block(block, lpar, end), lpar, end, self.source)
+        return _Body(params, is_vararg, self.close_block(block, lpar, end), lpar, end, self.source,
+                     self.lookahead[LINE])
 
     # (Only tokens are tuples on the parser stack: other values use lists.)
     # parlist -> namelist
@@ -987,7 +1017,7 @@ class _Parser(SyntaxErrorWording):
     def function(body: _Body, line: int, name, is_method=False):
         params = ["self"] + body.params if is_method else body.params
         return ast.Function(params, body.is_vararg, body.block, line, body.end_line,
-                            name, is_method, body.size, body.text)
+                            name, is_method, body.size, body.text, body.close_line)
 
     # stat -> FUNCTION funcname funcbody
     def st_function(self, c):

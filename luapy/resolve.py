@@ -95,8 +95,15 @@ class FunctionScope:
         #: Bytes of source of this function alone, its nested functions
         #: left out: how much code its own compiled body holds.
         self.own_size = node.size
+        #: What a global name's ``_ENV`` is here (``env``), once looked up;
+        #: False in a function that declares a local ``_ENV``, where that
+        #: depends on the block.  (An enclosing function's locals don't
+        #: change while this one is resolved.)
+        self.env_ref: UpvalRef | None | bool = None
 
     def new_local(self, name: str, attrib: str | None, line: int) -> LocalVar:
+        if name == "_ENV":
+            self.env_ref = False
         var = LocalVar(name, self.nslots, attrib, line)
         self.nslots += 1
         return var
@@ -137,6 +144,16 @@ class FunctionScope:
         if var is not None:
             return var
         return self.find_upvalue(name)
+
+    def env(self):
+        """The ``_ENV`` of a global name here."""
+        ref = self.env_ref
+        if ref:
+            return ref
+        ref = self.lookup("_ENV")
+        if self.env_ref is None:
+            self.env_ref = ref
+        return ref
 
 
 class _PendingGoto:
@@ -224,10 +241,13 @@ class Resolver:
                     goto.block = outer
                 outer.pending.setdefault(label, []).extend(gotos)
         else:
+            # As lua5.4, at the function's end: the first jump still pending.
             goto = min((g for gotos in block.pending.values() for g in gotos),
                        key=lambda g: g.order)
-            self.error(goto.node.line,
-                       f"no visible label '{goto.node.label}' for <goto> at line {goto.node.line}")
+            line = self.function.node.close_line
+            if type(goto.node) is ast.Break:
+                self.error(line, f"break outside loop at line {goto.node.line}")
+            self.error(line, f"no visible label '{goto.node.label}' for <goto> at line {goto.node.line}")
 
     def block(self, node: ast.Block, is_loop: bool = False) -> None:
         self._open_block(node, is_loop)
@@ -280,14 +300,19 @@ class Resolver:
             if found is not None:
                 node.target = found[0]  # a backward jump: always allowed
                 return
+        self._pending(node, node.label)
+
+    def _pending(self, node, label: str) -> None:
         block = self.function.blocks[-1]
         self.gotos += 1
-        block.pending.setdefault(node.label, []).append(
+        block.pending.setdefault(label, []).append(
             _PendingGoto(node, self._nactive(), block, self.gotos))
 
     def stat_Break(self, node: ast.Break) -> None:
         if not any(block.is_loop for block in self.function.blocks):
-            self.error(node.line, f"break outside loop at line {node.line}")
+            # A jump to a label no source can name: it stays pending to the
+            # function's end, where it is an error (``_close_block``).
+            self._pending(node, "break")
 
     # -- statements ----------------------------------------------------------
 
@@ -390,6 +415,10 @@ class Resolver:
     # -- expressions ---------------------------------------------------------
 
     def expr(self, node) -> None:
+        t = type(node)
+        if t is ast.Name or t is ast.Number or t is ast.String:
+            self._leaf(node)
+            return
         # Names are resolved in source order, because that is the order in
         # which lua5.4 numbers a function's upvalues (``debug.getupvalue``,
         # ``upvalueid``).  Left-deep chains (``a+b+c+...``, ``a.b.c``,
@@ -428,9 +457,10 @@ class Resolver:
         """An expression that is not a left-deep chain."""
         t = type(node)
         if t is ast.Name:
-            binding = self.function.lookup(node.name)
+            function = self.function
+            binding = function.lookup(node.name)
             if binding is None:
-                binding = GlobalRef(self.function.lookup("_ENV"), node.name)
+                binding = GlobalRef(function.env(), node.name)
             node.binding = binding
         elif t is ast.Concat:
             for operand in node.operands:

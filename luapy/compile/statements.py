@@ -15,7 +15,9 @@ from . import templates
 #: ever holds a number), a captured loop
 #: variable's and a multiple local's copies (``_fi``, ``_g<slot>``,
 #: ``_c<slot>``) and a generic for's state cell (``_s<slot>``).
-_DEAD_AFTER_STATEMENT = re.compile(r"\b_(?:[tr](\d+)|[afmv]|fi|[gcs]\d+)\b")
+#: (The lookbehind follows the leading ``_`` so that the scan can skip to
+#: each underscore; the text scanned starts with a newline.)
+_DEAD_AFTER_STATEMENT = re.compile(r"(_(?<=\W_)(?:[tr](\d+)|[afmv]|fi|[gcs]\d+))\b")
 #: The Lua line of generated code that stands for no Lua code.
 NO_LINE = 0
 #: What lua5.4 names the hidden locals of a ``for`` loop.
@@ -116,15 +118,12 @@ class StatementCompiler:
             # reuses registers) and the loop's own statement ends by
             # clearing them all: no cost per iteration.
             return
-        names = set()
-        for entry in self.out[first_line:]:
-            text = entry[1]
-            if text is None:
-                continue
-            for match in _DEAD_AFTER_STATEMENT.finditer(text):
-                number = match.group(1)
-                if number is None or int(number) > first_temp:
-                    names.add(match.group())
+        # One scan of the statement's text; each distinct name is then
+        # judged once (a temporary numbered at or below ``first_temp``
+        # belongs to an enclosing statement).
+        text = "\n".join(["", *[entry[1] for entry in self.out[first_line:] if entry[1] is not None]])
+        names = {name for name, number in set(_DEAD_AFTER_STATEMENT.findall(text))
+                 if not number or int(number) > first_temp}
         if names:
             # On no Lua line: a line hook sees nothing of it.
             self.emit(" = ".join(sorted(names)) + " = None", NO_LINE)
