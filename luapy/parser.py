@@ -42,6 +42,11 @@ __all__ = ["parse", "MAX_TREE_DEPTH"]
 
 # ===================================================================== lexer
 
+#: The tokens that open a nesting level while they wait on the parser stack
+#: (``_Parser.open_levels``).
+_OPENERS = frozenset(("IF", "DO", "REPEAT", "FUNCTION", "LPAR", "LBRACE", "LSQB",
+                      "MINUS", "NOT", "TILDE", "HASH"))
+
 _KEYWORDS = {
     word: word.upper()
     for word in ("break do else elseif end false for function goto if in local "
@@ -691,6 +696,8 @@ class _Parser(SyntaxErrorWording):
             while True:
                 action = actions[states[-1]].get(ttype)
                 if action is None:
+                    if self.open_levels() >= level_limit:
+                        raise self.stack_overflow()
                     raise self.syntax_error(token, states, values)
                 if action >= 0:
                     if ttype in _CONSTANT_FIELD_TOKENS and states[-1] in next_field_states:
@@ -795,6 +802,23 @@ class _Parser(SyntaxErrorWording):
     def too_complex(self) -> LuaSyntaxError:
         return self.error_near_lookahead(
             f"expression too complex (more than {MAX_TREE_DEPTH} levels)")
+
+    def open_levels(self) -> int:
+        """How many nesting levels the constructs still open on the stack
+        have entered.  lparser.c counts a level as it opens a construct, so
+        source that ends inside 500 of them overflows before it is found
+        incomplete; the levels measured at reductions can't see those.  One
+        token per construct: the ``if``, the ``do`` of a loop or block, an
+        open bracket, a unary operator, and in a run of binary operators
+        each right-associative one (``..``, ``^``: lparser.c recurses for
+        those)."""
+        levels = 0
+        for value in self.values:
+            if type(value) is tuple:
+                levels += value[0] in _OPENERS
+            elif type(value) is _Ops:   # a run of operators: each pending one
+                levels += sum(1 for item in value.items if type(item) is tuple and item[1] in ("..", "^"))
+        return levels
 
     def stack_overflow(self) -> LuaSyntaxError:
         # lua5.4's text (from luaE_checkcstack); lua5.4 gives no position

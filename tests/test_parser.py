@@ -735,3 +735,30 @@ def test_a_million_constant_fields_parse_in_linear_time():
     chunk = parse("return {" + "1, 'x', " * 500_000 + "}", "t")
     assert len(chunk.func.body.body[0].exprs[0].fields) == 1_000_000
     assert time.process_time() - start < 30     # loose: a bound on blowups, not a speed test
+
+
+# -- nesting that never closes ------------------------------------------------------
+# errors.lua's ``testrep``: 100 levels of each construct load; 500 levels
+# that the source never closes overflow as lparser.c's levels do, before the
+# parser would find the source incomplete.
+
+TESTREP = [("local a; a", ",a", "= 1", ",1"), ("local a; a=", "{", "0", "}"),
+           ("return ", "(", "2", ")"), ("local function a (x) return x end; return ", "a(", "2.2", ")"),
+           ("", "do ", "", " end"), ("", "while a do ", "", " end"),
+           ("local a; ", "if a then else ", "", " end"), ("", "function foo () ", "", " end"),
+           ("local a = ''; return ", "a..", "'a'", ""), ("local a = 1; return ", "a^", "a", "")]
+
+
+@pytest.mark.parametrize("init, rep, close, repc", TESTREP, ids=[case[1].strip() for case in TESTREP])
+def test_a_hundred_levels_load_and_five_hundred_unclosed_overflow(init, rep, close, repc):
+    from luapy import LuaRuntime
+
+    lua = LuaRuntime()
+    lua.execute(init + rep * 100 + close + repc * 100)    # loads (and runs)
+    with pytest.raises(LuaSyntaxError, match=r"^\(execute\):1: (C stack overflow|.*too many)"):
+        lua.execute(init + rep * 500)
+
+
+def test_a_syntax_error_inside_deep_nesting_is_still_a_syntax_error():
+    with pytest.raises(LuaSyntaxError, match=r"unexpected symbol near '\)'"):
+        parse("local a; " + "if a then " * 150 + "x = )" + " end" * 150, "=deep")
