@@ -83,12 +83,13 @@ class CallCompiler:
         if t is ast.Paren:
             return self.describe(node.expr)
         if t is ast.BinOp and node.op in ("and", "or"):
-            # lua5.4 folds `const and x` / `const or x` at compile time, so
-            # the value is named after whichever operand is chosen.
+            # lua5.4 folds `true-ish-const and x` and `nil/false or x` at
+            # compile time (luaK_goiftrue / luaK_goiffalse), so the value is
+            # named after ``x``; any other constant on the left is loaded
+            # into a register first, and a register has no name.
             truth = constant_truth(node.left)
             if truth is not None:
-                chosen = node.right if truth == (node.op == "and") else node.left
-                return self.describe(chosen)
+                return self.describe(node.right) if truth == (node.op == "and") else None
         return None
 
     def arguments(self, args) -> str:
