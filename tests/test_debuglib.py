@@ -312,3 +312,56 @@ SOURCE_HOOK_MID_LINE = (
 def test_a_line_hook_starts_with_the_next_line():
     # db.lua: setting the hook mid-line reports nothing for that line.
     assert execute_in_child(SOURCE_HOOK_MID_LINE) == repr("3 4")
+
+
+def test_a_message_handler_sees_the_levels_the_error_came_up_through():
+    # lua5.4 runs xpcall's handler on top of the stack where the error was
+    # raised (locals.lua:493); luapy has unwound it by then.
+    source = """
+    local function bar() local t = nil; return t.x end
+    local function baz() error("deep") end
+    local _, direct = xpcall(bar, debug.traceback)
+    local _, lua_handler = xpcall(bar, function(m) return debug.traceback(m, 2) end)
+    local _, nested = xpcall(function() baz() end, debug.traceback)
+    local _, info = xpcall(baz, function(m)
+      local i = debug.getinfo(3, "Sln")
+      return i.currentline .. " " .. tostring(i.name) .. " " .. debug.getinfo(2, "S").what
+    end)
+    return direct, lua_handler, nested, info
+    """
+    ours, reference = run_both(source)
+    assert ours == tuple(text.replace('[string "<python>"]', "(execute)") for text in reference)
+    assert "in function 'error'" in ours[2]
+
+
+def test_a_close_handler_that_raises_is_named_in_the_message_handler_s_traceback():
+    source = """
+    local function foo(...)
+      local x <close> = setmetatable({}, {__close = function() error("@x123") end})
+    end
+    local _, msg = xpcall(foo, debug.traceback)
+    return msg
+    """
+    ours = LuaRuntime(profile="standard").execute(source)
+    assert ours.startswith("(execute):3: @x123\nstack traceback:\n"
+                           "\t[C]: in function 'error'\n"
+                           "\t(execute):3: in metamethod 'close'\n")
+    assert "in function 'xpcall'" in ours
+
+
+def test_the_return_of_sethook_and_of_the_builtins_below_it_is_hooked():
+    # locals.lua:806: the hook set inside a __close sees sethook return.
+    source = """
+    local trace = {}
+    local function hook(event) trace[#trace + 1] = event .. " " .. tostring(debug.getinfo(2).name) end
+    local function foo(...)
+      local x <close> = setmetatable({}, {__close = function() trace[#trace + 1] = "x" end})
+      local y <close> = setmetatable({}, {__close = function() debug.sethook(hook, "r") end})
+      return ...
+    end
+    local t = {foo(10, 20, 30)}
+    debug.sethook()
+    return table.concat(t, " ") .. " | " .. table.concat(trace, ", ")
+    """
+    ours, reference = run_both(source)
+    assert ours == reference == "10 20 30 | return sethook, return close, x, return close, return foo"

@@ -22,9 +22,10 @@ from ..runtime.args import (
     arg, arg_error, check_any, check_int, check_str, opt_int, register, type_error,
 )
 from ..runtime.frames import (
-    active_locals, code_lines, current_line, function_of_frame, is_lua_code, is_vararg,
-    level_frame, lua_levels, parameter_count, parameter_names, proto_of_code, set_frame_local,
+    UNWINDING, active_locals, code_lines, function_of_frame, is_lua_code, is_vararg,
+    parameter_count, parameter_names, proto_of_code, set_frame_local,
 )
+from .base import ERROR_FRAMES, ERROR_LINES
 from ..runtime.values import (
     BUILTIN_CODES, Coroutine, Function, Table, Userdata, tostring_basic, type_name,
 )
@@ -69,7 +70,7 @@ def open(st) -> Table:
         if type(target) not in (int, float):
             arg_error(1 + shift, "getinfo", "function or level expected")
         level = check_int(rest, 1, "getinfo")
-        frame = level_frame(level, start)
+        frame = _level_frame(level, start)
         if frame is None:
             return (None,)
         function = function_of_frame(frame) if ("f" in what or "u" in what) else None
@@ -97,7 +98,7 @@ def open(st) -> Table:
                 info.set("linedefined", -1)
                 info.set("lastlinedefined", -1)
         if "l" in what:
-            info.set("currentline", current_line(frame) if lua and frame is not None else -1)
+            info.set("currentline", _current_line(frame) if lua and frame is not None else -1)
         if "u" in what:
             if lua:
                 info.set("nups", len(proto.upvalue_names))
@@ -139,7 +140,7 @@ def open(st) -> Table:
             names = parameter_names(target.proto, target.raw.__code__)
             return (names[n - 1] if 0 < n <= len(names) else None,)
         level = check_int(rest, 1, "getlocal")
-        frame = level_frame(level, start)
+        frame = _level_frame(level, start)
         if frame is None:
             arg_error(1 + shift, "getlocal", "level out of range")
         found = _find_local(frame, n)
@@ -153,7 +154,7 @@ def open(st) -> Table:
         level = check_int(rest, 1, "setlocal")
         n = check_int(rest, 2, "setlocal")
         check_any(rest, 3, "setlocal")
-        frame = level_frame(level, start)
+        frame = _level_frame(level, start)
         if frame is None:
             arg_error(1 + shift, "setlocal", "level out of range")
         found = _find_local(frame, n)
@@ -403,7 +404,7 @@ def _call_name(st, frame) -> tuple[str | None, str]:
         caller = caller.f_back
     if caller is None or not is_lua_code(caller.f_code):
         return None, ""
-    sites = caller.f_globals["CALL_SITES"].get(caller.f_lineno, ())
+    sites = caller.f_globals["CALL_SITES"].get(_python_line(caller), ())
     if len(sites) != 1:
         return None, ""
     name, _, kind = sites[0]
@@ -424,6 +425,55 @@ def _find_local(frame, n: int):
     if 0 < n <= len(found):
         return found[n - 1]
     return None
+
+
+def _lua_levels(start):
+    """``frames.lua_levels``, seen from inside xpcall's message handler as
+    lua5.4 sees it: the handler runs on top of the levels the error came up
+    through (``base.ERROR_FRAMES``), between it and ``xpcall``."""
+    frame = start
+    while frame is not None:
+        if ERROR_FRAMES:
+            spliced = ERROR_FRAMES.get(id(frame))
+            if spliced is not None:
+                yield from _lua_levels_of(spliced)
+        code = frame.f_code
+        if (code in BUILTIN_CODES or is_lua_code(code)) and id(frame) not in UNWINDING:
+            yield frame
+        frame = frame.f_back
+
+
+def _lua_levels_of(frames):
+    for frame in frames:
+        code = frame.f_code
+        if code in BUILTIN_CODES or is_lua_code(code):
+            yield frame
+
+
+def _level_frame(level: int, start):
+    """``frames.level_frame`` over ``_lua_levels``."""
+    if level < 0:
+        return None
+    for seen, frame in enumerate(_lua_levels(start)):
+        if seen == level:
+            return frame
+    return None
+
+
+def _python_line(frame) -> int:
+    """Where a frame is: for one an error has left, where it left it."""
+    if ERROR_LINES:
+        line = ERROR_LINES.get(id(frame))
+        if line is not None:
+            return line
+    return frame.f_lineno
+
+
+def _current_line(frame) -> int:
+    """``frames.current_line`` through ``_python_line``."""
+    lines = frame.f_globals["LINES"]
+    number = _python_line(frame)
+    return lines[number] if 0 <= number < len(lines) else -1
 
 
 def _thread_top(st, coroutine):
@@ -448,7 +498,7 @@ def _frame_label(st, frame) -> str:
             return f"[C]: in function '{name}'"
         return "[C]: in ?"
     names = frame.f_globals
-    where = f"{names['CHUNKNAME']}:{current_line(frame)}:"
+    where = f"{names['CHUNKNAME']}:{_current_line(frame)}:"
     proto = proto_of_code(code, names)
     if proto is not None and proto.name == "main chunk":
         return f"{where} in main chunk"
@@ -461,7 +511,7 @@ def _frame_label(st, frame) -> str:
 
 
 def _traceback(st, start, level: int) -> str:
-    frames = list(lua_levels(start)) if start is not None else []
+    frames = list(_lua_levels(start)) if start is not None else []
     frames = frames[level:] if level >= 0 else frames
     lines = ["stack traceback:"]
     if len(frames) > TRACEBACK_HEAD + TRACEBACK_TAIL:
@@ -528,7 +578,11 @@ class _Hooks:
                 frame.f_trace = tracer.in_lua
                 frame.f_trace_opcodes = bool(count)
                 # The line it is on was entered before the hook was set.
-                tracer.last[frame] = (current_line(frame), frame.f_lineno)
+                tracer.last[frame] = (_current_line(frame), frame.f_lineno)
+            elif tracer.returns and frame.f_code in BUILTIN_CODES:
+                # sethook itself, and the builtins that called Lua: their
+                # return is hooked as in lua5.4 (locals.lua:806).
+                frame.f_trace = tracer.in_builtin
             frame = frame.f_back
 
 
@@ -580,7 +634,7 @@ class _Tracer:
                 self.fire("count")
         elif event == "line":
             if self.lines:
-                lua_line = current_line(frame)
+                lua_line = _current_line(frame)
                 previous = self.last.get(frame)
                 if previous is None or previous[0] != lua_line or frame.f_lineno < previous[1]:
                     if lua_line > 0:
