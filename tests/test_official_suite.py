@@ -54,9 +54,6 @@ EXPECTED_FAILURES = {
     "coroutine.lua": "string.gsub has a generator form (strlib.py), so its callback may yield "
                      "where lua5.4 can't yield across a C call: coroutine.lua:325 "
                      "`assert(not coroutine.isyieldable())` inside gsub's callback",
-    "cstack.lua": "closing a chain of coroutines, each closing the previous from a __close "
-                  "handler, nests no C calls in luapy (coroutines run on threads), so there is "
-                  "no \"C stack overflow\": cstack.lua:108 (the file takes ~40 s to get there)",
     "db.lua": "line hooks follow Python's lines, not lua5.4's code generation: the test of "
               "an `if` is on the line of its `then` in lua5.4 (db.lua:124 expects the lines "
               "2, 3, 4, 7 of `if\\nmath.sin(1)\\nthen...`), db.lua:25 \"wrong trace!!\"",

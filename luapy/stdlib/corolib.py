@@ -245,7 +245,17 @@ class _Scheduler:
     def kill(self, co: LuaCoroutine):
         """Unwind a started, suspended coroutine; ``(ok, error value)``."""
         resumer_depth = self.depth_cell.cell_contents
-        previous = self._enter(co, resumer_depth, resumer_depth + co.level[0])
+        depth = resumer_depth + co.level[0]
+        if depth >= self.max_depth or self.nested >= MAX_NESTED_RESUMES:
+            # Closing nests like resuming (lua_closethread counts its C
+            # calls on top of the closer's): cstack.lua:108.  The thread
+            # is reset all the same, its variables left unclosed.
+            co.status = DEAD
+            gen, co.gen = co.gen, None
+            self.live.discard(co)
+            gen.close()
+            return False, "C stack overflow"
+        previous = self._enter(co, resumer_depth, depth)
         gen = co.gen
         try:
             gen.throw(CoroutineKill())
