@@ -10,6 +10,7 @@ from ..runtime import ops
 from ..runtime.collector import Collector
 from ..runtime.generators import call_generator
 from ..runtime.helpers import lua_where
+from ..runtime.stack import interrupt_caught
 from ..runtime.args import (
     arg, arg_error, check_any, check_int, check_str, check_table, name_argument_error, opt_int, opt_str,
     register, str_to_number, type_error,
@@ -211,6 +212,7 @@ def open(st) -> None:
             raise
         except LuaError as error:
             st.depth = depth
+            interrupt_caught(error)
             if type(error) is ArgumentError:
                 name_argument_error(st, error)
             return False, error
@@ -239,6 +241,7 @@ def open(st) -> None:
             raise
         except LuaError as error:
             st.depth = coroutine.base + depth
+            interrupt_caught(error)
             if type(error) is ArgumentError:
                 name_argument_error(st, error)
             return False, error

@@ -40,6 +40,7 @@ from ..errors import LuaError, LuaException, LuaLimitError
 from ..runtime.args import arg_error, check_function, register, type_error
 from ..runtime.clock import charged_collect
 from ..runtime.generators import generator_form
+from ..runtime.stack import interrupt_caught
 from ..runtime.values import Coroutine, Function, Table
 
 #: lua5.4 (LUAI_MAXCCALLS = 200) lets ``lua`` nest 198 coroutines, counting
@@ -166,6 +167,7 @@ class _Scheduler:
             raise
         except LuaError as error:
             self._ended(co, previous, resumer_depth, None)
+            interrupt_caught(error)
             co.error = error.value
             return False, error.value
         except RecursionError:
