@@ -365,3 +365,23 @@ def test_the_return_of_sethook_and_of_the_builtins_below_it_is_hooked():
     """
     ours, reference = run_both(source)
     assert ours == reference == "10 20 30 | return sethook, return close, x, return close, return foo"
+
+
+@pytest.mark.parametrize("chunk", [
+    "local i = 0 while i < 3 do i = i + 1 end",
+    "local i = 0 repeat i = i + 1 until i == 3",
+    "for k, v in pairs({1, 2, 3}) do local x = v end",
+    "local i = 0 while i < 3 do i = i + 1 end\nlocal y = 1",
+])
+def test_a_loop_on_one_line_hooks_the_line_each_time_it_jumps_back(chunk):
+    # lua5.4 fires a line event on every backward jump (``pc <= oldpc``),
+    # even to the same line.
+    source = """
+    local lines = {}
+    local f = load(...)
+    debug.sethook(function(_, line) lines[#lines + 1] = line end, "l"); f(); debug.sethook()
+    return table.concat(lines, ",")
+    """
+    ours = LuaRuntime(profile="standard").eval(f"function(...) {source} end")(chunk)
+    lupa = pytest.importorskip("lupa.lua54")
+    assert ours == lupa.LuaRuntime().eval(f"function(...) {source} end")(chunk)

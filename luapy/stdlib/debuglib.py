@@ -635,10 +635,14 @@ class _Tracer:
         elif event == "line":
             if self.lines:
                 lua_line = _current_line(frame)
-                previous = self.last.get(frame)
-                if previous is None or previous[0] != lua_line or frame.f_lineno < previous[1]:
-                    if lua_line > 0:
-                        self.last[frame] = (lua_line, frame.f_lineno)
+                if lua_line > 0:
+                    # A new Lua line, or a jump back (a loop, even one on a
+                    # single line, as lua5.4's ``pc <= oldpc``): the Python
+                    # line is compared with the last one seen, fired or not.
+                    previous = self.last.get(frame)
+                    python_line = frame.f_lineno
+                    self.last[frame] = (lua_line, python_line)
+                    if previous is None or previous[0] != lua_line or python_line < previous[1]:
                         self.fire("line", lua_line)
         elif event == "return":
             self.last.pop(frame, None)
