@@ -385,3 +385,32 @@ def test_a_loop_on_one_line_hooks_the_line_each_time_it_jumps_back(chunk):
     ours = LuaRuntime(profile="standard").eval(f"function(...) {source} end")(chunk)
     lupa = pytest.importorskip("lupa.lua54")
     assert ours == lupa.LuaRuntime().eval(f"function(...) {source} end")(chunk)
+
+
+HOOKED_COROUTINES = """
+local trace = {}
+local function hook(event) trace[#trace + 1] = event .. " " .. tostring(debug.getinfo(2, "n").name) end
+local co = coroutine.create(function(a)
+  local b = coroutine.yield(a + 1)
+  local inner = coroutine.wrap(function() debug.sethook(hook, "r") coroutine.yield() end)
+  inner()       -- its hook is its own: nothing of this coroutine's is hooked
+  inner()
+  return b * 2
+end)
+debug.sethook(co, hook, "cr")   -- coroutine.lua:352: a hook for another coroutine
+local main_hook = debug.gethook()
+local co_hook = debug.gethook(co) == hook
+coroutine.resume(co, 1)
+local mid = #trace
+coroutine.resume(co, 5)
+debug.sethook(co)
+return table.concat(trace, ", "), mid, main_hook, co_hook, debug.gethook(co)
+"""
+
+
+def test_hooks_are_per_coroutine_and_a_yield_is_no_return():
+    ours, reference = run_both(HOOKED_COROUTINES)
+    assert ours == reference
+    assert ours[0] == ("call nil, call yield, return yield, call wrap, return wrap, call inner, "
+                       "return sethook, return inner, call inner, return yield, return nil, "
+                       "return inner, return nil")

@@ -130,6 +130,9 @@ class _Scheduler:
         self.max_live = st.options.coroutine_limit
         #: Coroutines started since the last collection forced by the cap.
         self.started_since_collect = 0
+        #: Set by ``debug.sethook`` (``debuglib``): called at each switch
+        #: with the coroutine that runs from now on.
+        self.on_switch = None
 
     def create(self, body: Function) -> LuaCoroutine:
         self.st.charge_memory(COROUTINE_COST)
@@ -181,6 +184,8 @@ class _Scheduler:
         self.nested -= 1
         self.current = previous
         previous.status = RUNNING
+        if self.on_switch is not None:
+            self.on_switch(previous)
         co.status = SUSPENDED
         own = level[0] = depth_cell.cell_contents - resumer_depth
         depth_cell.cell_contents = resumer_depth
@@ -198,6 +203,8 @@ class _Scheduler:
         co.status = RUNNING
         self.current = co
         self.nested += 1
+        if self.on_switch is not None:
+            self.on_switch(co)
         co.base = resumer_depth
         self.depth_cell.cell_contents = depth
         if self.steps_cell.cell_contents > self.max_depth - depth:
@@ -224,6 +231,8 @@ class _Scheduler:
         self.nested -= 1
         self.current = previous
         previous.status = RUNNING
+        if self.on_switch is not None:
+            self.on_switch(previous)
         co.status = DEAD
         co.gen = None
         self.live.discard(co)

@@ -12,6 +12,8 @@ Python traces nothing, which is lua5.4's rule too (no hooks inside hooks).
 
 from __future__ import annotations
 
+import dis
+import inspect
 import sys
 import threading
 import weakref
@@ -525,31 +527,50 @@ def _traceback(st, start, level: int) -> str:
 
 
 class _Hooks:
-    """``sethook``/``gethook`` over ``sys.settrace``, per Python thread (a
-    coroutine runs on a thread of its own, and lua5.4's hooks are per
-    coroutine too)."""
+    """``sethook``/``gethook``: lua5.4's hooks are per thread (coroutine).
+
+    Everything runs on one Python thread, traced through ``sys.settrace``:
+    the running coroutine's hook is the one installed, and the scheduler
+    (``corolib``) calls ``switch`` whenever another coroutine starts or
+    stops running.  A new coroutine has no hook: ``lua_newthread`` copies
+    the C hook, but ldblib's finds no Lua function for the new thread.  The
+    main thread's hook is kept per Python thread (a runtime may be called
+    from several)."""
 
     def __init__(self, st):
         self.st = st
+        #: Python thread ident -> the setting of the main thread there...
         self.by_thread: dict[int, tuple] = {}
-        #: Hooks set for a coroutine that is not running: kept for gethook.
+        #: ...and each coroutine's: ``(hook, mask, count, tracer)``.
         self.by_coroutine: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
+    def _running(self):
+        """The running coroutine, or None for the main thread."""
+        sched = getattr(self.st, "coroutines", None)
+        if sched is None or sched.current is sched.main:
+            return None
+        return sched.current
+
+    def _setting(self, coroutine):
+        if coroutine is None:
+            return self.by_thread.get(threading.get_ident())
+        return self.by_coroutine.get(coroutine)
+
     def get(self, coroutine):
-        if coroutine is not None:
-            setting = self.by_coroutine.get(coroutine)
-        else:
-            setting = self.by_thread.get(threading.get_ident())
+        setting = self._setting(coroutine if coroutine is not None else self._running())
         if setting is None:
             return (None,)
-        hook, mask, count = setting
-        return hook, mask, count
+        return setting[:3]
 
     def clear(self, coroutine) -> None:
-        if coroutine is not None:
+        running = self._running()
+        if coroutine is not None and coroutine is not running:
             self.by_coroutine.pop(coroutine, None)
             return
-        self.by_thread.pop(threading.get_ident(), None)
+        if running is None:
+            self.by_thread.pop(threading.get_ident(), None)
+        else:
+            self.by_coroutine.pop(running, None)
         sys.settrace(None)
         frame = sys._getframe(1)
         while frame is not None:
@@ -559,14 +580,20 @@ class _Hooks:
 
     def set(self, coroutine, hook, mask: str, count: int) -> None:
         count = max(count, 0)
-        if coroutine is not None:
-            self.by_coroutine[coroutine] = (hook, mask, count)
-            return
+        self._watch_coroutines()
+        running = self._running()
         if not ("c" in mask or "r" in mask or "l" in mask or count):
-            self.clear(None)
+            self.clear(coroutine)
             return
-        self.by_thread[threading.get_ident()] = (hook, mask, count)
         tracer = _Tracer(self.st, hook, mask, count)
+        setting = (hook, mask, count, tracer)
+        if coroutine is not None and coroutine is not running:
+            self.by_coroutine[coroutine] = setting
+            return
+        if running is None:
+            self.by_thread[threading.get_ident()] = setting
+        else:
+            self.by_coroutine[running] = setting
         sys.settrace(tracer.on_call)
         # Frames already running are traced from their next line on.  The
         # walk is bounded: under pytest-xdist's execnet worker the f_back
@@ -585,10 +612,47 @@ class _Hooks:
                 frame.f_trace = tracer.in_builtin
             frame = frame.f_back
 
+    def _watch_coroutines(self) -> None:
+        sched = getattr(self.st, "coroutines", None)
+        if sched is not None:
+            sched.on_switch = self.switch
+
+    def switch(self, coroutine) -> None:
+        """``coroutine`` (the scheduler's main one for the main thread) runs
+        now: its hook is the one installed."""
+        sched = self.st.coroutines
+        setting = self._setting(None if coroutine is sched.main else coroutine)
+        sys.settrace(setting[3].on_call if setting is not None else None)
+
 
 #: The most running frames ``sethook`` marks for tracing (deeper ones are
 #: traced from their next call on): more than any Lua stack luapy allows.
 _MAX_FRAMES_WALKED = 2_000_000
+
+
+_YIELDS = {dis.opmap[name] for name in ("YIELD_VALUE", "YIELD_FROM") if name in dis.opmap}
+_RESUME = dis.opmap.get("RESUME")
+
+
+def _suspends(frame) -> bool:
+    """Whether a ``return`` event of a generator frame is a yield (the
+    generator form of code in a coroutine suspending)."""
+    code = frame.f_code
+    lasti = frame.f_lasti
+    return bool(code.co_flags & inspect.CO_GENERATOR) and 0 <= lasti < len(code.co_code) and \
+        code.co_code[lasti] in _YIELDS
+
+
+def _resumes(frame) -> bool:
+    """Whether a ``call`` event of a generator frame resumes it."""
+    code = frame.f_code
+    if not code.co_flags & inspect.CO_GENERATOR:
+        return False
+    lasti = frame.f_lasti
+    if _RESUME is None:  # Python 3.10: a new generator has run nothing
+        return lasti >= 0
+    codes = code.co_code
+    return 0 <= lasti < len(codes) - 1 and codes[lasti] == _RESUME and codes[lasti + 1] & 3 != 0
 
 
 class _Tracer:
@@ -611,18 +675,18 @@ class _Tracer:
     def on_call(self, frame, event, _):
         code = frame.f_code
         if is_lua_code(code):
-            if self.calls:
+            if self.calls and not _resumes(frame):
                 self.fire("call")
             frame.f_trace_opcodes = bool(self.count)
             return self.in_lua
         if code in BUILTIN_CODES:
-            if self.calls:
+            if self.calls and not _resumes(frame):
                 self.fire("call")
             return self.in_builtin if self.returns else None
         return None
 
     def in_builtin(self, frame, event, _):
-        if event == "return" and self.returns:
+        if event == "return" and self.returns and not _suspends(frame):
             self.fire("return")
         return self.in_builtin
 
@@ -645,6 +709,8 @@ class _Tracer:
                     if previous is None or previous[0] != lua_line or python_line < previous[1]:
                         self.fire("line", lua_line)
         elif event == "return":
+            if _suspends(frame):  # a coroutine yielding: no return in Lua
+                return self.in_lua
             self.last.pop(frame, None)
             if self.returns:
                 self.fire("return")
