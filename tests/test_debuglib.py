@@ -414,3 +414,23 @@ def test_hooks_are_per_coroutine_and_a_yield_is_no_return():
     assert ours[0] == ("call nil, call yield, return yield, call wrap, return wrap, call inner, "
                        "return sethook, return inner, call inner, return yield, return nil, "
                        "return inner, return nil")
+
+
+def test_the_levels_of_a_suspended_coroutine_are_seen():
+    source = """
+    local function g(x) coroutine.yield(x) end
+    local co = coroutine.create(function(a)
+      local y = 1
+      g(a)
+      return y
+    end)
+    coroutine.resume(co, 7)
+    local info = debug.getinfo(co, 2, "Sl")
+    local name, value = debug.getlocal(co, 1, 1)
+    local lines = {}
+    for line in debug.traceback(co):gmatch(":(%d+):") do lines[#lines + 1] = line end
+    return info.currentline, info.linedefined, name, value, table.concat(lines, " "),
+           debug.getinfo(co, 3) == nil
+    """
+    ours, reference = run_both(source)
+    assert ours == reference == (5, 3, "x", 7, "2 5", True)

@@ -433,6 +433,9 @@ def _lua_levels(start):
     """``frames.lua_levels``, seen from inside xpcall's message handler as
     lua5.4 sees it: the handler runs on top of the levels the error came up
     through (``base.ERROR_FRAMES``), between it and ``xpcall``."""
+    if type(start) is list:  # a suspended coroutine's frames
+        yield from _lua_levels_of(start)
+        return
     frame = start
     while frame is not None:
         if ERROR_FRAMES:
@@ -479,16 +482,22 @@ def _current_line(frame) -> int:
 
 
 def _thread_top(st, coroutine):
-    """The innermost Python frame of a coroutine's thread, or None when it
-    is not running or suspended in the middle of Lua code."""
-    core = getattr(coroutine, "_core", None)
-    worker = getattr(core, "worker", None)
-    ident = getattr(worker, "ident", None)
-    if ident is None:
-        return None
-    if ident == threading.get_ident():
+    """Where the levels of ``coroutine`` start: the caller's frame when it
+    is the running one; for a suspended one, its generator frames,
+    innermost first (a suspended generator's frame has no ``f_back``: the
+    chain is its ``yield from`` delegation); None when nothing is seen."""
+    sched = getattr(st, "coroutines", None)
+    if sched is not None and coroutine is sched.current:
         return sys._getframe(2)
-    return sys._current_frames().get(ident)
+    frames = []
+    gen = getattr(coroutine, "gen", None)
+    if getattr(coroutine, "status", None) != "suspended":
+        return None
+    while gen is not None and getattr(gen, "gi_frame", None) is not None:
+        frames.append(gen.gi_frame)
+        gen = gen.gi_yieldfrom
+    frames.reverse()
+    return frames or None
 
 
 def _frame_label(st, frame) -> str:
