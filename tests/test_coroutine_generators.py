@@ -65,11 +65,15 @@ end
           return function(_, k) if not k then return 1, 'one' end end, t, nil
         end})
         for k, v in pairs(t) do coroutine.yield(v) end""", "pairs one"),
-    ("table.sort", """
-        local t = {3, 1, 2}
-        table.sort(t, function(a, b) coroutine.yield('c') return a < b end)
-        coroutine.yield(table.concat(t))""", None),
-    ("string.gsub", "coroutine.yield((string.gsub('ab', '%a', coroutine.yield)))", "a b AB"),
+    pytest.param("__close", """
+        do local x <close> = setmetatable({}, {__close = function() coroutine.yield('closing') end}) end
+        coroutine.yield('after')""", "closing after", marks=pytest.mark.xfail(
+        strict=True, reason="the generator form still closes with the plain CLOSE helper: "
+                            "compile/generator.py must list CLOSE in _HELPERS (CLOSEG is ready "
+                            "in runtime/generators.py); lua5.4 lets __close yield")),
+    ("isyieldable after a failed yield inside sort", """
+        local ok, e = pcall(table.sort, {1, 2, 3}, coroutine.yield)
+        coroutine.yield(tostring(ok) .. ' ' .. tostring(coroutine.isyieldable()))""", "false true"),
     ("tail calls", """
         local function loop(n) if n == 0 then return coroutine.yield('bottom') end return loop(n - 1) end
         coroutine.yield(loop(100000))""", "bottom BOTTOM"),
@@ -77,14 +81,8 @@ end
 def test_yields_cross(name, body, expect):
     code = DRIVE + f"return drive(function() {body} return 'end' end)"
     got = run(code)
-    if expect is None:     # table.sort: only the outcome (the comparisons are sort's own)
-        assert got.endswith(" 123") and set(got.split()[:-1]) == {"c"}
-    else:
-        assert got == expect
-    if name not in ("table.sort", "string.gsub", "__pairs"):
-        # lua5.4 lets none of the three yield (C functions without
-        # continuations); luapy does, as it always has.
-        assert got == lupa_run(code)
+    assert got == expect
+    assert got == lupa_run(code)
 
 
 @pytest.mark.parametrize("body", [
@@ -92,6 +90,18 @@ def test_yields_cross(name, body, expect):
     "return tostring(setmetatable({}, {__tostring = function() coroutine.yield() return 'x' end}))",
     "return select(2, load(function() coroutine.yield() end))",
     "return select(2, string.format('%s', setmetatable({}, {__tostring = function() return coroutine.yield() end})))",
+    # lua5.4's sort calls its comparator (and ``__lt``) with lua_call, no
+    # continuation: coroutine.lua:289 and errors.lua:374 of the official suite.
+    "table.sort({1, 2, 3}, coroutine.yield)",
+    "table.sort({3, 1, 2}, function(a, b) coroutine.yield('c') return a < b end)",
+    "local mt = {__lt = function() return coroutine.yield() end} "
+    "table.sort({setmetatable({}, mt), setmetatable({}, mt)})",
+    # a ``__close`` is not a C boundary, but the sort it runs inside is
+    "table.sort({1, 2}, function() local x <close> = setmetatable({}, {__close = coroutine.yield}) end)",
+    pytest.param("string.gsub('ab', '%a', coroutine.yield)", marks=pytest.mark.xfail(
+        strict=True, reason="strlib.py (not this branch's) still gives gsub a generator form")),
+    pytest.param("string.gsub('ab', '%a', function(c) return coroutine.yield(c) end)", marks=pytest.mark.xfail(
+        strict=True, reason="strlib.py (not this branch's) still gives gsub a generator form")),
 ])
 def test_yield_across_a_builtin_without_generator_form_fails(body):
     code = f"return select(-1, coroutine.resume(coroutine.create(function() {body} end)))"
@@ -189,3 +199,32 @@ def test_a_chunk_run_by_dofile_may_yield(tmp_path):
         local a = f({str(chunk)!r})
         local b = f(100, 101)
         return a, b, f(200)""") == (10, 20, 100 + 200 * 101)
+
+
+def test_closeg_lets_a_close_handler_yield_once_the_compiler_emits_it(monkeypatch):
+    # The runtime half of yielding __close handlers (locals.lua:853-969):
+    # CLOSEG, which the generator form calls once compile/generator.py
+    # lists CLOSE among its _HELPERS (this test makes it so), on the way
+    # out of a block and while an error unwinds one.
+    import re
+
+    from luapy.compile import generator
+    helpers = (*generator._HELPERS, "CLOSE")
+    monkeypatch.setattr(generator, "_TOKENS", re.compile(
+        generator._TOKENS.pattern.replace("|".join(generator._HELPERS), "|".join(helpers))))
+    monkeypatch.setattr(generator, "_HELPERS", helpers)
+    code = DRIVE + """return drive(function()
+      local function closer(name)
+        return setmetatable({}, {__close = function(_, e)
+          coroutine.yield(name .. ':' .. tostring(e))
+        end})
+      end
+      do local x <close> = closer('x') end
+      local ok, e = pcall(function()
+        local y <close> = closer('y')
+        error('boom', 0)
+      end)
+      coroutine.yield(tostring(ok) .. ' ' .. e)
+      return 'end'
+    end)"""
+    assert run(code) == lupa_run(code) == "x:nil y:boom false boom"

@@ -312,3 +312,125 @@ SOURCE_HOOK_MID_LINE = (
 def test_a_line_hook_starts_with_the_next_line():
     # db.lua: setting the hook mid-line reports nothing for that line.
     assert execute_in_child(SOURCE_HOOK_MID_LINE) == repr("3 4")
+
+
+def test_a_message_handler_sees_the_levels_the_error_came_up_through():
+    # lua5.4 runs xpcall's handler on top of the stack where the error was
+    # raised (locals.lua:493); luapy has unwound it by then.
+    source = """
+    local function bar() local t = nil; return t.x end
+    local function baz() error("deep") end
+    local _, direct = xpcall(bar, debug.traceback)
+    local _, lua_handler = xpcall(bar, function(m) return debug.traceback(m, 2) end)
+    local _, nested = xpcall(function() baz() end, debug.traceback)
+    local _, info = xpcall(baz, function(m)
+      local i = debug.getinfo(3, "Sln")
+      return i.currentline .. " " .. tostring(i.name) .. " " .. debug.getinfo(2, "S").what
+    end)
+    return direct, lua_handler, nested, info
+    """
+    ours, reference = run_both(source)
+    assert ours == tuple(text.replace('[string "<python>"]', "(execute)") for text in reference)
+    assert "in function 'error'" in ours[2]
+
+
+def test_a_close_handler_that_raises_is_named_in_the_message_handler_s_traceback():
+    source = """
+    local function foo(...)
+      local x <close> = setmetatable({}, {__close = function() error("@x123") end})
+    end
+    local _, msg = xpcall(foo, debug.traceback)
+    return msg
+    """
+    ours = LuaRuntime(profile="standard").execute(source)
+    assert ours.startswith("(execute):3: @x123\nstack traceback:\n"
+                           "\t[C]: in function 'error'\n"
+                           "\t(execute):3: in metamethod 'close'\n")
+    assert "in function 'xpcall'" in ours
+
+
+def test_the_return_of_sethook_and_of_the_builtins_below_it_is_hooked():
+    # locals.lua:806: the hook set inside a __close sees sethook return.
+    source = """
+    local trace = {}
+    local function hook(event) trace[#trace + 1] = event .. " " .. tostring(debug.getinfo(2).name) end
+    local function foo(...)
+      local x <close> = setmetatable({}, {__close = function() trace[#trace + 1] = "x" end})
+      local y <close> = setmetatable({}, {__close = function() debug.sethook(hook, "r") end})
+      return ...
+    end
+    local t = {foo(10, 20, 30)}
+    debug.sethook()
+    return table.concat(t, " ") .. " | " .. table.concat(trace, ", ")
+    """
+    ours, reference = run_both(source)
+    assert ours == reference == "10 20 30 | return sethook, return close, x, return close, return foo"
+
+
+@pytest.mark.parametrize("chunk", [
+    "local i = 0 while i < 3 do i = i + 1 end",
+    "local i = 0 repeat i = i + 1 until i == 3",
+    "for k, v in pairs({1, 2, 3}) do local x = v end",
+    "local i = 0 while i < 3 do i = i + 1 end\nlocal y = 1",
+])
+def test_a_loop_on_one_line_hooks_the_line_each_time_it_jumps_back(chunk):
+    # lua5.4 fires a line event on every backward jump (``pc <= oldpc``),
+    # even to the same line.
+    source = """
+    local lines = {}
+    local f = load(...)
+    debug.sethook(function(_, line) lines[#lines + 1] = line end, "l"); f(); debug.sethook()
+    return table.concat(lines, ",")
+    """
+    ours = LuaRuntime(profile="standard").eval(f"function(...) {source} end")(chunk)
+    lupa = pytest.importorskip("lupa.lua54")
+    assert ours == lupa.LuaRuntime().eval(f"function(...) {source} end")(chunk)
+
+
+HOOKED_COROUTINES = """
+local trace = {}
+local function hook(event) trace[#trace + 1] = event .. " " .. tostring(debug.getinfo(2, "n").name) end
+local co = coroutine.create(function(a)
+  local b = coroutine.yield(a + 1)
+  local inner = coroutine.wrap(function() debug.sethook(hook, "r") coroutine.yield() end)
+  inner()       -- its hook is its own: nothing of this coroutine's is hooked
+  inner()
+  return b * 2
+end)
+debug.sethook(co, hook, "cr")   -- coroutine.lua:352: a hook for another coroutine
+local main_hook = debug.gethook()
+local co_hook = debug.gethook(co) == hook
+coroutine.resume(co, 1)
+local mid = #trace
+coroutine.resume(co, 5)
+debug.sethook(co)
+return table.concat(trace, ", "), mid, main_hook, co_hook, debug.gethook(co)
+"""
+
+
+def test_hooks_are_per_coroutine_and_a_yield_is_no_return():
+    ours, reference = run_both(HOOKED_COROUTINES)
+    assert ours == reference
+    assert ours[0] == ("call nil, call yield, return yield, call wrap, return wrap, call inner, "
+                       "return sethook, return inner, call inner, return yield, return nil, "
+                       "return inner, return nil")
+
+
+def test_the_levels_of_a_suspended_coroutine_are_seen():
+    source = """
+    local function g(x) coroutine.yield(x) end
+    local co = coroutine.create(function(a)
+      local y = 1
+      g(a)
+      return y
+    end)
+    coroutine.resume(co, 7)
+    local info = debug.getinfo(co, 2, "Sl")
+    local name, value = debug.getlocal(co, 1, 1)
+    local lines = {}
+    for line in debug.traceback(co):gmatch(":(%d+):") do lines[#lines + 1] = line end
+    return info.currentline, info.linedefined, name, value, table.concat(lines, " "),
+           debug.getinfo(co, 3) == nil
+    """
+    ours, reference = run_both(source)
+    assert ours == reference == (5, 3, "x", 7, "2 5", True)

@@ -183,3 +183,54 @@ def test_an_automatic_cycle_clears_weak_tables_and_finalizes():
     """
     ours, reference = run_both(source)
     assert ours == reference is True
+
+
+#: Allocates until a dropped table's finalizer runs: automatic cycles only
+#: (gc.lua's GC1), no collectgarbage().
+AUTOMATIC_CYCLE = """
+local function automatic_cycle()
+  local finish = false
+  local u = setmetatable({}, {__gc = function () finish = true end})
+  local n = 0
+  repeat u = {}; n = n + 1 until finish or n > 2000000
+  assert(finish)
+end
+"""
+
+
+def test_an_automatic_cycle_clears_the_entries_of_weak_tables():
+    # gc.lua:337: the chain of ephemerons goes at an automatic cycle.
+    source = AUTOMATIC_CYCLE + """
+    local a = setmetatable({}, {__mode = 'k'})
+    local v = setmetatable({}, {__mode = 'v'})
+    local x
+    for i = 1, 100 do local n = {}; a[n] = {k = {x}}; x = n end
+    v[1], v[2], v.keep = {}, {}, a
+    x = nil
+    automatic_cycle()
+    return next(a) == nil, v[1] == nil and v[2] == nil and #v, v.keep == a
+    """
+    ours, reference = run_both(source)
+    assert ours == reference == (True, 0, True)
+
+
+def test_an_automatic_cycle_during_a_traversal_moves_no_key():
+    # The survivors are put back where they were: a traversal under way
+    # meets each key once, and the order is the one before the cycle.
+    source = AUTOMATIC_CYCLE + """
+    local keep, t = {}, setmetatable({}, {__mode = 'k'})
+    for i = 1, 50 do local key = {} t[key] = i; if i % 2 == 0 then keep[#keep + 1] = key end end
+    local before = {}
+    for k, v in pairs(t) do before[#before + 1] = v end
+    local seen, count = setmetatable({}, {__mode = 'k'}), 0
+    for k, v in pairs(t) do
+      if count == 10 then automatic_cycle() end
+      count = count + 1
+      assert(not seen[k]); seen[k] = true
+    end
+    local after = {}
+    for k, v in pairs(t) do after[#after + 1] = v end
+    return table.concat(before, " ") == table.concat(after, " "), count, #keep
+    """
+    # (The keys the traversal's snapshot holds survive it, unlike in lua5.4.)
+    assert LuaRuntime(profile="standard", limits=COLLECTING).execute(source) == (True, 50, 25)

@@ -9,15 +9,16 @@ entries, so no reader of ``Table`` (generated code reads ``hash`` and
 ``arr`` directly) changes and ordinary tables pay nothing.  At a collection
 the weak parts are let go for real:
 
-* ``collect`` (``collectgarbage()``): every entry with a weak, collectable
-  part (a table, function, userdata or thread; strings and numbers are
-  values, never collected) is taken out and held by a ``weakref`` instead;
-  ``gc.collect()`` runs; the entries whose objects survived go back.  Exact,
-  cycles included.
+* a full cycle (``collectgarbage()``, and the automatic one that
+  allocation paces while finalizers exist): every entry with a weak,
+  collectable part (a table, function, userdata or thread; strings and
+  numbers are values, never collected) is taken out and held by a
+  ``weakref`` instead; ``gc.collect()`` runs; the entries whose objects
+  survived go back where they were.  Exact, cycles included.
 * ``sweep`` (automatic, every ``SWEEP_EVERY`` budget checks, at a point
   where generated code is between operations): an entry whose weak object
   has no reference but the table's own is dropped (a reference count, no
-  collection).  Garbage in cycles waits for the next ``collect``.
+  collection).  Garbage in cycles waits for the next full cycle.
 
 Finalizers.  A table whose metatable has ``__gc`` when it is set gets a
 ``_Finalizer`` in its ``gc_proxy`` slot: a small object that refers back to
@@ -128,41 +129,29 @@ class Collector:
             # holds but the Python frames still do.
             _restore_temporaries(_release_temporaries(sys._getframe(1), operands=False))
             return
+        self._full_cycle(sys._getframe(1), operands=True)
+        self.run_finalizers()
+
+    def _full_cycle(self, frame, operands: bool) -> None:
+        """``gc.collect()`` with the weak parts of the weak tables let go of
+        for it, and what survived put back where it was.
+
+        The entries are taken out of the tables' own list and dict and put
+        back in the same order, with no ``Table.set``: no key moves, so a
+        traversal under way (``next`` and its snapshot) goes on as if the
+        collector had only cleared the entries that died, which is all
+        lua5.4's does.  No Lua code runs in between.
+        """
         held = []
         for table in list(self.weak_tables):
             mode = weak_mode(table)
-            if mode is None:
-                continue
-            weak_keys, weak_values = mode
-            for key, value in list(table.iter_items()):
-                key_weak = weak_keys and _collectable(key)
-                value_weak = weak_values and _collectable(value)
-                if key_weak and not value_weak and type(key) is Table and \
-                        getattr(key, "gc_proxy", None) is None:
-                    # An ephemeron: the value is held by its key alone, so
-                    # a key reachable only through values dies with them.
-                    key.gc_proxy = _Ephemeron(value)
-                    value, value_weak = _EPHEMERON, False
-                if key_weak or value_weak:
-                    held.append((table, weakref.ref(key) if key_weak else key, key_weak,
-                                 weakref.ref(value) if value_weak else value, value_weak))
-                    table.set(key, None)
-            key = value = None
-        released = _release_temporaries(sys._getframe(1))
+            if mode is not None:
+                held.append(_take_weak_entries(table, *mode))
+        released = _release_temporaries(frame, operands)
         charged_collect()  # on Lua's behalf: its time is the call's
         _restore_temporaries(released)
-        for table, key, key_weak, value, value_weak in held:
-            if key_weak:
-                key = key()
-            if value_weak:
-                value = value()
-            if value is _EPHEMERON and key is not None:
-                value = key.gc_proxy.value
-                key.gc_proxy = None
-            if key is not None and value is not None:
-                table.set(key, value)
-        del held
-        self.run_finalizers()
+        for table, array_refs, items in held:
+            _put_back_survivors(table, array_refs, items)
 
     def sweep(self) -> None:
         """Drop entries whose weak object only the table itself holds.
@@ -226,9 +215,9 @@ class Collector:
         if caller is None or not is_lua_code(caller.f_code):
             return
         if cycle:
-            # Only CPython's collection: weak tables are let go of at
-            # explicit collections, as a traversal of one may be under way.
-            charged_collect()
+            # A full cycle, weak tables included (gc.lua:337); the
+            # operands of an expression under way stay held.
+            self._full_cycle(caller, operands=False)
             self.next_cycle = self.st.memory_left - CYCLE_BYTES
         if self.pending:
             self.run_finalizers()
@@ -356,6 +345,61 @@ def _temporary_references(frame) -> dict:
                     counts[id(value)] = counts.get(id(value), 0) + per_temporary
         frame = frame.f_back
     return counts
+
+
+def _take_weak_entries(table: Table, weak_keys: bool, weak_values: bool):
+    """Take the entries of ``table`` with a weak, collectable part out for
+    a collection: ``(table, {array index: weak reference}, hash items)``,
+    the items None when none is weak.  The array keeps its length (a hole
+    where a value was taken); the dict is emptied, its items kept in order,
+    each weak part as a weak reference."""
+    arr = table.arr
+    array_refs = {}
+    if weak_values:
+        for index, value in enumerate(arr):
+            if _collectable(value):
+                array_refs[index] = weakref.ref(value)
+                arr[index] = None
+    items = []
+    any_weak = False
+    for key, value in table.hash.items():
+        key_weak = weak_keys and _collectable(key)
+        value_weak = weak_values and _collectable(value)
+        if key_weak and not value_weak and type(key) is Table and \
+                getattr(key, "gc_proxy", None) is None:
+            # An ephemeron: the value is held by its key alone, so
+            # a key reachable only through values dies with them.
+            key.gc_proxy = _Ephemeron(value)
+            value, value_weak = _EPHEMERON, False
+        any_weak = any_weak or key_weak or value_weak
+        items.append((weakref.ref(key) if key_weak else key, key_weak,
+                      weakref.ref(value) if value_weak else value, value_weak))
+    if any_weak:
+        table.hash.clear()
+    else:
+        items = None
+    return table, array_refs, items
+
+
+def _put_back_survivors(table: Table, array_refs: dict, items) -> None:
+    arr = table.arr
+    for index, ref in array_refs.items():
+        arr[index] = ref()
+    if arr and arr[-1] is None:
+        table.set(len(arr), None)  # trailing holes go, as the invariant wants
+    if items is None:
+        return
+    hash = table.hash
+    for key, key_weak, value, value_weak in items:
+        if key_weak:
+            key = key()
+        if value_weak:
+            value = value()
+        if value is _EPHEMERON and key is not None:
+            value = key.gc_proxy.value
+            key.gc_proxy = None
+        if key is not None and value is not None:
+            hash[key] = value
 
 
 #: Where an ephemeron's value is, during a collection: in its key.

@@ -20,10 +20,12 @@ at the bottom of that chain, and ``resume`` a ``send`` at its top
 
 from __future__ import annotations
 
+import sys
 from functools import partial
 
-from ..errors import LuaError, LuaException
+from ..errors import LuaError, LuaException, LuaLimitError
 from . import helpers, ops
+from .frames import UNWINDING
 from .helpers import TailCall, locate_at_entry, runtime_namespace
 from .values import Function, Table
 
@@ -184,6 +186,29 @@ def generator_namespace(st) -> dict:
                          ("EQ", _truth), ("LT", _truth), ("LE", _truth), ("NEG", _first),
                          ("BNOT", _first), ("LEN", _first)):
         namespace[name + "G"] = yieldable(namespace[name], result)
+    close_normally = yieldable(namespace["CLOSE"], _nothing)
+
+    def CLOSEG(value, error):
+        """``CLOSE`` in generator form: a ``__close`` may yield, as in
+        lua5.4 (locals.lua:853), on the way out of its block or while an
+        error unwinds it (``helpers._close``'s two cases)."""
+        if value is None or value is False:
+            return None
+        if error is None:
+            return (yield from close_normally(value, None))
+        handler = ops.metamethod(st, value, "__close")
+        ops.check_callable_from_c(st, handler)  # lua5.4 unwinds outside any Lua frame
+        # The frame whose variable this is is gone for Lua (see _close).
+        unwinding = id(sys._getframe(1))
+        UNWINDING.add(unwinding)
+        try:
+            # A budget error is the host's: the handler sees no error object.
+            yield from CALLG(handler, (value, None if isinstance(error, LuaLimitError) else error.value), None)
+        finally:
+            UNWINDING.discard(unwinding)
+        return None
+
+    namespace["CLOSEG"] = CLOSEG
     namespace.update({
         "CALLG": CALLG, "CONCATG": CONCATG, "GENFORG": GENFORG,
         "DONE": DONE, "DROPPED": DROPPED, "GeneratorExit": GeneratorExit,

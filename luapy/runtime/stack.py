@@ -16,6 +16,7 @@ from __future__ import annotations
 import queue
 import sys
 import threading
+import time
 import weakref
 
 #: Python frames one Lua call level may take (the generated function plus
@@ -96,6 +97,32 @@ def raise_in_thread(ident: int | None, exception: type[BaseException] | None) ->
     return set_async_exc(ctypes.c_ulong(ident), exc) == 1
 
 
+#: Seconds between two deliveries of an interrupt not yet seen arrive: an
+#: asynchronous exception that lands in a ``__del__``, a weakref or
+#: collection callback is printed as "Exception ignored" and lost.
+REDELIVER_EVERY = 0.25
+
+#: Seconds between two looks at pending signals by a main thread waiting
+#: for a call on the deep-stack thread (None: it sleeps until the call
+#: ends, as it did before; only for tests).
+SIGNAL_POLL = 0.05
+
+#: Interrupts delivered and not yet seen caught: thread ident -> the
+#: executor whose call it interrupts.
+_undelivered: dict = {}
+_undelivered_lock = threading.Lock()
+
+
+def interrupt_caught(error: BaseException) -> None:
+    """Lua code caught ``error`` (``pcall``, ``xpcall``, ``coroutine.resume``):
+    if it is the interrupt of this thread's call, it has arrived and is
+    delivered no more."""
+    if _undelivered:
+        executor = _undelivered.get(threading.get_ident())
+        if executor is not None and isinstance(error, executor._interrupted):
+            executor._arrived()
+
+
 class DeepStackExecutor:
     """Runs calls, one at a time, on one long-lived thread with a deep stack.
 
@@ -117,12 +144,47 @@ class DeepStackExecutor:
         return self._thread
 
     def interrupt(self, exception: type[BaseException]) -> bool:
-        """Raise ``exception`` in the call running now, if there is one."""
+        """Raise ``exception`` in the call running now, if there is one.
+
+        It is raised again every ``REDELIVER_EVERY`` seconds until Lua code
+        catches it (``interrupt_caught``) or the call ends: CPython loses an
+        asynchronous exception that lands in a finalizer or a callback."""
         thread = self._thread
-        if thread is None or not self._busy:
-            return False
-        self._interrupted = exception
-        return raise_in_thread(thread.ident, exception)
+        with _undelivered_lock:
+            if thread is None or not self._busy:
+                return False
+            self._interrupted = exception
+            if not raise_in_thread(thread.ident, exception):
+                return False
+            first = thread.ident not in _undelivered
+            _undelivered[thread.ident] = self
+        if first:
+            threading.Thread(target=self._redeliver, args=(thread.ident, exception),
+                             name="luapy-interrupt", daemon=True).start()
+        return True
+
+    def _redeliver(self, ident: int, exception) -> None:
+        while True:
+            time.sleep(REDELIVER_EVERY)
+            with _undelivered_lock:
+                if _undelivered.get(ident) is not self or not self._busy:
+                    return
+                raise_in_thread(ident, exception)
+
+    def _arrived(self) -> None:
+        """The interrupt was caught (on the executor's thread): stop, and
+        cancel a delivery not raised yet."""
+        with _undelivered_lock:
+            ident = threading.get_ident()
+            if _undelivered.pop(ident, None) is not None:
+                raise_in_thread(ident, None)
+
+    def _call_ended(self) -> None:
+        with _undelivered_lock:
+            self._busy = False
+            thread = self._thread
+            if thread is not None and _undelivered.pop(thread.ident, None) is not None:
+                raise_in_thread(thread.ident, None)
 
     def _start(self) -> threading.Thread:
         thread = start_thread(_serve, (self._requests,), name="luapy-deep-stack",
@@ -141,9 +203,19 @@ class DeepStackExecutor:
         self._busy = True
         try:
             self._requests.put((function, args, outcome, done))
-            done.wait()
+            if SIGNAL_POLL is not None and threading.current_thread() is threading.main_thread():
+                # Python runs signal handlers on the main thread only, when
+                # it runs bytecode.  A signal whose C handler ran on another
+                # thread (the kernel may hand a process's signal to any of
+                # them) never wakes a main thread blocked on a lock: Ctrl-C
+                # waited for the call to end (the luapy command's Ctrl-C
+                # test hung so, often under load).  So it looks now and then.
+                while not done.wait(SIGNAL_POLL):
+                    pass
+            else:
+                done.wait()
         finally:
-            self._busy = False
+            self._call_ended()
         if not outcome:  # the interrupt landed between the call and its answer
             raise self._interrupted()
         ok, value = outcome
@@ -178,6 +250,6 @@ def _serve(requests: queue.SimpleQueue) -> None:
 __all__ = [
     "COMPILE_FRAMES", "DEEP_RECURSION_LIMIT", "DEEP_STACK_BYTES",
     "DEEP_STACK_THRESHOLD", "DeepStackExecutor", "FRAMES_PER_LEVEL",
-    "ensure_compile_headroom", "raise_in_thread", "raise_recursion_limit",
+    "ensure_compile_headroom", "interrupt_caught", "raise_in_thread", "raise_recursion_limit",
     "recursion_limit_for", "start_thread",
 ]

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import sys
+
 from ..errors import ArgumentError, LuaError, LuaException, LuaLimitError, LuaSyntaxError
 from ..load import load_chunk, skip_file_header
 from ..runtime import ops
 from ..runtime.collector import Collector
 from ..runtime.generators import call_generator
 from ..runtime.helpers import lua_where
+from ..runtime.stack import interrupt_caught
 from ..runtime.args import (
     arg, arg_error, check_any, check_int, check_str, check_table, name_argument_error, opt_int, opt_str,
     register, str_to_number, type_error,
@@ -209,6 +212,7 @@ def open(st) -> None:
             raise
         except LuaError as error:
             st.depth = depth
+            interrupt_caught(error)
             if type(error) is ArgumentError:
                 name_argument_error(st, error)
             return False, error
@@ -237,6 +241,7 @@ def open(st) -> None:
             raise
         except LuaError as error:
             st.depth = coroutine.base + depth
+            interrupt_caught(error)
             if type(error) is ArgumentError:
                 name_argument_error(st, error)
             return False, error
@@ -386,21 +391,46 @@ def open(st) -> None:
 LUAI_MAXCCALLS = 200
 
 
+#: While xpcall's message handler runs: ``id`` of the ``_run_handler``
+#: frame that runs it -> the Python frames the error came up through,
+#: innermost first.  lua5.4 runs the handler on top of the stack where the
+#: error was raised; here the error has unwound those frames already, so
+#: ``debug`` splices them back in where the handler's stack meets xpcall's
+#: (``debuglib``), as its traceback object keeps them.
+ERROR_FRAMES: dict[int, list] = {}
+#: ...and each of those frames' Python line when the error left it (a frame
+#: that is done reports its last instruction, not where it was): ``id`` -> line.
+ERROR_LINES: dict[int, int] = {}
+
+
 def _run_handler(st, handler, error: LuaError):
     """Call xpcall's message handler; a failing handler is lua's LUA_ERRERR."""
+    key = id(sys._getframe())
+    # The first entry is the protected call that caught the error.
+    tb = error.__traceback__.tb_next if error.__traceback__ is not None else None
+    frames = []
+    while tb is not None:
+        frames.append(tb.tb_frame)
+        ERROR_LINES[id(tb.tb_frame)] = tb.tb_lineno
+        tb = tb.tb_next
+    frames.reverse()
+    ERROR_FRAMES[key] = frames
     try:
         results = ops.call(st, handler, (error.value,))
     except LuaLimitError:
         raise
     except LuaError:
         return "error in error handling"
+    finally:
+        del ERROR_FRAMES[key]
+        for frame in frames:
+            ERROR_LINES.pop(id(frame), None)
     return results[0] if results else None
 
 
 def _accounted_kilobytes(st) -> float:
     limit = st.limits.memory
     if limit is None:
-        import sys
         return float(sys.getallocatedblocks() * 64) / 1024.0
     return max(limit - st.memory_left, 0) / 1024.0
 
@@ -435,7 +465,6 @@ def _parse_in_base(st, text: str, base: int):
 
 def _open_file_loaders(st, G: Table) -> None:
     """``dofile`` and ``loadfile``: the command-line profile only."""
-    import sys
 
     def read_source(filename):
         """A file's text and chunk name as ``luaL_loadfilex`` reads them;

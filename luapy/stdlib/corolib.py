@@ -40,6 +40,7 @@ from ..errors import LuaError, LuaException, LuaLimitError
 from ..runtime.args import arg_error, check_function, register, type_error
 from ..runtime.clock import charged_collect
 from ..runtime.generators import generator_form
+from ..runtime.stack import interrupt_caught
 from ..runtime.values import Coroutine, Function, Table
 
 #: lua5.4 (LUAI_MAXCCALLS = 200) lets ``lua`` nest 198 coroutines, counting
@@ -129,6 +130,9 @@ class _Scheduler:
         self.max_live = st.options.coroutine_limit
         #: Coroutines started since the last collection forced by the cap.
         self.started_since_collect = 0
+        #: Set by ``debug.sethook`` (``debuglib``): called at each switch
+        #: with the coroutine that runs from now on.
+        self.on_switch = None
 
     def create(self, body: Function) -> LuaCoroutine:
         self.st.charge_memory(COROUTINE_COST)
@@ -166,6 +170,7 @@ class _Scheduler:
             raise
         except LuaError as error:
             self._ended(co, previous, resumer_depth, None)
+            interrupt_caught(error)
             co.error = error.value
             return False, error.value
         except RecursionError:
@@ -179,6 +184,8 @@ class _Scheduler:
         self.nested -= 1
         self.current = previous
         previous.status = RUNNING
+        if self.on_switch is not None:
+            self.on_switch(previous)
         co.status = SUSPENDED
         own = level[0] = depth_cell.cell_contents - resumer_depth
         depth_cell.cell_contents = resumer_depth
@@ -196,6 +203,8 @@ class _Scheduler:
         co.status = RUNNING
         self.current = co
         self.nested += 1
+        if self.on_switch is not None:
+            self.on_switch(co)
         co.base = resumer_depth
         self.depth_cell.cell_contents = depth
         if self.steps_cell.cell_contents > self.max_depth - depth:
@@ -222,6 +231,8 @@ class _Scheduler:
         self.nested -= 1
         self.current = previous
         previous.status = RUNNING
+        if self.on_switch is not None:
+            self.on_switch(previous)
         co.status = DEAD
         co.gen = None
         self.live.discard(co)
@@ -245,7 +256,17 @@ class _Scheduler:
     def kill(self, co: LuaCoroutine):
         """Unwind a started, suspended coroutine; ``(ok, error value)``."""
         resumer_depth = self.depth_cell.cell_contents
-        previous = self._enter(co, resumer_depth, resumer_depth + co.level[0])
+        depth = resumer_depth + co.level[0]
+        if depth >= self.max_depth or self.nested >= MAX_NESTED_RESUMES:
+            # Closing nests like resuming (lua_closethread counts its C
+            # calls on top of the closer's): cstack.lua:108.  The thread
+            # is reset all the same, its variables left unclosed.
+            co.status = DEAD
+            gen, co.gen = co.gen, None
+            self.live.discard(co)
+            gen.close()
+            return False, "C stack overflow"
+        previous = self._enter(co, resumer_depth, depth)
         gen = co.gen
         try:
             gen.throw(CoroutineKill())

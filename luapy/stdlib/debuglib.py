@@ -12,6 +12,8 @@ Python traces nothing, which is lua5.4's rule too (no hooks inside hooks).
 
 from __future__ import annotations
 
+import dis
+import inspect
 import sys
 import threading
 import weakref
@@ -22,10 +24,10 @@ from ..runtime.args import (
     arg, arg_error, check_any, check_int, check_str, opt_int, register, type_error,
 )
 from ..runtime.frames import (
-    active_locals, check_typed_local, code_lines, current_line, function_of_frame, is_lua_code,
-    is_vararg, level_frame, lua_levels, parameter_count, parameter_names, proto_of_code,
-    set_frame_local,
+    UNWINDING, active_locals, check_typed_local, code_lines, function_of_frame, is_lua_code,
+    is_vararg, parameter_count, parameter_names, proto_of_code, set_frame_local,
 )
+from .base import ERROR_FRAMES, ERROR_LINES
 from ..runtime.values import (
     BUILTIN_CODES, Coroutine, Function, Table, Userdata, tostring_basic, type_name,
 )
@@ -70,7 +72,7 @@ def open(st) -> Table:
         if type(target) not in (int, float):
             arg_error(1 + shift, "getinfo", "function or level expected")
         level = check_int(rest, 1, "getinfo")
-        frame = level_frame(level, start)
+        frame = _level_frame(level, start)
         if frame is None:
             return (None,)
         function = function_of_frame(frame) if ("f" in what or "u" in what) else None
@@ -98,7 +100,7 @@ def open(st) -> Table:
                 info.set("linedefined", -1)
                 info.set("lastlinedefined", -1)
         if "l" in what:
-            info.set("currentline", current_line(frame) if lua and frame is not None else -1)
+            info.set("currentline", _current_line(frame) if lua and frame is not None else -1)
         if "u" in what:
             if lua:
                 info.set("nups", len(proto.upvalue_names))
@@ -140,7 +142,7 @@ def open(st) -> Table:
             names = parameter_names(target.proto, target.raw.__code__)
             return (names[n - 1] if 0 < n <= len(names) else None,)
         level = check_int(rest, 1, "getlocal")
-        frame = level_frame(level, start)
+        frame = _level_frame(level, start)
         if frame is None:
             arg_error(1 + shift, "getlocal", "level out of range")
         found = _find_local(frame, n)
@@ -154,7 +156,7 @@ def open(st) -> Table:
         level = check_int(rest, 1, "setlocal")
         n = check_int(rest, 2, "setlocal")
         check_any(rest, 3, "setlocal")
-        frame = level_frame(level, start)
+        frame = _level_frame(level, start)
         if frame is None:
             arg_error(1 + shift, "setlocal", "level out of range")
         found = _find_local(frame, n)
@@ -405,7 +407,7 @@ def _call_name(st, frame) -> tuple[str | None, str]:
         caller = caller.f_back
     if caller is None or not is_lua_code(caller.f_code):
         return None, ""
-    sites = caller.f_globals["CALL_SITES"].get(caller.f_lineno, ())
+    sites = caller.f_globals["CALL_SITES"].get(_python_line(caller), ())
     if len(sites) != 1:
         return None, ""
     name, _, kind = sites[0]
@@ -428,17 +430,75 @@ def _find_local(frame, n: int):
     return None
 
 
-def _thread_top(st, coroutine):
-    """The innermost Python frame of a coroutine's thread, or None when it
-    is not running or suspended in the middle of Lua code."""
-    core = getattr(coroutine, "_core", None)
-    worker = getattr(core, "worker", None)
-    ident = getattr(worker, "ident", None)
-    if ident is None:
+def _lua_levels(start):
+    """``frames.lua_levels``, seen from inside xpcall's message handler as
+    lua5.4 sees it: the handler runs on top of the levels the error came up
+    through (``base.ERROR_FRAMES``), between it and ``xpcall``."""
+    if type(start) is list:  # a suspended coroutine's frames
+        yield from _lua_levels_of(start)
+        return
+    frame = start
+    while frame is not None:
+        if ERROR_FRAMES:
+            spliced = ERROR_FRAMES.get(id(frame))
+            if spliced is not None:
+                yield from _lua_levels_of(spliced)
+        code = frame.f_code
+        if (code in BUILTIN_CODES or is_lua_code(code)) and id(frame) not in UNWINDING:
+            yield frame
+        frame = frame.f_back
+
+
+def _lua_levels_of(frames):
+    for frame in frames:
+        code = frame.f_code
+        if code in BUILTIN_CODES or is_lua_code(code):
+            yield frame
+
+
+def _level_frame(level: int, start):
+    """``frames.level_frame`` over ``_lua_levels``."""
+    if level < 0:
         return None
-    if ident == threading.get_ident():
+    for seen, frame in enumerate(_lua_levels(start)):
+        if seen == level:
+            return frame
+    return None
+
+
+def _python_line(frame) -> int:
+    """Where a frame is: for one an error has left, where it left it."""
+    if ERROR_LINES:
+        line = ERROR_LINES.get(id(frame))
+        if line is not None:
+            return line
+    return frame.f_lineno
+
+
+def _current_line(frame) -> int:
+    """``frames.current_line`` through ``_python_line``."""
+    lines = frame.f_globals["LINES"]
+    number = _python_line(frame)
+    return lines[number] if 0 <= number < len(lines) else -1
+
+
+def _thread_top(st, coroutine):
+    """Where the levels of ``coroutine`` start: the caller's frame when it
+    is the running one; for a suspended one, its generator frames,
+    innermost first (a suspended generator's frame has no ``f_back``: the
+    chain is its ``yield from`` delegation); None when nothing is seen."""
+    sched = getattr(st, "coroutines", None)
+    if sched is not None and coroutine is sched.current:
         return sys._getframe(2)
-    return sys._current_frames().get(ident)
+    frames = []
+    gen = getattr(coroutine, "gen", None)
+    if getattr(coroutine, "status", None) != "suspended":
+        return None
+    while gen is not None and getattr(gen, "gi_frame", None) is not None:
+        frames.append(gen.gi_frame)
+        gen = gen.gi_yieldfrom
+    frames.reverse()
+    return frames or None
 
 
 def _frame_label(st, frame) -> str:
@@ -450,7 +510,7 @@ def _frame_label(st, frame) -> str:
             return f"[C]: in function '{name}'"
         return "[C]: in ?"
     names = frame.f_globals
-    where = f"{names['CHUNKNAME']}:{current_line(frame)}:"
+    where = f"{names['CHUNKNAME']}:{_current_line(frame)}:"
     proto = proto_of_code(code, names)
     if proto is not None and proto.name == "main chunk":
         return f"{where} in main chunk"
@@ -463,7 +523,7 @@ def _frame_label(st, frame) -> str:
 
 
 def _traceback(st, start, level: int) -> str:
-    frames = list(lua_levels(start)) if start is not None else []
+    frames = list(_lua_levels(start)) if start is not None else []
     frames = frames[level:] if level >= 0 else frames
     lines = ["stack traceback:"]
     if len(frames) > TRACEBACK_HEAD + TRACEBACK_TAIL:
@@ -477,31 +537,50 @@ def _traceback(st, start, level: int) -> str:
 
 
 class _Hooks:
-    """``sethook``/``gethook`` over ``sys.settrace``, per Python thread (a
-    coroutine runs on a thread of its own, and lua5.4's hooks are per
-    coroutine too)."""
+    """``sethook``/``gethook``: lua5.4's hooks are per thread (coroutine).
+
+    Everything runs on one Python thread, traced through ``sys.settrace``:
+    the running coroutine's hook is the one installed, and the scheduler
+    (``corolib``) calls ``switch`` whenever another coroutine starts or
+    stops running.  A new coroutine has no hook: ``lua_newthread`` copies
+    the C hook, but ldblib's finds no Lua function for the new thread.  The
+    main thread's hook is kept per Python thread (a runtime may be called
+    from several)."""
 
     def __init__(self, st):
         self.st = st
+        #: Python thread ident -> the setting of the main thread there...
         self.by_thread: dict[int, tuple] = {}
-        #: Hooks set for a coroutine that is not running: kept for gethook.
+        #: ...and each coroutine's: ``(hook, mask, count, tracer)``.
         self.by_coroutine: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
+    def _running(self):
+        """The running coroutine, or None for the main thread."""
+        sched = getattr(self.st, "coroutines", None)
+        if sched is None or sched.current is sched.main:
+            return None
+        return sched.current
+
+    def _setting(self, coroutine):
+        if coroutine is None:
+            return self.by_thread.get(threading.get_ident())
+        return self.by_coroutine.get(coroutine)
+
     def get(self, coroutine):
-        if coroutine is not None:
-            setting = self.by_coroutine.get(coroutine)
-        else:
-            setting = self.by_thread.get(threading.get_ident())
+        setting = self._setting(coroutine if coroutine is not None else self._running())
         if setting is None:
             return (None,)
-        hook, mask, count = setting
-        return hook, mask, count
+        return setting[:3]
 
     def clear(self, coroutine) -> None:
-        if coroutine is not None:
+        running = self._running()
+        if coroutine is not None and coroutine is not running:
             self.by_coroutine.pop(coroutine, None)
             return
-        self.by_thread.pop(threading.get_ident(), None)
+        if running is None:
+            self.by_thread.pop(threading.get_ident(), None)
+        else:
+            self.by_coroutine.pop(running, None)
         sys.settrace(None)
         frame = sys._getframe(1)
         while frame is not None:
@@ -511,14 +590,20 @@ class _Hooks:
 
     def set(self, coroutine, hook, mask: str, count: int) -> None:
         count = max(count, 0)
-        if coroutine is not None:
-            self.by_coroutine[coroutine] = (hook, mask, count)
-            return
+        self._watch_coroutines()
+        running = self._running()
         if not ("c" in mask or "r" in mask or "l" in mask or count):
-            self.clear(None)
+            self.clear(coroutine)
             return
-        self.by_thread[threading.get_ident()] = (hook, mask, count)
         tracer = _Tracer(self.st, hook, mask, count)
+        setting = (hook, mask, count, tracer)
+        if coroutine is not None and coroutine is not running:
+            self.by_coroutine[coroutine] = setting
+            return
+        if running is None:
+            self.by_thread[threading.get_ident()] = setting
+        else:
+            self.by_coroutine[running] = setting
         sys.settrace(tracer.on_call)
         # Frames already running are traced from their next line on.  The
         # walk is bounded: under pytest-xdist's execnet worker the f_back
@@ -530,13 +615,54 @@ class _Hooks:
                 frame.f_trace = tracer.in_lua
                 frame.f_trace_opcodes = bool(count)
                 # The line it is on was entered before the hook was set.
-                tracer.last[frame] = (current_line(frame), frame.f_lineno)
+                tracer.last[frame] = (_current_line(frame), frame.f_lineno)
+            elif tracer.returns and frame.f_code in BUILTIN_CODES:
+                # sethook itself, and the builtins that called Lua: their
+                # return is hooked as in lua5.4 (locals.lua:806).
+                frame.f_trace = tracer.in_builtin
             frame = frame.f_back
+
+    def _watch_coroutines(self) -> None:
+        sched = getattr(self.st, "coroutines", None)
+        if sched is not None:
+            sched.on_switch = self.switch
+
+    def switch(self, coroutine) -> None:
+        """``coroutine`` (the scheduler's main one for the main thread) runs
+        now: its hook is the one installed."""
+        sched = self.st.coroutines
+        setting = self._setting(None if coroutine is sched.main else coroutine)
+        sys.settrace(setting[3].on_call if setting is not None else None)
 
 
 #: The most running frames ``sethook`` marks for tracing (deeper ones are
 #: traced from their next call on): more than any Lua stack luapy allows.
 _MAX_FRAMES_WALKED = 2_000_000
+
+
+_YIELDS = {dis.opmap[name] for name in ("YIELD_VALUE", "YIELD_FROM") if name in dis.opmap}
+_RESUME = dis.opmap.get("RESUME")
+
+
+def _suspends(frame) -> bool:
+    """Whether a ``return`` event of a generator frame is a yield (the
+    generator form of code in a coroutine suspending)."""
+    code = frame.f_code
+    lasti = frame.f_lasti
+    return bool(code.co_flags & inspect.CO_GENERATOR) and 0 <= lasti < len(code.co_code) and \
+        code.co_code[lasti] in _YIELDS
+
+
+def _resumes(frame) -> bool:
+    """Whether a ``call`` event of a generator frame resumes it."""
+    code = frame.f_code
+    if not code.co_flags & inspect.CO_GENERATOR:
+        return False
+    lasti = frame.f_lasti
+    if _RESUME is None:  # Python 3.10: a new generator has run nothing
+        return lasti >= 0
+    codes = code.co_code
+    return 0 <= lasti < len(codes) - 1 and codes[lasti] == _RESUME and codes[lasti + 1] & 3 != 0
 
 
 class _Tracer:
@@ -559,18 +685,18 @@ class _Tracer:
     def on_call(self, frame, event, _):
         code = frame.f_code
         if is_lua_code(code):
-            if self.calls:
+            if self.calls and not _resumes(frame):
                 self.fire("call")
             frame.f_trace_opcodes = bool(self.count)
             return self.in_lua
         if code in BUILTIN_CODES:
-            if self.calls:
+            if self.calls and not _resumes(frame):
                 self.fire("call")
             return self.in_builtin if self.returns else None
         return None
 
     def in_builtin(self, frame, event, _):
-        if event == "return" and self.returns:
+        if event == "return" and self.returns and not _suspends(frame):
             self.fire("return")
         return self.in_builtin
 
@@ -582,13 +708,19 @@ class _Tracer:
                 self.fire("count")
         elif event == "line":
             if self.lines:
-                lua_line = current_line(frame)
-                previous = self.last.get(frame)
-                if previous is None or previous[0] != lua_line or frame.f_lineno < previous[1]:
-                    if lua_line > 0:
-                        self.last[frame] = (lua_line, frame.f_lineno)
+                lua_line = _current_line(frame)
+                if lua_line > 0:
+                    # A new Lua line, or a jump back (a loop, even one on a
+                    # single line, as lua5.4's ``pc <= oldpc``): the Python
+                    # line is compared with the last one seen, fired or not.
+                    previous = self.last.get(frame)
+                    python_line = frame.f_lineno
+                    self.last[frame] = (lua_line, python_line)
+                    if previous is None or previous[0] != lua_line or python_line < previous[1]:
                         self.fire("line", lua_line)
         elif event == "return":
+            if _suspends(frame):  # a coroutine yielding: no return in Lua
+                return self.in_lua
             self.last.pop(frame, None)
             if self.returns:
                 self.fire("return")

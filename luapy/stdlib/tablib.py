@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING
 
 from ..errors import LuaError
 from ..runtime import ops
-from ..runtime.generators import call_generator
 from ..runtime.args import (
     arg_error, check_int, opt_int, opt_str, register, type_error,
 )
@@ -263,13 +262,6 @@ class TableLibrary:
             sorter.sort(sorter.n)
         return ()
 
-    def sort_generator(self, *args):
-        """``sort`` in generator form: a Lua comparator may yield."""
-        sorter = self._sorter(args)
-        if sorter is not None:
-            yield from sorter.sort_generator(sorter.n)
-        return ()
-
     def _sorter(self, args):
         """The checked arguments' ``_Sorter``, or None when done already."""
         st = self.st
@@ -303,7 +295,10 @@ def open_library(st: State) -> Table:
     register(lib, "move", library.move)
     register(lib, "pack", library.pack)
     register(lib, "remove", library.remove)
-    register(lib, "sort", library.sort).give_generator_form(library.sort_generator)
+    # No generator form: as in lua5.4 (sort calls its comparator with
+    # lua_call, no continuation), a yield inside the comparator or an
+    # ``__lt`` it reaches fails with "attempt to yield across a C-call boundary".
+    register(lib, "sort", library.sort)
     register(lib, "unpack", library.unpack)
     return lib
 
@@ -349,10 +344,7 @@ class _Sorter:
 
     The C code keeps values on the Lua stack; here they are locals, and
     each ``set2`` becomes the two ``seti`` calls it performs, in order.
-    The algorithm (``auxsort``) is a generator that yields each comparison
-    it needs, ``(a, b)``, and is sent whether ``a < b``: ``sort`` answers
-    with plain calls, ``sort_generator`` with the comparator's generator
-    form, so that inside a coroutine the comparator may yield.
+    Comparisons are plain calls (``less``): no yield crosses ``sort``.
     """
 
     __slots__ = ("st", "t", "comp", "geti", "seti", "n")
@@ -366,24 +358,7 @@ class _Sorter:
         self.seti = seti
 
     def sort(self, n: int) -> None:
-        less = self.less
-        steps = self.auxsort(1, n, 0)
-        try:
-            a, b = next(steps)
-            while True:
-                a, b = steps.send(less(a, b))
-        except StopIteration:
-            pass
-
-    def sort_generator(self, n: int):
-        less = self.less_generator
-        steps = self.auxsort(1, n, 0)
-        try:
-            a, b = next(steps)
-            while True:
-                a, b = steps.send((yield from less(a, b)))
-        except StopIteration:
-            pass
+        self.auxsort(1, n, 0)
 
     def less(self, a, b) -> bool:
         st = self.st
@@ -394,23 +369,15 @@ class _Sorter:
         results = comp.call(a, b)
         return bool(results) and results[0] is not None and results[0] is not False
 
-    def less_generator(self, a, b):
-        comp = self.comp
-        if comp is None:
-            return self.less(a, b)
-        self.st.charge(1)
-        results = yield from call_generator(self.st, comp, (a, b))
-        return bool(results) and results[0] is not None and results[0] is not False
-
     def partition(self, lo: int, up: int, pivot):
-        t, geti, seti = self.t, self.geti, self.seti
+        t, geti, seti, less = self.t, self.geti, self.seti, self.less
         i = lo
         j = up - 1
         while True:
             # repeat ++i while a[i] < P
             i += 1
             a_i = geti(t, i)
-            while (yield a_i, pivot):
+            while less(a_i, pivot):
                 if i == up - 1:  # a[i] < P but a[up - 1] == P ??
                     raise LuaError("invalid order function for sorting")
                 i += 1
@@ -418,7 +385,7 @@ class _Sorter:
             # repeat --j while P < a[j]
             j -= 1
             a_j = geti(t, j)
-            while (yield pivot, a_j):
+            while less(pivot, a_j):
                 if j < i:  # j < i but a[j] > P ??
                     raise LuaError("invalid order function for sorting")
                 j -= 1
@@ -432,12 +399,12 @@ class _Sorter:
             seti(t, j, a_i)
 
     def auxsort(self, lo: int, up: int, rnd: int):
-        t, geti, seti = self.t, self.geti, self.seti
+        t, geti, seti, less = self.t, self.geti, self.seti, self.less
         while lo < up:
             # sort elements a[lo], a[p], a[up]
             a_lo = geti(t, lo)
             a_up = geti(t, up)
-            if (yield a_up, a_lo):
+            if less(a_up, a_lo):
                 seti(t, lo, a_up)
                 seti(t, up, a_lo)
             if up - lo == 1:
@@ -449,12 +416,12 @@ class _Sorter:
                 p = rnd % (r4 * 2) + (lo + r4)
             a_p = geti(t, p)
             a_lo = geti(t, lo)
-            if (yield a_p, a_lo):
+            if less(a_p, a_lo):
                 seti(t, p, a_lo)
                 seti(t, lo, a_p)
             else:
                 a_up = geti(t, up)
-                if (yield a_up, a_p):
+                if less(a_up, a_p):
                     seti(t, p, a_up)
                     seti(t, up, a_p)
             if up - lo == 2:
@@ -463,14 +430,14 @@ class _Sorter:
             a_up1 = geti(t, up - 1)
             seti(t, p, a_up1)
             seti(t, up - 1, pivot)
-            p = yield from self.partition(lo, up, pivot)
+            p = self.partition(lo, up, pivot)
             # recurse into the smaller half, loop on the larger one
             if p - lo < up - p:
-                yield from self.auxsort(lo, p - 1, rnd)
+                self.auxsort(lo, p - 1, rnd)
                 smaller = p - lo
                 lo = p + 1
             else:
-                yield from self.auxsort(p + 1, up, rnd)
+                self.auxsort(p + 1, up, rnd)
                 smaller = up - p
                 up = p - 1
             if up > lo and (up - lo) // 128 > smaller:  # too imbalanced?
