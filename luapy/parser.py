@@ -31,6 +31,7 @@ import zlib
 
 from . import ast
 from .errors import LuaSyntaxError
+from .resolve import MAX_LOCALS
 from .syntax_errors import SyntaxErrorWording
 from .runtime.values import str_to_number
 
@@ -1092,7 +1093,19 @@ class _Parser(SyntaxErrorWording):
         if attname[1] == "close" and any(attrib == "close" for _, attrib in names):
             raise self.error(self.lookahead[LINE], "multiple to-be-closed variables in local list")
         names.append(attname)
+        if len(names) > MAX_LOCALS:
+            # lparser.c stops at the name past its limit, before the source
+            # is complete; the resolver checks the locals of whole scopes.
+            raise self.error_near_lookahead(f"too many local variables (limit is {MAX_LOCALS}) in "
+                                            f"{self.enclosing_function()}")
         return names
+
+    def enclosing_function(self) -> str:
+        """How lparser.c's ``errorlimit`` names the function being parsed."""
+        for value in reversed(self.values):
+            if type(value) is tuple and value[0] == "FUNCTION":
+                return f"function at line {value[LINE]}"
+        return "main function"
 
     # stat -> LOCAL attnames
     def st_local(self, c):

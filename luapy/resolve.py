@@ -39,6 +39,11 @@ from .errors import LuaSyntaxError
 
 #: Slots number the Python locals of generated code from here.
 FIRST_LOCAL_SLOT = 2
+#: lua5.4's limits on a function: active locals (MAXVARS), upvalues
+#: (MAXUPVAL) and registers (MAXREGS, which a call's arguments fill).
+MAX_LOCALS = 200
+MAX_UPVALUES = 255
+MAX_REGISTERS = 255
 
 
 class LocalVar:
@@ -134,6 +139,8 @@ class FunctionScope:
         index = self._upvalue_index.get(id(var))
         if index is None:
             index = len(self.upvalues)
+            if index >= MAX_UPVALUES:
+                raise _TooManyUpvalues(self)
             self._upvalue_index[id(var)] = index
             self.upvalues.append(source)
             self.upvalue_names.append(name)
@@ -154,6 +161,15 @@ class FunctionScope:
         if self.env_ref is None:
             self.env_ref = ref
         return ref
+
+
+class _TooManyUpvalues(Exception):
+    """A function needs more than ``MAX_UPVALUES``; the resolver reports it
+    where the name that needed one is."""
+
+    def __init__(self, scope: FunctionScope):
+        super().__init__()
+        self.scope = scope
 
 
 class _PendingGoto:
@@ -209,10 +225,21 @@ class Resolver:
         for name in node.params:
             var = scope.new_local(name, None, node.line)
             scope.params.append(var)
-            block.declare(var)
+            self._declare(block, var)
         self._statements(node.body)
         self._close_block(node.body)
         self.function = scope.parent
+
+    def _declare(self, block: _BlockScope, var: LocalVar) -> None:
+        block.declare(var)
+        if self._nactive() > MAX_LOCALS:
+            self.error(var.line, self._limit_message("local variables", MAX_LOCALS))
+
+    def _limit_message(self, what: str, limit: int, scope: "FunctionScope | None" = None) -> str:
+        """lparser.c's ``errorlimit`` (without its "near" token)."""
+        scope = scope or self.function
+        where = "main function" if scope.parent is None else f"function at line {scope.node.line}"
+        return f"too many {what} (limit is {limit}) in {where}"
 
     def _nactive(self) -> int:
         blocks = self.function.blocks
@@ -325,12 +352,12 @@ class Resolver:
             var = self.function.new_local(name, attrib, node.line)
             node.bindings.append(var)
         for var in node.bindings:
-            block.declare(var)
+            self._declare(block, var)
 
     def stat_LocalFunction(self, node: ast.LocalFunction) -> None:
         var = self.function.new_local(node.name, None, node.line)
         node.binding = var
-        self.function.blocks[-1].declare(var)
+        self._declare(self.function.blocks[-1], var)
         self.function_node(node.func)
 
     def stat_FunctionStat(self, node: ast.FunctionStat) -> None:
@@ -383,7 +410,7 @@ class Resolver:
             self.expr(node.step)
         block = self._open_block(node.body, is_loop=True)
         node.binding = self.function.new_local(node.var, None, node.line)
-        block.declare(node.binding)
+        self._declare(block, node.binding)
         self._statements(node.body)
         self._close_block(node.body)
 
@@ -393,7 +420,7 @@ class Resolver:
         block = self._open_block(node.body, is_loop=True)
         node.bindings = [self.function.new_local(name, None, node.line) for name in node.names]
         for var in node.bindings:
-            block.declare(var)
+            self._declare(block, var)
         self._statements(node.body)
         self._close_block(node.body)
 
@@ -450,6 +477,8 @@ class Resolver:
             elif t is ast.Index:
                 self.expr(node.key)
             else:
+                if self._nactive() + 1 + (t is ast.MethodCall) + len(node.args) >= MAX_REGISTERS:
+                    self.error(node.line, "function or expression needs too many registers")
                 for arg in node.args:
                     self.expr(arg)
 
@@ -458,9 +487,12 @@ class Resolver:
         t = type(node)
         if t is ast.Name:
             function = self.function
-            binding = function.lookup(node.name)
-            if binding is None:
-                binding = GlobalRef(function.env(), node.name)
+            try:
+                binding = function.lookup(node.name)
+                if binding is None:
+                    binding = GlobalRef(function.env(), node.name)
+            except _TooManyUpvalues as too_many:
+                self.error(node.line, self._limit_message("upvalues", MAX_UPVALUES, too_many.scope))
             node.binding = binding
         elif t is ast.Concat:
             for operand in node.operands:

@@ -178,3 +178,13 @@ def test_deep_nesting_forms_behave_the_same(path, limit, value, monkeypatch):
 
     monkeypatch.setattr(luapy.compile.statements, limit, value)
     luascripts.check(path, luascripts.run_luapy)
+
+
+def test_loops_whose_jumps_need_handlers_compile_on_the_conservative_retry():
+    # Jumps out of inner loops give each loop a ``try`` as well: the first
+    # estimate (two blocks a loop) is too low, and the retry hoists sooner.
+    depth = 8
+    inner = "".join(f"if x % {k + 2} == 0 then goto c{k} end\n" for k in range(depth))
+    source = ("local x = 0\n" + "".join(f"for i{k} = 1, 2 do\n" for k in range(depth)) + "x = x + 1\n"
+              + inner + "".join(f"::c{k}:: end\n" for k in reversed(range(depth))) + "return x")
+    assert LuaRuntime().execute(source) == 4    # as lua5.4

@@ -65,12 +65,9 @@ end
           return function(_, k) if not k then return 1, 'one' end end, t, nil
         end})
         for k, v in pairs(t) do coroutine.yield(v) end""", "pairs one"),
-    pytest.param("__close", """
+    ("__close", """
         do local x <close> = setmetatable({}, {__close = function() coroutine.yield('closing') end}) end
-        coroutine.yield('after')""", "closing after", marks=pytest.mark.xfail(
-        strict=True, reason="the generator form still closes with the plain CLOSE helper: "
-                            "compile/generator.py must list CLOSE in _HELPERS (CLOSEG is ready "
-                            "in runtime/generators.py); lua5.4 lets __close yield")),
+        coroutine.yield('after')""", "closing after"),
     ("isyieldable after a failed yield inside sort", """
         local ok, e = pcall(table.sort, {1, 2, 3}, coroutine.yield)
         coroutine.yield(tostring(ok) .. ' ' .. tostring(coroutine.isyieldable()))""", "false true"),
@@ -98,10 +95,9 @@ def test_yields_cross(name, body, expect):
     "table.sort({setmetatable({}, mt), setmetatable({}, mt)})",
     # a ``__close`` is not a C boundary, but the sort it runs inside is
     "table.sort({1, 2}, function() local x <close> = setmetatable({}, {__close = coroutine.yield}) end)",
-    pytest.param("string.gsub('ab', '%a', coroutine.yield)", marks=pytest.mark.xfail(
-        strict=True, reason="strlib.py (not this branch's) still gives gsub a generator form")),
-    pytest.param("string.gsub('ab', '%a', function(c) return coroutine.yield(c) end)", marks=pytest.mark.xfail(
-        strict=True, reason="strlib.py (not this branch's) still gives gsub a generator form")),
+    # lua5.4's gsub calls its replacement function with lua_call too.
+    "string.gsub('ab', '%a', coroutine.yield)",
+    "string.gsub('ab', '%a', function(c) return coroutine.yield(c) end)",
 ])
 def test_yield_across_a_builtin_without_generator_form_fails(body):
     code = f"return select(-1, coroutine.resume(coroutine.create(function() {body} end)))"

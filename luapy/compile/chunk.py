@@ -59,6 +59,11 @@ class ChunkCompiler:
         #: How deep numeric for loops may still charge by chunk (two Python
         #: loops each); 0 on the retry of a chunk CPython found too nested.
         self.chunked_nesting = MAX_CHUNKED_NESTING
+        #: What a loop being compiled is counted as when deciding to hoist
+        #: the next one (``StatementCompiler.too_deep_for_a_loop``): two
+        #: Python blocks (a chunked for's two loops, or a loop and the
+        #: ``try`` of its jumps); three, at worst, on the retry.
+        self.loop_blocks = 2
         self.constants: dict[str, object] = {}
         self.protos: list[Proto] = []
         self.label_ids: dict[int, int] = {}
@@ -432,10 +437,11 @@ def compile_chunk(st, chunk: ast.Chunk, env, budget=None, reread=None) -> Functi
     try:
         return ChunkCompiler(st, chunk.chunkname, budget).compile(chunk, env, reread)
     except LuaSyntaxError:
-        # Too nested for CPython?  One Python loop per numeric for, and the
-        # chunk may fit (a few more nested loops; slower, still exact).
+        # Too nested for CPython?  One Python loop per numeric for, and
+        # loops hoisted as if each had a ``try`` too (slower, still exact).
         retry = ChunkCompiler(st, chunk.chunkname, budget)
         retry.chunked_nesting = 0
+        retry.loop_blocks = 3
         return retry.compile(chunk, env, reread)
 
 

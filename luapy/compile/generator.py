@@ -34,7 +34,7 @@ from .chunk import ChunkCompiler, ChunkSource
 from .function import FunctionCompiler
 
 #: The helpers of ``luapy.runtime.helpers`` that may call a metamethod.
-_HELPERS = ("INDEX", "GLOBAL_U", "GLOBAL_L", "SETFIELD", "SETINDEX", "ARITH", "EQ", "LT", "LE",
+_HELPERS = ("INDEX", "GLOBAL_U", "GLOBAL_L", "SETFIELD", "SETINDEX", "ARITH", "EQ", "LT", "LE", "CLOSE",
             "CONCAT", "NEG", "BNOT", "LEN")
 #: The tokens of generated code that matter to ``yieldable``: string
 #: literals (``repr`` of str: no triple quotes), parentheses, and a helper
@@ -114,6 +114,7 @@ class GeneratorFunctionCompiler(FunctionCompiler):
             for var in node.bindings:
                 if var.captured:
                     self.emit(f"c{var.slot} = [_g{var.slot}]")
+        self.line = node.exprs[0].line      # the iterator call's line (see the plain form)
         self._loop(node, [], f"for {step} in GENFORG({values}, {len(names)}):", prologue)
 
     STATEMENTS = {**FunctionCompiler.STATEMENTS, ast.GenericFor: stat_GenericFor}

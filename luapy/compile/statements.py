@@ -491,7 +491,7 @@ class StatementCompiler:
         for context in reversed(self.contexts):
             if context.kind == "hoist":
                 break
-            blocks += 3 if context.kind == "loop" else 2   # loop(s) + try
+            blocks += self.chunk.loop_blocks if context.kind == "loop" else 2   # (a label dispatcher: loop + try)
         else:
             blocks += 2                     # the function's own ``try``s
         return blocks + self.open_closes + 3 > MAX_BLOCKS or self.indent > HOIST_INDENT
@@ -717,6 +717,9 @@ class StatementCompiler:
         # which GENFOR leaves in a fresh list: the loop alone owns it.
         state = f"_s{node.bindings[0].slot}"
         loop_locals = [(FOR_STATE, (state, i)) for i in range(4)] + local_names(node.bindings)
+        # lua5.4 gives the iterator's call the line its expression list
+        # starts on (forlist's ``line``), which may be after ``for ... in``.
+        self.line = node.exprs[0].line
         self._loop(node, [], f"for {target} in GENFOR({values}, {count}, ({state} := [])):",
                    prologue, loop_locals=loop_locals)
 

@@ -154,6 +154,11 @@ def error_fixer(st):
     def fix(error: LuaException, function_name: str) -> None:
         tb = error.__traceback__
         names = tb.tb_frame.f_globals
+        # A loop nested too deep runs in a function of its own (``hoist``):
+        # the error happened where that function was.
+        while (tb.tb_next is not None and tb.tb_next.tb_frame.f_code.co_name.startswith("__h")
+               and tb.tb_next.tb_frame.f_globals is names):
+            tb = tb.tb_next
         where = _position(names, tb.tb_lineno)
         if error.level == 1:
             if type(error) is ArgumentError:

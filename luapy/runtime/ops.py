@@ -158,7 +158,7 @@ def defer(st, handler, args) -> None:
     builtin metamethod runs here, with the flag cleared so that whatever it
     calls is called plainly, as from C."""
     st.defer_calls = False
-    if type(handler) is not Function or handler.proto is not None:
+    if type(handler) is not Function or handler.proto is not None or handler.gen is not None:
         from .generators import DeferredCall
         raise DeferredCall(handler, args)
 

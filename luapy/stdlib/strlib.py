@@ -14,7 +14,6 @@ from .. import binchunk
 from ..errors import LuaError
 from ..runtime import ops
 from ..runtime.ops import BYTES_PER_STEP, STRING_COST, charge_string
-from ..runtime.generators import call_generator
 from ..runtime.args import (
     arg_error, check_int, check_str, opt_int, opt_str, register, type_error,
 )
@@ -327,16 +326,6 @@ class StringLibrary:
             add(whole, captures)
         return work.result()
 
-    def gsub_generator(self, *args):
-        """``gsub`` in generator form: a replacement function may yield."""
-        work = self._gsub_start(args)
-        if type(work) is tuple:
-            return work
-        add = work.add_generator
-        for whole, captures in work.matches:
-            yield from add(whole, captures)
-        return work.result()
-
     def _gsub_start(self, args):
         """The result at once (a tuple), or the ``_Replacement`` whose
         ``matches`` the caller replaces one by one."""
@@ -449,7 +438,6 @@ def open_library(st: State) -> Table:
         ("upper", strings.upper),
     ]:
         register(lib, name, func)
-    lib.get("gsub").give_generator_form(strings.gsub_generator)
     register(lib, "format", strformat.make_format(st))
     for name, func in strpack.make_functions(st).items():
         register(lib, name, func)
@@ -488,8 +476,10 @@ class _Replacement:
     match was actually replaced (a false/nil replacement keeps the match).
 
     ``matches`` is the scanner (``_gsub_by_regex`` or ``_gsub_by_matcher``):
-    it yields each match for the caller to ``add`` (or, in a coroutine,
-    ``add_generator``), and leaves ``count`` and ``kept`` when done."""
+    it yields each match for the caller to ``add``, and leaves ``count``
+    and ``kept`` when done.  (No generator form: as in lua5.4, a yield in
+    the replacement function fails, "attempt to yield across a C-call
+    boundary".)"""
 
     __slots__ = ("st", "repl", "src", "template", "out", "changed", "matches", "count", "kept")
 
@@ -543,13 +533,6 @@ class _Replacement:
             results = ops.call(st, repl, captures(None))
             value = results[0] if results else None
         self.put(whole, value)
-
-    def add_generator(self, whole: str, captures):
-        """``add`` in generator form: the replacement function may yield."""
-        if self.template is not None or type(self.repl) is Table:
-            return self.add(whole, captures)
-        results = yield from call_generator(self.st, self.repl, captures(None))
-        self.put(whole, results[0] if results else None)
 
     def put(self, whole: str, value) -> None:
         """Append what a replacement table or function gave for ``whole``."""
