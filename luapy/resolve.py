@@ -44,6 +44,9 @@ FIRST_LOCAL_SLOT = 2
 MAX_LOCALS = 200
 MAX_UPVALUES = 255
 MAX_REGISTERS = 255
+#: The hidden locals of lua5.4's numeric and generic ``for``.
+NUMERIC_FOR_HIDDEN = 3
+GENERIC_FOR_HIDDEN = 4
 
 
 class LocalVar:
@@ -105,6 +108,8 @@ class FunctionScope:
         #: depends on the block.  (An enclosing function's locals don't
         #: change while this one is resolved.)
         self.env_ref: UpvalRef | None | bool = None
+        #: lua5.4's hidden locals of the ``for`` loops open here.
+        self.hidden_locals = 0
 
     def new_local(self, name: str, attrib: str | None, line: int) -> LocalVar:
         if name == "_ENV":
@@ -232,7 +237,7 @@ class Resolver:
 
     def _declare(self, block: _BlockScope, var: LocalVar) -> None:
         block.declare(var)
-        if self._nactive() > MAX_LOCALS:
+        if self._nactive() + self.function.hidden_locals > MAX_LOCALS:
             self.error(var.line, self._limit_message("local variables", MAX_LOCALS))
 
     def _limit_message(self, what: str, limit: int, scope: "FunctionScope | None" = None) -> str:
@@ -410,19 +415,24 @@ class Resolver:
             self.expr(node.step)
         block = self._open_block(node.body, is_loop=True)
         node.binding = self.function.new_local(node.var, None, node.line)
-        self._declare(block, node.binding)
-        self._statements(node.body)
-        self._close_block(node.body)
+        self._loop_body(node.body, block, [node.binding], NUMERIC_FOR_HIDDEN)
 
     def stat_GenericFor(self, node: ast.GenericFor) -> None:
         for expr in node.exprs:
             self.expr(expr)
         block = self._open_block(node.body, is_loop=True)
         node.bindings = [self.function.new_local(name, None, node.line) for name in node.names]
-        for var in node.bindings:
+        self._loop_body(node.body, block, node.bindings, GENERIC_FOR_HIDDEN)
+
+    def _loop_body(self, body: ast.Block, block: _BlockScope, variables, hidden: int) -> None:
+        """A ``for`` loop's variables and body.  lua5.4's hidden locals of
+        the loop count toward the 200 (luapy keeps no such locals)."""
+        self.function.hidden_locals += hidden
+        for var in variables:
             self._declare(block, var)
-        self._statements(node.body)
-        self._close_block(node.body)
+        self._statements(body)
+        self._close_block(body)
+        self.function.hidden_locals -= hidden
 
     def stat_Return(self, node: ast.Return) -> None:
         for expr in node.exprs:
