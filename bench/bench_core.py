@@ -101,6 +101,7 @@ def main(rounds: int = 15) -> dict:
         print(f"{name:8} {ours:9.4f} {theirs if theirs else float('nan'):9.4f} "
               f"{ratio if ratio else float('nan'):7.1f} {python:9.4f} {ours / python:8.1f} "
               f"{accounting['standard']:14.1%} {accounting['sandbox']:13.1%}")
+    print("targets (issue #14): /python at most 3.5 (fib) and 3.0 (loop); accounting on fib at most 10%")
     return results
 
 
