@@ -194,13 +194,20 @@ def lua_where(level: int) -> str:
     """
     frame = sys._getframe(1)
     seen = 0
+    running = None  # the innermost hoisted loop (``hoist``) the next Lua frame runs
     while frame is not None:
         code = frame.f_code
-        is_lua = code.co_name.startswith("__f") and code.co_filename.startswith("<lua ")
+        lua_code = code.co_filename.startswith("<lua ")
+        is_lua = lua_code and code.co_name.startswith("__f")
         if is_lua or code in BUILTIN_CODES:
             if seen == level:
-                return _position(frame.f_globals, frame.f_lineno) if is_lua else ""
+                if not is_lua:
+                    return ""
+                return _position(frame.f_globals, (running or frame).f_lineno)
             seen += 1
+            running = None
+        elif running is None and lua_code and code.co_name.startswith("__h"):
+            running = frame
         frame = frame.f_back
     return ""
 

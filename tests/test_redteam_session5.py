@@ -1,0 +1,61 @@
+"""Red-team findings of session 5 (deep nesting: hoisted loops).
+
+Each test failed before its fix.
+"""
+
+from __future__ import annotations
+
+from luapy import LuaRuntime
+
+
+def _deep_loops(depth: int, body: str) -> str:
+    """``body`` inside ``depth`` nested numeric loops (past 20 the loops are
+    hoisted into functions of their own)."""
+    return ("".join(f"for i{k} = 1, 1 do\n" for k in range(depth)) + body + "\n"
+            + "end\n" * depth)
+
+
+# -- the collector and hoisted loops ----------------------------------------------
+# A collection clears the Python locals of Lua locals out of scope where a Lua
+# frame is (``frames.dead_locals``).  A hoisted loop's locals are left out of
+# the function's ``Proto.locvars`` and the body's frame sits at the call of
+# the hoisted function: they were all taken for dead and set to nil, and a
+# table local the compiler trusts to hold a table ended in a Python
+# AttributeError that even pcall didn't catch.
+
+def test_collectgarbage_in_a_hoisted_loop_keeps_its_locals():
+    source = ("local function main()\n"
+              + _deep_loops(30, "local t = {} local x = 5\ncollectgarbage()\nreturn x, t.a, i29, i3")
+              + "end\nreturn pcall(main)")
+    assert LuaRuntime(profile="standard").execute(source) == (True, 5, None, 1, 1)
+
+
+def test_an_automatic_cycle_below_a_hoisted_loop_keeps_its_locals():
+    # Sandbox profile: a finalizer makes allocation pace full cycles, and one
+    # runs in alloc's frame while the hoisted loop waits for it.
+    source = ("local keep, gcs = {}, 0\n"
+              "local function alloc()\n"
+              "  for k = 1, 100000 do keep[k] = {k}\n"
+              "    if k % 1000 == 0 then setmetatable({}, {__gc = function() gcs = gcs + 1 end}) end\n"
+              "  end\n"
+              "end\n"
+              "local function main()\n"
+              + _deep_loops(30, "local t = {} local x = 5 local s = 'str'\nalloc()\n"
+                                "return x, s, t.a, i29, i5, gcs > 0")
+              + "end\nreturn pcall(main)")
+    assert LuaRuntime().execute(source) == (True, 5, "str", None, 1, 1, True)
+
+
+# -- positions of deeper levels ------------------------------------------------------
+
+def test_an_error_of_level_2_names_the_line_in_a_hoisted_loop():
+    source = ("local function g() error('g2', 2) end\n"
+              "local function main()\n"
+              + _deep_loops(30, "local x = 1\ng()\nx = x + 1")
+              + "end\nreturn pcall(main)")
+    assert LuaRuntime().execute(source, name="=deep") == (False, "deep:34: g2")
+
+
+def test_pcall_of_error_level_2_names_the_line_in_a_hoisted_loop():
+    source = _deep_loops(30, "local ok, e = pcall(error, 'x', 2)\nreturn e")
+    assert LuaRuntime().execute(source, name="=deep") == "deep:31: x"
