@@ -5,6 +5,8 @@ Each test failed before its fix.
 
 from __future__ import annotations
 
+import pytest
+
 from luapy import LuaRuntime
 
 
@@ -59,3 +61,32 @@ def test_an_error_of_level_2_names_the_line_in_a_hoisted_loop():
 def test_pcall_of_error_level_2_names_the_line_in_a_hoisted_loop():
     source = _deep_loops(30, "local ok, e = pcall(error, 'x', 2)\nreturn e")
     assert LuaRuntime().execute(source, name="=deep") == "deep:31: x"
+
+
+# -- numeric for limits past the integers (lvm.c's forlimit) -----------------------------
+# An integer loop's float limit of -inf (step > 0 skips) or inf (step < 0
+# skips) was floored or ceiled: a Python OverflowError that pcall didn't
+# catch.  A NaN limit counts as below every integer (forlimit's "not above
+# 0"), and a float loop with a NaN runs once (forprep's test is false).
+
+@pytest.mark.parametrize("loop, expected", [
+    ("for i = 0, 1/0, -1 do", 0),
+    ("for i = 0, -1/0, 1 do", 0),
+    ("for i = 0, 2^63, -1 do", 0),
+    ("for i = 0, -2^64, 2 do", 0),
+    ("for i = 1, 0/0 do", 0),
+    ("for i = 0, 0/0, -1 do", 3),      # runs towards math.mininteger
+    ("for i = 0, -1/0, -1 do", 3),
+    ("for i = 0/0, 1 do", 1),
+    ("for i = 1.0, 0/0 do", 1),
+    ("for i = 1, 2, 0/0 do", 0),
+    ("for i = 3, 2, 0/0 do", 1),
+])
+def test_numeric_for_limits_beyond_the_integers(loop, expected):
+    source = f"local n = 0\n{loop} n = n + 1 if n == 3 then break end end\nreturn n"
+    lua = LuaRuntime()
+    assert lua.execute(f"return pcall(function()\n{source}\nend)") == (True, expected)
+    # with the limit in a variable, not a constant the compiler sees
+    variable = loop.replace("1/0", "inf").replace("0/0", "nan")
+    assert lua.execute(f"local inf, nan, n = 1/0, 0/0, 0\n{variable}"
+                       " n = n + 1 if n == 3 then break end end return n") == expected
