@@ -90,3 +90,15 @@ def test_numeric_for_limits_beyond_the_integers(loop, expected):
     variable = loop.replace("1/0", "inf").replace("0/0", "nan")
     assert lua.execute(f"local inf, nan, n = 1/0, 0/0, 0\n{variable}"
                        " n = n + 1 if n == 3 then break end end return n") == expected
+
+
+# -- positions ----------------------------------------------------------------------------
+
+def test_a_non_closable_value_is_reported_at_its_local_statement():
+    # It was positioned at the statement before (the line the compiler was on).
+    lua = LuaRuntime()
+    source = ("local function f()\nlocal x = 1\nlocal q <close> = 5\nend\n"
+              "local function g()\nlocal x = 1\nlocal a, q <close>, c =\n 1,\n 5, 3\nend\n"
+              "return select(2, pcall(f)), select(2, pcall(g))")
+    assert lua.execute(source, name="=c") == ("c:3: variable 'q' got a non-closable value",
+                                              "c:9: variable 'q' got a non-closable value")
