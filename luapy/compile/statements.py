@@ -190,7 +190,9 @@ class StatementCompiler:
     def _close_scope(self, stat: ast.Local, rest, until) -> None:
         var = stat.bindings[stat.attribs.index("close")]
         value = f"c{var.slot}[0]" if var.captured else f"l{var.slot}"
-        self.emit(f"CHECK_CLOSABLE({value}, {var.name!r})")
+        # lua5.4 checks where the values end (the last one's line, here).
+        line = getattr(stat.exprs[-1], "line", stat.line) if stat.exprs else stat.line
+        self.emit(f"CHECK_CLOSABLE({value}, {var.name!r})", line)
         self.emit("_cerr = None")
         self.emit("try:")
         self.open_closes += 1

@@ -153,6 +153,11 @@ def dead_locals(frame) -> list[str]:
         return []
     line = frame.f_lineno
     live = {where for _, where, start, end in proto.locvars if start <= line < end}
+    # A loop nested too deep runs in a function of its own (``hoist``),
+    # sharing the body's variables as Python cells: its locals are left out
+    # of ``Proto.locvars`` and the body's line is only where it was called,
+    # so a shared variable may be live whatever that line says.
+    live.update(frame.f_code.co_cellvars)
     return [name for name in frame.f_locals
             if len(name) > 1 and name[0] in "lc" and name[1:].isdigit() and name not in live]
 

@@ -194,13 +194,20 @@ def lua_where(level: int) -> str:
     """
     frame = sys._getframe(1)
     seen = 0
+    running = None  # the innermost hoisted loop (``hoist``) the next Lua frame runs
     while frame is not None:
         code = frame.f_code
-        is_lua = code.co_name.startswith("__f") and code.co_filename.startswith("<lua ")
+        lua_code = code.co_filename.startswith("<lua ")
+        is_lua = lua_code and code.co_name.startswith("__f")
         if is_lua or code in BUILTIN_CODES:
             if seen == level:
-                return _position(frame.f_globals, frame.f_lineno) if is_lua else ""
+                if not is_lua:
+                    return ""
+                return _position(frame.f_globals, (running or frame).f_lineno)
             seen += 1
+            running = None
+        elif running is None and lua_code and code.co_name.startswith("__h"):
+            running = frame
         frame = frame.f_back
     return ""
 
@@ -416,18 +423,23 @@ def _for_range(start, stop, step):
             raise LuaError("'for' step is zero")
         stop = _for_number(stop, "limit")
         if type(stop) is float:
-            if stop != stop:
-                return ()
-            if step > 0:
-                if stop >= 9.2233720368547758e18:
-                    stop = MAXINT
-                else:
-                    stop = math.floor(stop)
+            if stop != stop:  # NaN is no integer and not above 0: as -inf
+                stop = -math.inf
+            # lvm.c's forlimit: a float limit past the integers either
+            # clips to them or (on the side the loop moves away from)
+            # skips the loop; -inf and inf have no floor or ceiling.
+            if stop >= 9.2233720368547758e18:
+                if step < 0:
+                    return ()
+                stop = MAXINT
+            elif stop < -9.2233720368547758e18:
+                if step > 0:
+                    return ()
+                stop = MININT
+            elif step > 0:
+                stop = math.floor(stop)
             else:
-                if stop < -9.2233720368547758e18:
-                    stop = MININT
-                else:
-                    stop = math.ceil(stop)
+                stop = math.ceil(stop)
         if step > 0:
             return range(start, min(stop, MAXINT) + 1, step)
         return range(start, max(stop, MININT) - 1, step)
@@ -481,14 +493,24 @@ def _float_chunks(st, values):
 
 
 def _float_range(value: float, limit: float, step: float):
+    """lvm.c's float loop: skipped only when ``forprep`` finds the limit
+    on the wrong side, so a NaN runs it once (every comparison is false)."""
     if step > 0:
-        while value <= limit:
+        if limit < value:
+            return
+        while True:
             yield value
             value += step
+            if not value <= limit:
+                return
     else:
-        while value >= limit:
+        if value < limit:
+            return
+        while True:
             yield value
             value += step
+            if not limit <= value:
+                return
 
 
 def _generic_for(st, values, count):
