@@ -225,3 +225,37 @@ def test_unreachable_metatables_are_reused():
         cache = dict(zip(state.__code__.co_freevars, state.__closure__))["metas"].cell_contents
         metatables.add((id(cache[0]), id(cache[1])))
     assert len(metatables) == 1
+
+
+def test_deep_nesting_never_reaches_the_c_scanner_even_with_a_raised_recursion_limit():
+    # CPython's C scanner recurses on the C stack, bounded only by the
+    # process's recursion limit, which a deep-stack runtime raises to
+    # millions: 100,000 levels would crash the host (a segfault, found by
+    # the red team).  Run in a child: a crash must not take the tests along.
+    import subprocess
+    import sys
+
+    child = subprocess.run([sys.executable, "-c", """if True:
+        from luapy import LuaRuntime
+        from luapy.runtime import stack
+        stack.raise_recursion_limit(stack.DEEP_RECURSION_LIMIT)
+        lua = LuaRuntime()
+        print(lua.execute('local t = require("dkjson").decode(("["):rep(100000) .. ("]"):rep(100000)) '
+                          'local depth = 0 while type(t) == "table" do depth = depth + 1 t = t[1] end '
+                          'return depth'))
+        """], capture_output=True, text=True, timeout=300)
+    assert child.returncode == 0, child.stderr[-2000:]
+    assert child.stdout.split() == ["100000"]
+
+
+def test_a_shallow_document_with_many_containers_decodes_the_same():
+    from luapy.stdlib import dkjson
+
+    text = "[" + ", ".join('{"a": [1, {"b": null}], "s": "[[{{"}' for _ in range(300)) + "]"
+    assert not dkjson._nests_deeper(text, 0, dkjson.C_SCANNER_MAX_NESTING)
+    assert dkjson._nests_deeper("[" * 401 + "]" * 401, 0, 400)
+    assert not dkjson._nests_deeper('["' + "[" * 1000 + '"]', 0, 400)   # in a string
+    lua = LuaRuntime()
+    lua.globals()["text"] = text
+    assert lua.execute('local t = require("dkjson").decode(text) return #t, t[300].a[2].b, t[1].s') == \
+        (300, None, "[[{{")

@@ -352,6 +352,27 @@ class _Frame:
         self.after_key = False
 
 
+#: The deepest nesting the C scanner is given (``_nests_deeper``); deeper
+#: documents take ``decode_lenient``, which uses no stack per level.
+C_SCANNER_MAX_NESTING = 400
+_STRUCTURE = re.compile(r'"(?:[^"\\]|\\.)*"?|[\[\]{}]')
+
+
+def _nests_deeper(s: str, start: int, limit: int) -> bool:
+    """Whether the JSON text from ``start`` nests more than ``limit`` deep
+    (strings skipped; unbalanced text is the decoders' to reject)."""
+    depth = 0
+    for match in _STRUCTURE.finditer(s, start):
+        char = match.group()[0]
+        if char == "[" or char == "{":
+            depth += 1
+            if depth > limit:
+                return True
+        elif char != '"':
+            depth -= 1
+    return False
+
+
 def decode_lenient(st: State, s: str, pos: int, nullval, objectmeta, arraymeta):
     """A port of dkjson's scanner, iterative so nesting depth costs no stack.
 
@@ -1057,14 +1078,20 @@ def open_library(st: State) -> Table:
         steps.cell_contents = left
         if left < 0:
             st.budget_check()
+        containers = s.count("{", start) + s.count("[", start)
         cost = (size * MEMORY_PER_INPUT_BYTE
-                + (s.count("{", start) + s.count("[", start)) * MEMORY_PER_TABLE
+                + containers * MEMORY_PER_TABLE
                 + (s.count('"', start) >> 1) * MEMORY_PER_STRING)
         left = st.memory_left - cost
         if left < 0:
             st.charge_memory(cost)
         st.memory_left = left
-        if fast_ok:
+        # CPython's C scanner recurses on the C stack, bounded only by the
+        # process's recursion limit (which a deep-stack runtime raises to
+        # millions) and not by the thread's stack: deep nesting would crash
+        # the host.  It only sees documents that can't nest that deep.
+        if fast_ok and (containers <= C_SCANNER_MAX_NESTING
+                        or not _nests_deeper(s, start, C_SCANNER_MAX_NESTING)):
             first = s[start]
             if first == "{" or first == "[":
                 first = start
