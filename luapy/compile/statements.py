@@ -493,7 +493,8 @@ class StatementCompiler:
         for context in reversed(self.contexts):
             if context.kind == "hoist":
                 break
-            blocks += self.chunk.loop_blocks if context.kind == "loop" else 2   # (a label dispatcher: loop + try)
+            # A label dispatcher is a loop and a ``try``.
+            blocks += self.chunk.loop_blocks if context.kind == "loop" else 2
         else:
             blocks += 2                     # the function's own ``try``s
         return blocks + self.open_closes + 3 > MAX_BLOCKS or self.indent > HOIST_INDENT
