@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .. import ast
-from ..resolve import GlobalRef, LocalVar
+from ..resolve import GlobalRef
 
 COMPARISONS = frozenset(("==", "~=", "<", "<=", ">", ">="))
 
@@ -30,17 +30,6 @@ def never_nil(node, compiler) -> bool:
     t = type(node)
     return (t in (ast.Number, ast.String, ast.TrueExpr, ast.FalseExpr, ast.Table, ast.Function,
                   ast.Concat) or compiler.is_int(node))
-
-
-def assigns_to(block: ast.Block, var: LocalVar) -> bool:
-    """Does any statement in ``block`` (nested blocks included) assign ``var``?"""
-    for stat in nested_statements(block):
-        t = type(stat)
-        if t is ast.Assign or t is ast.FunctionStat:
-            targets = stat.targets if t is ast.Assign else [stat.target]
-            if any(type(x) is ast.Name and x.binding is var for x in targets):
-                return True
-    return False
 
 
 def is_multi(node) -> bool:
@@ -151,6 +140,6 @@ def assigned_locals(block: ast.Block) -> set[int]:
 
 def returns_a_call(block: ast.Block) -> bool:
     """Does ``block`` have a ``return f(...)``, which may be a tail call?"""
-    return any(type(stat) is ast.Return and len(stat.exprs) == 1 and is_multi(stat.exprs[0])
-               and type(stat.exprs[0]) is not ast.Vararg
+    return any(type(stat) is ast.Return and len(stat.exprs) == 1
+               and type(stat.exprs[0]) in (ast.Call, ast.MethodCall)
                for stat in nested_statements(block))

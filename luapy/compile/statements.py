@@ -6,7 +6,7 @@ import re
 
 from .. import ast
 from ..resolve import LocalVar, UpvalRef
-from .analysis import assigned_locals, assigns_to, has_effects, is_int_literal, is_multi, never_nil
+from .analysis import assigned_locals, has_effects, is_int_literal, is_multi, never_nil
 from . import templates
 
 #: Variables of generated code that no longer matter once the statement
@@ -252,14 +252,19 @@ class StatementCompiler:
             if var.captured:
                 self.emit(f"c{var.slot} = [_c{var.slot}]")
 
+    def is_reassigned(self, var: LocalVar) -> bool:
+        """Is ``var`` assigned anywhere after its declaration?  (One walk of
+        the function's body, on first use, answers for every local.)"""
+        if self.reassigned is None:
+            self.reassigned = assigned_locals(self.node.body)
+        return id(var) in self.reassigned
+
     def note_table_local(self, targets, exprs) -> None:
         """``local t = {...}`` with ``t`` never assigned again: ``t`` is
         always a table, so its fast paths need not test the type."""
         if len(targets) == 1 and len(exprs) == 1 and type(exprs[0]) is ast.Table:
             var = targets[0]
-            if self.reassigned is None:    # one walk per function, not per local
-                self.reassigned = assigned_locals(self.node.body)
-            if not var.captured and id(var) not in self.reassigned:
+            if not var.captured and not self.is_reassigned(var):
                 self.known_table.add(var.slot)
 
     def stat_LocalFunction(self, node: ast.LocalFunction) -> None:
@@ -683,7 +688,7 @@ class StatementCompiler:
         var = node.binding
         loop_var = f"l{var.slot}" if not var.captured else "_fi"
         if (is_int_literal(node.start) and is_int_literal(step_node) and not var.captured
-                and not assigns_to(node.body, var)):
+                and not self.is_reassigned(var)):
             self.known_int.add(var.slot)
             if node.start.value >= 1 and step_node.value > 0:
                 self.known_positive.add(var.slot)

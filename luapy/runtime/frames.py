@@ -28,6 +28,12 @@ def is_lua_code(code) -> bool:
     return code.co_name.startswith("__f") and code.co_filename.startswith("<lua ")
 
 
+def is_hoisted_code(code) -> bool:
+    """A loop nested too deep, run as a function of its own (``hoist``):
+    part of the Lua function that calls it, not a Lua level."""
+    return code.co_name.startswith("__h") and code.co_filename.startswith("<lua ")
+
+
 #: ``id`` of the Lua frames an error is unwinding while they close their
 #: ``<close>`` variables: lua5.4 has already popped them by then, so the
 #: ``__close`` handlers (and ``debug``) see the protected call's caller.

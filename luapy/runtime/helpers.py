@@ -19,7 +19,7 @@ import weakref
 from ..errors import ArgumentError, LuaError, LuaException, LuaLimitError, OperationError
 from . import ops
 from .args import name_argument_error, to_number, typename
-from .frames import UNWINDING
+from .frames import UNWINDING, is_hoisted_code, is_lua_code
 from .values import BUILTIN_CODES, MAXINT, MININT, Function, Table, _BoolKey, number_to_str
 
 #: Loop iterations are charged to the step budget in batches of this many.
@@ -156,7 +156,7 @@ def error_fixer(st):
         names = tb.tb_frame.f_globals
         # A loop nested too deep runs in a function of its own (``hoist``):
         # the error happened where that function was.
-        while (tb.tb_next is not None and tb.tb_next.tb_frame.f_code.co_name.startswith("__h")
+        while (tb.tb_next is not None and is_hoisted_code(tb.tb_next.tb_frame.f_code)
                and tb.tb_next.tb_frame.f_globals is names):
             tb = tb.tb_next
         where = _position(names, tb.tb_lineno)
@@ -197,8 +197,7 @@ def lua_where(level: int) -> str:
     running = None  # the innermost hoisted loop (``hoist``) the next Lua frame runs
     while frame is not None:
         code = frame.f_code
-        lua_code = code.co_filename.startswith("<lua ")
-        is_lua = lua_code and code.co_name.startswith("__f")
+        is_lua = is_lua_code(code)
         if is_lua or code in BUILTIN_CODES:
             if seen == level:
                 if not is_lua:
@@ -206,7 +205,7 @@ def lua_where(level: int) -> str:
                 return _position(frame.f_globals, (running or frame).f_lineno)
             seen += 1
             running = None
-        elif running is None and lua_code and code.co_name.startswith("__h"):
+        elif running is None and is_hoisted_code(code):
             running = frame
         frame = frame.f_back
     return ""
