@@ -472,24 +472,29 @@ class StatementCompiler:
         recording which in a temporary, and one ``if`` per body, all at the
         same depth, runs the chosen one.
         """
+        chosen = self.choose_branch(tests, None)
+        for number, body in branches(node):
+            self.emit(f"if {chosen} == {number}:", body.line)
+            self.indented(lambda: self.block(body))
+
+    def choose_branch(self, tests, guard: str | None) -> str:
+        """Run an ``if``'s conditions one after another until one holds; a
+        temporary, returned, records which (0: none; -1: ``guard`` failed,
+        so none ran).  ``tests`` are ``capture_test``'s, with their node."""
         chosen = self.temp()
-        self.emit(f"{chosen} = 0")
+        self.emit(f"{chosen} = 0" if guard is None else f"{chosen} = 0 if {guard} else -1")
         for number, (cond, test, lines, calls) in enumerate(tests, 1):
             self.line = cond.line
-            if number > 1:
+            wrapped = number > 1 or guard is not None
+            if wrapped:
                 self.emit(f"if not {chosen}:")
                 self.indent += 1
             self.splice(lines)
             self.pending_calls += calls
             self.emit(f"if {test}: {chosen} = {number}")
-            if number > 1:
+            if wrapped:
                 self.indent -= 1
-        bodies = list(enumerate((body for _, body in node.tests), 1))
-        if node.orelse is not None:
-            bodies.append((0, node.orelse))
-        for number, body in bodies:
-            self.emit(f"if {chosen} == {number}:", body.line)
-            self.indented(lambda: self.block(body))
+        return chosen
 
     def too_deep_for_a_loop(self) -> bool:
         """Would one more loop pass CPython's limits here: 20 nested blocks
@@ -564,20 +569,9 @@ class StatementCompiler:
         is compiled the same way, guarded by that test (``guard``), so
         nesting adds no depth at all.
         """
-        chosen = self.temp()
-        self.emit(f"{chosen} = 0" if guard is None else f"{chosen} = 0 if {guard} else -1")
-        for number, (cond, _) in enumerate(node.tests, 1):
-            test, lines, calls = self.capture_test(cond)
-            self.emit(f"if not {chosen}:")
-            self.indent += 1
-            self.splice(lines)
-            self.pending_calls += calls
-            self.emit(f"if {test}: {chosen} = {number}")
-            self.indent -= 1
-        bodies = [(number, body) for number, (_, body) in enumerate(node.tests, 1)]
-        if node.orelse is not None:
-            bodies.append((0, node.orelse))
-        for number, body in bodies:
+        tests = [(cond, *self.capture_test(cond)) for cond, _ in node.tests]
+        chosen = self.choose_branch(tests, guard)
+        for number, body in branches(node):
             self.guarded_block(body, f"{chosen} == {number}")
 
     def guarded_block(self, body: ast.Block, guard: str) -> None:
@@ -740,6 +734,15 @@ class StatementCompiler:
         ast.While: stat_While, ast.Repeat: stat_Repeat, ast.NumericFor: stat_NumericFor,
         ast.GenericFor: stat_GenericFor,
     }
+
+
+def branches(node: ast.If) -> list:
+    """``(number, body)`` of each branch as ``choose_branch`` numbers them:
+    the ``else`` is 0."""
+    numbered = [(number, body) for number, (_, body) in enumerate(node.tests, 1)]
+    if node.orelse is not None:
+        numbered.append((0, node.orelse))
+    return numbered
 
 
 def can_guard(node: ast.If) -> bool:
