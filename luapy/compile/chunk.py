@@ -402,14 +402,19 @@ def _instantiator(st, proto: Proto):
     factory = proto.factory
     name = proto.name or "?"
     if not proto.has_tail_calls:
+        me = None     # where its ``__me`` cell is (``templates.self_call``), once known
+
         def instantiate(upvals) -> Function:
+            nonlocal me
             left = st.memory_left = st.memory_left - CLOSURE_COST - UPVALUE_COST * len(upvals)
             if left < 0:
                 st.charge_memory(0)
             raw = factory(upvals)
             function = Function(raw, name, proto, upvals, raw)
-            if proto.calls_itself:    # its ``__me`` (``templates.self_call``)
-                raw.__closure__[raw.__code__.co_freevars.index("__me")].cell_contents = function
+            if proto.calls_itself:
+                if me is None:
+                    me = raw.__code__.co_freevars.index("__me")
+                raw.__closure__[me].cell_contents = function
             return function
         return instantiate
     run_tail = tail_runner(st)
