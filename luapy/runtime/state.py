@@ -114,8 +114,7 @@ class State:
         self.memory_left = _UNLIMITED
         limits = options.limits
         self._memory_at_entry = limits.memory if limits.memory is not None else _UNLIMITED
-        self._chunk_at_entry = min(CHECK_INTERVAL, max(self.max_depth, 0),
-                                   *((max(limits.steps, 0),) if limits.steps is not None else ()))
+        self._chunk_at_entry = self._countdown(0, 0)
         self._steps_used = 0
         self._chunk = 0
         self.tripped: LuaLimitError | None = None
@@ -183,8 +182,8 @@ class State:
             self._due = now + limits.time
             if not self._watched:
                 watchdog.watch(self)
-        # What ``_arm`` gives with nothing used yet (computed once: every
-        # call from the host pays for this).
+        # ``_arm`` with nothing used yet, computed once: every call from
+        # the host would pay for it.
         self._chunk = self.steps_cell.cell_contents = self._chunk_at_entry
         return True
 
@@ -200,12 +199,17 @@ class State:
     def _arm(self) -> None:
         """Re-arm the countdown: only right after every budget was checked
         (``budget_check``) or at the start of a call (``enter``)."""
-        limits = self.limits
-        chunk = min(CHECK_INTERVAL, max(self.max_depth - self.depth_cell.cell_contents, 0))
-        if limits.steps is not None:
-            chunk = min(chunk, max(limits.steps - self._steps_used, 0))
+        chunk = self._countdown(self.depth_cell.cell_contents, self._steps_used)
         self._chunk = chunk
         self.steps_cell.cell_contents = chunk
+
+    def _countdown(self, depth: int, steps_used: int) -> int:
+        """What the countdown is armed with: never more steps than levels
+        left, nor than steps left."""
+        chunk = min(CHECK_INTERVAL, max(self.max_depth - depth, 0))
+        if self.limits.steps is not None:
+            chunk = min(chunk, max(self.limits.steps - steps_used, 0))
+        return chunk
 
     def _settle(self) -> None:
         self._steps_used += self._chunk - self.steps_left
