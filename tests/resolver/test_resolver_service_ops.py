@@ -81,7 +81,10 @@ def test_access_log_json_format_and_levels(tmp_path):
     lines = [json.loads(line) for line in s.log_ended()]  # every line is one JSON object
     access = [line for line in lines if line["event"] == "http_request"]
     assert [(a["method"], a["path"], a["status"]) for a in access] == [("GET", "/v1/workloads?namespace=data", 200)]
-    assert {line["level"] for line in lines} == {"info"}, [line for line in lines if line["level"] != "info"]
+    # waitress warns of its task queue's depth when a loaded machine is slow
+    # to serve: that says nothing of the service's own levels.
+    own = [line for line in lines if line.get("logger") != "waitress.queue"]
+    assert {line["level"] for line in own} == {"info"}, [line for line in own if line["level"] != "info"]
     assert lines[-1]["event"] == "stopped" and any(line["event"] == "plugins_released" for line in lines)
 
 
