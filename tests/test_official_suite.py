@@ -57,10 +57,6 @@ EXPECTED_FAILURES = {
     "db.lua": "line hooks follow Python's lines, not lua5.4's code generation: the test of "
               "an `if` is on the line of its `then` in lua5.4 (db.lua:124 expects the lines "
               "2, 3, 4, 7 of `if\\nmath.sin(1)\\nthen...`), db.lua:25 \"wrong trace!!\"",
-    "gc.lua": "collectgarbage('count') without a memory budget counts Python's allocated "
-              "blocks at 64 bytes each, so a 4 MiB string key is 64 bytes: gc.lua:463 "
-              "`assert(collectgarbage(\"count\") > m + 2^13)` (and gc.lua:474 wants the "
-              "count back within 1 KiB)",
 }
 
 

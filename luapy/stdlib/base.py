@@ -341,8 +341,10 @@ def open(st) -> None:
         if option is None:
             option = "collect"
         option = check_str(args, 1, "collectgarbage") if option != "collect" else option
+        if collector.finalizing and option in _COLLECT_OPTIONS:
+            return (None,)  # lua_gc refuses every option inside a finalizer
         if option == "count":
-            return (_accounted_kilobytes(st),)
+            return (_accounted_kilobytes(st, collector),)
         if st.options.profile == "sandbox":
             arg_error(1, "collectgarbage", f"invalid option '{option}'")
         if option in ("collect", "step"):
@@ -354,7 +356,7 @@ def open(st) -> None:
         if option == "isrunning":
             return (collector.running,)
         if option in ("stop", "restart"):
-            collector.running = option == "restart"
+            collector.set_running(option == "restart")
             return (0,)
         if option in ("incremental", "generational"):
             previous, collector.mode = collector.mode, option
@@ -428,10 +430,15 @@ def _run_handler(st, handler, error: LuaError):
     return results[0] if results else None
 
 
-def _accounted_kilobytes(st) -> float:
+#: The options of ``collectgarbage`` (lbaselib.c's ``opts``).
+_COLLECT_OPTIONS = frozenset(("stop", "restart", "collect", "count", "step", "setpause", "setstepmul",
+                              "isrunning", "generational", "incremental"))
+
+
+def _accounted_kilobytes(st, collector) -> float:
     limit = st.limits.memory
     if limit is None:
-        return float(sys.getallocatedblocks() * 64) / 1024.0
+        return collector.kilobytes_in_use()
     return max(limit - st.memory_left, 0) / 1024.0
 
 
