@@ -200,3 +200,36 @@ def test_loops_whose_jumps_need_handlers_compile_on_the_conservative_retry():
     source = ("local x = 0\n" + "".join(f"for i{k} = 1, 2 do\n" for k in range(depth)) + "x = x + 1\n"
               + inner + "".join(f"::c{k}:: end\n" for k in reversed(range(depth))) + "return x")
     assert LuaRuntime().execute(source) == 4    # as lua5.4
+
+
+# -- the single-result form of a self-recursive function ---------------------------
+
+def _python_of(source: str) -> str:
+    import luapy.compile
+    from luapy.parser import parse
+    from luapy.resolve import resolve
+    tree = parse(source, "t")
+    resolve(tree)
+    return luapy.compile.generated_source(LuaRuntime()._state, tree)
+
+
+def test_self_calls_for_one_value_go_to_the_single_result_form():
+    python = _python_of("local function fib(n) if n < 2 then return n end "
+                        "return fib(n - 1) + fib(n - 2) end local x = fib(3)")
+    assert "def __s1(l2=None, *_):" in python
+    single = python[python.index("def __s1"):]
+    assert single.count("__s1(_t") == 2       # both calls, no tuple to unpack
+    assert "return l2\n" in single and "return (l2,)" not in single
+    assert "return None" in single             # falling off the end: no value
+
+
+def test_a_function_with_loops_hoisted_gets_a_wrapper_as_its_single_result_form():
+    deep = "while x do " * 30 + "x = f(1)" + " end" * 30
+    python = _python_of(f"local function f(n) {deep} local y = f(n) return y end")
+    assert "def __s1(*args):" in python
+    assert "return (_v[0] if (_v := __f1(*args)) else None)" in python
+
+
+def test_no_single_result_form_without_self_calls_for_one_value():
+    python = _python_of("local function f(n) if n > 0 then local t = {f(n - 1)} end return n end")
+    assert "__s1" not in python

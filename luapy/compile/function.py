@@ -125,6 +125,12 @@ class FunctionCompiler(StatementCompiler, ExpressionCompiler, CallCompiler):
         self.compact = node.scope is not None and node.scope.own_size > COMPACT_FUNCTION_SIZE
         #: How many of its locals are active where compilation is.
         self.nactive = 0
+        #: Whether a self call wants only its first value (``__s<index>``,
+        #: ``single_result_form``), and the single-result text of each
+        #: ``return`` statement's text.
+        self.single_result_calls = False
+        self.single_returns: dict[str, str] = {"return ()": "return None",
+                                               "return va": "return (va[0] if va else None)"}
         #: Call expressions not emitted yet, with how their call site names
         #: the callee: ``(text, (name, is_method))`` (see ``call_site``).
         self.pending_calls: list[tuple[str, tuple[str, bool]]] = []
@@ -140,6 +146,14 @@ class FunctionCompiler(StatementCompiler, ExpressionCompiler, CallCompiler):
                 self.out.append((self.indent, text, line, sites))
                 return
         self.out.append((self.indent, text, line))
+
+    def emit_return(self, results: str, first: str | None) -> None:
+        """``return results``; in the single-result form ``return first``
+        (the first of ``results`` when ``first`` is None)."""
+        text = f"return {results}"
+        self.single_returns[text] = (f"return {first}" if first is not None
+                                     else f"return (_v[0] if (_v := {results}) else None)")
+        self.emit(text)
 
     def open_locals(self, names) -> None:
         """From here on, locals ``(name, where)`` are active: a marker in the
@@ -233,10 +247,38 @@ class FunctionCompiler(StatementCompiler, ExpressionCompiler, CallCompiler):
             header.insert(-1, (1, "__me = None", node.line))
         self.proto.typed_locals = {**{f"l{slot}": "integer" for slot in self.known_int},
                                    **{f"l{slot}": "table" for slot in self.known_table}}
+        if self.single_result_calls:
+            self.out += self.single_result_form(header[-1][1], params)
         self.indent = 1
         self.emit(f"return __f{self.index}", node.end_line)
         self.proto.locvars = self.chunk.add_function(header + self.out)
         return self.proto
+
+    def single_result_form(self, definition: str, params: list) -> list:
+        """The function a second time, as ``__s<index>``, returning its first
+        value itself instead of a tuple of values: what its own calls that
+        want one value call (``templates.self_call_first_value``), so a
+        recursive ``fib(n - 1) + fib(n - 2)`` builds no tuples.
+
+        It is the same body, line for line, with each ``return`` swapped
+        for its single-result text (``emit_return``), so positions, locals
+        and hooks read the same in both.  A body with loops hoisted into
+        functions of their own gets a wrapper instead.
+        """
+        line = self.node.line
+        name = f"__s{self.index}"
+        if self.hoisted:
+            return [(1, f"def {name}(*args):", line),
+                    (2, f"return (_v[0] if (_v := __f{self.index}(*args)) else None)", line)]
+        single_returns = self.single_returns
+        form = [(1, None, line, 0),  # the first form's locals end where this one starts
+                (1, definition.replace(f"def __f{self.index}(", f"def {name}(", 1), line)]
+        for entry in self.out:
+            text = entry[1]
+            if text is not None and text in single_returns:
+                entry = (entry[0], single_returns[text], *entry[2:])
+            form.append(entry)
+        return form
 
     def begin_frame(self) -> None:
         """The first statement of the body (a hook for other back ends)."""

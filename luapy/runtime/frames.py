@@ -25,7 +25,7 @@ _CO_VARARGS = 0x04
 
 
 def is_lua_code(code) -> bool:
-    return code.co_name.startswith("__f") and code.co_filename.startswith("<lua ")
+    return code.co_name.startswith(("__f", "__s")) and code.co_filename.startswith("<lua ")
 
 
 def is_hoisted_code(code) -> bool:
@@ -105,6 +105,12 @@ def function_of_frame(frame):
     those holds it (e.g. a closure passed along and not kept anywhere).
     """
     code = frame.f_code
+    if code.co_name.startswith("__s"):
+        # A single-result form is only called by its own function, which
+        # its ``__me`` cell holds (``FunctionCompiler.single_result_form``).
+        me = frame.f_locals.get("__me")
+        if type(me) is Function:
+            return me
     builtin = code in BUILTIN_CODES
 
     def matches(value) -> bool:
