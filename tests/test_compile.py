@@ -218,7 +218,11 @@ def test_self_calls_for_one_value_go_to_the_single_result_form():
                         "return fib(n - 1) + fib(n - 2) end local x = fib(3)")
     assert "def __s1(l2=None, *_):" in python
     single = python[python.index("def __s1"):]
-    assert single.count("__s1(_t") == 2       # both calls, no tuple to unpack
+    # Two copies of the body: for an integer n, then for anything else.
+    integer, plain = single.split("\n   try:\n", 1)[0], single.split("\n   try:\n", 1)[1]
+    assert "if type(l2) is int:" in integer and "type(l2) is int" not in integer.split(":", 2)[2]
+    assert "type(l2) is int" in plain
+    assert single.count("__s1(_t") == 4       # both calls in each, no tuple to unpack
     assert "return l2\n" in single and "return (l2,)" not in single
     assert "return None" in single             # falling off the end: no value
 

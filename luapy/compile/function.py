@@ -31,6 +31,13 @@ if TYPE_CHECKING:
 #: long tables of expressions) would cost gigabytes; hot code lives in
 #: small functions, which keep the fast paths.
 COMPACT_FUNCTION_SIZE = 16384
+#: A self-recursive function's single-result form gets a copy of its body
+#: specialised for integer parameters (``integer_parameters``) when the
+#: body is at most this many Python lines and this deeply indented: small
+#: functions like ``fib``, where the tests it saves are a good part of the
+#: work, and far from CPython's limit on nesting.
+SPECIALIZED_BODY_LINES = 60
+SPECIALIZED_INDENT = 30
 
 
 class Proto:
@@ -248,13 +255,13 @@ class FunctionCompiler(StatementCompiler, ExpressionCompiler, CallCompiler):
         self.proto.typed_locals = {**{f"l{slot}": "integer" for slot in self.known_int},
                                    **{f"l{slot}": "table" for slot in self.known_table}}
         if self.single_result_calls:
-            self.out += self.single_result_form(header[-1][1], params)
+            self.out += self.single_result_form(header[-1][1])
         self.indent = 1
         self.emit(f"return __f{self.index}", node.end_line)
         self.proto.locvars = self.chunk.add_function(header + self.out)
         return self.proto
 
-    def single_result_form(self, definition: str, params: list) -> list:
+    def single_result_form(self, definition: str) -> list:
         """The function a second time, as ``__s<index>``, returning its first
         value itself instead of a tuple of values: what its own calls that
         want one value call (``templates.self_call_first_value``), so a
@@ -271,14 +278,45 @@ class FunctionCompiler(StatementCompiler, ExpressionCompiler, CallCompiler):
             return [(1, f"def {name}(*args):", line),
                     (2, f"return (_v[0] if (_v := __f{self.index}(*args)) else None)", line)]
         single_returns = self.single_returns
-        form = [(1, None, line, 0),  # the first form's locals end where this one starts
-                (1, definition.replace(f"def __f{self.index}(", f"def {name}(", 1), line)]
+        body = []
         for entry in self.out:
             text = entry[1]
             if text is not None and text in single_returns:
                 entry = (entry[0], single_returns[text], *entry[2:])
-            form.append(entry)
-        return form
+            body.append(entry)
+        form = [(1, None, line, 0),  # the first form's locals end where this one starts
+                (1, definition.replace(f"def __f{self.index}(", f"def {name}(", 1), line)]
+        if body and (body[0][1] or "").startswith("nonlocal "):
+            form.append(body.pop(0))
+        integers = self.integer_parameters(body)
+        if integers:
+            form.append((2, f"if {' and '.join(f'type({p}) is int' for p in integers)}:", line))
+            for indent, text, *rest in body:
+                if text is not None:
+                    for param in integers:
+                        text = text.replace(f"type({param}) is int", "True")
+                form.append((indent + 1, text, *rest))
+            form.append((2, None, line, 0))
+        return form + body
+
+    def integer_parameters(self, body: list) -> list[str]:
+        """The parameters the single-result form is worth compiling a second
+        time for, as integers: a small body that tests them for ``int``
+        (``n < 2``, ``n - 1``) and never assigns them.  Called with integers
+        (as ``fib`` always is), it runs the copy where those tests are
+        ``True``, which CPython folds away; with anything else, the plain one.
+
+        ``debug.setlocal`` may then write only integers to them
+        (``Proto.typed_locals``)."""
+        if len(body) > SPECIALIZED_BODY_LINES or max(entry[0] for entry in body) > SPECIALIZED_INDENT:
+            return []
+        text = "\n".join(entry[1] for entry in body if entry[1] is not None)
+        names = [f"l{var.slot}" for var in self.scope.params
+                 if not var.captured and not self.is_reassigned(var)
+                 and f"type(l{var.slot}) is int" in text]
+        for name in names:
+            self.proto.typed_locals[name] = "integer"
+        return names
 
     def begin_frame(self) -> None:
         """The first statement of the body (a hook for other back ends)."""

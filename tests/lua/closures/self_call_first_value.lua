@@ -49,3 +49,11 @@ debug.sethook(function() calls = calls + 1 end, "c")
 rec(5)
 debug.sethook()
 print(calls)  -- expect: 7
+
+-- Integer parameters get a copy of the body without their type tests; any
+-- other argument runs the plain copy, and integer wrap-around stays.
+local function sub(n, k) if k == 0 then return n end local r = sub(n - 1, k - 1) return r end
+print(sub(10, 3), sub(2.5, 2), sub("10", 2), math.type(sub(2^53, 1)))  -- expect: 7	0.5	8	float
+print(sub(math.mininteger + 1, 2) == math.maxinteger, sub({}, 0) ~= nil)  -- expect: true	true
+print(pcall(sub, {}, 1))
+-- expect: false	closures/self_call_first_value.lua:55: attempt to perform arithmetic on a table value (local 'n')
