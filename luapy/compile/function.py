@@ -297,7 +297,10 @@ class FunctionCompiler(StatementCompiler, ExpressionCompiler, CallCompiler):
                         text = text.replace(f"type({param}) is int", "True")
                 form.append((indent + 1, text, *rest))
             form.append((2, None, line, 0))
-        return form + body
+        form += body
+        if self.budget is not None:  # charged as the first form's lines were
+            self.budget.emitted(sum(len(entry[1]) for entry in form if entry[1] is not None))
+        return form
 
     def integer_parameters(self, body: list) -> list[str]:
         """The parameters the single-result form is worth compiling a second
