@@ -98,9 +98,16 @@ def test_collect_runs_a_cycle_without_weak_tables_or_finalizers(monkeypatch):
     # collector runs at its thresholds too, so the cycle itself is watched.
     cycles = []
     real = collector.charged_collect
-    monkeypatch.setattr(collector, "charged_collect", lambda: (cycles.append(1), real()))
-    run("local c = {}; c.self = c; c = nil; collectgarbage(); collectgarbage()")
-    assert len(cycles) == 2
+    monkeypatch.setattr(collector, "charged_collect",
+                        lambda generation=2: (cycles.append(generation), real(generation)))
+    run("""
+        local c = {}; c.self = c; c = nil
+        collectgarbage(); collectgarbage()
+        local keep = {} for i = 1, 100000 do keep[i] = {} end
+        collectgarbage()""")
+    # A full cycle first; then the young generations, as long as the heap
+    # has not grown (a full cycle walks the host's whole heap too).
+    assert cycles == [2, 1, 2]
 
 
 @pytest.mark.parametrize("option", ["collect", "count", "step", "isrunning"])
@@ -112,3 +119,30 @@ def test_collectgarbage_fails_inside_a_finalizer(option):
         return res
     """)
     assert result is None
+
+
+def test_a_cleared_short_string_key_is_found_again_by_an_equal_string():
+    # lua5.4 interns short strings: an equal string is the same dead key.
+    found = run("""
+        local t = setmetatable({}, {__mode = "v"})
+        local v = {}
+        t["a" .. "b"] = v; t["c" .. "d"] = v
+        local k = next(t)
+        t[k] = nil
+        collectgarbage()
+        local ok, nk = pcall(next, t, k:upper():lower())
+        return ok and nk ~= k
+    """)
+    assert found is True
+
+
+def test_the_sandbox_never_counts_the_process_memory():
+    # Without a memory budget the sandbox counts what it charged, not what
+    # the host process holds (which would let a plugin watch the host).
+    runtime = LuaRuntime(limits=Limits(memory=None))
+    measure = runtime.execute('return function() return collectgarbage("count") end')
+    before = measure()
+    host = bytearray(32 * 1024 * 1024)  # the host allocates 32 MiB between calls
+    after = measure()
+    del host
+    assert abs(after - before) < 1024

@@ -230,8 +230,30 @@ def test_self_calls_for_one_value_go_to_the_single_result_form():
 def test_a_function_with_loops_hoisted_gets_a_wrapper_as_its_single_result_form():
     deep = "while x do " * 30 + "x = f(1)" + " end" * 30
     python = _python_of(f"local function f(n) {deep} local y = f(n) return y end")
-    assert "def __s1(*args):" in python
+    # Named __w, so that tracebacks, hooks and levels don't count it.
+    assert "def __w1(*args):" in python and "__s1 = __w1" in python
     assert "return (_v[0] if (_v := __f1(*args)) else None)" in python
+    assert "def __s1(" not in python
+
+
+def test_the_integer_copy_leaves_string_literals_alone():
+    python = _python_of("local T = {} local function f(n) if n == 0 then return 'type(l2) is int' end "
+                        "local s = f(n - 1) return T['type(l2) is int'] or s end")
+    single = python[python.index("def __s1"):python.index("return __f1")]
+    integer, plain = single.split("\n   try:\n", 1)
+    assert "if type(l2) is int:" in integer
+    assert integer.count("'type(l2) is int'") == plain.count("'type(l2) is int'") >= 2
+
+
+def test_single_result_forms_take_a_bounded_share_of_a_chunks_output():
+    from luapy.compile.function import SINGLE_FORM_CHARS_PER_SOURCE_CHAR
+    # Functions of nothing but stores, each calling itself: past the
+    # allowance their single-result forms are wrappers.
+    body = "a[n] = n " * 200
+    source = "".join(f"local function f{i}(n) {body} local x = f{i}(n - 1) return x end " for i in range(20))
+    python = _python_of(source)
+    assert len(python) / len(source) <= 117 + SINGLE_FORM_CHARS_PER_SOURCE_CHAR + 10
+    assert "__s1 = __w1" not in python and "__s20 = __w20" in python
 
 
 def test_no_single_result_form_without_self_calls_for_one_value():

@@ -9,6 +9,7 @@ function) would be another such assembly, not a copy of this class.
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 from .. import ast
@@ -38,6 +39,15 @@ COMPACT_FUNCTION_SIZE = 16384
 #: work, and far from CPython's limit on nesting.
 SPECIALIZED_BODY_LINES = 60
 SPECIALIZED_INDENT = 30
+#: Single-result forms of a chunk's functions take at most this many
+#: characters of Python per character of its source, in all: whatever the
+#: code, they add a bounded share to what a chunk compiles to.  A function
+#: past the allowance gets a small wrapper as its single-result form.
+SINGLE_FORM_CHARS_PER_SOURCE_CHAR = 40
+
+#: ``type(lN) is int`` outside the string literals of a generated line
+#: (``repr`` of a str: single or double quotes, no triple quotes).
+_LITERAL_OR_INT_TEST = re.compile(r"""('(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")|type\((l\d+)\) is int""")
 
 
 class Proto:
@@ -45,7 +55,7 @@ class Proto:
 
     __slots__ = ("name", "line", "factory", "has_tail_calls", "lazy_prologue", "instantiate",
                  "last_line", "upvalue_names", "text", "is_method", "locvars",
-                 "gen_factory", "chunk", "calls_itself", "typed_locals")
+                 "gen_factory", "chunk", "calls_itself", "typed_locals", "single_typed_locals")
 
     def __init__(self, name: str, line: int, last_line: int = 0, upvalue_names=(),
                  text=None, is_method: bool = False):
@@ -73,6 +83,8 @@ class Proto:
         #: The Python locals its code relies on the type of, and that type's
         #: Lua name: ``debug.setlocal`` may not break it (``check_typed_local``).
         self.typed_locals: dict = {}
+        #: ...and those its single-result form's integer copy relies on.
+        self.single_typed_locals: dict = {}
         #: Its body runs call-free statements before charging its call, so
         #: a metamethod call charges it up front (``ops.call_metamethod``).
         self.lazy_prologue = False
@@ -125,6 +137,8 @@ class FunctionCompiler(StatementCompiler, ExpressionCompiler, CallCompiler):
         self.hoisted: list[tuple[str, list]] = []
         self.hoist_at = 0
         self.index = len(chunk.protos)
+        if self.index == 0:
+            chunk.single_form_allowance = node.size * SINGLE_FORM_CHARS_PER_SOURCE_CHAR
         chunk.protos.append(self.proto)
         self.st = chunk.st
         self.budget = chunk.budget
@@ -270,13 +284,11 @@ class FunctionCompiler(StatementCompiler, ExpressionCompiler, CallCompiler):
         It is the same body, line for line, with each ``return`` swapped
         for its single-result text (``emit_return``), so positions, locals
         and hooks read the same in both.  A body with loops hoisted into
-        functions of their own gets a wrapper instead.
+        functions of their own, or past the chunk's allowance, gets a
+        wrapper instead, named so that no one takes it for a Lua level.
         """
         line = self.node.line
         name = f"__s{self.index}"
-        if self.hoisted:
-            return [(1, f"def {name}(*args):", line),
-                    (2, f"return (_v[0] if (_v := __f{self.index}(*args)) else None)", line)]
         single_returns = self.single_returns
         body = []
         for entry in self.out:
@@ -284,41 +296,49 @@ class FunctionCompiler(StatementCompiler, ExpressionCompiler, CallCompiler):
             if text is not None and text in single_returns:
                 entry = (entry[0], single_returns[text], *entry[2:])
             body.append(entry)
+        size = sum(len(entry[1]) for entry in body if entry[1] is not None)
+        if self.hoisted or size > self.chunk.single_form_allowance:
+            wrapper = f"__w{self.index}"
+            return [(1, f"def {wrapper}(*args):", line),
+                    (2, f"return (_v[0] if (_v := __f{self.index}(*args)) else None)", line),
+                    (1, f"{name} = {wrapper}", line)]
         form = [(1, None, line, 0),  # the first form's locals end where this one starts
                 (1, definition.replace(f"def __f{self.index}(", f"def {name}(", 1), line)]
         if body and (body[0][1] or "").startswith("nonlocal "):
             form.append(body.pop(0))
-        integers = self.integer_parameters(body)
+        integers = self.integer_parameters(body, size)
         if integers:
             form.append((2, f"if {' and '.join(f'type({p}) is int' for p in integers)}:", line))
             for indent, text, *rest in body:
-                if text is not None:
-                    for param in integers:
-                        text = text.replace(f"type({param}) is int", "True")
+                if text is not None and "type(l" in text:
+                    text = _LITERAL_OR_INT_TEST.sub(
+                        lambda m: m.group(1) or ("True" if m.group(2) in integers else m.group(0)), text)
                 form.append((indent + 1, text, *rest))
             form.append((2, None, line, 0))
+            size *= 2
         form += body
+        self.chunk.single_form_allowance -= size
         if self.budget is not None:  # charged as the first form's lines were
-            self.budget.emitted(sum(len(entry[1]) for entry in form if entry[1] is not None))
+            self.budget.emitted(size)
         return form
 
-    def integer_parameters(self, body: list) -> list[str]:
+    def integer_parameters(self, body: list, size: int) -> list[str]:
         """The parameters the single-result form is worth compiling a second
         time for, as integers: a small body that tests them for ``int``
         (``n < 2``, ``n - 1``) and never assigns them.  Called with integers
         (as ``fib`` always is), it runs the copy where those tests are
         ``True``, which CPython folds away; with anything else, the plain one.
 
-        ``debug.setlocal`` may then write only integers to them
-        (``Proto.typed_locals``)."""
-        if len(body) > SPECIALIZED_BODY_LINES or max(entry[0] for entry in body) > SPECIALIZED_INDENT:
+        ``debug.setlocal`` may then write only integers to them in this form
+        (``Proto.single_typed_locals``)."""
+        if (len(body) > SPECIALIZED_BODY_LINES or 2 * size > self.chunk.single_form_allowance
+                or max(entry[0] for entry in body) > SPECIALIZED_INDENT):
             return []
-        text = "\n".join(entry[1] for entry in body if entry[1] is not None)
+        tested = {m.group(2) for entry in body if entry[1] is not None
+                  for m in _LITERAL_OR_INT_TEST.finditer(entry[1]) if m.group(2)}
         names = [f"l{var.slot}" for var in self.scope.params
-                 if not var.captured and not self.is_reassigned(var)
-                 and f"type(l{var.slot}) is int" in text]
-        for name in names:
-            self.proto.typed_locals[name] = "integer"
+                 if not var.captured and not self.is_reassigned(var) and f"l{var.slot}" in tested]
+        self.proto.single_typed_locals = dict.fromkeys(names, "integer")
         return names
 
     def begin_frame(self) -> None:

@@ -45,6 +45,9 @@ _HELPERS_FILE = helpers.__file__
 #: Bytes of allocation (as charged to the memory account) between two
 #: automatic cycles while objects with finalizers are alive.
 CYCLE_BYTES = 4 * 1024 * 1024
+#: ``collect`` runs a full cycle once the heap has grown by this factor
+#: since the last one, else a cycle of the young generations.
+FULL_CYCLE_GROWTH = 1.25
 #: Budget checks between two automatic sweeps of the weak tables.
 SWEEP_EVERY = 8
 #: References an object in an array slot has during ``sweep`` when the
@@ -101,11 +104,17 @@ def _find_mallinfo():
 _MALLINFO = _find_mallinfo()
 
 
-def _string_or_collectable(value) -> bool:
+def _long_string_or_collectable(value) -> bool:
     """A key a traversal's snapshot must not keep alive through a full
-    cycle: strings too, which lua5.4 collects when only a dead key refers
-    to them (the official suite's gc.lua measures it)."""
-    return type(value) is str or _collectable(value)
+    cycle: long strings too, which lua5.4 collects when only a dead key
+    refers to them (the official suite's gc.lua measures it).  A dead key
+    is found again by identity; short strings are interned in lua5.4, so
+    an equal one is the same string: those stay, found by equality."""
+    return (type(value) is str and len(value) > LUAI_MAXSHORTLEN) or _collectable(value)
+
+
+#: lua5.4's longest interned ("short") string.
+LUAI_MAXSHORTLEN = 40
 
 
 def _collectable(value) -> bool:
@@ -136,6 +145,9 @@ class Collector:
         #: Finalizer proxies not yet collected.
         self.finalizers = 0
         self.running = True
+        #: ``sys.getallocatedblocks()`` after the last full cycle that
+        #: ``collect`` ran without weak tables or finalizers (0: none yet).
+        self.blocks_after_full_cycle = 0
         #: A finalizer is running: ``collectgarbage`` fails, as lua_gc does.
         self.finalizing = False
         #: While stopped: ``(KiB in use, st.memory_left)`` when it stopped.
@@ -195,16 +207,21 @@ class Collector:
     def collect(self) -> None:
         """A full cycle: weak entries of dead objects go, finalizers run.
 
-        Without weak tables or finalizers there is nothing a program could
-        observe, and CPython's reference counting has already freed all but
-        cycles: no ``gc.collect`` then (files.lua collects 120 times in a
-        loop)."""
+        Without weak tables or finalizers only ``count`` can tell what was
+        freed, and reference counting has already freed all but cycles."""
         if not self.weak_tables and not self.finalizers:
-            # Only what reference counting frees can be seen (a dropped
-            # file's data reaches its file): let go of what Lua no longer
-            # holds but the Python frames still do.
+            # Only what is freed can be seen, in ``count`` and in a dropped
+            # file's data reaching its file: let go of what Lua no longer
+            # holds but the Python frames still do, and collect the cycles.
+            # The young ones, that is, unless the heap has grown since the
+            # last full cycle: a full one walks the host's heap too, which
+            # a program collecting in a loop would pay for each time.
             released = _release_temporaries(sys._getframe(1), operands=False)
-            charged_collect()
+            blocks = sys.getallocatedblocks()
+            full = blocks > self.blocks_after_full_cycle * FULL_CYCLE_GROWTH
+            charged_collect(2 if full else 1)
+            if full:
+                self.blocks_after_full_cycle = sys.getallocatedblocks()
             _restore_temporaries(released)
         else:
             self._full_cycle(sys._getframe(1), operands=True)
@@ -228,7 +245,7 @@ class Collector:
             mode = weak_mode(table)
             if mode is not None:
                 if table.walk is not None:
-                    walks.append((table, table.walk, table.walk.let_go(_string_or_collectable)))
+                    walks.append((table, table.walk, table.walk.let_go(_long_string_or_collectable)))
                 held.append(_take_weak_entries(table, *mode))
         released = _release_temporaries(frame, operands)
         charged_collect()  # on Lua's behalf: its time is the call's

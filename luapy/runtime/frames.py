@@ -222,7 +222,11 @@ def check_typed_local(frame, name: str, value) -> None:
     the compiled code relies on (``Proto.typed_locals``: a loop counter is
     an integer, a local only set by a constructor a table)."""
     proto = proto_of_code(frame.f_code, frame.f_globals)
-    expected = proto.typed_locals.get(name) if proto is not None else None
+    expected = None
+    if proto is not None:
+        expected = proto.typed_locals.get(name)
+        if expected is None and frame.f_code.co_name.startswith("__s"):
+            expected = proto.single_typed_locals.get(name)
     if expected is not None and type(value) is not _TYPED[expected]:
         raise LuaError(f"cannot set local to a {type_name(value)} value: luapy compiled it "
                        f"for {expected} values only")

@@ -61,6 +61,8 @@ from .values import Table
 #: the countdown stays among CPython's cached small ints (no allocation).
 CHECK_INTERVAL = 250
 _UNLIMITED = 1 << 62
+#: What the memory account starts from without a memory budget.
+MEMORY_UNLIMITED = _UNLIMITED
 _PARKED = -(1 << 62)
 #: A call ends after this many times its time budget in wall-clock time,
 #: however little of it was the call's own (see "Time" above).

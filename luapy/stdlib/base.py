@@ -8,6 +8,7 @@ from ..errors import ArgumentError, LuaError, LuaException, LuaLimitError, LuaSy
 from ..load import load_chunk, skip_file_header
 from ..runtime import ops
 from ..runtime.collector import Collector
+from ..runtime.state import MEMORY_UNLIMITED
 from ..runtime.generators import call_generator
 from ..runtime.helpers import lua_where
 from ..runtime.stack import interrupt_caught
@@ -436,10 +437,13 @@ _COLLECT_OPTIONS = frozenset(("stop", "restart", "collect", "count", "step", "se
 
 
 def _accounted_kilobytes(st, collector) -> float:
-    limit = st.limits.memory
-    if limit is None:
+    """``collectgarbage("count")``: what the memory budget has charged, or
+    without one, the process's memory (``Collector.kilobytes_in_use``); the
+    sandbox never sees that, which would let a plugin watch its host."""
+    if st.limits.memory is None and st.options.profile != "sandbox":
         return collector.kilobytes_in_use()
-    return max(limit - st.memory_left, 0) / 1024.0
+    charged_from = st.limits.memory if st.limits.memory is not None else MEMORY_UNLIMITED
+    return max(charged_from - st.memory_left, 0) / 1024.0
 
 
 #: Digits ``_parse_in_base`` converts per ``int`` call: few enough that

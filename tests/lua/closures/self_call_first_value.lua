@@ -57,3 +57,13 @@ print(sub(10, 3), sub(2.5, 2), sub("10", 2), math.type(sub(2^53, 1)))  -- expect
 print(sub(math.mininteger + 1, 2) == math.maxinteger, sub({}, 0) ~= nil)  -- expect: true	true
 print(pcall(sub, {}, 1))
 -- expect: false	closures/self_call_first_value.lua:55: attempt to perform arithmetic on a table value (local 'n')
+
+-- The integer copy is made from the plain one's Python: Lua strings that
+-- read like its type tests stay as they are.
+local T = {["type(l2) is int"] = "found"}
+local function lit(n)
+  if n == 0 then return "type(l2) is int", T["type(l2) is int"] end
+  local s = lit(n - 1)
+  return s .. " " .. T["type(l2) is int"]
+end
+print(lit(1), lit(1.0))  -- expect: type(l2) is int found	type(l2) is int found
