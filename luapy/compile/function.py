@@ -39,6 +39,10 @@ COMPACT_FUNCTION_SIZE = 16384
 #: work, and far from CPython's limit on nesting.
 SPECIALIZED_BODY_LINES = 60
 SPECIALIZED_INDENT = 30
+#: A function whose body is more Python lines than this gets a wrapper as
+#: its single-result form: the copy would double what CPython compiles for
+#: it, where its calls are a small part of its work.
+SINGLE_FORM_LINES = 300
 #: Single-result forms of a chunk's functions take at most this many
 #: characters of Python per character of its source, in all: whatever the
 #: code, they add a bounded share to what a chunk compiles to.  A function
@@ -297,7 +301,7 @@ class FunctionCompiler(StatementCompiler, ExpressionCompiler, CallCompiler):
                 entry = (entry[0], single_returns[text], *entry[2:])
             body.append(entry)
         size = sum(len(entry[1]) for entry in body if entry[1] is not None)
-        if self.hoisted or size > self.chunk.single_form_allowance:
+        if self.hoisted or len(body) > SINGLE_FORM_LINES or size > self.chunk.single_form_allowance:
             wrapper = f"__w{self.index}"
             return [(1, f"def {wrapper}(*args):", line),
                     (2, f"return (_v[0] if (_v := __f{self.index}(*args)) else None)", line),
