@@ -300,7 +300,7 @@ class FunctionCompiler(StatementCompiler, ExpressionCompiler, CallCompiler):
             if text is not None and text in single_returns:
                 entry = (entry[0], single_returns[text], *entry[2:])
             body.append(entry)
-        size = sum(len(entry[1]) for entry in body if entry[1] is not None)
+        size = sum(len(entry[1]) + entry[0] + 1 for entry in body if entry[1] is not None)  # indented
         if self.hoisted or len(body) > SINGLE_FORM_LINES or size > self.chunk.single_form_allowance:
             wrapper = f"__w{self.index}"
             return [(1, f"def {wrapper}(*args):", line),
