@@ -486,12 +486,16 @@ _WIDE_ESCAPE = re.compile(r"\\u(?!00[0-7])")
 class _FastDecoder:
     """CPython's C JSON scanner, building Lua tables as it goes.
 
-    One per runtime.  The C scanner builds each object's dict and hands it
-    to ``object_hook``, which wraps it in a ``Table`` on the spot; arrays
-    arrive as lists and are wrapped by the enclosing object's hook (or at
-    the end, for the top level).  The hooks read the current call's
-    metatables and null value from ``self.context``, set just before each
-    parse (hooks run no Lua code, so decode calls cannot interleave).
+    Two per runtime: one for calls with dkjson's default metatables, one
+    for calls that pass their own.  The C scanner builds each object's
+    dict and hands it to ``object_hook``, which wraps it in a ``Table`` on
+    the spot; arrays arrive as lists and are wrapped by the enclosing
+    object's hook (or at the end, for the top level).  The hooks read the
+    call's metatables and null value from ``context``, ``[objectmeta,
+    arraymeta, nullval]``: for the default metatables that is the list
+    ``_default_metas`` keeps them in, so a call sets nothing but a null
+    value; other calls set it just before the parse (hooks run no Lua
+    code, so decode calls cannot interleave) and clear it after.
 
     One difference from the lenient path is deliberate: an object with a
     duplicate key whose earlier value was ``null`` (``{"a":1,"a":null,
@@ -501,10 +505,12 @@ class _FastDecoder:
     unspecified, and letting C build the dict saves a Python call per member.
     """
 
-    def __init__(self):
-        #: [objectmeta, arraymeta, nullval] of the call in progress.
-        context = self.context = [None, None, None]
+    def __init__(self, context: list | None = None):
+        if context is None:
+            context = [None, None, None]
+        self.context = context
         of_parts = Table.of_parts
+        new = object.__new__
 
         def array_with_nulls(items: list) -> Table:
             """A decoded array with nulls, as dkjson's ``tbl[n] = value`` leaves it."""
@@ -525,7 +531,14 @@ class _FastDecoder:
                         items[i] = array(v)
             if None in items:
                 return array_with_nulls(items)
-            return of_parts(items, {}, context[1])
+            # Table.of_parts(items, {}, context[1]), inlined.
+            table = new(Table)
+            table.arr = items
+            table.hash = {}
+            table.meta = context[1]
+            table.gaps = None
+            table.walk = None
+            return table
 
         def array_recoded(items: list) -> Table:
             for i, v in enumerate(items):
@@ -538,28 +551,33 @@ class _FastDecoder:
                 return array_with_nulls(items)
             return of_parts(items, {}, context[1])
 
-        def drop_nulls(d: dict, nulls: list) -> None:
+        def drop_nulls(d: dict) -> None:
             """``tbl[k] = nil`` (or ``nullval``) for the null members."""
             nullval = context[2]
-            for key in nulls:
+            for key in [key for key, value in d.items() if value is None]:
                 if nullval is None:
                     del d[key]
                 else:
                     d[key] = nullval
 
         def object_hook(d: dict) -> Table:
-            nulls = None
+            nulls = False
             for key, value in d.items():
                 if value.__class__ is list:
                     d[key] = array(value)  # a new value for a key: same size
                 elif value is None:
-                    if nulls is None:
-                        nulls = [key]
-                    else:
-                        nulls.append(key)
-            if nulls is not None:
-                drop_nulls(d, nulls)
-            return of_parts([], d, context[0])
+                    nulls = True
+            if nulls:
+                drop_nulls(d)
+            # Table.of_parts([], d, context[0]), inlined: one Python call
+            # less per object.
+            table = new(Table)
+            table.arr = []
+            table.hash = d
+            table.meta = context[0]
+            table.gaps = None
+            table.walk = None
+            return table
 
         def object_recoded(d: dict) -> Table:
             nullval = context[2]
@@ -584,19 +602,16 @@ class _FastDecoder:
         self.decode_text = _make_scanner(json.JSONDecoder(
             object_hook=object_recoded, parse_int=_lua_int, parse_constant=_reject_constant))
 
-    def decode(self, s: str, start: int, nullval, objectmeta, arraymeta):
-        """Parse the container at 0-based ``start``; None if not applicable.
+    def scan(self, s: str, start: int):
+        """Parse the container at 0-based ``start`` with the metatables
+        and null value in ``context``; None if not applicable.
 
         Returns ``(table, nextpos0)`` or None when the lenient path must
         decide (invalid or lenient-only JSON, undecodable text, nesting
         deeper than the C scanner allows...).
         """
-        context = self.context
-        context[0] = objectmeta
-        context[1] = arraymeta
-        context[2] = nullval
         try:
-            if "\\" not in s or "\\u" not in s or _WIDE_ESCAPE.search(s, start) is None:
+            if "\\" not in s or _WIDE_ESCAPE.search(s, start) is None:
                 # No \u escape beyond ASCII (Go-style JSON has \u003c for
                 # "<" in every realistic pod): every char the scanner returns
                 # is one byte, exactly the Lua string dkjson would build.
@@ -616,9 +631,19 @@ class _FastDecoder:
                     value = self.array_recoded(value)
         except (StopIteration, ValueError, RecursionError):
             return None
+        return value, end
+
+    def decode(self, s: str, start: int, nullval, objectmeta, arraymeta):
+        """``scan`` with these metatables and null value in ``context`` for
+        the parse (and nothing kept alive after it)."""
+        context = self.context
+        context[0] = objectmeta
+        context[1] = arraymeta
+        context[2] = nullval
+        try:
+            return self.scan(s, start)
         finally:
             context[0] = context[1] = context[2] = None
-        return value, end
 
 
 #: The fields of dkjson's default metatables, ``{__jsontype = 'object'}``
@@ -1039,9 +1064,15 @@ def _table_concat(st: State, buffer: Table) -> str:
 def open_library(st: State) -> Table:
     """Build a fresh dkjson module table for the runtime ``st``."""
     module = Table()
-    fast = _FastDecoder()
     default_metas = _default_metas
-    metas = [Table(), Table()]  # _default_metas's cache
+    #: _default_metas's cache, and the null value of a call in progress:
+    #: the context of the scanner for the default metatables.
+    metas = [Table(), Table(), None]
+    fast = _FastDecoder(metas)
+    scan_bytes, array = fast.decode_bytes, fast.array
+    spare_refs = _SPARE_REFS
+    object_fields, array_fields = _DEFAULT_META_FIELDS
+    custom = _FastDecoder([None, None, None])  # for metatables of the caller's
     steps = st.steps_cell
 
     null_meta = Table()
@@ -1070,7 +1101,20 @@ def open_library(st: State) -> Table:
             arraymeta = args[4] if n > 4 else None
             fast_ok = _plain_meta(objectmeta) and _plain_meta(arraymeta)
         else:
-            objectmeta, arraymeta = default_metas(metas)  # dkjson's fresh pair
+            # dkjson's fresh pair: the cached one when nothing can reach it
+            # and it is as made (``_default_metas``, its common case inlined).
+            objectmeta = metas[0]
+            arraymeta = metas[1]
+            if (getrefcount(objectmeta) == spare_refs and getrefcount(arraymeta) == spare_refs
+                    and objectmeta.hash == object_fields and arraymeta.hash == array_fields
+                    and not objectmeta.arr and not arraymeta.arr
+                    and objectmeta.meta is None and arraymeta.meta is None
+                    and objectmeta.gaps is None and arraymeta.gaps is None
+                    and not getweakrefcount(objectmeta) and not getweakrefcount(arraymeta)):
+                objectmeta.walk = arraymeta.walk = None
+            else:
+                objectmeta = arraymeta = None  # (their references would count)
+                objectmeta, arraymeta = default_metas(metas)
             fast_ok = True
         # Budgets, charged up front (st.charge/charge_memory, inlined).
         size = length - start
@@ -1092,14 +1136,34 @@ def open_library(st: State) -> Table:
         # the host.  It only sees documents that can't nest that deep.
         if fast_ok and (containers <= C_SCANNER_MAX_NESTING
                         or not _nests_deeper(s, start, C_SCANNER_MAX_NESTING)):
-            first = s[start]
-            if first == "{" or first == "[":
-                first = start
-            else:
-                first = _nonspace(s, start)
-                first = first.start() if first is not None else -1
-            if first >= 0 and (s[first] == "{" or s[first] == "["):
-                result = fast.decode(s, first, nullval, objectmeta, arraymeta)
+            first = start
+            char = s[start]
+            if char != "{" and char != "[":
+                found = _nonspace(s, start)
+                if found is not None:
+                    first = found.start()
+                    char = s[first]
+            if char == "{" or char == "[":
+                if n > 3:
+                    result = custom.decode(s, first, nullval, objectmeta, arraymeta)
+                elif nullval is None and "\\" not in s:
+                    # ``fast.scan``'s common case, inlined.
+                    try:
+                        value, end = scan_bytes(s, first)
+                    except (StopIteration, ValueError, RecursionError):
+                        result = None
+                    else:
+                        if value.__class__ is list:
+                            value = array(value)
+                        return value, end + 1
+                elif nullval is None:
+                    result = fast.scan(s, first)
+                else:
+                    metas[2] = nullval
+                    try:
+                        result = fast.scan(s, first)
+                    finally:
+                        metas[2] = None
                 if result is not None:
                     return result[0], result[1] + 1
         try:
