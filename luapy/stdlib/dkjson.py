@@ -36,7 +36,6 @@ from typing import TYPE_CHECKING
 import math
 import re
 from sys import getrefcount
-from weakref import getweakrefcount
 
 from ..errors import LuaError
 from ..runtime import ops
@@ -335,6 +334,8 @@ def _check_metatable(meta):
 
 #: "No value scanned yet" in the lenient scanner (nil is a value there).
 _ABSENT = object()
+#: ``decode`` called without metatable arguments (not even nil ones).
+_NO_METATABLES = object()
 
 
 class _Frame:
@@ -525,12 +526,9 @@ class _FastDecoder:
             return table
 
         def array(items: list) -> Table:
-            if list in map(type, items):
-                for i, v in enumerate(items):
-                    if v.__class__ is list:
-                        items[i] = array(v)
-            if None in items:
-                return array_with_nulls(items)
+            for v in items:
+                if type(v) is list or v is None:
+                    return array_fixed(items)
             # Table.of_parts(items, {}, context[1]), inlined.
             table = new(Table)
             table.arr = items
@@ -539,6 +537,15 @@ class _FastDecoder:
             table.gaps = None
             table.walk = None
             return table
+
+        def array_fixed(items: list) -> Table:
+            """An array holding arrays or nulls."""
+            for i, v in enumerate(items):
+                if type(v) is list:
+                    items[i] = array(v)
+            if None in items:
+                return array_with_nulls(items)
+            return of_parts(items, {}, context[1])
 
         def array_recoded(items: list) -> Table:
             for i, v in enumerate(items):
@@ -551,24 +558,33 @@ class _FastDecoder:
                 return array_with_nulls(items)
             return of_parts(items, {}, context[1])
 
-        def drop_nulls(d: dict) -> None:
-            """``tbl[k] = nil`` (or ``nullval``) for the null members."""
-            nullval = context[2]
-            for key in [key for key, value in d.items() if value is None]:
-                if nullval is None:
-                    del d[key]
-                else:
-                    d[key] = nullval
-
-        def object_hook(d: dict) -> Table:
-            nulls = False
+        def fix_members(d: dict) -> None:
+            """Arrays become tables; ``tbl[k] = nil`` (or ``nullval``) for
+            the null members."""
+            nulls = None
             for key, value in d.items():
-                if value.__class__ is list:
+                if type(value) is list:
                     d[key] = array(value)  # a new value for a key: same size
                 elif value is None:
-                    nulls = True
-            if nulls:
-                drop_nulls(d)
+                    if nulls is None:
+                        nulls = [key]
+                    else:
+                        nulls.append(key)
+            if nulls is not None:
+                nullval = context[2]
+                for key in nulls:
+                    if nullval is None:
+                        del d[key]
+                    else:
+                        d[key] = nullval
+
+        def object_hook(d: dict) -> Table:
+            # Most objects hold neither: a bare pass over the values (with
+            # ``type()``, which CPython runs fastest) finds out.
+            for value in d.values():
+                if type(value) is list or value is None:
+                    fix_members(d)
+                    break
             # Table.of_parts([], d, context[0]), inlined: one Python call
             # less per object.
             table = new(Table)
@@ -675,9 +691,9 @@ def _default_metas(cache: list):
     for i in (0, 1):
         meta = cache[i]
         fields = _DEFAULT_META_FIELDS[i]
-        if (getrefcount(meta) == _SPARE_REFS and meta.hash == fields and not meta.arr
-                and meta.meta is None and meta.gaps is None and not getweakrefcount(meta)):
-            meta.walk = None  # (a finished traversal's snapshot)
+        if (getrefcount(meta) == _SPARE_REFS and meta.hash == fields
+                and not (meta.arr or meta.meta or meta.__weakref__)):
+            meta.gaps = meta.walk = None  # (what ``next`` remembers, reset)
         else:
             cache[i] = Table.of_parts([], dict(fields), None)
     return cache[0], cache[1]
@@ -1070,7 +1086,7 @@ def open_library(st: State) -> Table:
     metas = [Table(), Table(), None]
     fast = _FastDecoder(metas)
     scan_bytes, array = fast.decode_bytes, fast.array
-    spare_refs = _SPARE_REFS
+    spare_refs_of_two = 2 * _SPARE_REFS  # (each is at least _SPARE_REFS)
     object_fields, array_fields = _DEFAULT_META_FIELDS
     custom = _FastDecoder([None, None, None])  # for metatables of the caller's
     steps = st.steps_cell
@@ -1080,13 +1096,10 @@ def open_library(st: State) -> Table:
     null = Table()
     null.meta = null_meta
 
-    def decode(*args):
-        n = len(args)
-        s = args[0] if n else None
+    def decode(s=None, pos=None, nullval=None, objectmeta=_NO_METATABLES, arraymeta=None, *_):
         if type(s) is not str:
             s = _strfind_subject(s)
         length = len(s)
-        pos = args[1] if n > 1 else None
         if type(pos) is int and pos > 0:
             start = pos - 1
         elif pos is None or pos is False:
@@ -1095,23 +1108,20 @@ def open_library(st: State) -> Table:
             start = _start_index(pos, length)
         if start >= length:
             return None, length + 1, "no valid JSON value (reached the end)"
-        nullval = args[2] if n > 2 else None
-        if n > 3:
-            objectmeta = args[3]
-            arraymeta = args[4] if n > 4 else None
+        custom_metas = objectmeta is not _NO_METATABLES  # dkjson's ``select("#", ...) > 0``
+        if custom_metas:
             fast_ok = _plain_meta(objectmeta) and _plain_meta(arraymeta)
         else:
             # dkjson's fresh pair: the cached one when nothing can reach it
             # and it is as made (``_default_metas``, its common case inlined).
             objectmeta = metas[0]
             arraymeta = metas[1]
-            if (getrefcount(objectmeta) == spare_refs and getrefcount(arraymeta) == spare_refs
+            if (getrefcount(objectmeta) + getrefcount(arraymeta) == spare_refs_of_two
                     and objectmeta.hash == object_fields and arraymeta.hash == array_fields
-                    and not objectmeta.arr and not arraymeta.arr
-                    and objectmeta.meta is None and arraymeta.meta is None
-                    and objectmeta.gaps is None and arraymeta.gaps is None
-                    and not getweakrefcount(objectmeta) and not getweakrefcount(arraymeta)):
-                objectmeta.walk = arraymeta.walk = None
+                    and not (objectmeta.arr or arraymeta.arr or objectmeta.meta or arraymeta.meta
+                             or objectmeta.__weakref__ or arraymeta.__weakref__)):
+                # (What ``next`` remembers: nothing, in a table as made.)
+                objectmeta.gaps = objectmeta.walk = arraymeta.gaps = arraymeta.walk = None
             else:
                 objectmeta = arraymeta = None  # (their references would count)
                 objectmeta, arraymeta = default_metas(metas)
@@ -1122,7 +1132,9 @@ def open_library(st: State) -> Table:
         steps.cell_contents = left
         if left < 0:
             st.budget_check()
-        containers = s.count("{", start) + s.count("[", start)
+        # (Arrays are rarer than objects: their count starts at the first.)
+        first_array = s.find("[", start)
+        containers = s.count("{", start) + (s.count("[", first_array) if first_array >= 0 else 0)
         cost = (size * MEMORY_PER_INPUT_BYTE
                 + containers * MEMORY_PER_TABLE
                 + (s.count('"', start) >> 1) * MEMORY_PER_STRING)
@@ -1144,7 +1156,7 @@ def open_library(st: State) -> Table:
                     first = found.start()
                     char = s[first]
             if char == "{" or char == "[":
-                if n > 3:
+                if custom_metas:
                     result = custom.decode(s, first, nullval, objectmeta, arraymeta)
                 elif nullval is None and "\\" not in s:
                     # ``fast.scan``'s common case, inlined.
