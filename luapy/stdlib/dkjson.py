@@ -60,6 +60,17 @@ VERSION = "dkjson 2.8"
 MEMORY_PER_INPUT_BYTE = 6
 MEMORY_PER_TABLE = 256
 MEMORY_PER_STRING = 64
+#: A document of at most ``SMALL_DOCUMENT`` bytes (a pod's metadata is
+#: about 0.5 to 5 KiB) has its strings charged by the byte instead of
+#: counted: ``MEMORY_PER_SMALL_DOCUMENT_BYTE`` per input byte, above the
+#: densest strings measured (about 17 bytes of Python objects per input
+#: byte, for two-byte UTF-8 strings in an array; numbers cost up to 9), so
+#: the charge still covers what is built.  Counting the quotes is a pass
+#: over the text whose branch on every quote costs a small document more
+#: than its whole budget arithmetic; a large one keeps the exact count,
+#: where the flat rate would charge long strings three times what they cost.
+SMALL_DOCUMENT = 64 * 1024
+MEMORY_PER_SMALL_DOCUMENT_BYTE = 20
 #: Bytes charged per value encoded: its pieces of the output until the join.
 PART_COST = 64
 #: One budget step per this many input bytes (scanning, tables, strings).
@@ -1135,9 +1146,12 @@ def open_library(st: State) -> Table:
         # (Arrays are rarer than objects: their count starts at the first.)
         first_array = s.find("[", start)
         containers = s.count("{", start) + (s.count("[", first_array) if first_array >= 0 else 0)
-        cost = (size * MEMORY_PER_INPUT_BYTE
-                + containers * MEMORY_PER_TABLE
-                + (s.count('"', start) >> 1) * MEMORY_PER_STRING)
+        if size <= SMALL_DOCUMENT:
+            cost = size * MEMORY_PER_SMALL_DOCUMENT_BYTE + containers * MEMORY_PER_TABLE
+        else:
+            cost = (size * MEMORY_PER_INPUT_BYTE
+                    + containers * MEMORY_PER_TABLE
+                    + (s.count('"', start) >> 1) * MEMORY_PER_STRING)
         left = st.memory_left - cost
         if left < 0:
             st.charge_memory(cost)
