@@ -58,6 +58,8 @@ def open(st) -> None:
         return (type_name(args[0]),)
 
     def lua_tostring(*args):
+        if args and type(args[0]) is str:
+            return (args[0],)  # what ops.tostring gives a string
         check_any(args, 1, "tostring")
         return (tostring(st, args[0]),)
 
