@@ -95,6 +95,12 @@ def is_vararg(code) -> bool:
     return bool(code.co_flags & _CO_VARARGS) and code.co_varnames[code.co_argcount] == "va"
 
 
+#: ``id`` of a frame whose call hook is running -> the function it runs,
+#: found before the hook runs (a ``collectgarbage`` in the hook clears the
+#: caller's temporaries it is found in).
+CALLED: dict = {}
+
+
 def function_of_frame(frame):
     """The ``Function`` a Lua frame runs, when it can be found.
 
@@ -104,6 +110,10 @@ def function_of_frame(frame):
     level, then the caller's upvalue cells and globals.  ``None`` if none of
     those holds it (e.g. a closure passed along and not kept anywhere).
     """
+    if CALLED:
+        known = CALLED.get(id(frame))
+        if known is not None:
+            return known
     code = frame.f_code
     builtin = code in BUILTIN_CODES
 
@@ -164,8 +174,10 @@ def dead_locals(frame) -> list[str]:
     # of ``Proto.locvars`` and the body's line is only where it was called,
     # so a shared variable may be live whatever that line says.
     live.update(frame.f_code.co_cellvars)
+    # A captured local's cell (``c<slot>``) is left alone: closures made in
+    # its scope share it, and clearing it would clear their upvalue.
     return [name for name in frame.f_locals
-            if len(name) > 1 and name[0] in "lc" and name[1:].isdigit() and name not in live]
+            if len(name) > 1 and name[0] == "l" and name[1:].isdigit() and name not in live]
 
 
 def parameter_names(proto, code) -> list[str]:

@@ -24,7 +24,7 @@ from ..runtime.args import (
     arg, arg_error, check_any, check_int, check_str, opt_int, register, type_error,
 )
 from ..runtime.frames import (
-    UNWINDING, active_locals, check_typed_local, code_lines, function_of_frame, is_lua_code,
+    CALLED, UNWINDING, active_locals, check_typed_local, code_lines, function_of_frame, is_lua_code,
     is_vararg, parameter_count, parameter_names, proto_of_code, set_frame_local,
 )
 from .base import ERROR_FRAMES, ERROR_LINES
@@ -47,6 +47,12 @@ def open(st) -> Table:
     registry = Table()
     registry.set("_LOADED", st.loaded)
     registry.set(2, st.globals)
+    # Where ldblib keeps each thread's hook: a table with weak keys (the
+    # hooks themselves are kept by ``_Hooks``).
+    hook_key = Table()
+    hook_key.meta = Table()
+    hook_key.meta.set("__mode", "k")
+    registry.set("_HOOKKEY", hook_key)
     upvalue_ids: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
 
     def thread_and_args(args):
@@ -163,6 +169,11 @@ def open(st) -> Table:
         if found is None or found[2] is None:
             return (None,)
         label, _, python_name = found
+        if type(python_name) is int:  # a vararg: a new ``va`` tuple
+            varargs = list(frame.f_locals["va"])
+            varargs[python_name] = rest[2]
+            set_frame_local(frame, "va", tuple(varargs))
+            return (label,)
         check_typed_local(frame, python_name, rest[2])
         set_frame_local(frame, python_name, rest[2])
         return (label,)
@@ -399,6 +410,8 @@ def _call_name(st, frame) -> tuple[str | None, str]:
     while caller is not None and not (is_lua_code(caller.f_code) or caller.f_code in BUILTIN_CODES):
         # A metamethod is called by the runtime, not by a call site.
         code = caller.f_code
+        if code is _FIRE_HOOK:
+            return "?", "hook"
         if code is _CALL_EVENT:
             return caller.f_locals["event"][2:], "metamethod"
         event = _METAMETHOD_CALLERS.get(code)
@@ -416,18 +429,43 @@ def _call_name(st, frame) -> tuple[str | None, str]:
 
 def _find_local(frame, n: int):
     """Local ``n`` of a Lua frame as ``(label, value, python name)``; a
-    negative ``n`` is a vararg (no python name: it can't be written)."""
-    if not is_lua_code(frame.f_code):
-        return None
+    negative ``n`` is a vararg, whose python name is its index in ``va``."""
+    code = frame.f_code
+    if not is_lua_code(code):
+        # A builtin's stack holds its arguments (lua5.4's C temporaries).
+        values = _builtin_arguments(frame) if code in BUILTIN_CODES else []
+        return ("(C temporary)", values[n - 1], None) if 0 < n <= len(values) else None
     if n < 0:
         varargs = frame.f_locals.get("va", ())
         if -n <= len(varargs):
-            return "(vararg)", varargs[-n - 1], None
+            return "(vararg)", varargs[-n - 1], -n - 1
         return None
     found = active_locals(frame)
     if 0 < n <= len(found):
         return found[n - 1]
+    temporaries = _temporaries(frame)
+    if 0 < n - len(found) <= len(temporaries):
+        return temporaries[n - len(found) - 1]
     return None
+
+
+def _temporaries(frame) -> list:
+    """The values in use above a Lua frame's locals (lua5.4's
+    ``(temporary)``): its operand temporaries (``_t<n>``) that hold one."""
+    names = frame.f_locals
+    found = sorted((int(name[2:]), name) for name, value in names.items()
+                   if value is not None and name[:2] == "_t" and name[2:].isdigit())
+    return [("(temporary)", names[name], name) for _, name in found]
+
+
+def _builtin_arguments(frame) -> list:
+    """The arguments a builtin's frame was called with (``self`` aside)."""
+    code = frame.f_code
+    names = frame.f_locals
+    values = [names.get(name) for name in code.co_varnames[:code.co_argcount] if name != "self"]
+    if code.co_flags & inspect.CO_VARARGS:
+        values.extend(names.get(code.co_varnames[code.co_argcount + code.co_kwonlyargcount], ()))
+    return values
 
 
 def _lua_levels(start):
@@ -686,14 +724,27 @@ class _Tracer:
         code = frame.f_code
         if is_lua_code(code):
             if self.calls and not _resumes(frame):
-                self.fire("call")
+                self.fire_call(frame)
             frame.f_trace_opcodes = bool(self.count)
             return self.in_lua
         if code in BUILTIN_CODES:
             if self.calls and not _resumes(frame):
-                self.fire("call")
+                self.fire_call(frame)
             return self.in_builtin if self.returns else None
         return None
+
+    def fire_call(self, frame) -> None:
+        """The call hook, with the function ``frame`` runs known to
+        ``getinfo`` (``frames.CALLED``)."""
+        function = function_of_frame(frame)
+        if function is None:
+            self.fire("call")
+            return
+        CALLED[id(frame)] = function
+        try:
+            self.fire("call")
+        finally:
+            CALLED.pop(id(frame), None)
 
     def in_builtin(self, frame, event, _):
         if event == "return" and self.returns and not _suspends(frame):
@@ -726,5 +777,8 @@ class _Tracer:
                 self.fire("return")
         return self.in_lua
 
+
+#: The code that runs a hook: what it calls is named ``hook '?'``.
+_FIRE_HOOK = _Tracer.fire.__code__
 
 __all__ = ["open", "LuaError"]
