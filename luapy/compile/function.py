@@ -15,7 +15,7 @@ from .. import ast
 from .analysis import call_free_lead
 from .calls import CallCompiler
 from .expressions import ExpressionCompiler
-from .statements import StatementCompiler, local_names
+from .statements import NO_LINE, StatementCompiler, last_token_line, local_names
 from .templates import SIMPLE
 
 if TYPE_CHECKING:
@@ -200,6 +200,9 @@ class FunctionCompiler(StatementCompiler, ExpressionCompiler, CallCompiler):
             header.append((1, f"{names}, = __up", node.line))
         header.append((1, f"def __f{self.index}({', '.join(params)}):", node.line))
         self.indent = 2
+        # The frame's bookkeeping is on no Lua line: a line hook sees the
+        # body's first statement first, as in lua5.4.
+        self.line = NO_LINE
         counting = self.st.options.count_steps
         lead = call_free_lead(node.body) if counting else 0
         self.proto.lazy_prologue = lead > 0
@@ -213,20 +216,20 @@ class FunctionCompiler(StatementCompiler, ExpressionCompiler, CallCompiler):
         self.open_locals(local_names(scope.params))
         if counting and not lead:
             self.prologue(overflow_level=1)
-        self.emit("try:")
+        self.emit("try:", NO_LINE)
         self.indent += 1
         if lead:
             self.lazy_body(node.body, lead)
         else:
             self.function_body(node.body)
         self.indent -= 1
-        self.emit("except LuaException as _e:", node.end_line)
-        self.emit(f"    FIXERR(_e, {trace_name!r})", node.end_line)
-        self.emit("    raise", node.end_line)
-        self.emit("except RecursionError:", node.end_line)
-        self.emit("    raise LuaError('stack overflow') from None", node.end_line)
+        self.emit("except LuaException as _e:", NO_LINE)
+        self.emit(f"    FIXERR(_e, {trace_name!r})", NO_LINE)
+        self.emit("    raise", NO_LINE)
+        self.emit("except RecursionError:", NO_LINE)
+        self.emit("    raise LuaError('stack overflow') from None", NO_LINE)
         if counting and not lead:
-            self.epilogue()
+            self.unlined(self.epilogue)
         if self.hoisted:
             self.out[self.hoist_at:self.hoist_at] = self.hoisted_definitions()
         if self.proto.calls_itself:
@@ -237,6 +240,20 @@ class FunctionCompiler(StatementCompiler, ExpressionCompiler, CallCompiler):
         self.emit(f"return __f{self.index}", node.end_line)
         self.proto.locvars = self.chunk.add_function(header + self.out)
         return self.proto
+
+    def unlined(self, compile_part) -> None:
+        """Run ``compile_part`` with what it emits on no Lua line
+        (bookkeeping a line hook must not see)."""
+        start = len(self.out)
+        compile_part()
+        self.out[start:] = [(entry[0], entry[1], NO_LINE, *entry[3:]) for entry in self.out[start:]]
+
+    def return_line(self) -> int:
+        """The line of the function's implicit return: its ``end``, or the
+        main chunk's last token."""
+        if self.node.name == "main chunk":
+            return last_token_line(self.node)
+        return self.node.end_line
 
     def begin_frame(self) -> None:
         """The first statement of the body (a hook for other back ends)."""
@@ -257,22 +274,22 @@ class FunctionCompiler(StatementCompiler, ExpressionCompiler, CallCompiler):
 
     def function_body(self, body: ast.Block) -> None:
         self.body_or_pass(lambda: self.block(body))
-        self.emit("return ()", self.node.end_line)
+        self.emit("return ()", self.return_line())
 
     def lazy_body(self, body: ast.Block, lead: int) -> None:
         """The call-free lead, then the prologue and the rest ("Accounting")."""
         stats = body.body
         self.statements(stats[:lead])
         if lead == len(stats):
-            self.emit("return ()", self.node.end_line)
+            self.emit("return ()", self.return_line())
             return
         # Inside this frame's handler, so an overflow names the caller's
         # line (level 2), as it does from the entry.
-        self.prologue(overflow_level=2)
-        self.emit("try:")
+        self.unlined(lambda: self.prologue(overflow_level=2))
+        self.emit("try:", NO_LINE)
         self.indent += 1
         rest = ast.Block(stats[lead:], stats[lead].line, body.end_line)
         rest.scope = body.scope
         self.function_body(rest)
         self.indent -= 1
-        self.epilogue()
+        self.unlined(self.epilogue)

@@ -24,6 +24,17 @@ from .values import BUILTIN_CODES, Function, Table, type_name
 _CO_VARARGS = 0x04
 
 
+class ForLine(int):
+    """The Lua line of a numeric ``for``'s Python loop header in ``LINES``:
+    an ``int`` to everything but the line hook.  lua5.4's ``FORLOOP`` is at
+    the end of the body and jumps back into it, so the line hook sees a new
+    line there only if the line changes, and then the body's first line
+    again; a Python loop jumps back to its header instead
+    (``debuglib._Tracer``)."""
+
+    __slots__ = ()
+
+
 def is_lua_code(code) -> bool:
     return code.co_name.startswith("__f") and code.co_filename.startswith("<lua ")
 
@@ -65,7 +76,7 @@ def level_frame(level: int, start):
 def current_line(frame) -> int:
     lines = frame.f_globals["LINES"]
     number = frame.f_lineno
-    return lines[number] if 0 <= number < len(lines) else -1
+    return int(lines[number]) if 0 <= number < len(lines) else -1
 
 
 def proto_of_code(code, names: dict):
@@ -82,7 +93,7 @@ def proto_of_code(code, names: dict):
 def code_lines(code, names: dict) -> tuple[int, int]:
     """The lowest and highest Lua line a function's body spans."""
     lines = names["LINES"]
-    found = [lines[line] for _, _, line in code.co_lines()
+    found = [int(lines[line]) for _, _, line in code.co_lines()
              if line is not None and 0 <= line < len(lines) and lines[line] > 0]
     return (min(found), max(found)) if found else (-1, -1)
 

@@ -24,7 +24,7 @@ from ..runtime.args import (
     arg, arg_error, check_any, check_int, check_str, opt_int, register, type_error,
 )
 from ..runtime.frames import (
-    CALLED, UNWINDING, active_locals, check_typed_local, code_lines, function_of_frame, is_lua_code,
+    CALLED, UNWINDING, ForLine, active_locals, check_typed_local, code_lines, function_of_frame, is_lua_code,
     is_vararg, parameter_count, parameter_names, proto_of_code, set_frame_local,
 )
 from .base import ERROR_FRAMES, ERROR_LINES
@@ -386,7 +386,7 @@ def _active_lines(code, names: dict) -> list[int]:
     carries the Python prologue, which lua5.4 has no instruction for, so it
     counts only when the body is on it too (a one-line function)."""
     lines = names["LINES"]
-    found = {lines[line] for _, _, line in code.co_lines()
+    found = {int(lines[line]) for _, _, line in code.co_lines()
              if line is not None and 0 <= line < len(lines) and lines[line] > 0}
     proto = proto_of_code(code, names)
     if proto is not None and len(found) > 1 and proto.name != "main chunk":
@@ -515,6 +515,11 @@ def _python_line(frame) -> int:
 
 def _current_line(frame) -> int:
     """``frames.current_line`` through ``_python_line``."""
+    return int(_line_entry(frame))
+
+
+def _line_entry(frame) -> int:
+    """The ``LINES`` entry of where a frame is (a ``ForLine`` kept)."""
     lines = frame.f_globals["LINES"]
     number = _python_line(frame)
     return lines[number] if 0 <= number < len(lines) else -1
@@ -653,7 +658,7 @@ class _Hooks:
                 frame.f_trace = tracer.in_lua
                 frame.f_trace_opcodes = bool(count)
                 # The line it is on was entered before the hook was set.
-                tracer.last[frame] = (_current_line(frame), frame.f_lineno)
+                tracer.last[frame] = (_current_line(frame), frame.f_lineno, False)
             elif tracer.returns and frame.f_code in BUILTIN_CODES:
                 # sethook itself, and the builtins that called Lua: their
                 # return is hooked as in lua5.4 (locals.lua:806).
@@ -680,6 +685,13 @@ _MAX_FRAMES_WALKED = 2_000_000
 
 _YIELDS = {dis.opmap[name] for name in ("YIELD_VALUE", "YIELD_FROM") if name in dis.opmap}
 _RESUME = dis.opmap.get("RESUME")
+
+
+def _first_lined(frame, header: int, python_line: int) -> bool:
+    """Whether ``python_line`` is the first line with a Lua line after the
+    loop header at ``header``: the loop's body starting again."""
+    lines = frame.f_globals["LINES"]
+    return header < python_line and not any(lines[header + 1:python_line])
 
 
 def _suspends(frame) -> bool:
@@ -759,16 +771,28 @@ class _Tracer:
                 self.fire("count")
         elif event == "line":
             if self.lines:
-                lua_line = _current_line(frame)
+                lua_line = _line_entry(frame)
                 if lua_line > 0:
                     # A new Lua line, or a jump back (a loop, even one on a
                     # single line, as lua5.4's ``pc <= oldpc``): the Python
                     # line is compared with the last one seen, fired or not.
                     previous = self.last.get(frame)
                     python_line = frame.f_lineno
-                    self.last[frame] = (lua_line, python_line)
-                    if previous is None or previous[0] != lua_line or python_line < previous[1]:
-                        self.fire("line", lua_line)
+                    back = False
+                    if previous is None:
+                        fire = True
+                    elif type(lua_line) is ForLine:
+                        # A numeric for's header (see ``ForLine``): a jump
+                        # back to it is remembered, through the headers of
+                        # its chunks, for the body's first line.
+                        fire = previous[0] != lua_line
+                        back = python_line < previous[1] or (previous[2] and type(previous[0]) is ForLine)
+                    else:
+                        fire = previous[0] != lua_line or python_line < previous[1] or (
+                            previous[2] and _first_lined(frame, previous[1], python_line))
+                    self.last[frame] = (lua_line, python_line, back)
+                    if fire:
+                        self.fire("line", int(lua_line))
         elif event == "return":
             if _suspends(frame):  # a coroutine yielding: no return in Lua
                 return self.in_lua
