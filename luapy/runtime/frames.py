@@ -112,6 +112,12 @@ def is_vararg(code) -> bool:
 CALLED: dict = {}
 
 
+#: ``id`` of a frame whose call or return hook is running -> the values
+#: transferred (``getinfo``'s ``ftransfer``/``ntransfer``): ``(first,
+#: values)``, ``values`` None for a Lua function's parameters (its locals).
+TRANSFER: dict = {}
+
+
 def function_of_frame(frame):
     """The ``Function`` a Lua frame runs, when it can be found.
 
@@ -165,8 +171,11 @@ def active_locals(frame) -> list[tuple[str, object, str | None]]:
     line = frame.f_lineno
     names = frame.f_locals
     found = []
-    for name, where, start, end in proto.locvars:
-        if start <= line < end:
+    parameters = frame.f_code.co_argcount
+    for index, (name, where, start, end) in enumerate(proto.locvars):
+        # Parameters are in scope from the call on (a call hook runs on
+        # the frame's first line, before the body's).
+        if (start <= line or index < parameters) and line < end:
             found.append((name, *_local_value(names, where)))
     return found
 
@@ -185,6 +194,9 @@ def dead_locals(frame) -> list[str]:
     # of ``Proto.locvars`` and the body's line is only where it was called,
     # so a shared variable may be live whatever that line says.
     live.update(frame.f_code.co_cellvars)
+    # Parameters are in scope in the whole body, and before it (a call
+    # hook runs on the frame's first line).
+    live.update(frame.f_code.co_varnames[:frame.f_code.co_argcount])
     # A captured local's cell (``c<slot>``) is left alone: closures made in
     # its scope share it, and clearing it would clear their upvalue.
     return [name for name in frame.f_locals

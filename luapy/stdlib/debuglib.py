@@ -24,7 +24,7 @@ from ..runtime.args import (
     arg, arg_error, check_any, check_int, check_str, opt_int, register, type_error,
 )
 from ..runtime.frames import (
-    CALLED, UNWINDING, ForLine, active_locals, check_typed_local, code_lines, function_of_frame, is_lua_code,
+    CALLED, TRANSFER, UNWINDING, ForLine, active_locals, check_typed_local, code_lines, function_of_frame, is_lua_code,
     is_vararg, parameter_count, parameter_names, proto_of_code, set_frame_local,
 )
 from .base import ERROR_FRAMES, ERROR_LINES
@@ -123,8 +123,9 @@ def open(st) -> Table:
         if "t" in what:
             info.set("istailcall", False)
         if "r" in what:
-            info.set("ftransfer", 0)
-            info.set("ntransfer", 0)
+            first, values = TRANSFER.get(id(frame), (0, ())) if frame is not None else (0, ())
+            info.set("ftransfer", first)
+            info.set("ntransfer", parameter_count(code) if values is None else len(values))
         if "L" in what:
             if lua:
                 active = Table()
@@ -431,6 +432,11 @@ def _find_local(frame, n: int):
     """Local ``n`` of a Lua frame as ``(label, value, python name)``; a
     negative ``n`` is a vararg, whose python name is its index in ``va``."""
     code = frame.f_code
+    if TRANSFER:
+        first, values = TRANSFER.get(id(frame), (0, None))
+        if values is not None and 0 < first <= n < first + len(values):
+            label = "(temporary)" if is_lua_code(code) else "(C temporary)"
+            return label, values[n - first], None
     if not is_lua_code(code):
         # A builtin's stack holds its arguments (lua5.4's C temporaries).
         values = _builtin_arguments(frame) if code in BUILTIN_CODES else []
@@ -453,8 +459,15 @@ def _temporaries(frame) -> list:
     """The values in use above a Lua frame's locals (lua5.4's
     ``(temporary)``): its operand temporaries (``_t<n>``) that hold one."""
     names = frame.f_locals
+    # A global's table read into a temporary for the lookup is no value of
+    # lua5.4's registers (it reads globals from the upvalue directly).
+    proto = proto_of_code(frame.f_code, frame.f_globals)
+    env = None
+    if proto is not None and "_ENV" in proto.upvalue_names:
+        cell = names.get(f"u{proto.upvalue_names.index('_ENV')}")
+        env = cell[0] if type(cell) is list and cell else None
     found = sorted((int(name[2:]), name) for name, value in names.items()
-                   if value is not None and name[:2] == "_t" and name[2:].isdigit())
+                   if value is not None and value is not env and name[:2] == "_t" and name[2:].isdigit())
     return [("(temporary)", names[name], name) for _, name in found]
 
 
@@ -726,8 +739,11 @@ class _Tracer:
         self.lines = "l" in mask
         self.count = count
         self.countdown = count
-        #: Python frame -> (Lua line, Python line) of its last line event.
+        #: Python frame -> (Lua line, Python line, whether a numeric for's
+        #: header was reached by a jump back) of its last line event.
         self.last: dict = {}
+        #: A frame returned a tail call: the next call is it.
+        self.tail_call = False
 
     def fire(self, event: str, line=None) -> None:
         ops.call(self.st, self.hook, (event, line) if line is not None else (event,))
@@ -736,34 +752,57 @@ class _Tracer:
         code = frame.f_code
         if is_lua_code(code):
             if self.calls and not _resumes(frame):
-                self.fire_call(frame)
+                self.fire_call(frame, "tail call" if self.tail_call else "call")
+                self.tail_call = False
+                if sys.gettrace() != self.on_call:
+                    return self.replaced(frame)
             frame.f_trace_opcodes = bool(self.count)
             return self.in_lua
         if code in BUILTIN_CODES:
             if self.calls and not _resumes(frame):
-                self.fire_call(frame)
+                self.fire_call(frame, "call")
             return self.in_builtin if self.returns else None
         return None
 
-    def fire_call(self, frame) -> None:
+    def replaced(self, frame):
+        """The call hook set another hook (or none): the called frame is
+        traced by that one (``_Hooks.set`` marked it), from its first line
+        on."""
+        trace = frame.f_trace
+        tracer = getattr(trace, "__self__", None)
+        if type(tracer) is _Tracer:
+            tracer.last.pop(frame, None)
+        return trace
+
+    def fire_call(self, frame, event: str) -> None:
         """The call hook, with the function ``frame`` runs known to
         ``getinfo`` (``frames.CALLED``)."""
         function = function_of_frame(frame)
-        if function is None:
-            self.fire("call")
-            return
-        CALLED[id(frame)] = function
+        if function is not None:
+            CALLED[id(frame)] = function
+        # The arguments: a Lua function's parameters, a builtin's stack.
+        TRANSFER[id(frame)] = (1, None if is_lua_code(frame.f_code) else _builtin_arguments(frame))
         try:
-            self.fire("call")
+            self.fire(event)
         finally:
             CALLED.pop(id(frame), None)
+            TRANSFER.pop(id(frame), None)
 
-    def in_builtin(self, frame, event, _):
+    def in_builtin(self, frame, event, value):
         if event == "return" and self.returns and not _suspends(frame):
-            self.fire("return")
+            self.fire_return(frame, value, len(_builtin_arguments(frame)) + 1)
         return self.in_builtin
 
-    def in_lua(self, frame, event, _):
+    def fire_return(self, frame, value, first: int) -> None:
+        """The return hook, with the values returned as the frame's
+        temporaries from ``first`` on (``ftransfer``)."""
+        TRANSFER[id(frame)] = (first, value if type(value) is tuple else ())
+        try:
+            self.fire("return")
+        finally:
+            TRANSFER.pop(id(frame), None)
+
+    def in_lua(self, frame, event, value):
         if event == "opcode":
             self.countdown -= 1
             if self.countdown <= 0:
@@ -797,8 +836,12 @@ class _Tracer:
             if _suspends(frame):  # a coroutine yielding: no return in Lua
                 return self.in_lua
             self.last.pop(frame, None)
-            if self.returns:
-                self.fire("return")
+            if type(value) is helpers.TailCall:
+                # ``return f()``: this frame is gone, ``f`` runs in its
+                # place (a "tail call" event, and no return of this one).
+                self.tail_call = True
+            elif self.returns:
+                self.fire_return(frame, value, len(active_locals(frame)) + 1)
         return self.in_lua
 
 
