@@ -38,7 +38,7 @@ class Proto:
 
     __slots__ = ("name", "line", "factory", "has_tail_calls", "lazy_prologue", "instantiate",
                  "last_line", "upvalue_names", "text", "is_method", "locvars",
-                 "gen_factory", "chunk", "calls_itself", "typed_locals")
+                 "gen_factory", "chunk", "calls_itself", "typed_locals", "gen_locvars")
 
     def __init__(self, name: str, line: int, last_line: int = 0, upvalue_names=(),
                  text=None, is_method: bool = False):
@@ -73,6 +73,8 @@ class Proto:
         #: The factory of its generator form, compiled the first time one of
         #: its chunk's functions runs inside a coroutine...
         self.gen_factory = None
+        #: ``locvars`` of its generator form, whose Python lines are its own.
+        self.gen_locvars: tuple = ()
         #: ...from this (``luapy.compile.generator.ChunkSource``).
         self.chunk = None
 
@@ -239,6 +241,9 @@ class FunctionCompiler(StatementCompiler, ExpressionCompiler, CallCompiler):
         self.indent = 1
         self.emit(f"return __f{self.index}", node.end_line)
         self.proto.locvars = self.chunk.add_function(header + self.out)
+        originals = getattr(self.chunk, "originals", None)
+        if originals is not None:   # a generator form: the plain form's Proto is the one found
+            originals[self.index].gen_locvars = self.proto.locvars
         return self.proto
 
     def unlined(self, compile_part) -> None:

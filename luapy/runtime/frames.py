@@ -16,12 +16,14 @@ lines, its parameters and its locals.
 
 from __future__ import annotations
 
+import gc
 import sys
 
 from ..errors import LuaError
 from .values import BUILTIN_CODES, Function, Table, type_name
 
 _CO_VARARGS = 0x04
+_CO_GENERATOR = 0x20
 
 
 class ForLine(int):
@@ -90,6 +92,12 @@ def proto_of_code(code, names: dict):
     return instantiate.__closure__[free.index("proto")].cell_contents
 
 
+def locvars(frame, proto) -> tuple:
+    """``proto.locvars`` of the form ``frame`` runs: a generator form's
+    Python lines are its own (``Proto.gen_locvars``)."""
+    return proto.gen_locvars if frame.f_code.co_flags & _CO_GENERATOR else proto.locvars
+
+
 def code_lines(code, names: dict) -> tuple[int, int]:
     """The lowest and highest Lua line a function's body spans."""
     lines = names["LINES"]
@@ -118,7 +126,7 @@ CALLED: dict = {}
 TRANSFER: dict = {}
 
 
-def function_of_frame(frame):
+def function_of_frame(frame, callers=None):
     """The ``Function`` a Lua frame runs, when it can be found.
 
     Python frames don't point back to their function object, so this looks
@@ -126,6 +134,8 @@ def function_of_frame(frame):
     plumbing and the calling Lua frame between this frame and the next
     level, then the caller's upvalue cells and globals.  ``None`` if none of
     those holds it (e.g. a closure passed along and not kept anywhere).
+    ``callers`` are the frames to look in instead of ``frame.f_back`` and
+    on (a suspended coroutine's frames have none).
     """
     if CALLED:
         known = CALLED.get(id(frame))
@@ -140,10 +150,14 @@ def function_of_frame(frame):
         if builtin:
             return getattr(value.call, "__code__", None) is code
         raw = value.raw
-        return raw is not None and raw.__code__ is code
+        if raw is not None and raw.__code__ is code:
+            return True
+        gen = getattr(value, "gen", None)    # its generator form, in a coroutine
+        return gen is not None and getattr(gen, "raw", gen).__code__ is code
 
-    caller = frame.f_back
-    while caller is not None:
+    if callers is None:
+        callers = _outwards(frame.f_back)
+    for caller in callers:
         values = list(caller.f_locals.values())
         for value in values:
             if matches(value):
@@ -157,8 +171,29 @@ def function_of_frame(frame):
                         return item
         if is_lua_code(caller.f_code) or caller.f_code in BUILTIN_CODES:
             break
-        caller = caller.f_back
     return None
+
+
+def function_by_proto(frame):
+    """The ``Function`` a Lua frame runs, looked for among every function
+    (slow: for a suspended coroutine's body, which nothing else holds):
+    one of the frame's prototype whose upvalue cells the frame has."""
+    proto = proto_of_code(frame.f_code, frame.f_globals)
+    if proto is None:
+        return None
+    names = frame.f_locals
+    cells = [names.get(f"u{index}") for index in range(len(proto.upvalue_names))]
+    for value in gc.get_objects():
+        if type(value) is Function and value.proto is proto and \
+                all(a is b for a, b in zip(value.upvals or (), cells)):
+            return value
+    return None
+
+
+def _outwards(frame):
+    while frame is not None:
+        yield frame
+        frame = frame.f_back
 
 
 def active_locals(frame) -> list[tuple[str, object, str | None]]:
@@ -172,7 +207,7 @@ def active_locals(frame) -> list[tuple[str, object, str | None]]:
     names = frame.f_locals
     found = []
     parameters = frame.f_code.co_argcount
-    for index, (name, where, start, end) in enumerate(proto.locvars):
+    for index, (name, where, start, end) in enumerate(locvars(frame, proto)):
         # Parameters are in scope from the call on (a call hook runs on
         # the frame's first line, before the body's).
         if (start <= line or index < parameters) and line < end:
@@ -188,7 +223,7 @@ def dead_locals(frame) -> list[str]:
     if proto is None:
         return []
     line = frame.f_lineno
-    live = {where for _, where, start, end in proto.locvars if start <= line < end}
+    live = {where for _, where, start, end in locvars(frame, proto) if start <= line < end}
     # A loop nested too deep runs in a function of its own (``hoist``),
     # sharing the body's variables as Python cells: its locals are left out
     # of ``Proto.locvars`` and the body's line is only where it was called,
