@@ -385,8 +385,9 @@ class ExpressionCompiler:
                     f"if type({value}) is Table and {value}.meta is None else LEN({value}, {desc!r}))")
         return f"BNOT({value}, {desc!r})"
 
-    def test(self, node) -> str:
-        """Python expression text for the truthiness of ``node``."""
+    def test(self, node, line: int | None = None) -> str:
+        """Python expression text for the truthiness of ``node`` (read on
+        ``line``, if not its own)."""
         t = type(node)
         if t is ast.BinOp and node.op in COMPARISONS:
             return self.comparison(node)
@@ -402,7 +403,7 @@ class ExpressionCompiler:
                 return f"({left} {node.op} {right})"
             negation = "" if node.op == "and" else "not "
             return self.short_circuit(left, lambda result: negation + result, right, lines)
-        value = self.simple(node)
+        value = self.materialize(self.expr(node, line))
         return f"({value} is not None and {value} is not False)"
 
     #: The compiler of each kind of expression.

@@ -463,7 +463,7 @@ class StatementCompiler:
         if self.indent >= FLAT_IF_INDENT and can_guard(node):
             self.guarded_if(node, None)
             return
-        tests = [(cond, *self.capture_test(cond)) for cond, _ in node.tests]
+        tests = [(cond, *self.capture_test(cond, body.line)) for cond, body in node.tests]
         if (len(tests) > MAX_ELIF_CHAIN
                 or sum(1 for _, _, lines, _ in tests[1:] if lines) > MAX_NESTED_ELSE):
             self.flat_if(node, tests)
@@ -492,15 +492,18 @@ class StatementCompiler:
             self.indented(lambda: self.block(node.orelse))
         self.indent -= opened
 
-    def capture_test(self, cond) -> tuple[str, list, list]:
+    def capture_test(self, cond, then_line: int) -> tuple[str, list, list]:
         """A condition's test text, the statements it needs first, and the
         calls in its text (``pending_calls``) kept aside until it is
-        emitted, so the bodies compiled meanwhile don't scan them."""
-        self.line = cond.line
+        emitted, so the bodies compiled meanwhile don't scan them.
+        ``then_line`` is the line of its ``then``, where lua5.4 reads a
+        condition that is a variable or a field (``test_line``)."""
+        line = then_line if type(cond) in (ast.Name, ast.Index) else cond.line
+        self.line = line
         saved = self.pending_calls
         self.pending_calls = []
         try:
-            test, lines = self.capture(lambda: self.test(cond))
+            test, lines = self.capture(lambda: self.test(cond, line))
             return test, lines, self.pending_calls
         finally:
             self.pending_calls = saved
@@ -613,7 +616,7 @@ class StatementCompiler:
         is compiled the same way, guarded by that test (``guard``), so
         nesting adds no depth at all.
         """
-        tests = [(cond, *self.capture_test(cond)) for cond, _ in node.tests]
+        tests = [(cond, *self.capture_test(cond, body.line)) for cond, body in node.tests]
         chosen = self.choose_branch(tests, [body for _, body in node.tests], guard)
         for number, body in branches(node):
             self.guarded_block(body, f"{chosen} == {number}")
