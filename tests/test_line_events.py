@@ -17,7 +17,9 @@ snippet below with the events lua5.4 gives:
 * an ``if`` tests a value after reading ``then``, so on ``then``'s line (a
   local read is no instruction of its own; a call or a global is, on its
   own line); a comparison jumps on its own line;
-* ``repeat`` has no code: ``until`` jumps back to the body's first line;
+* ``repeat`` has no code, nor has ``while true``: the jump back is to the
+  body's first line; a generic ``for`` closes its closing value on its
+  ``end`` line, however it ends;
 * a numeric ``for``'s ``FORLOOP`` is at the end of the body and jumps
   back into it: a new line at the header only if the line changes, then
   the body's first line again, whatever its line (``frames.ForLine``);
@@ -91,6 +93,12 @@ CASES = [
     # More iterations than a chunk of a charged-in-advance loop (64).
     ("local n = 0\nfor i = 1, 100 do n = n + 1 end\n", "1," + ",".join(["2"] * 100)),
     ("for i,v in pairs{'a','b'} do\n  a=tostring(i) .. v\nend\n", "1,2,1,2,1,3"),
+    # A generic for closes its closing value on its ``end`` line, however
+    # it ends.
+    ("local t = {}\nfor i = 1, 3 do\n  for k, v in pairs({1}) do\n    if i == 2 then break end\n  end\n"
+     "  t[i] = i\nend\n", "1,2,3,4,3,5,6,2,3,4,5,6,2,3,4,3,5,6,2,7"),
+    # ``while true`` has no test: its jump back is to the body.
+    ("local n = 0\nwhile true do\n  n = n + 1\n  if n == 2 then break end\nend\n", "1,3,4,3,4,5"),
     # db.lua:197: a table field on the left of an operator is read on the
     # operator's line, the store on the line where the expression ends.
     ("     local b = {10}\n     a = b[1] \n\n + \n b[1]\n     b = 4\n", "1,4,5,4,5,6"),

@@ -15,7 +15,8 @@ from .. import ast
 from .analysis import call_free_lead
 from .calls import CallCompiler
 from .expressions import ExpressionCompiler
-from .statements import NO_LINE, StatementCompiler, last_token_line, local_names
+from ..runtime.frames import QuietLine
+from .statements import StatementCompiler, last_token_line, local_names
 from .templates import SIMPLE
 
 if TYPE_CHECKING:
@@ -202,9 +203,9 @@ class FunctionCompiler(StatementCompiler, ExpressionCompiler, CallCompiler):
             header.append((1, f"{names}, = __up", node.line))
         header.append((1, f"def __f{self.index}({', '.join(params)}):", node.line))
         self.indent = 2
-        # The frame's bookkeeping is on no Lua line: a line hook sees the
-        # body's first statement first, as in lua5.4.
-        self.line = NO_LINE
+        # The frame's bookkeeping is quiet: errors in it name the function's
+        # line, a line hook sees the body's first statement first.
+        self.line = QuietLine(node.line)
         counting = self.st.options.count_steps
         lead = call_free_lead(node.body) if counting else 0
         self.proto.lazy_prologue = lead > 0
@@ -218,18 +219,19 @@ class FunctionCompiler(StatementCompiler, ExpressionCompiler, CallCompiler):
         self.open_locals(local_names(scope.params))
         if counting and not lead:
             self.prologue(overflow_level=1)
-        self.emit("try:", NO_LINE)
+        self.emit("try:")
         self.indent += 1
         if lead:
             self.lazy_body(node.body, lead)
         else:
             self.function_body(node.body)
         self.indent -= 1
-        self.emit("except LuaException as _e:", NO_LINE)
-        self.emit(f"    FIXERR(_e, {trace_name!r})", NO_LINE)
-        self.emit("    raise", NO_LINE)
-        self.emit("except RecursionError:", NO_LINE)
-        self.emit("    raise LuaError('stack overflow') from None", NO_LINE)
+        handlers = QuietLine(node.end_line)
+        self.emit("except LuaException as _e:", handlers)
+        self.emit(f"    FIXERR(_e, {trace_name!r})", handlers)
+        self.emit("    raise", handlers)
+        self.emit("except RecursionError:", handlers)
+        self.emit("    raise LuaError('stack overflow') from None", handlers)
         if counting and not lead:
             self.unlined(self.epilogue)
         if self.hoisted:
@@ -247,11 +249,12 @@ class FunctionCompiler(StatementCompiler, ExpressionCompiler, CallCompiler):
         return self.proto
 
     def unlined(self, compile_part) -> None:
-        """Run ``compile_part`` with what it emits on no Lua line
-        (bookkeeping a line hook must not see)."""
+        """Run ``compile_part`` with what it emits quiet (bookkeeping a line
+        hook must not see, on the lines its errors name)."""
         start = len(self.out)
         compile_part()
-        self.out[start:] = [(entry[0], entry[1], NO_LINE, *entry[3:]) for entry in self.out[start:]]
+        self.out[start:] = [(entry[0], entry[1], QuietLine(entry[2]), *entry[3:])
+                            for entry in self.out[start:]]
 
     def return_line(self) -> int:
         """The line of the function's implicit return: its ``end``, or the
@@ -291,7 +294,7 @@ class FunctionCompiler(StatementCompiler, ExpressionCompiler, CallCompiler):
         # Inside this frame's handler, so an overflow names the caller's
         # line (level 2), as it does from the entry.
         self.unlined(lambda: self.prologue(overflow_level=2))
-        self.emit("try:", NO_LINE)
+        self.emit("try:", QuietLine(self.line))
         self.indent += 1
         rest = ast.Block(stats[lead:], stats[lead].line, body.end_line)
         rest.scope = body.scope

@@ -6,7 +6,7 @@ import re
 
 from .. import ast
 from ..resolve import LocalVar, UpvalRef
-from ..runtime.frames import ForLine
+from ..runtime.frames import ForLine, QuietLine
 from .analysis import COMPARISONS, assigned_locals, has_effects, is_int_literal, is_multi, never_nil
 from . import templates
 
@@ -687,8 +687,9 @@ class StatementCompiler:
         _, lines = self.capture(body)
         self.contexts.pop()
         self.splice(header_lines)
+        quiet = QuietLine(line)
         if counter:
-            self.emit(f"{counter} = 0", NO_LINE)
+            self.emit(f"{counter} = 0", quiet)
         if chunks is not None:
             # for chunk in chunks: for var in chunk: body, where a break in
             # the body must also leave the outer loop (for/else idiom).
@@ -699,30 +700,36 @@ class StatementCompiler:
         if context.uses_exception:
             # Jumps that had to cross an inner Python loop arrive as
             # exceptions: a break, or a goto to this body's trailing label.
-            self.emit("try:", NO_LINE)
+            self.emit("try:", quiet)
             self.indent += 1
             self.splice(lines)
             self.indent -= 1
-            self.emit("except BreakJump as _b:", NO_LINE)
-            self.emit(f"    if _b.target != {ident}: raise", NO_LINE)
-            self.emit("    break", NO_LINE)
+            self.emit("except BreakJump as _b:", quiet)
+            self.emit(f"    if _b.target != {ident}: raise", quiet)
+            self.emit("    break", quiet)
             if context.labels:
                 targets = ", ".join(str(label) for label in context.labels)
-                self.emit("except GotoJump as _g:", NO_LINE)
-                self.emit(f"    if _g.target not in ({targets},): raise", NO_LINE)
+                self.emit("except GotoJump as _g:", quiet)
+                self.emit(f"    if _g.target not in ({targets},): raise", quiet)
         else:
             self.splice(lines)
         self.indent -= 1
         if chunks is not None:
-            self.emit("else:", NO_LINE)
-            self.emit("    continue", NO_LINE)
-            self.emit("break", NO_LINE)
+            self.emit("else:", quiet)
+            self.emit("    continue", quiet)
+            self.emit("break", quiet)
             self.indent -= 1
+        if type(node) is ast.GenericFor:
+            # lua5.4 closes a generic for's hidden closing value on its
+            # ``end`` line, however the loop ends.
+            self.emit("pass", node.body.end_line)
 
     def stat_While(self, node: ast.While) -> None:
         test, lines = self.capture(lambda: self.test(node.cond))
         if not lines:
-            self._loop(node, [], f"while {test}:")
+            # ``while true`` tests nothing in lua5.4: its jump back is to
+            # the body's first line.
+            self._loop(node, [], f"while {test}:", header_line=QuietLine(self.line) if test == "True" else None)
             return
 
         def prologue():

@@ -37,6 +37,14 @@ class ForLine(int):
     __slots__ = ()
 
 
+class QuietLine(int):
+    """The Lua line of generated bookkeeping in ``LINES`` (a call's depth
+    and step accounting, a frame's handlers): errors raised there name it,
+    but lua5.4 has no instruction there, so a line hook sees nothing."""
+
+    __slots__ = ()
+
+
 def is_lua_code(code) -> bool:
     return code.co_name.startswith("__f") and code.co_filename.startswith("<lua ")
 

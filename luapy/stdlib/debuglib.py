@@ -26,7 +26,7 @@ from ..runtime.args import (
     arg, arg_error, check_any, check_int, check_str, opt_int, register, type_error,
 )
 from ..runtime.frames import (
-    CALLED, TRANSFER, UNWINDING, ForLine, active_locals, check_typed_local, code_lines, function_of_frame, is_lua_code,
+    CALLED, TRANSFER, UNWINDING, ForLine, QuietLine, active_locals, check_typed_local, code_lines, function_of_frame, is_lua_code,
     is_vararg, parameter_count, parameter_names, proto_of_code, set_frame_local,
 )
 from .base import ERROR_FRAMES, ERROR_LINES
@@ -394,7 +394,8 @@ def _active_lines(code, names: dict) -> list[int]:
     counts only when the body is on it too (a one-line function)."""
     lines = names["LINES"]
     found = {int(lines[line]) for _, _, line in code.co_lines()
-             if line is not None and 0 <= line < len(lines) and lines[line] > 0}
+             if line is not None and 0 <= line < len(lines) and lines[line] > 0
+             and type(lines[line]) is not QuietLine}
     proto = proto_of_code(code, names)
     if found and proto is not None and proto.name != "main chunk":
         if len(found) > 1:
@@ -793,7 +794,8 @@ def _first_lined(frame, header: int, python_line: int) -> bool:
     """Whether ``python_line`` is the first line with a Lua line after the
     loop header at ``header``: the loop's body starting again."""
     lines = frame.f_globals["LINES"]
-    return header < python_line and not any(lines[header + 1:python_line])
+    return header < python_line and not any(
+        line > 0 and type(line) is not QuietLine for line in lines[header + 1:python_line])
 
 
 def _suspends(frame) -> bool:
@@ -937,7 +939,7 @@ class _Tracer:
     def in_lua(self, frame, event, value):
         if event == "line":
             lua_line = _line_entry(frame)
-            if lua_line > 0:
+            if lua_line > 0 and type(lua_line) is not QuietLine:
                 if self.count:
                     self.count_line(frame, lua_line)
                 if self.lines:
