@@ -740,7 +740,7 @@ class StatementCompiler:
     def stat_Repeat(self, node: ast.Repeat) -> None:
         # lua5.4 has no code at ``repeat``: the body's first line is where
         # ``until`` jumps back to.
-        self._loop(node, [], "while True:", until=node.cond, header_line=NO_LINE)
+        self._loop(node, [], "while True:", until=node.cond, header_line=QuietLine(self.line))
 
     def stat_NumericFor(self, node: ast.NumericFor) -> None:
         step_node = node.step if node.step is not None else ast.Number(1, node.line)
