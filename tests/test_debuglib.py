@@ -517,6 +517,18 @@ def test_the_levels_of_a_suspended_coroutine_are_seen():
        local n2, v2 = debug.getlocal(co, 1, 2)
        debug.setlocal(co, 1, 2, "hi")
        return n1, v1, n2, v2, select(2, coroutine.resume(co))""",
+    # db.lua:1004: code without debug information calls a line hook with no
+    # line, for its first instruction.
+    """local function foo()
+         local a = 1
+         local b = 2
+         return b
+       end
+       local s = load(string.dump(foo, true))
+       local n, line = 0, true
+       debug.sethook(function(e, l) n = n + 1 line = l end, "l")
+       local r = s(); debug.sethook()
+       return r, n, line""",
     # db.lua:1000: a chunk loaded without debug information has no local names.
     """local f = load(string.dump(load("local a = 12 return debug.getlocal(1, 1)"), true))
        return f()""",

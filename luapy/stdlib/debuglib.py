@@ -898,6 +898,16 @@ class _Tracer:
         if fire:
             self.fire("line", int(lua_line))
 
+    def line_event_without_lines(self, frame) -> None:
+        """A chunk loaded without debug information: lua5.4 calls the line
+        hook, with no line, for a function's first instruction and after a
+        jump back, and never sees a line change."""
+        previous = self.last.get(frame)
+        python_line = frame.f_lineno
+        self.last[frame] = (-1, python_line, False)
+        if previous is None or python_line < previous[1]:
+            self.fire("line")
+
     def replaced(self, frame):
         """The call hook set another hook (or none): the called frame is
         traced by that one (``_Hooks.set`` marked it), from its first line
@@ -939,7 +949,10 @@ class _Tracer:
     def in_lua(self, frame, event, value):
         if event == "line":
             lua_line = _line_entry(frame)
-            if lua_line > 0 and type(lua_line) is not QuietLine:
+            if lua_line < 0:
+                if self.lines:
+                    self.line_event_without_lines(frame)
+            elif lua_line > 0 and type(lua_line) is not QuietLine:
                 if self.count:
                     self.count_line(frame, lua_line)
                 if self.lines:
