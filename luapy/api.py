@@ -37,6 +37,7 @@ import weakref
 from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import replace
+from sys import getrecursionlimit
 
 from .errors import LuaError, LuaLimitError, LuaMemoryError, LuaSyntaxError, as_memory_error
 from .load import load_chunk, skip_file_header, to_lua_source
@@ -356,31 +357,35 @@ class LuaRuntime:
         them).  The lowest-overhead way in; the resolver's plugin host
         uses it.
         """
-        if isinstance(function, LuaObject):
+        if type(function) is not Function and isinstance(function, LuaObject):
             if function._runtime is not self:
                 raise ValueError("the function belongs to another runtime")
             function = function._value
-        held = self._acquire()
+        lock = self._lock
+        held = lock.acquire(False) or self._acquire()  # (``_acquire``'s fast path first)
         try:
-            if self._on_executor():
+            if self._executor is not None:
                 return self._executor.run(self._call_here, function, lua_args)
             return self._call_here(function, lua_args)
         except LuaError as error:
             raise self._for_host(error) from error.__cause__
         finally:
             if held:
-                self._release()
+                lock.release()
 
     def _call_here(self, function, lua_args) -> tuple:
         st = self._state
         outermost = st.enter()
-        if outermost:
-            raise_recursion_limit(self._recursion_needed)
         try:
-            if st.entries > HOST_REENTRY_LIMIT:
+            if outermost:
+                if getrecursionlimit() < self._recursion_needed:
+                    raise_recursion_limit(self._recursion_needed)
+            elif st.entries > HOST_REENTRY_LIMIT:
                 # Each Lua -> Python -> Lua round trip takes C stack that
                 # no budget sees: a thread with a small stack would crash.
                 raise LuaError("C stack overflow")
+            if type(function) is Function:
+                return function.call(*lua_args)
             return lua_call(st, function, lua_args)
         except LuaError:
             raise

@@ -207,3 +207,30 @@ def test_close_closes_suspended_coroutines():
     assert lua.execute("return closed, coroutine.status(held)") == (True, "dead")
 
 
+
+
+def test_call_raw_raises_a_recursion_limit_the_host_lowered_between_calls():
+    import sys
+
+    lua = LuaRuntime()
+    deep = lua.eval("function(n) local function down(k) if k == 0 then return 0 end "
+                    "return 1 + down(k - 1) end return down(n) end")
+    assert lua.call_raw(deep, [150]) == (150,)
+    saved = sys.getrecursionlimit()
+    sys.setrecursionlimit(200)  # too low for 150 Lua levels
+    try:
+        assert lua.call_raw(deep, [150]) == (150,)
+        assert sys.getrecursionlimit() > 200
+    finally:
+        sys.setrecursionlimit(saved)
+
+
+def test_call_raw_takes_raw_functions_and_refuses_another_runtimes():
+    lua, other = LuaRuntime(), LuaRuntime()
+    add = lua.eval("function(a, b) return a + b end")
+    assert lua.call_raw(add, [1, 2]) == (3,)
+    assert lua.call_raw(add._function, [1, 2]) == (3,)
+    with pytest.raises(ValueError, match="another runtime"):
+        other.call_raw(add, [1, 2])
+    with pytest.raises(LuaError, match="attempt to call a number value"):
+        lua.call_raw(42, [])

@@ -200,3 +200,63 @@ def test_loops_whose_jumps_need_handlers_compile_on_the_conservative_retry():
     source = ("local x = 0\n" + "".join(f"for i{k} = 1, 2 do\n" for k in range(depth)) + "x = x + 1\n"
               + inner + "".join(f"::c{k}:: end\n" for k in reversed(range(depth))) + "return x")
     assert LuaRuntime().execute(source) == 4    # as lua5.4
+
+
+# -- the single-result form of a self-recursive function ---------------------------
+
+def _python_of(source: str) -> str:
+    import luapy.compile
+    from luapy.parser import parse
+    from luapy.resolve import resolve
+    tree = parse(source, "t")
+    resolve(tree)
+    return luapy.compile.generated_source(LuaRuntime()._state, tree)
+
+
+def test_self_calls_for_one_value_go_to_the_single_result_form():
+    python = _python_of("local function fib(n) if n < 2 then return n end "
+                        "return fib(n - 1) + fib(n - 2) end local x = fib(3)")
+    assert "def __s1(l2=None, *_):" in python
+    single = python[python.index("def __s1"):]
+    # Two copies of the body: for an integer n, then for anything else.
+    integer, plain = single.split("\n   try:\n", 1)[0], single.split("\n   try:\n", 1)[1]
+    assert "if type(l2) is int:" in integer and "type(l2) is int" not in integer.split(":", 2)[2]
+    assert "type(l2) is int" in plain
+    assert single.count("__s1(_t") == 4       # both calls in each, no tuple to unpack
+    assert "return l2\n" in single and "return (l2,)" not in single
+    assert "return None" in single             # falling off the end: no value
+
+
+def test_a_function_with_loops_hoisted_gets_a_wrapper_as_its_single_result_form():
+    deep = "while x do " * 30 + "x = f(1)" + " end" * 30
+    python = _python_of(f"local function f(n) {deep} local y = f(n) return y end")
+    # Named __w, so that tracebacks, hooks and levels don't count it.
+    assert "def __w1(*args):" in python and "__s1 = __w1" in python
+    assert "return (_v[0] if (_v := __f1(*args)) else None)" in python
+    assert "def __s1(" not in python
+
+
+def test_the_integer_copy_leaves_string_literals_alone():
+    python = _python_of("local T = {} local function f(n) if n == 0 then return 'type(l2) is int' end "
+                        "local s = f(n - 1) return T['type(l2) is int'] or s end")
+    single = python[python.index("def __s1"):python.index("return __f1")]
+    integer, plain = single.split("\n   try:\n", 1)
+    assert "if type(l2) is int:" in integer
+    assert integer.count("'type(l2) is int'") == plain.count("'type(l2) is int'") >= 2
+
+
+def test_single_result_forms_take_a_bounded_share_of_a_chunks_output():
+    from luapy.compile.function import SINGLE_FORM_CHARS_PER_SOURCE_CHAR
+    # Functions of nothing but stores, each calling itself: past the
+    # allowance their single-result forms are wrappers.
+    body = "a[n] = n " * 20
+    source = "".join(f"local function f{i}(n) {body} local x = f{i}(n - 1) return x end " for i in range(60))
+    python = _python_of(source)
+    plain = _python_of(source.replace("local x = f", "local x, y = f"))   # no single-result calls
+    assert "def __s1(" in python and "__s60 = __w60" in python
+    assert len(python) - len(plain) <= SINGLE_FORM_CHARS_PER_SOURCE_CHAR * len(source) * 1.05
+
+
+def test_no_single_result_form_without_self_calls_for_one_value():
+    python = _python_of("local function f(n) if n > 0 then local t = {f(n - 1)} end return n end")
+    assert "__s1" not in python

@@ -734,8 +734,8 @@ def test_ascii_escapes_take_the_byte_path_and_decode_exactly(monkeypatch):
     calls = []
     real = dkjson._FastDecoder.__init__
 
-    def spying_init(self):
-        real(self)
+    def spying_init(self, *args):
+        real(self, *args)
         for name in ("decode_bytes", "decode_text"):
             inner = getattr(self, name)
             setattr(self, name, lambda *a, _inner=inner, _name=name: (calls.append(_name), _inner(*a))[1])

@@ -259,3 +259,85 @@ def test_a_shallow_document_with_many_containers_decodes_the_same():
     lua.globals()["text"] = text
     assert lua.execute('local t = require("dkjson").decode(text) return #t, t[300].a[2].b, t[1].s') == \
         (300, None, "[[{{")
+
+
+# ------------------------------------------- one decode's arguments, not the next's
+
+
+def test_a_null_value_given_to_one_decode_is_not_kept_for_the_next():
+    # The scanner for the default metatables reads the null value from its
+    # context only while the call that gave it runs.
+    lua = LuaRuntime()
+    assert lua.execute("""
+        local json = require("dkjson")
+        local a = json.decode('[null,1]', 1, json.null)
+        local b = json.decode('[null,1]')
+        local c = json.decode('{"k":null,"l":[null]}', 1, "N")
+        local d = json.decode('{"k":null,"l":[null]}')
+        return a[1] == json.null, b[1], b[2], c.k, c.l[1], d.k, d.l[1],
+               getmetatable(a).__jsontype, getmetatable(d).__jsontype
+    """) == (True, None, 1, "N", "N", None, None, "array", "object")
+
+
+def test_metatable_arguments_count_even_when_nil(real, ours):
+    # dkjson's optionalmetatables: select("#", ...) > 0 means the caller's
+    # metatables, nil ones included (tables without a metatable).
+    for text in [b'{"a":[1,{"b":null}]}', b"[[],{}]"]:
+        for extra in [(), (None,), (None, None), (None, None, None)]:
+            assert ours(text, 1, None, *extra) == real(text, 1, None, *extra), extra
+
+
+# ------------------------------------------------------------ memory charges
+
+
+def _charged(text: str) -> int:
+    from luapy.options import Options
+    from luapy.runtime.state import State
+    from luapy.stdlib import dkjson
+
+    st = State(Options(limits=Limits(steps=None, time=None)))
+    st.enter()
+    decode = dkjson.open_library(st).get("decode").call
+    before = st.memory_left
+    result = decode(text)
+    assert result[0] is not None, result
+    return before - st.memory_left
+
+
+def test_a_small_document_is_charged_by_the_byte_and_the_table():
+    from luapy.stdlib import dkjson
+
+    text = '{"a":["x","y",{"b":"z"}],"c":{}}'
+    assert _charged(text) == (len(text) * dkjson.MEMORY_PER_SMALL_DOCUMENT_BYTE
+                              + 4 * dkjson.MEMORY_PER_TABLE)
+    big = "[" + ",".join(['{"k":"v"}'] * 8000) + "]"
+    assert len(big) > dkjson.SMALL_DOCUMENT
+    assert _charged(big) == (len(big) * dkjson.MEMORY_PER_INPUT_BYTE + 8001 * dkjson.MEMORY_PER_TABLE
+                             + 16000 * dkjson.MEMORY_PER_STRING)
+
+
+@pytest.mark.parametrize("item", ['"ab"', '"\xc3\xa9"', '"\xc3\xa9\xc3\xa9"', "1.5", "{}", "[]", "true",
+                                  '{"\xc3\xa9":"\xc3\xa9"}'])
+def test_what_a_small_document_builds_stays_within_its_charge(item):
+    import gc
+    import tracemalloc
+
+    from luapy.options import Options
+    from luapy.runtime.state import State
+    from luapy.stdlib import dkjson
+
+    text = "[" + ",".join([item] * ((dkjson.SMALL_DOCUMENT - 2) // (len(item) + 1))) + "]"
+    assert len(text) <= dkjson.SMALL_DOCUMENT
+    st = State(Options(limits=Limits(steps=None, time=None)))
+    st.enter()
+    decode = dkjson.open_library(st).get("decode").call
+    before = st.memory_left
+    gc.collect()
+    tracemalloc.start()
+    try:
+        result = decode(text)
+        built = tracemalloc.get_traced_memory()[0]
+    finally:
+        tracemalloc.stop()
+    assert result[1] == len(text) + 1
+    assert built <= before - st.memory_left

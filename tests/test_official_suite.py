@@ -56,10 +56,6 @@ EXPECTED_FAILURES = {
               "else holds the closure: db.lua:773 `assert(type(x.func) == \"function\")`; then "
               "a dead coroutine's traceback (db.lua:836), string.dump of a stripped function "
               "(db.lua:987) and the source kept in binary chunks (db.lua:1033)",
-    "gc.lua": "collectgarbage('count') without a memory budget counts Python's allocated "
-              "blocks at 64 bytes each, so a 4 MiB string key is 64 bytes: gc.lua:463 "
-              "`assert(collectgarbage(\"count\") > m + 2^13)` (and gc.lua:474 wants the "
-              "count back within 1 KiB)",
 }
 
 

@@ -61,3 +61,28 @@ def test_other_locals_take_anything(lua):
             debug.setlocal(1, 6, "i")
             return t, n, i
         end""") == ("a table no more", "one", "i")
+
+
+def test_an_integer_parameter_of_a_self_recursive_function_refuses_other_types(lua):
+    # Called with integers, ``fib``'s single-result form runs a copy of its
+    # body without the parameter's type tests (``integer_parameters``).
+    with pytest.raises(LuaError, match=r"^chunk:4: cannot set local to a string value"):
+        lua.execute("""
+            local function fib(n)
+                if n < 2 then
+                    if n == 0 then debug.setlocal(1, 1, "x") end
+                    return n
+                end
+                return fib(n - 1) + fib(n - 2)
+            end
+            return fib(5)""", name="=chunk")
+
+
+def test_an_integer_parameter_takes_another_integer(lua):
+    assert lua.execute("""
+        local function f(n)
+            if n < 1 then debug.setlocal(1, 1, 40) return n + 2 end
+            local r = f(n - 1)
+            return r
+        end
+        return f(3)""") == 42

@@ -116,7 +116,9 @@ class CallCompiler:
             return "va"
         return f"({self.expr(node)},)"
 
-    def call(self, node: ast.Call) -> str:
+    def call(self, node: ast.Call, first_value: bool = False) -> str:
+        """The call's tuple of results; only the first of them (or nil)
+        with ``first_value``."""
         desc = self.describe(node.func)
         function = self.expr(node.func)
         if node.args and SIMPLE.match(function) is None and any(has_effects(a) for a in node.args):
@@ -124,9 +126,14 @@ class CallCompiler:
         args = self.arguments(node.args)
         if self.calls_itself(node.func):
             self.proto.calls_itself = True
+            if first_value:
+                self.single_result_calls = True
+                return self.call_site(templates.self_call_first_value(
+                    function, args, f"__s{self.index}", desc), desc)
             return self.call_site(templates.self_call(function, args, f"__f{self.index}", desc), desc)
         template = self.CALL_TEMPLATES["helper" if self.compact else "call"]
-        return self.call_site(template(function, args, desc), desc)
+        results = self.call_site(template(function, args, desc), desc)
+        return templates.first_value(results) if first_value else results
 
     def calls_itself(self, callee) -> bool:
         """Is ``callee`` the local this function was declared as, so the

@@ -65,6 +65,10 @@ class ChunkCompiler:
         #: ``try`` of its jumps); three, at worst, on the retry.
         self.loop_blocks = 2
         self.constants: dict[str, object] = {}
+        #: Characters of Python the single-result forms of the chunk's
+        #: functions may still take (``FunctionCompiler.single_result_form``),
+        #: set from the chunk's size as its main function starts.
+        self.single_form_allowance = 0
         self.protos: list[Proto] = []
         self.label_ids: dict[int, int] = {}
         #: Loops numbered so far: a ``break`` that leaves by exception

@@ -195,7 +195,7 @@ class ExpressionCompiler:
                                     self.is_int(node.key), known_table, self.is_positive_int(node.key))
 
     def expr_Call(self, node) -> str:
-        return templates.first_value(self.call(node))
+        return self.call(node, first_value=True)
 
     def expr_MethodCall(self, node) -> str:
         return templates.first_value(self.method_call(node))

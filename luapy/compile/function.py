@@ -9,6 +9,7 @@ function) would be another such assembly, not a copy of this class.
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 from .. import ast
@@ -32,6 +33,26 @@ if TYPE_CHECKING:
 #: long tables of expressions) would cost gigabytes; hot code lives in
 #: small functions, which keep the fast paths.
 COMPACT_FUNCTION_SIZE = 16384
+#: A self-recursive function's single-result form gets a copy of its body
+#: specialised for integer parameters (``integer_parameters``) when the
+#: body is at most this many Python lines and this deeply indented: small
+#: functions like ``fib``, where the tests it saves are a good part of the
+#: work, and far from CPython's limit on nesting.
+SPECIALIZED_BODY_LINES = 60
+SPECIALIZED_INDENT = 30
+#: A function whose body is more Python lines than this gets a wrapper as
+#: its single-result form: the copy would double what CPython compiles for
+#: it, where its calls are a small part of its work.
+SINGLE_FORM_LINES = 300
+#: Single-result forms of a chunk's functions take at most this many
+#: characters of Python per character of its source, in all: whatever the
+#: code, they add a bounded share to what a chunk compiles to.  A function
+#: past the allowance gets a small wrapper as its single-result form.
+SINGLE_FORM_CHARS_PER_SOURCE_CHAR = 40
+
+#: ``type(lN) is int`` outside the string literals of a generated line
+#: (``repr`` of a str: single or double quotes, no triple quotes).
+_LITERAL_OR_INT_TEST = re.compile(r"""('(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")|type\((l\d+)\) is int""")
 
 
 class Proto:
@@ -39,7 +60,8 @@ class Proto:
 
     __slots__ = ("name", "line", "factory", "has_tail_calls", "lazy_prologue", "instantiate",
                  "last_line", "upvalue_names", "text", "is_method", "locvars",
-                 "gen_factory", "chunk", "calls_itself", "typed_locals", "gen_locvars")
+                 "gen_factory", "chunk", "calls_itself", "typed_locals", "single_typed_locals",
+                 "gen_locvars")
 
     def __init__(self, name: str, line: int, last_line: int = 0, upvalue_names=(),
                  text=None, is_method: bool = False):
@@ -67,6 +89,8 @@ class Proto:
         #: The Python locals its code relies on the type of, and that type's
         #: Lua name: ``debug.setlocal`` may not break it (``check_typed_local``).
         self.typed_locals: dict = {}
+        #: ...and those its single-result form's integer copy relies on.
+        self.single_typed_locals: dict = {}
         #: Its body runs call-free statements before charging its call, so
         #: a metamethod call charges it up front (``ops.call_metamethod``).
         self.lazy_prologue = False
@@ -121,6 +145,8 @@ class FunctionCompiler(StatementCompiler, ExpressionCompiler, CallCompiler):
         self.hoisted: list[tuple[str, list]] = []
         self.hoist_at = 0
         self.index = len(chunk.protos)
+        if self.index == 0:
+            chunk.single_form_allowance = node.size * SINGLE_FORM_CHARS_PER_SOURCE_CHAR
         chunk.protos.append(self.proto)
         self.st = chunk.st
         self.budget = chunk.budget
@@ -128,6 +154,12 @@ class FunctionCompiler(StatementCompiler, ExpressionCompiler, CallCompiler):
         self.compact = node.scope is not None and node.scope.own_size > COMPACT_FUNCTION_SIZE
         #: How many of its locals are active where compilation is.
         self.nactive = 0
+        #: Whether a self call wants only its first value (``__s<index>``,
+        #: ``single_result_form``), and the single-result text of each
+        #: ``return`` statement's text.
+        self.single_result_calls = False
+        self.single_returns: dict[str, str] = {"return ()": "return None",
+                                               "return va": "return (va[0] if va else None)"}
         #: Call expressions not emitted yet, with how their call site names
         #: the callee: ``(text, (name, is_method))`` (see ``call_site``).
         self.pending_calls: list[tuple[str, tuple[str, bool]]] = []
@@ -143,6 +175,14 @@ class FunctionCompiler(StatementCompiler, ExpressionCompiler, CallCompiler):
                 self.out.append((self.indent, text, line, sites))
                 return
         self.out.append((self.indent, text, line))
+
+    def emit_return(self, results: str, first: str | None) -> None:
+        """``return results``; in the single-result form ``return first``
+        (the first of ``results`` when ``first`` is None)."""
+        text = f"return {results}"
+        self.single_returns[text] = (f"return {first}" if first is not None
+                                     else f"return (_v[0] if (_v := {results}) else None)")
+        self.emit(text)
 
     def open_locals(self, names) -> None:
         """From here on, locals ``(name, where)`` are active: a marker in the
@@ -240,6 +280,8 @@ class FunctionCompiler(StatementCompiler, ExpressionCompiler, CallCompiler):
             header.insert(-1, (1, "__me = None", node.line))
         self.proto.typed_locals = {**{f"l{slot}": "integer" for slot in self.known_int},
                                    **{f"l{slot}": "table" for slot in self.known_table}}
+        if self.single_result_calls:
+            self.out += self.single_result_form(header[-1][1])
         self.indent = 1
         self.emit(f"return __f{self.index}", node.end_line)
         self.proto.locvars = self.chunk.add_function(header + self.out)
@@ -262,6 +304,72 @@ class FunctionCompiler(StatementCompiler, ExpressionCompiler, CallCompiler):
         if self.node.name == "main chunk":
             return last_token_line(self.node)
         return self.node.end_line
+
+    def single_result_form(self, definition: str) -> list:
+        """The function a second time, as ``__s<index>``, returning its first
+        value itself instead of a tuple of values: what its own calls that
+        want one value call (``templates.self_call_first_value``), so a
+        recursive ``fib(n - 1) + fib(n - 2)`` builds no tuples.
+
+        It is the same body, line for line, with each ``return`` swapped
+        for its single-result text (``emit_return``), so positions, locals
+        and hooks read the same in both.  A body with loops hoisted into
+        functions of their own, or past the chunk's allowance, gets a
+        wrapper instead, named so that no one takes it for a Lua level.
+        """
+        line = self.node.line
+        name = f"__s{self.index}"
+        single_returns = self.single_returns
+        body = []
+        for entry in self.out:
+            text = entry[1]
+            if text is not None and text in single_returns:
+                entry = (entry[0], single_returns[text], *entry[2:])
+            body.append(entry)
+        size = sum(len(entry[1]) + entry[0] + 1 for entry in body if entry[1] is not None)  # indented
+        if self.hoisted or len(body) > SINGLE_FORM_LINES or size > self.chunk.single_form_allowance:
+            wrapper = f"__w{self.index}"
+            return [(1, f"def {wrapper}(*args):", line),
+                    (2, f"return (_v[0] if (_v := __f{self.index}(*args)) else None)", line),
+                    (1, f"{name} = {wrapper}", line)]
+        form = [(1, None, line, 0),  # the first form's locals end where this one starts
+                (1, definition.replace(f"def __f{self.index}(", f"def {name}(", 1), line)]
+        if body and (body[0][1] or "").startswith("nonlocal "):
+            form.append(body.pop(0))
+        integers = self.integer_parameters(body, size)
+        if integers:
+            form.append((2, f"if {' and '.join(f'type({p}) is int' for p in integers)}:", QuietLine(line)))
+            for indent, text, *rest in body:
+                if text is not None and "type(l" in text:
+                    text = _LITERAL_OR_INT_TEST.sub(
+                        lambda m: m.group(1) or ("True" if m.group(2) in integers else m.group(0)), text)
+                form.append((indent + 1, text, *rest))
+            form.append((2, None, line, 0))
+            size *= 2
+        form += body
+        self.chunk.single_form_allowance -= size
+        if self.budget is not None:  # charged as the first form's lines were
+            self.budget.emitted(size)
+        return form
+
+    def integer_parameters(self, body: list, size: int) -> list[str]:
+        """The parameters the single-result form is worth compiling a second
+        time for, as integers: a small body that tests them for ``int``
+        (``n < 2``, ``n - 1``) and never assigns them.  Called with integers
+        (as ``fib`` always is), it runs the copy where those tests are
+        ``True``, which CPython folds away; with anything else, the plain one.
+
+        ``debug.setlocal`` may then write only integers to them in this form
+        (``Proto.single_typed_locals``)."""
+        if (len(body) > SPECIALIZED_BODY_LINES or 2 * size > self.chunk.single_form_allowance
+                or max(entry[0] for entry in body) > SPECIALIZED_INDENT):
+            return []
+        tested = {m.group(2) for entry in body if entry[1] is not None
+                  for m in _LITERAL_OR_INT_TEST.finditer(entry[1]) if m.group(2)}
+        names = [f"l{var.slot}" for var in self.scope.params
+                 if not var.captured and not self.is_reassigned(var) and f"l{var.slot}" in tested]
+        self.proto.single_typed_locals = dict.fromkeys(names, "integer")
+        return names
 
     def begin_frame(self) -> None:
         """The first statement of the body (a hook for other back ends)."""

@@ -263,12 +263,14 @@ class StatementCompiler:
             for var in targets[len(values):]:
                 self.emit(f"c{var.slot} = [None]" if var.captured else f"l{var.slot} = None")
             return
-        values = self.explist(exprs)
+        single = len(targets) == 1 and len(exprs) == 1
+        values = self.call(exprs[0], first_value=True) if single and type(exprs[0]) is ast.Call \
+            else self.explist(exprs)
         names = []
         for var in targets:
             names.append(f"_c{var.slot}" if var.captured else f"l{var.slot}")
-        if len(targets) == 1 and len(exprs) == 1:
-            first = f"(_v[0] if (_v := {values}) else None)"
+        if single:
+            first = values if type(exprs[0]) is ast.Call else templates.first_value(values)
             self.emit(f"{names[0]} = {first}")
         else:
             self.emit(f"{', '.join(names)}, = ADJUST({values}, {len(targets)})")
@@ -416,8 +418,11 @@ class StatementCompiler:
             self.emit("return ()")
         elif len(exprs) == 1 and type(exprs[0]) is ast.Vararg:
             self.emit("return va")
+        elif len(exprs) == 1 and not is_multi(exprs[0]):
+            value = self.expr(exprs[0])
+            self.emit_return(f"({value},)", value)
         else:
-            self.emit(f"return {self.explist(exprs)}")
+            self.emit_return(self.explist(exprs), None)
 
     def inside_close(self) -> bool:
         """Whether a variable to be closed is in scope, so a ``return f()``

@@ -96,6 +96,17 @@ def self_call(function: str, args: str, own_name: str, desc) -> str:
             f"if type(_f) is Function else CALL(_f, {packed}, {desc!r}))")
 
 
+def self_call_first_value(function: str, args: str, single_name: str, desc) -> str:
+    """A self call (``self_call``) whose first value alone is wanted, as in
+    ``fib(n - 1) + fib(n - 2)``: straight to the function's single-result
+    form (``FunctionCompiler.single_result_form``), which returns the value
+    itself, so no tuple is built and taken apart."""
+    packed = f"({args},)" if args else "()"
+    return (f"({single_name}({args}) if (_f := {function}) is __me else "
+            f"(_v[0] if (_v := (_f.call({args}) if type(_f) is Function else CALL(_f, {packed}, {desc!r}))) "
+            f"else None))")
+
+
 def method_call(method: str, args: str, desc) -> str:
     """``obj:name(...)`` once the method is looked up; ``args`` starts with obj."""
     return f"({method}.call({args}) if type({method}) is Function else CALL({method}, ({args},), {desc!r}))"

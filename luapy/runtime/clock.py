@@ -101,11 +101,11 @@ def gc_pauses() -> float:
     return _collections.paused
 
 
-def charged_collect() -> None:
-    """``gc.collect()`` on behalf of Lua code: its time stays charged."""
+def charged_collect(generation: int = 2) -> None:
+    """``gc.collect(generation)`` on behalf of Lua code: its time stays charged."""
     local = _collections.local
     local.charging = True
     try:
-        gc.collect()
+        gc.collect(generation)
     finally:
         local.charging = False

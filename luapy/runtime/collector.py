@@ -45,6 +45,9 @@ _HELPERS_FILE = helpers.__file__
 #: Bytes of allocation (as charged to the memory account) between two
 #: automatic cycles while objects with finalizers are alive.
 CYCLE_BYTES = 4 * 1024 * 1024
+#: ``collect`` runs a full cycle once the heap has grown by this factor
+#: since the last one, else a cycle of the young generations.
+FULL_CYCLE_GROWTH = 1.25
 #: Budget checks between two automatic sweeps of the weak tables.
 SWEEP_EVERY = 8
 #: References an object in an array slot has during ``sweep`` when the
@@ -55,6 +58,63 @@ _ONLY_ARRAY_REFS = 3
 #: which only makes the sweep keep it): the entry, the items list's tuple,
 #: ``getrefcount``'s argument and the loop variable.
 _ONLY_HASH_REFS = 4
+
+
+def heap_kilobytes() -> float:
+    """The memory the process holds for objects, in KiB: what
+    ``collectgarbage("count")`` says when no memory budget keeps an account.
+
+    CPython's small-object allocator counts its blocks (``getallocatedblocks``,
+    about 64 bytes each), but anything bigger, such as a long string, is
+    one block of any size from the C library's ``malloc``.  Where that is
+    glibc, ``mallinfo2`` gives the bytes ``malloc`` has handed out and not
+    had back, so a 4 MiB string counts 4 MiB, and counts nothing once freed,
+    as Lua programs (the official suite's gc.lua) expect.
+    """
+    blocks = sys.getallocatedblocks() * _SMALL_BLOCK_BYTES
+    info = _MALLINFO()
+    if info is not None:
+        blocks += info.uordblks + info.hblkhd
+    return blocks / 1024.0
+
+
+#: What ``getallocatedblocks`` can't size is counted at this much apiece.
+_SMALL_BLOCK_BYTES = 32
+
+
+def _find_mallinfo():
+    """glibc's ``mallinfo2`` as a function of no arguments, or a function
+    giving None where there is none (musl, macOS, Windows, WebAssembly)."""
+    try:
+        import ctypes
+
+        class MallInfo2(ctypes.Structure):
+            _fields_ = [(name, ctypes.c_size_t) for name in (
+                "arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks",
+                "uordblks", "fordblks", "keepcost")]
+        mallinfo2 = ctypes.CDLL(None).mallinfo2
+        mallinfo2.restype = MallInfo2
+        mallinfo2.argtypes = ()
+        mallinfo2()
+        return mallinfo2
+    except (ImportError, OSError, AttributeError, TypeError):
+        return lambda: None
+
+
+_MALLINFO = _find_mallinfo()
+
+
+def _long_string_or_collectable(value) -> bool:
+    """A key a traversal's snapshot must not keep alive through a full
+    cycle: long strings too, which lua5.4 collects when only a dead key
+    refers to them (the official suite's gc.lua measures it).  A dead key
+    is found again by identity; short strings are interned in lua5.4, so
+    an equal one is the same string: those stay, found by equality."""
+    return (type(value) is str and len(value) > LUAI_MAXSHORTLEN) or _collectable(value)
+
+
+#: lua5.4's longest interned ("short") string.
+LUAI_MAXSHORTLEN = 40
 
 
 def _collectable(value) -> bool:
@@ -85,6 +145,13 @@ class Collector:
         #: Finalizer proxies not yet collected.
         self.finalizers = 0
         self.running = True
+        #: ``sys.getallocatedblocks()`` after the last full cycle that
+        #: ``collect`` ran without weak tables or finalizers (0: none yet).
+        self.blocks_after_full_cycle = 0
+        #: A finalizer is running: ``collectgarbage`` fails, as lua_gc does.
+        self.finalizing = False
+        #: While stopped: ``(KiB in use, st.memory_left)`` when it stopped.
+        self.stopped_at: tuple | None = None
         self.mode = "incremental"
         self.checks = 0
         #: ``st.memory_left`` below which the next automatic cycle runs.
@@ -114,23 +181,53 @@ class Collector:
             table.gc_proxy = _Finalizer(self, table)
             self.finalizers += 1
 
+    def set_running(self, running: bool) -> None:
+        """``collectgarbage("stop")`` / ``("restart")``."""
+        if not running and self.stopped_at is None:
+            self.stopped_at = (heap_kilobytes(), self.st.memory_left)
+        elif running:
+            self.stopped_at = None
+        self.running = running
+
+    def kilobytes_in_use(self) -> float:
+        """``collectgarbage("count")`` without a memory budget.
+
+        Reference counting frees most garbage at once, where lua5.4 keeps
+        it until a cycle; a stopped collector frees nothing there, so until
+        the restart (or the next explicit cycle) every allocation charged
+        since the stop counts, freed or not: gc.lua waits for a loop of
+        garbage to double the count."""
+        if self.stopped_at is None:
+            return heap_kilobytes()
+        heap, left = self.stopped_at
+        return heap + (left - self.st.memory_left) / 1024.0
+
     # -- collecting ------------------------------------------------------------
 
     def collect(self) -> None:
         """A full cycle: weak entries of dead objects go, finalizers run.
 
-        Without weak tables or finalizers there is nothing a program could
-        observe, and CPython's reference counting has already freed all but
-        cycles: no ``gc.collect`` then (files.lua collects 120 times in a
-        loop)."""
+        Without weak tables or finalizers only ``count`` can tell what was
+        freed, and reference counting has already freed all but cycles."""
         if not self.weak_tables and not self.finalizers:
-            # Only what reference counting frees can be seen (a dropped
-            # file's data reaches its file): let go of what Lua no longer
-            # holds but the Python frames still do.
-            _restore_temporaries(_release_temporaries(sys._getframe(1), operands=False))
-            return
-        self._full_cycle(sys._getframe(1), operands=True)
-        self.run_finalizers()
+            # Only what is freed can be seen, in ``count`` and in a dropped
+            # file's data reaching its file: let go of what Lua no longer
+            # holds but the Python frames still do, and collect the cycles.
+            # The young ones, that is, unless the heap has grown since the
+            # last full cycle: a full one walks the host's heap too, which
+            # a program collecting in a loop would pay for each time.
+            released = _release_temporaries(sys._getframe(1), operands=False)
+            blocks = sys.getallocatedblocks()
+            full = blocks > self.blocks_after_full_cycle * FULL_CYCLE_GROWTH
+            charged_collect(2 if full else 1)
+            if full:
+                self.blocks_after_full_cycle = sys.getallocatedblocks()
+            _restore_temporaries(released)
+        else:
+            self._full_cycle(sys._getframe(1), operands=True)
+            self.run_finalizers()
+        if self.stopped_at is not None:  # what is in use is known again
+            self.stopped_at = (heap_kilobytes(), self.st.memory_left)
 
     def _full_cycle(self, frame, operands: bool) -> None:
         """``gc.collect()`` with the weak parts of the weak tables let go of
@@ -143,15 +240,20 @@ class Collector:
         lua5.4's does.  No Lua code runs in between.
         """
         held = []
+        walks = []
         for table in list(self.weak_tables):
             mode = weak_mode(table)
             if mode is not None:
+                if table.walk is not None:
+                    walks.append((table, table.walk, table.walk.let_go(_long_string_or_collectable)))
                 held.append(_take_weak_entries(table, *mode))
         released = _release_temporaries(frame, operands)
         charged_collect()  # on Lua's behalf: its time is the call's
         _restore_temporaries(released)
         for table, array_refs, items in held:
             _put_back_survivors(table, array_refs, items)
+        for table, walk, slots in walks:
+            walk.take_back(table.hash, slots)
 
     def sweep(self) -> None:
         """Drop entries whose weak object only the table itself holds.
@@ -244,10 +346,12 @@ class Collector:
         # Finalizers run plainly wherever the check came: an operator that
         # was about to hand its metamethod back (``ops.defer``) gets it back.
         deferring, self.st.defer_calls = self.st.defer_calls, False
+        finalizing, self.finalizing = self.finalizing, True
         try:
             self._run_pending()
         finally:
             self.st.defer_calls = deferring
+            self.finalizing = finalizing
 
     def _run_pending(self) -> None:
         from ..errors import LuaError, LuaLimitError

@@ -46,7 +46,7 @@ class QuietLine(int):
 
 
 def is_lua_code(code) -> bool:
-    return code.co_name.startswith("__f") and code.co_filename.startswith("<lua ")
+    return code.co_name.startswith(("__f", "__s")) and code.co_filename.startswith("<lua ")
 
 
 def is_hoisted_code(code) -> bool:
@@ -150,6 +150,12 @@ def function_of_frame(frame, callers=None):
         if known is not None:
             return known
     code = frame.f_code
+    if code.co_name.startswith("__s"):
+        # A single-result form is only called by its own function, which
+        # its ``__me`` cell holds (``FunctionCompiler.single_result_form``).
+        me = frame.f_locals.get("__me")
+        if type(me) is Function:
+            return me
     builtin = code in BUILTIN_CODES
 
     def matches(value) -> bool:
@@ -294,7 +300,11 @@ def check_typed_local(frame, name: str, value) -> None:
     the compiled code relies on (``Proto.typed_locals``: a loop counter is
     an integer, a local only set by a constructor a table)."""
     proto = proto_of_code(frame.f_code, frame.f_globals)
-    expected = proto.typed_locals.get(name) if proto is not None else None
+    expected = None
+    if proto is not None:
+        expected = proto.typed_locals.get(name)
+        if expected is None and frame.f_code.co_name.startswith("__s"):
+            expected = proto.single_typed_locals.get(name)
     if expected is not None and type(value) is not _TYPED[expected]:
         raise LuaError(f"cannot set local to a {type_name(value)} value: luapy compiled it "
                        f"for {expected} values only")

@@ -61,6 +61,8 @@ from .values import Table
 #: the countdown stays among CPython's cached small ints (no allocation).
 CHECK_INTERVAL = 250
 _UNLIMITED = 1 << 62
+#: What the memory account starts from without a memory budget.
+MEMORY_UNLIMITED = _UNLIMITED
 _PARKED = -(1 << 62)
 #: A call ends after this many times its time budget in wall-clock time,
 #: however little of it was the call's own (see "Time" above).
@@ -162,24 +164,28 @@ class State:
     def enter(self) -> bool:
         """Arm fresh budgets if this is the outermost call from Python.
 
-        Returns whether it was outermost, to pass back to ``leave``.
+        Returns whether it was outermost, to pass back to ``leave``.  Every
+        call from the host pays for this, so it reads and writes only what
+        a fresh call needs.
         """
-        self.entries += 1
-        if self.entries > 1:
+        entries = self.entries + 1
+        self.entries = entries
+        if entries > 1:
             return False
-        self._outer_running = getattr(_running, "state", None)
-        _running.state = self
+        running = _running
+        self._outer_running = getattr(running, "state", None)
+        running.state = self
         self.tripped = None
         self.depth_cell.cell_contents = 0
         self._steps_used = 0
         self.memory_left = self._memory_at_entry
-        limits = self.limits
-        if limits.time is not None:
+        time_budget = self.limits.time
+        if time_budget is not None:
             now = clock.monotonic()
             self._started = now
             self._gc_at_start = clock.gc_pauses()
             self._cpu_base = None
-            self._due = now + limits.time
+            self._due = now + time_budget
             if not self._watched:
                 watchdog.watch(self)
         # ``_arm`` with nothing used yet, computed once: every call from

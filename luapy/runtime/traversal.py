@@ -140,19 +140,53 @@ def first_value_after_holes(arr: list, index: int, gaps: ArrayGaps | None):
 class HashWalk:
     """A snapshot of a table's hash keys for ``next``, with skip pointers."""
 
-    __slots__ = ("keys", "positions", "skips")
+    __slots__ = ("keys", "positions", "skips", "dead")
 
     def __init__(self, hash: dict):
         self.keys: list = list(hash)
         self.positions: dict | None = None  # key -> slot, built when first needed
         self.skips: dict[int, int] = {}     # slot -> the slot to look at next
+        #: ``id`` -> slot of the keys a collection let go of (``let_go``).
+        self.dead: dict[int, int] | None = None
 
     def position_of(self, key):
         """The slot of ``key`` in the snapshot, or ``None``."""
         positions = self.positions
         if positions is None:
             positions = self.positions = {k: i for i, k in enumerate(self.keys)}
-        return positions.get(key)
+        found = positions.get(key)
+        if found is None and self.dead is not None:
+            found = self.dead.get(id(key))
+        return found
+
+    def let_go(self, is_collectable) -> dict:
+        """Before a full collection: stop holding the snapshot's collectable
+        keys, which would otherwise keep alive what the program cleared and
+        what a weak table lets die.  Returns what ``take_back`` needs."""
+        keys = self.keys
+        slots = {}
+        for slot, key in enumerate(keys):
+            if key is not DEAD and is_collectable(key):
+                slots[id(key)] = slot
+                keys[slot] = DEAD
+        self.positions = None
+        return slots
+
+    def take_back(self, hash: dict, slots: dict) -> None:
+        """After the collection: the keys still in ``hash`` go back to their
+        slots.  The others are dead keys, as lua5.4's collector makes them:
+        gone, yet ``next`` still finds a dead key by identity, so a traversal
+        that cleared a key can go on from it."""
+        keys = self.keys
+        for key in hash:
+            slot = slots.pop(id(key), None)
+            if slot is not None:
+                keys[slot] = key
+        if slots:
+            if self.dead is None:
+                self.dead = slots
+            else:
+                self.dead.update(slots)
 
     def inserted(self, key, live: int) -> bool:
         """``key`` was inserted into the hash; whether the snapshot is still

@@ -8,6 +8,7 @@ from ..errors import ArgumentError, LuaError, LuaException, LuaLimitError, LuaSy
 from ..load import load_chunk, skip_file_header
 from ..runtime import ops
 from ..runtime.collector import Collector
+from ..runtime.state import MEMORY_UNLIMITED
 from ..runtime.generators import call_generator
 from ..runtime.helpers import lua_where
 from ..runtime.stack import interrupt_caught
@@ -341,8 +342,10 @@ def open(st) -> None:
         if option is None:
             option = "collect"
         option = check_str(args, 1, "collectgarbage") if option != "collect" else option
+        if collector.finalizing and option in _COLLECT_OPTIONS:
+            return (None,)  # lua_gc refuses every option inside a finalizer
         if option == "count":
-            return (_accounted_kilobytes(st),)
+            return (_accounted_kilobytes(st, collector),)
         if st.options.profile == "sandbox":
             arg_error(1, "collectgarbage", f"invalid option '{option}'")
         if option in ("collect", "step"):
@@ -354,7 +357,7 @@ def open(st) -> None:
         if option == "isrunning":
             return (collector.running,)
         if option in ("stop", "restart"):
-            collector.running = option == "restart"
+            collector.set_running(option == "restart")
             return (0,)
         if option in ("incremental", "generational"):
             previous, collector.mode = collector.mode, option
@@ -428,11 +431,19 @@ def _run_handler(st, handler, error: LuaError):
     return results[0] if results else None
 
 
-def _accounted_kilobytes(st) -> float:
-    limit = st.limits.memory
-    if limit is None:
-        return float(sys.getallocatedblocks() * 64) / 1024.0
-    return max(limit - st.memory_left, 0) / 1024.0
+#: The options of ``collectgarbage`` (lbaselib.c's ``opts``).
+_COLLECT_OPTIONS = frozenset(("stop", "restart", "collect", "count", "step", "setpause", "setstepmul",
+                              "isrunning", "generational", "incremental"))
+
+
+def _accounted_kilobytes(st, collector) -> float:
+    """``collectgarbage("count")``: what the memory budget has charged, or
+    without one, the process's memory (``Collector.kilobytes_in_use``); the
+    sandbox never sees that, which would let a plugin watch its host."""
+    if st.limits.memory is None and st.options.profile != "sandbox":
+        return collector.kilobytes_in_use()
+    charged_from = st.limits.memory if st.limits.memory is not None else MEMORY_UNLIMITED
+    return max(charged_from - st.memory_left, 0) / 1024.0
 
 
 #: Digits ``_parse_in_base`` converts per ``int`` call: few enough that

@@ -36,7 +36,6 @@ from typing import TYPE_CHECKING
 import math
 import re
 from sys import getrefcount
-from weakref import getweakrefcount
 
 from ..errors import LuaError
 from ..runtime import ops
@@ -61,6 +60,17 @@ VERSION = "dkjson 2.8"
 MEMORY_PER_INPUT_BYTE = 6
 MEMORY_PER_TABLE = 256
 MEMORY_PER_STRING = 64
+#: A document of at most ``SMALL_DOCUMENT`` bytes (a pod's metadata is
+#: about 0.5 to 5 KiB) has its strings charged by the byte instead of
+#: counted: ``MEMORY_PER_SMALL_DOCUMENT_BYTE`` per input byte, above the
+#: densest strings measured (about 17 bytes of Python objects per input
+#: byte, for two-byte UTF-8 strings in an array; numbers cost up to 9), so
+#: the charge still covers what is built.  Counting the quotes is a pass
+#: over the text whose branch on every quote costs a small document more
+#: than its whole budget arithmetic; a large one keeps the exact count,
+#: where the flat rate would charge long strings three times what they cost.
+SMALL_DOCUMENT = 64 * 1024
+MEMORY_PER_SMALL_DOCUMENT_BYTE = 20
 #: Bytes charged per value encoded: its pieces of the output until the join.
 PART_COST = 64
 #: One budget step per this many input bytes (scanning, tables, strings).
@@ -335,6 +345,8 @@ def _check_metatable(meta):
 
 #: "No value scanned yet" in the lenient scanner (nil is a value there).
 _ABSENT = object()
+#: ``decode`` called without metatable arguments (not even nil ones).
+_NO_METATABLES = object()
 
 
 class _Frame:
@@ -486,12 +498,16 @@ _WIDE_ESCAPE = re.compile(r"\\u(?!00[0-7])")
 class _FastDecoder:
     """CPython's C JSON scanner, building Lua tables as it goes.
 
-    One per runtime.  The C scanner builds each object's dict and hands it
-    to ``object_hook``, which wraps it in a ``Table`` on the spot; arrays
-    arrive as lists and are wrapped by the enclosing object's hook (or at
-    the end, for the top level).  The hooks read the current call's
-    metatables and null value from ``self.context``, set just before each
-    parse (hooks run no Lua code, so decode calls cannot interleave).
+    Two per runtime: one for calls with dkjson's default metatables, one
+    for calls that pass their own.  The C scanner builds each object's
+    dict and hands it to ``object_hook``, which wraps it in a ``Table`` on
+    the spot; arrays arrive as lists and are wrapped by the enclosing
+    object's hook (or at the end, for the top level).  The hooks read the
+    call's metatables and null value from ``context``, ``[objectmeta,
+    arraymeta, nullval]``: for the default metatables that is the list
+    ``_default_metas`` keeps them in, so a call sets nothing but a null
+    value; other calls set it just before the parse (hooks run no Lua
+    code, so decode calls cannot interleave) and clear it after.
 
     One difference from the lenient path is deliberate: an object with a
     duplicate key whose earlier value was ``null`` (``{"a":1,"a":null,
@@ -501,10 +517,12 @@ class _FastDecoder:
     unspecified, and letting C build the dict saves a Python call per member.
     """
 
-    def __init__(self):
-        #: [objectmeta, arraymeta, nullval] of the call in progress.
-        context = self.context = [None, None, None]
+    def __init__(self, context: list | None = None):
+        if context is None:
+            context = [None, None, None]
+        self.context = context
         of_parts = Table.of_parts
+        new = object.__new__
 
         def array_with_nulls(items: list) -> Table:
             """A decoded array with nulls, as dkjson's ``tbl[n] = value`` leaves it."""
@@ -519,10 +537,23 @@ class _FastDecoder:
             return table
 
         def array(items: list) -> Table:
-            if list in map(type, items):
-                for i, v in enumerate(items):
-                    if v.__class__ is list:
-                        items[i] = array(v)
+            for v in items:
+                if type(v) is list or v is None:
+                    return array_fixed(items)
+            # Table.of_parts(items, {}, context[1]), inlined.
+            table = new(Table)
+            table.arr = items
+            table.hash = {}
+            table.meta = context[1]
+            table.gaps = None
+            table.walk = None
+            return table
+
+        def array_fixed(items: list) -> Table:
+            """An array holding arrays or nulls."""
+            for i, v in enumerate(items):
+                if type(v) is list:
+                    items[i] = array(v)
             if None in items:
                 return array_with_nulls(items)
             return of_parts(items, {}, context[1])
@@ -538,19 +569,12 @@ class _FastDecoder:
                 return array_with_nulls(items)
             return of_parts(items, {}, context[1])
 
-        def drop_nulls(d: dict, nulls: list) -> None:
-            """``tbl[k] = nil`` (or ``nullval``) for the null members."""
-            nullval = context[2]
-            for key in nulls:
-                if nullval is None:
-                    del d[key]
-                else:
-                    d[key] = nullval
-
-        def object_hook(d: dict) -> Table:
+        def fix_members(d: dict) -> None:
+            """Arrays become tables; ``tbl[k] = nil`` (or ``nullval``) for
+            the null members."""
             nulls = None
             for key, value in d.items():
-                if value.__class__ is list:
+                if type(value) is list:
                     d[key] = array(value)  # a new value for a key: same size
                 elif value is None:
                     if nulls is None:
@@ -558,8 +582,29 @@ class _FastDecoder:
                     else:
                         nulls.append(key)
             if nulls is not None:
-                drop_nulls(d, nulls)
-            return of_parts([], d, context[0])
+                nullval = context[2]
+                for key in nulls:
+                    if nullval is None:
+                        del d[key]
+                    else:
+                        d[key] = nullval
+
+        def object_hook(d: dict) -> Table:
+            # Most objects hold neither: a bare pass over the values (with
+            # ``type()``, which CPython runs fastest) finds out.
+            for value in d.values():
+                if type(value) is list or value is None:
+                    fix_members(d)
+                    break
+            # Table.of_parts([], d, context[0]), inlined: one Python call
+            # less per object.
+            table = new(Table)
+            table.arr = []
+            table.hash = d
+            table.meta = context[0]
+            table.gaps = None
+            table.walk = None
+            return table
 
         def object_recoded(d: dict) -> Table:
             nullval = context[2]
@@ -584,19 +629,16 @@ class _FastDecoder:
         self.decode_text = _make_scanner(json.JSONDecoder(
             object_hook=object_recoded, parse_int=_lua_int, parse_constant=_reject_constant))
 
-    def decode(self, s: str, start: int, nullval, objectmeta, arraymeta):
-        """Parse the container at 0-based ``start``; None if not applicable.
+    def scan(self, s: str, start: int):
+        """Parse the container at 0-based ``start`` with the metatables
+        and null value in ``context``; None if not applicable.
 
         Returns ``(table, nextpos0)`` or None when the lenient path must
         decide (invalid or lenient-only JSON, undecodable text, nesting
         deeper than the C scanner allows...).
         """
-        context = self.context
-        context[0] = objectmeta
-        context[1] = arraymeta
-        context[2] = nullval
         try:
-            if "\\" not in s or "\\u" not in s or _WIDE_ESCAPE.search(s, start) is None:
+            if "\\" not in s or _WIDE_ESCAPE.search(s, start) is None:
                 # No \u escape beyond ASCII (Go-style JSON has \u003c for
                 # "<" in every realistic pod): every char the scanner returns
                 # is one byte, exactly the Lua string dkjson would build.
@@ -616,9 +658,19 @@ class _FastDecoder:
                     value = self.array_recoded(value)
         except (StopIteration, ValueError, RecursionError):
             return None
+        return value, end
+
+    def decode(self, s: str, start: int, nullval, objectmeta, arraymeta):
+        """``scan`` with these metatables and null value in ``context`` for
+        the parse (and nothing kept alive after it)."""
+        context = self.context
+        context[0] = objectmeta
+        context[1] = arraymeta
+        context[2] = nullval
+        try:
+            return self.scan(s, start)
         finally:
             context[0] = context[1] = context[2] = None
-        return value, end
 
 
 #: The fields of dkjson's default metatables, ``{__jsontype = 'object'}``
@@ -650,9 +702,9 @@ def _default_metas(cache: list):
     for i in (0, 1):
         meta = cache[i]
         fields = _DEFAULT_META_FIELDS[i]
-        if (getrefcount(meta) == _SPARE_REFS and meta.hash == fields and not meta.arr
-                and meta.meta is None and meta.gaps is None and not getweakrefcount(meta)):
-            meta.walk = None  # (a finished traversal's snapshot)
+        if (getrefcount(meta) == _SPARE_REFS and meta.hash == fields
+                and not (meta.arr or meta.meta or meta.__weakref__)):
+            meta.gaps = meta.walk = None  # (what ``next`` remembers, reset)
         else:
             cache[i] = Table.of_parts([], dict(fields), None)
     return cache[0], cache[1]
@@ -1039,9 +1091,15 @@ def _table_concat(st: State, buffer: Table) -> str:
 def open_library(st: State) -> Table:
     """Build a fresh dkjson module table for the runtime ``st``."""
     module = Table()
-    fast = _FastDecoder()
     default_metas = _default_metas
-    metas = [Table(), Table()]  # _default_metas's cache
+    #: _default_metas's cache, and the null value of a call in progress:
+    #: the context of the scanner for the default metatables.
+    metas = [Table(), Table(), None]
+    fast = _FastDecoder(metas)
+    scan_bytes, array = fast.decode_bytes, fast.array
+    spare_refs_of_two = 2 * _SPARE_REFS  # (each is at least _SPARE_REFS)
+    object_fields, array_fields = _DEFAULT_META_FIELDS
+    custom = _FastDecoder([None, None, None])  # for metatables of the caller's
     steps = st.steps_cell
 
     null_meta = Table()
@@ -1049,13 +1107,10 @@ def open_library(st: State) -> Table:
     null = Table()
     null.meta = null_meta
 
-    def decode(*args):
-        n = len(args)
-        s = args[0] if n else None
+    def decode(s=None, pos=None, nullval=None, objectmeta=_NO_METATABLES, arraymeta=None, *_):
         if type(s) is not str:
             s = _strfind_subject(s)
         length = len(s)
-        pos = args[1] if n > 1 else None
         if type(pos) is int and pos > 0:
             start = pos - 1
         elif pos is None or pos is False:
@@ -1064,13 +1119,23 @@ def open_library(st: State) -> Table:
             start = _start_index(pos, length)
         if start >= length:
             return None, length + 1, "no valid JSON value (reached the end)"
-        nullval = args[2] if n > 2 else None
-        if n > 3:
-            objectmeta = args[3]
-            arraymeta = args[4] if n > 4 else None
+        custom_metas = objectmeta is not _NO_METATABLES  # dkjson's ``select("#", ...) > 0``
+        if custom_metas:
             fast_ok = _plain_meta(objectmeta) and _plain_meta(arraymeta)
         else:
-            objectmeta, arraymeta = default_metas(metas)  # dkjson's fresh pair
+            # dkjson's fresh pair: the cached one when nothing can reach it
+            # and it is as made (``_default_metas``, its common case inlined).
+            objectmeta = metas[0]
+            arraymeta = metas[1]
+            if (getrefcount(objectmeta) + getrefcount(arraymeta) == spare_refs_of_two
+                    and objectmeta.hash == object_fields and arraymeta.hash == array_fields
+                    and not (objectmeta.arr or arraymeta.arr or objectmeta.meta or arraymeta.meta
+                             or objectmeta.__weakref__ or arraymeta.__weakref__)):
+                # (What ``next`` remembers: nothing, in a table as made.)
+                objectmeta.gaps = objectmeta.walk = arraymeta.gaps = arraymeta.walk = None
+            else:
+                objectmeta = arraymeta = None  # (their references would count)
+                objectmeta, arraymeta = default_metas(metas)
             fast_ok = True
         # Budgets, charged up front (st.charge/charge_memory, inlined).
         size = length - start
@@ -1078,10 +1143,15 @@ def open_library(st: State) -> Table:
         steps.cell_contents = left
         if left < 0:
             st.budget_check()
-        containers = s.count("{", start) + s.count("[", start)
-        cost = (size * MEMORY_PER_INPUT_BYTE
-                + containers * MEMORY_PER_TABLE
-                + (s.count('"', start) >> 1) * MEMORY_PER_STRING)
+        # (Arrays are rarer than objects: their count starts at the first.)
+        first_array = s.find("[", start)
+        containers = s.count("{", start) + (s.count("[", first_array) if first_array >= 0 else 0)
+        if size <= SMALL_DOCUMENT:
+            cost = size * MEMORY_PER_SMALL_DOCUMENT_BYTE + containers * MEMORY_PER_TABLE
+        else:
+            cost = (size * MEMORY_PER_INPUT_BYTE
+                    + containers * MEMORY_PER_TABLE
+                    + (s.count('"', start) >> 1) * MEMORY_PER_STRING)
         left = st.memory_left - cost
         if left < 0:
             st.charge_memory(cost)
@@ -1092,14 +1162,34 @@ def open_library(st: State) -> Table:
         # the host.  It only sees documents that can't nest that deep.
         if fast_ok and (containers <= C_SCANNER_MAX_NESTING
                         or not _nests_deeper(s, start, C_SCANNER_MAX_NESTING)):
-            first = s[start]
-            if first == "{" or first == "[":
-                first = start
-            else:
-                first = _nonspace(s, start)
-                first = first.start() if first is not None else -1
-            if first >= 0 and (s[first] == "{" or s[first] == "["):
-                result = fast.decode(s, first, nullval, objectmeta, arraymeta)
+            first = start
+            char = s[start]
+            if char != "{" and char != "[":
+                found = _nonspace(s, start)
+                if found is not None:
+                    first = found.start()
+                    char = s[first]
+            if char == "{" or char == "[":
+                if custom_metas:
+                    result = custom.decode(s, first, nullval, objectmeta, arraymeta)
+                elif nullval is None and "\\" not in s:
+                    # ``fast.scan``'s common case, inlined.
+                    try:
+                        value, end = scan_bytes(s, first)
+                    except (StopIteration, ValueError, RecursionError):
+                        result = None
+                    else:
+                        if value.__class__ is list:
+                            value = array(value)
+                        return value, end + 1
+                elif nullval is None:
+                    result = fast.scan(s, first)
+                else:
+                    metas[2] = nullval
+                    try:
+                        result = fast.scan(s, first)
+                    finally:
+                        metas[2] = None
                 if result is not None:
                     return result[0], result[1] + 1
         try:

@@ -155,6 +155,8 @@ SHAPES = {
     # past those, load fails (test_resolve_limits.py), so these stay inside.
     "locals": lambda n: "do local a = 1 end " * n,
     "closures": lambda n: "do local f = function(x) return x end end " * n,
+    # Each has a second, single-result form, and its integer copy.
+    "self-recursive functions": lambda n: "do local function f(n) local x = f(n - 1) return x end end " * n,
     "calls with arguments": lambda n: ("f(" + "a, " * 249 + "a) ") * (n // 250),
 }
 
