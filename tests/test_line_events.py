@@ -103,6 +103,10 @@ CASES = [
     # operator's line, the store on the line where the expression ends.
     ("     local b = {10}\n     a = b[1] \n\n + \n b[1]\n     b = 4\n", "1,4,5,4,5,6"),
     ("     local b = {10}\n     a = b[1] \n + \n\n\n b[1]\n     b = 4\n", "1,3,6,3,6,7"),
+    # A self-recursive function's single-result form (``__s``) sees the
+    # same lines, its integer guard none.
+    ("local function fib(n)\n  if n < 2 then\n    return n\n  end\n  return fib(n - 1) + fib(n - 2)\nend\n"
+     "local x = fib(3)\n", "6,7,2,5,2,5,2,3,2,3,2,3"),
     # The main chunk returns on its last token's line.
     ("a = 1\n\n-- a comment\n--[[ and\nanother ]]\n", "1"),
 ]
