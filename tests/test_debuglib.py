@@ -434,3 +434,160 @@ def test_the_levels_of_a_suspended_coroutine_are_seen():
     """
     ours, reference = run_both(source)
     assert ours == reference == (5, 3, "x", 7, "2 5", True)
+
+
+# -- what db.lua needs of the debug library (issue 13) -----------------------------
+
+@pytest.mark.parametrize("source", [
+    # db.lua:291: setlocal of a vararg.
+    """local function f(...) assert(debug.setlocal(1, -2, "x") == "(vararg)") return ... end
+       return f(1, 2, 3)""",
+    # db.lua:402: a builtin's locals are its arguments.
+    """local n1, v1 = debug.getlocal(0, 1) local n2, v2 = debug.getlocal(0, 2)
+       return n1, v1, n2, v2, debug.getlocal(0, 3), debug.getlocal(0, 0)""",
+    # db.lua:409: a value in use above the locals is a temporary, and can be set.
+    """local function f() local n, v = debug.getlocal(2, 3) debug.setlocal(2, 3, 10)
+       return n, v, debug.getlocal(2, 4) end
+       local r1, r2, r3
+       local function g(a, b) return (a + 1) + select(2, f()) end
+       return g(0, 0)""",
+    # db.lua:682: a local being declared is a temporary until its statement ends.
+    """local seen = {}
+       debug.sethook(function(e, l) seen[#seen + 1] = l .. ":" .. tostring(debug.getlocal(2, 1)) end, "l")
+       load("local A = function ()\\n return x\\nend\\nreturn")()
+       debug.sethook()
+       return table.concat(seen, " ")""",
+    # db.lua:307: a hook is named "hook" by getinfo and the traceback.
+    """local name, line
+       debug.sethook(function() local i = debug.getinfo(1, "n")
+         name = i.namewhat .. " " .. i.name
+         line = string.match(debug.traceback(), "\\n(.-)\\n") debug.sethook() end, "l")
+       local x = 1
+       return name, string.find(line, "in hook '%?'") ~= nil""",
+    # db.lua:327: the hook table has weak keys.
+    """debug.sethook(print, "l"); debug.sethook()
+       return getmetatable(debug.getregistry()._HOOKKEY).__mode""",
+    # db.lua:529: the values a call and a return transfer.
+    """local on, out = false, {}
+       debug.sethook(function(event)
+         if not on then return end
+         local ar = debug.getinfo(2, "r")
+         for i = ar.ftransfer, ar.ftransfer + ar.ntransfer - 1 do
+           out[#out + 1] = event .. "=" .. tostring(select(2, debug.getlocal(2, i)))
+         end
+       end, "cr")
+       local function foo(a, ...) return ... end
+       on = true; select(2, 10, 20, 30); foo(5, 6, 7); on = false
+       debug.sethook()
+       return table.concat(out, " ")""",
+    # db.lua:612: tail calls: "tail call" events, no return of the frame
+    # replaced, and istailcall.
+    """local events = {}
+       local function f(x) return debug.getinfo(1, "t").istailcall, debug.getinfo(2, "t").istailcall end
+       local function g(x) return f(x) end
+       local function h(x) local r1, r2 = g(x) return r1, r2 end
+       debug.sethook(function(e) events[#events + 1] = e end, "cr")
+       local a, b = h(1)
+       debug.sethook()
+       return a, b, table.concat(events, ",")""",
+    # db.lua:894: a generic for's iterator is named so.
+    """local function it() local i = debug.getinfo(1, "n") name = i.name .. "/" .. i.namewhat end
+       for _ in it do end
+       return name""",
+    # db.lua:903: a finalizer is the __gc metamethod.
+    """local name
+       setmetatable({}, {__gc = function() local t = debug.getinfo(1, "n") name = t.namewhat .. " " .. t.name end})
+       collectgarbage()
+       return name""",
+    # db.lua:730: the traceback of a suspended coroutine names its levels.
+    """local function f(n) if n > 0 then f(n - 1) else coroutine.yield() end end
+       local co = coroutine.create(function(n) f(n) end)
+       coroutine.resume(co, 2)
+       return debug.traceback(co), debug.traceback(co, nil, 2)""",
+    # db.lua:919: a running coroutine's levels end where it was resumed.
+    """return coroutine.wrap(function() return debug.traceback("m"), debug.getinfo(2) == nil end)()""",
+    # db.lua:770: a coroutine's locals, read and written while it is suspended.
+    """local co = coroutine.create(function(x)
+         local a = 1
+         coroutine.yield()
+         return x, a
+       end)
+       coroutine.resume(co, 10)
+       local n1, v1 = debug.getlocal(co, 1, 1)
+       local n2, v2 = debug.getlocal(co, 1, 2)
+       debug.setlocal(co, 1, 2, "hi")
+       return n1, v1, n2, v2, select(2, coroutine.resume(co))""",
+    # db.lua:1004: code without debug information calls a line hook with no
+    # line, for its first instruction.
+    """local function foo()
+         local a = 1
+         local b = 2
+         return b
+       end
+       local s = load(string.dump(foo, true))
+       local n, line = 0, true
+       debug.sethook(function(e, l) n = n + 1 line = l end, "l")
+       local r = s(); debug.sethook()
+       return r, n, line""",
+    # db.lua:1000: a chunk loaded without debug information has no local names.
+    """local f = load(string.dump(load("local a = 12 return debug.getlocal(1, 1)"), true))
+       return f()""",
+])
+def test_the_debug_library_as_db_lua_uses_it(source):
+    # Loaded under one name in both, for the tracebacks.
+    ours, reference = run_both(f"return assert(load({source!r}, '=t'))()")
+    assert ours == reference
+
+
+def test_activelines_include_the_end_after_a_return():
+    # db.lua:776: lua5.4 ends every function with a return on its ``end``.
+    source = """
+    local function f(x)
+      return x
+    end
+    local lines = {}
+    for line in pairs(debug.getinfo(f, "L").activelines) do lines[#lines + 1] = line end
+    table.sort(lines)
+    return table.concat(lines, ",")
+    """
+    ours, reference = run_both(source)
+    assert ours == reference == "3,4"
+
+
+def test_a_collection_in_a_hook_keeps_captured_locals_and_parameters():
+    # db.lua:334: a collection in a hook cleared the cells of captured locals
+    # out of scope where a frame was (clearing the upvalue of the closures
+    # sharing them), and the parameters of a frame hooked at its call.
+    source = """
+    local seen = 0
+    local keep = "kept"
+    debug.sethook(function(e) collectgarbage() seen = seen + 1 local _ = keep:upper() end, "cr")
+    local function f(a, b) return a + b end
+    local r = f(1, 2)
+    debug.sethook()
+    return r, keep
+    """
+    assert execute_in_child(source) == repr((3, "kept"))
+
+
+def test_a_line_hook_set_in_a_call_hook_sees_the_called_functions_first_line():
+    # db.lua:468.
+    source = """
+    local X
+    local function collect() local t = {} local i = 1
+      while debug.getlocal(3, i) do
+        local name = debug.getlocal(3, i)
+        if string.find(name, "^%w+$") then t[#t + 1] = name end
+        i = i + 1
+      end
+      return table.concat(t, ",") end
+    local obj = {}
+    function obj:f(a, b, ...) local arg = {...}; local c = 13 end
+    debug.sethook(function(e)
+      debug.sethook(function(e, l) debug.sethook() X = collect() end, "l")
+    end, "c")
+    obj:f(1, 2, 3)
+    return X
+    """
+    ours, reference = run_both(source)
+    assert ours == reference == "self,a,b"

@@ -25,11 +25,13 @@ MIN_TEMPLATE_FIELDS = 8
 class ExpressionCompiler:
     """The expression half of ``FunctionCompiler``."""
 
-    def expr(self, node) -> str:
-        """Python expression text for the single value of ``node``."""
+    def expr(self, node, line: int | None = None) -> str:
+        """Python expression text for the single value of ``node``, on its
+        own line or ``line``."""
         if self.budget is not None:
             self.budget.node()
-        line = node.line
+        if line is None:
+            line = node.line
         if line != self.line and line and type(node) in ERRING_NODES:
             # Give an expression on its own line its own Python statement,
             # so errors in it name its line.
@@ -106,7 +108,11 @@ class ExpressionCompiler:
         return self.expr(node.expr)
 
     def expr_Function(self, node) -> str:
-        return self.closure(node)
+        # lua5.4 makes a closure on the line of the function's ``end``.
+        closure = self.closure(node)
+        if node.end_line != self.line:
+            return self.materialize(closure, node.end_line)
+        return closure
 
     def closure(self, node: ast.Function, declared_as: LocalVar | None = None) -> str:
         """A new closure of ``node``; ``declared_as`` is the local a ``local
@@ -264,15 +270,20 @@ class ExpressionCompiler:
         self.indent -= 1
         return result
 
+    def binary_operands(self, node) -> tuple[str, str]:
+        """A binary operator's operands, each in a temporary.  lua5.4 reads
+        a table field on the left once it has read the operator, so on the
+        operator's line."""
+        left = self.materialize(self.expr(node.left, node.line if type(node.left) is ast.Index else None))
+        return left, self.materialize(self.expr(node.right))
+
     def arithmetic(self, node) -> str:
         op = node.op
         descs = f"{self.describe(node.left)!r}, {self.describe(node.right)!r}"
         if self.compact:
             left, right = self.operands([node.left, node.right])
             return f"ARITH({op!r}, {left}, {right}, {descs})"
-        left, right = self.operands([node.left, node.right], force=True)
-        left = self.materialize(left)
-        right = self.materialize(right)
+        left, right = self.binary_operands(node)
         slow = f"ARITH({op!r}, {left}, {right}, {descs})"
         right_int = self.is_int(node.right)
         left_int = self.is_int(node.left)
@@ -322,9 +333,7 @@ class ExpressionCompiler:
                 left, right = self.materialize(left), self.materialize(right)
                 return f"{'LT' if op == '>' else 'LE'}({right}, {left})"
             return f"{'LT' if op == '<' else 'LE'}({left}, {right})"
-        left, right = self.operands([node.left, node.right], force=True)
-        left = self.materialize(left)
-        right = self.materialize(right)
+        left, right = self.binary_operands(node)
         if op in ("==", "~="):
             if self.is_int(node.left) and self.is_int(right_node):
                 result = f"({left} == {right})"
@@ -376,8 +385,9 @@ class ExpressionCompiler:
                     f"if type({value}) is Table and {value}.meta is None else LEN({value}, {desc!r}))")
         return f"BNOT({value}, {desc!r})"
 
-    def test(self, node) -> str:
-        """Python expression text for the truthiness of ``node``."""
+    def test(self, node, line: int | None = None) -> str:
+        """Python expression text for the truthiness of ``node`` (read on
+        ``line``, if not its own)."""
         t = type(node)
         if t is ast.BinOp and node.op in COMPARISONS:
             return self.comparison(node)
@@ -393,7 +403,7 @@ class ExpressionCompiler:
                 return f"({left} {node.op} {right})"
             negation = "" if node.op == "and" else "not "
             return self.short_circuit(left, lambda result: negation + result, right, lines)
-        value = self.simple(node)
+        value = self.materialize(self.expr(node, line))
         return f"({value} is not None and {value} is not False)"
 
     #: The compiler of each kind of expression.

@@ -16,7 +16,8 @@ from .. import ast
 from .analysis import call_free_lead
 from .calls import CallCompiler
 from .expressions import ExpressionCompiler
-from .statements import StatementCompiler, local_names
+from ..runtime.frames import QuietLine
+from .statements import StatementCompiler, last_token_line, local_names
 from .templates import SIMPLE
 
 if TYPE_CHECKING:
@@ -59,7 +60,8 @@ class Proto:
 
     __slots__ = ("name", "line", "factory", "has_tail_calls", "lazy_prologue", "instantiate",
                  "last_line", "upvalue_names", "text", "is_method", "locvars",
-                 "gen_factory", "chunk", "calls_itself", "typed_locals", "single_typed_locals")
+                 "gen_factory", "chunk", "calls_itself", "typed_locals", "single_typed_locals",
+                 "gen_locvars")
 
     def __init__(self, name: str, line: int, last_line: int = 0, upvalue_names=(),
                  text=None, is_method: bool = False):
@@ -96,6 +98,8 @@ class Proto:
         #: The factory of its generator form, compiled the first time one of
         #: its chunk's functions runs inside a coroutine...
         self.gen_factory = None
+        #: ``locvars`` of its generator form, whose Python lines are its own.
+        self.gen_locvars: tuple = ()
         #: ...from this (``luapy.compile.generator.ChunkSource``).
         self.chunk = None
 
@@ -239,6 +243,9 @@ class FunctionCompiler(StatementCompiler, ExpressionCompiler, CallCompiler):
             header.append((1, f"{names}, = __up", node.line))
         header.append((1, f"def __f{self.index}({', '.join(params)}):", node.line))
         self.indent = 2
+        # The frame's bookkeeping is quiet: errors in it name the function's
+        # line, a line hook sees the body's first statement first.
+        self.line = QuietLine(node.line)
         counting = self.st.options.count_steps
         lead = call_free_lead(node.body) if counting else 0
         self.proto.lazy_prologue = lead > 0
@@ -259,13 +266,14 @@ class FunctionCompiler(StatementCompiler, ExpressionCompiler, CallCompiler):
         else:
             self.function_body(node.body)
         self.indent -= 1
-        self.emit("except LuaException as _e:", node.end_line)
-        self.emit(f"    FIXERR(_e, {trace_name!r})", node.end_line)
-        self.emit("    raise", node.end_line)
-        self.emit("except RecursionError:", node.end_line)
-        self.emit("    raise LuaError('stack overflow') from None", node.end_line)
+        handlers = QuietLine(node.end_line)
+        self.emit("except LuaException as _e:", handlers)
+        self.emit(f"    FIXERR(_e, {trace_name!r})", handlers)
+        self.emit("    raise", handlers)
+        self.emit("except RecursionError:", handlers)
+        self.emit("    raise LuaError('stack overflow') from None", handlers)
         if counting and not lead:
-            self.epilogue()
+            self.unlined(self.epilogue)
         if self.hoisted:
             self.out[self.hoist_at:self.hoist_at] = self.hoisted_definitions()
         if self.proto.calls_itself:
@@ -277,7 +285,25 @@ class FunctionCompiler(StatementCompiler, ExpressionCompiler, CallCompiler):
         self.indent = 1
         self.emit(f"return __f{self.index}", node.end_line)
         self.proto.locvars = self.chunk.add_function(header + self.out)
+        originals = getattr(self.chunk, "originals", None)
+        if originals is not None:   # a generator form: the plain form's Proto is the one found
+            originals[self.index].gen_locvars = self.proto.locvars
         return self.proto
+
+    def unlined(self, compile_part) -> None:
+        """Run ``compile_part`` with what it emits quiet (bookkeeping a line
+        hook must not see, on the lines its errors name)."""
+        start = len(self.out)
+        compile_part()
+        self.out[start:] = [(entry[0], entry[1], QuietLine(entry[2]), *entry[3:])
+                            for entry in self.out[start:]]
+
+    def return_line(self) -> int:
+        """The line of the function's implicit return: its ``end``, or the
+        main chunk's last token."""
+        if self.node.name == "main chunk":
+            return last_token_line(self.node)
+        return self.node.end_line
 
     def single_result_form(self, definition: str) -> list:
         """The function a second time, as ``__s<index>``, returning its first
@@ -312,7 +338,7 @@ class FunctionCompiler(StatementCompiler, ExpressionCompiler, CallCompiler):
             form.append(body.pop(0))
         integers = self.integer_parameters(body, size)
         if integers:
-            form.append((2, f"if {' and '.join(f'type({p}) is int' for p in integers)}:", line))
+            form.append((2, f"if {' and '.join(f'type({p}) is int' for p in integers)}:", QuietLine(line)))
             for indent, text, *rest in body:
                 if text is not None and "type(l" in text:
                     text = _LITERAL_OR_INT_TEST.sub(
@@ -364,22 +390,22 @@ class FunctionCompiler(StatementCompiler, ExpressionCompiler, CallCompiler):
 
     def function_body(self, body: ast.Block) -> None:
         self.body_or_pass(lambda: self.block(body))
-        self.emit("return ()", self.node.end_line)
+        self.emit("return ()", self.return_line())
 
     def lazy_body(self, body: ast.Block, lead: int) -> None:
         """The call-free lead, then the prologue and the rest ("Accounting")."""
         stats = body.body
         self.statements(stats[:lead])
         if lead == len(stats):
-            self.emit("return ()", self.node.end_line)
+            self.emit("return ()", self.return_line())
             return
         # Inside this frame's handler, so an overflow names the caller's
         # line (level 2), as it does from the entry.
-        self.prologue(overflow_level=2)
-        self.emit("try:")
+        self.unlined(lambda: self.prologue(overflow_level=2))
+        self.emit("try:", QuietLine(self.line))
         self.indent += 1
         rest = ast.Block(stats[lead:], stats[lead].line, body.end_line)
         rest.scope = body.scope
         self.function_body(rest)
         self.indent -= 1
-        self.epilogue()
+        self.unlined(self.epilogue)

@@ -6,7 +6,8 @@ import re
 
 from .. import ast
 from ..resolve import LocalVar, UpvalRef
-from .analysis import assigned_locals, has_effects, is_int_literal, is_multi, never_nil
+from ..runtime.frames import ForLine, QuietLine
+from .analysis import COMPARISONS, assigned_locals, has_effects, is_int_literal, is_multi, never_nil
 from . import templates
 
 #: Variables of generated code that no longer matter once the statement
@@ -38,6 +39,28 @@ _GENERATED_NAME = re.compile(r"\b(?:l\d+|c\d+|_(?!depth\b|steps\b)[a-z]\w*)\b")
 #: From this depth of Python indentation on, an ``if`` adds none
 #: (``guarded_if``): CPython refuses 100 levels.
 FLAT_IF_INDENT = 40
+
+
+def last_token_line(chunk: ast.Function) -> int:
+    """The line of a main chunk's last token, where lua5.4 puts its final
+    ``return`` (the chunk's ``end_line`` is its end of file's).  The last
+    non-blank character's line, unless a comment may end the source: then
+    the lexer finds the last token."""
+    text = chunk.text
+    if text is None:
+        return chunk.end_line
+    source = text.source[text.start:text.stop]
+    body = source.rstrip()
+    tail = body[body.rfind("\n") + 1:]
+    if "--" not in tail and "]" not in tail and "\r" not in body:
+        return body.count("\n") + 1
+    from ..parser import _Lexer, _tokens
+    line = 1
+    for token in _tokens(source, 0, _Lexer(source, "?")):
+        if token[0] == "$END":
+            break
+        line = token[2]
+    return line
 
 
 def local_names(variables) -> list[tuple[str, str]]:
@@ -220,6 +243,7 @@ class StatementCompiler:
     def stat_Local(self, node: ast.Local) -> None:
         targets = node.bindings
         exprs = node.exprs
+        self.line = self.store_line(node)
         if not exprs:
             for var in targets:
                 self.emit(f"c{var.slot} = [None]" if var.captured else f"l{var.slot} = None")
@@ -271,8 +295,11 @@ class StatementCompiler:
 
     def stat_LocalFunction(self, node: ast.LocalFunction) -> None:
         var = node.binding
+        # lua5.4 makes the closure, straight into the local, on the line of
+        # the function's ``end``.
+        self.line = node.func.end_line
         if var.captured:
-            self.emit(f"c{var.slot} = [None]")
+            self.emit(f"c{var.slot} = [None]", NO_LINE)
             self.emit(f"c{var.slot}[0] = {self.closure(node.func, var)}")
         else:
             self.emit(f"l{var.slot} = {self.closure(node.func)}")
@@ -281,7 +308,22 @@ class StatementCompiler:
         self.assign([node.target], [node.func])
 
     def stat_Assign(self, node: ast.Assign) -> None:
+        self.line = self.store_line(node)
         self.assign(node.targets, node.exprs)
+
+    def store_line(self, node) -> int:
+        """The line of a ``local`` or assignment statement: lua5.4 stores
+        after the last expression (``end_line``), so one whose value is a
+        single function is on the function's ``end`` line (closure and
+        store alike)."""
+        exprs = node.exprs
+        if len(exprs) != 1:
+            return node.line
+        if type(exprs[0]) is ast.Function:
+            if type(node) is ast.Local or type(node.targets[0]) is ast.Name:
+                return exprs[0].end_line
+            return node.line
+        return max(node.line, end_line(exprs[0]))
 
     def assign(self, targets, exprs) -> None:
         if len(targets) == 1 and len(exprs) == 1:
@@ -426,7 +468,7 @@ class StatementCompiler:
         if self.indent >= FLAT_IF_INDENT and can_guard(node):
             self.guarded_if(node, None)
             return
-        tests = [(cond, *self.capture_test(cond)) for cond, _ in node.tests]
+        tests = [(cond, *self.capture_test(cond, body.line)) for cond, body in node.tests]
         if (len(tests) > MAX_ELIF_CHAIN
                 or sum(1 for _, _, lines, _ in tests[1:] if lines) > MAX_NESTED_ELSE):
             self.flat_if(node, tests)
@@ -436,33 +478,37 @@ class StatementCompiler:
         for (cond, body), (_, test, lines, calls) in zip(node.tests, tests):
             self.line = cond.line
             self.pending_calls += calls
+            line = test_line(cond, body.line)
             if first:
                 self.splice(lines)
-                self.emit(f"if {test}:")
+                self.emit(f"if {test}:", line)
             elif lines:
-                self.emit("else:")
+                self.emit("else:", NO_LINE)
                 self.indent += 1
                 opened += 1
                 self.splice(lines)
-                self.emit(f"if {test}:")
+                self.emit(f"if {test}:", line)
             else:
-                self.emit(f"elif {test}:")
+                self.emit(f"elif {test}:", line)
             first = False
             self.indented(lambda: self.block(body))
         if node.orelse is not None and node.orelse.body:
-            self.emit("else:")
+            self.emit("else:", NO_LINE)
             self.indented(lambda: self.block(node.orelse))
         self.indent -= opened
 
-    def capture_test(self, cond) -> tuple[str, list, list]:
+    def capture_test(self, cond, then_line: int) -> tuple[str, list, list]:
         """A condition's test text, the statements it needs first, and the
         calls in its text (``pending_calls``) kept aside until it is
-        emitted, so the bodies compiled meanwhile don't scan them."""
-        self.line = cond.line
+        emitted, so the bodies compiled meanwhile don't scan them.
+        ``then_line`` is the line of its ``then``, where lua5.4 reads a
+        condition that is a variable or a field (``test_line``)."""
+        line = then_line if type(cond) in (ast.Name, ast.Index) else cond.line
+        self.line = line
         saved = self.pending_calls
         self.pending_calls = []
         try:
-            test, lines = self.capture(lambda: self.test(cond))
+            test, lines = self.capture(lambda: self.test(cond, line))
             return test, lines, self.pending_calls
         finally:
             self.pending_calls = saved
@@ -477,18 +523,19 @@ class StatementCompiler:
         recording which in a temporary, and one ``if`` per body, all at the
         same depth, runs the chosen one.
         """
-        chosen = self.choose_branch(tests, None)
+        chosen = self.choose_branch(tests, [body for _, body in node.tests], None)
         for number, body in branches(node):
             self.emit(f"if {chosen} == {number}:", body.line)
             self.indented(lambda: self.block(body))
 
-    def choose_branch(self, tests, guard: str | None) -> str:
+    def choose_branch(self, tests, bodies, guard: str | None) -> str:
         """Run an ``if``'s conditions one after another until one holds; a
         temporary, returned, records which (0: none; -1: ``guard`` failed,
-        so none ran).  ``tests`` are ``capture_test``'s, with their node."""
+        so none ran).  ``tests`` are ``capture_test``'s, with their node,
+        and ``bodies`` the blocks they choose."""
         chosen = self.temp()
         self.emit(f"{chosen} = 0" if guard is None else f"{chosen} = 0 if {guard} else -1")
-        for number, (cond, test, lines, calls) in enumerate(tests, 1):
+        for number, ((cond, test, lines, calls), body) in enumerate(zip(tests, bodies), 1):
             self.line = cond.line
             wrapped = number > 1 or guard is not None
             if wrapped:
@@ -496,7 +543,7 @@ class StatementCompiler:
                 self.indent += 1
             self.splice(lines)
             self.pending_calls += calls
-            self.emit(f"if {test}: {chosen} = {number}")
+            self.emit(f"if {test}: {chosen} = {number}", test_line(cond, body.line))
             if wrapped:
                 self.indent -= 1
         return chosen
@@ -574,8 +621,8 @@ class StatementCompiler:
         is compiled the same way, guarded by that test (``guard``), so
         nesting adds no depth at all.
         """
-        tests = [(cond, *self.capture_test(cond)) for cond, _ in node.tests]
-        chosen = self.choose_branch(tests, guard)
+        tests = [(cond, *self.capture_test(cond, body.line)) for cond, body in node.tests]
+        chosen = self.choose_branch(tests, [body for _, body in node.tests], guard)
         for number, body in branches(node):
             self.guarded_block(body, f"{chosen} == {number}")
 
@@ -605,17 +652,25 @@ class StatementCompiler:
         self.close_locals(nactive)
 
     def _loop(self, node, header_lines, header: str, prologue=None, until=None,
-              chunks: str | None = None, loop_locals=()) -> None:
+              chunks: str | None = None, loop_locals=(), header_line: int | None = None) -> None:
         """Emit a Python loop for a Lua loop, handling exceptional jumps.
 
         With ``chunks`` (an expression yielding iterables whose iterations
         were charged in advance), the loop is two Python loops and the body
-        carries no per-iteration accounting.
+        carries no per-iteration accounting.  ``header_line`` is the Lua
+        line of the loop's header(s), if not the statement's.
         """
         if self.too_deep_for_a_loop():
-            self.hoist(lambda: self._loop(node, header_lines, header, prologue, until, chunks, loop_locals))
+            self.hoist(lambda: self._loop(node, header_lines, header, prologue, until, chunks, loop_locals,
+                                          header_line))
             return
         line = self.line
+        if header_line is None:
+            header_line = line
+        # The countdown is charged on the body's first line (a line hook
+        # sees no line of its own for it).
+        stats = node.body.body
+        tick_line = stats[0].line if stats else until.line if until is not None else line
         self.chunk.loops += 1
         ident = self.chunk.loops
         context = LoopContext("loop", ident, node)
@@ -629,48 +684,57 @@ class StatementCompiler:
                 prologue()
             self.open_locals(loop_locals)
             if counter:
+                self.line = tick_line
                 self.loop_tick(counter)
+                self.line = line
             self.body_or_pass(lambda: self.block(node.body, until))
             self.close_locals(nactive)
         _, lines = self.capture(body)
         self.contexts.pop()
         self.splice(header_lines)
+        quiet = QuietLine(line)
         if counter:
-            self.emit(f"{counter} = 0", line)
+            self.emit(f"{counter} = 0", quiet)
         if chunks is not None:
             # for chunk in chunks: for var in chunk: body, where a break in
             # the body must also leave the outer loop (for/else idiom).
-            self.emit(f"for _chunk in {chunks}:", line)
+            self.emit(f"for _chunk in {chunks}:", header_line)
             self.indent += 1
-        self.emit(header, line)
+        self.emit(header, header_line)
         self.indent += 1
         if context.uses_exception:
             # Jumps that had to cross an inner Python loop arrive as
             # exceptions: a break, or a goto to this body's trailing label.
-            self.emit("try:", line)
+            self.emit("try:", quiet)
             self.indent += 1
             self.splice(lines)
             self.indent -= 1
-            self.emit("except BreakJump as _b:", line)
-            self.emit(f"    if _b.target != {ident}: raise", line)
-            self.emit("    break", line)
+            self.emit("except BreakJump as _b:", quiet)
+            self.emit(f"    if _b.target != {ident}: raise", quiet)
+            self.emit("    break", quiet)
             if context.labels:
                 targets = ", ".join(str(label) for label in context.labels)
-                self.emit("except GotoJump as _g:", line)
-                self.emit(f"    if _g.target not in ({targets},): raise", line)
+                self.emit("except GotoJump as _g:", quiet)
+                self.emit(f"    if _g.target not in ({targets},): raise", quiet)
         else:
             self.splice(lines)
         self.indent -= 1
         if chunks is not None:
-            self.emit("else:", line)
-            self.emit("    continue", line)
-            self.emit("break", line)
+            self.emit("else:", quiet)
+            self.emit("    continue", quiet)
+            self.emit("break", quiet)
             self.indent -= 1
+        if type(node) is ast.GenericFor:
+            # lua5.4 closes a generic for's hidden closing value on its
+            # ``end`` line, however the loop ends.
+            self.emit("pass", node.body.end_line)
 
     def stat_While(self, node: ast.While) -> None:
         test, lines = self.capture(lambda: self.test(node.cond))
         if not lines:
-            self._loop(node, [], f"while {test}:")
+            # ``while true`` tests nothing in lua5.4: its jump back is to
+            # the body's first line.
+            self._loop(node, [], f"while {test}:", header_line=QuietLine(self.line) if test == "True" else None)
             return
 
         def prologue():
@@ -679,7 +743,9 @@ class StatementCompiler:
         self._loop(node, [], "while True:", prologue)
 
     def stat_Repeat(self, node: ast.Repeat) -> None:
-        self._loop(node, [], "while True:", until=node.cond)
+        # lua5.4 has no code at ``repeat``: the body's first line is where
+        # ``until`` jumps back to.
+        self._loop(node, [], "while True:", until=node.cond, header_line=QuietLine(self.line))
 
     def stat_NumericFor(self, node: ast.NumericFor) -> None:
         step_node = node.step if node.step is not None else ast.Number(1, node.line)
@@ -694,18 +760,20 @@ class StatementCompiler:
 
         def prologue():
             if var.captured:
-                self.emit(f"c{var.slot} = [_fi]")
+                self.emit(f"c{var.slot} = [_fi]", NO_LINE)
         # lua5.4's three hidden locals are not kept: a Python range is.
         loop_locals = [(FOR_STATE, None)] * 3 + local_names((var,))
         # Charging iterations a chunk at a time keeps accounting out of the
         # body; CPython allows only 20 nested blocks, so deep nests use the
         # per-iteration countdown instead of a second Python loop.
+        header_line = ForLine(self.line)
         if self.st.options.count_steps and len(self.contexts) < self.chunk.chunked_nesting:
             self._loop(node, [], f"for {loop_var} in _chunk:", prologue,
-                       chunks=f"FORCHUNKS({start}, {stop}, {step})", loop_locals=loop_locals)
+                       chunks=f"FORCHUNKS({start}, {stop}, {step})", loop_locals=loop_locals,
+                       header_line=header_line)
         else:
             self._loop(node, [], f"for {loop_var} in FORRANGE({start}, {stop}, {step}):", prologue,
-                       loop_locals=loop_locals)
+                       loop_locals=loop_locals, header_line=header_line)
 
     def stat_GenericFor(self, node: ast.GenericFor) -> None:
         values = self.explist(node.exprs)
@@ -718,7 +786,7 @@ class StatementCompiler:
         def prologue():
             for var in node.bindings:
                 if var.captured:
-                    self.emit(f"c{var.slot} = [_g{var.slot}]")
+                    self.emit(f"c{var.slot} = [_g{var.slot}]", NO_LINE)
         # lua5.4's four hidden locals (iterator, state, control, closing
         # value) are read through a weak reference to the loop's generator,
         # which GENFOR leaves in a fresh list: the loop alone owns it.
@@ -739,6 +807,39 @@ class StatementCompiler:
         ast.While: stat_While, ast.Repeat: stat_Repeat, ast.NumericFor: stat_NumericFor,
         ast.GenericFor: stat_GenericFor,
     }
+
+
+def end_line(node) -> int:
+    """The line an expression ends on, as far as the tree tells: that of
+    its last operand's start, or of a function's ``end`` (a call's or a
+    constructor's closing bracket is not kept: their own line)."""
+    while True:
+        kind = type(node)
+        if kind is ast.BinOp:
+            node = node.right
+        elif kind is ast.UnOp:
+            node = node.operand
+        elif kind is ast.Function:
+            return node.end_line
+        else:
+            return node.line
+
+
+def test_line(cond, then_line: int) -> int:
+    """The line of an ``if``'s test, ``then_line`` that of its ``then``.
+    lua5.4 tests a value after reading ``then`` (a value read from a local
+    has no code of its own, a call or a global has, on its own lines); a
+    comparison jumps where it is, and so does an ``and``/``or`` here."""
+    kind = type(cond)
+    if kind is ast.Paren:
+        return test_line(cond.expr, then_line)
+    if kind is ast.UnOp and cond.op == "not":
+        return test_line(cond.operand, then_line)
+    if kind is ast.BinOp:
+        return cond.right.line if cond.op in COMPARISONS else cond.line
+    if kind is ast.TrueExpr:
+        return cond.line
+    return then_line
 
 
 def branches(node: ast.If) -> list:

@@ -16,12 +16,33 @@ lines, its parameters and its locals.
 
 from __future__ import annotations
 
+import gc
 import sys
 
 from ..errors import LuaError
 from .values import BUILTIN_CODES, Function, Table, type_name
 
 _CO_VARARGS = 0x04
+_CO_GENERATOR = 0x20
+
+
+class ForLine(int):
+    """The Lua line of a numeric ``for``'s Python loop header in ``LINES``:
+    an ``int`` to everything but the line hook.  lua5.4's ``FORLOOP`` is at
+    the end of the body and jumps back into it, so the line hook sees a new
+    line there only if the line changes, and then the body's first line
+    again; a Python loop jumps back to its header instead
+    (``debuglib._Tracer``)."""
+
+    __slots__ = ()
+
+
+class QuietLine(int):
+    """The Lua line of generated bookkeeping in ``LINES`` (a call's depth
+    and step accounting, a frame's handlers): errors raised there name it,
+    but lua5.4 has no instruction there, so a line hook sees nothing."""
+
+    __slots__ = ()
 
 
 def is_lua_code(code) -> bool:
@@ -65,7 +86,7 @@ def level_frame(level: int, start):
 def current_line(frame) -> int:
     lines = frame.f_globals["LINES"]
     number = frame.f_lineno
-    return lines[number] if 0 <= number < len(lines) else -1
+    return int(lines[number]) if 0 <= number < len(lines) else -1
 
 
 def proto_of_code(code, names: dict):
@@ -79,10 +100,16 @@ def proto_of_code(code, names: dict):
     return instantiate.__closure__[free.index("proto")].cell_contents
 
 
+def locvars(frame, proto) -> tuple:
+    """``proto.locvars`` of the form ``frame`` runs: a generator form's
+    Python lines are its own (``Proto.gen_locvars``)."""
+    return proto.gen_locvars if frame.f_code.co_flags & _CO_GENERATOR else proto.locvars
+
+
 def code_lines(code, names: dict) -> tuple[int, int]:
     """The lowest and highest Lua line a function's body spans."""
     lines = names["LINES"]
-    found = [lines[line] for _, _, line in code.co_lines()
+    found = [int(lines[line]) for _, _, line in code.co_lines()
              if line is not None and 0 <= line < len(lines) and lines[line] > 0]
     return (min(found), max(found)) if found else (-1, -1)
 
@@ -95,7 +122,19 @@ def is_vararg(code) -> bool:
     return bool(code.co_flags & _CO_VARARGS) and code.co_varnames[code.co_argcount] == "va"
 
 
-def function_of_frame(frame):
+#: ``id`` of a frame whose call hook is running -> the function it runs,
+#: found before the hook runs (a ``collectgarbage`` in the hook clears the
+#: caller's temporaries it is found in).
+CALLED: dict = {}
+
+
+#: ``id`` of a frame whose call or return hook is running -> the values
+#: transferred (``getinfo``'s ``ftransfer``/``ntransfer``): ``(first,
+#: values)``, ``values`` None for a Lua function's parameters (its locals).
+TRANSFER: dict = {}
+
+
+def function_of_frame(frame, callers=None):
     """The ``Function`` a Lua frame runs, when it can be found.
 
     Python frames don't point back to their function object, so this looks
@@ -103,7 +142,13 @@ def function_of_frame(frame):
     plumbing and the calling Lua frame between this frame and the next
     level, then the caller's upvalue cells and globals.  ``None`` if none of
     those holds it (e.g. a closure passed along and not kept anywhere).
+    ``callers`` are the frames to look in instead of ``frame.f_back`` and
+    on (a suspended coroutine's frames have none).
     """
+    if CALLED:
+        known = CALLED.get(id(frame))
+        if known is not None:
+            return known
     code = frame.f_code
     if code.co_name.startswith("__s"):
         # A single-result form is only called by its own function, which
@@ -119,10 +164,14 @@ def function_of_frame(frame):
         if builtin:
             return getattr(value.call, "__code__", None) is code
         raw = value.raw
-        return raw is not None and raw.__code__ is code
+        if raw is not None and raw.__code__ is code:
+            return True
+        gen = getattr(value, "gen", None)    # its generator form, in a coroutine
+        return gen is not None and getattr(gen, "raw", gen).__code__ is code
 
-    caller = frame.f_back
-    while caller is not None:
+    if callers is None:
+        callers = _outwards(frame.f_back)
+    for caller in callers:
         values = list(caller.f_locals.values())
         for value in values:
             if matches(value):
@@ -136,8 +185,29 @@ def function_of_frame(frame):
                         return item
         if is_lua_code(caller.f_code) or caller.f_code in BUILTIN_CODES:
             break
-        caller = caller.f_back
     return None
+
+
+def function_by_proto(frame):
+    """The ``Function`` a Lua frame runs, looked for among every function
+    (slow: for a suspended coroutine's body, which nothing else holds):
+    one of the frame's prototype whose upvalue cells the frame has."""
+    proto = proto_of_code(frame.f_code, frame.f_globals)
+    if proto is None:
+        return None
+    names = frame.f_locals
+    cells = [names.get(f"u{index}") for index in range(len(proto.upvalue_names))]
+    for value in gc.get_objects():
+        if type(value) is Function and value.proto is proto and \
+                all(a is b for a, b in zip(value.upvals or (), cells)):
+            return value
+    return None
+
+
+def _outwards(frame):
+    while frame is not None:
+        yield frame
+        frame = frame.f_back
 
 
 def active_locals(frame) -> list[tuple[str, object, str | None]]:
@@ -150,8 +220,11 @@ def active_locals(frame) -> list[tuple[str, object, str | None]]:
     line = frame.f_lineno
     names = frame.f_locals
     found = []
-    for name, where, start, end in proto.locvars:
-        if start <= line < end:
+    parameters = frame.f_code.co_argcount
+    for index, (name, where, start, end) in enumerate(locvars(frame, proto)):
+        # Parameters are in scope from the call on (a call hook runs on
+        # the frame's first line, before the body's).
+        if (start <= line or index < parameters) and line < end:
             found.append((name, *_local_value(names, where)))
     return found
 
@@ -164,14 +237,19 @@ def dead_locals(frame) -> list[str]:
     if proto is None:
         return []
     line = frame.f_lineno
-    live = {where for _, where, start, end in proto.locvars if start <= line < end}
+    live = {where for _, where, start, end in locvars(frame, proto) if start <= line < end}
     # A loop nested too deep runs in a function of its own (``hoist``),
     # sharing the body's variables as Python cells: its locals are left out
     # of ``Proto.locvars`` and the body's line is only where it was called,
     # so a shared variable may be live whatever that line says.
     live.update(frame.f_code.co_cellvars)
+    # Parameters are in scope in the whole body, and before it (a call
+    # hook runs on the frame's first line).
+    live.update(frame.f_code.co_varnames[:frame.f_code.co_argcount])
+    # A captured local's cell (``c<slot>``) is left alone: closures made in
+    # its scope share it, and clearing it would clear their upvalue.
     return [name for name in frame.f_locals
-            if len(name) > 1 and name[0] in "lc" and name[1:].isdigit() and name not in live]
+            if len(name) > 1 and name[0] == "l" and name[1:].isdigit() and name not in live]
 
 
 def parameter_names(proto, code) -> list[str]:

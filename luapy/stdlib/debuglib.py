@@ -16,15 +16,18 @@ import dis
 import inspect
 import sys
 import threading
+import types
 import weakref
 
 from ..errors import LuaError
-from ..runtime import helpers, ops
+from . import corolib
+from ..runtime import collector, frames as frames_module, generators, helpers, ops
 from ..runtime.args import (
     arg, arg_error, check_any, check_int, check_str, opt_int, register, type_error,
 )
 from ..runtime.frames import (
-    UNWINDING, active_locals, check_typed_local, code_lines, function_of_frame, is_lua_code,
+    CALLED, TRANSFER, UNWINDING, ForLine, QuietLine, active_locals, check_typed_local, code_lines,
+    function_of_frame, is_lua_code,
     is_vararg, parameter_count, parameter_names, proto_of_code, set_frame_local,
 )
 from .base import ERROR_FRAMES, ERROR_LINES
@@ -47,6 +50,12 @@ def open(st) -> Table:
     registry = Table()
     registry.set("_LOADED", st.loaded)
     registry.set(2, st.globals)
+    # Where ldblib keeps each thread's hook: a table with weak keys (the
+    # hooks themselves are kept by ``_Hooks``).
+    hook_key = Table()
+    hook_key.meta = Table()
+    hook_key.meta.set("__mode", "k")
+    registry.set("_HOOKKEY", hook_key)
     upvalue_ids: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
 
     def thread_and_args(args):
@@ -75,7 +84,11 @@ def open(st) -> Table:
         frame = _level_frame(level, start)
         if frame is None:
             return (None,)
-        function = function_of_frame(frame) if ("f" in what or "u" in what) else None
+        function = None
+        if "f" in what or "u" in what:
+            function = function_of_frame(frame)
+            if function is None and type(start) is list:
+                function = _suspended_function(args[0], start, frame)
         return (_function_info(function, frame, what),)
 
     def _function_info(function, frame, what) -> Table:
@@ -115,10 +128,11 @@ def open(st) -> Table:
             info.set("name", name)
             info.set("namewhat", namewhat)
         if "t" in what:
-            info.set("istailcall", False)
+            info.set("istailcall", frame is not None and _is_tail_called(frame))
         if "r" in what:
-            info.set("ftransfer", 0)
-            info.set("ntransfer", 0)
+            first, values = TRANSFER.get(id(frame), (0, ())) if frame is not None else (0, ())
+            info.set("ftransfer", first)
+            info.set("ntransfer", parameter_count(code) if values is None else len(values))
         if "L" in what:
             if lua:
                 active = Table()
@@ -163,6 +177,11 @@ def open(st) -> Table:
         if found is None or found[2] is None:
             return (None,)
         label, _, python_name = found
+        if type(python_name) is int:  # a vararg: a new ``va`` tuple
+            varargs = list(frame.f_locals["va"])
+            varargs[python_name] = rest[2]
+            set_frame_local(frame, "va", tuple(varargs))
+            return (label,)
         check_typed_local(frame, python_name, rest[2])
         set_frame_local(frame, python_name, rest[2])
         return (label,)
@@ -375,30 +394,76 @@ def _active_lines(code, names: dict) -> list[int]:
     carries the Python prologue, which lua5.4 has no instruction for, so it
     counts only when the body is on it too (a one-line function)."""
     lines = names["LINES"]
-    found = {lines[line] for _, _, line in code.co_lines()
-             if line is not None and 0 <= line < len(lines) and lines[line] > 0}
+    found = {int(lines[line]) for _, _, line in code.co_lines()
+             if line is not None and 0 <= line < len(lines) and lines[line] > 0
+             and type(lines[line]) is not QuietLine}
     proto = proto_of_code(code, names)
-    if proto is not None and len(found) > 1 and proto.name != "main chunk":
-        found.discard(proto.line)
+    if found and proto is not None and proto.name != "main chunk":
+        if len(found) > 1:
+            found.discard(proto.line)
+        # lua5.4 always ends a function with a return on its ``end`` line,
+        # which CPython leaves out after a ``return`` of the body's own.
+        found.add(proto.last_line)
     return sorted(found)
 
 
 #: The runtime's callers of metamethods: ``call_event`` knows the event;
 #: the others call one event's (``_close`` when an error unwinds a block).
 _CALL_EVENT = ops.call_event.__code__
+#: Where a running coroutine's levels start: what resumes (or closes) it.
+_COROUTINE_BASES = frozenset((corolib._Scheduler.resume.__code__, corolib._Scheduler.kill.__code__))
+#: What calls a generic ``for``'s iterator (plain and generator form).
+_FOR_ITERATOR_CALLERS = frozenset((helpers._for_steps.__code__, generators.GenericForSteps.step.__code__))
 _METAMETHOD_CALLERS = {
     ops.index.__code__: "index", ops.setindex.__code__: "newindex",
     helpers._close.__code__: "close",
+    # A finalizer: lua5.4 names it with its underscores.
+    collector.Collector._run_pending.__code__: "__gc",
 }
 
 
-def _call_name(st, frame) -> tuple[str | None, str]:
-    """How the calling Lua line names the function running in ``frame``
-    (``name``/``namewhat`` of ``getinfo``), from its ``CALL_SITES``."""
+def _inner_code(function, name: str):
+    return next(const for const in function.__code__.co_consts
+                if type(const) is types.CodeType and const.co_name == name)
+
+
+#: The loops that run a tail call (``return f()``) in place of the frame
+#: that returned it, in plain and generator form.
+_TAIL_RUNNERS = frozenset((_inner_code(helpers.tail_runner, "run_tail"),
+                           _inner_code(generators.generator_namespace, "run_tail_gen")))
+
+
+def _is_tail_called(frame) -> bool:
+    """Whether a frame runs a function a tail call called (``istailcall``)."""
     caller = frame.f_back
+    return caller is not None and caller.f_code in _TAIL_RUNNERS
+
+
+def _suspended_function(coroutine, frames: list, frame):
+    """The function a frame of a suspended coroutine runs (``frames``,
+    innermost first): found in the frames below it, or the coroutine's
+    body for the outermost."""
+    index = next(i for i, each in enumerate(frames) if each is frame)
+    function = function_of_frame(frame, frames[index + 1:])
+    if function is None and not any(is_lua_code(each.f_code) for each in frames[index + 1:]):
+        function = getattr(coroutine, "body", None) or frames_module.function_by_proto(frame)
+    return function
+
+
+def _call_name(st, frame, caller=None) -> tuple[str | None, str]:
+    """How the calling Lua line names the function running in ``frame``
+    (``name``/``namewhat`` of ``getinfo``), from its ``CALL_SITES``;
+    ``caller`` is the calling level when ``frame`` has no ``f_back`` (a
+    suspended coroutine's)."""
+    if caller is None:
+        caller = frame.f_back
     while caller is not None and not (is_lua_code(caller.f_code) or caller.f_code in BUILTIN_CODES):
         # A metamethod is called by the runtime, not by a call site.
         code = caller.f_code
+        if code is _FIRE_HOOK:
+            return "?", "hook"
+        if code in _FOR_ITERATOR_CALLERS:
+            return "for iterator", "for iterator"
         if code is _CALL_EVENT:
             return caller.f_locals["event"][2:], "metamethod"
         event = _METAMETHOD_CALLERS.get(code)
@@ -416,18 +481,76 @@ def _call_name(st, frame) -> tuple[str | None, str]:
 
 def _find_local(frame, n: int):
     """Local ``n`` of a Lua frame as ``(label, value, python name)``; a
-    negative ``n`` is a vararg (no python name: it can't be written)."""
-    if not is_lua_code(frame.f_code):
-        return None
+    negative ``n`` is a vararg, whose python name is its index in ``va``."""
+    code = frame.f_code
+    if TRANSFER:
+        first, values = TRANSFER.get(id(frame), (0, None))
+        if values is not None and 0 < first <= n < first + len(values):
+            label = "(temporary)" if is_lua_code(code) else "(C temporary)"
+            return label, values[n - first], None
+    if not is_lua_code(code):
+        # A builtin's stack holds its arguments (lua5.4's C temporaries).
+        values = _builtin_arguments(frame) if code in BUILTIN_CODES else []
+        return ("(C temporary)", values[n - 1], None) if 0 < n <= len(values) else None
     if n < 0:
         varargs = frame.f_locals.get("va", ())
         if -n <= len(varargs):
-            return "(vararg)", varargs[-n - 1], None
+            return "(vararg)", varargs[-n - 1], -n - 1
         return None
     found = active_locals(frame)
     if 0 < n <= len(found):
+        if _line_entry(frame) < 0:  # a chunk loaded without debug information
+            return ("(temporary)", *found[n - 1][1:])
         return found[n - 1]
+    temporaries = _temporaries(frame)
+    if 0 < n - len(found) <= len(temporaries):
+        return temporaries[n - len(found) - 1]
     return None
+
+
+def _temporaries(frame) -> list:
+    """The values in use above a Lua frame's locals (lua5.4's
+    ``(temporary)``): its operand temporaries (``_t<n>``) that hold one."""
+    names = frame.f_locals
+    # A global's table read into a temporary for the lookup is no value of
+    # lua5.4's registers (it reads globals from the upvalue directly).
+    proto = proto_of_code(frame.f_code, frame.f_globals)
+    env = None
+    if proto is not None and "_ENV" in proto.upvalue_names:
+        cell = names.get(f"u{proto.upvalue_names.index('_ENV')}")
+        env = cell[0] if type(cell) is list and cell else None
+    found = sorted((int(name[2:]), name) for name, value in names.items()
+                   if value is not None and value is not env and name[:2] == "_t" and name[2:].isdigit())
+    return _declaring(frame, proto) + [("(temporary)", names[name], name) for _, name in found]
+
+
+def _declaring(frame, proto) -> list:
+    """The locals the running statement declares: lua5.4 has their
+    registers already, as temporaries, until the statement ends (their
+    range starts after its last line)."""
+    if proto is None:
+        return []
+    line = frame.f_lineno
+    lines = frame.f_globals["LINES"]
+    if not 0 <= line < len(lines):
+        return []
+    here = lines[line]
+    found = []
+    for name, where, start, _ in frames_module.locvars(frame, proto):
+        if start > line and all(lines[number] in (0, here) for number in range(line + 1, start)):
+            value, _ = frames_module._local_value(frame.f_locals, where)
+            found.append(("(temporary)", value, None))
+    return found
+
+
+def _builtin_arguments(frame) -> list:
+    """The arguments a builtin's frame was called with (``self`` aside)."""
+    code = frame.f_code
+    names = frame.f_locals
+    values = [names.get(name) for name in code.co_varnames[:code.co_argcount] if name != "self"]
+    if code.co_flags & inspect.CO_VARARGS:
+        values.extend(names.get(code.co_varnames[code.co_argcount + code.co_kwonlyargcount], ()))
+    return values
 
 
 def _lua_levels(start):
@@ -446,6 +569,8 @@ def _lua_levels(start):
         code = frame.f_code
         if (code in BUILTIN_CODES or is_lua_code(code)) and id(frame) not in UNWINDING:
             yield frame
+        elif code in _COROUTINE_BASES:
+            return      # a coroutine's levels end where it was resumed
         frame = frame.f_back
 
 
@@ -477,6 +602,11 @@ def _python_line(frame) -> int:
 
 def _current_line(frame) -> int:
     """``frames.current_line`` through ``_python_line``."""
+    return int(_line_entry(frame))
+
+
+def _line_entry(frame) -> int:
+    """The ``LINES`` entry of where a frame is (a ``ForLine`` kept)."""
     lines = frame.f_globals["LINES"]
     number = _python_line(frame)
     return lines[number] if 0 <= number < len(lines) else -1
@@ -501,11 +631,13 @@ def _thread_top(st, coroutine):
     return frames or None
 
 
-def _frame_label(st, frame) -> str:
+def _frame_label(st, frame, caller=None) -> str:
     code = frame.f_code
     if not is_lua_code(code):
-        function = function_of_frame(frame)
-        name = function.name if function is not None else None
+        name = _global_name(st, code)
+        if name is None:
+            function = function_of_frame(frame)
+            name = function.name if function is not None else None
         if name and name != "?":
             return f"[C]: in function '{name}'"
         return "[C]: in ?"
@@ -514,7 +646,7 @@ def _frame_label(st, frame) -> str:
     proto = proto_of_code(code, names)
     if proto is not None and proto.name == "main chunk":
         return f"{where} in main chunk"
-    name, namewhat = _call_name(st, frame)
+    name, namewhat = _call_name(st, frame, caller)
     if name:
         kind = "function" if namewhat == "global" else namewhat
         return f"{where} in {kind} '{name}'"
@@ -522,17 +654,33 @@ def _frame_label(st, frame) -> str:
     return f"{where} in function <{names['CHUNKNAME']}:{line}>"
 
 
+def _global_name(st, code) -> str | None:
+    """How lua5.4's traceback names a builtin: ``lib.name`` (or a global's
+    ``name``) from ``package.loaded``, as lauxlib's ``pushglobalfuncname``."""
+    for module, table in list(st.loaded.hash.items()):
+        if type(table) is not Table:
+            continue
+        for key, value in list(table.hash.items()):
+            if type(value) is Function and type(key) is str and value.proto is None and code in (
+                    getattr(value.call, "__code__", None), getattr(getattr(value, "gen", None), "__code__", None)):
+                return key if module == "_G" else f"{module}.{key}"
+    return None
+
+
 def _traceback(st, start, level: int) -> str:
     frames = list(_lua_levels(start)) if start is not None else []
+    # A suspended coroutine's frames have no ``f_back``: each level's
+    # caller is the next one.
+    callers = dict(zip(map(id, frames), frames[1:])) if type(start) is list else {}
     frames = frames[level:] if level >= 0 else frames
     lines = ["stack traceback:"]
     if len(frames) > TRACEBACK_HEAD + TRACEBACK_TAIL:
         skipped = len(frames) - TRACEBACK_HEAD - TRACEBACK_TAIL
         shown = frames[:TRACEBACK_HEAD]
-        lines += [f"\t{_frame_label(st, frame)}" for frame in shown]
+        lines += [f"\t{_frame_label(st, frame, callers.get(id(frame)))}" for frame in shown]
         lines.append(f"\t...\t(skipping {skipped} levels)")
         frames = frames[-TRACEBACK_TAIL:]
-    lines += [f"\t{_frame_label(st, frame)}" for frame in frames]
+    lines += [f"\t{_frame_label(st, frame, callers.get(id(frame)))}" for frame in frames]
     return "\n".join(lines)
 
 
@@ -613,9 +761,8 @@ class _Hooks:
             budget -= 1
             if is_lua_code(frame.f_code):
                 frame.f_trace = tracer.in_lua
-                frame.f_trace_opcodes = bool(count)
                 # The line it is on was entered before the hook was set.
-                tracer.last[frame] = (_current_line(frame), frame.f_lineno)
+                tracer.last[frame] = (_current_line(frame), frame.f_lineno, False)
             elif tracer.returns and frame.f_code in BUILTIN_CODES:
                 # sethook itself, and the builtins that called Lua: their
                 # return is hooked as in lua5.4 (locals.lua:806).
@@ -642,6 +789,14 @@ _MAX_FRAMES_WALKED = 2_000_000
 
 _YIELDS = {dis.opmap[name] for name in ("YIELD_VALUE", "YIELD_FROM") if name in dis.opmap}
 _RESUME = dis.opmap.get("RESUME")
+
+
+def _first_lined(frame, header: int, python_line: int) -> bool:
+    """Whether ``python_line`` is the first line with a Lua line after the
+    loop header at ``header``: the loop's body starting again."""
+    lines = frame.f_globals["LINES"]
+    return header < python_line and not any(
+        line > 0 and type(line) is not QuietLine for line in lines[header + 1:python_line])
 
 
 def _suspends(frame) -> bool:
@@ -676,8 +831,13 @@ class _Tracer:
         self.lines = "l" in mask
         self.count = count
         self.countdown = count
-        #: Python frame -> (Lua line, Python line) of its last line event.
+        #: Python frame -> (Lua line, Python line, whether a numeric for's
+        #: header was reached by a jump back) of its last line event.
         self.last: dict = {}
+        #: Python frame -> the Python line of its last event counted.
+        self.count_last: dict = {}
+        #: A frame returned a tail call: the next call is it.
+        self.tail_call = False
 
     def fire(self, event: str, line=None) -> None:
         ops.call(self.st, self.hook, (event, line) if line is not None else (event,))
@@ -686,45 +846,133 @@ class _Tracer:
         code = frame.f_code
         if is_lua_code(code):
             if self.calls and not _resumes(frame):
-                self.fire("call")
-            frame.f_trace_opcodes = bool(self.count)
+                self.fire_call(frame, "tail call" if self.tail_call else "call")
+                self.tail_call = False
+                if sys.gettrace() != self.on_call:
+                    return self.replaced(frame)
             return self.in_lua
         if code in BUILTIN_CODES:
             if self.calls and not _resumes(frame):
-                self.fire("call")
+                self.fire_call(frame, "call")
             return self.in_builtin if self.returns else None
         return None
 
-    def in_builtin(self, frame, event, _):
-        if event == "return" and self.returns and not _suspends(frame):
-            self.fire("return")
-        return self.in_builtin
-
-    def in_lua(self, frame, event, _):
-        if event == "opcode":
+    def count_line(self, frame, lua_line) -> None:
+        """The count hook counts a Python line run as an instruction.  A
+        numeric for's header is 4 when the loop starts (its three values
+        and ``FORPREP``) and nothing when it jumps back: its body runs once
+        per iteration, as lua5.4's ``FORLOOP`` does."""
+        python_line = frame.f_lineno
+        previous = self.count_last.get(frame, 0)
+        self.count_last[frame] = python_line
+        if type(lua_line) is not ForLine:
+            steps = 1
+        elif python_line > previous and type(frame.f_globals["LINES"][previous]) is not ForLine:
+            steps = 4
+        else:
+            return
+        for _ in range(steps):
             self.countdown -= 1
             if self.countdown <= 0:
                 self.countdown = self.count
                 self.fire("count")
-        elif event == "line":
-            if self.lines:
-                lua_line = _current_line(frame)
-                if lua_line > 0:
-                    # A new Lua line, or a jump back (a loop, even one on a
-                    # single line, as lua5.4's ``pc <= oldpc``): the Python
-                    # line is compared with the last one seen, fired or not.
-                    previous = self.last.get(frame)
-                    python_line = frame.f_lineno
-                    self.last[frame] = (lua_line, python_line)
-                    if previous is None or previous[0] != lua_line or python_line < previous[1]:
-                        self.fire("line", lua_line)
+
+    def line_event(self, frame, lua_line) -> None:
+        """A new Lua line, or a jump back (a loop, even one on a single
+        line, as lua5.4's ``pc <= oldpc``): the Python line is compared
+        with the last one seen, fired or not."""
+        previous = self.last.get(frame)
+        python_line = frame.f_lineno
+        back = False
+        if previous is None:
+            fire = True
+        elif type(lua_line) is ForLine:
+            # A numeric for's header (see ``ForLine``): a jump back to it
+            # is remembered, through the headers of its chunks, for the
+            # body's first line.
+            fire = previous[0] != lua_line
+            back = python_line < previous[1] or (previous[2] and type(previous[0]) is ForLine)
+        else:
+            fire = previous[0] != lua_line or python_line < previous[1] or (
+                previous[2] and _first_lined(frame, previous[1], python_line))
+        self.last[frame] = (lua_line, python_line, back)
+        if fire:
+            self.fire("line", int(lua_line))
+
+    def line_event_without_lines(self, frame) -> None:
+        """A chunk loaded without debug information: lua5.4 calls the line
+        hook, with no line, for a function's first instruction and after a
+        jump back, and never sees a line change."""
+        previous = self.last.get(frame)
+        python_line = frame.f_lineno
+        self.last[frame] = (-1, python_line, False)
+        if previous is None or python_line < previous[1]:
+            self.fire("line")
+
+    def replaced(self, frame):
+        """The call hook set another hook (or none): the called frame is
+        traced by that one (``_Hooks.set`` marked it), from its first line
+        on."""
+        trace = frame.f_trace
+        tracer = getattr(trace, "__self__", None)
+        if type(tracer) is _Tracer:
+            tracer.last.pop(frame, None)
+        return trace
+
+    def fire_call(self, frame, event: str) -> None:
+        """The call hook, with the function ``frame`` runs known to
+        ``getinfo`` (``frames.CALLED``)."""
+        function = function_of_frame(frame)
+        if function is not None:
+            CALLED[id(frame)] = function
+        # The arguments: a Lua function's parameters, a builtin's stack.
+        TRANSFER[id(frame)] = (1, None if is_lua_code(frame.f_code) else _builtin_arguments(frame))
+        try:
+            self.fire(event)
+        finally:
+            CALLED.pop(id(frame), None)
+            TRANSFER.pop(id(frame), None)
+
+    def in_builtin(self, frame, event, value):
+        if event == "return" and self.returns and not _suspends(frame):
+            self.fire_return(frame, value, len(_builtin_arguments(frame)) + 1)
+        return self.in_builtin
+
+    def fire_return(self, frame, value, first: int) -> None:
+        """The return hook, with the values returned as the frame's
+        temporaries from ``first`` on (``ftransfer``)."""
+        TRANSFER[id(frame)] = (first, value if type(value) is tuple else ())
+        try:
+            self.fire("return")
+        finally:
+            TRANSFER.pop(id(frame), None)
+
+    def in_lua(self, frame, event, value):
+        if event == "line":
+            lua_line = _line_entry(frame)
+            if lua_line < 0:
+                if self.lines:
+                    self.line_event_without_lines(frame)
+            elif lua_line > 0 and type(lua_line) is not QuietLine:
+                if self.count:
+                    self.count_line(frame, lua_line)
+                if self.lines:
+                    self.line_event(frame, lua_line)
         elif event == "return":
             if _suspends(frame):  # a coroutine yielding: no return in Lua
                 return self.in_lua
             self.last.pop(frame, None)
-            if self.returns:
-                self.fire("return")
+            self.count_last.pop(frame, None)
+            if type(value) is helpers.TailCall:
+                # ``return f()``: this frame is gone, ``f`` runs in its
+                # place (a "tail call" event, and no return of this one).
+                self.tail_call = True
+            elif self.returns:
+                self.fire_return(frame, value, len(active_locals(frame)) + 1)
         return self.in_lua
 
+
+#: The code that runs a hook: what it calls is named ``hook '?'``.
+_FIRE_HOOK = _Tracer.fire.__code__
 
 __all__ = ["open", "LuaError"]
