@@ -11,7 +11,8 @@ a cut anywhere is a "truncated chunk":
     bytes     "luapy" and the format's own version
     byte      flags: stripped, main chunk, method (``self`` added)
     size      the line the function's text starts on
-    string    its chunk name ("" when stripped)
+    string    its chunk's source name, as ``load`` was given it ("" when
+              stripped)
     string    its text: the whole chunk, or ``(params) body end``
     size      the number of upvalue names, then each name
 
@@ -68,8 +69,8 @@ def dump(function, strip: bool) -> str:
         alone = code.co_argcount == 1 and not code.co_flags & _CO_VARARGS
         text = "(self" + ("" if alone else ", ") + text[1:]
     flags = (_STRIPPED if strip else 0) | (_MAIN if main else 0)
-    names = proto.upvalue_names
-    chunkname = "" if strip else function.raw.__globals__["CHUNKNAME"]
+    names = proto.source_upvalue_names or proto.upvalue_names
+    chunkname = "" if strip else function.raw.__globals__.get("SOURCE", "")
     parts = [HEADER, chr(min(len(function.upvals or ()), 255)), _TAG, chr(flags),
              _size(proto.text.line), _string(chunkname), _string(text), _size(len(names))]
     parts.extend(_string(name) for name in names)
@@ -95,7 +96,7 @@ def undump(st, data: str, chunkname: str, env, charged: bool = False):
     text = reader.string()
     upvalue_names = [reader.string() for _ in range(reader.size())]
     stripped = bool(flags & _STRIPPED)
-    source_name = "=?" if stripped else "=" + name
+    source_name = "=?" if stripped else name
     if flags & _MAIN:
         function = load_chunk(st, text, source_name, env, charged=charged)
     else:
@@ -120,6 +121,8 @@ def _strip(function) -> None:
     while (instantiate := names.get(f"P{index}")) is not None:
         free = instantiate.__code__.co_freevars
         proto = instantiate.__closure__[free.index("proto")].cell_contents
+        # ``string.dump`` still needs them: the text refers to them.
+        proto.source_upvalue_names = proto.upvalue_names
         proto.upvalue_names = (NO_NAME,) * len(proto.upvalue_names)
         index += 1
 

@@ -158,7 +158,10 @@ def load_chunk(st, source: str, chunkname: str, env=GLOBALS, *, charged: bool = 
         again = parse(source, display, nesting_limit=st.limits.nesting)
         resolve(again)
         return again
-    return compile_chunk(st, tree, st.globals if env is GLOBALS else env, budget, reread)
+    function = compile_chunk(st, tree, st.globals if env is GLOBALS else env, budget, reread)
+    # ``debug.getinfo``'s source and ``string.dump`` want the name as given.
+    function.raw.__globals__["SOURCE"] = chunkname
+    return function
 
 
 __all__ = ["LoadBudget", "LuaSyntaxError", "chunk_display_name", "load_chunk", "to_lua_source"]

@@ -51,11 +51,6 @@ MEMORY_CAP_BYTES = 2 * 1024 ** 3
 #: Files luapy does not pass today, with their first failure.  Remove an
 #: entry when its file passes (the run fails until then).
 EXPECTED_FAILURES = {
-    "db.lua": "debug.getinfo(co, 1, 'f') of a suspended coroutine finds no function: the "
-              "scheduler drops the coroutine's body once it starts (corolib._start), and nothing "
-              "else holds the closure: db.lua:773 `assert(type(x.func) == \"function\")`; then "
-              "a dead coroutine's traceback (db.lua:836), string.dump of a stripped function "
-              "(db.lua:987) and the source kept in binary chunks (db.lua:1033)",
 }
 
 

@@ -61,7 +61,7 @@ class Proto:
     __slots__ = ("name", "line", "factory", "has_tail_calls", "lazy_prologue", "instantiate",
                  "last_line", "upvalue_names", "text", "is_method", "locvars",
                  "gen_factory", "chunk", "calls_itself", "typed_locals", "single_typed_locals",
-                 "gen_locvars")
+                 "gen_locvars", "source_upvalue_names")
 
     def __init__(self, name: str, line: int, last_line: int = 0, upvalue_names=(),
                  text=None, is_method: bool = False):
@@ -71,6 +71,8 @@ class Proto:
         #: upvalues' Lua names, numbered as lua5.4 numbers them.
         self.last_line = last_line
         self.upvalue_names = tuple(upvalue_names)
+        #: The names a stripped chunk's upvalues had (``luapy.binchunk``).
+        self.source_upvalue_names: tuple | None = None
         #: What ``string.dump`` saves (``luapy.binchunk``): the function's
         #: ``ast.SourceText``, and whether ``self`` was added to its parameters.
         self.text = text

@@ -42,6 +42,7 @@ from ..runtime.clock import charged_collect
 from ..runtime.generators import generator_form
 from ..runtime.stack import interrupt_caught
 from ..runtime.values import Coroutine, Function, Table
+from .base import ERROR_LINES
 
 #: lua5.4 (LUAI_MAXCCALLS = 200) lets ``lua`` nest 198 coroutines, counting
 #: the C calls that run the main chunk.
@@ -79,10 +80,31 @@ class CoroutineKill(LuaException):
 _NO_ERROR = object()
 
 
+def _keep_error_frames(co, tb) -> None:
+    """Keep the frames of traceback ``tb`` (innermost first) for
+    ``debug.traceback(co)``, each at the line the error left it on
+    (``ERROR_LINES``) for as long as ``co`` lives."""
+    frames = []
+    lines = {}
+    while tb is not None:
+        frames.append(tb.tb_frame)
+        lines[id(tb.tb_frame)] = tb.tb_lineno
+        tb = tb.tb_next
+    frames.reverse()
+    co.error_frames = frames
+    ERROR_LINES.update(lines)
+    weakref.finalize(co, _forget_lines, tuple(lines))
+
+
+def _forget_lines(frame_ids) -> None:
+    for frame_id in frame_ids:
+        ERROR_LINES.pop(frame_id, None)
+
+
 class LuaCoroutine(Coroutine):
     """A Lua thread (``type`` is "thread"): its body's generator chain."""
 
-    __slots__ = ("sched", "body", "status", "gen", "level", "base", "charged", "error")
+    __slots__ = ("sched", "body", "status", "gen", "level", "base", "charged", "error", "error_frames")
 
     def __init__(self, sched, body):
         self.sched = sched
@@ -97,6 +119,9 @@ class LuaCoroutine(Coroutine):
         self.level = [0]
         #: The depth of whoever resumed it last (``pcall`` inside it restores
         #: depths relative to this).
+        #: A coroutine dead from an error keeps the frames it died in,
+        #: innermost first, as lua5.4 keeps its stack (``debug.traceback``).
+        self.error_frames = None
         self.base = 0
         #: What its suspended frames were charged to the memory budget so far.
         self.charged = 0
@@ -172,6 +197,7 @@ class _Scheduler:
             self._ended(co, previous, resumer_depth, None)
             interrupt_caught(error)
             co.error = error.value
+            _keep_error_frames(co, error.__traceback__.tb_next)
             return False, error.value
         except RecursionError:
             self._ended(co, previous, resumer_depth, None)
@@ -215,8 +241,7 @@ class _Scheduler:
         """A first resume: the body's generator, started with ``args``."""
         if len(self.live) >= self.max_live:
             self._make_room()
-        body = co.body
-        co.body = None
+        body = co.body  # kept while it runs, as lua5.4's stack keeps it (debug.getinfo's func)
         gen = body.gen
         if gen is None:
             gen = generator_form(self.st, body) if body.proto is not None else None
@@ -234,7 +259,7 @@ class _Scheduler:
         if self.on_switch is not None:
             self.on_switch(previous)
         co.status = DEAD
-        co.gen = None
+        co.gen = co.body = None
         self.live.discard(co)
         self.st.depth_cell.cell_contents = resumer_depth
         return results

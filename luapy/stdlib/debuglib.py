@@ -27,7 +27,7 @@ from ..runtime.args import (
 )
 from ..runtime.frames import (
     CALLED, TRANSFER, UNWINDING, ForLine, QuietLine, active_locals, check_typed_local, code_lines,
-    function_of_frame, is_lua_code,
+    function_of_frame, is_hoisted_code, is_lua_code,
     is_vararg, parameter_count, parameter_names, proto_of_code, set_frame_local,
 )
 from .base import ERROR_FRAMES, ERROR_LINES
@@ -89,6 +89,9 @@ def open(st) -> Table:
             function = function_of_frame(frame)
             if function is None and type(start) is list:
                 function = _suspended_function(args[0], start, frame)
+            elif function is None and is_lua_code(frame.f_code):
+                # A running coroutine's body: nothing outside it holds it.
+                function = frames_module.function_by_proto(frame)
         return (_function_info(function, frame, what),)
 
     def _function_info(function, frame, what) -> Table:
@@ -101,7 +104,7 @@ def open(st) -> Table:
             if lua:
                 main = proto.name == "main chunk"
                 chunkname = names["CHUNKNAME"]
-                info.set("source", _source_of(chunkname))
+                info.set("source", names.get("SOURCE") or _source_of(chunkname))
                 info.set("short_src", chunkname)
                 info.set("what", "main" if main else "Lua")
                 info.set("linedefined", 0 if main else proto.line)
@@ -457,7 +460,10 @@ def _call_name(st, frame, caller=None) -> tuple[str | None, str]:
     suspended coroutine's)."""
     if caller is None:
         caller = frame.f_back
-    while caller is not None and not (is_lua_code(caller.f_code) or caller.f_code in BUILTIN_CODES):
+    # A loop hoisted out of its function (``is_hoisted_code``) is that
+    # function's code: its calls name their callees too.
+    while caller is not None and not (is_lua_code(caller.f_code) or is_hoisted_code(caller.f_code)
+                                      or caller.f_code in BUILTIN_CODES):
         # A metamethod is called by the runtime, not by a call site.
         code = caller.f_code
         if code is _FIRE_HOOK:
@@ -470,7 +476,7 @@ def _call_name(st, frame, caller=None) -> tuple[str | None, str]:
         if event is not None:
             return event, "metamethod"
         caller = caller.f_back
-    if caller is None or not is_lua_code(caller.f_code):
+    if caller is None or not (is_lua_code(caller.f_code) or is_hoisted_code(caller.f_code)):
         return None, ""
     sites = caller.f_globals["CALL_SITES"].get(_python_line(caller), ())
     if len(sites) != 1:
@@ -616,13 +622,17 @@ def _thread_top(st, coroutine):
     """Where the levels of ``coroutine`` start: the caller's frame when it
     is the running one; for a suspended one, its generator frames,
     innermost first (a suspended generator's frame has no ``f_back``: the
-    chain is its ``yield from`` delegation); None when nothing is seen."""
+    chain is its ``yield from`` delegation); for one dead from an error, the
+    frames it died in; None when nothing is seen."""
     sched = getattr(st, "coroutines", None)
     if sched is not None and coroutine is sched.current:
         return sys._getframe(2)
     frames = []
     gen = getattr(coroutine, "gen", None)
-    if getattr(coroutine, "status", None) != "suspended":
+    status = getattr(coroutine, "status", None)
+    if status == "dead":
+        return getattr(coroutine, "error_frames", None)  # where it died from an error
+    if status != "suspended":
         return None
     while gen is not None and getattr(gen, "gi_frame", None) is not None:
         frames.append(gen.gi_frame)
