@@ -61,20 +61,28 @@ def helper_index(obj: str, key: str, desc) -> str:
 
 def array_store(obj: str, key: str, value: str, desc, key_is_int: bool, value_never_nil: bool,
                 known_table: bool = False, key_is_positive: bool = False) -> list[str]:
-    """``obj[key] = value``: storing into or appending to a plain table's
+    """``obj[key] = value``: appending to or storing into a plain table's
     array part inline; holes, hash keys and metatables go to ``SETINDEX``.
-    Returns statement lines."""
+    Returns statement lines.
+
+    The append comes first, as the cheapest test: ``len(arr) == key - 1``
+    says ``key >= 1`` too, and ``hash`` must be empty (an append migrates
+    the keys after it out of ``hash``).  An append whose key is a multiple
+    of 64 pays for 64 slots of the memory budget: it is left to
+    ``SETINDEX``, which charges them, so the inline one charges nothing.
+    """
     obj = attributable(obj)
+    table = table_check(obj, known_table)
     key_check = "" if key_is_int else f"type({key}) is int and "
-    value_check = "" if value_never_nil else f"{value} is not None and "
-    lower = "" if key_is_positive else "0 < "
-    return [f"if {table_check(obj, known_table)}{obj}.meta is None and {key_check}"
-            f"{value_check}{lower}{key} <= len(_a := {obj}.arr) + 1 and not {obj}.hash:",
-            f"    if {key} > len(_a):",
-            f"        _a.append({value})",
-            f"        if not {key} & 63: CHARGE(APPEND_COST)",
-            f"    elif {obj}.gaps is None: _a[{key} - 1] = {value}",
-            f"    else: SETINDEX({obj}, {key}, {value}, {desc!r})",  # may fill a gap ``next`` knows
+    value_check = "" if value_never_nil else f" and {value} is not None"
+    lower = "" if key_is_positive else f"0 < {key} and "
+    # Without a type test in front, the append's test has already set ``_a``.
+    arr = "_a" if not table and not key_check else f"(_a := {obj}.arr)"
+    return [f"if {table}{key_check}len(_a := {obj}.arr) == {key} - 1 and {key} & 63 and {obj}.meta is None "
+            f"and not {obj}.hash{value_check}: _a.append({value})",
+            # ``gaps``: filling a hole ``next`` knows of is SETINDEX's.
+            f"elif {table}{key_check}{lower}{key} <= len({arr}) and {obj}.meta is None "
+            f"and {obj}.gaps is None{value_check}: _a[{key} - 1] = {value}",
             f"else: SETINDEX({obj}, {key}, {value}, {desc!r})"]
 
 

@@ -11,6 +11,7 @@ as they leave a Lua function.
 
 from __future__ import annotations
 
+import itertools
 import math
 import sys
 import types
@@ -30,6 +31,10 @@ LOOP_BATCH = 64
 #: ``LOOP_BATCH``: each such call may do a few milliseconds of work that is
 #: cheap per byte and uncharged (comparing two long strings).
 FOR_CHUNK = 64
+#: The chunk of a runtime with neither a step nor a time budget: there its
+#: checks only give the collector its safe points, and starting a chunk
+#: costs about what 30 iterations of an empty body do.
+UNBUDGETED_FOR_CHUNK = 1024
 
 
 class TailCall:
@@ -228,6 +233,7 @@ def runtime_namespace(st) -> dict:
     call_described = ops.call_described
     slot_cost = ops.SLOT_COST
     table_cost = ops.TABLE_COST
+    append_cost = 64 * slot_cost
 
     def INDEX(obj, key, desc):
         return index(st, obj, key, desc)
@@ -262,7 +268,11 @@ def runtime_namespace(st) -> dict:
     def SETINDEX(obj, key, value, desc):
         if type(obj) is Table and obj.meta is None:
             if value is not None:
-                left = st.memory_left - slot_cost
+                # An append is charged as the inline one (``array_store``):
+                # a key that is a multiple of 64 pays for the 64 slots.
+                cost = (append_cost if not key & 63 else 0) if type(key) is int and key == len(obj.arr) + 1 \
+                    else slot_cost
+                left = st.memory_left - cost
                 st.memory_left = left
                 if left < 0:
                     st.charge_memory(0)
@@ -379,8 +389,18 @@ def runtime_namespace(st) -> dict:
         st.charge(LOOP_BATCH)
         return LOOP_BATCH - 1
 
+    # A numeric for charges each chunk as it starts it, in the loop's own
+    # header (``stat_NumericFor``): ``(_steps := _steps - len(_chunk))``,
+    # and, when that runs the countdown out, ``CHARGED(_chunk)``.
+    limits = st.limits
+    for_chunk = FOR_CHUNK if limits.steps is not None or limits.time is not None else UNBUDGETED_FOR_CHUNK
+
     def FORCHUNKS(start, stop, step):
-        return _for_chunks(st, _for_range(start, stop, step))
+        return _for_chunks(_for_range(start, stop, step), for_chunk)
+
+    def CHARGED(chunk):
+        st.budget_check()
+        return chunk
 
     namespace = {
         "__builtins__": {},
@@ -396,7 +416,7 @@ def runtime_namespace(st) -> dict:
         "NEWTABLE": NEWTABLE, "NEWARRAY": NEWARRAY, "NEWCONST": NEWCONST, "ADJUST": ADJUST,
         "CHECK_CLOSABLE": CHECK_CLOSABLE, "CLOSE": CLOSE,
         "FORRANGE": _for_range, "GENFOR": GENFOR, "RecursionError": RecursionError,
-        "TICK": TICK, "APPEND_COST": 64 * slot_cost, "FORCHUNKS": FORCHUNKS,
+        "TICK": TICK, "APPEND_COST": append_cost, "FORCHUNKS": FORCHUNKS, "CHARGED": CHARGED,
         "OVERFLOW": st.stack_overflow,
     }
     return namespace
@@ -450,44 +470,35 @@ def _for_range(start, stop, step):
     return _float_range(start, stop, step)
 
 
-def _for_chunks(st, iterations):
-    """Split a numeric for's iterations into charged-in-advance chunks.
+def _for_chunks(iterations, size: int):
+    """Split a numeric for's iterations into chunks of ``size``.
 
-    A loop's steps are charged before each chunk runs, so a ``break`` may
-    leave up to a chunk's worth charged but unused: the budget stays an
-    upper bound on the work done.
+    The loop charges each chunk's iterations before running them, so a
+    ``break`` may leave up to a chunk's worth charged but unused: the budget
+    stays an upper bound on the work done.  An integer loop's chunks are
+    ranges made in C (``map``), so a chunk costs no Python frame.
     """
     if type(iterations) is range:
         start, stop, step = iterations.start, iterations.stop, iterations.step
-        count = (stop - start + step - (1 if step > 0 else -1)) // step if (stop - start) * step > 0 else 0
-        if count <= FOR_CHUNK:
-            st.charge(count)
+        span = size * step
+        # Not ``len``: a loop over all 2^64 integers is longer than a ssize_t.
+        if (stop - start - span) * step <= 0:
             return (iterations,)
-        return _range_chunks(st, start, stop, step)
-    return _float_chunks(st, iterations)
+        # Chunk k is range(start + k*span, end_k, step): end_k is the next
+        # chunk's start, the last one's is ``stop``.
+        return map(range, range(start, stop, span), itertools.chain(range(start + span, stop, span), (stop,)),
+                   itertools.repeat(step))
+    return _float_chunks(iterations, size)
 
 
-def _range_chunks(st, start: int, stop: int, step: int):
-    span = FOR_CHUNK * step
-    while (stop - start) * step > 0:
-        end = start + span
-        if (end - stop) * step > 0:
-            end = stop
-        st.charge(FOR_CHUNK)
-        yield range(start, end, step)
-        start = end
-
-
-def _float_chunks(st, values):
+def _float_chunks(values, size: int):
     chunk = []
     for value in values:
         chunk.append(value)
-        if len(chunk) == FOR_CHUNK:
-            st.charge(FOR_CHUNK)
+        if len(chunk) == size:
             yield chunk
             chunk = []
     if chunk:
-        st.charge(len(chunk))
         yield chunk
 
 
