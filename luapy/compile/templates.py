@@ -65,25 +65,23 @@ def array_store(obj: str, key: str, value: str, desc, key_is_int: bool, value_ne
     array part inline; holes, hash keys and metatables go to ``SETINDEX``.
     Returns statement lines.
 
-    The append comes first, as the cheapest test: ``len(arr) == key - 1``
+    The append is tested first, as the cheapest test: ``len(arr) == key - 1``
     says ``key >= 1`` too, and ``hash`` must be empty (an append migrates
     the keys after it out of ``hash``).  An append whose key is a multiple
     of 64 pays for 64 slots of the memory budget: it is left to
     ``SETINDEX``, which charges them, so the inline one charges nothing.
     """
     obj = attributable(obj)
-    table = table_check(obj, known_table)
     key_check = "" if key_is_int else f"type({key}) is int and "
     value_check = "" if value_never_nil else f" and {value} is not None"
-    lower = "" if key_is_positive else f"0 < {key} and "
-    # Without a type test in front, the append's test has already set ``_a``.
-    arr = "_a" if not table and not key_check else f"(_a := {obj}.arr)"
-    return [f"if {table}{key_check}len(_a := {obj}.arr) == {key} - 1 and {key} & 63 and {obj}.meta is None "
-            f"and not {obj}.hash{value_check}: _a.append({value})",
+    lower = "" if key_is_positive else "0 < "
+    slow = f"SETINDEX({obj}, {key}, {value}, {desc!r})"
+    return [f"if {table_check(obj, known_table)}{key_check}{obj}.meta is None{value_check}:",
+            f"    if len(_a := {obj}.arr) == {key} - 1 and {key} & 63 and not {obj}.hash: _a.append({value})",
             # ``gaps``: filling a hole ``next`` knows of is SETINDEX's.
-            f"elif {table}{key_check}{lower}{key} <= len({arr}) and {obj}.meta is None "
-            f"and {obj}.gaps is None{value_check}: _a[{key} - 1] = {value}",
-            f"else: SETINDEX({obj}, {key}, {value}, {desc!r})"]
+            f"    elif {lower}{key} <= len(_a) and {obj}.gaps is None: _a[{key} - 1] = {value}",
+            f"    else: {slow}",
+            f"else: {slow}"]
 
 
 # -- calls --------------------------------------------------------------------

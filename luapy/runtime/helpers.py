@@ -267,20 +267,26 @@ def runtime_namespace(st) -> dict:
 
     def SETINDEX(obj, key, value, desc):
         if type(obj) is Table and obj.meta is None:
-            if value is not None:
-                # An append is charged as the inline one (``array_store``):
-                # a key that is a multiple of 64 pays for the 64 slots.
-                cost = (append_cost if not key & 63 else 0) if type(key) is int and key == len(obj.arr) + 1 \
-                    else slot_cost
-                left = st.memory_left - cost
-                st.memory_left = left
-                if left < 0:
-                    st.charge_memory(0)
+            cost = slot_cost if value is not None else 0
             if type(key) is int:
                 arr = obj.arr
-                if 0 < key <= len(arr) and value is not None and (obj.gaps is None or arr[key - 1] is not None):
-                    arr[key - 1] = value
-                    return
+                n = len(arr)
+                if 0 < key <= n:
+                    if value is not None and (obj.gaps is None or arr[key - 1] is not None):
+                        left = st.memory_left - cost
+                        st.memory_left = left
+                        if left < 0:
+                            st.charge_memory(0)
+                        arr[key - 1] = value
+                        return
+                elif key == n + 1 and value is not None:
+                    # Charged as the inline append (``array_store``): a key
+                    # that is a multiple of 64 pays for the 64 slots.
+                    cost = 0 if key & 63 else append_cost
+            left = st.memory_left - cost
+            st.memory_left = left
+            if left < 0:
+                st.charge_memory(0)
             obj.set(key, value)
             return
         setindex(st, obj, key, value, desc)
