@@ -259,13 +259,24 @@ def test_a_loop_is_charged_its_iterations_and_no_more_than_a_chunk_beyond():
         lua.execute(loops.format(200))
 
 
+@pytest.mark.parametrize("inner", ["for i = 1, 10 do end", "for x = 0.5, 10 do end",
+                                   "for x = 0.5, 74 do end"])
+def test_a_short_loop_or_last_float_chunk_is_charged_its_iterations(inner):
+    # 500 outer iterations (8 chunks of 64) and 500 times 10 (or 74 = 64 + 10)
+    # inner ones fit in 6,000 (or 38,000) steps; a whole chunk for each
+    # short inner loop or float remainder would be 32,000 (or 64,000) more.
+    budget = 38_000 if "74" in inner else 6_000
+    lua = LuaRuntime(limits=Limits(steps=budget, time=None))
+    assert lua.execute(f"local n = 0 for k = 1, 500 do {inner} n = n + 1 end return n") == 500
+
+
 def test_chunks_cover_every_iteration_once():
     for start, stop, step in [(1, 100_000, 1), (5, 64, 1), (1, 64, 1), (1, 65, 1), (0, -1000, -3),
                               (2**63 - 5000, 2**63 - 1, 1), (-2**63, -2**63 + 3000, 7), (10, 10, 1),
                               (10, 9, 1), (1, 2**63 - 1, 2**61)]:
         iterations = range(start, stop + (1 if step > 0 else -1), step)
         for size in (helpers.FOR_CHUNK, helpers.UNBUDGETED_FOR_CHUNK):
-            chunks = list(helpers._for_chunks(iterations, size))
+            chunks = list(helpers._for_chunks(iterations, size, None))
             assert [i for chunk in chunks for i in chunk] == list(iterations)
             assert all(len(chunk) <= size for chunk in chunks)
 

@@ -697,7 +697,7 @@ class StatementCompiler:
         # CPython allows only 20 nested blocks, so deep nests use the
         # per-iteration countdown instead of a second Python loop.
         if self.st.options.count_steps and len(self.contexts) < self.chunk.chunked_nesting:
-            charged = "(_chunk if (_steps := _steps - len(_chunk)) >= 0 else CHARGED(_chunk))"
+            charged = "(_chunk if (_steps := _steps - FOR_CHUNK) >= 0 else CHARGED(_chunk))"
             self._loop(node, [], f"for {loop_var} in {charged}:", prologue,
                        chunks=f"FORCHUNKS({start}, {stop}, {step})", loop_locals=loop_locals)
         else:

@@ -395,14 +395,21 @@ def runtime_namespace(st) -> dict:
         st.charge(LOOP_BATCH)
         return LOOP_BATCH - 1
 
-    # A numeric for charges each chunk as it starts it, in the loop's own
-    # header (``stat_NumericFor``): ``(_steps := _steps - len(_chunk))``,
-    # and, when that runs the countdown out, ``CHARGED(_chunk)``.
+    # A numeric for charges each chunk a whole FOR_CHUNK as it starts it, in
+    # the loop's own header (``stat_NumericFor``): ``(_steps := _steps -
+    # FOR_CHUNK)``, and, when that runs the countdown out, ``CHARGED(_chunk)``.
+    # A loop of one chunk is charged its iterations: FORCHUNKS gives back
+    # the rest first, right before the header takes the whole chunk.
     limits = st.limits
     for_chunk = FOR_CHUNK if limits.steps is not None or limits.time is not None else UNBUDGETED_FOR_CHUNK
+    steps_cell = st.steps_cell
 
     def FORCHUNKS(start, stop, step):
-        return _for_chunks(_for_range(start, stop, step), for_chunk)
+        iterations = _for_range(start, stop, step)
+        chunks = _for_chunks(iterations, for_chunk, steps_cell)
+        if type(chunks) is tuple:
+            steps_cell.cell_contents += for_chunk - len(iterations)
+        return chunks
 
     def CHARGED(chunk):
         st.budget_check()
@@ -423,6 +430,7 @@ def runtime_namespace(st) -> dict:
         "CHECK_CLOSABLE": CHECK_CLOSABLE, "CLOSE": CLOSE,
         "FORRANGE": _for_range, "GENFOR": GENFOR, "RecursionError": RecursionError,
         "TICK": TICK, "APPEND_COST": append_cost, "FORCHUNKS": FORCHUNKS, "CHARGED": CHARGED,
+        "FOR_CHUNK": for_chunk,
         "OVERFLOW": st.stack_overflow,
     }
     return namespace
@@ -476,13 +484,13 @@ def _for_range(start, stop, step):
     return _float_range(start, stop, step)
 
 
-def _for_chunks(iterations, size: int):
+def _for_chunks(iterations, size: int, steps_cell):
     """Split a numeric for's iterations into chunks of ``size``.
 
-    The loop charges each chunk's iterations before running them, so a
-    ``break`` may leave up to a chunk's worth charged but unused: the budget
-    stays an upper bound on the work done.  An integer loop's chunks are
-    ranges made in C (``map``), so a chunk costs no Python frame.
+    The loop charges each chunk before running it, so a ``break`` may leave
+    up to a chunk's worth charged but unused: the budget stays an upper
+    bound on the work done.  An integer loop's chunks are ranges made in C
+    (``map``), so a chunk costs no Python frame.
     """
     if type(iterations) is range:
         start, stop, step = iterations.start, iterations.stop, iterations.step
@@ -494,10 +502,12 @@ def _for_chunks(iterations, size: int):
         # chunk's start, the last one's is ``stop``.
         return map(range, range(start, stop, span), itertools.chain(range(start + span, stop, span), (stop,)),
                    itertools.repeat(step))
-    return _float_chunks(iterations, size)
+    return _float_chunks(iterations, size, steps_cell)
 
 
-def _float_chunks(values, size: int):
+def _float_chunks(values, size: int, steps_cell):
+    """A float loop's chunks: the last, short one gives back the steps the
+    loop's header will charge it beyond its length."""
     chunk = []
     for value in values:
         chunk.append(value)
@@ -505,6 +515,7 @@ def _float_chunks(values, size: int):
             yield chunk
             chunk = []
     if chunk:
+        steps_cell.cell_contents += size - len(chunk)
         yield chunk
 
 
