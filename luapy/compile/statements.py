@@ -764,11 +764,13 @@ class StatementCompiler:
         # lua5.4's three hidden locals are not kept: a Python range is.
         loop_locals = [(FOR_STATE, None)] * 3 + local_names((var,))
         # Charging iterations a chunk at a time keeps accounting out of the
-        # body; CPython allows only 20 nested blocks, so deep nests use the
+        # body: the inner loop's header charges its chunk as it starts it.
+        # CPython allows only 20 nested blocks, so deep nests use the
         # per-iteration countdown instead of a second Python loop.
         header_line = ForLine(self.line)
         if self.st.options.count_steps and len(self.contexts) < self.chunk.chunked_nesting:
-            self._loop(node, [], f"for {loop_var} in _chunk:", prologue,
+            charged = "(_chunk if (_steps := _steps - FOR_CHUNK) >= 0 else CHARGED(_chunk))"
+            self._loop(node, [], f"for {loop_var} in {charged}:", prologue,
                        chunks=f"FORCHUNKS({start}, {stop}, {step})", loop_locals=loop_locals,
                        header_line=header_line)
         else:

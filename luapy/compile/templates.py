@@ -61,21 +61,27 @@ def helper_index(obj: str, key: str, desc) -> str:
 
 def array_store(obj: str, key: str, value: str, desc, key_is_int: bool, value_never_nil: bool,
                 known_table: bool = False, key_is_positive: bool = False) -> list[str]:
-    """``obj[key] = value``: storing into or appending to a plain table's
+    """``obj[key] = value``: appending to or storing into a plain table's
     array part inline; holes, hash keys and metatables go to ``SETINDEX``.
-    Returns statement lines."""
+    Returns statement lines.
+
+    The append is tested first, as the cheapest test: ``len(arr) == key - 1``
+    says ``key >= 1`` too, and ``hash`` must be empty (an append migrates
+    the keys after it out of ``hash``).  An append whose key is a multiple
+    of 64 pays for 64 slots of the memory budget: it is left to
+    ``SETINDEX``, which charges them, so the inline one charges nothing.
+    """
     obj = attributable(obj)
     key_check = "" if key_is_int else f"type({key}) is int and "
-    value_check = "" if value_never_nil else f"{value} is not None and "
+    value_check = "" if value_never_nil else f" and {value} is not None"
     lower = "" if key_is_positive else "0 < "
-    return [f"if {table_check(obj, known_table)}{obj}.meta is None and {key_check}"
-            f"{value_check}{lower}{key} <= len(_a := {obj}.arr) + 1 and not {obj}.hash:",
-            f"    if {key} > len(_a):",
-            f"        _a.append({value})",
-            f"        if not {key} & 63: CHARGE(APPEND_COST)",
-            f"    elif {obj}.gaps is None: _a[{key} - 1] = {value}",
-            f"    else: SETINDEX({obj}, {key}, {value}, {desc!r})",  # may fill a gap ``next`` knows
-            f"else: SETINDEX({obj}, {key}, {value}, {desc!r})"]
+    slow = f"SETINDEX({obj}, {key}, {value}, {desc!r})"
+    return [f"if {table_check(obj, known_table)}{key_check}{obj}.meta is None{value_check}:",
+            f"    if len(_a := {obj}.arr) == {key} - 1 and {key} & 63 and not {obj}.hash: _a.append({value})",
+            # ``gaps``: filling a hole ``next`` knows of is SETINDEX's.
+            f"    elif {lower}{key} <= len(_a) and {obj}.gaps is None: _a[{key} - 1] = {value}",
+            f"    else: {slow}",
+            f"else: {slow}"]
 
 
 # -- calls --------------------------------------------------------------------

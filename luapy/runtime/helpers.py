@@ -11,6 +11,7 @@ as they leave a Lua function.
 
 from __future__ import annotations
 
+import itertools
 import math
 import sys
 import types
@@ -30,6 +31,10 @@ LOOP_BATCH = 64
 #: ``LOOP_BATCH``: each such call may do a few milliseconds of work that is
 #: cheap per byte and uncharged (comparing two long strings).
 FOR_CHUNK = 64
+#: The chunk of a runtime with neither a step nor a time budget: there its
+#: checks only give the collector its safe points, and starting a chunk
+#: costs about what 30 iterations of an empty body do.
+UNBUDGETED_FOR_CHUNK = 1024
 
 
 class TailCall:
@@ -228,6 +233,7 @@ def runtime_namespace(st) -> dict:
     call_described = ops.call_described
     slot_cost = ops.SLOT_COST
     table_cost = ops.TABLE_COST
+    append_cost = 64 * slot_cost
 
     def INDEX(obj, key, desc):
         return index(st, obj, key, desc)
@@ -261,16 +267,26 @@ def runtime_namespace(st) -> dict:
 
     def SETINDEX(obj, key, value, desc):
         if type(obj) is Table and obj.meta is None:
-            if value is not None:
-                left = st.memory_left - slot_cost
-                st.memory_left = left
-                if left < 0:
-                    st.charge_memory(0)
+            cost = slot_cost if value is not None else 0
             if type(key) is int:
                 arr = obj.arr
-                if 0 < key <= len(arr) and value is not None and (obj.gaps is None or arr[key - 1] is not None):
-                    arr[key - 1] = value
-                    return
+                n = len(arr)
+                if 0 < key <= n:
+                    if value is not None and (obj.gaps is None or arr[key - 1] is not None):
+                        left = st.memory_left - cost
+                        st.memory_left = left
+                        if left < 0:
+                            st.charge_memory(0)
+                        arr[key - 1] = value
+                        return
+                elif key == n + 1 and value is not None:
+                    # Charged as the inline append (``array_store``): a key
+                    # that is a multiple of 64 pays for the 64 slots.
+                    cost = 0 if key & 63 else append_cost
+            left = st.memory_left - cost
+            st.memory_left = left
+            if left < 0:
+                st.charge_memory(0)
             obj.set(key, value)
             return
         setindex(st, obj, key, value, desc)
@@ -379,8 +395,25 @@ def runtime_namespace(st) -> dict:
         st.charge(LOOP_BATCH)
         return LOOP_BATCH - 1
 
+    # A numeric for charges each chunk a whole FOR_CHUNK as it starts it, in
+    # the loop's own header (``stat_NumericFor``): ``(_steps := _steps -
+    # FOR_CHUNK)``, and, when that runs the countdown out, ``CHARGED(_chunk)``.
+    # A loop of one chunk is charged its iterations: FORCHUNKS gives back
+    # the rest first, right before the header takes the whole chunk.
+    limits = st.limits
+    for_chunk = FOR_CHUNK if limits.steps is not None or limits.time is not None else UNBUDGETED_FOR_CHUNK
+    steps_cell = st.steps_cell
+
     def FORCHUNKS(start, stop, step):
-        return _for_chunks(st, _for_range(start, stop, step))
+        iterations = _for_range(start, stop, step)
+        chunks = _for_chunks(iterations, for_chunk, steps_cell)
+        if type(chunks) is tuple:
+            steps_cell.cell_contents += for_chunk - len(iterations)
+        return chunks
+
+    def CHARGED(chunk):
+        st.budget_check()
+        return chunk
 
     namespace = {
         "__builtins__": {},
@@ -396,7 +429,8 @@ def runtime_namespace(st) -> dict:
         "NEWTABLE": NEWTABLE, "NEWARRAY": NEWARRAY, "NEWCONST": NEWCONST, "ADJUST": ADJUST,
         "CHECK_CLOSABLE": CHECK_CLOSABLE, "CLOSE": CLOSE,
         "FORRANGE": _for_range, "GENFOR": GENFOR, "RecursionError": RecursionError,
-        "TICK": TICK, "APPEND_COST": 64 * slot_cost, "FORCHUNKS": FORCHUNKS,
+        "TICK": TICK, "APPEND_COST": append_cost, "FORCHUNKS": FORCHUNKS, "CHARGED": CHARGED,
+        "FOR_CHUNK": for_chunk,
         "OVERFLOW": st.stack_overflow,
     }
     return namespace
@@ -450,44 +484,38 @@ def _for_range(start, stop, step):
     return _float_range(start, stop, step)
 
 
-def _for_chunks(st, iterations):
-    """Split a numeric for's iterations into charged-in-advance chunks.
+def _for_chunks(iterations, size: int, steps_cell):
+    """Split a numeric for's iterations into chunks of ``size``.
 
-    A loop's steps are charged before each chunk runs, so a ``break`` may
-    leave up to a chunk's worth charged but unused: the budget stays an
-    upper bound on the work done.
+    The loop charges each chunk before running it, so a ``break`` may leave
+    up to a chunk's worth charged but unused: the budget stays an upper
+    bound on the work done.  An integer loop's chunks are ranges made in C
+    (``map``), so a chunk costs no Python frame.
     """
     if type(iterations) is range:
         start, stop, step = iterations.start, iterations.stop, iterations.step
-        count = (stop - start + step - (1 if step > 0 else -1)) // step if (stop - start) * step > 0 else 0
-        if count <= FOR_CHUNK:
-            st.charge(count)
+        span = size * step
+        # Not ``len``: a loop over all 2^64 integers is longer than a ssize_t.
+        if (stop - start - span) * step <= 0:
             return (iterations,)
-        return _range_chunks(st, start, stop, step)
-    return _float_chunks(st, iterations)
+        # Chunk k is range(start + k*span, end_k, step): end_k is the next
+        # chunk's start, the last one's is ``stop``.
+        return map(range, range(start, stop, span), itertools.chain(range(start + span, stop, span), (stop,)),
+                   itertools.repeat(step))
+    return _float_chunks(iterations, size, steps_cell)
 
 
-def _range_chunks(st, start: int, stop: int, step: int):
-    span = FOR_CHUNK * step
-    while (stop - start) * step > 0:
-        end = start + span
-        if (end - stop) * step > 0:
-            end = stop
-        st.charge(FOR_CHUNK)
-        yield range(start, end, step)
-        start = end
-
-
-def _float_chunks(st, values):
+def _float_chunks(values, size: int, steps_cell):
+    """A float loop's chunks: the last, short one gives back the steps the
+    loop's header will charge it beyond its length."""
     chunk = []
     for value in values:
         chunk.append(value)
-        if len(chunk) == FOR_CHUNK:
-            st.charge(FOR_CHUNK)
+        if len(chunk) == size:
             yield chunk
             chunk = []
     if chunk:
-        st.charge(len(chunk))
+        steps_cell.cell_contents += size - len(chunk)
         yield chunk
 
 
