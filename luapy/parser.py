@@ -804,6 +804,7 @@ class _Parser(SyntaxErrorWording):
                 heights.append(height)
                 levels.append(level)
                 row = actions[state]
+            following = None
             if action < 0:
                 # A NUMBER or STRING after ``fields SEP``: a constant field?
                 action = ~action
@@ -814,19 +815,12 @@ class _Parser(SyntaxErrorWording):
                         state = states[-1]
                         token = next_token()
                         continue
-                    states.append(action)
-                    values.append(token)
-                    heights.append(0)
-                    levels.append(0)
-                    state = action
-                    token = following
-                    continue
             states.append(action)
             values.append(token)
             heights.append(0)
             levels.append(0)
             state = action
-            token = next_token()
+            token = next_token() if following is None else following
 
     def constant_field(self, token, separator) -> None:
         """``fields SEP`` + a NUMBER or STRING + ``SEP``: the fast path for

@@ -687,6 +687,42 @@ def test_load_reports_syntax_errors_like_lua():
     assert got == expected
 
 
+def test_load_pauses_the_cyclic_collector_and_restores_it(monkeypatch):
+    # Nearly everything a load allocates is freed by reference counting or
+    # kept: the collector waits until the load is done (``load_chunk``),
+    # whatever ends it, and stays off if the host had turned it off.
+    import gc
+
+    from luapy import LuaRuntime, Limits, LuaLimitError
+    from luapy import resolve as resolve_module
+
+    during = []
+    real_resolve = resolve_module.resolve
+
+    def resolve(tree):
+        during.append(gc.isenabled())
+        return real_resolve(tree)
+
+    monkeypatch.setattr(resolve_module, "resolve", resolve)
+    assert gc.isenabled()
+    runtime = LuaRuntime()
+    assert runtime.execute("return 1 + 1") == 2
+    assert during == [False] and gc.isenabled()
+    with pytest.raises(LuaSyntaxError):
+        runtime.execute("x = = 1")
+    assert gc.isenabled()
+    tight = LuaRuntime(limits=Limits(steps=1000))
+    with pytest.raises(LuaLimitError):          # charged as the lexer goes
+        tight.execute("return load(string.rep('x = 1 ', 10000))")
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        runtime.execute("return 1")
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
 def test_parsed_programs_run():
     from luapy import LuaRuntime
 
@@ -762,3 +798,42 @@ def test_a_hundred_levels_load_and_five_hundred_unclosed_overflow(init, rep, clo
 def test_a_syntax_error_inside_deep_nesting_is_still_a_syntax_error():
     with pytest.raises(LuaSyntaxError, match=r"unexpected symbol near '\)'"):
         parse("local a; " + "if a then " * 150 + "x = )" + " end" * 150, "=deep")
+
+
+# -- the lexer reads ahead ----------------------------------------------------------
+# Tokens are read in batches ahead of the parser (``_token_batches``); a
+# lexical error found ahead, and a progress report due, must still happen
+# where the parser reaches them, exactly as when tokens came one at a time.
+
+READ_AHEAD_ERRORS = [
+    ('x = )\ny = "abc', "t:1: unexpected symbol near ')'"),
+    ("x = 1\n" * 2000 + 'y = "abc', "t:2001: unfinished string near <eof>"),
+    ("x = 1\n" * 2000 + 'y = = "abc', "t:2001: unexpected symbol near '='"),
+    ('return {1, 2, 3 "abc\n', "t:1: unfinished string near '\"abc'"),
+    ("return {" + "1, " * 1500 + "3x}", "t:1: malformed number near '3x'"),
+    ("return {" + "1, " * 1500 + "'a\\q'}", "t:1: invalid escape sequence near ''a\\q'"),
+    ("y = {" + "1," * 1023 + "\n 1 1}", "t:2: '}' expected (to close '{' at line 1) near '1'"),
+    ("y = {" + "1," * 1023 + "\n 'a\\x' }", "t:2: hexadecimal digit expected near ''a\\x''"),
+    ("x = 1 --[[ abc", "t:1: unfinished long comment (starting at line 1) near <eof>"),
+]
+
+
+@pytest.mark.parametrize("src, message", READ_AHEAD_ERRORS,
+                         ids=[str(i) for i in range(len(READ_AHEAD_ERRORS))])
+def test_errors_read_ahead_are_raised_where_the_parser_reaches_them(src, message):
+    assert syntax_error(src) == message
+
+
+@pytest.mark.parametrize("src, reports", [
+    ("x = 1\n" * 2000, [4094, 4096, 3810]),            # every 2048 tokens, then the end
+    ("x = 1\n" * 2000 + "y = = 1", [4094, 4096]),        # an error before the end's report
+    ("x = = 1\n" + "x = 1\n" * 2000, []),                # an error before any report
+    ("y = {" + "1," * 1023 + "\n 1 1}", [2049]),
+])
+def test_progress_is_reported_before_the_token_that_completes_a_stretch(src, reports):
+    heard = []
+    try:
+        parse(src, "t", progress=heard.append)
+    except LuaSyntaxError:
+        pass
+    assert heard == reports
