@@ -67,6 +67,9 @@ _OPERATORS = {
 }
 
 # Alternatives are tried in order; each names the kind of token it finds.
+# The commonest come first: names, and the operators that start no other
+# token (``dotop`` has those that do: ``-`` comments, ``[`` long brackets
+# and ``.`` numerals).
 # Every alternative is a fixed string or one character class repeated, so
 # no input makes the regex backtrack: it is linear in the source however
 # hostile the text.  Tokens with structure are finished by linear code:
@@ -78,8 +81,9 @@ _OPERATORS = {
 _TOKEN_RE = re.compile(r"""
 [ \t\f\v]*+
 (?:
-  (?P<nl>\r\n|\n\r|\n|\r)
-| (?P<name>[A-Za-z_][A-Za-z0-9_]*)
+  (?P<name>[A-Za-z_][A-Za-z0-9_]*)
+| (?P<op>==|~=|<=|>=|<<|>>|//|::|[+*/%^#&~|<>=(){}\];:,])
+| (?P<nl>\r\n|\n\r|\n|\r)
 | (?P<num>\.?[0-9][0-9a-zA-Z_.]*)
 | (?P<lcomment>--\[=*\[)
 | (?P<comment>--[^\r\n]*)
@@ -87,7 +91,7 @@ _TOKEN_RE = re.compile(r"""
 | (?P<baddelim>\[=+)
 | (?P<str>"[^"\\\r\n]*"|'[^'\\\r\n]*')
 | (?P<quote>["'])
-| (?P<op>\.\.\.|\.\.|==|~=|<=|>=|<<|>>|//|::|[-+*/%^#&~|<>=(){}\[\];:,.])
+| (?P<dotop>\.\.\.|\.\.|[-\[.])
 | (?P<other>[\s\S])
 | (?P<end>\Z)
 )
@@ -315,7 +319,7 @@ def _token_batches(source: str, start: int, lexer: _Lexer):
                         add(("NAME", names.setdefault(text, text), line, m.start(kind)))
                     else:
                         add((ttype, text, line, m.start(kind)))
-                elif kind == "op":
+                elif kind == "op" or kind == "dotop":
                     text = m.group(kind)
                     add((operators[text], text, line, m.start(kind)))
                 elif kind == "nl":
