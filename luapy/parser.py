@@ -1263,6 +1263,18 @@ class _Parser(SyntaxErrorWording):
         heights = ops.heights
         levels = ops.levels
         level_limit = self.level_limit
+        if len(items) == 3 and type(items[0]) is not tuple and level_limit > 2:
+            # The commonest run, ``a OP b``, as the loop below builds it: a
+            # subexpr for ``b`` one level into the one for ``a``.
+            left, token, right = items
+            height = (heights[0] if heights[0] > heights[1] else heights[1]) + 1
+            if height > MAX_TREE_DEPTH:
+                raise self.too_complex()
+            self.height = height
+            self.level = max(1 + levels[0], 2 + levels[1])
+            if token[1] == "..":
+                return ast.Concat([left, right], token[2])
+            return ast.BinOp(token[1], left, right, token[2])
         priority = _PRIORITY
         frames = []
         fresh_concats = []       # Concat nodes of this run, operands reversed
