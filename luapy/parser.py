@@ -28,6 +28,7 @@ import json
 import os
 import re
 import zlib
+from itertools import islice
 
 from . import ast
 from .errors import LuaSyntaxError
@@ -281,8 +282,10 @@ def _long_bracket_value(text: str) -> str:
 TYPE, VALUE, LINE, POS = range(4)
 
 
-#: Tokens the lexer reads ahead of the parser, at least (a batch ends at
-#: the first newline past this many).
+#: How far the lexer reads ahead of the parser: a batch holds at least
+#: this many tokens (unless the source ends) and fewer than twice as many,
+#: so that however long a line, the parser (and the budget charges it
+#: makes, ``_reporting``) is never far behind.
 BATCH_TOKENS = 1024
 
 
@@ -310,7 +313,9 @@ def _token_batches(source: str, start: int, lexer: _Lexer):
     finished = False
     while not finished:
         try:
-            for m in _TOKEN_RE.finditer(source, pos):
+            m = None
+            # At most a batch of matches at a time (``islice``).
+            for m in islice(_TOKEN_RE.finditer(source, pos), BATCH_TOKENS):
                 kind = m.lastgroup
                 if kind == "name":
                     text = m.group(kind)
@@ -324,9 +329,6 @@ def _token_batches(source: str, start: int, lexer: _Lexer):
                     add((operators[text], text, line, m.start(kind)))
                 elif kind == "nl":
                     line += 1
-                    if len(out) >= BATCH_TOKENS:
-                        pos = m.end()
-                        break
                 elif kind == "num":
                     # The regex reads a numeral's characters but not the sign
                     # of an exponent, nor where llex.c would stop.  Short
@@ -379,8 +381,11 @@ def _token_batches(source: str, start: int, lexer: _Lexer):
                         add(("STRING", _long_bracket_value(text), line, m.start(kind)))
                     break
             else:
-                add(("$END", None, line, len(source)))
-                finished = True
+                if m.lastgroup == "end":
+                    add(("$END", None, line, len(source)))
+                    finished = True
+                else:
+                    pos = m.end()
         except LuaSyntaxError as error:
             add(("$ERROR", error, line, pos))
             finished = True

@@ -837,3 +837,14 @@ def test_progress_is_reported_before_the_token_that_completes_a_stretch(src, rep
     except LuaSyntaxError:
         pass
     assert heard == reports
+
+
+def test_the_lexer_reads_a_bounded_way_ahead_even_on_one_long_line():
+    # A megabyte on one line must not be read in one go before the parser
+    # (which charges the budgets as it goes) gets its first tokens.
+    source = "x = {" + "1, a.b, " * 100_000 + "}"
+    batches = parser_module._token_batches(source, 0, parser_module._Lexer(source, "t"))
+    sizes = [len(batch) for batch in batches]
+    assert len(sizes) > 100
+    assert max(sizes) <= 2 * parser_module.BATCH_TOKENS
+    assert sum(sizes) - (len(sizes) - 1) == 6 * 100_000 + 5      # the tokens, one $MORE a batch but the last
