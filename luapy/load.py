@@ -8,7 +8,6 @@ Everything that turns text into code (``load``, ``require``, ``dofile``,
 
 from __future__ import annotations
 
-import gc
 
 from .errors import LuaLimitError, LuaSyntaxError
 from .runtime.stack import ensure_compile_headroom
@@ -149,31 +148,17 @@ def load_chunk(st, source: str, chunkname: str, env=GLOBALS, *, charged: bool = 
         from .binchunk import undump
         return undump(st, source, chunkname, st.globals if env is GLOBALS else env, charged)
     budget = LoadBudget(st) if charged else None
+    tree = parse(source, display, nesting_limit=st.limits.nesting,
+                 progress=budget.parsed if budget else None)
+    ensure_compile_headroom()
+    resolve(tree)
 
     def reread():
         """The tree again, for the chunk's generator form (``luapy.compile``)."""
         again = parse(source, display, nesting_limit=st.limits.nesting)
         resolve(again)
         return again
-    # Loading allocates many objects, nearly all of them either freed by
-    # their reference counts (tokens, parser stacks) or kept (the tree,
-    # the generated code): the cyclic collector, which runs every 700 net
-    # allocations and rescans what survives, would only find them alive
-    # (~10% of a load, more when the heap is large).  It waits until the
-    # load is done, as Mercurial's ``nogc`` has it wait while reading its
-    # indexes; a host that disabled it keeps it disabled.
-    collecting = gc.isenabled()
-    if collecting:
-        gc.disable()
-    try:
-        tree = parse(source, display, nesting_limit=st.limits.nesting,
-                     progress=budget.parsed if budget else None)
-        ensure_compile_headroom()
-        resolve(tree)
-        return compile_chunk(st, tree, st.globals if env is GLOBALS else env, budget, reread)
-    finally:
-        if collecting:
-            gc.enable()
+    return compile_chunk(st, tree, st.globals if env is GLOBALS else env, budget, reread)
 
 
 __all__ = ["LoadBudget", "LuaSyntaxError", "chunk_display_name", "load_chunk", "to_lua_source"]
