@@ -687,42 +687,6 @@ def test_load_reports_syntax_errors_like_lua():
     assert got == expected
 
 
-def test_load_pauses_the_cyclic_collector_and_restores_it(monkeypatch):
-    # Nearly everything a load allocates is freed by reference counting or
-    # kept: the collector waits until the load is done (``load_chunk``),
-    # whatever ends it, and stays off if the host had turned it off.
-    import gc
-
-    from luapy import LuaRuntime, Limits, LuaLimitError
-    from luapy import resolve as resolve_module
-
-    during = []
-    real_resolve = resolve_module.resolve
-
-    def resolve(tree):
-        during.append(gc.isenabled())
-        return real_resolve(tree)
-
-    monkeypatch.setattr(resolve_module, "resolve", resolve)
-    assert gc.isenabled()
-    runtime = LuaRuntime()
-    assert runtime.execute("return 1 + 1") == 2
-    assert during == [False] and gc.isenabled()
-    with pytest.raises(LuaSyntaxError):
-        runtime.execute("x = = 1")
-    assert gc.isenabled()
-    tight = LuaRuntime(limits=Limits(steps=1000))
-    with pytest.raises(LuaLimitError):          # charged as the lexer goes
-        tight.execute("return load(string.rep('x = 1 ', 10000))")
-    assert gc.isenabled()
-    gc.disable()
-    try:
-        runtime.execute("return 1")
-        assert not gc.isenabled()
-    finally:
-        gc.enable()
-
-
 def test_parsed_programs_run():
     from luapy import LuaRuntime
 
