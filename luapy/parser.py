@@ -28,6 +28,7 @@ import json
 import os
 import re
 import zlib
+from itertools import islice
 
 from . import ast
 from .errors import LuaSyntaxError
@@ -67,6 +68,9 @@ _OPERATORS = {
 }
 
 # Alternatives are tried in order; each names the kind of token it finds.
+# The commonest come first: names, and the operators that start no other
+# token (``dotop`` has those that do: ``-`` comments, ``[`` long brackets
+# and ``.`` numerals).
 # Every alternative is a fixed string or one character class repeated, so
 # no input makes the regex backtrack: it is linear in the source however
 # hostile the text.  Tokens with structure are finished by linear code:
@@ -78,8 +82,9 @@ _OPERATORS = {
 _TOKEN_RE = re.compile(r"""
 [ \t\f\v]*+
 (?:
-  (?P<nl>\r\n|\n\r|\n|\r)
-| (?P<name>[A-Za-z_][A-Za-z0-9_]*)
+  (?P<name>[A-Za-z_][A-Za-z0-9_]*)
+| (?P<op>==|~=|<=|>=|<<|>>|//|::|[+*/%^#&~|<>=(){}\];:,])
+| (?P<nl>\r\n|\n\r|\n|\r)
 | (?P<num>\.?[0-9][0-9a-zA-Z_.]*)
 | (?P<lcomment>--\[=*\[)
 | (?P<comment>--[^\r\n]*)
@@ -87,7 +92,7 @@ _TOKEN_RE = re.compile(r"""
 | (?P<baddelim>\[=+)
 | (?P<str>"[^"\\\r\n]*"|'[^'\\\r\n]*')
 | (?P<quote>["'])
-| (?P<op>\.\.\.|\.\.|==|~=|<=|>=|<<|>>|//|::|[-+*/%^#&~|<>=(){}\[\];:,.])
+| (?P<dotop>\.\.\.|\.\.|[-\[.])
 | (?P<other>[\s\S])
 | (?P<end>\Z)
 )
@@ -277,88 +282,119 @@ def _long_bracket_value(text: str) -> str:
 TYPE, VALUE, LINE, POS = range(4)
 
 
-def _tokens(source: str, start: int, lexer: _Lexer):
-    """Yield ``(type, value, line, pos)`` tuples, then ``("$END", ...)``.
+#: How far the lexer reads ahead of the parser: a batch holds at least
+#: this many tokens (unless the source ends) and fewer than twice as many,
+#: so that however long a line, the parser (and the budget charges it
+#: makes, ``_reporting``) is never far behind.
+BATCH_TOKENS = 1024
+
+
+def _token_batches(source: str, start: int, lexer: _Lexer):
+    """Yield lists of ``(type, value, line, pos)`` tuples; the last one ends
+    with ``("$END", ...)``, every other with ``("$MORE", ...)``.
 
     ``line`` is the line where the token ends, which is what lua5.4 reports
     for it.  NUMBER values are converted numbers, STRING values decoded
     strings; operators and keywords carry their own text.  A token that
     linear code finishes (a string with escapes, a long bracket) restarts
     the regex scan after its end.
+
+    A batch is read ahead of the parser, so a lexical error is not raised
+    where it is found: it becomes a ``("$ERROR", error, ...)`` token that
+    the parser raises when it reaches it, after any syntax error before it.
     """
     line = 1
     operators = _OPERATORS
     keywords = _KEYWORDS
     names: dict = {}            # one string object per distinct name
     pos = start
-    while True:
-        for m in _TOKEN_RE.finditer(source, pos):
-            kind = m.lastgroup
-            if kind == "name":
-                text = m.group(kind)
-                ttype = keywords.get(text)
-                if ttype is None:
-                    yield ("NAME", names.setdefault(text, text), line, m.start(kind))
-                else:
-                    yield (ttype, text, line, m.start(kind))
-            elif kind == "op":
-                text = m.group(kind)
-                yield (operators[text], text, line, m.start(kind))
-            elif kind == "nl":
-                line += 1
-            elif kind == "num":
-                # The regex reads a numeral's characters but not the sign
-                # of an exponent, nor where llex.c would stop.  Short
-                # decimal integers, the common case, convert directly.
-                text = m.group(kind)
-                if text.isdigit() and len(text) < 19:
-                    yield ("NUMBER", int(text), line, m.start(kind))
-                    continue
-                end = m.end()
-                shape = _NUMERAL_SHAPE.fullmatch(text)
-                if shape is None:
-                    # An exponent's sign, or a numeral llex.c ends sooner.
-                    end = _numeral_end(source, m.start(kind))
-                    text = source[m.start(kind):end]
+    out: list = []
+    add = out.append
+    finished = False
+    while not finished:
+        try:
+            m = None
+            # At most a batch of matches at a time (``islice``).
+            for m in islice(_TOKEN_RE.finditer(source, pos), BATCH_TOKENS):
+                kind = m.lastgroup
+                if kind == "name":
+                    text = m.group(kind)
+                    ttype = keywords.get(text)
+                    if ttype is None:
+                        add(("NAME", names.setdefault(text, text), line, m.start(kind)))
+                    else:
+                        add((ttype, text, line, m.start(kind)))
+                elif kind == "op" or kind == "dotop":
+                    text = m.group(kind)
+                    add((operators[text], text, line, m.start(kind)))
+                elif kind == "nl":
+                    line += 1
+                elif kind == "num":
+                    # The regex reads a numeral's characters but not the sign
+                    # of an exponent, nor where llex.c would stop.  Short
+                    # decimal integers, the common case, convert directly.
+                    text = m.group(kind)
+                    if text.isdigit() and len(text) < 19:
+                        add(("NUMBER", int(text), line, m.start(kind)))
+                        continue
+                    end = m.end()
                     shape = _NUMERAL_SHAPE.fullmatch(text)
-                value = str_to_number(text) if shape else None
-                if value is None:
-                    raise lexer.error(line, "malformed number", f"'{text}'")
-                yield ("NUMBER", value, line, m.start(kind))
-                if end != m.end():
-                    pos = end
+                    if shape is None:
+                        # An exponent's sign, or a numeral llex.c ends sooner.
+                        end = _numeral_end(source, m.start(kind))
+                        text = source[m.start(kind):end]
+                        shape = _NUMERAL_SHAPE.fullmatch(text)
+                    value = str_to_number(text) if shape else None
+                    if value is None:
+                        raise lexer.error(line, "malformed number", f"'{text}'")
+                    add(("NUMBER", value, line, m.start(kind)))
+                    if end != m.end():
+                        pos = end
+                        break
+                elif kind == "str":
+                    add(("STRING", m.group(kind)[1:-1], line, m.start(kind)))
+                elif kind == "comment" or kind == "end":
+                    continue
+                elif kind == "other":
+                    add(("OTHER", m.group(kind), line, m.start(kind)))
+                elif kind == "quote":
+                    value, pos, end_line = lexer.read_string(m.start(kind), line)
+                    add(("STRING", value, end_line, m.start(kind)))
+                    line = end_line
                     break
-            elif kind == "str":
-                yield ("STRING", m.group(kind)[1:-1], line, m.start(kind))
-            elif kind == "comment" or kind == "end":
-                continue
-            elif kind == "other":
-                yield ("OTHER", m.group(kind), line, m.start(kind))
-            elif kind == "quote":
-                value, pos, end_line = lexer.read_string(m.start(kind), line)
-                yield ("STRING", value, end_line, m.start(kind))
-                line = end_line
-                break
-            elif kind == "baddelim":
-                raise lexer.error(line, "invalid long string delimiter", f"'{m.group(kind)}'")
-            else:  # lstring / lcomment: find the closing bracket
-                opener = m.group(kind)
-                level = opener.count("=")
-                pos = source.find("]" + "=" * level + "]", m.end())
-                if pos < 0:
-                    what = "comment" if kind == "lcomment" else "string"
-                    end_line = line + _count_newlines(source[m.start(kind):])
-                    raise lexer.error(end_line, f"unfinished long {what} (starting at line {line})",
-                                      "<eof>")
-                pos += level + 2
-                text = source[m.start(kind):pos]
-                line += _count_newlines(text)
-                if kind == "lstring":
-                    yield ("STRING", _long_bracket_value(text), line, m.start(kind))
-                break
-        else:
-            break
-    yield ("$END", None, line, len(source))
+                elif kind == "baddelim":
+                    raise lexer.error(line, "invalid long string delimiter", f"'{m.group(kind)}'")
+                else:  # lstring / lcomment: find the closing bracket
+                    opener = m.group(kind)
+                    level = opener.count("=")
+                    pos = source.find("]" + "=" * level + "]", m.end())
+                    if pos < 0:
+                        what = "comment" if kind == "lcomment" else "string"
+                        end_line = line + _count_newlines(source[m.start(kind):])
+                        raise lexer.error(end_line,
+                                          f"unfinished long {what} (starting at line {line})",
+                                          "<eof>")
+                    pos += level + 2
+                    text = source[m.start(kind):pos]
+                    line += _count_newlines(text)
+                    if kind == "lstring":
+                        add(("STRING", _long_bracket_value(text), line, m.start(kind)))
+                    break
+            else:
+                if m.lastgroup == "end":
+                    add(("$END", None, line, len(source)))
+                    finished = True
+                else:
+                    pos = m.end()
+        except LuaSyntaxError as error:
+            add(("$ERROR", error, line, pos))
+            finished = True
+        if finished or len(out) >= BATCH_TOKENS:
+            if not finished:
+                add(("$MORE", None, line, pos))
+            yield out
+            out = []
+            add = out.append
 
 
 def _numeral_end(source: str, pos: int) -> int:
@@ -385,37 +421,33 @@ def _numeral_end(source: str, pos: int) -> int:
     return i
 
 
-_CONSTANT_FIELD_TOKENS = frozenset(("NUMBER", "STRING"))
-
-
-def _with_pushback(tokens, pushed: list):
-    """``tokens``, with any token put back in ``pushed`` coming next (the
-    driver reads one token ahead on its fast path for constant fields)."""
-    for token in tokens:
-        yield token
-        while pushed:
-            yield pushed.pop()
-
-
 #: ``progress`` hears from the lexer at least every this many tokens or
 #: source bytes, and at the end of the source.
 PROGRESS_TOKENS = 2048
 PROGRESS_BYTES = 16384
 
 
-def _reporting(tokens, progress):
-    """``tokens``, telling ``progress`` how many source bytes each stretch
-    covered (so that ``load`` can charge parsing as it goes)."""
+def _reporting(batches, progress):
+    """``batches`` with ``("$REPORT", nbytes, ...)`` markers, on which the
+    parser tells ``progress`` how many source bytes the tokens since the
+    last one covered (so that ``load`` can charge parsing as it goes).  A
+    marker comes just before the token that completes its stretch."""
     reported = 0
     count = 0
-    for token in tokens:
-        count += 1
-        pos = token[3]
-        if count >= PROGRESS_TOKENS or pos - reported >= PROGRESS_BYTES or token[0] == "$END":
-            progress(pos - reported)
-            reported = pos
-            count = 0
-        yield token
+    for batch in batches:
+        marked = []
+        add = marked.append
+        for token in batch:
+            ttype = token[0]
+            if ttype != "$MORE" and ttype != "$ERROR":
+                count += 1
+                pos = token[3]
+                if count >= PROGRESS_TOKENS or pos - reported >= PROGRESS_BYTES or ttype == "$END":
+                    add(("$REPORT", pos - reported, token[2], pos))
+                    reported = pos
+                    count = 0
+            add(token)
+        yield marked
 
 
 def _near(token, source: str) -> str:
@@ -543,13 +575,16 @@ class _Table:
             follow for row in self.actions if "fields" in row
             for separator in ("COMMA", "SEMI")
             if (follow := self.actions[row["fields"]].get(separator)) is not None)
-        self._driver_rules = None
+        self._driver_actions = None
 
-    def driver_rules(self) -> list[tuple]:
-        """Each rule as the driver reduces it: ``(kind, size, origin,
-        node_inc, level_inc, callback)``, the callback a ``_Parser``
-        function (made once, not per parse: small chunks are common)."""
-        if self._driver_rules is None:
+    def driver_actions(self) -> list[dict]:
+        """The action rows as the driver reads them (made once, not per
+        parse: small chunks are common): a shift is the next state, or
+        ``~state`` for a NUMBER or STRING that may be a constant field
+        (``next_field_states``); a reduction is the rule's ``(kind, size,
+        origin, node_inc, level_inc, callback)``, the callback a ``_Parser``
+        function."""
+        if self._driver_actions is None:
             rules = []
             for origin, size, alias in self.rules:
                 if alias in _MEASURED_RULES:
@@ -560,8 +595,18 @@ class _Table:
                     kind = _GENERAL
                 rules.append((kind, size, origin, alias in _NODE_RULES, alias in _LEVEL_RULES,
                               _CALLBACKS[alias]))
-            self._driver_rules = rules
-        return self._driver_rules
+            rows = []
+            for state, row in enumerate(self.actions):
+                driver_row = {}
+                for symbol, action in row.items():
+                    if action < 0:
+                        action = rules[~action]
+                    elif state in self.next_field_states and symbol in ("NUMBER", "STRING"):
+                        action = ~action
+                    driver_row[symbol] = action
+                rows.append(driver_row)
+            self._driver_actions = rows
+        return self._driver_actions
 
 
 _table: _Table | None = None
@@ -675,44 +720,48 @@ class _Parser(SyntaxErrorWording):
 
     def run(self, start: int, progress=None):
         """Parse from ``start``; ``progress(nbytes)`` hears how far the
-        lexer got, every ``PROGRESS_TOKENS`` tokens."""
+        lexer got, every ``PROGRESS_TOKENS`` tokens (``_reporting``)."""
         table = _get_table()
-        actions = table.actions
+        actions = table.driver_actions()
         end_state = table.end
-        rules = table.driver_rules()
         level_limit = self.level_limit
-        states = self.states = [table.start]
-        self.actions = actions
+        fast_fields = level_limit > 2
+        state = table.start
+        states = self.states = [state]
+        self.actions = table.actions
         values = self.values = [None]
         heights = self.heights = [0]
         levels = self.levels = [0]
-        tokens = _tokens(self.source, start, self.lexer)
+        batches = _token_batches(self.source, start, self.lexer)
         if progress is not None:
-            tokens = _reporting(tokens, progress)
-        next_field_states = table.next_field_states if level_limit > 2 else ()
-        pushed: list = []
-        for token in _with_pushback(tokens, pushed):
+            batches = _reporting(batches, progress)
+        next_token = iter(next(batches)).__next__
+        token = next_token()
+        while True:
             ttype = token[0]
             self.lookahead = token
+            row = actions[state]
             while True:
-                action = actions[states[-1]].get(ttype)
+                action = row.get(ttype)
+                if type(action) is int:
+                    break
                 if action is None:
+                    if ttype[0] == "$" and ttype != "$END":
+                        # Not a token: the lexer's marks between two.
+                        if ttype == "$MORE":
+                            next_token = iter(next(batches)).__next__
+                        elif ttype == "$REPORT":
+                            progress(token[1])
+                        else:
+                            raise token[1]      # $ERROR: a lexical error
+                        token = next_token()
+                        ttype = token[0]
+                        self.lookahead = token
+                        continue
                     if self.open_levels() >= level_limit:
                         raise self.stack_overflow()
                     raise self.syntax_error(token, states, values)
-                if action >= 0:
-                    if ttype in _CONSTANT_FIELD_TOKENS and states[-1] in next_field_states:
-                        following = next(tokens)
-                        if following[0] == "COMMA" or following[0] == "SEMI":
-                            self.constant_field(token, following)
-                            break
-                        pushed.append(following)
-                    states.append(action)
-                    values.append(token)
-                    heights.append(0)
-                    levels.append(0)
-                    break
-                kind, size, origin, node_inc, level_inc, callback = rules[~action]
+                kind, size, origin, node_inc, level_inc, callback = action
                 if kind <= _IN_PLACE:
                     # One child: its stack slot becomes the parent's.
                     if kind == _IN_PLACE:
@@ -727,7 +776,8 @@ class _Parser(SyntaxErrorWording):
                         if level >= level_limit:
                             raise self.stack_overflow()
                         levels[-1] = level
-                    states[-1] = actions[states[-2]][origin]
+                    state = states[-1] = actions[states[-2]][origin]
+                    row = actions[state]
                     continue
                 if size:
                     value = callback(self, values[-size:])
@@ -755,13 +805,31 @@ class _Parser(SyntaxErrorWording):
                     raise self.too_complex()
                 if level >= level_limit:
                     raise self.stack_overflow()
-                states.append(actions[states[-1]][origin])
+                state = actions[states[-1]][origin]
+                if state == end_state:
+                    return value
+                states.append(state)
                 values.append(value)
                 heights.append(height)
                 levels.append(level)
-                if states[-1] == end_state:
-                    return value
-        raise AssertionError("token stream ended without $END")  # pragma: no cover
+                row = actions[state]
+            following = None
+            if action < 0:
+                # A NUMBER or STRING after ``fields SEP``: a constant field?
+                action = ~action
+                if fast_fields:
+                    following = next_token()
+                    if following[0] == "COMMA" or following[0] == "SEMI":
+                        self.constant_field(token, following)
+                        state = states[-1]
+                        token = next_token()
+                        continue
+            states.append(action)
+            values.append(token)
+            heights.append(0)
+            levels.append(0)
+            state = action
+            token = next_token() if following is None else following
 
     def constant_field(self, token, separator) -> None:
         """``fields SEP`` + a NUMBER or STRING + ``SEP``: the fast path for
@@ -1200,6 +1268,18 @@ class _Parser(SyntaxErrorWording):
         heights = ops.heights
         levels = ops.levels
         level_limit = self.level_limit
+        if len(items) == 3 and type(items[0]) is not tuple and level_limit > 2:
+            # The commonest run, ``a OP b``, as the loop below builds it: a
+            # subexpr for ``b`` one level into the one for ``a``.
+            left, token, right = items
+            height = (heights[0] if heights[0] > heights[1] else heights[1]) + 1
+            if height > MAX_TREE_DEPTH:
+                raise self.too_complex()
+            self.height = height
+            self.level = max(1 + levels[0], 2 + levels[1])
+            if token[1] == "..":
+                return ast.Concat([left, right], token[2])
+            return ast.BinOp(token[1], left, right, token[2])
         priority = _PRIORITY
         frames = []
         fresh_concats = []       # Concat nodes of this run, operands reversed

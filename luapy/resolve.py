@@ -99,6 +99,8 @@ class FunctionScope:
         self.upvalue_names: list[str] = []
         self._upvalue_index: dict[int, int] = {}
         self.blocks: list[_BlockScope] = []
+        #: Name -> the locals of that name in the open blocks, innermost last.
+        self.visible: dict[str, list[LocalVar]] = {}
         self.is_vararg = node.is_vararg
         #: Bytes of source of this function alone, its nested functions
         #: left out: how much code its own compiled body holds.
@@ -119,11 +121,8 @@ class FunctionScope:
         return var
 
     def find_local(self, name: str) -> LocalVar | None:
-        for block in reversed(self.blocks):
-            var = block.vars.get(name)
-            if var is not None:
-                return var
-        return None
+        found = self.visible.get(name)
+        return found[-1] if found else None
 
     def find_upvalue(self, name: str) -> UpvalRef | None:
         parent = self.parent
@@ -192,7 +191,6 @@ class _PendingGoto:
 
 class _BlockScope:
     def __init__(self, is_loop: bool, nactive: int):
-        self.vars: dict[str, LocalVar] = {}
         self.active: list[LocalVar] = []
         self.is_loop = is_loop
         #: Active locals of the enclosing blocks when this block opened.
@@ -203,7 +201,6 @@ class _BlockScope:
         self.pending: dict[str, list[_PendingGoto]] = {}
 
     def declare(self, var: LocalVar) -> None:
-        self.vars[var.name] = var
         self.active.append(var)
 
 
@@ -237,6 +234,7 @@ class Resolver:
 
     def _declare(self, block: _BlockScope, var: LocalVar) -> None:
         block.declare(var)
+        self.function.visible.setdefault(var.name, []).append(var)
         if self._nactive() + self.function.hidden_locals > MAX_LOCALS:
             self.error(var.line, self._limit_message("local variables", MAX_LOCALS))
 
@@ -262,6 +260,9 @@ class Resolver:
     def _close_block(self, node: ast.Block) -> None:
         blocks = self.function.blocks
         block = blocks.pop()
+        visible = self.function.visible
+        for var in block.active:
+            visible[var.name].pop()
         if not block.pending:
             return
         if blocks:
@@ -453,9 +454,11 @@ class Resolver:
 
     def expr(self, node) -> None:
         t = type(node)
-        if t is ast.Name or t is ast.Number or t is ast.String:
+        if t is ast.Name:
             self._leaf(node)
             return
+        if t in _LITERALS:
+            return      # they bind nothing ('...' the parser checked)
         # Names are resolved in source order, because that is the order in
         # which lua5.4 numbers a function's upvalues (``debug.getupvalue``,
         # ``upvalueid``).  Left-deep chains (``a+b+c+...``, ``a.b.c``,
@@ -515,6 +518,9 @@ class Resolver:
         elif t is ast.Function:
             self.function_node(node)
         # literals and '...' (which the parser checked) bind nothing
+
+
+_LITERALS = frozenset((ast.Number, ast.String, ast.Nil, ast.TrueExpr, ast.FalseExpr, ast.Vararg))
 
 
 def resolve(chunk: ast.Chunk) -> ast.Chunk:

@@ -762,3 +762,53 @@ def test_a_hundred_levels_load_and_five_hundred_unclosed_overflow(init, rep, clo
 def test_a_syntax_error_inside_deep_nesting_is_still_a_syntax_error():
     with pytest.raises(LuaSyntaxError, match=r"unexpected symbol near '\)'"):
         parse("local a; " + "if a then " * 150 + "x = )" + " end" * 150, "=deep")
+
+
+# -- the lexer reads ahead ----------------------------------------------------------
+# Tokens are read in batches ahead of the parser (``_token_batches``); a
+# lexical error found ahead, and a progress report due, must still happen
+# where the parser reaches them, exactly as when tokens came one at a time.
+
+READ_AHEAD_ERRORS = [
+    ('x = )\ny = "abc', "t:1: unexpected symbol near ')'"),
+    ("x = 1\n" * 2000 + 'y = "abc', "t:2001: unfinished string near <eof>"),
+    ("x = 1\n" * 2000 + 'y = = "abc', "t:2001: unexpected symbol near '='"),
+    ('return {1, 2, 3 "abc\n', "t:1: unfinished string near '\"abc'"),
+    ("return {" + "1, " * 1500 + "3x}", "t:1: malformed number near '3x'"),
+    ("return {" + "1, " * 1500 + "'a\\q'}", "t:1: invalid escape sequence near ''a\\q'"),
+    ("y = {" + "1," * 1023 + "\n 1 1}", "t:2: '}' expected (to close '{' at line 1) near '1'"),
+    ("y = {" + "1," * 1023 + "\n 'a\\x' }", "t:2: hexadecimal digit expected near ''a\\x''"),
+    ("x = 1 --[[ abc", "t:1: unfinished long comment (starting at line 1) near <eof>"),
+]
+
+
+@pytest.mark.parametrize("src, message", READ_AHEAD_ERRORS,
+                         ids=[str(i) for i in range(len(READ_AHEAD_ERRORS))])
+def test_errors_read_ahead_are_raised_where_the_parser_reaches_them(src, message):
+    assert syntax_error(src) == message
+
+
+@pytest.mark.parametrize("src, reports", [
+    ("x = 1\n" * 2000, [4094, 4096, 3810]),            # every 2048 tokens, then the end
+    ("x = 1\n" * 2000 + "y = = 1", [4094, 4096]),        # an error before the end's report
+    ("x = = 1\n" + "x = 1\n" * 2000, []),                # an error before any report
+    ("y = {" + "1," * 1023 + "\n 1 1}", [2049]),
+])
+def test_progress_is_reported_before_the_token_that_completes_a_stretch(src, reports):
+    heard = []
+    try:
+        parse(src, "t", progress=heard.append)
+    except LuaSyntaxError:
+        pass
+    assert heard == reports
+
+
+def test_the_lexer_reads_a_bounded_way_ahead_even_on_one_long_line():
+    # A megabyte on one line must not be read in one go before the parser
+    # (which charges the budgets as it goes) gets its first tokens.
+    source = "x = {" + "1, a.b, " * 100_000 + "}"
+    batches = parser_module._token_batches(source, 0, parser_module._Lexer(source, "t"))
+    sizes = [len(batch) for batch in batches]
+    assert len(sizes) > 100
+    assert max(sizes) <= 2 * parser_module.BATCH_TOKENS
+    assert sum(sizes) - (len(sizes) - 1) == 6 * 100_000 + 5      # the tokens, one $MORE a batch but the last
