@@ -2,7 +2,7 @@
 
 Three parts:
 
-* **The lexer** (``_tokens``) follows llex.c: one master regular expression
+* **The lexer** (``_token_batches``) follows llex.c: one master regular expression
   finds each token, numerals are read greedily as ``read_numeral`` does,
   strings are decoded with llex.c's escape rules, and every lexical error
   carries lua5.4's exact message.
@@ -497,7 +497,7 @@ def _analyse(grammar: str) -> dict:
     from lark.parsers.lalr_analysis import Shift
 
     class ExternalLexer(Lexer):
-        """Tokens come from ``_tokens``; Lark only analyses the grammar."""
+        """Tokens come from ``_token_batches``; Lark only analyses the grammar."""
 
         def __init__(self, lexer_conf):
             pass

@@ -73,6 +73,10 @@ CASES = [
     ("local x = function()\nend\nx()\n", "2,3,2"),
     ("function foo()\nend\nfoo()\n", "2,1,3,2"),
     ("local t = {}\nfunction t.f()\nend\nt.f()\n", "1,3,2,4,3"),
+    # The main chunk returns on its last token's line, comments after it
+    # (found by the lexer) or not.
+    ("local a = 1\na = 2 -- two\n-- trailing\n--[[ long\n]]\n", "1,2"),
+    ("local a = 1\na = 2\n\n\n", "1,2"),
     ("local function f(...)\n  local a = ...\n  return a\nend\nf(1)\n", "4,5,2,3"),
     # db.lua:154: ``repeat`` has no code of its own.
     ("a=1\nrepeat\n  a=a+1\nuntil a==3\n", "1,3,4,3,4"),

@@ -54,12 +54,14 @@ def last_token_line(chunk: ast.Function) -> int:
     tail = body[body.rfind("\n") + 1:]
     if "--" not in tail and "]" not in tail and "\r" not in body:
         return body.count("\n") + 1
-    from ..parser import _Lexer, _tokens
+    from ..parser import _Lexer, _token_batches
     line = 1
-    for token in _tokens(source, 0, _Lexer(source, "?")):
-        if token[0] == "$END":
-            break
-        line = token[2]
+    for batch in _token_batches(source, 0, _Lexer(source, "?")):
+        for token in batch:
+            if token[0] in ("$END", "$ERROR"):
+                return line
+            if token[0] != "$MORE":
+                line = token[2]
     return line
 
 
