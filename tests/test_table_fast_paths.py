@@ -237,6 +237,24 @@ def test_appends_are_charged_to_the_memory_budget(count, trips, form):
         assert lua.execute(source) == count
 
 
+def test_small_tables_filled_by_appends_are_charged(form):
+    # Tables that never reach 64 entries: a block of 64 slots is charged as
+    # it is opened (key 1), so they are not free.  What is built stays
+    # within the budget (it was 10 times the budget when the 64th append
+    # paid for the block).
+    import tracemalloc
+    lua = LuaRuntime(limits=Limits(memory=4 << 20, time=None, steps=None))
+    tracemalloc.start()
+    try:
+        with pytest.raises(LuaLimitError) as caught:
+            lua.execute("T = {} for i = 1, 1e9 do local t = {} for j = 1, 63 do t[j] = -j end T[i] = t end")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert caught.value.limit == "memory"
+    assert peak < 6 << 20
+
+
 def test_a_long_fill_stops_on_the_step_budget(form):
     lua = LuaRuntime(limits=Limits(steps=100_000, time=None))
     with pytest.raises(LuaLimitError) as caught:

@@ -67,9 +67,11 @@ def array_store(obj: str, key: str, value: str, desc, key_is_int: bool, value_ne
 
     The append is tested first, as the cheapest test: ``len(arr) == key - 1``
     says ``key >= 1`` too, and ``hash`` must be empty (an append migrates
-    the keys after it out of ``hash``).  An append whose key is a multiple
-    of 64 pays for 64 slots of the memory budget: it is left to
-    ``SETINDEX``, which charges them, so the inline one charges nothing.
+    the keys after it out of ``hash``).  An append that opens a block of
+    64 slots (key 1, 65, 129...) pays for the whole block up front: it is
+    left to ``SETINDEX``, which charges it, so the inline one charges
+    nothing.  Charging when a block is opened, not when it is filled, is
+    what keeps a table that never reaches 64 entries from being free.
     """
     obj = attributable(obj)
     key_check = "" if key_is_int else f"type({key}) is int and "
@@ -77,7 +79,7 @@ def array_store(obj: str, key: str, value: str, desc, key_is_int: bool, value_ne
     lower = "" if key_is_positive else "0 < "
     slow = f"SETINDEX({obj}, {key}, {value}, {desc!r})"
     return [f"if {table_check(obj, known_table)}{key_check}{obj}.meta is None{value_check}:",
-            f"    if len(_a := {obj}.arr) == {key} - 1 and {key} & 63 and not {obj}.hash: _a.append({value})",
+            f"    if len(_a := {obj}.arr) == {key} - 1 and ({key} - 1) & 63 and not {obj}.hash: _a.append({value})",
             # ``gaps``: filling a hole ``next`` knows of is SETINDEX's.
             f"    elif {lower}{key} <= len(_a) and {obj}.gaps is None: _a[{key} - 1] = {value}",
             f"    else: {slow}",

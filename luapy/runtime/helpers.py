@@ -280,9 +280,9 @@ def runtime_namespace(st) -> dict:
                         arr[key - 1] = value
                         return
                 elif key == n + 1 and value is not None:
-                    # Charged as the inline append (``array_store``): a key
-                    # that is a multiple of 64 pays for the 64 slots.
-                    cost = 0 if key & 63 else append_cost
+                    # Charged as the inline append (``array_store``): the
+                    # key that opens a block of 64 slots pays for them all.
+                    cost = append_cost if not (key - 1) & 63 else 0
             left = st.memory_left - cost
             st.memory_left = left
             if left < 0:
