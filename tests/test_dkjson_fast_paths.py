@@ -341,3 +341,30 @@ def test_what_a_small_document_builds_stays_within_its_charge(item):
         tracemalloc.stop()
     assert result[1] == len(text) + 1
     assert built <= before - st.memory_left
+
+
+@pytest.mark.parametrize("item", ["-9", "257", "1e5", "1.5", '"ab"', "{}", "[]", "true"])
+def test_what_a_large_document_builds_stays_within_its_charge(item):
+    # Past SMALL_DOCUMENT the charge is per byte, table and string: small
+    # negative integers (no cached int object) are the densest per byte.
+    import gc
+    import tracemalloc
+
+    from luapy.options import Options
+    from luapy.runtime.state import State
+    from luapy.stdlib import dkjson
+
+    text = "[" + ",".join([item] * (4 * dkjson.SMALL_DOCUMENT // (len(item) + 1))) + "]"
+    st = State(Options(limits=Limits(steps=None, time=None, memory=None)))
+    st.enter()
+    decode = dkjson.open_library(st).get("decode").call
+    before = st.memory_left
+    gc.collect()
+    tracemalloc.start()
+    try:
+        result = decode(text)
+        built = tracemalloc.get_traced_memory()[0]
+    finally:
+        tracemalloc.stop()
+    assert result[1] == len(text) + 1
+    assert built <= before - st.memory_left

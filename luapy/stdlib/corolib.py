@@ -438,6 +438,7 @@ def open(st) -> Table:
             return (True,) if ok else (False, error)
         if status == DEAD:
             error, co.error = co.error, _NO_ERROR
+            co.error_frames = None  # lua_closethread frees the stack it died in
             if error is _NO_ERROR:
                 return (True,)
             return (False, error)

@@ -652,7 +652,9 @@ def _frame_label(st, frame, caller=None) -> str:
             return f"[C]: in function '{name}'"
         return "[C]: in ?"
     names = frame.f_globals
-    where = f"{names['CHUNKNAME']}:{_current_line(frame)}:"
+    line = _current_line(frame)
+    # Stripped code has no lines: lua5.4 shows just the source ("?:").
+    where = f"{names['CHUNKNAME']}:{line}:" if line >= 0 else f"{names['CHUNKNAME']}:"
     proto = proto_of_code(code, names)
     if proto is not None and proto.name == "main chunk":
         return f"{where} in main chunk"

@@ -56,8 +56,9 @@ VERSION = "dkjson 2.8"
 #: tracemalloc, a decoded table costs about 210 bytes of Python objects
 #: and a short string about 60, so an array of empty tables costs 70 bytes
 #: per input byte, while Kubernetes pod metadata costs about 10; numbers
-#: cost up to 9.  The estimate stays above each of these.
-MEMORY_PER_INPUT_BYTE = 6
+#: cost up to 12.3 (``-9,``: a 28-byte int outside CPython's small-int
+#: cache and its 8-byte slot, for 3 bytes).  The estimate stays above each.
+MEMORY_PER_INPUT_BYTE = 13
 MEMORY_PER_TABLE = 256
 MEMORY_PER_STRING = 64
 #: A document of at most ``SMALL_DOCUMENT`` bytes (a pod's metadata is

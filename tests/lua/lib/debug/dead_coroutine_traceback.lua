@@ -32,3 +32,7 @@ body = function () coroutine.yield(debug.getinfo(1, "f").func == body) end
 local co2 = coroutine.create(body)
 print(coroutine.resume(co2))  -- expect: true	true
 print(debug.getinfo(co2, 0, "f").func == body)  -- expect: false
+
+-- Closing it frees that stack, as lua_closethread does.
+print(coroutine.close(co))  -- expect: false	0
+print(debug.traceback(co))  -- expect: stack traceback:
