@@ -350,6 +350,8 @@ def open(st) -> None:
             return (_accounted_kilobytes(st, collector),)
         if st.options.profile == "sandbox":
             arg_error(1, "collectgarbage", f"invalid option '{option}'")
+        for n in range(2, 2 + _INTEGER_ARGUMENTS.get(option, 0)):
+            opt_int(args, n, "collectgarbage", 0)  # luaL_optinteger: checked, not used
         if option in ("collect", "step"):
             collector.collect()
             # A collection is the call's own time, and may be long enough
@@ -433,6 +435,9 @@ def _run_handler(st, handler, error: LuaError):
     return results[0] if results else None
 
 
+#: How many optional integer arguments each option of ``collectgarbage``
+#: takes after it (lbaselib.c reads them with ``luaL_optinteger``).
+_INTEGER_ARGUMENTS = {"step": 1, "setpause": 1, "setstepmul": 1, "generational": 2, "incremental": 3}
 #: The options of ``collectgarbage`` (lbaselib.c's ``opts``).
 _COLLECT_OPTIONS = frozenset(("stop", "restart", "collect", "count", "step", "setpause", "setstepmul",
                               "isrunning", "generational", "incremental"))
