@@ -138,6 +138,13 @@ def locate_at_entry(error: LuaException) -> None:
         error.locate(_position(tb.tb_frame.f_globals, tb.tb_lineno))
 
 
+def _stripped(names: dict, python_line: int) -> bool:
+    """Whether a generated frame's line has no Lua line (``string.dump``
+    with ``strip``)."""
+    lines = names["LINES"]
+    return 0 <= python_line < len(lines) and lines[python_line] < 0
+
+
 def _position(names: dict, python_line: int) -> str:
     """``"chunk:line:"`` of a generated frame at ``python_line``.
 
@@ -172,7 +179,10 @@ def error_fixer(st):
             elif type(error) is OperationError:
                 positioned = _callee_code(tb) not in BUILTIN_CODES
             else:
-                positioned = True
+                # ``error``/``assert`` (luaL_where): no position where the
+                # code has no lines (a stripped chunk); the operations of
+                # luaG_runerror still say "?:-1:" there, as lua5.4 does.
+                positioned = not _stripped(names, tb.tb_lineno)
             if positioned:
                 if type(error.value) is str and st.tripped is None:
                     # The positioned message is a copy: ``error(s)`` in a
@@ -205,9 +215,10 @@ def lua_where(level: int) -> str:
         is_lua = is_lua_code(code)
         if is_lua or code in BUILTIN_CODES:
             if seen == level:
-                if not is_lua:
+                line = (running or frame).f_lineno
+                if not is_lua or _stripped(frame.f_globals, line):
                     return ""
-                return _position(frame.f_globals, (running or frame).f_lineno)
+                return _position(frame.f_globals, line)
             seen += 1
             running = None
         elif running is None and is_hoisted_code(code):

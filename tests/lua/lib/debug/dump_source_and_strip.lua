@@ -14,3 +14,10 @@ print(debug.getinfo(sg).source, debug.getinfo(sg).short_src)  -- expect: =?	?
 print(debug.getupvalue(sg(1), 1))  -- expect: (no name)	1
 local again = assert(load(string.dump(sg)))
 print(again(30)(12))  -- expect: 42
+
+-- error and assert position by luaL_where: nothing where there are no lines.
+print(pcall(load(string.dump(function() error("x") end, true))))  -- expect: false	x
+print(pcall(load(string.dump(function() assert(false) end, true))))
+-- expect: false	assertion failed!
+print(pcall(load(string.dump(function() local function g() error("y", 2) end g() end, true))))
+-- expect: false	y
