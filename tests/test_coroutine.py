@@ -297,3 +297,28 @@ def test_resume_yield_round_trip_is_fast():
     """)
     per_round_trip = (time.perf_counter() - started) / 5000
     assert per_round_trip < 0.001
+
+
+def test_a_coroutine_dead_from_an_error_keeps_its_frames_until_closed():
+    # debug.traceback(co) reads the frames at the lines the error left them
+    # on (base.ERROR_LINES, by frame id); closing frees the frames, so their
+    # ids, which a new frame may take, must be forgotten then.
+    from luapy.stdlib.base import ERROR_LINES
+    runtime = LuaRuntime(profile="standard")
+    before = len(ERROR_LINES)
+    runtime.execute("""
+        keep = {}
+        for i = 1, 4 do
+          local co = coroutine.create(function() error("e") end)
+          coroutine.resume(co)
+          keep[i] = co
+        end""")
+    kept = len(ERROR_LINES) - before
+    assert kept > 0
+    assert runtime.execute("""
+        coroutine.close(keep[1]); coroutine.close(keep[2])
+        return debug.traceback(keep[1]) == "stack traceback:" and debug.traceback(keep[3]) ~= "stack traceback:"
+    """) is True
+    assert len(ERROR_LINES) - before == kept // 2
+    runtime.execute("keep = nil collectgarbage()")
+    assert len(ERROR_LINES) == before

@@ -65,7 +65,7 @@ def heap_kilobytes() -> float:
     ``collectgarbage("count")`` says when no memory budget keeps an account.
 
     CPython's small-object allocator counts its blocks (``getallocatedblocks``,
-    about 64 bytes each), but anything bigger, such as a long string, is
+    counted at ``_SMALL_BLOCK_BYTES`` each), but anything bigger, such as a long string, is
     one block of any size from the C library's ``malloc``.  Where that is
     glibc, ``mallinfo2`` gives the bytes ``malloc`` has handed out and not
     had back, so a 4 MiB string counts 4 MiB, and counts nothing once freed,
@@ -184,10 +184,14 @@ class Collector:
     def set_running(self, running: bool) -> None:
         """``collectgarbage("stop")`` / ``("restart")``."""
         if not running and self.stopped_at is None:
-            self.stopped_at = (heap_kilobytes(), self.st.memory_left)
+            self._count_from_now()
         elif running:
             self.stopped_at = None
         self.running = running
+
+    def _count_from_now(self) -> None:
+        """A stopped collector's count starts again from what is in use."""
+        self.stopped_at = (heap_kilobytes(), self.st.memory_left)
 
     def kilobytes_in_use(self) -> float:
         """``collectgarbage("count")`` without a memory budget.
@@ -227,7 +231,7 @@ class Collector:
             self._full_cycle(sys._getframe(1), operands=True)
             self.run_finalizers()
         if self.stopped_at is not None:  # what is in use is known again
-            self.stopped_at = (heap_kilobytes(), self.st.memory_left)
+            self._count_from_now()
 
     def _full_cycle(self, frame, operands: bool) -> None:
         """``gc.collect()`` with the weak parts of the weak tables let go of

@@ -93,7 +93,9 @@ def _keep_error_frames(co, tb) -> None:
     frames.reverse()
     co.error_frames = frames
     ERROR_LINES.update(lines)
-    weakref.finalize(co, _forget_lines, tuple(lines))
+    # Forgotten when ``co`` goes, or when closing it frees the frames
+    # first: once freed, their ids can be a new frame's.
+    co.forget_error_frames = weakref.finalize(co, _forget_lines, tuple(lines))
 
 
 def _forget_lines(frame_ids) -> None:
@@ -104,7 +106,8 @@ def _forget_lines(frame_ids) -> None:
 class LuaCoroutine(Coroutine):
     """A Lua thread (``type`` is "thread"): its body's generator chain."""
 
-    __slots__ = ("sched", "body", "status", "gen", "level", "base", "charged", "error", "error_frames")
+    __slots__ = ("sched", "body", "status", "gen", "level", "base", "charged", "error", "error_frames",
+                 "forget_error_frames")
 
     def __init__(self, sched, body):
         self.sched = sched
@@ -122,6 +125,7 @@ class LuaCoroutine(Coroutine):
         #: A coroutine dead from an error keeps the frames it died in,
         #: innermost first, as lua5.4 keeps its stack (``debug.traceback``).
         self.error_frames = None
+        self.forget_error_frames = None
         self.base = 0
         #: What its suspended frames were charged to the memory budget so far.
         self.charged = 0
@@ -438,7 +442,9 @@ def open(st) -> Table:
             return (True,) if ok else (False, error)
         if status == DEAD:
             error, co.error = co.error, _NO_ERROR
-            co.error_frames = None  # lua_closethread frees the stack it died in
+            if co.error_frames is not None:  # lua_closethread frees the stack it died in
+                co.forget_error_frames()
+                co.error_frames = None
             if error is _NO_ERROR:
                 return (True,)
             return (False, error)
