@@ -265,17 +265,14 @@ class StatementCompiler:
             for var in targets[len(values):]:
                 self.emit(f"c{var.slot} = [None]" if var.captured else f"l{var.slot} = None")
             return
-        single = len(targets) == 1 and len(exprs) == 1
-        values = self.call(exprs[0], first_value=True) if single and type(exprs[0]) is ast.Call \
-            else self.explist(exprs)
         names = []
         for var in targets:
             names.append(f"_c{var.slot}" if var.captured else f"l{var.slot}")
-        if single:
-            first = values if type(exprs[0]) is ast.Call else templates.first_value(values)
-            self.emit(f"{names[0]} = {first}")
+        if len(targets) == 1 and len(exprs) == 1:
+            # One value of a call or ``...``: the expression's own first value.
+            self.emit(f"{names[0]} = {self.expr(exprs[0])}")
         else:
-            self.emit(f"{', '.join(names)}, = ADJUST({values}, {len(targets)})")
+            self.emit(f"{', '.join(names)}, = ADJUST({self.explist(exprs)}, {len(targets)})")
         for var in targets:
             if var.captured:
                 self.emit(f"c{var.slot} = [_c{var.slot}]")
