@@ -378,13 +378,14 @@ class LuaRuntime:
         outermost = st.enter()
         try:
             if outermost:
+                # raise_recursion_limit's own test, inline: a call per pod saved.
                 if getrecursionlimit() < self._recursion_needed:
                     raise_recursion_limit(self._recursion_needed)
             elif st.entries > HOST_REENTRY_LIMIT:
                 # Each Lua -> Python -> Lua round trip takes C stack that
                 # no budget sees: a thread with a small stack would crash.
                 raise LuaError("C stack overflow")
-            if type(function) is Function:
+            if type(function) is Function:  # ops.call's first case, without its frame
                 return function.call(*lua_args)
             return lua_call(st, function, lua_args)
         except LuaError:

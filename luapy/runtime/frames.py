@@ -61,34 +61,6 @@ def is_hoisted_code(code) -> bool:
 UNWINDING: set[int] = set()
 
 
-def lua_levels(start):
-    """The Lua levels from Python frame ``start`` outwards: ``frame`` objects
-    of generated Lua functions and of builtins, innermost first."""
-    frame = start
-    while frame is not None:
-        code = frame.f_code
-        if (code in BUILTIN_CODES or is_lua_code(code)) and id(frame) not in UNWINDING:
-            yield frame
-        frame = frame.f_back
-
-
-def level_frame(level: int, start):
-    """The Python frame of Lua level ``level`` counted from ``start``
-    (level 0), or None past the stack."""
-    if level < 0:
-        return None
-    for seen, frame in enumerate(lua_levels(start)):
-        if seen == level:
-            return frame
-    return None
-
-
-def current_line(frame) -> int:
-    lines = frame.f_globals["LINES"]
-    number = frame.f_lineno
-    return int(lines[number]) if 0 <= number < len(lines) else -1
-
-
 def proto_of_code(code, names: dict):
     """The ``Proto`` whose body is ``code`` (from its module's ``P<index>``)."""
     instantiate = names.get("P" + code.co_name[3:])

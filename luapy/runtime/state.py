@@ -61,8 +61,6 @@ from .values import Table
 #: the countdown stays among CPython's cached small ints (no allocation).
 CHECK_INTERVAL = 250
 _UNLIMITED = 1 << 62
-#: What the memory account starts from without a memory budget.
-MEMORY_UNLIMITED = _UNLIMITED
 _PARKED = -(1 << 62)
 #: A call ends after this many times its time budget in wall-clock time,
 #: however little of it was the call's own (see "Time" above).
@@ -115,7 +113,7 @@ class State:
         self.max_depth = options.limits.depth
         self.memory_left = _UNLIMITED
         limits = options.limits
-        self._memory_at_entry = limits.memory if limits.memory is not None else _UNLIMITED
+        self.memory_at_entry = limits.memory if limits.memory is not None else _UNLIMITED
         self._chunk_at_entry = self._countdown(0, 0)
         self._steps_used = 0
         self._chunk = 0
@@ -178,7 +176,7 @@ class State:
         self.tripped = None
         self.depth_cell.cell_contents = 0
         self._steps_used = 0
-        self.memory_left = self._memory_at_entry
+        self.memory_left = self.memory_at_entry
         time_budget = self.limits.time
         if time_budget is not None:
             now = clock.monotonic()

@@ -8,7 +8,6 @@ from ..errors import ArgumentError, LuaError, LuaException, LuaLimitError, LuaSy
 from ..load import load_chunk, skip_file_header
 from ..runtime import ops
 from ..runtime.collector import Collector
-from ..runtime.state import MEMORY_UNLIMITED
 from ..runtime.generators import call_generator
 from ..runtime.helpers import lua_where
 from ..runtime.stack import interrupt_caught
@@ -410,17 +409,29 @@ ERROR_FRAMES: dict[int, list] = {}
 ERROR_LINES: dict[int, int] = {}
 
 
-def _run_handler(st, handler, error: LuaError):
-    """Call xpcall's message handler; a failing handler is lua's LUA_ERRERR."""
-    key = id(sys._getframe())
-    # The first entry is the protected call that caught the error.
-    tb = error.__traceback__.tb_next if error.__traceback__ is not None else None
+def keep_error_lines(tb) -> list:
+    """The frames of traceback ``tb``, innermost first, each recorded in
+    ``ERROR_LINES`` at the line the error left it on, until
+    ``forget_error_lines`` is given their ids."""
     frames = []
     while tb is not None:
         frames.append(tb.tb_frame)
         ERROR_LINES[id(tb.tb_frame)] = tb.tb_lineno
         tb = tb.tb_next
     frames.reverse()
+    return frames
+
+
+def forget_error_lines(frame_ids) -> None:
+    for frame_id in frame_ids:
+        ERROR_LINES.pop(frame_id, None)
+
+
+def _run_handler(st, handler, error: LuaError):
+    """Call xpcall's message handler; a failing handler is lua's LUA_ERRERR."""
+    key = id(sys._getframe())
+    # The first entry is the protected call that caught the error.
+    frames = keep_error_lines(error.__traceback__.tb_next if error.__traceback__ is not None else None)
     ERROR_FRAMES[key] = frames
     try:
         results = ops.call(st, handler, (error.value,))
@@ -430,8 +441,7 @@ def _run_handler(st, handler, error: LuaError):
         return "error in error handling"
     finally:
         del ERROR_FRAMES[key]
-        for frame in frames:
-            ERROR_LINES.pop(id(frame), None)
+        forget_error_lines(map(id, frames))
     return results[0] if results else None
 
 
@@ -449,8 +459,7 @@ def _accounted_kilobytes(st, collector) -> float:
     sandbox never sees that, which would let a plugin watch its host."""
     if st.limits.memory is None and st.options.profile != "sandbox":
         return collector.kilobytes_in_use()
-    charged_from = st.limits.memory if st.limits.memory is not None else MEMORY_UNLIMITED
-    return max(charged_from - st.memory_left, 0) / 1024.0
+    return max(st.memory_at_entry - st.memory_left, 0) / 1024.0
 
 
 #: Digits ``_parse_in_base`` converts per ``int`` call: few enough that

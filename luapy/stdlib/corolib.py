@@ -42,7 +42,7 @@ from ..runtime.clock import charged_collect
 from ..runtime.generators import generator_form
 from ..runtime.stack import interrupt_caught
 from ..runtime.values import Coroutine, Function, Table
-from .base import ERROR_LINES
+from .base import forget_error_lines, keep_error_lines
 
 #: lua5.4 (LUAI_MAXCCALLS = 200) lets ``lua`` nest 198 coroutines, counting
 #: the C calls that run the main chunk.
@@ -82,25 +82,12 @@ _NO_ERROR = object()
 
 def _keep_error_frames(co, tb) -> None:
     """Keep the frames of traceback ``tb`` (innermost first) for
-    ``debug.traceback(co)``, each at the line the error left it on
-    (``ERROR_LINES``) for as long as ``co`` lives."""
-    frames = []
-    lines = {}
-    while tb is not None:
-        frames.append(tb.tb_frame)
-        lines[id(tb.tb_frame)] = tb.tb_lineno
-        tb = tb.tb_next
-    frames.reverse()
-    co.error_frames = frames
-    ERROR_LINES.update(lines)
+    ``debug.traceback(co)``, each at the line the error left it on, for as
+    long as ``co`` lives."""
+    co.error_frames = frames = keep_error_lines(tb)
     # Forgotten when ``co`` goes, or when closing it frees the frames
     # first: once freed, their ids can be a new frame's.
-    co.forget_error_frames = weakref.finalize(co, _forget_lines, tuple(lines))
-
-
-def _forget_lines(frame_ids) -> None:
-    for frame_id in frame_ids:
-        ERROR_LINES.pop(frame_id, None)
+    co.forget_error_frames = weakref.finalize(co, forget_error_lines, tuple(map(id, frames)))
 
 
 class LuaCoroutine(Coroutine):

@@ -560,9 +560,11 @@ def _builtin_arguments(frame) -> list:
 
 
 def _lua_levels(start):
-    """``frames.lua_levels``, seen from inside xpcall's message handler as
-    lua5.4 sees it: the handler runs on top of the levels the error came up
-    through (``base.ERROR_FRAMES``), between it and ``xpcall``."""
+    """The Lua levels from Python frame ``start`` (or a suspended
+    coroutine's frame list) outwards: frames of generated Lua functions and
+    of builtins, innermost first.  Inside xpcall's message handler they are
+    seen as lua5.4 sees them: the handler runs on top of the levels the
+    error came up through (``base.ERROR_FRAMES``), between it and ``xpcall``."""
     if type(start) is list:  # a suspended coroutine's frames
         yield from _lua_levels_of(start)
         return
@@ -588,7 +590,8 @@ def _lua_levels_of(frames):
 
 
 def _level_frame(level: int, start):
-    """``frames.level_frame`` over ``_lua_levels``."""
+    """The frame of Lua level ``level`` counted from ``start`` (level 0),
+    or None past the stack."""
     if level < 0:
         return None
     for seen, frame in enumerate(_lua_levels(start)):
@@ -607,7 +610,7 @@ def _python_line(frame) -> int:
 
 
 def _current_line(frame) -> int:
-    """``frames.current_line`` through ``_python_line``."""
+    """The Lua line a frame is on, read through ``_python_line``."""
     return int(_line_entry(frame))
 
 
