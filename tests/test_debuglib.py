@@ -594,3 +594,16 @@ def test_a_line_hook_set_in_a_call_hook_sees_the_called_functions_first_line():
     """
     ours, reference = run_both(source)
     assert ours == reference == "self,a,b"
+
+
+def test_coroutine_switches_stop_consulting_hooks_once_none_is_left():
+    runtime = LuaRuntime(profile="standard")
+    runtime.execute("""
+        local co = coroutine.wrap(function() coroutine.yield() end)
+        debug.sethook(function() end, "l"); debug.sethook()
+        co()""")
+    assert runtime._state.coroutines.on_switch is None
+    runtime.execute("""
+        co = coroutine.create(function() coroutine.yield() end)
+        debug.sethook(co, function() end, "l")""")
+    assert runtime._state.coroutines.on_switch is not None

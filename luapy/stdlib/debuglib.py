@@ -739,11 +739,13 @@ class _Hooks:
         running = self._running()
         if coroutine is not None and coroutine is not running:
             self.by_coroutine.pop(coroutine, None)
+            self._unwatch_if_unhooked()
             return
         if running is None:
             self.by_thread.pop(threading.get_ident(), None)
         else:
             self.by_coroutine.pop(running, None)
+        self._unwatch_if_unhooked()
         sys.settrace(None)
         frame = sys._getframe(1)
         while frame is not None:
@@ -788,6 +790,13 @@ class _Hooks:
         sched = getattr(self.st, "coroutines", None)
         if sched is not None:
             sched.on_switch = self.switch
+
+    def _unwatch_if_unhooked(self) -> None:
+        """With no hook left anywhere, coroutine switches need not call
+        ``switch`` any more."""
+        sched = getattr(self.st, "coroutines", None)
+        if sched is not None and not self.by_thread and not self.by_coroutine:
+            sched.on_switch = None
 
     def switch(self, coroutine) -> None:
         """``coroutine`` (the scheduler's main one for the main thread) runs
