@@ -10,6 +10,7 @@ from ..runtime import ops
 from ..runtime.values import MAXINT, MININT
 from .analysis import COMPARISONS, ERRING_NODES, has_effects, is_int_literal, is_multi
 from . import templates
+from .array_loops import slow_path
 from .templates import SIMPLE, attributable
 
 #: Past this many nested inline templates, results go to temporaries so the
@@ -24,6 +25,10 @@ MIN_TEMPLATE_FIELDS = 8
 
 class ExpressionCompiler:
     """The expression half of ``FunctionCompiler``."""
+
+    #: While compiling an array loop's copy of its body, that loop's plan
+    #: (``luapy.compile.array_loops``).
+    array_loop = None
 
     def expr(self, node, line: int | None = None) -> str:
         """Python expression text for the single value of ``node``, on its
@@ -191,8 +196,16 @@ class ExpressionCompiler:
         if type(key_node) is ast.Number and type(key_node.value) is int and key_node.value >= 1:
             return templates.array_read(self.simple(node.obj), key_node.value, desc, known_table)
         obj, key = self.operands([node.obj, node.key], force=True)
-        return templates.index_read(self.materialize(obj), self.materialize(key), desc,
-                                    self.is_int(node.key), known_table, self.is_positive_int(node.key))
+        ordinary = templates.index_read(self.materialize(obj), self.materialize(key), desc,
+                                        self.is_int(node.key), known_table, self.is_positive_int(node.key))
+        plan = self.array_loop
+        if plan is not None and (table := plan.table_at(node)) is not None:
+            return plan.read(table, ordinary)
+        return ordinary
+
+    def slow(self, call: str) -> str:
+        """A runtime helper's call on an operator's slow path."""
+        return call if self.array_loop is None else slow_path(call)
 
     def expr_Call(self, node) -> str:
         return self.call(node, first_value=True)
@@ -284,7 +297,7 @@ class ExpressionCompiler:
             left, right = self.operands([node.left, node.right])
             return f"ARITH({op!r}, {left}, {right}, {descs})"
         left, right = self.binary_operands(node)
-        slow = f"ARITH({op!r}, {left}, {right}, {descs})"
+        slow = self.slow(f"ARITH({op!r}, {left}, {right}, {descs})")
         right_int = self.is_int(node.right)
         left_int = self.is_int(node.left)
         checks = []
@@ -311,7 +324,7 @@ class ExpressionCompiler:
             python_op = "^" if op == "~" else op
             return f"({left} {python_op} {right} if {both_int} else {slow})"
         if op == "..":
-            return f"CONCAT(({left}, {right}), ({descs}))"
+            return self.slow(f"CONCAT(({left}, {right}), ({descs}))")
         return slow
 
     def comparison(self, node) -> str:
@@ -339,18 +352,15 @@ class ExpressionCompiler:
                 result = f"({left} == {right})"
             else:
                 result = (f"({left} == {right} if type({left}) is type({right}) and type({left}) is not Table "
-                          f"else EQ({left}, {right}))")
+                          f"else {self.slow(f'EQ({left}, {right})')})")
             return result if op == "==" else f"(not {result})"
         conditions = [f"type({operand}) is int" for operand, node_ in ((left, node.left), (right, right_node))
                       if not self.is_int(node_)]
         checks = " and ".join(conditions) if conditions else "True"
-        if op == "<":
-            return f"({left} < {right} if {checks} else LT({left}, {right}))"
-        if op == "<=":
-            return f"({left} <= {right} if {checks} else LE({left}, {right}))"
-        if op == ">":
-            return f"({left} > {right} if {checks} else LT({right}, {left}))"
-        return f"({left} >= {right} if {checks} else LE({right}, {left}))"
+        helper = "LT" if op in ("<", ">") else "LE"
+        # LT/LE take the operands of > and >= swapped.
+        slow = self.slow(f"{helper}({right}, {left})" if op in (">", ">=") else f"{helper}({left}, {right})")
+        return f"({left} {op} {right} if {checks} else {slow})"
 
     def expr_Concat(self, node) -> str:
         descs = ", ".join(repr(self.describe(o)) for o in node.operands)
@@ -362,8 +372,8 @@ class ExpressionCompiler:
         if len(values) == 2 and not all(type(o) is ast.String for o in node.operands):
             a, b = values
             return (f"({a} + {b} if type({a}) is str and type({b}) is str and CHARGE({ops.STRING_COST} + len({a}) + len({b})) "
-                    f"else CONCAT(({a}, {b}), ({descs},)))")
-        return f"CONCAT(({', '.join(values)},), ({descs},))"
+                    f"else {self.slow(f'CONCAT(({a}, {b}), ({descs},))')})")
+        return self.slow(f"CONCAT(({', '.join(values)},), ({descs},))")
 
     def expr_UnOp(self, node) -> str:
         op = node.op
@@ -376,7 +386,7 @@ class ExpressionCompiler:
             return f"{helper}({self.expr(node.operand)}, {desc!r})"
         value = self.simple(node.operand)
         if op == "-":
-            return f"(-{value} if type({value}) is int and {value} != MININT else NEG({value}, {desc!r}))"
+            return f"(-{value} if type({value}) is int and {value} != MININT else {self.slow(f'NEG({value}, {desc!r})')})"
         if op == "#":
             value = attributable(value)
             if self.is_table(node.operand):

@@ -9,6 +9,7 @@ from ..resolve import LocalVar, UpvalRef
 from ..runtime.frames import ForLine, QuietLine
 from .analysis import COMPARISONS, assigned_locals, has_effects, is_int_literal, is_multi, never_nil
 from . import templates
+from .array_loops import plan_array_loop
 
 #: Variables of generated code that no longer matter once the statement
 #: that set them is done: temporaries (``_t<n>``, ``_r<n>``, numbered
@@ -18,7 +19,7 @@ from . import templates
 #: ``_c<slot>``) and a generic for's state cell (``_s<slot>``).
 #: (The lookbehind follows the leading ``_`` so that the scan can skip to
 #: each underscore; the text scanned starts with a newline.)
-_DEAD_AFTER_STATEMENT = re.compile(r"(_(?<=\W_)(?:[tr](\d+)|[afmv]|fi|[gcs]\d+))\b")
+_DEAD_AFTER_STATEMENT = re.compile(r"(_(?<=\W_)(?:[tr](\d+)|[afmv]|fi|[gcs]\d+|arr\d+))\b")
 #: The Lua line of generated code that stands for no Lua code.
 NO_LINE = 0
 #: What lua5.4 names the hidden locals of a ``for`` loop.
@@ -36,6 +37,9 @@ HOIST_INDENT = 60
 #: The names generated code gives its variables: Lua locals and cells,
 #: temporaries and scratch (not ``_depth``/``_steps``, the chunk's counters).
 _GENERATED_NAME = re.compile(r"\b(?:l\d+|c\d+|_(?!depth\b|steps\b)[a-z]\w*)\b")
+#: Past this depth of Python indentation, a loop gets no array copy
+#: (``array_loop_plan``): it would be two levels deeper than the loop.
+ARRAY_LOOP_INDENT = 20
 #: From this depth of Python indentation on, an ``if`` adds none
 #: (``guarded_if``): CPython refuses 100 levels.
 FLAT_IF_INDENT = 40
@@ -401,10 +405,14 @@ class StatementCompiler:
             self.emit(f"SETINDEX({obj}, {key}, {value}, {desc!r})")
             return
         never_nil_value = value_node is not None and never_nil(value_node, self)
-        for line in templates.array_store(self.materialize(obj), self.materialize(key),
-                                          self.materialize(value), desc,
-                                          self.is_int(target.key), never_nil_value,
-                                          self.is_table(target.obj), self.is_positive_int(target.key)):
+        value = self.materialize(value)
+        lines = templates.array_store(self.materialize(obj), self.materialize(key), value, desc,
+                                      self.is_int(target.key), never_nil_value,
+                                      self.is_table(target.obj), self.is_positive_int(target.key))
+        plan = self.array_loop
+        if plan is not None and (table := plan.table_at(target)) is not None:
+            lines = plan.store(table, value, never_nil_value, lines)
+        for line in lines:
             self.emit(line)
 
     def stat_Return(self, node: ast.Return) -> None:
@@ -651,17 +659,21 @@ class StatementCompiler:
         self.close_locals(nactive)
 
     def _loop(self, node, header_lines, header: str, prologue=None, until=None,
-              chunks: str | None = None, loop_locals=(), header_line: int | None = None) -> None:
+              chunks: str | None = None, loop_locals=(), header_line: int | None = None,
+              array_loop=None) -> None:
         """Emit a Python loop for a Lua loop, handling exceptional jumps.
 
         With ``chunks`` (an expression yielding iterables whose iterations
         were charged in advance), the loop is two Python loops and the body
         carries no per-iteration accounting.  ``header_line`` is the Lua
-        line of the loop's header(s), if not the statement's.
+        line of the loop's header(s), if not the statement's.  With
+        ``array_loop`` (``(plan, charge)``: ``luapy.compile.array_loops``),
+        ``charge`` charges each chunk, and a chunk the plan's guard holds
+        for runs the plan's copy of the body.
         """
         if self.too_deep_for_a_loop():
             self.hoist(lambda: self._loop(node, header_lines, header, prologue, until, chunks, loop_locals,
-                                          header_line))
+                                          header_line, array_loop))
             return
         line = self.line
         if header_line is None:
@@ -689,6 +701,13 @@ class StatementCompiler:
             self.body_or_pass(lambda: self.block(node.body, until))
             self.close_locals(nactive)
         _, lines = self.capture(body)
+        if array_loop is not None:
+            plan, charge = array_loop
+            self.array_loop = plan
+            try:
+                _, copied = self.capture(body)
+            finally:
+                self.array_loop = None
         self.contexts.pop()
         self.splice(header_lines)
         quiet = QuietLine(line)
@@ -699,6 +718,22 @@ class StatementCompiler:
             # the body must also leave the outer loop (for/else idiom).
             self.emit(f"for _chunk in {chunks}:", header_line)
             self.indent += 1
+        if array_loop is not None:
+            # The copy runs the chunk until a slow path makes it stop
+            # trusting its tables; the rest of the chunk runs the body.
+            self.emit(f"_chunk = {charge}", quiet)
+            self.emit(f"if {plan.guard()}:", quiet)
+            self.indent += 1
+            for setup in plan.prologue():
+                self.emit(setup, quiet)
+            self.emit(header, header_line)
+            self.indent += 1
+            self.splice(copied)
+            self.emit(f"if not _ok: _chunk = _chunk[{plan.loop_var} - _chunk.start + 1:]; break", quiet)
+            self.indent -= 1
+            self.emit("else:", quiet)
+            self.emit("    continue", quiet)
+            self.indent -= 1
         self.emit(header, header_line)
         self.indent += 1
         if context.uses_exception:
@@ -769,12 +804,28 @@ class StatementCompiler:
         header_line = ForLine(self.line)
         if self.st.options.count_steps and len(self.contexts) < self.chunk.chunked_nesting:
             charged = "(_chunk if (_steps := _steps - FOR_CHUNK) >= 0 else CHARGED(_chunk))"
+            plan = self.array_loop_plan(node, step_node)
+            if plan is not None:
+                self._loop(node, [], f"for {loop_var} in _chunk:", prologue,
+                           chunks=f"FORCHUNKS({start}, {stop}, {step})", loop_locals=loop_locals,
+                           header_line=header_line, array_loop=(plan, charged))
+                return
             self._loop(node, [], f"for {loop_var} in {charged}:", prologue,
                        chunks=f"FORCHUNKS({start}, {stop}, {step})", loop_locals=loop_locals,
                        header_line=header_line)
         else:
             self._loop(node, [], f"for {loop_var} in FORRANGE({start}, {stop}, {step}):", prologue,
                        loop_locals=loop_locals, header_line=header_line)
+
+    def array_loop_plan(self, node: ast.NumericFor, step_node):
+        """The plan of a copy of the loop's body for array chunks
+        (``luapy.compile.array_loops``), when the loop counts by one from a
+        literal >= 1 and its body has the shape the copy needs."""
+        if (self.compact or node.binding.slot not in self.known_positive
+                or not (is_int_literal(step_node) and step_node.value == 1)
+                or self.indent > ARRAY_LOOP_INDENT):
+            return None
+        return plan_array_loop(node)
 
     def stat_GenericFor(self, node: ast.GenericFor) -> None:
         values = self.explist(node.exprs)

@@ -426,6 +426,16 @@ def runtime_namespace(st) -> dict:
         st.budget_check()
         return chunk
 
+    def APPENDS(chunk):
+        # The chunk of an array loop's copy (``compile.array_loops``) that
+        # appends a value per iteration: the blocks of 64 slots it opens
+        # (keys 1, 65, 129...), charged as the inline append charges them.
+        opened = (chunk.stop - 2) // 64 - (chunk.start - 2) // 64
+        if opened > 0:
+            left = st.memory_left = st.memory_left - append_cost * opened
+            if left < 0:
+                st.charge_memory(0)
+
     namespace = {
         "__builtins__": {},
         "st": st, "Table": Table, "Function": Function, "TailCall": TailCall,
@@ -441,7 +451,7 @@ def runtime_namespace(st) -> dict:
         "CHECK_CLOSABLE": CHECK_CLOSABLE, "CLOSE": CLOSE,
         "FORRANGE": _for_range, "GENFOR": GENFOR, "RecursionError": RecursionError,
         "TICK": TICK, "APPEND_COST": append_cost, "FORCHUNKS": FORCHUNKS, "CHARGED": CHARGED,
-        "FOR_CHUNK": for_chunk,
+        "FOR_CHUNK": for_chunk, "APPENDS": APPENDS, "GETTRACE": sys.gettrace,
         "OVERFLOW": st.stack_overflow,
     }
     return namespace
