@@ -290,18 +290,21 @@ def test_metatable_arguments_count_even_when_nil(real, ours):
 # ------------------------------------------------------------ memory charges
 
 
-def _charged(text: str) -> int:
+def _charged(text: str, pos=None) -> int:
     from luapy.options import Options
     from luapy.runtime.state import State
     from luapy.stdlib import dkjson
 
     st = State(Options(limits=Limits(steps=None, time=None)))
-    st.enter()
-    decode = dkjson.open_library(st).get("decode").call
-    before = st.memory_left
-    result = decode(text)
-    assert result[0] is not None, result
-    return before - st.memory_left
+    outermost = st.enter()
+    try:
+        decode = dkjson.open_library(st).get("decode").call
+        before = st.memory_left
+        result = decode(text, pos)
+        assert result[0] is not None, result
+        return before - st.memory_left
+    finally:
+        st.leave(outermost)
 
 
 def test_a_small_document_is_charged_by_the_byte_and_the_table():
@@ -314,6 +317,21 @@ def test_a_small_document_is_charged_by_the_byte_and_the_table():
     assert len(big) > dkjson.SMALL_DOCUMENT
     assert _charged(big) == (len(big) * dkjson.MEMORY_PER_INPUT_BYTE + 8001 * dkjson.MEMORY_PER_TABLE
                              + 16000 * dkjson.MEMORY_PER_STRING)
+
+
+def test_a_small_document_counts_its_tables_from_its_start():
+    # Every '{' and '[' from the start position on (those in strings too),
+    # none before it; a text without any '[' counts its objects alone.
+    from luapy.stdlib import dkjson
+
+    per_byte, per_table = dkjson.MEMORY_PER_SMALL_DOCUMENT_BYTE, dkjson.MEMORY_PER_TABLE
+    text = '[[{ {"a":[{"s":"[{"}, [], {}]}'
+    start = text.index('{"a"')
+    assert _charged(text, start + 1) == (len(text) - start) * per_byte + 7 * per_table
+    objects = '{"a":{"b":{}},"c":"{"}'
+    assert _charged(objects) == len(objects) * per_byte + 4 * per_table
+    shallow = "[" + ",".join(["[]"] * 500) + "]"  # 501 tables, nesting 2: the C scanner's
+    assert _charged(shallow) == len(shallow) * per_byte + 501 * per_table
 
 
 def _built_and_charged(text: str, memory) -> tuple[int, int]:

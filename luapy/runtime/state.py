@@ -66,18 +66,34 @@ _PARKED = -(1 << 62)
 #: however little of it was the call's own (see "Time" above).
 WALL_BACKSTOP = 4.0
 
-#: Which State's Lua this thread runs: set when a call from Python starts.
-#: For the few helpers that do work in proportion to a value but are called
-#: without a State (``luapy.runtime.args`` converting a string argument).
-_running = threading.local()
+class _Running(threading.local):
+    #: Which State's Lua this thread runs: set when a call from Python
+    #: starts.  For the few helpers that do work in proportion to a value
+    #: but are called without a State (``luapy.runtime.args`` converting a
+    #: string argument).  (A class attribute, so a thread that never ran
+    #: Lua reads None without ``getattr``'s default.)
+    state = None
+
+
+_running = _Running()
 
 
 def running_state():
     """The State whose Lua runs on this thread, or None."""
-    return getattr(_running, "state", None)
+    return _running.state
 
 
 class State:
+    # Slots: Lua code and every call from the host read and write these,
+    # and an instance with this many attributes in a dict pays a lookup for
+    # each.
+    __slots__ = ("options", "limits", "globals", "string_meta", "protected_calls", "type_metas", "loaded",
+                 "registered", "write_stdout", "next_function", "ipairs_iterator", "coroutines",
+                 "defer_calls", "run_tail_gen", "depth_cell", "steps_cell", "max_depth", "_time_budget",
+                 "memory_left", "memory_at_entry", "_chunk_at_entry", "_steps_used", "_chunk", "tripped",
+                 "entries", "_outer_running", "_due", "_watched", "_started", "_gc_at_start", "_cpu_base",
+                 "collector", "_trip_message", "__weakref__")
+
     def __init__(self, options: Options):
         self.options = options
         self.limits = options.limits
@@ -111,6 +127,7 @@ class State:
         #: Starts run out, so the first call settles and arms it.
         self.steps_cell = types.CellType(0)
         self.max_depth = options.limits.depth
+        self._time_budget = options.limits.time  # (Limits are frozen)
         self.memory_left = _UNLIMITED
         limits = options.limits
         self.memory_at_entry = limits.memory if limits.memory is not None else _UNLIMITED
@@ -166,18 +183,18 @@ class State:
         call from the host pays for this, so it reads and writes only what
         a fresh call needs.
         """
-        entries = self.entries + 1
-        self.entries = entries
-        if entries > 1:
+        if self.entries:
+            self.entries += 1
             return False
+        self.entries = 1
         running = _running
-        self._outer_running = getattr(running, "state", None)
+        self._outer_running = running.state
         running.state = self
         self.tripped = None
         self.depth_cell.cell_contents = 0
         self._steps_used = 0
         self.memory_left = self.memory_at_entry
-        time_budget = self.limits.time
+        time_budget = self._time_budget
         if time_budget is not None:
             now = clock.monotonic()
             self._started = now

@@ -1144,12 +1144,17 @@ def open_library(st: State) -> Table:
         steps.cell_contents = left
         if left < 0:
             st.budget_check()
-        # (Arrays are rarer than objects: their count starts at the first.)
-        first_array = s.find("[", start)
-        containers = s.count("{", start) + (s.count("[", first_array) if first_array >= 0 else 0)
         if size <= SMALL_DOCUMENT:
+            # Every '{' and '[' in one count: a copy with each '[' made a
+            # '{' (made in memchr strides, and no copy without a '[') costs
+            # a small document less than a second counting pass over it.
+            containers = s.replace("[", "{").count("{", start)
             cost = size * MEMORY_PER_SMALL_DOCUMENT_BYTE + containers * MEMORY_PER_TABLE
         else:
+            # (A large one isn't copied; arrays are rarer than objects:
+            # their count starts at the first.)
+            first_array = s.find("[", start)
+            containers = s.count("{", start) + (s.count("[", first_array) if first_array >= 0 else 0)
             cost = (size * MEMORY_PER_INPUT_BYTE
                     + containers * MEMORY_PER_TABLE
                     + (s.count('"', start) >> 1) * MEMORY_PER_STRING)
