@@ -86,3 +86,84 @@ def test_an_integer_parameter_takes_another_integer(lua):
             return r
         end
         return f(3)""") == 42
+
+
+# -- a parameter's lower bound past an early return ----------------------------
+
+def test_past_an_early_return_the_parameter_has_no_underflow_tests():
+    # ``if n < 2 then return n end``: in the integer copy of the
+    # single-result form, n >= 2 after it, so ``n - 1`` and ``n - 2`` can't
+    # pass math.mininteger and need no test; ``n - 3`` (n >= 2 only) still
+    # can't, but ``n + 1`` keeps its overflow test.
+    from tests.test_compile import _python_of
+    source = _python_of("""
+        local function f(n)
+            if n < 2 then return n - 5 end
+            return f(n - 1) + f(n - 2) + (n + 1)
+        end
+        return f(3)""")
+    single = source[source.index("def __s1"):]
+    copy = single[:single.index("\n   try:", single.index("if type(l2) is int:") + 1)]
+    assert "l2 >= -9223372036854775807" not in copy and "l2 >= -9223372036854775806" not in copy
+    assert "l2 <= 9223372036854775806" in copy
+    assert "l2 - 5 if True and l2 >= -9223372036854775803" in copy  # the early return's own
+
+
+@pytest.mark.parametrize("guard, bound", [("n < 2", 2), ("n <= 2", 3), ("2 > n", 2), ("2 >= n", 3)])
+def test_the_bound_each_comparison_gives(guard, bound):
+    from luapy.compile.function import early_return_bound
+    from luapy.parser import parse
+    from luapy.resolve import resolve
+    tree = parse(f"local function f(n) if {guard} then return 0 end return f(n - 1) end", "t")
+    resolve(tree)
+    body = tree.func.body.body[0].func.body
+    assert early_return_bound(body)[2] == bound
+
+
+@pytest.mark.parametrize("guard", [
+    "if n < 2 then return n else return 1 end",       # an else
+    "if n < 2 then n = n + 1 end",                    # no return
+    "if n < 2 then local x = 1; return n end",        # more than the return
+    "if n < 2.5 then return n end",                   # not an integer literal
+    "if n == 2 then return n end",
+])
+def test_other_first_statements_give_no_bound(guard):
+    from luapy.compile.function import early_return_bound
+    from luapy.parser import parse
+    from luapy.resolve import resolve
+    tree = parse(f"local function f(n) {guard} return f(n - 1) end", "t")
+    resolve(tree)
+    assert early_return_bound(tree.func.body.body[0].func.body) is None
+
+
+def test_results_past_the_bound_match_lua(lua, reference):
+    source = """
+        local function fib(n) if n < 2 then return n end return fib(n - 1) + fib(n - 2) end
+        local function down(n) if n <= math.mininteger + 2 then return n end return down(n - 1) end
+        local function wrap(n) if 0 > n then return n end return wrap(n - 1) end
+        local results = {fib(20), down(math.mininteger + 40), wrap(3)}
+        local ok, err = pcall(fib, "7")
+        results[#results + 1] = ok and err or "err"
+        return table.unpack(results)
+    """
+    assert lua.execute(source) == reference.execute(source)
+
+
+def test_a_bounded_parameter_refuses_a_smaller_integer(lua, reference):
+    with pytest.raises(LuaError, match=r"^chunk:4: cannot set local to -9223372036854775808: luapy compiled "
+                                       r"it for integers >= 2 only"):
+        lua.execute("""
+            local function fib(n)
+                if n < 2 then return n end
+                if n == 3 then debug.setlocal(1, 1, math.mininteger) end
+                return fib(n - 1) + fib(n - 2)
+            end
+            return fib(5)""", name="=chunk")
+    within = """
+        local function fib(n)
+            if n < 2 then return n end
+            if n == 3 then debug.setlocal(1, 1, 2) end
+            return fib(n - 1) + fib(n - 2)
+        end
+        return fib(5)"""
+    assert lua.execute(within) == reference.execute(within) == 3

@@ -13,7 +13,7 @@ import re
 from typing import TYPE_CHECKING
 
 from .. import ast
-from .analysis import call_free_lead
+from .analysis import call_free_lead, is_int_literal
 from .calls import CallCompiler
 from .expressions import ExpressionCompiler
 from ..runtime.frames import QuietLine
@@ -53,6 +53,31 @@ SINGLE_FORM_CHARS_PER_SOURCE_CHAR = 40
 #: ``type(lN) is int`` outside the string literals of a generated line
 #: (``repr`` of a str: single or double quotes, no triple quotes).
 _LITERAL_OR_INT_TEST = re.compile(r"""('(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")|type\((l\d+)\) is int""")
+#: ``lN >= <integer>`` outside the string literals of a generated line.
+_LITERAL_OR_LOWER_TEST = re.compile(r"""('(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")|\b(l\d+) >= (-?\d+)\b""")
+
+
+def early_return_bound(body: ast.Block):
+    """``if n < K then return ... end`` as a body's first statement, ``n`` a
+    parameter: ``(the statement, n's binding, the least n is after it)``,
+    or None.  (For integers: ``n <= K`` gives K + 1, ``K > n`` gives K.)"""
+    stats = body.body
+    if len(stats) < 2 or type(stats[0]) is not ast.If:
+        return None
+    guard = stats[0]
+    if guard.orelse is not None or len(guard.tests) != 1:
+        return None
+    cond, block = guard.tests[0]
+    if len(block.body) != 1 or type(block.body[0]) is not ast.Return:
+        return None
+    if type(cond) is not ast.BinOp or cond.op not in ("<", "<=", ">", ">="):
+        return None
+    name, limit, op = cond.left, cond.right, cond.op
+    if op in (">", ">="):
+        name, limit, op = limit, name, "<" if op == ">" else "<="
+    if type(name) is not ast.Name or not is_int_literal(limit):
+        return None
+    return guard, name.binding, limit.value if op == "<" else limit.value + 1
 
 
 class Proto:
@@ -254,6 +279,8 @@ class FunctionCompiler(StatementCompiler, ExpressionCompiler, CallCompiler):
         if counting:
             self.emit("nonlocal _depth, _steps")
         self.hoist_at = len(self.out)
+        guard = early_return_bound(node.body)
+        self.bound_guard = guard[0] if guard is not None else None
         self.begin_frame()
         for var in scope.params:
             if var.captured:
@@ -336,15 +363,27 @@ class FunctionCompiler(StatementCompiler, ExpressionCompiler, CallCompiler):
                     (1, f"{name} = {wrapper}", line)]
         form = [(1, None, line, 0),  # the first form's locals end where this one starts
                 (1, definition.replace(f"def __f{self.index}(", f"def {name}(", 1), line)]
+        guard_end = self.bound_guard_end
         if body and (body[0][1] or "").startswith("nonlocal "):
             form.append(body.pop(0))
+            guard_end = guard_end and guard_end - 1
         integers = self.integer_parameters(body, size)
         if integers:
+            bounded, bound = self.lower_bound(integers)
+            if bounded:
+                # ``debug.setlocal`` may then write only integers >= bound.
+                self.proto.single_typed_locals[bounded] = bound
             form.append((2, f"if {' and '.join(f'type({p}) is int' for p in integers)}:", QuietLine(line)))
-            for indent, text, *rest in body:
+            for number, (indent, text, *rest) in enumerate(body):
                 if text is not None and "type(l" in text:
                     text = _LITERAL_OR_INT_TEST.sub(
                         lambda m: m.group(1) or ("True" if m.group(2) in integers else m.group(0)), text)
+                if bounded and number >= guard_end and text is not None and f"{bounded} >= " in text:
+                    # Past ``if n < K then return end``, ``n >= c`` for c <= K:
+                    # the underflow tests of ``n - 1``, ``n - 2``.
+                    text = _LITERAL_OR_LOWER_TEST.sub(
+                        lambda m: m.group(1) or ("True" if m.group(2) == bounded and int(m.group(3)) <= bound
+                                                 else m.group(0)), text)
                 form.append((indent + 1, text, *rest))
             form.append((2, None, line, 0))
             size *= 2
@@ -372,6 +411,17 @@ class FunctionCompiler(StatementCompiler, ExpressionCompiler, CallCompiler):
                  if not var.captured and not self.is_reassigned(var) and f"l{var.slot}" in tested]
         self.proto.single_typed_locals = dict.fromkeys(names, "integer")
         return names
+
+    def lower_bound(self, integers: list[str]) -> tuple[str | None, int]:
+        """An integer parameter the body's first statement returns early for
+        below a literal (``if n < 2 then return n end``, ``bound_guard``),
+        and the least it can be after it: ``(None, 0)`` if none."""
+        guard = self.bound_guard
+        if guard is None or self.bound_guard_end is None:
+            return None, 0
+        _, var, bound = early_return_bound(self.node.body)
+        name = f"l{var.slot}"
+        return (name, bound) if name in integers else (None, 0)
 
     def begin_frame(self) -> None:
         """The first statement of the body (a hook for other back ends)."""

@@ -92,6 +92,13 @@ class LoopContext:
 class StatementCompiler:
     """The statement half of ``FunctionCompiler``."""
 
+    #: The body's first statement when it returns early for small values of
+    #: a parameter (``function.early_return_bound``), and the length of the
+    #: output once its code is emitted: the parameter's lower bound holds
+    #: from there on.
+    bound_guard = None
+    bound_guard_end = None
+
     def block(self, node: ast.Block, until=None) -> None:
         """Compile a block; ``until`` is a repeat loop's condition."""
         stats = node.body
@@ -128,6 +135,8 @@ class StatementCompiler:
         first_temp, first_line = self.temps, len(self.out)
         self.STATEMENTS[type(stat)](self, stat)
         self.let_go(first_temp, first_line)
+        if stat is self.bound_guard:
+            self.bound_guard_end = len(self.out)
         kind = type(stat)
         if kind is ast.Local:
             self.open_locals(local_names(stat.bindings))

@@ -270,13 +270,21 @@ _TYPED = {"integer": int, "table": Table}
 def check_typed_local(frame, name: str, value) -> None:
     """Refuse what ``debug.setlocal`` would write into a local whose type
     the compiled code relies on (``Proto.typed_locals``: a loop counter is
-    an integer, a local only set by a constructor a table)."""
+    an integer, a local only set by a constructor a table; and in a
+    single-result form, ``Proto.single_typed_locals``, an integer
+    parameter, which may have a lower bound)."""
     proto = proto_of_code(frame.f_code, frame.f_globals)
     expected = None
     if proto is not None:
         expected = proto.typed_locals.get(name)
         if expected is None and frame.f_code.co_name.startswith("__s"):
             expected = proto.single_typed_locals.get(name)
+    if type(expected) is int and type(value) is int:   # an integer parameter's lower bound
+        if value < expected:
+            raise LuaError(f"cannot set local to {value}: luapy compiled it for integers >= {expected} only")
+        return
+    if type(expected) is int:
+        expected = "integer"
     if expected is not None and type(value) is not _TYPED[expected]:
         raise LuaError(f"cannot set local to a {type_name(value)} value: luapy compiled it "
                        f"for {expected} values only")
