@@ -530,3 +530,51 @@ def test_deep_code_is_generated_at_load(body):
     assert not compiler.lazy and len(compiler.protos) >= 2
     shallow = load_chunk(st, never_called("x = 1"), "=t")
     assert [node.name for node, _ in shallow.proto.chunk.factories.compiler.lazy.values()] == ["never"]
+
+
+def _elseifs(n: int) -> str:
+    """An ``if`` whose ``elseif`` conditions need statements (each nests in
+    the previous ``else``)."""
+    return ("if f() then x = 1\n" + "".join(f"elseif f({k}) then x = {k}\n" for k in range(n)) + "end\n")
+
+
+@pytest.mark.parametrize("body", [
+    "if x then\n" * 10 + "x = f(x) + 1\n" + "end\n" * 10,
+    "for i = 1, 2 do\n" * 3 + "if x then x = f(i) end\n" + "end\n" * 3,
+    "while x do\n" + "repeat\n" + "for k, v in pairs(x) do\n" + "x = v\n" + "end\n"
+    + "until x\n" + "end\n" + "x = 1",
+    "do local y <close> = nil\n" * 10 + "x = f()\n" + "end\n" * 10,
+    "::a:: do ::b:: do ::c:: x = 1 if x then goto a end end end",
+    "if x then\n" + _elseifs(8) + "end\n",
+    "return " + "a and (" * 10 + "f()" + ")" * 10,
+    "local t = {" + "f(" * 9 + "{a = -#a .. a}" + ")" * 9 + "}",
+    "if x then\n" * 2 + "for i = 1, 2 do\n" * 2 + "local z <close> = nil\n"
+    + "x = a and f()\n" + "end\n" * 4,
+])
+def test_code_at_the_rules_edge_stays_within_what_may_wait(body):
+    # Each body is as deep as ``deferrable`` lets wait (nesting 10, or an
+    # expression 20 deep): what it generates must still be what the
+    # load-time rule compiles lazily, far inside what CPython accepts.
+    from luapy.compile.analysis import deferrable
+    from luapy.compile.chunk import ChunkCompiler
+    from luapy.compile.function import FunctionCompiler
+    from luapy.parser import parse
+    from luapy.resolve import resolve
+
+    tree = parse(never_called(body).replace("local function never()",
+                                            "local function never(...)"), "t")
+    resolve(tree)
+    never = _functions(tree.func)[1]
+    assert deferrable(never, {})
+    compiler = ChunkCompiler(LuaRuntime()._state, "t")
+    compiler.defers = False
+    FunctionCompiler(compiler, tree.func).compile()
+    first, end, eager = compiler.spans[compiler.indices[never.text.start]]
+    assert not eager        # (indentation levels past LAZY_MAX_INDENT, long lines, brackets)
+    assert end - first > 10
+
+
+def test_the_rule_counts_nesting_as_the_compiler_nests():
+    from luapy.compile import analysis, statements
+
+    assert analysis._MAX_NESTED_ELSE == statements.MAX_NESTED_ELSE
