@@ -1,10 +1,11 @@
-"""A nested function is compiled by CPython when its first closure is made.
+"""A nested function is generated and compiled when its first closure is made.
 
-Loading a chunk generates the Python of every function but compiles only
-the main function's (and any CPython might refuse); the rest compile on
-demand (``luapy.compile.chunk.LazyFactories``).  Nothing Lua can observe
-may change: errors found at load stay at load, line numbers, debug
-information, ``string.dump``, coroutines and budgets stay exact.
+Loading a chunk generates and compiles the Python of its main function (and
+of any function CPython might refuse, judged from the tree); the rest is
+generated, numbered and compiled on demand
+(``luapy.compile.chunk.LazyFactories``).  Nothing Lua can observe may
+change: errors found at load stay at load, line numbers, debug information,
+``string.dump``, coroutines and budgets stay exact.
 """
 
 from __future__ import annotations
@@ -37,8 +38,11 @@ def compiled(function) -> dict:
 def test_loading_compiles_only_the_main_function():
     st = LuaRuntime()._state
     main = load_chunk(st, MODULE, "=m")
-    assert compiled(main) == {"main chunk": True, "inner": False, "helper": False,
+    # ``inner`` is not even numbered: only generating ``helper`` finds it.
+    assert compiled(main) == {"main chunk": True, "helper": False,
                               "M.used": False, "M.unused": False}
+    assert sorted(node.name for node, _ in main.proto.chunk.factories.compiler.lazy.values()) == [
+        "M.unused", "M.used", "helper"]
 
 
 def test_a_factory_compiles_when_its_first_closure_is_made():
@@ -318,3 +322,259 @@ def test_the_depth_rule_holds_for_the_code_generated_today():
                         break
                     assert not re.match(r"\s*(for|while|try|with)\b", inner), (line, inner)
     assert handlers > 100
+
+
+# -- Generating a function's Python when its first closure is made -----------
+
+def test_a_function_is_generated_once_when_its_first_closure_is_made(monkeypatch):
+    from luapy.compile.chunk import LazyFactories
+
+    generated = []
+    generate = LazyFactories.generate
+
+    def recording(self, index, proto):
+        generated.append(proto.name)
+        return generate(self, index, proto)
+    monkeypatch.setattr(LazyFactories, "generate", recording)
+    runtime = LuaRuntime()
+    module = runtime.execute(MODULE)
+    assert sorted(generated) == ["M.unused", "M.used", "helper"]
+    for _ in range(3):
+        assert module.used(20) == 41
+    assert sorted(generated) == ["M.unused", "M.used", "helper", "inner"]
+    # In a coroutine too (the generator form numbers as the plain one).
+    assert runtime.execute("local m = ... return coroutine.wrap(function() return m.used(1) end)()",
+                           module) == 3
+    # (The anonymous function is the new chunk's.)
+    assert sorted(map(str, generated)) == ["M.unused", "M.used", "None", "helper", "inner"]
+
+
+def test_functions_generated_later_keep_lines_locals_and_upvalues_in_order():
+    ours, reference = run_both("""\
+local a, b = 1, 2
+local function outer(x)
+  local function middle(y)
+    local function inner(z)
+      local w = z + a
+      return w + b + x + y, debug.getinfo(1, "l").currentline
+    end
+    return inner
+  end
+  return middle
+end
+local inner = outer(10)(20)
+local names = {}
+for i = 1, 4 do names[#names + 1] = (debug.getupvalue(inner, i)) end
+local info = debug.getinfo(inner, "S")
+local sum, line = inner(30)
+local ok, err = pcall(inner, {})
+return table.concat(names, " "), info.linedefined, info.lastlinedefined, sum, line,
+       (err:gsub("^.-:(%d+):", "%1:"))
+""")
+    assert ours == reference
+
+
+def test_stripped_chunks_strip_the_functions_generated_later():
+    ours, reference = run_both("""\
+local f = load(string.dump(function(a)
+  local function g(b)
+    local function h() return a + b end
+    return h
+  end
+  return g
+end, true))
+local g = f(1)
+local h = g(2)
+local ok, err = pcall(function() return h() end)
+return (debug.getupvalue(h, 1)), (debug.getupvalue(g, 1)), tostring(ok), err
+""")
+    assert ours == reference
+
+
+def test_a_stripped_dump_of_a_function_generated_later_keeps_its_text():
+    runtime = LuaRuntime(profile="standard")
+    assert runtime.execute("""\
+local function outer(k)
+  return function(x) return function(y) return x * y + k end end
+end
+local f = load(string.dump(outer(3)(4), true))
+debug.setupvalue(f, 1, 5)
+debug.setupvalue(f, 2, 1)
+return f(2)""") == 11
+
+
+def test_generating_later_is_charged_to_the_call_that_makes_the_closure():
+    # A chunk Lua loaded: the load is charged for the main function only,
+    # the call that makes the big function's first closure for generating
+    # it; past its budget it fails, and a later attempt generates it whole.
+    lua = LuaRuntime(limits=Limits(steps=50_000_000, time=None))
+    lua.globals()["src"] = big_function(3000)
+    assert lua.execute("f = load(src) return type(f)") == "function"
+    tight = LuaRuntime(limits=Limits(steps=1_000_000, time=None))
+    tight.globals()["src"] = big_function(3000)
+    assert tight.execute("f = load(src) return type(f)") == "function"
+    with pytest.raises(LuaLimitError) as info:
+        tight.execute("return f()")
+    assert info.value.limit == "steps"
+    assert lua.execute("local big = f() local t = big({}, 1, 2) return #t, t[7]") == (2999, 15)
+
+
+def test_the_load_of_code_lua_loaded_is_charged_less_when_generation_waits():
+    from luapy.runtime.state import State
+
+    def steps_of(source_setup: str, script: str) -> int:
+        lua = LuaRuntime(limits=Limits(steps=10_000_000, time=None))
+        lua.globals()["src"] = source_setup
+        lua.execute(script)
+        st = lua._state
+        return st._steps_used + (st._chunk - st.steps_left) if isinstance(st, State) else 0
+    eager = never_called("if x then\n" * 12 + "x = x + 1\n" + "end\n" * 12)
+    module = big_function(300)
+    assert steps_of(module, "f = load(src)") < steps_of(module, "f = load(src) f()") - 300 * 100
+    # A function generated at load (too deep to wait) costs its call nothing more.
+    assert steps_of(eager, "f = load(src) f()") - steps_of(eager, "f = load(src)") < 1000
+
+
+# -- The rule that decides, from the tree, what is generated later ------------
+
+def _functions(node):
+    """Every ``ast.Function`` under ``node`` (itself included)."""
+    from luapy import ast
+
+    found = []
+    pending = [node]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, (list, tuple)):
+            pending.extend(item)
+        elif isinstance(item, ast.Node):
+            if type(item) is ast.Function:
+                found.append(item)
+            for cls in type(item).__mro__:
+                for name in getattr(cls, "__slots__", ()):
+                    if name not in ("line", "binding", "bindings", "scope", "target", "text"):
+                        pending.append(getattr(item, name, None))
+    return found
+
+
+def _corpus():
+    from pathlib import Path
+
+    from bench.bench_parse import make_module
+
+    root = Path(__file__).parent
+    paths = sorted(root.glob("lua/**/*.lua")) + sorted((root.parent.parent / "shared").glob("**/*.lua"))
+    return [make_module()] + [path.read_text(encoding="latin-1") for path in paths]
+
+
+def test_what_the_tree_lets_wait_is_far_from_what_cpython_refuses():
+    # Over every script of the test suites: each function ``deferrable``
+    # lets wait generates code the load-time rule would not compile eagerly
+    # (indentation, brackets), so generating it later hides no refusal.
+    import re
+
+    from luapy.compile.analysis import deferrable
+    from luapy.compile.chunk import ChunkCompiler, LAZY_MAX_INDENT, LAZY_MAX_OPENERS
+    from luapy.compile.function import FunctionCompiler
+    from luapy.errors import LuaSyntaxError
+    from luapy.parser import parse
+    from luapy.resolve import resolve
+
+    st = LuaRuntime()._state
+    checked = refused = 0
+    for source in _corpus():
+        try:
+            tree = parse(source, "t")
+            resolve(tree)
+        except LuaSyntaxError:
+            continue
+        compiler = ChunkCompiler(st, "t")
+        compiler.defers = False
+        FunctionCompiler(compiler, tree.func).compile()
+        memo = {}
+        for node in _functions(tree.func)[1:]:
+            index = compiler.indices[node.text.start]
+            first, end, eager = compiler.spans[index]
+            if not deferrable(node, memo):
+                refused += 1
+                continue
+            checked += 1
+            assert not eager or max(len(line) for line in compiler.source[first:end]) > 100
+            for line in compiler.source[first:end]:
+                assert len(line) - len(line.lstrip(" ")) <= LAZY_MAX_INDENT, line
+                depth = deepest = 0
+                for bracket in re.sub(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"", "", line):
+                    if bracket in "([{":
+                        depth += 1
+                        deepest = max(deepest, depth)
+                    elif bracket in ")]}":
+                        depth -= 1
+                assert deepest < LAZY_MAX_OPENERS // 2, line
+    assert checked > 1000 and refused > 0
+
+
+@pytest.mark.parametrize("body", [
+    "if x then\n" * 11 + "x = 1\n" + "end\n" * 11,
+    "while x do\n" * 4 + "x = 1\n" + "end\n" * 4,
+    "do local y <close> = nil\n" * 11 + "end\n" * 11,
+    "::a:: ::b:: do ::c:: do ::d:: do ::e:: x = 1 end end end goto a",
+    "return " + "a and (" * 11 + "f()" + ")" * 11,
+    "return " + "f(" * 21 + "1" + ")" * 21,
+    "return " + "{" * 21 + "a" + "}" * 21,
+    "local function g() " + "if x then\n" * 11 + "end\n" * 11 + " end",
+])
+def test_deep_code_is_generated_at_load(body):
+    st = LuaRuntime()._state
+    main = load_chunk(st, never_called(body), "=t")
+    compiler = main.proto.chunk.factories.compiler
+    assert not compiler.lazy and len(compiler.protos) >= 2
+    shallow = load_chunk(st, never_called("x = 1"), "=t")
+    assert [node.name for node, _ in shallow.proto.chunk.factories.compiler.lazy.values()] == ["never"]
+
+
+def _elseifs(n: int) -> str:
+    """An ``if`` whose ``elseif`` conditions need statements (each nests in
+    the previous ``else``)."""
+    return ("if f() then x = 1\n" + "".join(f"elseif f({k}) then x = {k}\n" for k in range(n)) + "end\n")
+
+
+@pytest.mark.parametrize("body", [
+    "if x then\n" * 10 + "x = f(x) + 1\n" + "end\n" * 10,
+    "for i = 1, 2 do\n" * 3 + "if x then x = f(i) end\n" + "end\n" * 3,
+    "while x do\n" + "repeat\n" + "for k, v in pairs(x) do\n" + "x = v\n" + "end\n"
+    + "until x\n" + "end\n" + "x = 1",
+    "do local y <close> = nil\n" * 10 + "x = f()\n" + "end\n" * 10,
+    "::a:: do ::b:: do ::c:: x = 1 if x then goto a end end end",
+    "if x then\n" + _elseifs(8) + "end\n",
+    "return " + "a and (" * 10 + "f()" + ")" * 10,
+    "local t = {" + "f(" * 9 + "{a = -#a .. a}" + ")" * 9 + "}",
+    "if x then\n" * 2 + "for i = 1, 2 do\n" * 2 + "local z <close> = nil\n"
+    + "x = a and f()\n" + "end\n" * 4,
+])
+def test_code_at_the_rules_edge_stays_within_what_may_wait(body):
+    # Each body is as deep as ``deferrable`` lets wait (nesting 10, or an
+    # expression 20 deep): what it generates must still be what the
+    # load-time rule compiles lazily, far inside what CPython accepts.
+    from luapy.compile.analysis import deferrable
+    from luapy.compile.chunk import ChunkCompiler
+    from luapy.compile.function import FunctionCompiler
+    from luapy.parser import parse
+    from luapy.resolve import resolve
+
+    tree = parse(never_called(body).replace("local function never()",
+                                            "local function never(...)"), "t")
+    resolve(tree)
+    never = _functions(tree.func)[1]
+    assert deferrable(never, {})
+    compiler = ChunkCompiler(LuaRuntime()._state, "t")
+    compiler.defers = False
+    FunctionCompiler(compiler, tree.func).compile()
+    first, end, eager = compiler.spans[compiler.indices[never.text.start]]
+    assert not eager        # (indentation levels past LAZY_MAX_INDENT, long lines, brackets)
+    assert end - first > 10
+
+
+def test_the_rule_counts_nesting_as_the_compiler_nests():
+    from luapy.compile import analysis, statements
+
+    assert analysis._MAX_NESTED_ELSE == statements.MAX_NESTED_ELSE

@@ -143,3 +143,159 @@ def returns_a_call(block: ast.Block) -> bool:
     return any(type(stat) is ast.Return and len(stat.exprs) == 1
                and type(stat.exprs[0]) in (ast.Call, ast.MethodCall)
                for stat in nested_statements(block))
+
+
+# -- Which functions may be generated later -----------------------------------
+
+#: A nested function's Python is generated when its first closure is made
+#: (``chunk.ChunkCompiler.nested_function``) only if nothing in it or in the
+#: functions nested in it could come near what CPython refuses, judged from
+#: the tree alone (``deferrable``): so whatever CPython could refuse is
+#: still generated, and compiled, at load.  How many levels of Python
+#: indentation its statements may take, counted as the compiler could at
+#: worst indent them: a loop 3 (a chunked ``for``'s two loops and the
+#: ``try`` of its jumps), an ``if`` 1 and 1 per ``elseif`` (each may nest in
+#: the previous ``else``, up to ``statements.MAX_NESTED_ELSE``), a block
+#: with labels 3 (its dispatch loop, segment test and ``try``), a
+#: ``<close>`` local 1 (the ``try`` around the rest of its block), an
+#: ``and``/``or`` 1 (the ``if`` of a right side that needs statements).  A
+#: body starts at most 6 levels deep in the generated module (``__chunk``,
+#: the factory, the function, its ``try``, the lazy prologue's ``try``, the
+#: single-result form's integer copy): 6 + 10 is ``chunk.LAZY_MAX_INDENT``.
+DEFERRED_MAX_NESTING = 10
+#: How deeply its expressions may nest (each level is at most a few
+#: brackets of Python, far from CPython's 200 nested brackets and its
+#: compiler's recursion; ``chunk.LAZY_MAX_OPENERS`` counts 100).
+DEFERRED_MAX_DEPTH = 20
+#: An ``if``'s ``elseif``s nest at most this deep (``statements.MAX_NESTED_ELSE``).
+_MAX_NESTED_ELSE = 8
+_LEAVES = frozenset((ast.Name, ast.Number, ast.String, ast.Nil, ast.TrueExpr, ast.FalseExpr,
+                     ast.Vararg))
+_LOOPS = (ast.While, ast.Repeat, ast.NumericFor, ast.GenericFor)
+
+
+class _TooDeep(Exception):
+    """The function may come near CPython's limits: generate it at load."""
+
+
+def deferrable(node: ast.Function, memo: dict) -> bool:
+    """May ``node``'s Python be generated later, when its first closure is
+    made?  Only if neither it nor any function nested in it could come near
+    CPython's limits (``DEFERRED_MAX_NESTING``, ``DEFERRED_MAX_DEPTH``).
+
+    ``memo`` (``id`` of a function -> the answer) makes every function's
+    nodes walked at most once however the answers are asked for; the walk
+    stops at the first excess (the compiler asks again of the functions
+    nested in one that is generated at load)."""
+    known = memo.get(id(node))
+    if known is None:
+        try:
+            _Measure(memo).block(node.body, 0)
+            known = True
+        except _TooDeep:
+            known = False
+        memo[id(node)] = known
+    return known
+
+
+class _Measure:
+    """The walk of ``deferrable``: raises ``_TooDeep`` at the first excess."""
+
+    __slots__ = ("memo",)
+
+    def __init__(self, memo: dict):
+        self.memo = memo
+
+    def block(self, block: ast.Block, nesting: int) -> None:
+        stats = block.body
+        for stat in stats:
+            if type(stat) is ast.Label:
+                nesting += 3
+                break
+        if nesting > DEFERRED_MAX_NESTING:
+            raise _TooDeep
+        expr = self.expr
+        for stat in stats:
+            t = type(stat)
+            if t is ast.Local or t is ast.Return:
+                for value in stat.exprs:
+                    expr(value, nesting, 0)
+                if t is ast.Local and "close" in stat.attribs:
+                    nesting += 1        # the rest of the block runs in a ``try``
+                    if nesting > DEFERRED_MAX_NESTING:
+                        raise _TooDeep
+            elif t is ast.Assign:
+                for value in stat.targets:
+                    expr(value, nesting, 0)
+                for value in stat.exprs:
+                    expr(value, nesting, 0)
+            elif t is ast.CallStat:
+                expr(stat.call, nesting, 0)
+            elif t is ast.If:
+                inner = nesting + 1 + min(len(stat.tests) - 1, _MAX_NESTED_ELSE)
+                for cond, body in stat.tests:
+                    expr(cond, inner, 0)
+                    self.block(body, inner)
+                if stat.orelse is not None:
+                    self.block(stat.orelse, inner)
+            elif t in _LOOPS:
+                inner = nesting + 3
+                if t is ast.While or t is ast.Repeat:
+                    expr(stat.cond, inner, 0)
+                elif t is ast.NumericFor:
+                    expr(stat.start, nesting, 0)
+                    expr(stat.stop, nesting, 0)
+                    if stat.step is not None:
+                        expr(stat.step, nesting, 0)
+                else:
+                    for value in stat.exprs:
+                        expr(value, nesting, 0)
+                self.block(stat.body, inner)
+            elif t is ast.Do:
+                self.block(stat.body, nesting)
+            elif t is ast.LocalFunction:
+                self.function(stat.func)
+            elif t is ast.FunctionStat:
+                expr(stat.target, nesting, 0)
+                self.function(stat.func)
+            # Goto, Break, Label: no code of their own to nest
+
+    def function(self, node: ast.Function) -> None:
+        if not deferrable(node, self.memo):
+            raise _TooDeep
+
+    def expr(self, node, nesting: int, depth: int) -> None:
+        t = type(node)
+        if t in _LEAVES:
+            return
+        depth += 1
+        if depth > DEFERRED_MAX_DEPTH or nesting > DEFERRED_MAX_NESTING:
+            raise _TooDeep
+        expr = self.expr
+        if t is ast.Index:
+            expr(node.obj, nesting, depth)
+            expr(node.key, nesting, depth)
+        elif t is ast.BinOp:
+            expr(node.left, nesting, depth)
+            # A right side that needs statements runs under an ``if``.
+            expr(node.right, nesting + (node.op == "and" or node.op == "or"), depth)
+        elif t is ast.Call or t is ast.MethodCall:
+            expr(node.func if t is ast.Call else node.obj, nesting, depth)
+            for arg in node.args:
+                expr(arg, nesting, depth)
+        elif t is ast.Concat:
+            for operand in node.operands:
+                expr(operand, nesting, depth)
+        elif t is ast.Table:
+            for field in node.fields:
+                if field.key is not None:
+                    expr(field.key, nesting, depth)
+                expr(field.value, nesting, depth)
+        elif t is ast.UnOp:
+            expr(node.operand, nesting, depth)
+        elif t is ast.Paren:
+            expr(node.expr, nesting, depth)
+        elif t is ast.Function:
+            self.function(node)
+        else:
+            raise _TooDeep      # a node this walk does not know: be safe

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import types
 import warnings
 
@@ -10,6 +11,7 @@ from ..errors import LuaSyntaxError
 from ..runtime.helpers import TableTemplate, TailCall, error_fixer, runtime_namespace, tail_runner
 from ..runtime.stack import ensure_compile_headroom
 from ..runtime.values import Function
+from .analysis import deferrable
 from .function import FunctionCompiler, Proto
 
 #: One space: deep Lua nesting must not multiply the size of the source.
@@ -53,7 +55,8 @@ class ChunkCompiler:
         #: loads the chunk (``luapy.load.LoadBudget``), else None.
         self.budget = budget
         self.source: list[str] = []
-        self.lines: list[int] = [0]  # Python line number -> Lua line
+        #: Python line number of the module -> Lua line (its ``LINES``).
+        self.lines: list[int] = [0] * (HEADER_LINES + 1)
         #: Python line number -> how its calls name their callees.
         self.call_sites: dict[int, tuple] = {}
         #: How deep numeric for loops may still charge by chunk (two Python
@@ -65,6 +68,7 @@ class ChunkCompiler:
         #: ``try`` of its jumps); three, at worst, on the retry.
         self.loop_blocks = 2
         self.constants: dict[str, object] = {}
+        self.constants_made = 0
         #: Characters of Python the single-result forms of the chunk's
         #: functions may still take (``FunctionCompiler.single_result_form``),
         #: set from the chunk's size as its main function starts.
@@ -80,11 +84,62 @@ class ChunkCompiler:
         #: in ``source``, and whether it must compile with the chunk
         #: (``LAZY_MAX_INDENT``).
         self.spans: dict[int, tuple[int, int, bool]] = {}
+        #: Whether a nested function's Python may be generated when its
+        #: first closure is made (``nested_function``): not for the
+        #: generator form, nor for reading (``generated_source``).
+        self.defers = True
+        #: The functions numbered but not generated yet: index ->
+        #: ``(node, the local a local function statement declares it as)``.
+        self.lazy: dict[int, tuple] = {}
+        #: Where each function's text starts in the source -> its index:
+        #: the same in both forms, and in a tree read again.
+        self.indices: dict[int, int] = {}
+        #: ``deferrable``'s answers, by where a function's text starts.
+        self.deferrable: dict[int, bool] = {}
+        #: Set once the chunk is loaded: what to do with a prototype
+        #: numbered later (``LazyFactories.adopt``).
+        self.adopt = None
 
     def constant(self, value) -> str:
-        name = f"K{len(self.constants)}"
+        name = f"K{self.constants_made}"
+        self.constants_made += 1
         self.constants[name] = value
         return name
+
+    def number(self, node: ast.Function, proto: Proto) -> int:
+        """Give ``node``, whose prototype is ``proto``, the next index."""
+        index = len(self.protos)
+        self.protos.append(proto)
+        self.indices[node.text.start] = index
+        if self.adopt is not None:
+            self.adopt(index, proto)
+        return index
+
+    def defer(self, node: ast.Function, declared_as) -> int:
+        """Number ``node`` and keep it to generate later: its subtree alone
+        (the resolver's link to the enclosing function's scope, which the
+        compiler never follows, would keep the whole tree)."""
+        if node.scope is not None:
+            node.scope.parent = None
+        index = self.number(node, Proto.of(node))
+        self.lazy[index] = (node, declared_as)
+        return index
+
+    def nested_function(self, compiler: type, node: ast.Function, declared_as) -> int:
+        """The index of ``node``, a function nested in one being generated
+        by a ``compiler`` (the class), generating its Python now unless it
+        is ``deferrable``: then that waits for its first closure
+        (``LazyFactories.generate``).  ``declared_as``: the local a ``local
+        function`` statement declares it as."""
+        index = self.indices.get(node.text.start)
+        if index is not None:
+            return index        # numbered by an earlier attempt, or by the other form
+        if self.defers and deferrable(node, self.deferrable):
+            return self.defer(node, declared_as)
+        inner = compiler(self, node)
+        inner.self_binding = declared_as
+        inner.compile()
+        return inner.index
 
     def table_template(self, node: ast.Table) -> TableTemplate | None:
         """The template of a constructor made only of constants, or None.
@@ -136,7 +191,15 @@ class ChunkCompiler:
         """Append a function's ``(indent, text, lua_line[, call sites])``,
         starting with its factory's ``def __proto_<index>(__up):``;
         returns its ``Proto.locvars``, from the entries whose text is None
-        (``FunctionCompiler.open_locals`` and ``close_locals``)."""
+        (``FunctionCompiler.open_locals`` and ``close_locals``).  A function
+        generated after the load that another generation of it (re-entered
+        from a finalizer) already added is not added again: None."""
+        head = lines[0][1]
+        index = int(head[len("def __proto_"):head.index("(")])
+        if self.adopt is not None and self.lazy.pop(index, None) is None:
+            return None
+        # A stripped chunk (``luapy.binchunk``) has no Lua lines, even later.
+        stripped = self.lines[-1] < 0
         locvars: list[list] = []
         active: list[int] = []
         source = self.source
@@ -166,14 +229,12 @@ class ChunkCompiler:
                 eager = len(text) > LAZY_MAX_LINE or (
                     text.count("(") + text.count("[") + text.count("{") >= LAZY_MAX_OPENERS)
             add_line(INDENT * indent + text)
-            add_lua_line(entry[2])
+            add_lua_line(-1 if stripped else entry[2])
             if len(entry) > 3:
                 call_sites[len(self.lines) - 1] = entry[3]
         end = len(source) + HEADER_LINES + 1
-        for index in active:
-            locvars[index][3] = end
-        head = source[first]
-        index = int(head[len(INDENT + "def __proto_"):head.index("(")])
+        for position in active:
+            locvars[position][3] = end
         self.spans[index] = (first, len(source), eager or deepest > LAZY_MAX_INDENT)
         return tuple(tuple(var) for var in locvars)
 
@@ -213,31 +274,35 @@ class ChunkCompiler:
         self.FUNCTION_COMPILER(self, chunk.func).compile()
         namespace = self.namespace()
         namespace.update(self.constants)
-        lines = [0] * HEADER_LINES + self.lines  # the header lines of module_source
-        namespace["LINES"] = lines
+        self.constants.clear()     # later ones are added as they are made
+        namespace["LINES"] = self.lines
         namespace["CHUNKNAME"] = self.chunkname
-        namespace["CALL_SITES"] = {number + HEADER_LINES: sites
-                                   for number, sites in self.call_sites.items()}
+        namespace["CALL_SITES"] = self.call_sites
         namespace["FIXERR"] = error_fixer(self.st)
         return namespace
 
     def compile(self, chunk: ast.Chunk, env, reread=None) -> Function:
         """The main function's closure.  The main function, and every
         function CPython might refuse (``LAZY_MAX_INDENT``), compile now;
-        the others when their first closure is made (``LazyFactories``)."""
+        the others when their first closure is made (``LazyFactories``),
+        and the Python of those ``deferrable`` is generated only then."""
         namespace = self.generate(chunk)
-        factories = LazyFactories(self.st, self.chunkname, namespace, self.source, self.spans)
+        factories = LazyFactories(self, namespace)
         source = ChunkSource(self.st, chunk, reread, self.chunked_nesting, self.protos, factories)
+        factories.chunk_source = source
         now = {index: factories.text(index)
                for index, (_, _, eager) in self.spans.items() if eager or index == 0}
         if self.budget is not None:
             # CPython's compile can't be interrupted: what it will cost is
             # charged, and must fit the time left, before it starts.
             self.budget.before_compile(sum(map(len, now.values())))
+        factories.charged = self.budget is not None
+        self.budget = None
+        self.templates.clear()      # (by ``id``: the tree may go)
+        self.label_ids.clear()
         for index, proto in enumerate(self.protos):
-            proto.chunk = source
-            proto.instantiate = factories.instantiator(index, proto)
-            namespace[f"P{index}"] = proto.instantiate
+            factories.adopt(index, proto)
+        self.adopt = factories.adopt
         for index, text in now.items():
             factories.compile(index, self.protos[index], text)
         return self.protos[0].instantiate(([env],))
@@ -265,60 +330,119 @@ def compile_generated(text: str, chunkname: str, lines, shift: int = 0):
 
 class LazyFactories:
     """The factories of one chunk's functions, each compiled by CPython the
-    first time a closure of it is made.
+    first time a closure of it is made, and the Python of a ``deferrable``
+    function generated only then.
 
     A module whose functions are mostly never called then costs little more
-    to load than its parse and code generation.  The source of each factory
-    not compiled yet is kept (as the generated module's lines); compiling it
-    alone gives the same code as compiling the module: it is compiled inside
-    the same ``__chunk`` header, and its line numbers are moved to its lines
-    in the module, which the line maps, local variable ranges and call sites
-    of the chunk count in.  A deferred compile runs inside whatever Lua call
-    makes the closure: it gets stack headroom, and like a load, must fit
-    that call's time budget before it starts (``State.reserve_time``).
+    to load than its parse and the code generation of its main function.
+    The chunk's compiler stays, with the subtrees of the functions not
+    generated yet (``ChunkCompiler.lazy``) and the source of the factories
+    not compiled yet (as the generated module's lines); compiling one alone
+    gives the same code as compiling the module: it is compiled inside the
+    same ``__chunk`` header, and its line numbers are moved to its lines in
+    the module, which the line maps, local variable ranges and call sites of
+    the chunk count in.  Generating and compiling run inside whatever Lua
+    call makes the closure: they get stack headroom; generating is charged
+    to that call's budgets as a ``load`` is if the chunk was loaded by Lua
+    (``luapy.load.LoadBudget``), and the compile must fit the call's time
+    budget before it starts (``State.reserve_time``).  It all happens once,
+    under the chunk's lock.
     """
 
-    __slots__ = ("st", "chunkname", "namespace", "source", "spans")
+    __slots__ = ("st", "compiler", "namespace", "chunk_source", "charged", "lock", "generating")
 
-    def __init__(self, st, chunkname: str, namespace: dict, source: list[str], spans: dict):
-        self.st = st
-        self.chunkname = chunkname
+    def __init__(self, compiler: ChunkCompiler, namespace: dict):
+        self.st = compiler.st
+        self.compiler = compiler
         self.namespace = namespace
-        #: The generated module's lines, while some factory is not compiled.
-        self.source = source
-        self.spans = dict(spans)
+        self.chunk_source: ChunkSource | None = None
+        #: Whether Lua loaded the chunk: its generation is charged then.
+        self.charged = False
+        self.lock = threading.RLock()
+        #: Generations under way (one may start inside another, from a
+        #: finalizer that a budget check runs).
+        self.generating = 0
 
     def text(self, index: int) -> str:
         """The factory of prototype ``index`` as a module of its own."""
-        first, end, _ = self.spans[index]
-        return "\n".join(HEADER + self.source[first:end]) + "\n"
+        first, end, _ = self.compiler.spans[index]
+        return "\n".join(HEADER + self.compiler.source[first:end]) + "\n"
+
+    def adopt(self, index: int, proto: Proto) -> None:
+        """Make ``proto``, numbered ``index``, a prototype of the chunk."""
+        proto.chunk = self.chunk_source
+        proto.instantiate = self.instantiator(index, proto)
+        self.namespace[f"P{index}"] = proto.instantiate
+        if self.compiler.lines[-1] < 0 and self.compiler.adopt is not None:
+            # Numbered after ``luapy.binchunk`` stripped the chunk.
+            from ..binchunk import NO_NAME
+            proto.source_upvalue_names = proto.upvalue_names
+            proto.upvalue_names = (NO_NAME,) * len(proto.upvalue_names)
 
     def instantiator(self, index: int, proto: Proto):
         """``proto.instantiate`` until the factory is compiled: compile it,
         then make the closure as ever after (``_instantiator``)."""
         def instantiate_first(upvals) -> Function:
             if proto.factory is None:
-                from ..load import LoadBudget
-                text = self.text(index)
-                ensure_compile_headroom()   # CPython's compiler recurses
-                self.st.reserve_time(len(text) * LoadBudget.COMPILE_SECONDS_PER_CHAR)
-                self.compile(index, proto, text)
+                self.ready(index, proto)
             return proto.instantiate(upvals)
         return instantiate_first
+
+    def ready(self, index: int, proto: Proto) -> None:
+        """Generate (if it was not) and compile the factory of ``proto``."""
+        from ..load import LoadBudget
+        with self.lock:
+            if proto.factory is not None:
+                return          # another thread did
+            ensure_compile_headroom()   # generating and CPython's compiler recurse
+            if index in self.compiler.lazy:
+                self.generate(index, proto)
+                if proto.factory is not None:
+                    return      # compiled by a generation re-entered from a finalizer
+            text = self.text(index)
+            self.st.reserve_time(len(text) * LoadBudget.COMPILE_SECONDS_PER_CHAR)
+            self.compile(index, proto, text)
+
+    def generate(self, index: int, proto: Proto) -> None:
+        """Generate the Python of prototype ``index`` (its nested functions
+        are numbered, not generated: ``ChunkCompiler.nested_function``)."""
+        from ..load import LoadBudget
+        compiler = self.compiler
+        node, declared_as = compiler.lazy[index]
+        budget = LoadBudget(self.st) if self.charged else None
+        self.generating += 1
+        compiler.budget = budget
+        try:
+            function = compiler.FUNCTION_COMPILER(compiler, node, index, Proto.of(node))
+            function.self_binding = declared_as
+            made = function.compile()
+        finally:
+            compiler.budget = None
+            self.generating -= 1
+            if not self.generating:
+                compiler.templates.clear()      # (by ``id``)
+                compiler.label_ids.clear()
+        self.namespace.update(compiler.constants)
+        compiler.constants.clear()
+        if made.locvars is not None:    # (else a generation it re-entered added it)
+            for name in _GENERATED:
+                setattr(proto, name, getattr(made, name))
+        if budget is not None:
+            budget.settle()
 
     def compile(self, index: int, proto: Proto, text: str | None = None) -> None:
         """Compile the factory of prototype ``index`` (whose ``text`` may be
         at hand), which becomes ``proto.factory``, and its closures' maker
         ``proto.instantiate``."""
-        first = self.spans[index][0]
+        compiler = self.compiler
+        first, end, _ = compiler.spans[index]
         if text is None:
             text = self.text(index)
         # (What fails here fails again at the next closure, as it would have
         # failed the load.)
-        code = compile_generated(text, self.chunkname, self.namespace["LINES"], first)
-        del self.spans[index]
-        if not self.spans:
-            self.source = None      # every factory is compiled
+        code = compile_generated(text, compiler.chunkname, self.namespace["LINES"], first)
+        del compiler.spans[index]
+        compiler.source[first:end] = [""] * (end - first)   # (numbering stays)
         chunk_code = next(const for const in code.co_consts if type(const) is types.CodeType)
         factory_code = next(const for const in chunk_code.co_consts
                             if type(const) is types.CodeType and const.co_name.startswith("__proto_"))
@@ -327,6 +451,11 @@ class LazyFactories:
         proto.factory = _bound_factory(factory_code, self.namespace, self.st)
         proto.instantiate = _instantiator(self.st, proto)
         self.namespace[f"P{index}"] = proto.instantiate
+
+
+#: What generating a function sets on its ``Proto``.
+_GENERATED = ("locvars", "has_tail_calls", "calls_itself", "typed_locals", "single_typed_locals",
+              "lazy_prologue")
 
 
 def _moved(code: types.CodeType, lines: int) -> types.CodeType:
@@ -362,19 +491,25 @@ class ChunkSource:
         self.protos = protos
 
     def compile_every_function(self) -> None:
-        """Compile now what closures would compile as they are first made
-        (for measuring the whole cost of a chunk)."""
-        for index, proto in enumerate(self.protos):
+        """Generate and compile now what closures would as they are first
+        made (for measuring the whole cost of a chunk)."""
+        index = 0
+        while index < len(self.protos):     # (generating numbers more)
+            proto = self.protos[index]
             if proto.factory is None:
-                self.factories.compile(index, proto)
+                self.factories.ready(index, proto)
+            index += 1
 
     def compile_generators(self) -> None:
         """Give every prototype of the chunk its ``gen_factory``."""
         from .generator import compile_generator_forms
-        ensure_compile_headroom()   # parsing and compiling recurse
-        tree = self.tree if self.reread is None else self.reread()
-        compile_generator_forms(self, tree)
-        self.tree = self.reread = None    # no longer needed
+        with self.factories.lock:
+            if self.protos[0].gen_factory is not None:
+                return          # another thread did
+            ensure_compile_headroom()   # parsing and compiling recurse
+            tree = self.tree if self.reread is None else self.reread()
+            compile_generator_forms(self, tree)
+            self.tree = self.reread = None    # no longer needed
 
 
 def _bind_cells(chunk_function, namespace: dict, st) -> dict:
@@ -458,5 +593,6 @@ def generated_source(st, chunk: ast.Chunk) -> str:
     """The Python source a chunk compiles to, for reading and for tests of
     the compiler (it is not run: ``compile_chunk`` builds the real one)."""
     compiler = ChunkCompiler(st, chunk.chunkname)
+    compiler.defers = False
     FunctionCompiler(compiler, chunk.func).compile()
     return compiler.module_source()

@@ -122,9 +122,7 @@ class ExpressionCompiler:
     def closure(self, node: ast.Function, declared_as: LocalVar | None = None) -> str:
         """A new closure of ``node``; ``declared_as`` is the local a ``local
         function`` statement declares it as (see ``calls_itself``)."""
-        inner = type(self)(self.chunk, node)      # the same back end, one level in
-        inner.self_binding = declared_as
-        inner.compile()
+        number = self.chunk.nested_function(type(self), node, declared_as)  # the same back end
         cells = []
         for kind, index in node.scope.upvalues:
             if kind == "local":
@@ -132,7 +130,7 @@ class ExpressionCompiler:
             else:
                 cells.append(f"u{index}")
         upvals = "(" + ", ".join(cells) + ("," if len(cells) == 1 else "") + ")"
-        return f"P{inner.index}({upvals})"
+        return f"P{number}({upvals})"
 
     def expr_Name(self, node) -> str:
         return self.name_value(node.binding)

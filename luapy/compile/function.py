@@ -88,6 +88,12 @@ class Proto:
                  "gen_factory", "chunk", "calls_itself", "typed_locals", "single_typed_locals",
                  "gen_locvars", "source_upvalue_names")
 
+    @classmethod
+    def of(cls, node: ast.Function) -> Proto:
+        """The prototype of ``node``, before its code is generated."""
+        return cls(node.name, node.line, node.end_line,
+                   node.scope.upvalue_names if node.scope is not None else (), node.text, node.is_method)
+
     def __init__(self, name: str, line: int, last_line: int = 0, upvalue_names=(),
                  text=None, is_method: bool = False):
         self.name = name
@@ -138,7 +144,11 @@ class FunctionCompiler(StatementCompiler, ExpressionCompiler, CallCompiler):
     #: (``CallCompiler.calls_itself``); the generator form's may not.
     DIRECT_SELF_CALLS = True
 
-    def __init__(self, chunk: ChunkCompiler, node: ast.Function):
+    def __init__(self, chunk: ChunkCompiler, node: ast.Function, index: int | None = None,
+                 proto: Proto | None = None):
+        """``index``: the prototype's number when the chunk numbered it
+        before (``ChunkCompiler.nested_function``), else the next one;
+        ``proto``: the ``Proto`` to fill in, else a new one."""
         self.chunk = chunk
         self.node = node
         self.scope = node.scope
@@ -150,9 +160,7 @@ class FunctionCompiler(StatementCompiler, ExpressionCompiler, CallCompiler):
         self.inline_depth = 0
         #: How many ``<close>`` variables are in scope here.
         self.open_closes = 0
-        self.proto = Proto(node.name, node.line, node.end_line,
-                           node.scope.upvalue_names if node.scope is not None else (),
-                           node.text, node.is_method)
+        self.proto = Proto.of(node) if proto is None else proto
         #: Slots of numeric-for variables that can only ever hold integers,
         #: those of them that are always ``>= 1``, and locals only ever set
         #: by a table constructor: their inline fast paths skip type tests.
@@ -171,10 +179,11 @@ class FunctionCompiler(StatementCompiler, ExpressionCompiler, CallCompiler):
         #: where in ``out`` their definitions go.
         self.hoisted: list[tuple[str, list]] = []
         self.hoist_at = 0
-        self.index = len(chunk.protos)
-        if self.index == 0:
+        if index is None:
+            index = chunk.number(node, self.proto)
+        self.index = index
+        if index == 0:
             chunk.single_form_allowance = node.size * SINGLE_FORM_CHARS_PER_SOURCE_CHAR
-        chunk.protos.append(self.proto)
         self.st = chunk.st
         self.budget = chunk.budget
         #: Helper calls instead of inline fast paths (``COMPACT_FUNCTION_SIZE``).

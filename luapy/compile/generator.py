@@ -129,6 +129,21 @@ class GeneratorChunkCompiler(ChunkCompiler):
         super().__init__(source.st, chunkname)
         self.chunked_nesting = chunked_nesting
         self.originals = source.protos
+        self.defers = False
+        #: The plain form's compiler, whose numbering this form follows.
+        self.plain = source.factories.compiler
+
+    def nested_function(self, compiler: type, node: ast.Function, declared_as) -> int:
+        """Generate ``node`` now, under the plain form's index for it: a
+        function the plain form has not numbered yet (nested in one it has
+        not generated) is numbered there first, to generate later."""
+        index = self.plain.indices.get(node.text.start)
+        if index is None:
+            index = self.plain.defer(node, declared_as)
+        inner = compiler(self, node, index)
+        inner.self_binding = declared_as
+        inner.compile()
+        return index
 
     def namespace(self) -> dict:
         namespace = generator_namespace(self.st)
