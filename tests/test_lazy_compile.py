@@ -472,6 +472,7 @@ def test_what_the_tree_lets_wait_is_far_from_what_cpython_refuses():
     # lets wait generates code the load-time rule would not compile eagerly
     # (indentation, brackets), so generating it later hides no refusal.
     import re
+    from pathlib import Path
 
     from luapy.compile.analysis import deferrable
     from luapy.compile.chunk import ChunkCompiler, LAZY_MAX_INDENT, LAZY_MAX_OPENERS
@@ -510,7 +511,10 @@ def test_what_the_tree_lets_wait_is_far_from_what_cpython_refuses():
                     elif bracket in ")]}":
                         depth -= 1
                 assert deepest < LAZY_MAX_OPENERS // 2, line
-    assert checked > 1000 and refused > 0
+    # About 500 functions in tests/lua and the bench module; over 1,000
+    # more when the official suite is at ../shared.
+    with_official_suite = (Path(__file__).parent.parent.parent / "shared" / "lua-5.4.8-tests").is_dir()
+    assert checked > (1000 if with_official_suite else 400) and refused > 0
 
 
 @pytest.mark.parametrize("body", [
