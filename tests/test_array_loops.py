@@ -170,6 +170,25 @@ PROGRAMS = {
         for i = 1, 300 do c[i] = a[i] + 1; a[i] = c[i] end
         return #a, a[1], a[300], c[300]
     """,
+    # Two stores into one table per iteration (a fuzzer's find: each
+    # appended), and an error after them in the first iteration.
+    "two stores per iteration": """
+        local t, u = {}, {}
+        for i = 1, 300 do t[i] = i; t[i] = -i end
+        for i = 1, 300 do u[i], u[i] = i, 2 * i end
+        local holder = {}
+        local ok = pcall(function()
+          local v = {}
+          holder[1] = v
+          for i = 1, 300 do v[i] = true; v[i] = i; local bad = '' // i end
+        end)
+        local w = holder[1]
+        local count = 0
+        for _ in pairs(t) do count = count + 1 end
+        for _ in pairs(u) do count = count + 1 end
+        for _ in pairs(w) do count = count + 1 end
+        return count, #t, t[300], #u, u[1], u[300], ok, #w, w[1]
+    """,
     # Tables whose chunk does not start where their array ends, or that
     # have a hash part: the ordinary body, same results.
     "not at the end": """

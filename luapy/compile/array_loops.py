@@ -42,12 +42,16 @@ _CONSTANTS = (ast.Nil, ast.TrueExpr, ast.FalseExpr, ast.Number, ast.String)
 class ArrayTable:
     """A local the body indexes at the loop's variable, and how."""
 
-    __slots__ = ("var", "read", "stored")
+    __slots__ = ("var", "read", "stores")
 
     def __init__(self, var: LocalVar):
         self.var = var
         self.read = False
-        self.stored = False
+        self.stores = 0     # how many targets of the body store into it
+
+    @property
+    def stored(self) -> bool:
+        return self.stores > 0
 
     @property
     def name(self) -> str:
@@ -60,11 +64,12 @@ class ArrayTable:
 
     @property
     def appends(self) -> bool:
-        """Written and never read: its chunk may start where its array
-        part ends, each iteration appending one value.  A table the body
-        also reads must hold the whole chunk already (read after a store,
-        an appended slot would be there, but read first it would not)."""
-        return self.stored and not self.read
+        """Written once per iteration and never read: its chunk may start
+        where its array part ends, each iteration appending one value.  A
+        table the body also reads must hold the whole chunk already (read
+        after a store, an appended slot would be there, but read first it
+        would not); one written twice would get two appends."""
+        return self.stores == 1 and not self.read
 
 
 class ArrayLoop:
@@ -179,7 +184,7 @@ class _Planner:
                     table = self.table(target)
                     if table is None:
                         return False
-                    table.stored = True
+                    table.stores += 1
                 elif type(target.binding) is LocalVar and target.binding is not self.var:
                     self.assigned.add(id(target.binding))
                 elif type(target.binding) is not UpvalRef:
