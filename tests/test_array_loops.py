@@ -332,3 +332,66 @@ def test_a_hook_set_by_an_operator_sees_the_rest_of_the_chunk(reference):
         return table.concat(lines, ",")
     """
     assert execute_in_child(source) == repr(reference.execute(source))
+
+
+# -- random bodies against lua5.4 ----------------------------------------------
+
+_OPERANDS = ["i", "s", "1", "2.5", "'7'", "nil", "t[i]", "u[i]", "(t[i] or 0)", "(u[i] or 1)", "-i",
+             "s .. ''", "(t[i] == nil)", "(i < 5 and t[i] or u[i])", "k"]
+_PREPARATIONS = ["", "for j = 1, N do t[j] = j end", "for j = 1, N do u[j] = j * 2 end",
+                 "for j = 1, N // 2 do t[j] = j end", "t.x = 1", "u[N + 5] = 3",
+                 "t[3] = setmetatable({}, mt)", "u[N // 3 + 1] = setmetatable({}, mt)", "t[2] = nil"]
+
+
+def _random_program(rnd) -> str:
+    """A loop of the copy's shape over two tables in some state, whose
+    operands may have metamethods that change the tables."""
+    def expr(depth=0):
+        if depth > 1 or rnd.random() < 0.5:
+            return rnd.choice(_OPERANDS)
+        op = rnd.choice(["+", "-", "*", "//", "%", "..", "<", "==", "and", "or"])
+        return f"({expr(depth + 1)} {op} {expr(depth + 1)})"
+
+    def statement():
+        return rnd.choice([f"t[i] = {expr()}", f"u[i] = {expr()}", f"s = {expr()}", f"local k = {expr()}",
+                           f"t[i], u[i] = {expr()}, {expr()}", f"t[i] = {expr()}"])
+    body = "; ".join(statement() for _ in range(rnd.randint(1, 4)))
+    return f"""
+        local N = {rnd.choice([3, 70, 1100, 2100])}
+        local holder, mt = {{}}, {{}}
+        mt.__add = function(a, b)
+          if type(a) == 'table' then setmetatable(holder[2], {{__newindex = function(tt, k, v) rawset(tt, k, 'n') end}}) end
+          return 1
+        end
+        mt.__concat = function(a, b) holder[1][N] = nil; return 'c' end
+        mt.__lt = function(a, b) return true end
+        mt.__eq = function(a, b) return true end
+        mt.__sub, mt.__mul, mt.__idiv, mt.__mod = mt.__add, mt.__add, mt.__add, mt.__add
+        local function run()
+          local t, u, s, k = {{}}, {{}}, 0, 0
+          holder[1], holder[2] = t, u
+          {chr(10).join(rnd.sample(_PREPARATIONS, 3))}
+          for i = {rnd.choice([1, 1, 2, 65])}, N do {body} end
+          return t, u, s
+        end
+        local ok, t, u, s = pcall(run)
+        local err
+        if not ok then err = tostring(t):gsub('^.-:%d+: ', ''); t, u = holder[1], holder[2] end
+        local ct, cu, sum = 0, 0, 0
+        for key, v in pairs(t) do ct = ct + 1; if type(v) == 'number' and math.type(key) == 'integer' then sum = sum + v * key end end
+        for key, v in pairs(u) do cu = cu + 1; if type(v) == 'number' and math.type(key) == 'integer' then sum = sum + v end end
+        return ok, err, ct, cu, tostring(sum), type(s) == 'table' and 'table' or tostring(s)
+    """
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_random_bodies_match_lua(seed, reference):
+    import random
+    rnd = random.Random(seed)
+    copied = 0
+    for _ in range(40):
+        source = _random_program(rnd)
+        copied += has_copy(source)
+        for make in RUNTIMES.values():
+            assert _results(make().execute(source)) == _results(reference.execute(source)), source
+    assert copied > 30
