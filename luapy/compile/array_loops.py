@@ -83,9 +83,8 @@ class ArrayLoop:
     def table_at(self, node: ast.Index) -> ArrayTable | None:
         """The table ``node`` reads or writes at the loop variable, if it is
         one of the plan's (every ``Index`` of a planned body is)."""
-        if type(node.obj) is not ast.Name or type(node.key) is not ast.Name or node.key.binding is not self.var:
-            return None
-        return self._by_var.get(id(node.obj.binding))
+        var = _indexed_at(node, self.var)
+        return None if var is None else self._by_var.get(id(var))
 
     def guard(self) -> str:
         """The test made at a chunk's start: every table plain, and each
@@ -133,6 +132,13 @@ class ArrayLoop:
     @property
     def loop_var(self) -> str:
         return f"l{self.var.slot}"
+
+
+def _indexed_at(node: ast.Index, loop_var: LocalVar):
+    """The binding of ``t`` in ``t[i]``, ``i`` the loop's variable; else None."""
+    if type(node.obj) is not ast.Name or type(node.key) is not ast.Name or node.key.binding is not loop_var:
+        return None
+    return node.obj.binding
 
 
 def slow_path(call: str) -> str:
@@ -219,10 +225,7 @@ class _Planner:
     def table(self, node: ast.Index) -> ArrayTable | None:
         """The ``ArrayTable`` of ``t[i]``: ``t`` a local declared before the
         loop and no closure's, ``i`` the loop's variable."""
-        obj, key = node.obj, node.key
-        if type(obj) is not ast.Name or type(key) is not ast.Name or key.binding is not self.var:
-            return None
-        var = obj.binding
+        var = _indexed_at(node, self.var)
         if type(var) is not LocalVar or var.captured or var is self.var or id(var) in self.declared:
             return None
         table = self.tables.get(id(var))

@@ -288,8 +288,7 @@ class FunctionCompiler(StatementCompiler, ExpressionCompiler, CallCompiler):
         if counting:
             self.emit("nonlocal _depth, _steps")
         self.hoist_at = len(self.out)
-        guard = early_return_bound(node.body)
-        self.bound_guard = guard[0] if guard is not None else None
+        self.early_return = early_return_bound(node.body)
         self.begin_frame()
         for var in scope.params:
             if var.captured:
@@ -423,12 +422,11 @@ class FunctionCompiler(StatementCompiler, ExpressionCompiler, CallCompiler):
 
     def lower_bound(self, integers: list[str]) -> tuple[str | None, int]:
         """An integer parameter the body's first statement returns early for
-        below a literal (``if n < 2 then return n end``, ``bound_guard``),
+        below a literal (``if n < 2 then return n end``, ``early_return``),
         and the least it can be after it: ``(None, 0)`` if none."""
-        guard = self.bound_guard
-        if guard is None or self.bound_guard_end is None:
+        if self.early_return is None or self.bound_guard_end is None:
             return None, 0
-        _, var, bound = early_return_bound(self.node.body)
+        _, var, bound = self.early_return
         name = f"l{var.slot}"
         return (name, bound) if name in integers else (None, 0)
 

@@ -92,11 +92,11 @@ class LoopContext:
 class StatementCompiler:
     """The statement half of ``FunctionCompiler``."""
 
-    #: The body's first statement when it returns early for small values of
-    #: a parameter (``function.early_return_bound``), and the length of the
-    #: output once its code is emitted: the parameter's lower bound holds
-    #: from there on.
-    bound_guard = None
+    #: ``function.early_return_bound`` of the body: its first statement
+    #: returns early for small values of a parameter; and the length of the
+    #: output once that statement's code is emitted: the parameter's lower
+    #: bound holds from there on.
+    early_return = None
     bound_guard_end = None
 
     def block(self, node: ast.Block, until=None) -> None:
@@ -135,7 +135,7 @@ class StatementCompiler:
         first_temp, first_line = self.temps, len(self.out)
         self.STATEMENTS[type(stat)](self, stat)
         self.let_go(first_temp, first_line)
-        if stat is self.bound_guard:
+        if self.early_return is not None and stat is self.early_return[0]:
             self.bound_guard_end = len(self.out)
         kind = type(stat)
         if kind is ast.Local:
@@ -814,14 +814,10 @@ class StatementCompiler:
         if self.st.options.count_steps and len(self.contexts) < self.chunk.chunked_nesting:
             charged = "(_chunk if (_steps := _steps - FOR_CHUNK) >= 0 else CHARGED(_chunk))"
             plan = self.array_loop_plan(node, step_node)
-            if plan is not None:
-                self._loop(node, [], f"for {loop_var} in _chunk:", prologue,
-                           chunks=f"FORCHUNKS({start}, {stop}, {step})", loop_locals=loop_locals,
-                           header_line=header_line, array_loop=(plan, charged))
-                return
-            self._loop(node, [], f"for {loop_var} in {charged}:", prologue,
+            # With an array copy, the chunk is charged before its guard.
+            self._loop(node, [], f"for {loop_var} in {'_chunk' if plan else charged}:", prologue,
                        chunks=f"FORCHUNKS({start}, {stop}, {step})", loop_locals=loop_locals,
-                       header_line=header_line)
+                       header_line=header_line, array_loop=(plan, charged) if plan else None)
         else:
             self._loop(node, [], f"for {loop_var} in FORRANGE({start}, {stop}, {step}):", prologue,
                        loop_locals=loop_locals, header_line=header_line)
