@@ -322,8 +322,18 @@ class StringLibrary:
         if type(work) is tuple:
             return work
         add = work.add
-        for whole, captures in work.matches:
-            add(whole, captures)
+        matches = work.matches
+        try:
+            for whole, captures in matches:
+                add(whole, captures)
+        except BaseException:
+            # Closed now, while the stack is shallow: a suspended scanner
+            # left for the cyclic collector (the error's traceback holds
+            # it) is closed whenever a collection happens to run, and
+            # CPython's close walks every running generator.  Under a deep
+            # coroutine stack (cstack.lua) that cost minutes.
+            matches.close()
+            raise
         return work.result()
 
     def _gsub_start(self, args):
