@@ -730,7 +730,8 @@ class StatementCompiler:
         if array_loop is not None:
             # The copy runs the chunk until a slow path makes it stop
             # trusting its tables; the rest of the chunk runs the body.
-            self.emit(f"_chunk = {charge}", quiet)
+            if charge != "_chunk":
+                self.emit(f"_chunk = {charge}", quiet)
             self.emit(f"if {plan.guard()}:", quiet)
             self.indent += 1
             for setup in plan.prologue():
@@ -811,9 +812,11 @@ class StatementCompiler:
         # CPython allows only 20 nested blocks, so deep nests use the
         # per-iteration countdown instead of a second Python loop.
         header_line = ForLine(self.line)
-        if self.st.options.count_steps and len(self.contexts) < self.chunk.chunked_nesting:
-            charged = "(_chunk if (_steps := _steps - FOR_CHUNK) >= 0 else CHARGED(_chunk))"
-            plan = self.array_loop_plan(node, step_node)
+        counting = self.st.options.count_steps
+        plan = self.array_loop_plan(node, step_node) if len(self.contexts) < self.chunk.chunked_nesting else None
+        # Without accounting, chunks are only worth it for an array copy.
+        if plan or counting and len(self.contexts) < self.chunk.chunked_nesting:
+            charged = "(_chunk if (_steps := _steps - FOR_CHUNK) >= 0 else CHARGED(_chunk))" if counting else "_chunk"
             # With an array copy, the chunk is charged before its guard.
             self._loop(node, [], f"for {loop_var} in {'_chunk' if plan else charged}:", prologue,
                        chunks=f"FORCHUNKS({start}, {stop}, {step})", loop_locals=loop_locals,
