@@ -79,6 +79,16 @@ def test_code_without_accounting_gets_the_copy_too():
     assert unchecked().execute("local t = {} for i = 1, 1000 do t[i] = i * 2 end return #t, t[1000]") == (1000, 2000)
 
 
+def test_array_loops_without_accounting_give_no_steps_away():
+    # Red team: each short array loop credited the countdown with the rest
+    # of a chunk it never charged, so library work ran free of the budget.
+    from luapy.options import Limits
+    lua = LuaRuntime(Options(count_steps=False, limits=Limits(steps=100_000, time=None)))
+    with pytest.raises(Exception, match="step budget exhausted"):
+        lua.execute("local t = {} for k = 1, 200000 do for i = 1, 1 do t[i] = i end "
+                    "local s = ('x'):rep(10) end return 'finished'")
+
+
 @pytest.mark.parametrize("loop", [
     "for i = 1, 10 do t[i] = f(i) end",                  # a call
     "for i = 1, 10 do t[i] = g end",                      # a global

@@ -413,7 +413,10 @@ def runtime_namespace(st) -> dict:
     # the rest first, right before the header takes the whole chunk.
     limits = st.limits
     for_chunk = FOR_CHUNK if limits.steps is not None or limits.time is not None else UNBUDGETED_FOR_CHUNK
-    steps_cell = st.steps_cell
+    # Code compiled without accounting uses chunks only for array loops and
+    # charges none: what a short chunk would give back goes nowhere (into
+    # the real countdown, it was steps for free: library work charges it).
+    steps_cell = st.steps_cell if st.options.count_steps else types.CellType(0)
 
     def FORCHUNKS(start, stop, step):
         iterations = _for_range(start, stop, step)
