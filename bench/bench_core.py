@@ -95,16 +95,14 @@ def main(rounds: int = 10) -> dict:
         # best: identical code in one runtime can run 10-40% slower than in
         # another for the life of that runtime (seen on fib; cause unknown),
         # which made the accounting figure swing from -15% to +28%.
-        runs = {f"{profile} {checked} {copy}": luapy_runner(source, checked == "on", profile)
+        runs = {(f"{profile} {checked}", copy): luapy_runner(source, checked == "on", profile)
                 for copy in range(RUNTIMES) for profile in PROFILES for checked in ("on", "off")}
         reference = lupa_runner(source)
         if reference is not None:
-            runs["lupa"] = reference
-        runs["python"] = HAND_WRITTEN[name]()
-        timed = interleaved_best(rounds, runs)
+            runs["lupa", 0] = reference
+        runs["python", 0] = HAND_WRITTEN[name]()
         best = {}
-        for run, seconds in timed.items():
-            variant = run.rsplit(" ", 1)[0] if run not in ("lupa", "python") else run
+        for (variant, _), seconds in interleaved_best(rounds, runs).items():
             best[variant] = min(best.get(variant, seconds), seconds)
         ours, theirs, python = best["standard on"], best.get("lupa"), best["python"]
         ratio = ours / theirs if theirs else None

@@ -676,7 +676,7 @@ class StatementCompiler:
         were charged in advance), the loop is two Python loops and the body
         carries no per-iteration accounting.  ``header_line`` is the Lua
         line of the loop's header(s), if not the statement's.  With
-        ``array_loop`` (``(plan, charge)``: ``luapy.compile.array_loops``),
+        ``array_loop`` (``(plan, charge)``: ``luapy.compile.array_loops``; charge None: uncounted code),
         ``charge`` charges each chunk, and a chunk the plan's guard holds
         for runs the plan's copy of the body.
         """
@@ -730,7 +730,7 @@ class StatementCompiler:
         if array_loop is not None:
             # The copy runs the chunk until a slow path makes it stop
             # trusting its tables; the rest of the chunk runs the body.
-            if charge != "_chunk":
+            if charge is not None:
                 self.emit(f"_chunk = {charge}", quiet)
             self.emit(f"if {plan.guard()}:", quiet)
             self.indent += 1
@@ -813,10 +813,13 @@ class StatementCompiler:
         # per-iteration countdown instead of a second Python loop.
         header_line = ForLine(self.line)
         counting = self.st.options.count_steps
-        plan = self.array_loop_plan(node, step_node) if len(self.contexts) < self.chunk.chunked_nesting else None
-        # Without accounting, chunks are only worth it for an array copy.
-        if plan or counting and len(self.contexts) < self.chunk.chunked_nesting:
-            charged = "(_chunk if (_steps := _steps - FOR_CHUNK) >= 0 else CHARGED(_chunk))" if counting else "_chunk"
+        chunkable = len(self.contexts) < self.chunk.chunked_nesting
+        plan = self.array_loop_plan(node, step_node) if chunkable else None
+        # Without accounting, chunks are only worth it for an array copy
+        # (and charge nothing).
+        if plan or counting and chunkable:
+            charged = ("(_chunk if (_steps := _steps - FOR_CHUNK) >= 0 else CHARGED(_chunk))"
+                       if counting else None)
             # With an array copy, the chunk is charged before its guard.
             self._loop(node, [], f"for {loop_var} in {'_chunk' if plan else charged}:", prologue,
                        chunks=f"FORCHUNKS({start}, {stop}, {step})", loop_locals=loop_locals,

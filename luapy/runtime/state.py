@@ -246,9 +246,9 @@ class State:
         if self.tripped is not None:
             self.steps_cell.cell_contents = _PARKED
             raise self._retrip()
-        # _settle, _countdown and _arm written out: in deep recursion
-        # (a sandbox's 200 levels) this runs every few hundred calls, and
-        # its own cost was a third of what accounting costs fib.
+        # _settle and _arm written out: in deep recursion (a sandbox's 200
+        # levels) this runs every few hundred calls, and its own cost was a
+        # third of what accounting costs fib.
         steps_cell = self.steps_cell
         used = self._steps_used + self._chunk - steps_cell.cell_contents
         self._steps_used = used
@@ -262,15 +262,12 @@ class State:
             if clock.monotonic() >= due:
                 self._check_time()
         depth_cell = self.depth_cell
-        levels_left = self.max_depth - depth_cell.cell_contents
-        if levels_left < 0:
+        depth = depth_cell.cell_contents
+        if depth > self.max_depth:
             depth_cell.cell_contents -= 1  # the call that went too deep never ran
             self._arm()
             raise LuaError("stack overflow", level=level)
-        chunk = CHECK_INTERVAL if levels_left > CHECK_INTERVAL else levels_left
-        if step_limit is not None and step_limit - used < chunk:
-            chunk = step_limit - used if used < step_limit else 0
-        self._chunk = steps_cell.cell_contents = chunk
+        self._chunk = steps_cell.cell_contents = self._countdown(depth, used)
         collector = self.collector
         if collector is not None:
             collector.at_safe_point()
