@@ -94,16 +94,21 @@ class CallCompiler:
 
     def arguments(self, args) -> str:
         """Argument list text (``a, b, *rest``) evaluated left to right."""
+        return ", ".join(self.argument_list(args))
+
+    def argument_list(self, args) -> list[str]:
+        """The text of each argument (the last maybe ``*rest``), evaluated
+        left to right into names or constants."""
         if not args:
-            return ""
+            return []
         if is_multi(args[-1]):
             # The expanded call runs last; earlier arguments are fixed first.
             head = [self.materialize(h) for h in self.operands(args[:-1], force=True)]
             tail = self.materialize(self.multi(args[-1]), kind="r")
-            return ", ".join(head + [f"*{tail}"])
+            return head + [f"*{tail}"]
         # Call templates mention the arguments twice (fast and slow branch):
         # keep them as names so the source never grows with nesting.
-        return ", ".join([self.materialize(a) for a in self.operands(args)])
+        return [self.materialize(a) for a in self.operands(args)]
 
     def multi(self, node) -> str:
         """Python expression text for the tuple of all values of ``node``."""
@@ -123,17 +128,38 @@ class CallCompiler:
         function = self.expr(node.func)
         if node.args and SIMPLE.match(function) is None and any(has_effects(a) for a in node.args):
             function = self.materialize(function)
-        args = self.arguments(node.args)
+        arg_list = self.argument_list(node.args)
+        args = ", ".join(arg_list)
         if self.calls_itself(node.func):
             self.proto.calls_itself = True
-            if first_value:
+            if first_value and self.fits_single_form(node.args):
                 self.single_result_calls = True
                 return self.call_site(templates.self_call_first_value(
-                    function, args, f"__s{self.index}", desc), desc)
-            return self.call_site(templates.self_call(function, args, f"__f{self.index}", desc), desc)
+                    function, args, f"__s{self.index}", self.single_form_arguments(arg_list), desc), desc)
+            results = self.call_site(templates.self_call(function, args, f"__f{self.index}", desc), desc)
+            return templates.first_value(results) if first_value else results
         template = self.CALL_TEMPLATES["helper" if self.compact else "call"]
         results = self.call_site(template(function, args, desc), desc)
         return templates.first_value(results) if first_value else results
+
+    def fits_single_form(self, args) -> bool:
+        """Can this self call pass its arguments to the single-result form?
+
+        That form takes exactly the declared parameters (a vararg function's
+        also ``*va``), so CPython's fastest call path serves it: a call of
+        fixed arity qualifies; one ending in a multi-value argument does not,
+        unless the function takes ``...``."""
+        return self.scope.is_vararg or not (args and is_multi(args[-1]))
+
+    def single_form_arguments(self, arg_list: list[str]) -> str:
+        """The arguments fitted to the single-result form's exact parameters:
+        missing ones are nil and extra ones dropped.  Arguments are names or
+        constants by now (``argument_list``), already evaluated, so dropping
+        one loses no effect."""
+        if self.scope.is_vararg:
+            return ", ".join(arg_list)
+        wanted = len(self.scope.params)
+        return ", ".join((arg_list + ["None"] * wanted)[:wanted])
 
     def calls_itself(self, callee) -> bool:
         """Is ``callee`` the local this function was declared as, so the

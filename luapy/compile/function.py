@@ -369,8 +369,15 @@ class FunctionCompiler(StatementCompiler, ExpressionCompiler, CallCompiler):
             return [(1, f"def {wrapper}(*args):", line),
                     (2, f"return (_v[0] if (_v := __f{self.index}(*args)) else None)", line),
                     (1, f"{name} = {wrapper}", line)]
+        if self.scope.is_vararg:
+            definition = definition.replace(f"def __f{self.index}(", f"def {name}(", 1)
+        else:
+            # Exact parameters, no ``*_``: CPython's fastest call path
+            # (``CALL_PY_EXACT_ARGS``) skips functions taking ``*args``, and
+            # every call of this form passes them all (``single_form_arguments``).
+            definition = f"def {name}({', '.join(f'l{var.slot}' for var in self.scope.params)}):"
         form = [(1, None, line, 0),  # the first form's locals end where this one starts
-                (1, definition.replace(f"def __f{self.index}(", f"def {name}(", 1), line)]
+                (1, definition, line)]
         guard_end = self.bound_guard_end
         if body and (body[0][1] or "").startswith("nonlocal "):
             form.append(body.pop(0))

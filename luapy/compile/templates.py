@@ -88,10 +88,24 @@ def array_store(obj: str, key: str, value: str, desc, key_is_int: bool, value_ne
 
 # -- calls --------------------------------------------------------------------
 
+#: A callee already in a Python variable of its own: read as it is, not
+#: copied into ``_f`` first.
+_VARIABLE = re.compile(r"(?:l|_t)\d+\Z")
+
+
+def callee(function: str) -> tuple[str, str]:
+    """The text that first reads the callee, and the name that reads it
+    again after that."""
+    if _VARIABLE.match(function):
+        return function, function
+    return f"(_f := {function})", "_f"
+
+
 def call(function: str, args: str, desc) -> str:
     """A call's tuple of results: a Lua function called directly."""
     packed = f"({args},)" if args else "()"
-    return f"(_f.call({args}) if type(_f := {function}) is Function else CALL(_f, {packed}, {desc!r}))"
+    first, again = callee(function)
+    return f"({again}.call({args}) if type({first}) is Function else CALL({again}, {packed}, {desc!r}))"
 
 
 def self_call(function: str, args: str, own_name: str, desc) -> str:
@@ -100,19 +114,22 @@ def self_call(function: str, args: str, own_name: str, desc) -> str:
     function while that local still holds it (``__me``, see
     ``luapy.compile.function``), else as any call."""
     packed = f"({args},)" if args else "()"
-    return (f"({own_name}({args}) if (_f := {function}) is __me else _f.call({args}) "
-            f"if type(_f) is Function else CALL(_f, {packed}, {desc!r}))")
+    first, again = callee(function)
+    return (f"({own_name}({args}) if {first} is __me else {again}.call({args}) "
+            f"if type({again}) is Function else CALL({again}, {packed}, {desc!r}))")
 
 
-def self_call_first_value(function: str, args: str, single_name: str, desc) -> str:
+def self_call_first_value(function: str, args: str, single_name: str, single_args: str, desc) -> str:
     """A self call (``self_call``) whose first value alone is wanted, as in
     ``fib(n - 1) + fib(n - 2)``: straight to the function's single-result
     form (``FunctionCompiler.single_result_form``), which returns the value
-    itself, so no tuple is built and taken apart."""
+    itself, so no tuple is built and taken apart.  ``single_args`` are the
+    arguments fitted to that form's exact parameters."""
     packed = f"({args},)" if args else "()"
-    return (f"({single_name}({args}) if (_f := {function}) is __me else "
-            f"(_v[0] if (_v := (_f.call({args}) if type(_f) is Function else CALL(_f, {packed}, {desc!r}))) "
-            f"else None))")
+    first, again = callee(function)
+    return (f"({single_name}({single_args}) if {first} is __me else "
+            f"(_v[0] if (_v := ({again}.call({args}) if type({again}) is Function "
+            f"else CALL({again}, {packed}, {desc!r}))) else None))")
 
 
 def method_call(method: str, args: str, desc) -> str:
@@ -150,8 +167,9 @@ def first_value(results: str) -> str:
 
 def gen_call(function: str, args: str, desc) -> str:
     packed = f"({args},)" if args else "()"
-    return (f"(yield from (_gf({args}) if type(_f := {function}) is Function and (_gf := _f.gen) is not None "
-            f"else CALLG(_f, {packed}, {desc!r})))")
+    first, again = callee(function)
+    return (f"(yield from (_gf({args}) if type({first}) is Function and (_gf := {again}.gen) is not None "
+            f"else CALLG({again}, {packed}, {desc!r})))")
 
 
 def gen_method_call(method: str, args: str, desc) -> str:
