@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import sys
 
-from bench.timing import interleaved_best
+from bench.timing import best_of_copies
 from luapy import LuaRuntime, Options
 from luapy.options import UNLIMITED
 
@@ -92,18 +92,15 @@ def main(rounds: int = 10) -> dict:
           f"{'acct standard':>14} {'acct sandbox':>13}")
     for name, source in PROGRAMS.items():
         # Each luapy variant runs in RUNTIMES fresh runtimes and keeps its
-        # best: identical code in one runtime can run 10-40% slower than in
-        # another for the life of that runtime (seen on fib; cause unknown),
-        # which made the accounting figure swing from -15% to +28%.
+        # best (``best_of_copies``): one runtime made the accounting figure
+        # swing from -15% to +28%.
         runs = {(f"{profile} {checked}", copy): luapy_runner(source, checked == "on", profile)
                 for copy in range(RUNTIMES) for profile in PROFILES for checked in ("on", "off")}
         reference = lupa_runner(source)
         if reference is not None:
             runs["lupa", 0] = reference
         runs["python", 0] = HAND_WRITTEN[name]()
-        best = {}
-        for (variant, _), seconds in interleaved_best(rounds, runs).items():
-            best[variant] = min(best.get(variant, seconds), seconds)
+        best = best_of_copies(rounds, runs)
         ours, theirs, python = best["standard on"], best.get("lupa"), best["python"]
         ratio = ours / theirs if theirs else None
         accounting = {profile: best[f"{profile} on"] / best[f"{profile} off"] - 1 for profile in PROFILES}

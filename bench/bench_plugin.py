@@ -8,8 +8,8 @@ of ``tests/data/pods-sample.json``, the 60 pods repeated to ``--calls``.
 Each pod's metadata is cut and serialised exactly as the resolver does it
 (``resolver.pods.cut_metadata`` and ``go_json``).
 
-Reported side by side, best of ``--rounds`` interleaved rounds, in
-microseconds per pod:
+Reported side by side, best of ``--rounds`` interleaved rounds (and of
+three fresh runtimes per luapy variant), in microseconds per pod:
 
 * ``json.loads``: CPython's C decoder on the same strings (the yardstick);
 * ``dkjson.decode``: our bundled dkjson called from Python, no Lua code;
@@ -30,7 +30,7 @@ import argparse
 import json
 import os
 
-from bench.timing import interleaved_best
+from bench.timing import best_of_copies
 from luapy import LuaRuntime, Options
 from resolver.plugins import LuaPlugin
 from resolver.pods import cut_metadata, go_json
@@ -45,6 +45,10 @@ def pod_documents(path: str = PODS) -> list[bytes]:
     with open(path, encoding="utf-8") as handle:
         pods = json.load(handle)["items"]
     return [go_json(cut_metadata(pod["metadata"])).encode("utf-8") for pod in pods]
+
+
+#: Fresh runtimes per luapy variant (see ``bench.timing.best_of_copies``).
+RUNTIMES = 3
 
 
 def _reference_dkjson():
@@ -67,13 +71,16 @@ def main(argv=None) -> None:
     texts = [d.decode("utf-8") for d in workload]
     lua_strings = [d.decode("latin-1") for d in workload]  # Lua strings: one char per byte
 
-    lua = LuaRuntime()
     with open(PLUGIN, encoding="utf-8") as handle:
-        lua.execute(handle.read(), name="@opengauss.lua")
-    plugin = lua.globals()["GetWorkloadTypeAndName"]._function
-    decode = lua.eval("require('dkjson').decode")._function
-    call_raw = lua.call_raw
+        source = handle.read()
 
+    def plugin_in(lua: LuaRuntime):
+        lua.execute(source, name="@opengauss.lua")
+        return lua.globals()["GetWorkloadTypeAndName"]._function
+
+    lua = LuaRuntime()
+    plugin = plugin_in(lua)
+    call_raw = lua.call_raw
     # The plugin must give the right answers before its speed means anything.
     answers = [call_raw(plugin, [s]) for s in lua_strings[:len(documents)]]
     expected = []
@@ -93,25 +100,28 @@ def main(argv=None) -> None:
                 function(item)
         return run
 
-    # The same plugin compiled without step and depth accounting: what the
-    # budget checks cost (issue target: under 15%).
-    unchecked = LuaRuntime(Options(count_steps=False))
-    with open(PLUGIN, encoding="utf-8") as handle:
-        unchecked.execute(handle.read(), name="@opengauss.lua")
-    unchecked_plugin = unchecked.globals()["GetWorkloadTypeAndName"]._function
-    unchecked_call = unchecked.call_raw
+    def calling(options: Options | None = None):
+        runtime = LuaRuntime(options)
+        function, call = plugin_in(runtime), runtime.call_raw
+        return each(lambda s: call(function, [s]), lua_strings)
 
-    with open(PLUGIN, "rb") as handle:
-        hosted = LuaPlugin("opengauss", handle.read())
+    def decoding():
+        runtime = LuaRuntime()
+        decode, call = runtime.eval("require('dkjson').decode")._function, runtime.call_raw
+        return each(lambda s: call(decode, [s, 1, None]), lua_strings)
 
-    runs = {
-        "json.loads": each(json.loads, texts),
-        "dkjson.decode": each(lambda s: call_raw(decode, [s, 1, None]), lua_strings),
-        "plugin call": each(lambda s: call_raw(plugin, [s]), lua_strings),
-        "plugin, no accounting": each(lambda s: unchecked_call(unchecked_plugin, [s]), lua_strings),
-        "resolver LuaPlugin.call": each(hosted.call, lua_strings),
-    }
+    def hosting():
+        return each(LuaPlugin("opengauss", source.encode()).call, lua_strings)
 
+    # Every luapy variant in RUNTIMES fresh runtimes, best kept
+    # (``best_of_copies``).  "no accounting" is the same plugin compiled
+    # without step and depth accounting: what the budget checks cost.
+    runs = {("json.loads", 0): each(json.loads, texts)}
+    for copy in range(RUNTIMES):
+        runs["dkjson.decode", copy] = decoding()
+        runs["plugin call", copy] = calling()
+        runs["plugin, no accounting", copy] = calling(Options(count_steps=False))
+        runs["resolver LuaPlugin.call", copy] = hosting()
     reference = _reference_dkjson()
     if reference is not None:
         try:
@@ -124,12 +134,13 @@ def main(argv=None) -> None:
                          reference.encode())
             with open(PLUGIN, "rb") as handle:
                 real.execute(handle.read())
-            runs["lupa + dkjson.lua"] = each(real.globals()[b"GetWorkloadTypeAndName"], workload)
+            runs["lupa + dkjson.lua", 0] = each(real.globals()[b"GetWorkloadTypeAndName"], workload)
 
-    results = interleaved_best(options.rounds, runs)
+    results = best_of_copies(options.rounds, runs)
     base = results["json.loads"]
     mean = sum(map(len, workload)) / calls
-    print(f"{calls} calls over {len(documents)} pods (mean document {mean:.0f} bytes), best of {options.rounds}")
+    print(f"{calls} calls over {len(documents)} pods (mean document {mean:.0f} bytes), "
+          f"best of {options.rounds} rounds and {RUNTIMES} runtimes")
     print(f"{'':24} {'us/pod':>9} {'x json.loads':>13}")
     for name, seconds in results.items():
         print(f"{name:24} {seconds / calls * 1e6:9.2f} {seconds / base:13.2f}")

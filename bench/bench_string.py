@@ -6,18 +6,21 @@ One Lua program runs 20,000 rounds of ``string.format`` (the same spec each
 time, as log/label building does), a ``gsub`` and a ``find`` with a
 capture, plus each operation on its own.  Prints seconds (best of the
 interleaved rounds: luapy and lupa take turns, so a slow spell of a shared
-machine hits both) and the ratio luapy/lupa.  Target (issue #14): the
+machine hits both; luapy's also best of three fresh runtimes) and the ratio
+luapy/lupa.  Target (issue #14): the
 ``all`` row within 4x of lupa.
 """
 
 from __future__ import annotations
 
 
-from bench.timing import interleaved_best
+from bench.timing import best_of_copies
 from luapy import LuaRuntime, Options
 from luapy.options import UNLIMITED
 
 ROUNDS = 20_000
+#: Fresh luapy runtimes per case (see ``bench.timing.best_of_copies``).
+RUNTIMES = 3
 
 BODIES = {
     "all": """
@@ -51,10 +54,11 @@ def main(rounds: int = 9) -> dict:
     print(f"{'case':8} {'luapy s':>9} {'lupa s':>9} {'ratio':>7}")
     for case, body in BODIES.items():
         source = program(body)
-        runs = {"luapy": LuaRuntime(Options(profile="standard", limits=UNLIMITED)).execute(source)}
+        runs = {("luapy", copy): LuaRuntime(Options(profile="standard", limits=UNLIMITED)).execute(source)
+                for copy in range(RUNTIMES)}
         if lua54 is not None:
-            runs["lupa"] = lua54.LuaRuntime().execute(source)
-        best = interleaved_best(rounds, runs)
+            runs["lupa", 0] = lua54.LuaRuntime().execute(source)
+        best = best_of_copies(rounds, runs)
         luapy_s, lupa_s = best["luapy"], best.get("lupa")
         ratio = luapy_s / lupa_s if lupa_s else None
         if ratio is not None:
