@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from .. import ast
 from ..resolve import GlobalRef, LocalVar, UpvalRef
+from ..runtime.ops import VALUES_PER_STEP
 from .analysis import constant_truth, has_effects, is_multi, returns_a_call
 from . import templates
 from .templates import SIMPLE, attributable
@@ -104,11 +105,24 @@ class CallCompiler:
         if is_multi(args[-1]):
             # The expanded call runs last; earlier arguments are fixed first.
             head = [self.materialize(h) for h in self.operands(args[:-1], force=True)]
-            tail = self.materialize(self.multi(args[-1]), kind="r")
-            return head + [f"*{tail}"]
+            return head + [f"*{self.spread(args[-1])}"]
         # Call templates mention the arguments twice (fast and slow branch):
         # keep them as names so the source never grows with nesting.
         return [self.materialize(a) for a in self.operands(args)]
+
+    def spread(self, node) -> str:
+        """The values of a multi-value ``node`` (a call or ``...``) about to
+        be spread into a longer list (arguments, a return list, a table
+        constructor), as a name.
+
+        Spreading copies every value, so a long run of them is charged
+        (``VALUES_PER_STEP``): otherwise ``local function f(...) return f(1, ...) end``
+        does quadratic work for one step a call, and a step budget alone
+        can't stop it."""
+        values = self.materialize(self.multi(node), kind="r")
+        if self.st.options.count_steps:
+            self.emit(f"if len({values}) > {VALUES_PER_STEP}: st.charge(len({values}) // {VALUES_PER_STEP})")
+        return values
 
     def multi(self, node) -> str:
         """Python expression text for the tuple of all values of ``node``."""
@@ -222,6 +236,6 @@ class CallCompiler:
             if len(nodes) == 1:
                 return self.multi(nodes[0])
             head = [self.materialize(v) for v in self.operands(nodes[:-1], force=True)]
-            return f"({', '.join(head)}, *{self.multi(nodes[-1])})"
+            return f"({', '.join(head)}, *{self.spread(nodes[-1])})"
         values = self.operands(nodes)
         return f"({', '.join(values)},)"

@@ -245,7 +245,7 @@ class ExpressionCompiler:
             else:
                 items.append(next(it))
         if expands:
-            items.append("*" + self.multi(fields[-1].value))
+            items.append("*" + self.spread(fields[-1].value))
         array = "[" + ", ".join(items) + "]"
         if not keyed:
             return f"NEWARRAY({array})"

@@ -21,7 +21,7 @@ from ..errors import ArgumentError, LuaError, LuaException, LuaLimitError, Opera
 from . import ops
 from .args import name_argument_error, to_number, typename
 from .frames import UNWINDING, is_hoisted_code, is_lua_code
-from .values import BUILTIN_CODES, MAXINT, MININT, Function, Table, _BoolKey, number_to_str
+from .values import BUILTIN_CODES, MAXINT, MININT, Function, Table, _BoolKey, float_to_int, number_to_str
 
 #: Loop iterations are charged to the step budget in batches of this many.
 LOOP_BATCH = 64
@@ -356,17 +356,25 @@ def runtime_namespace(st) -> dict:
         st.memory_left -= table_cost + slot_cost * (len(pairs) // 2 + (len(array) if array else 0))
         if st.memory_left < 0:
             st.charge_memory(0)
-        table = Table()
+        # The positional items are stored last, as lua5.4's SETLIST does, so
+        # they win over a keyed field for the same index, even with nil; they
+        # go in as the array part at once (a spread ``{n = 1, ...}`` may bring
+        # thousands), and keyed fields for their indices are left out.
+        positional = len(array) if array else 0
+        while array and array[-1] is None:
+            array.pop()
+        table = Table(array or None)
         for i in range(0, len(pairs), 2):
             key = pairs[i]
             value = pairs[i + 1]
             if key is None:
                 raise OperationError("table index is nil")
             if value is not None:
+                if positional:
+                    index = float_to_int(key) if type(key) is float else key
+                    if type(index) is int and 0 < index <= positional:
+                        continue
                 table.set(key, value)
-        if array:
-            for i, value in enumerate(array, 1):
-                table.set(i, value)
         return table
 
     def NEWARRAY(array):

@@ -244,6 +244,10 @@ STRING_COST = 48
 #: the Lua code around it.  Work done element by element in Python (a
 #: loop per byte or per value) is charged one step per element instead.
 BYTES_PER_STEP = 64
+#: Copying values (a spread ``f(1, ...)`` builds a tuple, the callee's
+#: ``...`` another) costs a reference count each, a few nanoseconds: a step
+#: per 16 of them.
+VALUES_PER_STEP = 16
 
 
 def charge_work(st, count: int) -> None:

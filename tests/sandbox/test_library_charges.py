@@ -317,3 +317,37 @@ def test_traversal_snapshots_are_charged_to_the_memory_budget():
     tight = LuaRuntime(limits=Limits(steps=None, time=60, memory=28 * MiB))
     assert tight.execute(setup + "return 'built'") == "built"  # the table alone fits
     assert outcome(tight, setup + "local k = next(t) next(t, k) return 'walked'") == ("limit", "memory")
+
+
+#: Spreading values copies each one; with a step budget alone (no time
+#: budget to fall back on) each must end in the step budget, quickly.
+SPREADS = {
+    # Each call forwards one value more: quadratic work in linear calls.
+    "growing-tail-call": "local function f(...) return f(1, ...) end return f()",
+    "growing-in-a-coroutine": "local function f(...) return f(1, ...) end "
+                              "return coroutine.wrap(function() return f() end)()",
+    "select-in-a-loop": "local function g(...) while true do local n = select('#', ...) end end "
+                        "return g(string.byte(('a'):rep(60000), 1, -1))",
+    "return-list": "local function g(...) while true do local a, b = 1, ... end end "
+                   "return g(string.byte(('a'):rep(60000), 1, -1))",
+    "keyed-constructor": "local function g(...) local t = {} while true do t.x = {n = 1, ...} end end "
+                         "return g(string.byte(('a'):rep(60000), 1, -1))",
+}
+
+
+@pytest.mark.parametrize("source", SPREADS.values(), ids=SPREADS.keys())
+def test_spreading_values_is_charged_to_the_step_budget(source):
+    # The time budget is only a backstop: without the charge the step
+    # budget lets these run for minutes, and the time budget trips first.
+    rt = LuaRuntime(limits=Limits(steps=300_000, time=20.0, memory=None))
+    with pytest.raises(LuaLimitError, match="step budget exhausted"):
+        rt.execute(source)
+
+
+def test_a_growing_spread_stops_after_few_calls():
+    # Charged a step per 16 values copied, a 300,000-step budget lets the
+    # spread grow to about sqrt(2 * 16 * 300,000) = 3,100 values, not 150,000.
+    rt = LuaRuntime(limits=Limits(steps=300_000, time=20.0, memory=None))
+    with pytest.raises(LuaLimitError, match="step budget exhausted"):
+        rt.execute("width = 0 local function f(...) width = select('#', ...) return f(1, ...) end f()")
+    assert 2_000 < rt.globals()["width"] < 4_000
