@@ -35,7 +35,7 @@ import weakref
 
 from . import helpers
 from .clock import charged_collect
-from .frames import dead_locals, is_lua_code, set_frame_local
+from .frames import dead_locals, function_of_frame, is_lua_code, set_frame_local
 from .state import CHECK_INTERVAL, State
 from .values import Coroutine, Function, Table, Userdata
 
@@ -251,11 +251,16 @@ class Collector:
                 if table.walk is not None:
                     walks.append((table, table.walk, table.walk.let_go(_long_string_or_collectable)))
                 held.append(_take_weak_entries(table, *mode))
+        # A running function is alive, as its CallInfo keeps it in lua5.4,
+        # even when a weak table is all that holds it otherwise: ``w[1]()``
+        # leaves it in a scratch variable the release clears.
+        running = _running_functions(frame)
         released = _release_temporaries(frame, operands)
         charged_collect()  # on Lua's behalf: its time is the call's
         _restore_temporaries(released)
         for table, array_refs, items in held:
             _put_back_survivors(table, array_refs, items)
+        del running  # (only now: the put-back looks at what is alive)
         for table, walk, slots in walks:
             walk.take_back(table.hash, slots)
 
@@ -430,6 +435,17 @@ def _release_temporaries(frame, operands: bool = True) -> list:
             value = None
         frame = frame.f_back
     return released
+
+
+def _running_functions(frame) -> list:
+    """The functions the Lua frames from ``frame`` outwards run (those
+    that can be found)."""
+    running = []
+    while frame is not None:
+        if is_lua_code(frame.f_code):
+            running.append(function_of_frame(frame))
+        frame = frame.f_back
+    return running
 
 
 def _restore_temporaries(released: list) -> None:
