@@ -34,7 +34,7 @@ from .chunk import ChunkCompiler, ChunkSource
 from .function import FunctionCompiler
 
 #: The helpers of ``luapy.runtime.helpers`` that may call a metamethod.
-_HELPERS = ("INDEX", "GLOBAL_U", "GLOBAL_L", "SETFIELD", "SETINDEX", "ARITH", "EQ", "LT", "LE", "CLOSE",
+_HELPERS = ("INDEX", "GLOBAL_U", "GLOBAL_L", "SETFIELD", "SETINDEX", "ARITH", "EQ", "LT", "LE", "CLOSEALL",
             "CONCAT", "NEG", "BNOT", "LEN")
 #: The tokens of generated code that matter to ``yieldable``: string
 #: literals (``repr`` of str: no triple quotes), parentheses, and a helper
@@ -91,7 +91,7 @@ class GeneratorFunctionCompiler(FunctionCompiler):
     def hoisted_call(self, name: str) -> str:
         return f"(yield from {name}())"
 
-    def close_handlers(self, value: str) -> None:
+    def close_handlers(self, closing: str) -> None:
         self.emit("except LuaError as _ce:")
         self.emit("    _cerr = _ce")
         self.emit("    raise")
@@ -99,7 +99,7 @@ class GeneratorFunctionCompiler(FunctionCompiler):
         self.emit("    _cerr = DROPPED")
         self.emit("    raise")
         self.emit("finally:")
-        self.emit(f"    if _cerr is not DROPPED: CLOSE({value}, _cerr)")
+        self.emit(f"    if _cerr is not DROPPED: CLOSEALL({closing}, _cerr)")
 
     def stat_GenericFor(self, node: ast.GenericFor) -> None:
         values = self.explist(node.exprs)

@@ -77,16 +77,19 @@ def local_names(variables) -> list[tuple[str, str]]:
 class LoopContext:
     """A Python loop we generated: a Lua loop or a label block's dispatcher."""
 
-    __slots__ = ("kind", "ident", "node", "uses_exception", "pc", "labels")
+    __slots__ = ("kind", "ident", "node", "uses_exception", "pc", "labels", "closes")
 
     def __init__(self, kind: str, ident: int | None, node):
-        self.kind = kind  # "loop" or "labels"
+        self.kind = kind  # "loop", "labels" or "hoist"
         #: A loop's number in its chunk, which a ``BreakJump`` names.
         self.ident = ident
         self.node = node
         self.uses_exception = False
         self.pc = None
         self.labels: dict[int, int] = {}
+        #: A hoist's: the ``<close>`` scopes open around it, whose ``try``
+        #: blocks stay in the function it is hoisted from.
+        self.closes = 0
 
 
 class StatementCompiler:
@@ -226,25 +229,56 @@ class StatementCompiler:
             self._until(until)
 
     def _close_scope(self, stat: ast.Local, rest, until) -> None:
+        """The rest of a block from its first ``<close>`` variable on, in
+        one ``try`` whatever the number of them: each is put on the block's
+        list of values to close (``_tbc<n>``) as it is declared, and
+        ``CLOSEALL`` closes them, last first, however the block ends.  (A
+        ``try`` per variable would stop at CPython's 20 nested blocks.)"""
+        closing = self.temp("tbc")
+        self.emit(f"{closing} = []")
+        self._to_be_closed(stat, closing)
+        self.emit("_cerr = None")
+        self.emit("try:")
+        self.open_closes += 1
+
+        def scope():
+            for other in rest:
+                if type(other) is ast.Local and "close" in other.attribs:
+                    self._declare_closed(other, closing)
+                else:
+                    self.statement(other)
+            if until is not None:
+                self._until(until)
+            if not rest and until is None:
+                self.emit("pass")
+        self.indented(scope)
+        self.open_closes -= 1
+        self.close_handlers(closing)
+
+    def _declare_closed(self, stat: ast.Local, closing: str) -> None:
+        """A ``local x <close> = v`` statement, ``v`` put on ``closing``."""
+        first_temp, first_line = self.temps, len(self.out)
+        self.stat_Local(stat)
+        self.let_go(first_temp, first_line)
+        self.open_locals(local_names(stat.bindings))
+        self._to_be_closed(stat, closing)
+
+    def _to_be_closed(self, stat: ast.Local, closing: str) -> None:
         var = stat.bindings[stat.attribs.index("close")]
         value = f"c{var.slot}[0]" if var.captured else f"l{var.slot}"
         # lua5.4 checks where the values end (the last one's line, here).
         line = getattr(stat.exprs[-1], "line", stat.line) if stat.exprs else stat.line
         self.emit(f"CHECK_CLOSABLE({value}, {var.name!r})", line)
-        self.emit("_cerr = None")
-        self.emit("try:")
-        self.open_closes += 1
-        self.indented(lambda: self.statements(rest, until))
-        self.open_closes -= 1
-        self.close_handlers(value)
+        self.emit(f"{closing}.append({value})")
 
-    def close_handlers(self, value: str) -> None:
-        """Close ``value`` however the scope ends, with the error if any."""
+    def close_handlers(self, closing: str) -> None:
+        """Close the values on ``closing`` however the scope ends, with the
+        error if any."""
         self.emit("except LuaError as _ce:")
         self.emit("    _cerr = _ce")
         self.emit("    raise")
         self.emit("finally:")
-        self.emit(f"    CLOSE({value}, _cerr)")
+        self.emit(f"    CLOSEALL({closing}, _cerr)")
 
     def stat_Label(self, node) -> None:
         pass
@@ -567,15 +601,16 @@ class StatementCompiler:
     def too_deep_for_a_loop(self) -> bool:
         """Would one more loop pass CPython's limits here: 20 nested blocks
         in a function, 100 levels of indentation in a module?"""
-        blocks = 0
+        blocks = self.open_closes
         for context in reversed(self.contexts):
             if context.kind == "hoist":
+                blocks -= context.closes
                 break
             # A label dispatcher is a loop and a ``try``.
             blocks += self.chunk.loop_blocks if context.kind == "loop" else 2
         else:
             blocks += 2                     # the function's own ``try``s
-        return blocks + self.open_closes + 3 > MAX_BLOCKS or self.indent > HOIST_INDENT
+        return blocks + 3 > MAX_BLOCKS or self.indent > HOIST_INDENT
 
     def hoist(self, compile_loop) -> None:
         """Compile a loop nested too deep as a function of its own.
@@ -591,7 +626,9 @@ class StatementCompiler:
         number = len(self.hoisted)
         name = f"__h{number + 1}"
         self.hoisted.append((name, []))     # its number, before any hoisted inside it
-        self.contexts.append(LoopContext("hoist", None, None))
+        context = LoopContext("hoist", None, None)
+        context.closes = self.open_closes
+        self.contexts.append(context)
         try:
             _, lines = self.capture(lambda: (self.begin_frame(), compile_loop()))
         finally:

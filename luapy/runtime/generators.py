@@ -26,7 +26,7 @@ from functools import partial
 from ..errors import LuaError, LuaException, LuaLimitError
 from . import helpers, ops
 from .frames import UNWINDING
-from .helpers import TailCall, locate_at_entry, runtime_namespace
+from .helpers import TailCall, locate_at_entry, runtime_namespace, unwinding_value
 from .values import Function, Table
 
 #: What a memory budget is charged for a closure's generator form (a
@@ -186,29 +186,39 @@ def generator_namespace(st) -> dict:
                          ("EQ", _truth), ("LT", _truth), ("LE", _truth), ("NEG", _first),
                          ("BNOT", _first), ("LEN", _first)):
         namespace[name + "G"] = yieldable(namespace[name], result)
-    close_normally = yieldable(namespace["CLOSE"], _nothing)
+    close_normally = yieldable(partial(helpers._close, st), _nothing)
 
-    def CLOSEG(value, error):
-        """``CLOSE`` in generator form: a ``__close`` may yield, as in
-        lua5.4 (locals.lua:853), on the way out of its block or while an
-        error unwinds it (``helpers._close``'s two cases)."""
-        if value is None or value is False:
-            return None
+    def close_one(value, error):
+        """``helpers._close`` in generator form: a ``__close`` may yield, as
+        in lua5.4 (locals.lua:853), on the way out of its block or while an
+        error unwinds it."""
         if error is None:
             return (yield from close_normally(value, None))
         handler = ops.metamethod(st, value, "__close")
         ops.check_callable_from_c(st, handler)  # lua5.4 unwinds outside any Lua frame
-        # The frame whose variable this is is gone for Lua (see _close).
-        unwinding = id(sys._getframe(1))
+        # The frame whose variable this is (CLOSEALLG's caller) is gone for
+        # Lua (see _close).
+        unwinding = id(sys._getframe(2))
         UNWINDING.add(unwinding)
         try:
-            # A budget error is the host's: the handler sees no error object.
-            yield from CALLG(handler, (value, None if isinstance(error, LuaLimitError) else error.value), None)
+            yield from CALLG(handler, (value, unwinding_value(st, error)), None)
         finally:
             UNWINDING.discard(unwinding)
         return None
 
-    namespace["CLOSEG"] = CLOSEG
+    def CLOSEALLG(values, error):
+        """``CLOSEALL`` in generator form."""
+        raised = None
+        for value in reversed(values):
+            if value is not None and value is not False:
+                try:
+                    yield from close_one(value, error)
+                except LuaError as failure:
+                    error = raised = failure
+        if raised is not None:
+            raise raised
+
+    namespace["CLOSEALLG"] = CLOSEALLG
     namespace.update({
         "CALLG": CALLG, "CONCATG": CONCATG, "GENFORG": GENFORG,
         "DONE": DONE, "DROPPED": DROPPED, "GeneratorExit": GeneratorExit,

@@ -164,39 +164,66 @@ def error_fixer(st):
     line name their callee).
     """
     def fix(error: LuaException, function_name: str) -> None:
-        tb = error.__traceback__
-        names = tb.tb_frame.f_globals
-        # A loop nested too deep runs in a function of its own (``hoist``):
-        # the error happened where that function was.
-        while (tb.tb_next is not None and is_hoisted_code(tb.tb_next.tb_frame.f_code)
-               and tb.tb_next.tb_frame.f_globals is names):
-            tb = tb.tb_next
-        where = _position(names, tb.tb_lineno)
+        tb = _raising_entry(error)
+        where = _position(tb.tb_frame.f_globals, tb.tb_lineno)
         if error.level == 1:
-            if type(error) is ArgumentError:
-                sites = names["CALL_SITES"].get(tb.tb_lineno, ())
-                positioned = name_argument_error(st, error, _callee_code(tb), sites)
-            elif type(error) is OperationError:
-                positioned = _callee_code(tb) not in BUILTIN_CODES
-            else:
-                # ``error``/``assert`` (luaL_where): no position where the
-                # code has no lines (a stripped chunk); the operations of
-                # luaG_runerror still say "?:-1:" there, as lua5.4 does.
-                positioned = not _stripped(names, tb.tb_lineno)
-            if positioned:
-                if type(error.value) is str and st.tripped is None:
-                    # The positioned message is a copy: ``error(s)`` in a
-                    # loop would otherwise copy megabytes per step, free.
-                    # (Not a limit error's: its budget is already out.)
-                    ops.charge_string(st, len(where) + 1 + len(error.value))
-                error.locate(where)
-            else:
-                error.level = 0  # failed inside a builtin: lua5.4 names no line
+            _locate_level_one(st, error, tb, where)
         elif error.level > 1:
             error.level -= 1
         if len(error.lua_traceback) < 22:
             error.lua_traceback.append(f"{where} in {function_name}")
     return fix
+
+
+def _raising_entry(error: LuaException):
+    """The traceback entry of the Lua frame an error is leaving."""
+    tb = error.__traceback__
+    names = tb.tb_frame.f_globals
+    # A loop nested too deep runs in a function of its own (``hoist``):
+    # the error happened where that function was.
+    while (tb.tb_next is not None and is_hoisted_code(tb.tb_next.tb_frame.f_code)
+           and tb.tb_next.tb_frame.f_globals is names):
+        tb = tb.tb_next
+    return tb
+
+
+def _locate_level_one(st, error: LuaException, tb, where: str) -> None:
+    """Position an error raised for the Lua frame of ``tb`` (level 1)."""
+    names = tb.tb_frame.f_globals
+    if type(error) is ArgumentError:
+        sites = names["CALL_SITES"].get(tb.tb_lineno, ())
+        positioned = name_argument_error(st, error, _callee_code(tb), sites)
+    elif type(error) is OperationError:
+        positioned = _callee_code(tb) not in BUILTIN_CODES
+    else:
+        # ``error``/``assert`` (luaL_where): no position where the
+        # code has no lines (a stripped chunk); the operations of
+        # luaG_runerror still say "?:-1:" there, as lua5.4 does.
+        positioned = not _stripped(names, tb.tb_lineno)
+    if positioned:
+        if type(error.value) is str and st.tripped is None:
+            # The positioned message is a copy: ``error(s)`` in a
+            # loop would otherwise copy megabytes per step, free.
+            # (Not a limit error's: its budget is already out.)
+            ops.charge_string(st, len(where) + 1 + len(error.value))
+        error.locate(where)
+    else:
+        error.level = 0  # failed inside a builtin: lua5.4 names no line
+
+
+def unwinding_value(st, error: LuaException):
+    """What a ``__close`` handler is given for the error unwinding its
+    variable's frame: the error object, a message already positioned as it
+    will read once out of the frame (``FIXERR`` then leaves it as it is).
+    A budget error is the host's: the handler sees no error object."""
+    if isinstance(error, LuaLimitError):
+        return None
+    # (Only an error leaving a Lua frame: one a ``__close`` raised was
+    # raised for the frame of that function, or for none.)
+    if error.level == 1 and error.__traceback__ is not None and "LINES" in error.__traceback__.tb_frame.f_globals:
+        tb = _raising_entry(error)
+        _locate_level_one(st, error, tb, _position(tb.tb_frame.f_globals, tb.tb_lineno))
+    return error.value
 
 
 def lua_where(level: int) -> str:
@@ -400,9 +427,19 @@ def runtime_namespace(st) -> dict:
         if value is not None and value is not False and ops.metamethod(st, value, "__close") is None:
             raise LuaError(f"variable '{name}' got a non-closable value")
 
-    def CLOSE(value, error):
-        if value is not None and value is not False:
-            _close(st, value, error)
+    def CLOSEALL(values, error):
+        """Close a block's ``<close>`` values, the last declared first.  An
+        error in one ``__close`` is the error the next ones get, and the one
+        the block ends with, as if each variable had a scope of its own."""
+        raised = None
+        for value in reversed(values):
+            if value is not None and value is not False:
+                try:
+                    _close(st, value, error)
+                except LuaError as failure:
+                    error = raised = failure
+        if raised is not None:
+            raise raised
 
     def GENFOR(values, count, state):
         steps = _generic_for(st, values, count)
@@ -459,7 +496,7 @@ def runtime_namespace(st) -> dict:
         "CALL": CALL, "EQ": EQ, "LT": LT, "LE": LE, "CHARGE": CHARGE,
         "CONCAT": CONCAT, "NEG": NEG, "BNOT": BNOT, "LEN": LEN,
         "NEWTABLE": NEWTABLE, "NEWARRAY": NEWARRAY, "NEWCONST": NEWCONST, "ADJUST": ADJUST,
-        "CHECK_CLOSABLE": CHECK_CLOSABLE, "CLOSE": CLOSE,
+        "CHECK_CLOSABLE": CHECK_CLOSABLE, "CLOSEALL": CLOSEALL,
         "FORRANGE": _for_range, "GENFOR": GENFOR, "RecursionError": RecursionError,
         "TICK": TICK, "APPEND_COST": append_cost, "FORCHUNKS": FORCHUNKS, "CHARGED": CHARGED,
         "FOR_CHUNK": for_chunk, "APPENDS": APPENDS, "GETTRACE": sys.gettrace,
@@ -604,12 +641,11 @@ def _close(st, value, error) -> None:
         ops.call_event(st, "__close", handler, value, None)
         return
     ops.check_callable_from_c(st, handler)  # lua5.4 unwinds outside any Lua frame
-    # The frame whose variable this is (CLOSE's caller) is gone for Lua.
+    # The frame whose variable this is (CLOSEALL's caller) is gone for Lua.
     unwinding = id(sys._getframe(2))
     UNWINDING.add(unwinding)
     try:
-        # A budget error is the host's: the handler sees no error object.
-        ops.call(st, handler, (value, None if isinstance(error, LuaLimitError) else error.value))
+        ops.call(st, handler, (value, unwinding_value(st, error)))
     finally:
         UNWINDING.discard(unwinding)
 
