@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from .. import ast
+from ..runtime import ops
+from ..runtime.values import float_to_int
 from ..resolve import GlobalRef
 
 COMPARISONS = frozenset(("==", "~=", "<", "<=", ">", ">="))
@@ -12,13 +14,59 @@ ERRING_NODES = (ast.Index, ast.Call, ast.MethodCall, ast.BinOp, ast.UnOp, ast.Co
 
 
 def constant_truth(node):
-    """The truthiness of a constant expression, or None if not constant."""
+    """The truthiness of a constant expression, or None if not constant
+    (to lua5.4's code generator: ``-1`` and ``2^53`` are constants too)."""
     t = type(node)
     if t in (ast.Number, ast.String, ast.TrueExpr):
         return True
     if t in (ast.Nil, ast.FalseExpr):
         return False
+    if folded_number(node) is not None:
+        return True
     return None
+
+
+def folded_number(node):
+    """The number lua5.4 folds ``node`` into at compile time (lcode.c's
+    ``constfolding``), or None: numerals and arithmetic on them, except a
+    division by zero, a bitwise operation on a number without an integer
+    value, and a result that is a NaN or a float zero."""
+    t = type(node)
+    if t is ast.Number:
+        return node.value
+    if t is ast.Paren:
+        return folded_number(node.expr)
+    if t is ast.UnOp and node.op in ("-", "~"):
+        operand = folded_number(node.operand)
+        if operand is None:
+            return None
+        if node.op == "-":
+            return _folded_result(ops.unm(operand))
+        operand = _integer_value(operand)
+        return None if operand is None else ~operand
+    if t is ast.BinOp and (node.op in ops.ARITH or node.op in ops.BITWISE):
+        left, right = folded_number(node.left), folded_number(node.right)
+        if left is None or right is None:
+            return None
+        if node.op in ops.BITWISE:
+            left, right = _integer_value(left), _integer_value(right)
+            if left is None or right is None:
+                return None
+            return ops.BITWISE[node.op](left, right)
+        if node.op in ("/", "//", "%") and right == 0:
+            return None
+        return _folded_result(ops.ARITH[node.op](left, right))
+    return None
+
+
+def _integer_value(number):
+    return number if type(number) is int else float_to_int(number)
+
+
+def _folded_result(number):
+    if type(number) is float and (number != number or number == 0):
+        return None  # (lua5.4 keeps NaN and -0.0 out of its constants)
+    return number
 
 
 def is_int_literal(node) -> bool:
