@@ -386,8 +386,14 @@ class LuaRuntime:
                 # no budget sees: a thread with a small stack would crash.
                 raise LuaError("C stack overflow")
             if type(function) is Function:  # ops.call's first case, without its frame
-                return function.call(*lua_args)
-            return lua_call(st, function, lua_args)
+                results = function.call(*lua_args)
+            else:
+                results = lua_call(st, function, lua_args)
+            if st.tripped is not None and outermost:
+                # A budget ran out and Lua code made its error another (a
+                # __close that raises): the budget is still the host's.
+                raise st.tripped
+            return results
         except LuaError:
             raise
         except RecursionError:

@@ -40,16 +40,38 @@ def test_weak_entries_go_at_a_collection(mode):
 
 
 @pytest.mark.parametrize("call", ["return (w[1]())", "return w[1]()", "local g = w[1] return g()"])
-def test_a_running_function_survives_a_collection_even_if_only_a_weak_table_holds_it(call):
+def test_a_running_function_survives_collections_even_if_only_a_weak_table_holds_it(call):
     # Its call keeps it alive in lua5.4; in luapy the callee of ``(w[1]())``
-    # sits in a scratch variable that a collection clears.
+    # sits in a scratch variable that a collection clears (and the second
+    # collection can no longer find it there).
     source = f"""
     local w = setmetatable({{}}, {{__mode = "v"}})
-    w[1] = function() collectgarbage() return w[1] ~= nil end
+    w[1] = function() collectgarbage() collectgarbage() return w[1] ~= nil end
     {call}
     """
     ours, reference = run_both(source)
     assert ours is reference is True
+
+
+def test_a_blocks_closed_values_are_not_kept_alive_after_it():
+    source = """
+    local w = setmetatable({}, {__mode = "k"})
+    local mt = {__close = function() end}
+    local counts = {}
+    local function count() collectgarbage() local n = 0 for _ in pairs(w) do n = n + 1 end return n end
+    do local a <close> = setmetatable({}, mt) w[a] = true end
+    counts[1] = count()
+    for i = 1, 2 do local b <close> = setmetatable({}, mt) w[b] = true end
+    counts[2] = count()
+    local function f()
+      do local c <close> = setmetatable({}, mt) local d <close> = setmetatable({}, mt) w[c] = true w[d] = true end
+      return count()
+    end
+    counts[3] = f()
+    return table.concat(counts, " ")
+    """
+    ours, reference = run_both(source)
+    assert ours == reference == "0 0 0"
 
 
 def test_weak_entry_goes_without_an_explicit_collection():

@@ -601,16 +601,17 @@ class StatementCompiler:
     def too_deep_for_a_loop(self) -> bool:
         """Would one more loop pass CPython's limits here: 20 nested blocks
         in a function, 100 levels of indentation in a module?"""
-        blocks = self.open_closes
+        blocks = 0
+        closes = self.open_closes   # a ``try`` with ``except`` and ``finally``: two blocks each
         for context in reversed(self.contexts):
             if context.kind == "hoist":
-                blocks -= context.closes
+                closes -= context.closes
                 break
             # A label dispatcher is a loop and a ``try``.
             blocks += self.chunk.loop_blocks if context.kind == "loop" else 2
         else:
             blocks += 2                     # the function's own ``try``s
-        return blocks + 3 > MAX_BLOCKS or self.indent > HOIST_INDENT
+        return blocks + 2 * closes + 3 > MAX_BLOCKS or self.indent > HOIST_INDENT
 
     def hoist(self, compile_loop) -> None:
         """Compile a loop nested too deep as a function of its own.

@@ -411,13 +411,13 @@ def _is_temporary(name: str) -> bool:
 
 def _release_temporaries(frame, operands: bool = True) -> list:
     """Let go of what the temporaries of the running Lua frames hold, for
-    one collection (see ``sweep``): a materialized operand (``_t<n>``) may
-    still be needed, so (with ``operands``) it becomes a weak reference,
-    put back if its object survives; the walrus scratch variables (``_v``,
-    ``_f``...) and call results (``_r<n>``) are only read right after they
-    are set, never across a call, so they are cleared (they often hold a
-    stale results tuple), and so are locals out of scope
-    (``frames.dead_locals``)."""
+    one collection (see ``sweep``): a materialized operand (``_t<n>``) or a
+    callee (``_f``, maybe running) may still be needed, so (with
+    ``operands``) it becomes a weak reference, put back if its object
+    survives; the other walrus scratch variables (``_v``...) and call
+    results (``_r<n>``) are only read right after they are set, never
+    across a call, so they are cleared (they often hold a stale results
+    tuple), and so are locals out of scope (``frames.dead_locals``)."""
     released = []
     while frame is not None:
         if is_lua_code(frame.f_code):
@@ -425,7 +425,8 @@ def _release_temporaries(frame, operands: bool = True) -> list:
                      if _is_temporary(name) and value is not None]
             for name in names:
                 value = frame.f_locals[name]
-                if name[1] == "t":
+                if name[1] == "t" or name[1] == "f":
+                    # (A callee in ``_f`` may be running: put back too.)
                     if not operands or not _collectable(value):
                         continue
                     released.append((frame, name, weakref.ref(value)))

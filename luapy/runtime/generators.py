@@ -214,7 +214,13 @@ def generator_namespace(st) -> dict:
                 try:
                     yield from close_one(value, error)
                 except LuaError as failure:
-                    error = raised = failure
+                    if not isinstance(error, LuaLimitError):
+                        error = raised = failure
+                except GeneratorExit:   # a dropped coroutine closes nothing
+                    raise
+                except BaseException as other:   # coroutine.close's kill, say
+                    raised = other
+        values.clear()
         if raised is not None:
             raise raised
 

@@ -385,32 +385,30 @@ def runtime_namespace(st) -> dict:
             st.charge_memory(0)
         # The positional items are stored last, as lua5.4's SETLIST does, so
         # they win over a keyed field for the same index, even with nil; they
-        # go in as the array part at once (a spread ``{n = 1, ...}`` may bring
-        # thousands), and keyed fields for their indices are left out.
+        # go in at once (a spread ``{n = 1, ...}`` may bring thousands), and
+        # keyed fields for their indices are left out.
         positional = len(array) if array else 0
-        while array and array[-1] is None:
-            array.pop()
-        table = Table(array or None)
+        table = _constructed(array) if positional else Table()
         for i in range(0, len(pairs), 2):
             key = pairs[i]
             value = pairs[i + 1]
             if key is None:
                 raise OperationError("table index is nil")
-            if value is not None:
-                if positional:
-                    index = float_to_int(key) if type(key) is float else key
-                    if type(index) is int and 0 < index <= positional:
-                        continue
-                table.set(key, value)
+            if key != key:
+                raise OperationError("table index is NaN")
+            if positional:
+                index = float_to_int(key) if type(key) is float else key
+                if type(index) is int and 0 < index <= positional:
+                    continue
+            if value is not None or table.get(key) is not None:
+                table.set(key, value)   # (a nil field takes back an earlier one)
         return table
 
     def NEWARRAY(array):
         st.memory_left -= table_cost + slot_cost * len(array)
         if st.memory_left < 0:
             st.charge_memory(0)
-        while array and array[-1] is None:
-            array.pop()
-        return Table(array)
+        return _constructed(array)
 
     def NEWCONST(template):
         st.memory_left -= template.cost
@@ -419,9 +417,12 @@ def runtime_namespace(st) -> dict:
         return template.build()
 
     def ADJUST(values, count):
-        if len(values) == count:
+        have = len(values)
+        if have == count:
             return values
-        return (*values, *((None,) * count))[:count]
+        if have > count:
+            return values[:count]   # (a slice: not a copy of all of a long list)
+        return (*values, *((None,) * (count - have)))
 
     def CHECK_CLOSABLE(value, name):
         if value is not None and value is not False and ops.metamethod(st, value, "__close") is None:
@@ -437,7 +438,12 @@ def runtime_namespace(st) -> dict:
                 try:
                     _close(st, value, error)
                 except LuaError as failure:
-                    error = raised = failure
+                    # A budget error is the host's: no __close replaces it.
+                    if not isinstance(error, LuaLimitError):
+                        error = raised = failure
+                except BaseException as other:   # (the next ones still close)
+                    raised = other
+        values.clear()  # the block is over: its values are no longer held here
         if raised is not None:
             raise raised
 
@@ -631,6 +637,29 @@ def _closing_for(st, iterator, state, control, closing, count):
         yield from _for_steps(st, iterator, state, control, count)
     finally:
         _close(st, closing, None)
+
+
+def _constructed(items: list) -> Table:
+    """A table of a constructor's positional ``items``, whose length ``#``
+    finds as lua5.4's does: when the last item is nil, lua5.4's array part
+    (sized for all the items) ends with a hole, and ``#`` is the border its
+    binary search reaches (``luaH_getn``); the items past it go to the hash
+    part, so luapy's ``#`` stops there too."""
+    if not items or items[-1] is not None:
+        return Table(items)
+    low, high = 0, len(items)
+    if high >= 2 and items[-2] is not None:
+        low = high - 1                  # (luaH_getn's shortcut: no search)
+    while high - low > 1:
+        middle = (low + high) // 2
+        if items[middle - 1] is None:
+            high = middle
+        else:
+            low = middle
+    table = Table(items[:low])
+    # Keys from low + 2 on (items[low] is nil): none the array part could take.
+    table.hash.update((index, value) for index, value in enumerate(items[low:], low + 1) if value is not None)
+    return table
 
 
 def _close(st, value, error) -> None:

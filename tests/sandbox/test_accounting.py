@@ -104,3 +104,19 @@ def test_leaf_calls_in_a_loop_are_bounded_by_the_loop():
     with pytest.raises(LuaLimitError) as failure:
         lua.execute("local function leaf(x) return x end while true do leaf(1) end")
     assert failure.value.limit == "steps"
+
+
+def test_a_budget_made_into_another_error_still_reaches_the_host():
+    # A __close that raises turns the budget error into an ordinary one,
+    # which pcall catches; the plugin then returns as if nothing happened.
+    # The host gets the budget error all the same.
+    rt = LuaRuntime(limits=Limits(steps=100_000, time=None, memory=None))
+    with pytest.raises(LuaLimitError, match="step budget exhausted"):
+        rt.execute("""
+            local ok = pcall(function()
+              local a <close> = setmetatable({}, {__close = error})
+              local x = 0 for i = 1, 1e9 do x = x + i end
+            end)
+            return "finished normally", ok
+        """)
+    assert rt.execute("return 1 + 1") == 2   # the next call starts afresh

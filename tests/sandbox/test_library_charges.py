@@ -332,6 +332,9 @@ SPREADS = {
                    "return g(string.byte(('a'):rep(60000), 1, -1))",
     "keyed-constructor": "local function g(...) local t = {} while true do t.x = {n = 1, ...} end end "
                          "return g(string.byte(('a'):rep(60000), 1, -1))",
+    # Two of 60,000 values kept: a slice, not a copy of them all.
+    "adjusted-to-two": "local function g(...) while true do local a, b = ... end end "
+                       "return g(string.byte(('a'):rep(60000), 1, -1))",
 }
 
 

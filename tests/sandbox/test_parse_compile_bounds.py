@@ -339,10 +339,13 @@ def test_a_load_whose_compile_would_overrun_the_time_budget_ends_before_it(monke
     monkeypatch.setattr(luapy.runtime.state, "WALL_BACKSTOP", 100.0)
     # CPython compiles generated code in one call no check can interrupt
     # (about 0.4 us a character): a load whose output can't be compiled in
-    # the time left ends on the time budget before that call starts.  (The
-    # compile alone is estimated at 0.66 s, over the 0.6 s budget whatever
-    # the parse took, so the test does not depend on the front end's speed.)
-    source = "return load(('f() '):rep(30000))"
+    # the time left ends on the time budget before that call starts.  The
+    # estimate is made 100 times dearer here, so a small chunk's compile is
+    # over the 0.6 s budget while its parse is far under it (with the real
+    # estimate, a loaded machine's parse alone once spent the budget).
+    from luapy.load import LoadBudget
+    monkeypatch.setattr(LoadBudget, "COMPILE_SECONDS_PER_CHAR", LoadBudget.COMPILE_SECONDS_PER_CHAR * 100)
+    source = "return load(('f() '):rep(3000))"
     lua = LuaRuntime(limits=Limits(time=0.6, steps=None))
     started = time.process_time()
     with pytest.raises(LuaLimitError, match="compile of loaded code") as info:
@@ -351,4 +354,4 @@ def test_a_load_whose_compile_would_overrun_the_time_budget_ends_before_it(monke
     assert time.process_time() - started < 2.0
     # With the time to do it, the same load compiles.
     roomy = LuaRuntime(limits=Limits(time=60, steps=None))
-    assert roomy.execute("return type(load(('f() '):rep(30000)))") == "function"
+    assert roomy.execute("return type(load(('f() '):rep(3000)))") == "function"
