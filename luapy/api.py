@@ -394,7 +394,9 @@ class LuaRuntime:
                 # __close that raises): the budget is still the host's.
                 raise st.tripped
             return results
-        except LuaError:
+        except LuaError as error:
+            if outermost and st.tripped is not None and not isinstance(error, LuaLimitError):
+                raise st.tripped from None   # (likewise, made into another error)
             raise
         except RecursionError:
             raise LuaError("stack overflow", level=0) from None

@@ -635,8 +635,21 @@ def _closing_for(st, iterator, state, control, closing, count):
         raise LuaError("variable '(for state)' got a non-closable value")
     try:
         yield from _for_steps(st, iterator, state, control, count)
-    finally:
-        _close(st, closing, None)
+    except GeneratorExit:
+        # The loop ended early (break, return, goto, an error) and Python
+        # finalizes this generator: there is no caller to hand an error to,
+        # and it may be after the call, outside every budget.  So the value
+        # is closed only while a call runs, and an error of its __close is
+        # dropped (lua5.4 raises it from the loop) rather than printed on
+        # the host's stderr; a budget it runs out of stays tripped, and the
+        # host's call raises it all the same (``LuaRuntime._call_here``).
+        if st.entries:
+            try:
+                _close(st, closing, None)
+            except LuaError:
+                pass
+        raise
+    _close(st, closing, None)
 
 
 def _constructed(items: list) -> Table:

@@ -120,3 +120,34 @@ def test_a_budget_made_into_another_error_still_reaches_the_host():
             return "finished normally", ok
         """)
     assert rt.execute("return 1 + 1") == 2   # the next call starts afresh
+
+
+def test_a_generic_for_closing_value_left_early_writes_nothing_to_the_hosts_stderr(capfd):
+    # Left by break, return or an error, the loop's generator is finalized
+    # by Python: a __close error there used to be printed on stderr with a
+    # Python traceback, as text the plugin chose (a log flood, in a loop).
+    rt = LuaRuntime()
+    rt.execute("""
+        local function it(_, k) k = (k or 0) + 1 if k <= 3 then return k end end
+        local mt = {__close = function() error(("fake log line\\n"):rep(100), 0) end}
+        for i = 1, 50 do
+          pcall(function() for k in it, nil, nil, setmetatable({}, mt) do break end end)
+          pcall(function() for k in it, nil, nil, setmetatable({}, mt) do return 1 end end)
+          pcall(function() for k in it, nil, nil, setmetatable({}, mt) do error("body") end end)
+        end
+    """)
+    out, err = capfd.readouterr()
+    assert "fake log line" not in err and "Traceback" not in err
+
+
+def test_a_budget_tripped_then_made_into_another_error_still_reaches_the_host():
+    rt = LuaRuntime(limits=Limits(steps=100_000, time=None, memory=None))
+    with pytest.raises(LuaLimitError, match="step budget exhausted"):
+        rt.execute("""
+            -- The budget runs out in a __close run as the loop's generator
+            -- is finalized, where no error can be raised to Lua.
+            local function it(_, k) k = (k or 0) + 1 if k <= 3 then return k end end
+            local spin = setmetatable({}, {__close = function() while true do end end})
+            pcall(function() for k in it, nil, nil, spin do break end end)
+            error("an ordinary error after the budget ran out")
+        """)
