@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from .. import ast
 from ..runtime import ops
-from ..runtime.values import float_to_int
 from ..resolve import GlobalRef
 
 COMPARISONS = frozenset(("==", "~=", "<", "<=", ">", ">="))
@@ -42,14 +41,14 @@ def folded_number(node):
             return None
         if node.op == "-":
             return _folded_result(ops.unm(operand))
-        operand = _integer_value(operand)
+        operand = ops.tointeger(operand)
         return None if operand is None else ~operand
     if t is ast.BinOp and (node.op in ops.ARITH or node.op in ops.BITWISE):
         left, right = folded_number(node.left), folded_number(node.right)
         if left is None or right is None:
             return None
         if node.op in ops.BITWISE:
-            left, right = _integer_value(left), _integer_value(right)
+            left, right = ops.tointeger(left), ops.tointeger(right)
             if left is None or right is None:
                 return None
             return ops.BITWISE[node.op](left, right)
@@ -57,10 +56,6 @@ def folded_number(node):
             return None
         return _folded_result(ops.ARITH[node.op](left, right))
     return None
-
-
-def _integer_value(number):
-    return number if type(number) is int else float_to_int(number)
 
 
 def _folded_result(number):

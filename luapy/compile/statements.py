@@ -116,10 +116,6 @@ class StatementCompiler:
     def statements(self, stats, until=None) -> None:
         for i, stat in enumerate(stats):
             if type(stat) is ast.Local and "close" in stat.attribs:
-                first_temp, first_line = self.temps, len(self.out)
-                self.stat_Local(stat)
-                self.let_go(first_temp, first_line)
-                self.open_locals(local_names(stat.bindings))
                 self._close_scope(stat, stats[i + 1:], until)
                 return
             self.statement(stat)
@@ -236,7 +232,7 @@ class StatementCompiler:
         ``try`` per variable would stop at CPython's 20 nested blocks.)"""
         closing = self.temp("tbc")
         self.emit(f"{closing} = []")
-        self._to_be_closed(stat, closing)
+        self._declare_closed(stat, closing)
         self.emit("_cerr = None")
         self.emit("try:")
         self.open_closes += 1
@@ -261,9 +257,6 @@ class StatementCompiler:
         self.stat_Local(stat)
         self.let_go(first_temp, first_line)
         self.open_locals(local_names(stat.bindings))
-        self._to_be_closed(stat, closing)
-
-    def _to_be_closed(self, stat: ast.Local, closing: str) -> None:
         var = stat.bindings[stat.attribs.index("close")]
         value = f"c{var.slot}[0]" if var.captured else f"l{var.slot}"
         # lua5.4 checks where the values end (the last one's line, here).

@@ -425,7 +425,7 @@ def _release_temporaries(frame, operands: bool = True) -> list:
                      if _is_temporary(name) and value is not None]
             for name in names:
                 value = frame.f_locals[name]
-                if name[1] == "t" or name[1] == "f":
+                if name[1] in "tf":
                     # (A callee in ``_f`` may be running: put back too.)
                     if not operands or not _collectable(value):
                         continue
