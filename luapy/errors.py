@@ -20,6 +20,14 @@ describe_value = repr
 class LuaException(Exception):
     """Base of everything the interpreter raises at a Lua program's behest."""
 
+    #: xpcall's message handler has run on it: ``value`` is what it returned.
+    handled = False
+    #: No message handler will run on it: it ends in a pcall, a coroutine's
+    #: start or the host (``base.handle_unwinding``).
+    unhandled = False
+    #: The message handler found for it, once looked for.
+    handler = None
+
     def __init__(self, value=None, level: int = 1):
         super().__init__(value)
         #: The Lua error value (any Lua value; usually a message string).

@@ -158,8 +158,13 @@ class FunctionCompiler(StatementCompiler, ExpressionCompiler, CallCompiler):
         self.temps = 0
         self.contexts: list[LoopContext] = []
         self.inline_depth = 0
-        #: How many ``<close>`` variables are in scope here.
+        #: How many ``try`` statements that close ``<close>`` variables are
+        #: open here (each is two of CPython's nested blocks).
         self.open_closes = 0
+        #: How many scopes have a ``<close>`` variable in scope here (so a
+        #: ``return f()`` is no tail call); a label block's ``try`` is open
+        #: before its first variable is declared.
+        self.live_closes = 0
         self.proto = Proto.of(node) if proto is None else proto
         #: Slots of numeric-for variables that can only ever hold integers,
         #: those of them that are always ``>= 1``, and locals only ever set

@@ -77,7 +77,7 @@ def local_names(variables) -> list[tuple[str, str]]:
 class LoopContext:
     """A Python loop we generated: a Lua loop or a label block's dispatcher."""
 
-    __slots__ = ("kind", "ident", "node", "uses_exception", "pc", "labels", "closes")
+    __slots__ = ("kind", "ident", "node", "uses_exception", "pc", "labels", "closes", "closing", "kept", "closes_open")
 
     def __init__(self, kind: str, ident: int | None, node):
         self.kind = kind  # "loop", "labels" or "hoist"
@@ -90,6 +90,14 @@ class LoopContext:
         #: A hoist's: the ``<close>`` scopes open around it, whose ``try``
         #: blocks stay in the function it is hoisted from.
         self.closes = 0
+        #: A label dispatcher's list of its block's ``<close>`` values (None
+        #: without them), and for each segment how many of them were
+        #: declared before its label: a ``goto`` there closes the rest.
+        self.closing = None
+        self.kept: dict[int, int] = {}
+        #: A label dispatcher's ``open_closes`` inside its own ``try``: a
+        #: ``goto`` from under more has inner variables to close first.
+        self.closes_open = 0
 
 
 class StatementCompiler:
@@ -113,14 +121,23 @@ class StatementCompiler:
             self.statements(stats, until)
         self.close_locals(nactive)
 
-    def statements(self, stats, until=None) -> None:
+    def statements(self, stats, until=None, closing=None) -> None:
+        """``closing``: the list a label dispatcher keeps its block's
+        ``<close>`` values on (see ``_label_block``)."""
+        live = self.live_closes
         for i, stat in enumerate(stats):
             if type(stat) is ast.Local and "close" in stat.attribs:
+                if closing is not None:
+                    self._declare_closed(stat, closing)
+                    self.live_closes = live + 1
+                    continue
                 self._close_scope(stat, stats[i + 1:], until)
-                return
+                break
             self.statement(stat)
-        if until is not None:
-            self._until(until)
+        else:
+            if until is not None:
+                self._until(until)
+        self.live_closes = live
 
     def _until(self, cond) -> None:
         self.line = cond.line
@@ -179,16 +196,32 @@ class StatementCompiler:
         return True
 
     def _label_block(self, node, stats, labels, until) -> None:
-        """A block owning labels: a dispatch loop over its segments."""
+        """A block owning labels: a dispatch loop over its segments.
+
+        Its ``<close>`` variables outlive the segment they are declared in:
+        they are on one list for the whole block, closed when it ends, and
+        a ``goto`` back to a label above one closes it (and any declared
+        after it) before jumping."""
         context = LoopContext("labels", None, None)
         context.pc = self.temp()
         segments: list[list] = [[]]
+        declared = 0
         for stat in stats:
             if type(stat) is ast.Label:
                 context.labels[self.chunk.label_id(stat)] = len(segments)
+                context.kept[len(segments)] = declared
                 segments.append([])
             else:
                 segments[-1].append(stat)
+                declared += type(stat) is ast.Local and "close" in stat.attribs
+        if declared:
+            context.closing = self.temp("tbc")
+            self.emit(f"{context.closing} = []")
+            self.emit("_cerr = None")
+            self.emit("try:")
+            self.indent += 1
+            self.open_closes += 1
+        context.closes_open = self.open_closes
         pc = context.pc
         self.emit(f"{pc} = 0")
         self.emit("while True:")
@@ -196,9 +229,13 @@ class StatementCompiler:
         self.contexts.append(context)
 
         def body():
+            live = self.live_closes
             for number, segment in enumerate(segments):
+                # Variables declared in the segments above are in scope.
+                self.live_closes = live + (context.kept.get(number, 0) > 0)
                 self.emit(f"if {pc} <= {number}:")
-                self.indented(lambda: self.statements(segment))
+                self.indented(lambda: self.statements(segment, closing=context.closing))
+            self.live_closes = live
             self.emit("break")
         _, lines = self.capture(body)
         self.contexts.pop()
@@ -211,7 +248,8 @@ class StatementCompiler:
             self.indent += 1
             first = True
             for lid, seg in context.labels.items():
-                self.emit(f"{'if' if first else 'elif'} _g.target == {lid}: {pc} = {seg}")
+                self.emit(f"{'if' if first else 'elif'} _g.target == {lid}:")
+                self.indented(lambda: (self.emit(f"{pc} = {seg}"), self._close_above(context, seg)))
                 first = False
             self.emit("else: raise")
             self.budget_tick()
@@ -223,6 +261,16 @@ class StatementCompiler:
             # The condition sees the body's locals, which outlive the
             # dispatch loop as Python locals.
             self._until(until)
+        if declared:
+            self.open_closes -= 1
+            self.indent -= 1
+            self.close_handlers(context.closing)
+
+    def _close_above(self, context: LoopContext, segment: int) -> None:
+        """Before a ``goto`` to ``segment``'s label: close the variables
+        declared after it, which the jump leaves the scope of."""
+        if context.closing is not None:
+            self.emit(f"CLOSEALL(CUT({context.closing}, {context.kept[segment]}), None)")
 
     def _close_scope(self, stat: ast.Local, rest, until) -> None:
         """The rest of a block from its first ``<close>`` variable on, in
@@ -236,6 +284,7 @@ class StatementCompiler:
         self.emit("_cerr = None")
         self.emit("try:")
         self.open_closes += 1
+        self.live_closes += 1
 
         def scope():
             for other in rest:
@@ -249,6 +298,7 @@ class StatementCompiler:
                 self.emit("pass")
         self.indented(scope)
         self.open_closes -= 1
+        self.live_closes -= 1
         self.close_handlers(closing)
 
     def _declare_closed(self, stat: ast.Local, closing: str) -> None:
@@ -471,7 +521,7 @@ class StatementCompiler:
         """Whether a variable to be closed is in scope, so a ``return f()``
         is no tail call: ``f`` runs before the variable closes.  A generic
         ``for`` counts, its fourth value being one (lparser's insidetbc)."""
-        return self.open_closes > 0 or any(
+        return self.live_closes > 0 or any(
             type(context.node) is ast.GenericFor for context in self.contexts)
 
     def stat_Break(self, node: ast.Break) -> None:
@@ -497,8 +547,9 @@ class StatementCompiler:
                 if direct:
                     self.emit("continue")
                     return
-            elif direct:
+            elif direct and (context.closing is None or self.open_closes == context.closes_open):
                 self.emit(f"{context.pc} = {segment}")
+                self._close_above(context, segment)
                 self.budget_tick()
                 self.emit("continue")
                 return

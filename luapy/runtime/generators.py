@@ -26,7 +26,7 @@ from functools import partial
 from ..errors import LuaError, LuaException, LuaLimitError
 from . import helpers, ops
 from .frames import UNWINDING
-from .helpers import TailCall, locate_at_entry, runtime_namespace, unwinding_value
+from .helpers import TailCall, locate_at_entry, replacing, runtime_namespace, unwinding_value
 from .values import Function, Table
 
 #: What a memory budget is charged for a closure's generator form (a
@@ -195,10 +195,12 @@ def generator_namespace(st) -> dict:
         if error is None:
             return (yield from close_normally(value, None))
         handler = ops.metamethod(st, value, "__close")
+        frame = sys._getframe(2)  # CLOSEALLG's caller, whose variable this is
+        if not error.handled and st.handle_unwinding is not None:
+            st.handle_unwinding(error, frame)
         ops.check_callable_from_c(st, handler)  # lua5.4 unwinds outside any Lua frame
-        # The frame whose variable this is (CLOSEALLG's caller) is gone for
-        # Lua (see _close).
-        unwinding = id(sys._getframe(2))
+        # The frame is gone for Lua (see _close).
+        unwinding = id(frame)
         UNWINDING.add(unwinding)
         try:
             yield from CALLG(handler, (value, unwinding_value(st, error)), None)
@@ -215,7 +217,7 @@ def generator_namespace(st) -> dict:
                     yield from close_one(value, error)
                 except LuaError as failure:
                     if not isinstance(error, LuaLimitError):
-                        error = raised = failure
+                        error = raised = replacing(failure, error)
                 except GeneratorExit:   # a dropped coroutine closes nothing
                     raise
                 except BaseException as other:   # coroutine.close's kill, say

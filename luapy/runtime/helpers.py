@@ -234,7 +234,12 @@ def lua_where(level: int) -> str:
     stack, gives ``""``.  Errors of level 1 are positioned more cheaply as
     they unwind (``error_fixer``); this is for the rarer deeper levels.
     """
-    frame = sys._getframe(1)
+    return where_from(sys._getframe(1), level)
+
+
+def where_from(frame, level: int) -> str:
+    """``lua_where`` counting ``frame`` (a builtin's or a Lua function's,
+    or a loop hoisted out of one) as level 0."""
     seen = 0
     running = None  # the innermost hoisted loop (``hoist``) the next Lua frame runs
     while frame is not None:
@@ -440,12 +445,18 @@ def runtime_namespace(st) -> dict:
                 except LuaError as failure:
                     # A budget error is the host's: no __close replaces it.
                     if not isinstance(error, LuaLimitError):
-                        error = raised = failure
+                        error = raised = replacing(failure, error)
                 except BaseException as other:   # (the next ones still close)
                     raised = other
         values.clear()  # the block is over: its values are no longer held here
         if raised is not None:
             raise raised
+
+    def CUT(values, keep):
+        """The values after the first ``keep``, taken off ``values``."""
+        tail = values[keep:]
+        del values[keep:]
+        return tail
 
     def GENFOR(values, count, state):
         steps = _generic_for(st, values, count)
@@ -502,7 +513,7 @@ def runtime_namespace(st) -> dict:
         "CALL": CALL, "EQ": EQ, "LT": LT, "LE": LE, "CHARGE": CHARGE,
         "CONCAT": CONCAT, "NEG": NEG, "BNOT": BNOT, "LEN": LEN,
         "NEWTABLE": NEWTABLE, "NEWARRAY": NEWARRAY, "NEWCONST": NEWCONST, "ADJUST": ADJUST,
-        "CHECK_CLOSABLE": CHECK_CLOSABLE, "CLOSEALL": CLOSEALL,
+        "CHECK_CLOSABLE": CHECK_CLOSABLE, "CLOSEALL": CLOSEALL, "CUT": CUT,
         "FORRANGE": _for_range, "GENFOR": GENFOR, "RecursionError": RecursionError,
         "TICK": TICK, "APPEND_COST": append_cost, "FORCHUNKS": FORCHUNKS, "CHARGED": CHARGED,
         "FOR_CHUNK": for_chunk, "APPENDS": APPENDS, "GETTRACE": sys.gettrace,
@@ -675,6 +686,18 @@ def _constructed(items: list) -> Table:
     return table
 
 
+def replacing(failure: LuaError, error: LuaError | None) -> LuaError:
+    """``failure``, raised by a ``__close`` that ``error`` (or a normal
+    exit) ran, taking over what was found for ``error``: it unwinds the
+    same frames to the same protected call, so its message handler (or
+    that it has none) need not be looked for again at every frame."""
+    if error is not None and not failure.handled:
+        failure.unhandled = error.unhandled
+        if failure.handler is None:
+            failure.handler = error.handler
+    return failure
+
+
 def _close(st, value, error) -> None:
     """Call ``value``'s ``__close`` as it is now (it may have been removed
     since the declaration, which is an error, as in lua5.4)."""
@@ -682,9 +705,12 @@ def _close(st, value, error) -> None:
     if error is None:
         ops.call_event(st, "__close", handler, value, None)
         return
+    frame = sys._getframe(2)  # CLOSEALL's caller, whose variable this is
+    if not error.handled and st.handle_unwinding is not None:
+        st.handle_unwinding(error, frame)
     ops.check_callable_from_c(st, handler)  # lua5.4 unwinds outside any Lua frame
-    # The frame whose variable this is (CLOSEALL's caller) is gone for Lua.
-    unwinding = id(sys._getframe(2))
+    # The frame is gone for Lua.
+    unwinding = id(frame)
     UNWINDING.add(unwinding)
     try:
         ops.call(st, handler, (value, unwinding_value(st, error)))

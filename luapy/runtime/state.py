@@ -89,7 +89,7 @@ class State:
     # each.
     __slots__ = ("options", "limits", "globals", "string_meta", "protected_calls", "type_metas", "loaded",
                  "registered", "write_stdout", "next_function", "ipairs_iterator", "coroutines",
-                 "defer_calls", "run_tail_gen", "depth_cell", "steps_cell", "max_depth", "_time_budget",
+                 "defer_calls", "run_tail_gen", "handle_unwinding", "depth_cell", "steps_cell", "max_depth", "_time_budget",
                  "memory_left", "memory_at_entry", "_chunk_at_entry", "_steps_used", "_chunk", "tripped",
                  "entries", "_outer_running", "_due", "_watched", "_started", "_gc_at_start", "_cpu_base",
                  "collector", "_trip_message", "__weakref__")
@@ -122,6 +122,9 @@ class State:
         self.defer_calls = False
         #: ``helpers.tail_runner`` for generator forms (``luapy.runtime.generators``).
         self.run_tail_gen = None
+        #: Runs xpcall's message handler on an error before it closes a
+        #: ``<close>`` variable (``base.open``); None without a base library.
+        self.handle_unwinding = None
         #: Shared with generated code as its ``_depth`` / ``_steps`` variables.
         self.depth_cell = types.CellType(0)
         #: Starts run out, so the first call settles and arms it.

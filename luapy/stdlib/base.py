@@ -9,7 +9,7 @@ from ..load import load_chunk, skip_file_header
 from ..runtime import ops
 from ..runtime.collector import Collector
 from ..runtime.generators import call_generator
-from ..runtime.helpers import lua_where
+from ..runtime.helpers import lua_where, unwinding_value, where_from
 from ..runtime.stack import interrupt_caught
 from ..runtime.args import (
     arg, arg_error, check_any, check_int, check_str, check_table, name_argument_error, opt_int, opt_str,
@@ -196,8 +196,10 @@ def open(st) -> None:
             raise LuaError(value, level=1)  # positioned by the caller's handler
         raise LuaError(value, level=0)
 
-    def protected_call(fn, args):
+    def protected_call(fn, args, handler=NO_HANDLER):
         """``pcall``'s core: ``(True, results)`` or ``(False, the error)``.
+        ``handler``, xpcall's message handler, is found here by an error
+        that closes variables before it gets here (``handle_unwinding``).
 
         Protected calls nest like lua5.4's C calls: the 200th inside
         another fails with "C stack overflow" (LUAI_MAXCCALLS), which is
@@ -228,10 +230,10 @@ def open(st) -> None:
     def lua_xpcall(*args):
         fn = check_any(args, 1, "xpcall")
         handler = arg(args, 2)
-        ok, outcome = protected_call(fn, args[2:])
-        return (True, *outcome) if ok else (False, _run_handler(st, handler, outcome))
+        ok, outcome = protected_call(fn, args[2:], handler)
+        return (True, *outcome) if ok else (False, _handled_value(st, handler, outcome))
 
-    def protected_generator(fn, args):
+    def protected_generator(fn, args, handler=NO_HANDLER):
         """``protected_call`` in generator form (a yield crosses it).  The
         depth is restored relative to the running coroutine's resumer,
         which may be another one than when the call started."""
@@ -255,8 +257,55 @@ def open(st) -> None:
     def xpcall_generator(*args):
         fn = check_any(args, 1, "xpcall")
         handler = arg(args, 2)
-        ok, outcome = yield from protected_generator(fn, args[2:])
-        return (True, *outcome) if ok else (False, _run_handler(st, handler, outcome))
+        ok, outcome = yield from protected_generator(fn, args[2:], handler)
+        return (True, *outcome) if ok else (False, _handled_value(st, handler, outcome))
+
+    def handle_unwinding(error, frame):
+        """An error is about to close a ``<close>`` variable of ``frame``:
+        lua5.4 has run xpcall's message handler by then (where the error
+        was raised), and the variable's ``__close`` gets what it returned."""
+        if error.handled or error.unhandled or isinstance(error, LuaLimitError):
+            return
+        tb = error.__traceback__
+        own = tb is not None and tb.tb_frame is frame
+        if error.level and not own:
+            # Raised by a builtin ``__close`` of ``frame`` as its block
+            # ended: only the frame's own error handler can position it,
+            # and xpcall runs the message handler once it has.
+            return
+        handler = error.handler
+        if handler is None:
+            handler = error.handler = _message_handler_for(frame)
+        if handler is NO_HANDLER:
+            # Every frame it closes next is below the same protected call:
+            # one search per error, not one per frame (a deep unwinding).
+            error.unhandled = True
+            return
+        if error.level == 1:
+            unwinding_value(st, error)
+        elif error.level > 1:
+            where = where_from(frame, error.level - 1)
+            if where:
+                error.locate(where)
+        error.level = 0
+        # ``frame`` is live above the handler, at the line the error left
+        # it.  The handler runs on top of the deepest frame, with lua5.4's
+        # extra room for handling a stack overflow (a tenth more levels).
+        if own:
+            ERROR_LINES[id(frame)] = tb.tb_lineno
+        depth = st.depth
+        st.depth = max(depth - HANDLER_LEVELS, 0)
+        try:
+            error.value = _run_handler(st, handler, error)
+        finally:
+            st.depth = depth
+            ERROR_LINES.pop(id(frame), None)
+        error.handled = True
+
+    HANDLER_LEVELS = min(max(st.max_depth // 10, 1), MAX_HANDLER_LEVELS)
+
+    PROTECTED_CODES.update((protected_call.__code__, protected_generator.__code__))
+    st.handle_unwinding = handle_unwinding
 
     def reader_pieces(reader):
         """What a ``load`` reader function returns, piece by piece."""
@@ -407,6 +456,60 @@ ERROR_FRAMES: dict[int, list] = {}
 #: ...and each of those frames' Python line when the error left it (a frame
 #: that is done reports its last instruction, not where it was): ``id`` -> line.
 ERROR_LINES: dict[int, int] = {}
+
+
+#: What a protected call that is not xpcall's has for a message handler.
+NO_HANDLER = object()
+#: At most this many extra levels for a message handler run at the deepest
+#: frame (lua5.4 gives a tenth of its C stack): within the Python frames
+#: ``stack.recursion_limit_for`` keeps spare.
+MAX_HANDLER_LEVELS = 200
+#: The code of ``protected_call`` and ``protected_generator``, which hold
+#: the message handler of the call an error will end in.
+PROTECTED_CODES: set = set()
+
+
+def _message_handler_for(frame):
+    """The message handler of the protected call an error unwinding
+    ``frame`` will end in: xpcall's, else ``NO_HANDLER`` (pcall, or no
+    call of either kind in the running coroutine)."""
+    boundaries = _unhandled_boundaries()
+    while frame is not None:
+        code = frame.f_code
+        if code in PROTECTED_CODES:
+            return frame.f_locals.get("handler", NO_HANDLER)
+        if code in boundaries:
+            return NO_HANDLER
+        frame = frame.f_back
+    return NO_HANDLER
+
+
+def _unhandled_boundaries() -> frozenset:
+    """Where an error stops before any protected call further out: where a
+    coroutine was resumed (a coroutine starts with no handler), a
+    finalizer, a message handler itself (lua5.4 runs those with none), and
+    a call from Python."""
+    global _BOUNDARIES
+    if _BOUNDARIES is None:
+        from .corolib import _Scheduler
+        from ..api import LuaRuntime
+        # (A host function calling back into Lua may catch the error, as a
+        # C function's lua_pcall would: its handler is not xpcall's.)
+        _BOUNDARIES = frozenset((_Scheduler.resume.__code__, _Scheduler.kill.__code__,
+                                 Collector._run_pending.__code__, _run_handler.__code__,
+                                 LuaRuntime._call_here.__code__))
+    return _BOUNDARIES
+
+
+_BOUNDARIES = None
+
+
+def _handled_value(st, handler, error: LuaError):
+    """What xpcall returns for ``error``: what its message handler made of
+    it, run now unless it ran while the error closed variables."""
+    if error.handled:
+        return error.value
+    return _run_handler(st, handler, error)
 
 
 def keep_error_lines(tb) -> list:
