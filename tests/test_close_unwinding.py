@@ -98,3 +98,24 @@ def test_unwinding_searches_for_the_handler_once_not_per_level(monkeypatch, prot
     """)
     assert (ok, message) == (False, "c")
     assert len(searches) <= 2
+
+
+def test_nested_message_handlers_share_one_extra_room():
+    # Each handler running at the deepest frame, with an xpcall of its own
+    # going as deep again: the extra levels are granted once, so the depth
+    # budget (200) still bounds the frames alive at once (before: 20 more
+    # per nested handler, 1,200 frames for 50 of them).
+    lua = LuaRuntime()
+    nested, frames = lua.execute("""
+        local C = setmetatable({}, {__close = function() end})
+        local frames, lvl = 0, 0
+        local function deep() frames = frames + 1; local c <close> = C; return deep() + 0 end
+        local function h(m)
+          lvl = lvl + 1
+          if lvl <= 50 then xpcall(deep, h) end
+          return m
+        end
+        xpcall(deep, h)
+        return lvl, frames
+    """)
+    assert frames < 260

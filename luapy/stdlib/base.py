@@ -290,19 +290,26 @@ def open(st) -> None:
         error.level = 0
         # ``frame`` is live above the handler, at the line the error left
         # it.  The handler runs on top of the deepest frame, with lua5.4's
-        # extra room for handling a stack overflow (a tenth more levels).
+        # extra room for handling a stack overflow (a tenth more levels),
+        # once: a handler running inside another gets none, or nested
+        # handlers would stack their extra levels without end.
+        nonlocal handling
         if own:
             ERROR_LINES[id(frame)] = tb.tb_lineno
         depth = st.depth
-        st.depth = max(depth - HANDLER_LEVELS, 0)
+        if not handling:
+            st.depth = max(depth - HANDLER_LEVELS, 0)
+        handling += 1
         try:
             error.value = _run_handler(st, handler, error)
         finally:
+            handling -= 1
             st.depth = depth
             ERROR_LINES.pop(id(frame), None)
         error.handled = True
 
     HANDLER_LEVELS = min(max(st.max_depth // 10, 1), MAX_HANDLER_LEVELS)
+    handling = 0   # message handlers running inside one another
 
     PROTECTED_CODES.update((protected_call.__code__, protected_generator.__code__))
     st.handle_unwinding = handle_unwinding
