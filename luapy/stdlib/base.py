@@ -12,7 +12,7 @@ from ..runtime.generators import call_generator
 from ..runtime.helpers import lua_where, unwinding_value, where_from
 from ..runtime.stack import interrupt_caught
 from ..runtime.args import (
-    arg, arg_error, check_any, check_int, check_str, check_table, name_argument_error, opt_int, opt_str,
+    arg, arg_error, check_any, check_function, check_int, check_str, check_table, name_argument_error, opt_int, opt_str,
     register, str_to_number, type_error,
 )
 from ..runtime.values import (
@@ -228,8 +228,9 @@ def open(st) -> None:
         return (True, *outcome) if ok else (False, outcome.value)
 
     def lua_xpcall(*args):
-        fn = check_any(args, 1, "xpcall")
-        handler = arg(args, 2)
+        # luaB_xpcall checks only the handler; a bad ``fn`` fails inside.
+        handler = check_function(args, 2, "xpcall")
+        fn = args[0]
         ok, outcome = protected_call(fn, args[2:], handler)
         return (True, *outcome) if ok else (False, _handled_value(st, handler, outcome))
 
@@ -255,8 +256,8 @@ def open(st) -> None:
         return (True, *outcome) if ok else (False, outcome.value)
 
     def xpcall_generator(*args):
-        fn = check_any(args, 1, "xpcall")
-        handler = arg(args, 2)
+        handler = check_function(args, 2, "xpcall")
+        fn = args[0]
         ok, outcome = yield from protected_generator(fn, args[2:], handler)
         return (True, *outcome) if ok else (False, _handled_value(st, handler, outcome))
 
