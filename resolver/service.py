@@ -910,6 +910,10 @@ def serve(store: PluginStore, *, listen: str, pods_path: str | None, token: str 
         if not stopping.is_set():
             stopping.set()
             log("shutdown", signal=signal.Signals(signum).name)
+            # Requests in flight finish first: closing the server closes
+            # the trigger their channels wake the loop with, which failed
+            # them with an error in the log.
+            server.task_dispatcher.shutdown(timeout=SHUTDOWN_WAIT)
             server.close()
 
     signal.signal(signal.SIGTERM, shut_down)

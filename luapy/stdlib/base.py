@@ -245,6 +245,8 @@ def open(st) -> None:
         except LuaLimitError:
             raise
         except LuaError as error:
+            if coroutine.closing:
+                raise   # coroutine.close unwinds past every pcall
             st.depth = coroutine.base + depth
             interrupt_caught(error)
             if type(error) is ArgumentError:
@@ -265,7 +267,8 @@ def open(st) -> None:
         """An error is about to close a ``<close>`` variable of ``frame``:
         lua5.4 has run xpcall's message handler by then (where the error
         was raised), and the variable's ``__close`` gets what it returned."""
-        if error.handled or error.unhandled or isinstance(error, LuaLimitError):
+        if (error.handled or error.unhandled or isinstance(error, LuaLimitError)
+                or (st.coroutines is not None and st.coroutines.current.closing)):  # coroutine.close: none
             return
         tb = error.__traceback__
         own = tb is not None and tb.tb_frame is frame

@@ -94,7 +94,7 @@ class LuaCoroutine(Coroutine):
     """A Lua thread (``type`` is "thread"): its body's generator chain."""
 
     __slots__ = ("sched", "body", "status", "gen", "level", "base", "charged", "error", "error_frames",
-                 "forget_error_frames")
+                 "forget_error_frames", "closing")
 
     def __init__(self, sched, body):
         self.sched = sched
@@ -118,6 +118,10 @@ class LuaCoroutine(Coroutine):
         self.charged = 0
         #: The error it died with, until ``coroutine.close`` reports it.
         self.error = _NO_ERROR
+        #: ``coroutine.close`` is unwinding it: no ``pcall`` inside it may
+        #: catch what a ``__close`` raises (lua5.4 unwinds the thread's
+        #: stack outside all of them), or its code would run on.
+        self.closing = False
 
 
 def _plain_body(fn, args):
@@ -284,6 +288,7 @@ class _Scheduler:
             return False, "C stack overflow"
         previous = self._enter(co, resumer_depth, depth)
         gen = co.gen
+        co.closing = True
         try:
             gen.throw(CoroutineKill())
         except (StopIteration, CoroutineKill):
