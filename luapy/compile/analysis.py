@@ -58,6 +58,11 @@ def folded_number(node):
     return None
 
 
+def declares_close(stat) -> bool:
+    """Whether ``stat`` is ``local x <close> = ...``."""
+    return type(stat) is ast.Local and "close" in stat.attribs
+
+
 def _folded_result(number):
     if type(number) is float and (number != number or number == 0):
         return None  # (lua5.4 keeps NaN and -0.0 out of its constants)
@@ -126,7 +131,7 @@ def _call_free(node, left: list) -> bool:
             continue
         if type(item) in _JUMPS_OR_CALLS:
             return False
-        if type(item) is ast.Local and "close" in item.attribs:
+        if declares_close(item):
             return False
         for cls in type(item).__mro__:
             for name in getattr(cls, "__slots__", ()):
@@ -263,7 +268,7 @@ class _Measure:
             if t is ast.Local or t is ast.Return:
                 for value in stat.exprs:
                     expr(value, nesting, 0)
-                if t is ast.Local and "close" in stat.attribs:
+                if declares_close(stat):
                     nesting += 1        # the rest of the block runs in a ``try``
                     if nesting > DEFERRED_MAX_NESTING:
                         raise _TooDeep

@@ -7,7 +7,7 @@ import re
 from .. import ast
 from ..resolve import LocalVar, UpvalRef
 from ..runtime.frames import ForLine, QuietLine
-from .analysis import COMPARISONS, assigned_locals, has_effects, is_int_literal, is_multi, never_nil
+from .analysis import COMPARISONS, assigned_locals, declares_close, has_effects, is_int_literal, is_multi, never_nil
 from . import templates
 from .array_loops import plan_array_loop
 
@@ -126,7 +126,7 @@ class StatementCompiler:
         ``<close>`` values on (see ``_label_block``)."""
         live = self.live_closes
         for i, stat in enumerate(stats):
-            if type(stat) is ast.Local and "close" in stat.attribs:
+            if declares_close(stat):
                 if closing is not None:
                     self._declare_closed(stat, closing)
                     self.live_closes = live + 1
@@ -205,7 +205,7 @@ class StatementCompiler:
         context = LoopContext("labels", None, None)
         context.pc = self.temp()
         segments: list[list] = [[]]
-        declared = 0
+        declared = context.kept[0] = 0
         for stat in stats:
             if type(stat) is ast.Label:
                 context.labels[self.chunk.label_id(stat)] = len(segments)
@@ -213,7 +213,7 @@ class StatementCompiler:
                 segments.append([])
             else:
                 segments[-1].append(stat)
-                declared += type(stat) is ast.Local and "close" in stat.attribs
+                declared += declares_close(stat)
         if declared:
             context.closing = self.temp("tbc")
             self.emit(f"{context.closing} = []")
@@ -232,7 +232,7 @@ class StatementCompiler:
             live = self.live_closes
             for number, segment in enumerate(segments):
                 # Variables declared in the segments above are in scope.
-                self.live_closes = live + (context.kept.get(number, 0) > 0)
+                self.live_closes = live + (context.kept[number] > 0)
                 self.emit(f"if {pc} <= {number}:")
                 self.indented(lambda: self.statements(segment, closing=context.closing))
             self.live_closes = live
@@ -288,7 +288,7 @@ class StatementCompiler:
 
         def scope():
             for other in rest:
-                if type(other) is ast.Local and "close" in other.attribs:
+                if declares_close(other):
                     self._declare_closed(other, closing)
                 else:
                     self.statement(other)
@@ -1003,5 +1003,5 @@ def can_guard(node: ast.If) -> bool:
     blocks = [body for _, body in node.tests]
     if node.orelse is not None:
         blocks.append(node.orelse)
-    return not any(type(stat) is ast.Label or (type(stat) is ast.Local and "close" in stat.attribs)
+    return not any(type(stat) is ast.Label or declares_close(stat)
                    for block in blocks for stat in block.body)

@@ -20,13 +20,12 @@ at the bottom of that chain, and ``resume`` a ``send`` at its top
 
 from __future__ import annotations
 
-import sys
 from functools import partial
 
 from ..errors import LuaError, LuaException, LuaLimitError
 from . import helpers, ops
 from .frames import UNWINDING
-from .helpers import TailCall, locate_at_entry, replacing, runtime_namespace, unwinding_value
+from .helpers import TailCall, locate_at_entry, replacing, runtime_namespace, unwinding_frame, unwinding_value
 from .values import Function, Table
 
 #: What a memory budget is charged for a closure's generator form (a
@@ -195,12 +194,8 @@ def generator_namespace(st) -> dict:
         if error is None:
             return (yield from close_normally(value, None))
         handler = ops.metamethod(st, value, "__close")
-        frame = sys._getframe(2)  # CLOSEALLG's caller, whose variable this is
-        if not error.handled and st.handle_unwinding is not None:
-            st.handle_unwinding(error, frame)
+        unwinding = unwinding_frame(st, error)
         ops.check_callable_from_c(st, handler)  # lua5.4 unwinds outside any Lua frame
-        # The frame is gone for Lua (see _close).
-        unwinding = id(frame)
         UNWINDING.add(unwinding)
         try:
             yield from CALLG(handler, (value, unwinding_value(st, error)), None)

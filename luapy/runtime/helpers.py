@@ -698,6 +698,17 @@ def replacing(failure: LuaError, error: LuaError | None) -> LuaError:
     return failure
 
 
+def unwinding_frame(st, error) -> int:
+    """For ``_close`` and its generator form, as ``error`` is about to close
+    a variable: the ``id`` of the frame the variable is in (CLOSEALL's
+    caller; gone for Lua while its ``__close`` runs), once xpcall's message
+    handler has run on the error (``st.handle_unwinding``)."""
+    frame = sys._getframe(3)
+    if st.handle_unwinding is not None:
+        st.handle_unwinding(error, frame)
+    return id(frame)
+
+
 def _close(st, value, error) -> None:
     """Call ``value``'s ``__close`` as it is now (it may have been removed
     since the declaration, which is an error, as in lua5.4)."""
@@ -705,12 +716,8 @@ def _close(st, value, error) -> None:
     if error is None:
         ops.call_event(st, "__close", handler, value, None)
         return
-    frame = sys._getframe(2)  # CLOSEALL's caller, whose variable this is
-    if not error.handled and st.handle_unwinding is not None:
-        st.handle_unwinding(error, frame)
+    unwinding = unwinding_frame(st, error)
     ops.check_callable_from_c(st, handler)  # lua5.4 unwinds outside any Lua frame
-    # The frame is gone for Lua.
-    unwinding = id(frame)
     UNWINDING.add(unwinding)
     try:
         ops.call(st, handler, (value, unwinding_value(st, error)))

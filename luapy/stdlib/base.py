@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import sys
 
 from ..errors import ArgumentError, LuaError, LuaException, LuaLimitError, LuaSyntaxError
@@ -495,24 +496,19 @@ def _message_handler_for(frame):
     return NO_HANDLER
 
 
+@functools.cache
 def _unhandled_boundaries() -> frozenset:
     """Where an error stops before any protected call further out: where a
     coroutine was resumed (a coroutine starts with no handler), a
     finalizer, a message handler itself (lua5.4 runs those with none), and
     a call from Python."""
-    global _BOUNDARIES
-    if _BOUNDARIES is None:
-        from .corolib import _Scheduler
-        from ..api import LuaRuntime
-        # (A host function calling back into Lua may catch the error, as a
-        # C function's lua_pcall would: its handler is not xpcall's.)
-        _BOUNDARIES = frozenset((_Scheduler.resume.__code__, _Scheduler.kill.__code__,
-                                 Collector._run_pending.__code__, _run_handler.__code__,
-                                 LuaRuntime._call_here.__code__))
-    return _BOUNDARIES
-
-
-_BOUNDARIES = None
+    from .corolib import _Scheduler
+    from ..api import LuaRuntime
+    # (A host function calling back into Lua may catch the error, as a C
+    # function's lua_pcall would: its handler is not xpcall's.)
+    return frozenset((_Scheduler.resume.__code__, _Scheduler.kill.__code__,
+                      Collector._run_pending.__code__, _run_handler.__code__,
+                      LuaRuntime._call_here.__code__))
 
 
 def _handled_value(st, handler, error: LuaError):

@@ -30,8 +30,7 @@ from ..runtime.frames import (
     function_of_frame, is_hoisted_code, is_lua_code,
     is_vararg, parameter_count, parameter_names, proto_of_code, set_frame_local,
 )
-from . import base
-from .base import ERROR_FRAMES, ERROR_LINES
+from .base import ERROR_FRAMES, ERROR_LINES, _run_handler
 from ..runtime.values import (
     BUILTIN_CODES, Coroutine, Function, Table, Userdata, tostring_basic, type_name,
 )
@@ -414,7 +413,7 @@ def _active_lines(code, names: dict) -> list[int]:
 #: The runtime's callers of metamethods: ``call_event`` knows the event;
 #: the others call one event's (``_close`` when an error unwinds a block).
 _CALL_EVENT = ops.call_event.__code__
-_RUN_HANDLER = base._run_handler.__code__
+_RUN_HANDLER = _run_handler.__code__
 #: Where a running coroutine's levels start: what resumes (or closes) it.
 _COROUTINE_BASES = frozenset((corolib._Scheduler.resume.__code__, corolib._Scheduler.kill.__code__))
 #: What calls a generic ``for``'s iterator (plain and generator form).
