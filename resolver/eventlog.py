@@ -37,6 +37,10 @@ MAX_FIELD_CHARS = 4096
 #: where the service listens and that it stopped.
 ALWAYS_LOGGED = {"listening", "shutdown", "shutdown_forced", "stopped"}
 
+#: The last line a log writes: a plugin call that a forced shutdown left
+#: running (in a daemon thread) must not report after it.
+FINAL_EVENT = "stopped"
+
 #: Characters that must never reach a log line raw.
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 #: What makes a logfmt value need quotes.
@@ -86,6 +90,7 @@ class EventLog:
         self.format = format
         self.threshold = LEVELS[level]
         self._lock = threading.Lock()
+        self._ended = False
 
     def enabled(self, level: str) -> bool:
         return LEVELS[level] >= self.threshold
@@ -105,6 +110,9 @@ class EventLog:
             parts += [f"{key}={logfmt_value(value)}" for key, value in fields.items()]
             line = " ".join(parts)
         with self._lock:
+            if self._ended:
+                return
+            self._ended = event == FINAL_EVENT
             try:
                 self.stream.write(line + "\n")
                 self.stream.flush()

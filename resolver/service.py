@@ -482,8 +482,7 @@ class ResolverService:
         batches = _Batches()
         for batch in batches.of(pods or [None]):
             with self._lua_turn(), batches.timed():
-                if self._epoch != epoch:
-                    self._full_pass_needed = True
+                if self._pass_abandoned(epoch):
                     return False
                 batch_results, batch_summary = self._resolve([pod for pod in batch if pod is not None])
             results += batch_results
@@ -492,8 +491,7 @@ class ResolverService:
             summary.disabled += [name for name in batch_summary.disabled if name not in summary.disabled]
             self.resolve_pending()
         with self._lua_turn():
-            if self._epoch != epoch:
-                self._full_pass_needed = True
+            if self._pass_abandoned(epoch):
                 return False
             self._output.end_pass()
             seconds = perf_counter() - started
@@ -504,9 +502,23 @@ class ResolverService:
                 self.resolutions += 1
                 self.last_resolution_seconds = seconds
                 self.last_change_applied = time.time()
-        self.metrics.pass_seconds.observe(seconds)
-        self.log("resolved", pods=len(results), plugins=len(self.loaded_versions), seconds=f"{seconds:.3f}")
+            # Logged under the lock: ``close`` takes it before it says
+            # "stopped", so no pass reports after the service has stopped.
+            self.metrics.pass_seconds.observe(seconds)
+            self.log("resolved", pods=len(results), plugins=len(self.loaded_versions), seconds=f"{seconds:.3f}")
         return True
+
+    def _pass_abandoned(self, epoch: int) -> bool:
+        """Whether a pass begun at ``epoch`` must stop (Lua lock held).
+
+        It must if the chain changed, and also once ``close`` has begun: a
+        pass whose thread outlived ``stop`` would otherwise finish, and log,
+        after the service said "stopped".
+        """
+        if self._epoch != epoch:
+            self._full_pass_needed = True
+            return True
+        return self._closing
 
     def pass_snapshot(self) -> tuple[Summary, int, float]:
         """The served answers' summary (with the last pass's error counts), passes, last pass's seconds."""

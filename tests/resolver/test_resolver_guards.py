@@ -107,6 +107,17 @@ def test_log_levels_filter():
     assert [line.split()[2] for line in stream.getvalue().splitlines()] == ["event=plugin_error", "event=listening"]
 
 
+def test_nothing_is_logged_after_stopped():
+    # A plugin call a forced shutdown leaves running must not report after it.
+    stream = io.StringIO()
+    log = EventLog(stream)
+    log("shutdown_forced", msg="a plugin call is still running; leaving it")
+    log("stopped")
+    log("plugin_disabled", plugin="spin")
+    log("resolved", pods=60)
+    assert [line.split()[2] for line in stream.getvalue().splitlines()] == ["event=shutdown_forced", "event=stopped"]
+
+
 def test_workload_value_problems():
     assert workload_value_problem("name", "x" * 253) is None
     assert workload_value_problem("name", "é" * 127) == \

@@ -6,14 +6,18 @@ resolve request built to exhaust a plugin's budget, a plugin that answers
 with a 60 MB name or prints without end.
 """
 
+import io
 import json
 import signal
+import threading
 import time
 
 import pytest
 
+from resolver.eventlog import EventLog
+from resolver.service import ResolverService
 from resolver.store import PluginStore
-from service_harness import TOKEN, Service, metric_samples, multipart
+from service_harness import SAMPLE, TOKEN, Service, metric_samples, multipart
 
 BOMB = b'''
 function GetWorkloadTypeAndName(m)
@@ -165,6 +169,26 @@ def test_healthz_answers_and_sigterm_ends_while_a_plugin_spins(tmp_path):
     assert any("event=shutdown signal=SIGTERM" in line for line in lines)
     assert not any("deleted from the store" in line for line in lines)
     assert lines[-1].endswith("event=stopped")
+
+
+def test_a_pass_that_outlives_shutdown_is_abandoned_and_logs_nothing_after(tmp_path):
+    # SIGTERM stops the watcher with a 2 s grace, but a spinning plugin keeps
+    # the pass going for about 3 s; the pass must not finish (and log
+    # "resolved" with its plugins released) after the service has stopped.
+    store = PluginStore(str(tmp_path / "plugins.db"))
+    store.create("spin", SPIN)
+    out = io.StringIO()
+    service = ResolverService(store, SAMPLE, log=EventLog(out), isolation="in-process")
+    completed = []
+    pass_thread = threading.Thread(target=lambda: completed.append(service.refresh()))
+    pass_thread.start()
+    time.sleep(0.3)
+    service.close()
+    pass_thread.join(30)
+    assert completed == [False]
+    lines = out.getvalue().splitlines()
+    assert any("event=shutdown_forced" in line or "event=plugins_released" in line for line in lines)
+    assert not any("event=resolved" in line for line in lines)
 
 
 def test_api_names_and_priority_are_checked(tmp_path):
