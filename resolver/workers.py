@@ -102,8 +102,17 @@ def _context():
 _POD, _STARTED = 0, 1
 
 
-def _worker_main(conn, progress, name, source, chunkname, limits, address_space, cpu_seconds) -> None:
+def _worker_main(conn, *args) -> None:
     """The worker: load one plugin, then answer batches until the pipe closes."""
+    try:
+        _serve(conn, *args)
+    except (BrokenPipeError, ConnectionResetError):
+        # The parent went away (it released the plugin, or it stopped)
+        # while an answer was on its way: nobody is left to tell.
+        pass
+
+
+def _serve(conn, progress, name, source, chunkname, limits, address_space, cpu_seconds) -> None:
     if address_space:
         resource.setrlimit(resource.RLIMIT_AS, (address_space, address_space))
     from .plugins import LuaPlugin

@@ -537,22 +537,36 @@ def forget_error_lines(frame_ids) -> None:
         ERROR_LINES.pop(frame_id, None)
 
 
+#: A message handler that raises is called again on its own error, as
+#: lua5.4's ``luaG_errormsg`` does, each time one C level deeper: the call
+#: that reaches LUAI_MAXCCALLS (200) is given "C stack overflow" instead,
+#: and past a tenth more the error is LUA_ERRERR.  The counts are lua5.4's
+#: for a handler of an xpcall (one C level is the call that runs it).
+HANDLER_CALLS_BEFORE_OVERFLOW = 197
+HANDLER_CALLS_MAX = 216
+
+
 def _run_handler(st, handler, error: LuaError):
-    """Call xpcall's message handler; a failing handler is lua's LUA_ERRERR."""
+    """Call xpcall's message handler on ``error``; what it returns."""
     key = id(sys._getframe())
-    # The first entry is the protected call that caught the error.
-    frames = keep_error_lines(error.__traceback__.tb_next if error.__traceback__ is not None else None)
-    ERROR_FRAMES[key] = frames
-    try:
-        results = ops.call(st, handler, (error.value,))
-    except LuaLimitError:
-        raise
-    except LuaError:
-        return "error in error handling"
-    finally:
-        del ERROR_FRAMES[key]
-        forget_error_lines(map(id, frames))
-    return results[0] if results else None
+    value = error.value
+    for calls in range(1, HANDLER_CALLS_MAX + 1):
+        # The first entry is the protected call (or this frame) that caught it.
+        frames = keep_error_lines(error.__traceback__.tb_next if error.__traceback__ is not None else None)
+        ERROR_FRAMES[key] = frames
+        try:
+            results = ops.call(st, handler, (value,))
+        except LuaLimitError:
+            raise
+        except LuaError as raised:
+            error = raised
+            value = "C stack overflow" if calls == HANDLER_CALLS_BEFORE_OVERFLOW else raised.value
+            continue
+        finally:
+            del ERROR_FRAMES[key]
+            forget_error_lines(map(id, frames))
+        return results[0] if results else None
+    return "error in error handling"
 
 
 #: How many optional integer arguments each option of ``collectgarbage``

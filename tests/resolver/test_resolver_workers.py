@@ -247,3 +247,17 @@ def test_a_killed_helper_fails_only_its_call_in_flight():
         assert [r.name for r in results] == ["pod2", "pod4", "pod6", "pod8", "pod10", "", "pod12", "pod14"]
         assert results[5].error.metric_kind == "limit_time"
         assert worker.restarts == 1 and len(worker._ready_workers()) == 2
+
+
+def test_a_worker_whose_parent_left_exits_quietly(capfd):
+    # The parent may release a plugin while its worker is still loading it:
+    # the worker's answer then meets a closed pipe, and no traceback may
+    # reach the service's stderr.
+    import multiprocessing
+
+    parent, child = multiprocessing.Pipe()
+    parent.close()
+    with open(SEED, "rb") as handle:
+        source = handle.read()
+    workers._worker_main(child, [0, 0.0], "opengauss", source, "@opengauss.lua", Limits(), 0, 0)
+    assert "Traceback" not in capfd.readouterr().err

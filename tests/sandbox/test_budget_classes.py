@@ -336,7 +336,11 @@ def test_time_is_counted_across_coroutine_switches(hang_guard):
     lua = LuaRuntime(limits=TIMED)
     error, cpu, wall = timed_call(lua, CATCHING_LOOPS["wrap-ping-pong"])
     assert error.limit == "time"
-    assert BUDGET * 0.8 < cpu < 1.5 * BUDGET + 0.1, f"{cpu:.2f} s of CPU"
+    assert cpu < 1.5 * BUDGET + 0.1, f"{cpu:.2f} s of CPU"
+    # Not charged for time it did not run: on a loaded machine the wall-clock
+    # backstop may end the call first, with less CPU than the budget.
+    backstop = state_module.WALL_BACKSTOP * BUDGET
+    assert cpu > BUDGET * 0.8 or wall >= backstop, f"{cpu:.2f} s of CPU in {wall:.2f} s"
 
 
 # ------------------------------------------------ class 6: coroutines

@@ -1,0 +1,55 @@
+-- A message handler that raises is called again on its own error (luaG_errormsg),
+-- until its C stack overflows: "C stack overflow", then "error in error handling".
+local n = 0
+print(xpcall(error, function(m)
+  n = n + 1
+  if n < 3 then error("again " .. n) end
+  return "handled: " .. m
+end, "first"))  -- expect: false	handled: errors/xpcall_handler_errors.lua:6: again 2
+print(n)  -- expect: 3
+
+-- The values it raises reach it as they are.
+n = 0
+print(xpcall(error, function(m) n = n + 1; if n < 5 then error(m .. n, 0) end return m end, "e"))
+-- expect: false	e1234
+n = 0
+print(select(2, xpcall(error, function(m)
+  n = n + 1
+  if n == 1 then error({n}) end
+  return type(m) .. " " .. m[1]
+end, "e")))  -- expect: table 1
+
+-- An error raised by a metamethod inside the handler is handled too.
+n = 0
+print(xpcall(error, function(m)
+  n = n + 1
+  if n == 1 then return setmetatable({}, {__index = function() error("no field") end}).x end
+  return "second: " .. m
+end, "e"))  -- expect: false	second: errors/xpcall_handler_errors.lua:26: no field
+
+-- A handler that always fails is told of the overflow 18 calls before the
+-- result is "error in error handling" (about 200 calls: the exact count
+-- depends on how many C levels are already in use).
+n = 0
+local seen = {}
+print(xpcall(error, function(m) n = n + 1; seen[n] = m; error("x") end, "e"))
+-- expect: false	error in error handling
+local told
+for i, m in ipairs(seen) do if m == "C stack overflow" then told = told or i end end
+print(n > 190 and n <= 216, n - told, seen[1], seen[2], seen[told + 1])
+-- expect: true	18	e	errors/xpcall_handler_errors.lua:35: x	errors/xpcall_handler_errors.lua:35: x
+n = 0
+print(xpcall(error, function(m)
+  n = n + 1
+  if m == "C stack overflow" then return "overflow" end
+  error("x")
+end, "e"))  -- expect: false	overflow
+print(n == told)  -- expect: true
+
+-- The same for an error raised in Lua code, and inside a coroutine.
+print(xpcall(function() local x = nil; return x.y end, function(m) error("in handler") end))
+-- expect: false	error in error handling
+print(coroutine.wrap(function()
+  local k = 0
+  return xpcall(error, function(m) k = k + 1; if k < 3 then error("c" .. k, 0) end return m .. k end, "e")
+end)())  -- expect: false	c23
