@@ -39,7 +39,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from sys import getrecursionlimit
 
-from .errors import LuaError, LuaLimitError, LuaMemoryError, LuaSyntaxError, as_memory_error
+from .errors import LuaError, LuaLimitError, LuaMemoryError, LuaSyntaxError, StackOverflow, as_memory_error
 from .load import load_chunk, skip_file_header, to_lua_source
 from .options import TRUSTED_LIMITS, Limits, Options
 from .pyobjects import (
@@ -399,7 +399,7 @@ class LuaRuntime:
                 raise st.tripped from None   # (likewise, made into another error)
             raise
         except RecursionError:
-            raise LuaError("stack overflow", level=0) from None
+            raise StackOverflow("stack overflow", level=0) from None
         except MemoryError:
             raise LuaLimitError("memory", "not enough memory") from None
         finally:

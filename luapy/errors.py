@@ -74,6 +74,12 @@ class LuaError(LuaException):
     """A Lua runtime error; ``value`` is the error object.  pcall catches these."""
 
 
+class StackOverflow(LuaError):
+    """The depth budget ran out: lua5.4's "stack overflow", which pcall
+    catches.  A message handler that overflows while handling one is
+    lua5.4's "error in error handling" (``base._run_handler``)."""
+
+
 class OperationError(LuaError):
     """A Lua operation failed: a call, an index, arithmetic, a comparison.
 

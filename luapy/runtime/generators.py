@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from functools import partial
 
-from ..errors import LuaError, LuaException, LuaLimitError
+from ..errors import LuaError, LuaException, LuaLimitError, StackOverflow
 from . import helpers, ops
 from .frames import UNWINDING
 from .helpers import TailCall, locate_at_entry, replacing, runtime_namespace, unwinding_frame, unwinding_value
@@ -117,7 +117,7 @@ def generator_namespace(st) -> dict:
             return (yield from CALLG(handler, args, None))
         depth_cell = st.depth_cell
         if depth_cell.cell_contents + 1 > st.max_depth:
-            raise LuaError("stack overflow")
+            raise StackOverflow("stack overflow")
         depth_cell.cell_contents += 1
         st.charge(1)
         try:

@@ -20,7 +20,7 @@ import weakref
 from ..errors import ArgumentError, LuaError, LuaException, LuaLimitError, OperationError
 from . import ops
 from .args import name_argument_error, to_number, typename
-from .frames import UNWINDING, is_hoisted_code, is_lua_code
+from .frames import UNWINDING, is_hoisted_code, is_lua_code, past_unwound
 from .values import BUILTIN_CODES, MAXINT, MININT, Function, Table, _BoolKey, float_to_int, number_to_str
 
 #: Loop iterations are charged to the step budget in batches of this many.
@@ -243,6 +243,9 @@ def where_from(frame, level: int) -> str:
     seen = 0
     running = None  # the innermost hoisted loop (``hoist``) the next Lua frame runs
     while frame is not None:
+        if id(frame) in UNWINDING:
+            frame = past_unwound(frame)
+            continue
         code = frame.f_code
         is_lua = is_lua_code(code)
         if is_lua or code in BUILTIN_CODES:

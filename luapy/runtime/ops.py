@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 
-from ..errors import LuaError, OperationError
+from ..errors import LuaError, OperationError, StackOverflow
 from .args import str_to_number  # charged to the running call
 from .args import typename  # luaT_objtypename: a metatable's __name wins
 from .values import (
@@ -136,7 +136,7 @@ def call_metamethod(st, handler, args) -> tuple:
     depth_cell, steps_cell = st.depth_cell, st.steps_cell
     depth = depth_cell.cell_contents + 1
     if depth > st.max_depth:  # prologues without a countdown don't keep it in step
-        raise LuaError("stack overflow")
+        raise StackOverflow("stack overflow")
     depth_cell.cell_contents = depth
     steps = steps_cell.cell_contents - 1
     steps_cell.cell_contents = steps

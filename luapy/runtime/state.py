@@ -52,7 +52,7 @@ import sys
 import threading
 import types
 
-from ..errors import LuaError, LuaLimitError
+from ..errors import LuaError, LuaLimitError, StackOverflow
 from ..options import Options
 from . import clock, watchdog
 from .values import Table
@@ -269,7 +269,7 @@ class State:
         if depth > self.max_depth:
             depth_cell.cell_contents -= 1  # the call that went too deep never ran
             self._arm()
-            raise LuaError("stack overflow", level=level)
+            raise StackOverflow("stack overflow", level=level)
         self._chunk = steps_cell.cell_contents = self._countdown(depth, used)
         collector = self.collector
         if collector is not None:
@@ -330,7 +330,7 @@ class State:
         """A call found itself a level too deep (when there is no countdown
         to find it); the call never ran, so it gives its level back."""
         self.depth_cell.cell_contents -= 1
-        raise LuaError("stack overflow", level=level)
+        raise StackOverflow("stack overflow", level=level)
 
     def charge_memory(self, nbytes: int) -> None:
         """Account an allocation; call *before* making something large."""

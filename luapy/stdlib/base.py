@@ -5,10 +5,11 @@ from __future__ import annotations
 import functools
 import sys
 
-from ..errors import ArgumentError, LuaError, LuaException, LuaLimitError, LuaSyntaxError
+from ..errors import ArgumentError, LuaError, LuaException, LuaLimitError, LuaSyntaxError, StackOverflow
 from ..load import load_chunk, skip_file_header
 from ..runtime import ops
 from ..runtime.collector import Collector
+from ..runtime.frames import UNWIND_ENDS
 from ..runtime.generators import call_generator
 from ..runtime.helpers import lua_where, unwinding_value, where_from
 from ..runtime.stack import interrupt_caught
@@ -317,6 +318,7 @@ def open(st) -> None:
     handling = 0   # message handlers running inside one another
 
     PROTECTED_CODES.update((protected_call.__code__, protected_generator.__code__))
+    UNWIND_ENDS.update(PROTECTED_CODES)
     st.handle_unwinding = handle_unwinding
 
     def reader_pieces(reader):
@@ -559,6 +561,11 @@ def _run_handler(st, handler, error: LuaError):
         except LuaLimitError:
             raise
         except LuaError as raised:
+            if type(raised) is StackOverflow and type(error) is StackOverflow:
+                # lua5.4 runs the handler of a stack overflow on top of the
+                # full stack, in the room kept for it: overflowing that is
+                # LUA_ERRERR at once, not another call.
+                break
             error = raised
             value = "C stack overflow" if calls == HANDLER_CALLS_BEFORE_OVERFLOW else raised.value
             continue

@@ -39,6 +39,7 @@ import weakref
 from ..errors import LuaError, LuaException, LuaLimitError
 from ..runtime.args import arg_error, check_function, register, type_error
 from ..runtime.clock import charged_collect
+from ..runtime.frames import UNWIND_ENDS
 from ..runtime.generators import generator_form
 from ..runtime.stack import interrupt_caught
 from ..runtime.values import Coroutine, Function, Table
@@ -341,6 +342,10 @@ def shutdown(st) -> None:
                     pass
     finally:
         st.leave(outermost)
+
+
+# An error unwinding a coroutine stops where it was resumed.
+UNWIND_ENDS.update((_Scheduler.resume.__code__, _Scheduler.kill.__code__))
 
 
 # ------------------------------------------------------------ the library

@@ -28,7 +28,7 @@ from ..runtime.args import (
 from ..runtime.frames import (
     CALLED, TRANSFER, UNWINDING, ForLine, QuietLine, active_locals, check_typed_local, code_lines,
     function_of_frame, is_hoisted_code, is_lua_code,
-    is_vararg, parameter_count, parameter_names, proto_of_code, set_frame_local,
+    is_vararg, past_unwound, parameter_count, parameter_names, proto_of_code, set_frame_local,
 )
 from .base import ERROR_FRAMES, ERROR_LINES, _run_handler
 from ..runtime.values import (
@@ -476,6 +476,8 @@ def _call_name(st, frame, caller=None) -> tuple[str | None, str]:
         if code is _CALL_EVENT:
             return caller.f_locals["event"][2:], "metamethod"
         event = _METAMETHOD_CALLERS.get(code)
+        if event == "close" and caller.f_locals.get("error") is not None:
+            return None, ""   # an error unwinding: lua5.4 calls it from C
         if event is not None:
             return event, "metamethod"
         caller = caller.f_back
@@ -577,8 +579,11 @@ def _lua_levels(start):
             spliced = ERROR_FRAMES.get(id(frame))
             if spliced is not None:
                 yield from _lua_levels_of(spliced)
+        if id(frame) in UNWINDING:
+            frame = past_unwound(frame)
+            continue
         code = frame.f_code
-        if (code in BUILTIN_CODES or is_lua_code(code)) and id(frame) not in UNWINDING:
+        if code in BUILTIN_CODES or is_lua_code(code):
             yield frame
         elif code in _COROUTINE_BASES:
             return      # a coroutine's levels end where it was resumed

@@ -53,3 +53,19 @@ print(coroutine.wrap(function()
   local k = 0
   return xpcall(error, function(m) k = k + 1; if k < 3 then error("c" .. k, 0) end return m .. k end, "e")
 end)())  -- expect: false	c23
+
+-- A handler that overflows the stack: on a stack overflow lua5.4 runs it on
+-- top of the full stack, and overflowing again is "error in error handling"
+-- at once; on another error it is called again on the overflow.
+local function loop() return 1 + loop() end
+n = 0
+print(xpcall(loop, function(m) n = n + 1; return loop() end), n)  -- expect: false	1
+print(xpcall(loop, loop))  -- expect: false	error in error handling
+n = 0
+print(xpcall(error, function(m) n = n + 1; return loop() end, "e"), n)  -- expect: false	2
+n = 0
+print(xpcall(error, function(m)
+  n = n + 1
+  if tostring(m):find("stack overflow") then return "told " .. n end
+  return loop()
+end, "e"))  -- expect: false	told 2
