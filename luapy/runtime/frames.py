@@ -59,20 +59,23 @@ def is_hoisted_code(code) -> bool:
 #: ``<close>`` variables: lua5.4 has already popped them by then, so the
 #: ``__close`` handlers (and ``debug``) see the protected call's caller.
 UNWINDING: set[int] = set()
-#: Where an unwinding error stops: the code of the protected calls
-#: (``pcall``'s and ``xpcall``'s core) and of a coroutine's resumption,
-#: registered by the libraries that define them.
-UNWIND_ENDS: set = set()
+#: The code of ``pcall``'s and ``xpcall``'s core (plain and generator
+#: form), registered by the base library: where an error is caught.
+PROTECTED_CODES: set = set()
+#: The code that resumes (or closes) a coroutine, registered by the
+#: coroutine library: where an error that nothing caught ends a coroutine.
+COROUTINE_BASE_CODES: set = set()
 
 
 def past_unwound(frame):
-    """From a frame in ``UNWINDING``: the frame its error stops at, or None.
+    """From a frame an error unwinds: the frame the error stops at (a
+    protected call, or a coroutine's resumption), or None.
 
     lua5.4 closes a frame's variables once the error has popped every level
     up to the protected call, so a ``__close`` running then sees none of
     them; here they are still on the Python stack until the error leaves
     them, and are skipped."""
-    while frame is not None and frame.f_code not in UNWIND_ENDS:
+    while frame is not None and frame.f_code not in PROTECTED_CODES and frame.f_code not in COROUTINE_BASE_CODES:
         frame = frame.f_back
     return frame
 

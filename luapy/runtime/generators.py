@@ -24,7 +24,7 @@ from functools import partial
 
 from ..errors import LuaError, LuaException, LuaLimitError, StackOverflow
 from . import helpers, ops
-from .frames import UNWINDING
+from .frames import PROTECTED_CODES, UNWINDING, past_unwound
 from .helpers import TailCall, locate_at_entry, replacing, runtime_namespace, unwinding_frame, unwinding_value
 from .values import Function, Table
 
@@ -194,11 +194,20 @@ def generator_namespace(st) -> dict:
         if error is None:
             return (yield from close_normally(value, None))
         handler = ops.metamethod(st, value, "__close")
-        unwinding = unwinding_frame(st, error)
+        frame = unwinding_frame(st, error)
         ops.check_callable_from_c(st, handler)  # lua5.4 unwinds outside any Lua frame
+        unwinding = id(frame)
+        arguments = (value, unwinding_value(st, error))
         UNWINDING.add(unwinding)
         try:
-            yield from CALLG(handler, (value, unwinding_value(st, error)), None)
+            caught_at = past_unwound(frame)
+            if caught_at is not None and caught_at.f_code in PROTECTED_CODES:
+                yield from CALLG(handler, arguments, None)
+            else:
+                # Nothing in the coroutine catches the error: lua5.4 closes
+                # its variables from C (coroutine.close, or wrap's error
+                # path), where a yield fails.
+                ops.call(st, handler, arguments)
         finally:
             UNWINDING.discard(unwinding)
         return None

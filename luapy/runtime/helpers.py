@@ -701,15 +701,15 @@ def replacing(failure: LuaError, error: LuaError | None) -> LuaError:
     return failure
 
 
-def unwinding_frame(st, error) -> int:
+def unwinding_frame(st, error):
     """For ``_close`` and its generator form, as ``error`` is about to close
-    a variable: the ``id`` of the frame the variable is in (CLOSEALL's
-    caller; gone for Lua while its ``__close`` runs), once xpcall's message
-    handler has run on the error (``st.handle_unwinding``)."""
+    a variable: the frame the variable is in (CLOSEALL's caller; gone for
+    Lua while its ``__close`` runs), once xpcall's message handler has run
+    on the error (``st.handle_unwinding``)."""
     frame = sys._getframe(3)
     if st.handle_unwinding is not None:
         st.handle_unwinding(error, frame)
-    return id(frame)
+    return frame
 
 
 def _close(st, value, error) -> None:
@@ -719,7 +719,7 @@ def _close(st, value, error) -> None:
     if error is None:
         ops.call_event(st, "__close", handler, value, None)
         return
-    unwinding = unwinding_frame(st, error)
+    unwinding = id(unwinding_frame(st, error))
     ops.check_callable_from_c(st, handler)  # lua5.4 unwinds outside any Lua frame
     UNWINDING.add(unwinding)
     try:

@@ -9,7 +9,7 @@ from ..errors import ArgumentError, LuaError, LuaException, LuaLimitError, LuaSy
 from ..load import load_chunk, skip_file_header
 from ..runtime import ops
 from ..runtime.collector import Collector
-from ..runtime.frames import UNWIND_ENDS
+from ..runtime.frames import PROTECTED_CODES
 from ..runtime.generators import call_generator
 from ..runtime.helpers import lua_where, unwinding_value, where_from
 from ..runtime.stack import interrupt_caught
@@ -242,13 +242,16 @@ def open(st) -> None:
         which may be another one than when the call started."""
         coroutine = st.coroutines.current
         depth = st.depth - coroutine.base
+        closing = coroutine.closing
         try:
             return True, (yield from call_generator(st, fn, args))
         except LuaLimitError:
             raise
         except LuaError as error:
-            if coroutine.closing:
-                raise   # coroutine.close unwinds past every pcall
+            if coroutine.closing and not closing:
+                # coroutine.close unwinds past every pcall it finds
+                # suspended; one made by a ``__close`` it runs catches.
+                raise
             st.depth = coroutine.base + depth
             interrupt_caught(error)
             if type(error) is ArgumentError:
@@ -318,7 +321,6 @@ def open(st) -> None:
     handling = 0   # message handlers running inside one another
 
     PROTECTED_CODES.update((protected_call.__code__, protected_generator.__code__))
-    UNWIND_ENDS.update(PROTECTED_CODES)
     st.handle_unwinding = handle_unwinding
 
     def reader_pieces(reader):
@@ -478,9 +480,6 @@ NO_HANDLER = object()
 #: frame (lua5.4 gives a tenth of its C stack): within the Python frames
 #: ``stack.recursion_limit_for`` keeps spare.
 MAX_HANDLER_LEVELS = 200
-#: The code of ``protected_call`` and ``protected_generator``, which hold
-#: the message handler of the call an error will end in.
-PROTECTED_CODES: set = set()
 
 
 def _message_handler_for(frame):
@@ -539,41 +538,51 @@ def forget_error_lines(frame_ids) -> None:
         ERROR_LINES.pop(frame_id, None)
 
 
-#: A message handler that raises is called again on its own error, as
-#: lua5.4's ``luaG_errormsg`` does, each time one C level deeper: the call
-#: that reaches LUAI_MAXCCALLS (200) is given "C stack overflow" instead,
-#: and past a tenth more the error is LUA_ERRERR.  The counts are lua5.4's
-#: for a handler of an xpcall (one C level is the call that runs it).
-HANDLER_CALLS_BEFORE_OVERFLOW = 197
-HANDLER_CALLS_MAX = 216
+#: C levels lua5.4 has in use when it first calls an xpcall's message
+#: handler at the top level of a script (``lua`` or lupa): the host's
+#: protected call and ``xpcall`` itself.
+_HANDLER_BASE_LEVELS = 2
 
 
 def _run_handler(st, handler, error: LuaError):
-    """Call xpcall's message handler on ``error``; what it returns."""
+    """Call xpcall's message handler on ``error``; what it returns.
+
+    A handler that raises is called again on its own error, as lua5.4's
+    ``luaG_errormsg`` does, each call one C level deeper (``st.protected_calls``
+    counts them, so pcalls inside the handler have less room each time): the
+    call at LUAI_MAXCCALLS is given "C stack overflow", and past a tenth
+    more the result is LUA_ERRERR, "error in error handling".  At the top
+    level of a script that is lua5.4's 198th and 216th call.
+    """
     key = id(sys._getframe())
     value = error.value
-    for calls in range(1, HANDLER_CALLS_MAX + 1):
-        # The first entry is the protected call (or this frame) that caught it.
-        frames = keep_error_lines(error.__traceback__.tb_next if error.__traceback__ is not None else None)
-        ERROR_FRAMES[key] = frames
-        try:
-            results = ops.call(st, handler, (value,))
-        except LuaLimitError:
-            raise
-        except LuaError as raised:
-            if type(raised) is StackOverflow and type(error) is StackOverflow:
-                # lua5.4 runs the handler of a stack overflow on top of the
-                # full stack, in the room kept for it: overflowing that is
-                # LUA_ERRERR at once, not another call.
-                break
-            error = raised
-            value = "C stack overflow" if calls == HANDLER_CALLS_BEFORE_OVERFLOW else raised.value
-            continue
-        finally:
-            del ERROR_FRAMES[key]
-            forget_error_lines(map(id, frames))
-        return results[0] if results else None
-    return "error in error handling"
+    levels = st.protected_calls
+    try:
+        for level in range(levels + _HANDLER_BASE_LEVELS + 1, LUAI_MAXCCALLS // 10 * 11 - 1):
+            st.protected_calls = level - _HANDLER_BASE_LEVELS
+            # The first entry is the protected call (or this frame) that caught it.
+            frames = keep_error_lines(error.__traceback__.tb_next if error.__traceback__ is not None else None)
+            ERROR_FRAMES[key] = frames
+            try:
+                results = ops.call(st, handler, (value,))
+            except LuaLimitError:
+                raise
+            except LuaError as raised:
+                if type(raised) is StackOverflow and type(error) is StackOverflow:
+                    # lua5.4 runs the handler of a stack overflow on top of
+                    # the full stack, in the room kept for it: overflowing
+                    # that is LUA_ERRERR at once, not another call.
+                    break
+                error = raised
+                value = "C stack overflow" if level + 1 == LUAI_MAXCCALLS else raised.value
+                continue
+            finally:
+                del ERROR_FRAMES[key]
+                forget_error_lines(map(id, frames))
+            return results[0] if results else None
+        return "error in error handling"
+    finally:
+        st.protected_calls = levels
 
 
 #: How many optional integer arguments each option of ``collectgarbage``

@@ -39,7 +39,7 @@ import weakref
 from ..errors import LuaError, LuaException, LuaLimitError
 from ..runtime.args import arg_error, check_function, register, type_error
 from ..runtime.clock import charged_collect
-from ..runtime.frames import UNWIND_ENDS
+from ..runtime.frames import COROUTINE_BASE_CODES
 from ..runtime.generators import generator_form
 from ..runtime.stack import interrupt_caught
 from ..runtime.values import Coroutine, Function, Table
@@ -292,6 +292,11 @@ class _Scheduler:
         co.closing = True
         try:
             gen.throw(CoroutineKill())
+            while True:
+                # A ``__close`` yielded: closing can't be resumed, so the
+                # yield fails where it was made (lua5.4: from a C call), and
+                # the variables left close with that error.
+                gen.throw(LuaError("attempt to yield across a C-call boundary", level=0))
         except (StopIteration, CoroutineKill):
             self._ended(co, previous, resumer_depth, None)
             return True, None
@@ -304,10 +309,6 @@ class _Scheduler:
         except BaseException:
             self._ended(co, previous, resumer_depth, None)
             raise
-        # It yielded while being closed: that can't go on.
-        self._ended(co, previous, resumer_depth, None)
-        gen.close()
-        return False, "attempt to yield across a C-call boundary"
 
     def yield_(self):
         """The plain form of ``coroutine.yield``: only for the errors."""
@@ -345,7 +346,7 @@ def shutdown(st) -> None:
 
 
 # An error unwinding a coroutine stops where it was resumed.
-UNWIND_ENDS.update((_Scheduler.resume.__code__, _Scheduler.kill.__code__))
+COROUTINE_BASE_CODES.update((_Scheduler.resume.__code__, _Scheduler.kill.__code__))
 
 
 # ------------------------------------------------------------ the library
