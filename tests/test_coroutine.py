@@ -118,8 +118,14 @@ def test_interrupt_reaches_a_coroutine_stuck_in_a_loop():
     # The time budget only ends the loop if the interrupt went astray.
     lua = LuaRuntime(limits=Limits(steps=None, time=20))
     lua.register_function("interrupt", lambda: os.kill(os.getpid(), signal.SIGINT))
-    with pytest.raises(KeyboardInterrupt):
-        lua.execute("coroutine.wrap(function() interrupt() while true do end end)()")
+    # A process started in the background inherits SIGINT ignored, and
+    # Python then installs no handler: put the usual one in for the test.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            lua.execute("coroutine.wrap(function() interrupt() while true do end end)()")
+    finally:
+        signal.signal(signal.SIGINT, previous)
     assert lua.execute("return coroutine.isyieldable(), 1 + 1") == (False, 2)
 
 

@@ -9,7 +9,7 @@ from ..errors import ArgumentError, LuaError, LuaException, LuaLimitError, LuaSy
 from ..load import load_chunk, skip_file_header
 from ..runtime import ops
 from ..runtime.collector import Collector
-from ..runtime.frames import PROTECTED_CODES
+from ..runtime.frames import COROUTINE_BASE_CODES, PROTECTED_CODES
 from ..runtime.generators import call_generator
 from ..runtime.helpers import lua_where, unwinding_value, where_from
 from ..runtime.stack import interrupt_caught
@@ -503,12 +503,11 @@ def _unhandled_boundaries() -> frozenset:
     coroutine was resumed (a coroutine starts with no handler), a
     finalizer, a message handler itself (lua5.4 runs those with none), and
     a call from Python."""
-    from .corolib import _Scheduler
+    from . import corolib  # noqa: F401  (registers COROUTINE_BASE_CODES)
     from ..api import LuaRuntime
     # (A host function calling back into Lua may catch the error, as a C
     # function's lua_pcall would: its handler is not xpcall's.)
-    return frozenset((_Scheduler.resume.__code__, _Scheduler.kill.__code__,
-                      Collector._run_pending.__code__, _run_handler.__code__,
+    return frozenset((*COROUTINE_BASE_CODES, Collector._run_pending.__code__, _run_handler.__code__,
                       LuaRuntime._call_here.__code__))
 
 

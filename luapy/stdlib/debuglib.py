@@ -26,7 +26,7 @@ from ..runtime.args import (
     arg, arg_error, check_any, check_int, check_str, opt_int, register, type_error,
 )
 from ..runtime.frames import (
-    CALLED, TRANSFER, UNWINDING, ForLine, QuietLine, active_locals, check_typed_local, code_lines,
+    CALLED, COROUTINE_BASE_CODES, TRANSFER, UNWINDING, ForLine, QuietLine, active_locals, check_typed_local, code_lines,
     function_of_frame, is_hoisted_code, is_lua_code,
     is_vararg, past_unwound, parameter_count, parameter_names, proto_of_code, set_frame_local,
 )
@@ -414,8 +414,6 @@ def _active_lines(code, names: dict) -> list[int]:
 #: the others call one event's (``_close`` when an error unwinds a block).
 _CALL_EVENT = ops.call_event.__code__
 _RUN_HANDLER = _run_handler.__code__
-#: Where a running coroutine's levels start: what resumes (or closes) it.
-_COROUTINE_BASES = frozenset((corolib._Scheduler.resume.__code__, corolib._Scheduler.kill.__code__))
 #: What calls a generic ``for``'s iterator (plain and generator form).
 _FOR_ITERATOR_CALLERS = frozenset((helpers._for_steps.__code__, generators.GenericForSteps.step.__code__))
 _METAMETHOD_CALLERS = {
@@ -585,7 +583,7 @@ def _lua_levels(start):
         code = frame.f_code
         if code in BUILTIN_CODES or is_lua_code(code):
             yield frame
-        elif code in _COROUTINE_BASES:
+        elif code in COROUTINE_BASE_CODES:
             return      # a coroutine's levels end where it was resumed
         frame = frame.f_back
 
