@@ -20,7 +20,7 @@ import types
 import weakref
 
 from ..errors import LuaError
-from . import corolib
+from . import corolib  # noqa: F401  (registers COROUTINE_BASE_CODES)
 from ..runtime import collector, frames as frames_module, generators, helpers, ops
 from ..runtime.args import (
     arg, arg_error, check_any, check_int, check_str, opt_int, register, type_error,
