@@ -511,14 +511,15 @@ class ResolverService:
     def _pass_abandoned(self, epoch: int) -> bool:
         """Whether a pass begun at ``epoch`` must stop (Lua lock held).
 
-        It must if the chain changed, and also once ``close`` has begun: a
-        pass whose thread outlived ``stop`` would otherwise finish, and log,
-        after the service said "stopped".
+        It must if the chain changed, and also once the service is stopping:
+        its answers would never be served, and a pass whose thread outlived
+        ``stop`` would otherwise finish, and log, after the service said
+        "stopped".
         """
         if self._epoch != epoch:
             self._full_pass_needed = True
             return True
-        return self._closing
+        return self._closing or self._stop.is_set()
 
     def pass_snapshot(self) -> tuple[Summary, int, float]:
         """The served answers' summary (with the last pass's error counts), passes, last pass's seconds."""
