@@ -27,6 +27,9 @@ class LuaException(Exception):
     unhandled = False
     #: The message handler found for it, once looked for.
     handler = None
+    #: Whether a protected call inside the running coroutine catches it,
+    #: once looked for (so a ``__close`` it runs may yield): None, not yet.
+    caught_in_coroutine = None
 
     def __init__(self, value=None, level: int = 1):
         super().__init__(value)

@@ -67,6 +67,35 @@ PROTECTED_CODES: set = set()
 COROUTINE_BASE_CODES: set = set()
 
 
+#: While xpcall's message handler runs: ``id`` of the ``_run_handler``
+#: frame that runs it -> the Python frames the error came up through,
+#: innermost first.  lua5.4 runs the handler on top of the stack where the
+#: error was raised; here the error has unwound those frames already, so
+#: ``frames_outward`` splices them back in where the handler's stack meets
+#: xpcall's, as the error's traceback object keeps them.
+ERROR_FRAMES: dict[int, list] = {}
+#: ...and each of those frames' Python line when the error left it (a frame
+#: that is done reports its last instruction, not where it was): ``id`` -> line.
+ERROR_LINES: dict[int, int] = {}
+
+
+def frames_outward(frame):
+    """The Python frames from ``frame`` outwards as Lua sees its stack: with
+    the frames an error came up through spliced in under a message handler
+    (``ERROR_FRAMES``), and without the frames an error is unwinding while
+    a ``__close`` runs (``past_unwound``)."""
+    while frame is not None:
+        if ERROR_FRAMES:
+            spliced = ERROR_FRAMES.get(id(frame))
+            if spliced is not None:
+                yield from spliced
+        if id(frame) in UNWINDING:
+            frame = past_unwound(frame)
+            continue
+        yield frame
+        frame = frame.f_back
+
+
 def past_unwound(frame):
     """From a frame an error unwinds: the frame the error stops at (a
     protected call, or a coroutine's resumption), or None.

@@ -198,10 +198,17 @@ def generator_namespace(st) -> dict:
         ops.check_callable_from_c(st, handler)  # lua5.4 unwinds outside any Lua frame
         unwinding = id(frame)
         arguments = (value, unwinding_value(st, error))
+        caught = getattr(error, "caught_in_coroutine", None)
+        if caught is None:
+            # Once per error, not per variable: the search walks every
+            # frame up to the catch, and a deep unwinding closes many.
+            caught_at = past_unwound(frame)
+            caught = caught_at is not None and caught_at.f_code in PROTECTED_CODES
+            if isinstance(error, LuaException):
+                error.caught_in_coroutine = caught
         UNWINDING.add(unwinding)
         try:
-            caught_at = past_unwound(frame)
-            if caught_at is not None and caught_at.f_code in PROTECTED_CODES:
+            if caught:
                 yield from CALLG(handler, arguments, None)
             else:
                 # Nothing in the coroutine catches the error: lua5.4 closes

@@ -20,7 +20,7 @@ import weakref
 from ..errors import ArgumentError, LuaError, LuaException, LuaLimitError, OperationError
 from . import ops
 from .args import name_argument_error, to_number, typename
-from .frames import UNWINDING, is_hoisted_code, is_lua_code, past_unwound
+from .frames import ERROR_LINES, UNWINDING, frames_outward, is_hoisted_code, is_lua_code
 from .values import BUILTIN_CODES, MAXINT, MININT, Function, Table, _BoolKey, float_to_int, number_to_str
 
 #: Loop iterations are charged to the step budget in batches of this many.
@@ -242,15 +242,13 @@ def where_from(frame, level: int) -> str:
     or a loop hoisted out of one) as level 0."""
     seen = 0
     running = None  # the innermost hoisted loop (``hoist``) the next Lua frame runs
-    while frame is not None:
-        if id(frame) in UNWINDING:
-            frame = past_unwound(frame)
-            continue
+    for frame in frames_outward(frame):
         code = frame.f_code
         is_lua = is_lua_code(code)
         if is_lua or code in BUILTIN_CODES:
             if seen == level:
-                line = (running or frame).f_lineno
+                running = running or frame
+                line = ERROR_LINES.get(id(running), running.f_lineno) if ERROR_LINES else running.f_lineno
                 if not is_lua or _stripped(frame.f_globals, line):
                     return ""
                 return _position(frame.f_globals, line)
@@ -258,7 +256,6 @@ def where_from(frame, level: int) -> str:
             running = None
         elif running is None and is_hoisted_code(code):
             running = frame
-        frame = frame.f_back
     return ""
 
 
@@ -694,10 +691,13 @@ def replacing(failure: LuaError, error: LuaError | None) -> LuaError:
     exit) ran, taking over what was found for ``error``: it unwinds the
     same frames to the same protected call, so its message handler (or
     that it has none) need not be looked for again at every frame."""
-    if error is not None and not failure.handled:
-        failure.unhandled = error.unhandled
-        if failure.handler is None:
-            failure.handler = error.handler
+    if error is not None:
+        if failure.caught_in_coroutine is None:
+            failure.caught_in_coroutine = error.caught_in_coroutine
+        if not failure.handled:
+            failure.unhandled = error.unhandled
+            if failure.handler is None:
+                failure.handler = error.handler
     return failure
 
 

@@ -9,7 +9,7 @@ from ..errors import ArgumentError, LuaError, LuaException, LuaLimitError, LuaSy
 from ..load import load_chunk, skip_file_header
 from ..runtime import ops
 from ..runtime.collector import Collector
-from ..runtime.frames import COROUTINE_BASE_CODES, PROTECTED_CODES
+from ..runtime.frames import COROUTINE_BASE_CODES, ERROR_FRAMES, ERROR_LINES, PROTECTED_CODES
 from ..runtime.generators import call_generator
 from ..runtime.helpers import lua_where, unwinding_value, where_from
 from ..runtime.stack import interrupt_caught
@@ -272,8 +272,7 @@ def open(st) -> None:
         """An error is about to close a ``<close>`` variable of ``frame``:
         lua5.4 has run xpcall's message handler by then (where the error
         was raised), and the variable's ``__close`` gets what it returned."""
-        if (error.handled or error.unhandled or isinstance(error, LuaLimitError)
-                or (st.coroutines is not None and st.coroutines.current.closing)):  # coroutine.close: none
+        if error.handled or error.unhandled or isinstance(error, LuaLimitError):
             return
         tb = error.__traceback__
         own = tb is not None and tb.tb_frame is frame
@@ -284,7 +283,8 @@ def open(st) -> None:
             return
         handler = error.handler
         if handler is None:
-            handler = error.handler = _message_handler_for(frame)
+            closing = st.coroutines is not None and st.coroutines.current.closing
+            handler = error.handler = _message_handler_for(frame, closing)
         if handler is NO_HANDLER:
             # Every frame it closes next is below the same protected call:
             # one search per error, not one per frame (a deep unwinding).
@@ -462,17 +462,6 @@ def open(st) -> None:
 LUAI_MAXCCALLS = 200
 
 
-#: While xpcall's message handler runs: ``id`` of the ``_run_handler``
-#: frame that runs it -> the Python frames the error came up through,
-#: innermost first.  lua5.4 runs the handler on top of the stack where the
-#: error was raised; here the error has unwound those frames already, so
-#: ``debug`` splices them back in where the handler's stack meets xpcall's
-#: (``debuglib``), as its traceback object keeps them.
-ERROR_FRAMES: dict[int, list] = {}
-#: ...and each of those frames' Python line when the error left it (a frame
-#: that is done reports its last instruction, not where it was): ``id`` -> line.
-ERROR_LINES: dict[int, int] = {}
-
 
 #: What a protected call that is not xpcall's has for a message handler.
 NO_HANDLER = object()
@@ -482,14 +471,16 @@ NO_HANDLER = object()
 MAX_HANDLER_LEVELS = 200
 
 
-def _message_handler_for(frame):
+def _message_handler_for(frame, closing: bool):
     """The message handler of the protected call an error unwinding
     ``frame`` will end in: xpcall's, else ``NO_HANDLER`` (pcall, or no
-    call of either kind in the running coroutine)."""
+    call of either kind in the running coroutine).  ``closing``: the
+    running coroutine is being closed, and the protected calls it was
+    suspended in let errors by (``protected_generator``)."""
     boundaries = _unhandled_boundaries()
     while frame is not None:
         code = frame.f_code
-        if code in PROTECTED_CODES:
+        if code in PROTECTED_CODES and not (closing and frame.f_locals.get("closing") is False):
             return frame.f_locals.get("handler", NO_HANDLER)
         if code in boundaries:
             return NO_HANDLER

@@ -26,11 +26,10 @@ from ..runtime.args import (
     arg, arg_error, check_any, check_int, check_str, opt_int, register, type_error,
 )
 from ..runtime.frames import (
-    CALLED, COROUTINE_BASE_CODES, TRANSFER, UNWINDING, ForLine, QuietLine, active_locals, check_typed_local, code_lines,
-    function_of_frame, is_hoisted_code, is_lua_code,
-    is_vararg, past_unwound, parameter_count, parameter_names, proto_of_code, set_frame_local,
+    CALLED, COROUTINE_BASE_CODES, ERROR_LINES, TRANSFER, ForLine, QuietLine, active_locals, check_typed_local,
+    code_lines, frames_outward, function_of_frame, is_hoisted_code, is_lua_code, is_vararg, parameter_count, parameter_names, proto_of_code, set_frame_local,
 )
-from .base import ERROR_FRAMES, ERROR_LINES, _run_handler
+from .base import _run_handler
 from ..runtime.values import (
     BUILTIN_CODES, Coroutine, Function, Table, Userdata, tostring_basic, type_name,
 )
@@ -567,25 +566,16 @@ def _lua_levels(start):
     coroutine's frame list) outwards: frames of generated Lua functions and
     of builtins, innermost first.  Inside xpcall's message handler they are
     seen as lua5.4 sees them: the handler runs on top of the levels the
-    error came up through (``base.ERROR_FRAMES``), between it and ``xpcall``."""
+    error came up through (``frames.ERROR_FRAMES``), between it and ``xpcall``."""
     if type(start) is list:  # a suspended coroutine's frames
         yield from _lua_levels_of(start)
         return
-    frame = start
-    while frame is not None:
-        if ERROR_FRAMES:
-            spliced = ERROR_FRAMES.get(id(frame))
-            if spliced is not None:
-                yield from _lua_levels_of(spliced)
-        if id(frame) in UNWINDING:
-            frame = past_unwound(frame)
-            continue
+    for frame in frames_outward(start):
         code = frame.f_code
         if code in BUILTIN_CODES or is_lua_code(code):
             yield frame
         elif code in COROUTINE_BASE_CODES:
             return      # a coroutine's levels end where it was resumed
-        frame = frame.f_back
 
 
 def _lua_levels_of(frames):

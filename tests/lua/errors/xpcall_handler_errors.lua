@@ -69,3 +69,18 @@ print(xpcall(error, function(m)
   if tostring(m):find("stack overflow") then return "told " .. n end
   return loop()
 end, "e"))  -- expect: false	told 2
+
+-- error(m, 2) in a handler names the level above it where the error was
+-- raised: the Lua function for an operator's error, nothing for `error`.
+local function fails_once(level)
+  local k = 0
+  return function(m) k = k + 1; if k == 1 then error("again", level) end return "H(" .. m .. ")" end
+end
+print(xpcall(function() local y = nil + 1 end, fails_once(2)))
+-- expect: false	H(errors/xpcall_handler_errors.lua:79: again)
+print(xpcall(function() error("e", 0) end, fails_once(2)))  -- expect: false	H(again)
+print(xpcall(function() local y = nil + 1 end, fails_once(3)))  -- expect: false	H(again)
+print(xpcall(function()
+  local x <close> = setmetatable({}, {__close = function() end})
+  error("e", 0)
+end, fails_once(2)))  -- expect: false	H(again)

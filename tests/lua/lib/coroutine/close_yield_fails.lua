@@ -59,3 +59,31 @@ co = coroutine.wrap(function()
 end)
 print(co())  -- expect: from p
 print(co())  -- expect: after	false	caught
+
+-- An xpcall made by a __close that coroutine.close runs handles its errors
+-- as usual: its handler runs before the inner variables close.
+co = coroutine.create(function()
+  local x <close> = setmetatable({}, {__close = function()
+    print(xpcall(function()
+      local y <close> = setmetatable({}, {__close = function(_, e) print("inner close sees", e) end})
+      error("E", 0)
+    end, function(m) print("handler", m) return "H:" .. m end))
+  end})
+  coroutine.yield()
+end)
+coroutine.resume(co)
+print(coroutine.close(co))
+-- expect: handler	E
+-- expect: inner close sees	H:E
+-- expect: false	H:E
+-- expect: true
+-- One the coroutine was suspended in lets the error by, and its handler does not run.
+co = coroutine.create(function()
+  print(xpcall(function()
+    local z <close> = setmetatable({}, {__close = function() error("from close", 0) end})
+    coroutine.yield()
+  end, function(m) print("handler2", m) return "H2" end))
+  print("not reached")
+end)
+coroutine.resume(co)
+print(coroutine.close(co))  -- expect: false	from close
