@@ -79,6 +79,15 @@ ERROR_FRAMES: dict[int, list] = {}
 ERROR_LINES: dict[int, int] = {}
 
 
+def python_line(frame) -> int:
+    """Where a frame is: for one an error has left, where it left it."""
+    if ERROR_LINES:
+        line = ERROR_LINES.get(id(frame))
+        if line is not None:
+            return line
+    return frame.f_lineno
+
+
 def frames_outward(frame):
     """The Python frames from ``frame`` outwards as Lua sees its stack: with
     the frames an error came up through spliced in under a message handler

@@ -20,7 +20,7 @@ import weakref
 from ..errors import ArgumentError, LuaError, LuaException, LuaLimitError, OperationError
 from . import ops
 from .args import name_argument_error, to_number, typename
-from .frames import ERROR_LINES, UNWINDING, frames_outward, is_hoisted_code, is_lua_code
+from .frames import UNWINDING, frames_outward, is_hoisted_code, is_lua_code, python_line
 from .values import BUILTIN_CODES, MAXINT, MININT, Function, Table, _BoolKey, float_to_int, number_to_str
 
 #: Loop iterations are charged to the step budget in batches of this many.
@@ -247,8 +247,7 @@ def where_from(frame, level: int) -> str:
         is_lua = is_lua_code(code)
         if is_lua or code in BUILTIN_CODES:
             if seen == level:
-                running = running or frame
-                line = ERROR_LINES.get(id(running), running.f_lineno) if ERROR_LINES else running.f_lineno
+                line = python_line(running or frame)
                 if not is_lua or _stripped(frame.f_globals, line):
                     return ""
                 return _position(frame.f_globals, line)

@@ -26,8 +26,9 @@ from ..runtime.args import (
     arg, arg_error, check_any, check_int, check_str, opt_int, register, type_error,
 )
 from ..runtime.frames import (
-    CALLED, COROUTINE_BASE_CODES, ERROR_LINES, TRANSFER, ForLine, QuietLine, active_locals, check_typed_local,
-    code_lines, frames_outward, function_of_frame, is_hoisted_code, is_lua_code, is_vararg, parameter_count, parameter_names, proto_of_code, set_frame_local,
+    CALLED, COROUTINE_BASE_CODES, TRANSFER, ForLine, QuietLine, active_locals, check_typed_local, code_lines,
+    frames_outward, function_of_frame, is_hoisted_code, is_lua_code, is_vararg, parameter_count, parameter_names,
+    proto_of_code, python_line, set_frame_local,
 )
 from .base import _run_handler
 from ..runtime.values import (
@@ -480,7 +481,7 @@ def _call_name(st, frame, caller=None) -> tuple[str | None, str]:
         caller = caller.f_back
     if caller is None or not (is_lua_code(caller.f_code) or is_hoisted_code(caller.f_code)):
         return None, ""
-    sites = caller.f_globals["CALL_SITES"].get(_python_line(caller), ())
+    sites = caller.f_globals["CALL_SITES"].get(python_line(caller), ())
     if len(sites) != 1:
         return None, ""
     name, _, kind = sites[0]
@@ -596,24 +597,15 @@ def _level_frame(level: int, start):
     return None
 
 
-def _python_line(frame) -> int:
-    """Where a frame is: for one an error has left, where it left it."""
-    if ERROR_LINES:
-        line = ERROR_LINES.get(id(frame))
-        if line is not None:
-            return line
-    return frame.f_lineno
-
-
 def _current_line(frame) -> int:
-    """The Lua line a frame is on, read through ``_python_line``."""
+    """The Lua line a frame is on, read through ``python_line``."""
     return int(_line_entry(frame))
 
 
 def _line_entry(frame) -> int:
     """The ``LINES`` entry of where a frame is (a ``ForLine`` kept)."""
     lines = frame.f_globals["LINES"]
-    number = _python_line(frame)
+    number = python_line(frame)
     return lines[number] if 0 <= number < len(lines) else -1
 
 
@@ -811,12 +803,12 @@ _YIELDS = {dis.opmap[name] for name in ("YIELD_VALUE", "YIELD_FROM") if name in 
 _RESUME = dis.opmap.get("RESUME")
 
 
-def _first_lined(frame, header: int, python_line: int) -> bool:
-    """Whether ``python_line`` is the first line with a Lua line after the
-    loop header at ``header``: the loop's body starting again."""
+def _first_lined(frame, header: int, at: int) -> bool:
+    """Whether Python line ``at`` is the first line with a Lua line after
+    the loop header at ``header``: the loop's body starting again."""
     lines = frame.f_globals["LINES"]
-    return header < python_line and not any(
-        line > 0 and type(line) is not QuietLine for line in lines[header + 1:python_line])
+    return header < at and not any(
+        line > 0 and type(line) is not QuietLine for line in lines[header + 1:at])
 
 
 def _suspends(frame) -> bool:
@@ -882,12 +874,12 @@ class _Tracer:
         numeric for's header is 4 when the loop starts (its three values
         and ``FORPREP``) and nothing when it jumps back: its body runs once
         per iteration, as lua5.4's ``FORLOOP`` does."""
-        python_line = frame.f_lineno
+        current = frame.f_lineno
         previous = self.count_last.get(frame, 0)
-        self.count_last[frame] = python_line
+        self.count_last[frame] = current
         if type(lua_line) is not ForLine:
             steps = 1
-        elif python_line > previous and type(frame.f_globals["LINES"][previous]) is not ForLine:
+        elif current > previous and type(frame.f_globals["LINES"][previous]) is not ForLine:
             steps = 4
         else:
             return
@@ -902,7 +894,7 @@ class _Tracer:
         line, as lua5.4's ``pc <= oldpc``): the Python line is compared
         with the last one seen, fired or not."""
         previous = self.last.get(frame)
-        python_line = frame.f_lineno
+        current = frame.f_lineno
         back = False
         if previous is None:
             fire = True
@@ -911,11 +903,11 @@ class _Tracer:
             # is remembered, through the headers of its chunks, for the
             # body's first line.
             fire = previous[0] != lua_line
-            back = python_line < previous[1] or (previous[2] and type(previous[0]) is ForLine)
+            back = current < previous[1] or (previous[2] and type(previous[0]) is ForLine)
         else:
-            fire = previous[0] != lua_line or python_line < previous[1] or (
-                previous[2] and _first_lined(frame, previous[1], python_line))
-        self.last[frame] = (lua_line, python_line, back)
+            fire = previous[0] != lua_line or current < previous[1] or (
+                previous[2] and _first_lined(frame, previous[1], current))
+        self.last[frame] = (lua_line, current, back)
         if fire:
             self.fire("line", int(lua_line))
 
@@ -924,9 +916,9 @@ class _Tracer:
         hook, with no line, for a function's first instruction and after a
         jump back, and never sees a line change."""
         previous = self.last.get(frame)
-        python_line = frame.f_lineno
-        self.last[frame] = (-1, python_line, False)
-        if previous is None or python_line < previous[1]:
+        current = frame.f_lineno
+        self.last[frame] = (-1, current, False)
+        if previous is None or current < previous[1]:
             self.fire("line")
 
     def replaced(self, frame):
